@@ -1,0 +1,110 @@
+/** The public Scheduler interface: what the Rae agent embeds and what the daemon serves. */
+import type { Observable } from 'rxjs';
+import type { Clock } from './runtime/clock';
+import type { Job, JobSpec } from './model/job';
+import type { Run, Slot } from './model/run';
+import type { SchedulerEvent } from './model/events';
+
+/** Minimal structured logger (pino-compatible). */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child?(bindings: object): Logger;
+}
+
+/**
+ * Options of {@link createScheduler}.
+ */
+export interface SchedulerOptions {
+  /** Data directory holding the LMDB store. */
+  dataDir: string;
+  /** Runs executing at once. @default 4 */
+  maxConcurrentJobs?: number;
+  /** Runs waiting in the ready queue before new ones are refused with QueueFullError. @default 10000 */
+  maxQueuedJobs?: number;
+  /** pino-compatible logger. @default a silent logger */
+  logger?: Logger;
+  /** Time source. @default SystemClock */
+  clock?: Clock;
+  /**
+   * `'active'` fires schedules; `'offline'` only reads and writes the store (what the CLI uses when no
+   * daemon runs: `add`, `list`, `history` ... with no timers armed). @default 'active'
+   */
+  mode?: 'active' | 'offline';
+}
+
+/** Per-component health. */
+export interface ComponentHealth {
+  healthy: boolean;
+  detail?: string;
+  restarts?: number;
+}
+
+/** Result of `health()`. */
+export interface Health {
+  healthy: boolean;
+  components: Record<string, ComponentHealth>;
+}
+
+/** Result of `stats()`. */
+export interface Stats {
+  jobs: { total: number; enabled: number; paused: number; done: number };
+  runs: {
+    total: number;
+    succeeded: number;
+    failed: number;
+    timeout: number;
+    killed: number;
+    interrupted: number;
+    skipped: number;
+    successRate: number | null;
+  };
+  durationMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null };
+  queue: { depth: number; running: number; scheduled: number };
+  restarts: Record<string, number>;
+  uptimeMs: number;
+}
+
+/** Explanation of a job's recent slots and what could block it (`rae-sched why`). */
+export interface WhyReport {
+  job: Job;
+  slots: Slot[];
+  nextRunAt: string | null;
+  blockers: string[];
+}
+
+/** The scheduler, embedded as a library or hosted by the daemon. */
+export interface Scheduler {
+  addJob(spec: JobSpec): Promise<Job>;
+  removeJob(idOrName: string): Promise<void>;
+  getJob(idOrName: string): Promise<Job>;
+  listJobs(): Promise<Job[]>;
+  pauseJob(idOrName: string): Promise<Job>;
+  resumeJob(idOrName: string): Promise<Job>;
+  /** Fires the job once now; resolves with the queued run. */
+  runNow(idOrName: string): Promise<Run>;
+  /** Resolves when the run reaches a final status. */
+  waitForRun(runId: string): Promise<Run>;
+  history(idOrName: string, opts?: { limit?: number }): Promise<Run[]>;
+  why(idOrName: string): Promise<WhyReport>;
+  health(): Promise<Health>;
+  stats(): Promise<Stats>;
+  /** Prometheus text exposition. */
+  metrics(): Promise<string>;
+  backup(): Promise<BackupDocument>;
+  restore(doc: unknown): Promise<{ jobs: number; runs: number }>;
+  readonly events$: Observable<SchedulerEvent>;
+  shutdown(opts?: { graceMs?: number }): Promise<void>;
+}
+
+/** The whole store as one JSON document (`rae-sched backup`). */
+export interface BackupDocument {
+  format: 'rae-sched-backup';
+  version: 1;
+  createdAt: string;
+  jobs: Job[];
+  runs: Run[];
+  slots: Slot[];
+}

@@ -1,0 +1,5 @@
+export * from './job';
+export * from './run';
+export * from './events';
+export * from './ids';
+export * from './duration';

@@ -1,0 +1,89 @@
+/** Data shapes of jobs, as users see them (CONTRACT.md "Job (JSON)"). */
+import type { Run } from './run';
+
+/** What happens when a job's slot comes while a previous run of it is still running. */
+export type OverlapPolicy = 'skip' | 'queue' | 'allow' | 'replace';
+/** What happens to slots missed while the scheduler was down. */
+export type CatchUpPolicy = 'none' | 'once' | 'all';
+
+/** A command: one shell string, or an argv run without a shell. */
+export type Command = string | { argv: string[] };
+
+/** Event triggers attached to a job (besides its schedule). */
+export type TriggerSpec =
+  | { type: 'watch'; paths: string[]; debounceMs?: number }
+  | { type: 'after'; job: string; on: 'succeeded' | 'failed' | 'finished' }
+  | { type: 'when'; condition: string; cooldownMs?: number };
+
+/** Resource limits enforced on each run. */
+export interface Limits {
+  timeoutMs?: number;
+  maxMemoryBytes?: number;
+  maxCpuPercent?: number;
+}
+
+/** Retry policy: `maxRetries` further attempts, the first after `backoffMs`, doubling (with jitter, capped). */
+export interface RetryPolicySpec {
+  maxRetries: number;
+  backoffMs: number;
+}
+
+/**
+ * Input to `addJob`. Only `name`, `schedule` and one of `command` / `module` are required.
+ * @example
+ * await s.addJob({ name: 'backup', schedule: 'every day at 02:00', command: 'tar czf /tmp/b.tgz ~/docs' })
+ */
+export interface JobSpec {
+  name: string;
+  schedule: string;
+  command?: Command;
+  /** Path of a JS job module (instead of a command). */
+  module?: string;
+  /** IANA zone; `null`/absent means the machine's zone. */
+  timezone?: string | null;
+  /** Higher runs first. @default 0 */
+  priority?: number;
+  retry?: Partial<RetryPolicySpec>;
+  limits?: Limits;
+  /** @default 'skip' */
+  overlap?: OverlapPolicy;
+  /** @default 'once' */
+  catchUp?: CatchUpPolicy;
+  cwd?: string;
+  env?: Record<string, string>;
+  triggers?: TriggerSpec[];
+  /** Random delay in [0, jitterMs) added to each scheduled fire. @default 0 */
+  jitterMs?: number;
+  /** @default true */
+  enabled?: boolean;
+}
+
+/** Derived state shown by `status`. */
+export type JobState = 'scheduled' | 'paused' | 'done' | 'waiting';
+
+/** A stored job. */
+export interface Job {
+  id: string;
+  name: string;
+  schedule: string;
+  timezone: string | null;
+  command: Command | null;
+  module: string | null;
+  enabled: boolean;
+  priority: number;
+  retry: RetryPolicySpec;
+  limits: Limits;
+  overlap: OverlapPolicy;
+  catchUp: CatchUpPolicy;
+  cwd: string | null;
+  env: Record<string, string>;
+  triggers: TriggerSpec[];
+  jitterMs: number;
+  createdAt: string;
+  updatedAt: string;
+  /** Set when a one-time job has fired its only slot: it stays, with its history, but never fires again. */
+  completedAt: string | null;
+  nextRunAt: string | null;
+  lastRun: Run | null;
+  state: JobState;
+}

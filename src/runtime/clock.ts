@@ -1,0 +1,195 @@
+/**
+ * Time is injected: every actor reads time and arms timers through a Clock handed to it by the
+ * runtime, so schedules are tested on a {@link VirtualClock} deterministically, without sleeping.
+ */
+
+/** Opaque handle of an armed timer. */
+export interface TimerHandle {
+  readonly id: number;
+}
+
+/** Wall-clock time, monotonic time and one-shot timers. */
+export interface Clock {
+  /** Wall-clock time, epoch milliseconds (can jump: NTP step, suspend, manual change). */
+  now(): number;
+  /** Monotonic milliseconds from an arbitrary origin; never jumps. Used to detect wall-clock jumps. */
+  monotonic(): number;
+  /**
+   * Calls `cb` once after `ms` milliseconds. Any `ms` is accepted: waits beyond the 2^31-1 ms limit
+   * of `setTimeout` are split internally.
+   */
+  setTimeout(cb: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** setTimeout's largest delay (2^31-1 ms); longer values fire at once in Node, with a warning. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The real clock. */
+export class SystemClock implements Clock {
+  #next = 1;
+  #timers = new Map<number, NodeJS.Timeout>();
+
+  now(): number {
+    return Date.now();
+  }
+  monotonic(): number {
+    return performance.now();
+  }
+  setTimeout(cb: () => void, ms: number): TimerHandle {
+    const id = this.#next++;
+    const due = this.monotonic() + Math.max(0, ms);
+    const arm = (): void => {
+      const left = due - this.monotonic();
+      if (left > MAX_TIMER_MS) {
+        this.#timers.set(id, setTimeout(arm, MAX_TIMER_MS));
+        return;
+      }
+      this.#timers.set(id, setTimeout(() => {
+        this.#timers.delete(id);
+        cb();
+      }, Math.max(0, left)));
+    };
+    arm();
+    return { id };
+  }
+  clearTimeout(handle: TimerHandle): void {
+    const t = this.#timers.get(handle.id);
+    if (t !== undefined) clearTimeout(t);
+    this.#timers.delete(handle.id);
+  }
+}
+
+interface VirtualTimer {
+  id: number;
+  dueMono: number;
+  seq: number;
+  cb: () => void;
+}
+
+/**
+ * A clock that only moves when told to. Timers fire in due order as time is advanced, and the
+ * microtask/immediate queue is drained after each, so promise chains (actors, RxJS) settle.
+ *
+ * @example
+ * const clock = new VirtualClock(Date.parse('2027-01-01T00:00:00Z'));
+ * const s = await createScheduler({ dataDir, clock });
+ * await clock.advance(60_000); // one virtual minute; every timer due in it has fired
+ */
+export class VirtualClock implements Clock {
+  #wall: number;
+  #mono = 0;
+  #seq = 0;
+  #nextId = 1;
+  #timers = new Map<number, VirtualTimer>();
+  #settlers = new Set<() => Promise<void>>();
+
+  constructor(startMs: number = Date.parse('2030-01-01T00:00:00Z')) {
+    this.#wall = startMs;
+  }
+
+  now(): number {
+    return this.#wall;
+  }
+  monotonic(): number {
+    return this.#mono;
+  }
+  setTimeout(cb: () => void, ms: number): TimerHandle {
+    const id = this.#nextId++;
+    this.#timers.set(id, { id, dueMono: this.#mono + Math.max(0, ms), seq: this.#seq++, cb });
+    return { id };
+  }
+  clearTimeout(handle: TimerHandle): void {
+    this.#timers.delete(handle.id);
+  }
+
+  /**
+   * Registers a probe awaited after every timer fires (and before `advance` returns), so work that
+   * crosses worker threads or LMDB finishes before virtual time moves on. The runtime's System
+   * registers its "all mailboxes quiet" probe here. Returns an unregister function.
+   */
+  addSettler(probe: () => Promise<void>): () => void {
+    this.#settlers.add(probe);
+    return () => this.#settlers.delete(probe);
+  }
+
+  /** Waits for immediates and every registered settler. */
+  async settle(): Promise<void> {
+    await settle();
+    for (const probe of [...this.#settlers]) await probe();
+    await settle();
+  }
+
+  /** Number of armed timers. */
+  get pendingTimers(): number {
+    return this.#timers.size;
+  }
+
+  /** Due time (virtual monotonic ms from now) of the earliest timer, or null. */
+  nextTimerIn(): number | null {
+    let best: number | null = null;
+    for (const t of this.#timers.values()) if (best === null || t.dueMono < best) best = t.dueMono;
+    return best === null ? null : best - this.#mono;
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due, in order. */
+  async advance(ms: number): Promise<void> {
+    const target = this.#mono + ms;
+    await this.settle();
+    for (;;) {
+      const t = this.#earliest();
+      if (t === undefined || t.dueMono > target) break;
+      this.#wall += t.dueMono - this.#mono;
+      this.#mono = t.dueMono;
+      this.#timers.delete(t.id);
+      t.cb();
+      await this.settle();
+    }
+    this.#wall += target - this.#mono;
+    this.#mono = target;
+    await this.settle();
+  }
+
+  /** Advances to the wall-clock instant `wallMs` (must not be in the past). */
+  async advanceTo(wallMs: number): Promise<void> {
+    await this.advance(Math.max(0, wallMs - this.#wall));
+  }
+
+  /**
+   * Steps the wall clock by `deltaMs` without monotonic time passing, as an NTP step or a manual
+   * clock change does. Timers (monotonic) are not fired.
+   */
+  jump(deltaMs: number): void {
+    this.#wall += deltaMs;
+  }
+
+  /**
+   * Simulates a suspend/resume: both clocks move by `ms` (wall) but timers that fell due fire
+   * only after the "wake", all at once, as a real sleeping machine does.
+   */
+  async sleep(ms: number): Promise<void> {
+    this.#wall += ms;
+    this.#mono += ms;
+    for (;;) {
+      const t = this.#earliest();
+      if (t === undefined || t.dueMono > this.#mono) break;
+      this.#timers.delete(t.id);
+      t.cb();
+      await this.settle();
+    }
+    await this.settle();
+  }
+
+  #earliest(): VirtualTimer | undefined {
+    let best: VirtualTimer | undefined;
+    for (const t of this.#timers.values()) {
+      if (best === undefined || t.dueMono < best.dueMono || (t.dueMono === best.dueMono && t.seq < best.seq)) best = t;
+    }
+    return best;
+  }
+}
+
+/** Lets pending promise callbacks and immediates run (a few rounds, for chained async work). */
+export async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
+}
