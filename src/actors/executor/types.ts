@@ -1,0 +1,72 @@
+/**
+ * Typed protocol between the executor (main thread) and the run task (Piscina worker thread).
+ * Everything here crosses a thread boundary by structured clone, so it is plain data.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { Command, Limits } from '../../model/job';
+
+/** Default size of the output ring: the last 64 KiB of stdout+stderr are kept. */
+export const DEFAULT_OUTPUT_LIMIT_BYTES = 64 * 1024;
+/** Default time between SIGTERM and SIGKILL when a run's process group is killed. */
+export const DEFAULT_KILL_GRACE_MS = 2000;
+
+/** One run to execute: exactly one of `command` / `module` is set. */
+export interface RunRequest {
+  runId: string;
+  jobId: string;
+  /** 1 = first attempt. */
+  attempt: number;
+  command: Command | null;
+  /** Path of a JS job module; relative paths resolve against `cwd` (else the scheduler's cwd). */
+  module: string | null;
+  /** Working directory; `null` = the scheduler's. */
+  cwd: string | null;
+  /** Merged over the scheduler's `process.env`. */
+  env: Record<string, string>;
+  limits: Limits;
+  /** Bytes of stdout+stderr kept (the last ones). @default 65536 */
+  outputLimitBytes?: number;
+  /** SIGTERM → SIGKILL grace when the group is killed. @default 2000 */
+  killGraceMs?: number;
+  /** Usage sampling period (memory / CPU limits, peak memory). @default 250 */
+  sampleIntervalMs?: number;
+}
+
+/** Final statuses a run task can produce. */
+export type RunOutcome = 'succeeded' | 'failed' | 'timeout' | 'killed' | 'interrupted';
+
+/** What a finished run task reports. Failures are data: the task never throws for a job's failure. */
+export interface RunResult {
+  status: RunOutcome;
+  exitCode: number | null;
+  /** Signal name (e.g. `SIGKILL`) when the main process died of a signal. */
+  signal: string | null;
+  /** Epoch ms (wall clock) when the process was spawned (or when the run was given up before spawning). */
+  startedAt: number;
+  finishedAt: number;
+  durationMs: number;
+  /** Highest summed RSS of the process group seen by the sampler; `null` if never sampled. */
+  peakMemoryBytes: number | null;
+  error: string | null;
+  /** The last `outputLimitBytes` of stdout+stderr, interleaved in arrival order. */
+  output: string;
+}
+
+/** Why a run is cancelled from outside. `shutdown` → `interrupted`; `replace` and `manual` → `killed`. */
+export type CancelReason = 'shutdown' | 'replace' | 'manual';
+
+/** Messages the main thread sends to a running task over its port. */
+export type ToTaskMessage = { type: 'cancel'; reason: CancelReason };
+
+/** Messages a running task sends to the main thread over its port. */
+export type FromTaskMessage = { type: 'started'; pid: number; startedAt: number };
+
+/**
+ * The Piscina task payload. `port` is transferred (transferList): cancelling goes through it, never
+ * through Piscina's abort, which would terminate the worker and every other run on it.
+ * @internal
+ */
+export interface RunTaskPayload {
+  request: RunRequest;
+  port: MessagePort;
+}

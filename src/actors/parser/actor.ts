@@ -1,0 +1,59 @@
+/**
+ * The parser actor's message handlers. Placement-agnostic: the runtime hosts them in a worker thread
+ * (src/workers/parser.worker.ts) or on the main thread. Payloads and replies are plain data.
+ */
+import { ValidationError } from '../../errors';
+import { type Schedule, ScheduleMath } from './schedule';
+
+/** The parser actor's protocol: one handler per message. */
+// A type alias, not an interface: the runtime's `Handlers` is an index signature, which only
+// object type aliases satisfy.
+export type ParserHandlers = {
+  /** Validates schedule text. @throws ValidationError */
+  parse(p: { text: string; tz?: string | null; now: number }): Schedule;
+  /** Up to `count` fire times strictly after `after` (fewer when the schedule ends). */
+  next(p: { schedule: Schedule; after: number; anchor?: number; count: number }): number[];
+  /** Fire times in (from, to], at most `limit`. */
+  slots(p: { schedule: Schedule; from: number; to: number; limit: number; anchor?: number }): number[];
+};
+
+const MAX_COUNT = 100_000;
+
+function checkCount(name: string, n: unknown): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_COUNT) {
+    throw new ValidationError(`${name}: must be a whole number from 0 to ${MAX_COUNT}`, name);
+  }
+  return n;
+}
+
+function checkSchedule(s: unknown): Schedule {
+  const k = (s as Schedule | null)?.kind;
+  if (k !== 'cron' && k !== 'interval' && k !== 'once' && k !== 'event') {
+    throw new ValidationError('schedule: not a parsed Schedule (call parse first)', 'schedule');
+  }
+  return s as Schedule;
+}
+
+/**
+ * Creates the handlers with their own cache of compiled schedules (owned by this actor instance).
+ * @example exposeActor(createParserHandlers) // in the worker entry file
+ */
+export function createParserHandlers(): ParserHandlers {
+  const math = new ScheduleMath();
+  return {
+    parse: (p) => math.parse(p.text, { tz: p.tz ?? null, now: p.now }),
+    next: (p) => {
+      const s = checkSchedule(p.schedule);
+      const out: number[] = [];
+      let t = p.after;
+      for (let i = checkCount('count', p.count); i > 0; i--) {
+        const n = math.nextFire(s, t, s.kind === 'interval' ? p.anchor ?? p.after : p.anchor);
+        if (n === null) break;
+        out.push(n);
+        t = n;
+      }
+      return out;
+    },
+    slots: (p) => math.slotsBetween(checkSchedule(p.schedule), p.from, p.to, checkCount('limit', p.limit), p.anchor),
+  };
+}

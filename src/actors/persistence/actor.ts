@@ -1,0 +1,116 @@
+/**
+ * The persistence actor's handlers: the {@link Store} behind one-payload, structured-clonable
+ * messages, so the runtime can host it on the main thread or in a worker thread
+ * (src/workers/persistence.worker.ts). Errors are SchedulerError subclasses; the runtime carries
+ * their `code` across the thread boundary.
+ */
+import { ValidationError } from '../../errors';
+import type { BackupDocument } from '../../api';
+import type { Job } from '../../model/job';
+import type { Run, Slot } from '../../model/run';
+import type { ScheduleState } from './schema';
+import { Store, type StoreCounts } from './store';
+import type { PruneResult } from './retention';
+import { STOP_HANDLER } from '../../runtime/types';
+
+export type { ScheduleState } from './schema';
+
+/** Init payload of the persistence actor. */
+export interface PersistenceInit {
+  /** Data directory; the store lives in `<dataDir>/store`. */
+  dataDir: string;
+}
+
+/** The persistence actor's messages and replies (each handler takes ONE payload object). */
+// A type alias, not an interface: the runtime's Handlers needs the implicit index signature.
+export type PersistenceHandlers = {
+  /** @throws ConflictError if the name is taken. */
+  insertJob(p: { job: Job }): Promise<void>;
+  /** @throws NotFoundError if missing; ConflictError if renamed to a taken name. */
+  updateJob(p: { job: Job }): Promise<void>;
+  getJob(p: { id: string }): Job | null;
+  getJobByName(p: { name: string }): Job | null;
+  /** By creation order. */
+  listJobs(p: Record<string, never>): Job[];
+  /** Also deletes its runs, slots and schedule state (bounded batches). @throws NotFoundError */
+  deleteJob(p: { id: string }): Promise<void>;
+  /** Upsert by `run.id`. @throws NotFoundError if its job is missing. */
+  putRun(p: { run: Run }): Promise<void>;
+  getRun(p: { id: string }): Run | null;
+  /** Newest first. */
+  listRuns(p: { jobId: string; limit?: number }): Run[];
+  /** Status queued/running — for crash recovery (→ interrupted). */
+  listUnfinishedRuns(p: Record<string, never>): Run[];
+  /** Upsert by `(jobId, at)`. @throws NotFoundError if its job is missing. */
+  putSlot(p: { slot: Slot }): Promise<void>;
+  getSlot(p: { jobId: string; at: string }): Slot | null;
+  /** Newest first. */
+  listSlots(p: { jobId: string; limit?: number }): Slot[];
+  getScheduleState(p: { jobId: string }): ScheduleState | null;
+  /** Slot + run + schedule state in ONE transaction. @throws ConflictError if the slot exists. */
+  recordFire(p: { slot: Slot; run: Run | null; state: ScheduleState }): Promise<void>;
+  putScheduleState(p: { jobId: string; state: ScheduleState }): Promise<void>;
+  /** Bounded batches; unfinished runs are kept. */
+  prune(p: { keepRunsPerJob: number; keepSlotsPerJob: number }): Promise<PruneResult>;
+  backup(p: { createdAt?: string }): BackupDocument;
+  /** Validates the whole document first (ValidationError naming the path, nothing changed). */
+  restore(p: { doc: unknown }): Promise<{ jobs: number; runs: number }>;
+  counts(p: Record<string, never>): StoreCounts;
+  close(p: Record<string, never>): Promise<void>;
+  /** Called by the runtime when the actor stops gracefully: waits for writes, closes the store. */
+  [STOP_HANDLER](): Promise<void>;
+};
+
+/**
+ * Opens the store of `init.dataDir` and returns the handlers over it.
+ * @throws PersistenceError if the store cannot be opened (or has a newer schema).
+ * @example
+ * const h = await createPersistenceHandlers({ dataDir });
+ * await h.insertJob({ job });
+ * h.listRuns({ jobId: job.id, limit: 20 });
+ */
+export async function createPersistenceHandlers(init: PersistenceInit): Promise<PersistenceHandlers> {
+  const store = await Store.open({ dataDir: text(init?.dataDir, 'dataDir') });
+  return {
+    insertJob: async (p) => store.insertJob(p?.job),
+    updateJob: async (p) => store.updateJob(p?.job),
+    getJob: (p) => store.getJob(text(p?.id, 'id')),
+    getJobByName: (p) => store.getJobByName(text(p?.name, 'name')),
+    listJobs: () => store.listJobs(),
+    deleteJob: async (p) => store.deleteJob(text(p?.id, 'id')),
+    putRun: async (p) => store.putRun(p?.run),
+    getRun: (p) => store.getRun(text(p?.id, 'id')),
+    listRuns: (p) => store.listRuns(text(p?.jobId, 'jobId'), limit(p?.limit)),
+    listUnfinishedRuns: () => store.listUnfinishedRuns(),
+    putSlot: async (p) => store.putSlot(p?.slot),
+    getSlot: (p) => store.getSlot(text(p?.jobId, 'jobId'), text(p?.at, 'at')),
+    listSlots: (p) => store.listSlots(text(p?.jobId, 'jobId'), limit(p?.limit)),
+    getScheduleState: (p) => store.getScheduleState(text(p?.jobId, 'jobId')),
+    recordFire: async (p) => store.recordFire(p?.slot, p?.run ?? null, p?.state),
+    putScheduleState: async (p) => {
+      if (p?.state?.jobId !== p?.jobId) {
+        throw new ValidationError(`state.jobId: expected '${String(p?.jobId)}' (the jobId of the message)`, 'state.jobId');
+      }
+      await store.putScheduleState(p.state);
+    },
+    prune: async (p) => store.prune(p?.keepRunsPerJob, p?.keepSlotsPerJob),
+    backup: (p) => store.backup(p?.createdAt),
+    restore: async (p) => store.restore(p?.doc),
+    counts: () => store.counts(),
+    close: async () => store.close(),
+    [STOP_HANDLER]: async () => store.close(),
+  };
+}
+
+function text(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v === '') throw new ValidationError(`${field}: expected a non-empty string`, field);
+  return v;
+}
+
+function limit(v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new ValidationError('limit: expected a positive integer', 'limit');
+  }
+  return v;
+}

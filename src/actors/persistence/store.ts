@@ -1,0 +1,383 @@
+/**
+ * The durable store of jobs, runs, slots and schedule state on LMDB. Usable directly (a CLI process,
+ * a test) or behind the persistence actor, on the main thread or in a worker thread.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConflictError, NotFoundError, PersistenceError, SchedulerError, ValidationError } from '../../errors';
+import type { BackupDocument } from '../../api';
+import type { Job } from '../../model/job';
+import type { Run, Slot } from '../../model/run';
+import {
+  jobSchema, parseOrThrow, runSchema, scheduleStateSchema, slotSchema, type ScheduleState,
+} from './schema';
+import {
+  entryCount, newestFirst, openTables, SCHEMA_KEY, SCHEMA_VERSION, storePath, type Tables,
+} from './tables';
+import { deleteJobData, pruneHistory, type PruneResult } from './retention';
+import { exportDocument, importDocument } from './backup';
+
+export type { ScheduleState } from './schema';
+export type { PruneResult } from './retention';
+
+/** Options of {@link Store.open}. */
+export interface StoreOptions {
+  /** Data directory; the LMDB environment lives in `<dataDir>/store`. */
+  dataDir: string;
+  /** Open without write access (no schema record is written; every write throws). @default false */
+  readOnly?: boolean;
+}
+
+/** Sizes of the store, for `stats` and tests. */
+export interface StoreCounts {
+  jobs: number;
+  runs: number;
+  slots: number;
+  schemaVersion: number;
+}
+
+const UNFINISHED: ReadonlySet<Run['status']> = new Set(['queued', 'running']);
+
+/**
+ * The store. Every write runs in ONE LMDB child transaction (all or nothing: a callback that throws
+ * rolls back what it wrote) and resolves only after that commit is flushed to disk — lmdb-js resolves
+ * a commit before the flush under its default overlappingSync, so each write awaits `flushed`.
+ * Reads are synchronous snapshots.
+ *
+ * Several processes may open the same directory at once (a daemon and a CLI command): LMDB's lock
+ * file serialises writers and every reader sees the latest commit on its next event-loop turn.
+ * @example
+ * const store = await Store.open({ dataDir: '/var/lib/rae' });
+ * try { console.log(store.listJobs()); } finally { await store.close(); }
+ */
+export class Store {
+  readonly #t: Tables;
+  readonly #readOnly: boolean;
+  readonly #schemaVersion: number;
+  #closed = false;
+  /** Writes in flight: close() lets them finish (and flush) before it closes the environment. */
+  readonly #pending = new Set<Promise<unknown>>();
+
+  private constructor(t: Tables, readOnly: boolean, schemaVersion: number) {
+    this.#t = t;
+    this.#readOnly = readOnly;
+    this.#schemaVersion = schemaVersion;
+  }
+
+  /**
+   * Opens (creating if needed, unless `readOnly`) the store of a data directory and checks its
+   * schema version.
+   * @throws PersistenceError when the store cannot be opened, was written by a newer version, or
+   * (read-only) does not exist.
+   */
+  static async open(opts: StoreOptions): Promise<Store> {
+    const readOnly = opts.readOnly ?? false;
+    const where = storePath(opts.dataDir);
+    if (readOnly && !fs.existsSync(path.join(where, 'data.mdb'))) {
+      throw new PersistenceError(`no store at ${where} (nothing to open read-only)`);
+    }
+    let t: Tables;
+    try {
+      t = openTables(opts.dataDir, readOnly);
+    } catch (err) {
+      throw new PersistenceError(`cannot open store at ${where}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      const found = t.meta.get(SCHEMA_KEY);
+      if (found !== undefined && (typeof found !== 'number' || found > SCHEMA_VERSION)) {
+        throw new PersistenceError(
+          `store at ${where} has schema version ${String(found)}, newer than this rae-scheduler ` +
+            `understands (${SCHEMA_VERSION}); upgrade rae-scheduler or restore a backup into an empty data directory`,
+        );
+      }
+      let version = found ?? 0;
+      if (!readOnly && found === undefined) {
+        // Checked again inside the write lock: two processes may create the same store at once.
+        version = await t.env.childTransaction(() => {
+          const now = t.meta.get(SCHEMA_KEY);
+          if (now === undefined) void t.meta.put(SCHEMA_KEY, SCHEMA_VERSION);
+          return now ?? SCHEMA_VERSION;
+        });
+        await t.env.flushed;
+      }
+      return new Store(t, readOnly, version);
+    } catch (err) {
+      await t.env.close().catch(() => undefined);
+      if (err instanceof SchedulerError) throw err;
+      throw new PersistenceError(`cannot open store at ${where}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Schema version of the store (0: empty store opened read-only). */
+  get schemaVersion(): number {
+    return this.#schemaVersion;
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Refuses new calls, waits for writes in flight, then closes the environment. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#pending]);
+    await this.#t.env.close();
+  }
+
+  /**
+   * Stores a new job.
+   * @throws ConflictError if its name (or id) is taken; ValidationError if it is malformed.
+   */
+  async insertJob(job: Job): Promise<void> {
+    const j = parseOrThrow(jobSchema, job, 'job');
+    return await this.#write(() => {
+      const owner = this.#t.jobNames.get(j.name);
+      if (owner !== undefined) throw new ConflictError(`a job named '${j.name}' already exists (${owner})`);
+      if (this.#t.jobs.get(j.id) !== undefined) throw new ConflictError(`a job with id ${j.id} already exists`);
+      void this.#t.jobs.put(j.id, j);
+      void this.#t.jobNames.put(j.name, j.id);
+    });
+  }
+
+  /**
+   * Replaces a stored job, moving its name index entry on rename.
+   * @throws NotFoundError if it does not exist; ConflictError if renamed to a taken name.
+   */
+  async updateJob(job: Job): Promise<void> {
+    const j = parseOrThrow(jobSchema, job, 'job');
+    return await this.#write(() => {
+      const old = this.#requireJob(j.id);
+      if (old.name !== j.name) {
+        const owner = this.#t.jobNames.get(j.name);
+        if (owner !== undefined && owner !== j.id) throw new ConflictError(`a job named '${j.name}' already exists (${owner})`);
+        void this.#t.jobNames.remove(old.name);
+        void this.#t.jobNames.put(j.name, j.id);
+      }
+      void this.#t.jobs.put(j.id, j);
+    });
+  }
+
+  /** The job with this id, or null. */
+  getJob(id: string): Job | null {
+    return this.#read(() => this.#t.jobs.get(id) ?? null);
+  }
+
+  /** The job with this name, or null. */
+  getJobByName(name: string): Job | null {
+    return this.#read(() => {
+      const id = this.#t.jobNames.get(name);
+      return id === undefined ? null : (this.#t.jobs.get(id) ?? null);
+    });
+  }
+
+  /** All jobs in creation order (`createdAt`, then id). */
+  listJobs(): Job[] {
+    return this.#read(() => {
+      const jobs = [...this.#t.jobs.getRange({}).map(({ value }) => value)];
+      return jobs.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1));
+    });
+  }
+
+  /**
+   * Deletes a job with its runs, slots and schedule state, in bounded batches; the job record goes
+   * in the last batch, so an interrupted delete leaves the job visible and a retry finishes it.
+   * @throws NotFoundError if it does not exist.
+   */
+  async deleteJob(id: string): Promise<void> {
+    if (this.getJob(id) === null) throw new NotFoundError(`no job with id ${id}`);
+    await deleteJobData(this.#t, (fn) => this.#write(fn), id);
+  }
+
+  /**
+   * Inserts or replaces a run (by `run.id`), keeping the unfinished-runs index right.
+   * @throws NotFoundError if its job does not exist; ConflictError if the id belongs to another job's run.
+   */
+  async putRun(run: Run): Promise<void> {
+    const r = parseOrThrow(runSchema, run, 'run');
+    return await this.#write(() => {
+      this.#requireJob(r.jobId);
+      this.#putRunTx(r);
+    });
+  }
+
+  /** The run with this id, or null. */
+  getRun(id: string): Run | null {
+    return this.#read(() => {
+      const jobId = this.#t.runJob.get(id);
+      return jobId === undefined ? null : (this.#t.runs.get([jobId, id]) ?? null);
+    });
+  }
+
+  /** Runs of a job, newest first. */
+  listRuns(jobId: string, limit?: number): Run[] {
+    return this.#read(() => [...this.#t.runs.getRange(newestFirst(jobId, limit)).map(({ value }) => value)]);
+  }
+
+  /** Runs still `queued` or `running` — after a crash, the ones to mark `interrupted`. */
+  listUnfinishedRuns(): Run[] {
+    return this.#read(() => {
+      const out: Run[] = [];
+      for (const { key, value: jobId } of this.#t.unfinished.getRange({})) {
+        const run = this.#t.runs.get([jobId, key]);
+        if (run !== undefined) out.push(run);
+      }
+      return out;
+    });
+  }
+
+  /**
+   * Records a slot's outcome (upsert by `(jobId, at)`: a slot has one outcome).
+   * @throws NotFoundError if its job does not exist.
+   */
+  async putSlot(slot: Slot): Promise<void> {
+    const s = parseOrThrow(slotSchema, slot, 'slot');
+    return await this.#write(() => {
+      this.#requireJob(s.jobId);
+      void this.#t.slots.put([s.jobId, s.at], s);
+    });
+  }
+
+  /** The slot of a job at a nominal time, or null. */
+  getSlot(jobId: string, at: string): Slot | null {
+    return this.#read(() => this.#t.slots.get([jobId, at]) ?? null);
+  }
+
+  /** Slots of a job, newest first. */
+  listSlots(jobId: string, limit?: number): Slot[] {
+    return this.#read(() => [...this.#t.slots.getRange(newestFirst(jobId, limit)).map(({ value }) => value)]);
+  }
+
+  /** A job's schedule state, or null. */
+  getScheduleState(jobId: string): ScheduleState | null {
+    return this.#read(() => this.#t.states.get(jobId) ?? null);
+  }
+
+  /**
+   * Replaces a job's schedule state.
+   * @throws NotFoundError if its job does not exist.
+   */
+  async putScheduleState(state: ScheduleState): Promise<void> {
+    const st = parseOrThrow(scheduleStateSchema, state, 'state');
+    return await this.#write(() => {
+      this.#requireJob(st.jobId);
+      void this.#t.states.put(st.jobId, st);
+    });
+  }
+
+  /**
+   * Records a fire in ONE transaction: the slot, its run (if any) and the job's new schedule state,
+   * so a crash never leaves one without the others.
+   * @throws ConflictError if the slot is already recorded — no slot ever runs twice, even across a
+   * crash and restart; NotFoundError if the job does not exist; ValidationError if the parts disagree.
+   */
+  async recordFire(slot: Slot, run: Run | null, state: ScheduleState): Promise<void> {
+    const s = parseOrThrow(slotSchema, slot, 'slot');
+    const r = run === null ? null : parseOrThrow(runSchema, run, 'run');
+    const st = parseOrThrow(scheduleStateSchema, state, 'state');
+    if (r !== null && r.jobId !== s.jobId) {
+      throw new ValidationError(`run.jobId: run is for job ${r.jobId}, the slot for ${s.jobId}`, 'run.jobId');
+    }
+    if (st.jobId !== s.jobId) {
+      throw new ValidationError(`state.jobId: state is for job ${st.jobId}, the slot for ${s.jobId}`, 'state.jobId');
+    }
+    return await this.#write(() => {
+      this.#requireJob(s.jobId);
+      if (this.#t.slots.get([s.jobId, s.at]) !== undefined) {
+        throw new ConflictError(`slot ${s.at} of job ${s.jobId} is already recorded`);
+      }
+      void this.#t.slots.put([s.jobId, s.at], s);
+      if (r !== null) this.#putRunTx(r);
+      void this.#t.states.put(st.jobId, st);
+    });
+  }
+
+  /**
+   * Deletes history beyond the newest `keepRunsPerJob` runs and `keepSlotsPerJob` slots of each job,
+   * in bounded batches. Unfinished runs are never deleted.
+   */
+  async prune(keepRunsPerJob: number, keepSlotsPerJob: number): Promise<PruneResult> {
+    this.#assertOpen();
+    return await pruneHistory(this.#t, (fn) => this.#write(fn), keepRunsPerJob, keepSlotsPerJob);
+  }
+
+  /** The whole store as one JSON document, from one read snapshot. */
+  backup(createdAt: string = new Date().toISOString()): BackupDocument {
+    return this.#read(() => exportDocument(this.#t, createdAt));
+  }
+
+  /**
+   * Replaces the whole store with a backup document. The WHOLE document is validated first; any bad
+   * part throws a ValidationError naming its path and nothing changes. Then one transaction.
+   */
+  async restore(doc: unknown): Promise<{ jobs: number; runs: number }> {
+    this.#assertOpen();
+    return await importDocument(this.#t, (fn) => this.#write(fn), doc);
+  }
+
+  /** Entry counts and schema version. */
+  counts(): StoreCounts {
+    return this.#read(() => ({
+      jobs: entryCount(this.#t.jobs),
+      runs: entryCount(this.#t.runs),
+      slots: entryCount(this.#t.slots),
+      schemaVersion: this.#schemaVersion,
+    }));
+  }
+
+  #requireJob(id: string): Job {
+    const job = this.#t.jobs.get(id);
+    if (job === undefined) throw new NotFoundError(`no job with id ${id}`);
+    return job;
+  }
+
+  /** Inside a transaction: upserts a run and its index entries. */
+  #putRunTx(r: Run): void {
+    const owner = this.#t.runJob.get(r.id);
+    if (owner !== undefined && owner !== r.jobId) throw new ConflictError(`run ${r.id} belongs to job ${owner}, not ${r.jobId}`);
+    void this.#t.runs.put([r.jobId, r.id], r);
+    void this.#t.runJob.put(r.id, r.jobId);
+    if (UNFINISHED.has(r.status)) void this.#t.unfinished.put(r.id, r.jobId);
+    else void this.#t.unfinished.remove(r.id);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new PersistenceError('the store is closed');
+  }
+
+  #read<T>(fn: () => T): T {
+    this.#assertOpen();
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof SchedulerError) throw err;
+      throw new PersistenceError(`store read failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async #write<T>(fn: () => T): Promise<T> {
+    this.#assertOpen();
+    if (this.#readOnly) throw new PersistenceError('the store was opened read-only');
+    const done = this.#commit(fn);
+    this.#pending.add(done);
+    try {
+      return await done;
+    } finally {
+      this.#pending.delete(done);
+    }
+  }
+
+  async #commit<T>(fn: () => T): Promise<T> {
+    try {
+      const result = await this.#t.env.childTransaction(fn);
+      // "Acknowledged means on disk": under overlappingSync the commit above is visible but may not
+      // be flushed yet (PITFALLS.md, lmdb).
+      await this.#t.env.flushed;
+      return result;
+    } catch (err) {
+      if (err instanceof SchedulerError) throw err;
+      throw new PersistenceError(`store write failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The LMDB layout of the store: one environment at `<dataDir>/store` with named sub-databases.
+ *
+ * | db           | key                  | value        | why                                              |
+ * | ------------ | -------------------- | ------------ | ------------------------------------------------ |
+ * | `meta`       | `'schemaVersion'`    | number       | refuse a store written by a newer version         |
+ * | `jobs`       | job id               | Job          |                                                  |
+ * | `jobNames`   | job name             | job id       | unique names, `getJobByName`                      |
+ * | `runs`       | `[jobId, runId]`     | Run          | runs of a job newest first = one reverse range    |
+ * | `runJob`     | run id               | job id       | `getRun(id)` without a scan                       |
+ * | `unfinished` | run id               | job id       | queued/running runs, for crash recovery           |
+ * | `slots`      | `[jobId, at]`        | Slot         | slots of a job newest first = one reverse range   |
+ * | `states`     | job id               | ScheduleState|                                                  |
+ *
+ * Run ids (src/model/ids.ts) and slot times (canonical ISO UTC) sort lexically by time, and lmdb's
+ * ordered-binary keys sort arrays element by element, so `[jobId, *]` ranges come out in time order.
+ * @internal
+ */
+import * as path from 'node:path';
+import { open, type Database, type RootDatabase, type RootDatabaseOptions } from 'lmdb';
+import type { Job } from '../../model/job';
+import type { Run, Slot } from '../../model/run';
+import type { ScheduleState } from './schema';
+
+/** Layout version written into `meta`. Bump it (and add a migration) when the layout changes. */
+export const SCHEMA_VERSION = 1;
+/** Sub-directory of the data directory holding the LMDB environment. */
+export const STORE_DIR = 'store';
+/** Key of the schema version record in the `meta` db. */
+export const SCHEMA_KEY = 'schemaVersion';
+
+/** A key that sorts after every id or ISO time (both are ASCII), closing `[jobId, …]` ranges. */
+const HIGH = '\uffff';
+
+/** The open environment and its sub-databases. @internal */
+export interface Tables {
+  env: RootDatabase;
+  meta: Database<number, string>;
+  jobs: Database<Job, string>;
+  jobNames: Database<string, string>;
+  runs: Database<Run, [string, string]>;
+  runJob: Database<string, string>;
+  unfinished: Database<string, string>;
+  slots: Database<Slot, [string, string]>;
+  states: Database<ScheduleState, string>;
+}
+
+/** Runs a write callback in one atomic transaction and resolves once it is on disk. @internal */
+export type Writer = <T>(fn: () => T) => Promise<T>;
+
+/** Path of the LMDB environment inside a data directory. */
+export function storePath(dataDir: string): string {
+  return path.join(dataDir, STORE_DIR);
+}
+
+/**
+ * Options every opener uses, so that a daemon and a CLI process (or two threads) agree on the
+ * environment. Defaults kept on purpose: overlappingSync stays on (its `flushed` promise is what the
+ * store awaits before acknowledging), no noSync / useWritemap (durability; child transactions need
+ * no writemap), msgpack values without shared structures (each record decodes on its own, so several
+ * processes never race on a shared structure table).
+ */
+export function envOptions(readOnly: boolean): RootDatabaseOptions {
+  return { maxDbs: 16, readOnly };
+}
+
+/** Opens the environment and its sub-databases. @internal */
+export function openTables(dataDir: string, readOnly: boolean): Tables {
+  const env = open(storePath(dataDir), envOptions(readOnly));
+  // Sub-databases are created by the first writer; a read-only open finds them all.
+  const db = {};
+  return {
+    env,
+    meta: env.openDB<number, string>('meta', db),
+    jobs: env.openDB<Job, string>('jobs', db),
+    jobNames: env.openDB<string, string>('jobNames', db),
+    runs: env.openDB<Run, [string, string]>('runs', db),
+    runJob: env.openDB<string, string>('runJob', db),
+    unfinished: env.openDB<string, string>('unfinished', db),
+    slots: env.openDB<Slot, [string, string]>('slots', db),
+    states: env.openDB<ScheduleState, string>('states', db),
+  };
+}
+
+/** Range options selecting every `[jobId, …]` key, newest (highest second part) first. */
+export function newestFirst(jobId: string, limit?: number, offset?: number) {
+  return { start: [jobId, HIGH] as [string, string], end: [jobId] as unknown as [string, string], reverse: true, limit, offset };
+}
+
+/** Range options selecting every `[jobId, …]` key, oldest first. */
+export function oldestFirst(jobId: string, limit?: number) {
+  return { start: [jobId] as unknown as [string, string], end: [jobId, HIGH] as [string, string], limit };
+}
+
+/** Number of entries in a sub-database (O(1): read from LMDB's page statistics). */
+export function entryCount(db: { getStats(): object }): number {
+  return (db.getStats() as { entryCount: number }).entryCount;
+}

@@ -1,0 +1,70 @@
+/** Small pure helpers that build runs, slots and schedule states from the scheduler's facts. */
+import { newId } from '../../model/ids';
+import type { Job, JobState } from '../../model/job';
+import type { Run, RunTrigger, Slot, SlotOutcome } from '../../model/run';
+import type { Schedule } from '../parser/schedule';
+import type { RunResult } from '../executor/types';
+
+/** ISO form of an epoch-ms instant. */
+export const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** A new run, queued. */
+export function newRun(job: Job, trigger: RunTrigger, scheduledAt: number, attempt: number, now: number): Run {
+  return {
+    id: newId('run', now),
+    jobId: job.id,
+    attempt,
+    trigger,
+    status: 'queued',
+    exitCode: null,
+    signal: null,
+    scheduledAt: iso(scheduledAt),
+    startedAt: null,
+    finishedAt: null,
+    durationMs: null,
+    peakMemoryBytes: null,
+    error: null,
+    output: '',
+  };
+}
+
+/** The durable record of one slot's outcome. */
+export function newSlot(jobId: string, at: number, outcome: SlotOutcome, runId: string | null,
+  reason: string | null, now: number): Slot {
+  return { jobId, at: iso(at), outcome, runId, reason, recordedAt: iso(now) };
+}
+
+/** A run with the executor's result applied. */
+export function finishRun(run: Run, result: RunResult): Run {
+  return {
+    ...run,
+    status: result.status,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    startedAt: iso(result.startedAt),
+    finishedAt: iso(result.finishedAt),
+    durationMs: result.durationMs,
+    peakMemoryBytes: result.peakMemoryBytes,
+    error: result.error,
+    output: result.output,
+  };
+}
+
+/** A run that will never execute (interrupted at a crash, or dropped from the queue). */
+export function abandonRun(run: Run, status: 'interrupted' | 'skipped', error: string, now: number): Run {
+  return {
+    ...run,
+    status,
+    error,
+    finishedAt: iso(now),
+    durationMs: run.startedAt === null ? null : Math.max(0, now - Date.parse(run.startedAt)),
+  };
+}
+
+/** The state a person sees in `status` / `list`. */
+export function jobState(job: Pick<Job, 'enabled' | 'completedAt'>, schedule: Schedule | undefined): JobState {
+  if (job.completedAt !== null) return 'done';
+  if (!job.enabled) return 'paused';
+  if (schedule?.kind === 'event') return 'waiting';
+  return 'scheduled';
+}

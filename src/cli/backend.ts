@@ -1,0 +1,36 @@
+/**
+ * Which Scheduler a command talks to: the daemon over its socket when one answers, else the store
+ * opened directly in offline mode (LMDB is safe across processes). Either way the result is the same.
+ */
+import { DaemonUnavailableError } from '../errors';
+import type { Scheduler } from '../api';
+import { RemoteScheduler, daemonAnswers } from './client';
+import { dataDirPaths } from './paths';
+
+/** An open Scheduler and how to let go of it. */
+export interface Backend {
+  scheduler: Scheduler;
+  /** True when a daemon serves the calls. */
+  remote: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the Scheduler for `dataDir`. With `requireDaemon`, no daemon is a DaemonUnavailableError
+ * (`events` has nothing to stream from a store at rest).
+ */
+export async function openBackend(dataDir: string, opts: { requireDaemon?: string } = {}): Promise<Backend> {
+  const { socket } = dataDirPaths(dataDir);
+  if (await daemonAnswers(socket)) {
+    return { scheduler: new RemoteScheduler(socket), remote: true, close: async () => undefined };
+  }
+  if (opts.requireDaemon !== undefined) {
+    throw new DaemonUnavailableError(
+      `${opts.requireDaemon} needs a running daemon, and none answers on ${socket} (start one with \`rae-sched daemon --data-dir ${dataDir}\`)`,
+    );
+  }
+  // Loaded on demand: commands that never open the store (`next`, `--help`) stay fast.
+  const { createScheduler } = await import('../index');
+  const scheduler = await createScheduler({ dataDir, mode: 'offline' });
+  return { scheduler, remote: false, close: () => scheduler.shutdown({ graceMs: 0 }) };
+}

@@ -1,0 +1,106 @@
+/** Job commands: add, list, status, remove, pause, resume, run, history, why. */
+import { Option, type Command } from 'commander';
+import type { AddOptions } from '../job-spec';
+import { buildJobSpec, parsePositiveInt } from '../job-spec';
+import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
+import { formatJob, formatJobs, formatRun, formatRuns, formatWhy } from '../format';
+import { checkZone } from './next';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/**
+ * Registers the job commands. `argvCommand` is what followed `--` on the command line (the CLI
+ * splits it off before commander sees it, because commander cannot tell `-- a b` from `a b`).
+ */
+export function registerJobCommands(program: Command, ctx: CliContext, argvCommand: string[] | undefined): void {
+  withCommonOptions(program.command('add')
+    .description('add a job; prints its id (--json: the job)')
+    .argument('<name>', 'unique job name')
+    .argument('<schedule>', 'cron, "every 5m", "every day at 09:30", "at 2027-01-01T09:00", "never" ...')
+    .argument('[command]', 'one shell command string (or `-- PROG ARG...` for argv without a shell)')
+    .option('--tz <zone>', 'IANA time zone of the schedule')
+    .option('--priority <n>', 'higher runs first (default 0)')
+    .option('--retries <n>', 'further attempts after a failure (default 0)')
+    .option('--backoff <dur>', 'first retry delay; doubles each attempt, with jitter, capped')
+    .option('--timeout <dur>', 'kill the run (status timeout) after this long')
+    .option('--max-memory <size>', 'kill the run when its memory exceeds this, e.g. 256MB')
+    .option('--max-cpu <percent>', 'kill the run when its CPU use exceeds this percentage')
+    .addOption(new Option('--overlap <policy>', 'when the previous run still runs').choices(['skip', 'queue', 'allow', 'replace']))
+    .addOption(new Option('--catch-up <policy>', 'runs missed while the daemon was down').choices(['none', 'once', 'all']))
+    .option('--cwd <dir>', 'working directory of the run')
+    .option('--env <k=v>', 'environment variable (repeatable)', collect)
+    .option('--watch <path>', 'also run when this path changes (repeatable)', collect)
+    .option('--when <condition>', 'also run when this usage/threshold condition holds')
+    .option('--cooldown <dur>', 'least time between two --when fires')
+    .option('--after <job>', 'also run when JOB succeeds (JOB:failed, JOB:finished) (repeatable)', collect)
+    .option('--jitter <dur>', 'random delay added to each scheduled fire')
+    .option('--module <file>', 'a JS job module instead of a command')
+    .option('--disabled', 'add the job paused'))
+    .action(async (name: string, schedule: string, command: string | undefined, opts: AddOptions & CommonOptions) => {
+      if (opts.tz !== undefined) checkZone(opts.tz);
+      const args = { name, schedule, ...(command !== undefined ? { command } : {}), ...(argvCommand !== undefined ? { argv: argvCommand } : {}) };
+      const spec = buildJobSpec(args, opts, ctx.cwd);
+      const job = await ctx.withScheduler(opts, (s) => s.addJob(spec));
+      ctx.print(opts, job, () => job.id);
+    });
+
+  withCommonOptions(program.command('list').description('all jobs (--json: array of jobs)'))
+    .action(async (opts: CommonOptions) => {
+      const jobs = await ctx.withScheduler(opts, (s) => s.listJobs());
+      ctx.print(opts, jobs, () => formatJobs(jobs));
+    });
+
+  withCommonOptions(program.command('status').description('one job: spec, state, last run, next run').argument('<job>', 'job id or name'))
+    .action(async (job: string, opts: CommonOptions) => {
+      const found = await ctx.withScheduler(opts, (s) => s.getJob(job));
+      ctx.print(opts, found, () => formatJob(found));
+    });
+
+  withCommonOptions(program.command('remove').description('remove the job and stop it firing').argument('<job>', 'job id or name'))
+    .action(async (job: string, opts: CommonOptions) => {
+      await ctx.withScheduler(opts, (s) => s.removeJob(job));
+      ctx.print(opts, { removed: job }, () => `removed ${job}`);
+    });
+
+  for (const [verb, text] of [['pause', 'stop firing (history is kept)'], ['resume', 'restart firing']] as const) {
+    withCommonOptions(program.command(verb).description(text).argument('<job>', 'job id or name'))
+      .action(async (job: string, opts: CommonOptions) => {
+        const updated = await ctx.withScheduler(opts, (s) => (verb === 'pause' ? s.pauseJob(job) : s.resumeJob(job)));
+        ctx.print(opts, updated, () => `${verb === 'pause' ? 'paused' : 'resumed'} ${updated.name} (${updated.state})`);
+      });
+  }
+
+  withCommonOptions(program.command('run')
+    .description('fire once now; prints the run id (--wait: waits, prints the run, exit 0 iff it succeeded)')
+    .argument('<job>', 'job id or name')
+    .option('--wait', 'wait for the run to finish'))
+    .action(async (job: string, opts: CommonOptions & { wait?: boolean }) => {
+      const { run, waited } = await ctx.withScheduler(opts, async (s, remote) => {
+        const queued = await s.runNow(job);
+        // Without a daemon nothing else would execute it: the run happens here, in the foreground.
+        if (opts.wait || !remote) return { run: await s.waitForRun(queued.id), waited: true };
+        return { run: queued, waited: false };
+      });
+      if (!waited) return ctx.print(opts, run, () => run.id);
+      ctx.print(opts, run, () => formatRun(run));
+      ctx.exitCode = run.status === 'succeeded' ? 0 : 1;
+    });
+
+  withCommonOptions(program.command('history')
+    .description('runs, newest first (--json: array of runs)')
+    .argument('<job>', 'job id or name')
+    .option('--limit <n>', 'at most N runs (default 20)'))
+    .action(async (job: string, opts: CommonOptions & { limit?: string }) => {
+      const limit = opts.limit === undefined ? 20 : parsePositiveInt(opts.limit, '--limit');
+      const runs = await ctx.withScheduler(opts, (s) => s.history(job, { limit }));
+      ctx.print(opts, runs, () => formatRuns(runs));
+    });
+
+  withCommonOptions(program.command('why')
+    .description('explain recent slots (fired, skipped, missed, deduped), the next run and what could block it')
+    .argument('<job>', 'job id or name'))
+    .action(async (job: string, opts: CommonOptions) => {
+      const report = await ctx.withScheduler(opts, (s) => s.why(job));
+      ctx.print(opts, report, () => formatWhy(report));
+    });
+}

@@ -1,0 +1,84 @@
+/**
+ * `rae-sched daemon`: hosts the scheduler in the foreground, serves the control API on the data
+ * directory's socket, and on SIGINT/SIGTERM shuts down gracefully and exits 0.
+ */
+import { mkdir } from 'node:fs/promises';
+import pino from 'pino';
+import type { Logger } from '../api';
+import { ControlServer } from './server';
+import { PidLock } from './lock';
+import { dataDirPaths } from './paths';
+
+/** Options of {@link runDaemon}. */
+export interface DaemonOptions {
+  dataDir: string;
+  /** How long running jobs may finish after a stop signal before they are killed. @default 10000 */
+  graceMs: number;
+  /** Where the human-facing copy of the log goes. @default process.stderr (fd 2) */
+  logToStderr?: boolean;
+}
+
+/** The daemon's structured log: JSON lines to `<dataDir>/logs/daemon.log` and to stderr, at info. */
+function createLogger(logFile: string, toStderr: boolean): pino.Logger {
+  // Synchronous destinations: the last lines before exit (shutdown, errors) must not be lost.
+  const streams: pino.StreamEntry[] = [{ level: 'info', stream: pino.destination({ dest: logFile, sync: true, mkdir: true }) }];
+  if (toStderr) streams.push({ level: 'info', stream: pino.destination({ dest: 2, sync: true }) });
+  return pino({ level: 'info', base: { pid: process.pid, name: 'rae-sched' } }, pino.multistream(streams));
+}
+
+/**
+ * Runs the daemon until SIGINT/SIGTERM. Resolves with the exit code once everything is shut down.
+ * @throws ConflictError when another daemon runs on the data directory (lock held or socket answering).
+ */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const paths = dataDirPaths(opts.dataDir);
+  // 0700: the socket, the store and the logs are the owner's only.
+  await mkdir(paths.dataDir, { recursive: true, mode: 0o700 });
+  await mkdir(paths.logDir, { recursive: true, mode: 0o700 });
+  const log = createLogger(paths.logFile, opts.logToStderr ?? true);
+  const lock = await PidLock.acquire(paths.pidFile);
+
+  let server: ControlServer | undefined;
+  let scheduler: Awaited<ReturnType<typeof import('../index').createScheduler>> | undefined;
+  try {
+    const { createScheduler } = await import('../index');
+    scheduler = await createScheduler({ dataDir: paths.dataDir, mode: 'active', logger: log as unknown as Logger });
+    server = await ControlServer.start(scheduler, paths.socket, log as unknown as Logger);
+  } catch (err) {
+    await scheduler?.shutdown({ graceMs: 0 }).catch(() => undefined);
+    await lock.release();
+    throw err;
+  }
+  log.info({ dataDir: paths.dataDir, socket: paths.socket, graceMs: opts.graceMs }, 'daemon listening');
+
+  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
+    const onSignal = (sig: NodeJS.Signals): void => resolveSignal(sig);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  // Later signals while shutting down are logged, not fatal: a second Ctrl-C must not leave a
+  // half-closed store behind (the grace period is the bound).
+  const repeat = (sig: NodeJS.Signals): void => log.warn({ signal: sig }, 'already shutting down');
+  process.on('SIGINT', repeat);
+  process.on('SIGTERM', repeat);
+
+  log.info({ signal, graceMs: opts.graceMs }, 'shutting down');
+  let code = 0;
+  try {
+    server.stopAccepting();
+    await scheduler.shutdown({ graceMs: opts.graceMs });
+  } catch (err) {
+    code = 1;
+    log.error({ err }, 'scheduler shutdown failed');
+  } finally {
+    await server.close();
+    await lock.release();
+    process.off('SIGINT', repeat);
+    process.off('SIGTERM', repeat);
+  }
+  log.info({ code }, 'daemon stopped');
+  // Everything we own is closed. Should a dependency still hold the event loop open, do not hang
+  // past the grace period: the contract is "exit 0 after shutdown" (unref'd, so it never delays a clean exit).
+  setTimeout(() => process.exit(code), 2000).unref();
+  return code;
+}

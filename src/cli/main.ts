@@ -1,0 +1,102 @@
+/**
+ * `rae-sched`: the command-line entry. Parses arguments with commander, runs one command against the
+ * daemon (or the store directly), and maps every outcome to an exit code:
+ * 0 success, 1 the operation failed, 2 usage or validation error — errors as ONE stderr line
+ * `rae-sched: error: ...`, with a stack trace only under `--debug`.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { SchedulerError } from '../errors';
+import { CliContext, type Io, processIo } from './context';
+import { registerJobCommands } from './commands/jobs';
+import { registerNextCommand } from './commands/next';
+import { registerSystemCommands } from './commands/system';
+
+/** Exit codes of `rae-sched` (CONTRACT.md "CLI"). */
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
+
+/** Commander's own non-error exits (help, version). */
+const QUIET_EXITS = new Set(['commander.helpDisplayed', 'commander.version', 'commander.help']);
+
+/** Builds the `rae-sched` program for one invocation. */
+export function buildProgram(ctx: CliContext, argvCommand: string[] | undefined): Command {
+  const program = new Command('rae-sched');
+  program
+    .description('Rae scheduler: run jobs by time, file-system events and usage patterns')
+    .version(readVersion(), '-V, --version')
+    // Set before the subcommands are added so they inherit both: every parse error becomes a
+    // CommanderError we format ourselves, and commander prints nothing of its own but help.
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.io.stdout(s),
+      writeErr: (s) => ctx.io.stderr(s),
+      outputError: () => undefined,
+    })
+    .showSuggestionAfterError(true);
+  registerSystemCommands(program, ctx);
+  registerJobCommands(program, ctx, argvCommand);
+  registerNextCommand(program, ctx);
+  return program;
+}
+
+function readVersion(): string {
+  try {
+    // dist/src/cli/main.js → package.json at the package root.
+    return (JSON.parse(readFileSync(join(__dirname, '../../../package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/**
+ * `add NAME SCHEDULE -- PROG ARG...`: everything after the first `--` is the job's argv. It is split
+ * off before commander parses, since commander folds it into the positional arguments and a shell
+ * string `"echo hi"` could no longer be told from the argv `echo hi`.
+ */
+function splitArgvCommand(argv: string[]): { args: string[]; argvCommand: string[] | undefined } {
+  const dd = argv.indexOf('--');
+  if (dd < 0) return { args: argv, argvCommand: undefined };
+  return { args: argv.slice(0, dd), argvCommand: argv.slice(dd + 1) };
+}
+
+/** Exit code for an error, and its one-line message. */
+export function describeFailure(err: unknown): { code: number; message: string } {
+  if (err instanceof CommanderError) {
+    return { code: EXIT.USAGE, message: err.message.replace(/^error:\s*/, '') };
+  }
+  if (err instanceof SchedulerError) {
+    return { code: err.code === 'VALIDATION' ? EXIT.USAGE : EXIT.FAILED, message: err.message };
+  }
+  return { code: EXIT.FAILED, message: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * Runs `rae-sched` with `argv` (without the node and script paths). Resolves with the exit code;
+ * never rejects.
+ * @example
+ * process.exitCode = await main(['list', '--json'])
+ */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const ctx = new CliContext(io);
+  const debug = argv.includes('--debug');
+  const { args, argvCommand } = splitArgvCommand(argv);
+  if (args.length === 0) {
+    io.stderr('rae-sched: error: missing command (see `rae-sched --help`)\n');
+    return EXIT.USAGE;
+  }
+  if (argvCommand !== undefined && args[0] !== 'add') {
+    io.stderr("rae-sched: error: '--' is only used by `add NAME SCHEDULE -- PROG ARG...`\n");
+    return EXIT.USAGE;
+  }
+  try {
+    await buildProgram(ctx, argvCommand).parseAsync(args, { from: 'user' });
+    return ctx.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError && QUIET_EXITS.has(err.code)) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    const { code, message } = describeFailure(err);
+    io.stderr(`rae-sched: error: ${message.split('\n')[0]}\n`);
+    if (debug && err instanceof Error && err.stack) io.stderr(err.stack + '\n');
+    return code;
+  }
+}

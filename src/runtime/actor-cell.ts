@@ -1,0 +1,221 @@
+/**
+ * The stable side of an actor: its name, bounded mailbox and counters, which outlive every
+ * incarnation. The mailbox is an RxJS Subject drained by `concatMap` — one message at a time —
+ * with each message isolated by `defer(...).pipe(catchError(...))`, so a failing message never
+ * tears the pipeline down (a Subject that saw `error()` is dead for good).
+ * @internal
+ */
+import { Subject, concatMap, defer, catchError, EMPTY } from 'rxjs';
+import { ActorStoppedError, AskTimeoutError, MailboxFullError } from '../errors';
+import type { Logger } from '../api';
+import type { Clock, TimerHandle } from './clock';
+import { deferred, type Deferred, type Incarnation } from './incarnation';
+import type { Child } from './supervisor';
+import { describeError, type ActorRef, type ActorStats, type AskOptions, type Handlers, type RefusalReason, type Reply, type RuntimeEvent } from './types';
+
+/** Fully-filled options of one cell. @internal */
+export interface CellOptions {
+  name: string;
+  clock: Clock;
+  logger: Logger;
+  mailboxSize: number;
+  stashSize: number;
+  askTimeoutMs: number;
+  publish: (e: RuntimeEvent) => void;
+}
+
+interface Envelope {
+  type: string;
+  payload: unknown;
+  /** null for tell. */
+  reply: Deferred<unknown> | null;
+  timer: TimerHandle | null;
+  settled: boolean;
+}
+
+/** @internal */
+export class ActorCell<H extends Handlers> implements ActorRef<H> {
+  readonly name: string;
+  readonly #o: CellOptions;
+  readonly #mailbox = new Subject<Envelope>();
+  #state: 'starting' | 'running' | 'restarting' | 'stopped' = 'starting';
+  #current: Incarnation | null = null;
+  /** Resolves when an incarnation is attached (or with null once stopped). */
+  #gate = deferred<Incarnation | null>();
+  #starting = false;
+  #everStarted = false;
+  #changed = deferred<void>();
+  #queued = 0;
+  #stashed = 0;
+  #processed = 0;
+  #failed = 0;
+  #refused = 0;
+  #restarts = 0;
+
+  constructor(o: CellOptions) {
+    this.name = o.name;
+    this.#o = o;
+    this.#mailbox
+      .pipe(concatMap((env) => defer(() => this.#deliver(env)).pipe(catchError(() => EMPTY))))
+      .subscribe();
+  }
+
+  ask<K extends keyof H & string>(type: K, payload: Parameters<H[K]>[0], opts: AskOptions = {}): Promise<Reply<H, K>> {
+    const reply = deferred<unknown>();
+    const env: Envelope = { type, payload, reply, timer: null, settled: false };
+    if (!this.#accept(env)) return reply.promise as Promise<Reply<H, K>>;
+    const ms = opts.timeoutMs ?? this.#o.askTimeoutMs;
+    if (Number.isFinite(ms)) {
+      env.timer = this.#o.clock.setTimeout(() => {
+        env.timer = null;
+        this.#settle(env, new AskTimeoutError(`ask '${type}' to actor '${this.name}' got no reply within ${ms}ms`));
+      }, ms);
+    }
+    return reply.promise as Promise<Reply<H, K>>;
+  }
+
+  tell<K extends keyof H & string>(type: K, payload: Parameters<H[K]>[0]): void {
+    this.#accept({ type, payload, reply: null, timer: null, settled: false });
+  }
+
+  stats(): ActorStats {
+    return {
+      processed: this.#processed, failed: this.#failed, refused: this.#refused,
+      queued: this.#queued, restarts: this.#restarts, alive: this.#current !== null,
+    };
+  }
+
+  /**
+   * True while the cell has work that finishes without virtual time moving: an incarnation
+   * starting, or messages queued for a live incarnation. A cell waiting out a restart backoff
+   * (a clock timer) is NOT busy, or a VirtualClock settler would wait for itself.
+   */
+  get busy(): boolean {
+    return this.#starting || (this.#queued > 0 && this.#current !== null);
+  }
+
+  /** Settles at the next change of `busy`. */
+  changed(): Promise<void> {
+    return this.#changed.promise;
+  }
+
+  /** Wraps a start function so the cell tracks the incarnations the supervisor starts. */
+  childStart(start: () => Promise<Incarnation>): () => Promise<Child> {
+    return async () => {
+      this.#starting = true;
+      this.#notify();
+      try {
+        const inc = await start();
+        this.#attach(inc);
+        return { exited: inc.exited, stop: () => this.#stopIncarnation(inc), kill: () => inc.kill() };
+      } finally {
+        this.#starting = false;
+        this.#notify();
+      }
+    };
+  }
+
+  /** The actor is gone for good: queued messages reject with ActorStoppedError, new ones are refused. */
+  markStopped(): void {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    this.#current = null;
+    this.#gate.resolve(null);
+    this.#mailbox.complete();
+    this.#notify();
+  }
+
+  #attach(inc: Incarnation): void {
+    if (this.#everStarted) this.#restarts++;
+    this.#everStarted = true;
+    this.#current = inc;
+    this.#state = 'running';
+    this.#stashed = 0;
+    this.#gate.resolve(inc);
+    void inc.exited.then(() => this.#detach(inc));
+    this.#notify();
+  }
+
+  /** From now on messages wait (stashed) for the next incarnation. */
+  #detach(inc: Incarnation): void {
+    if (this.#current !== inc) return;
+    this.#current = null;
+    if (this.#state === 'running') this.#state = 'restarting';
+    this.#gate = deferred();
+    this.#notify();
+  }
+
+  async #stopIncarnation(inc: Incarnation): Promise<void> {
+    this.#detach(inc);
+    await inc.stop();
+  }
+
+  #accept(env: Envelope): boolean {
+    let reason: RefusalReason | null = null;
+    if (this.#state === 'stopped') reason = 'stopped';
+    else if (this.#queued >= this.#o.mailboxSize) reason = 'full';
+    else if (this.#state === 'restarting' && this.#stashed >= this.#o.stashSize) reason = 'stash_full';
+    if (reason !== null) {
+      this.#refused++;
+      this.#o.publish({ type: 'mailbox.refused', at: new Date(this.#o.clock.now()).toISOString(), actor: this.name, messageType: env.type, reason });
+      const err = reason === 'stopped'
+        ? new ActorStoppedError(`actor '${this.name}' is stopped; message '${env.type}' refused`)
+        : new MailboxFullError(`actor '${this.name}': ${reason === 'full' ? `mailbox full (${this.#o.mailboxSize})` : `restart stash full (${this.#o.stashSize})`}; message '${env.type}' refused`);
+      if (env.reply !== null) env.reply.reject(err);
+      else this.#o.logger.warn({ actor: this.name, type: env.type, reason }, 'tell refused');
+      return false;
+    }
+    if (this.#state === 'restarting') this.#stashed++;
+    this.#queued++;
+    this.#notify();
+    this.#mailbox.next(env);
+    return true;
+  }
+
+  async #deliver(env: Envelope): Promise<void> {
+    try {
+      if (env.settled) return;
+      let inc: Incarnation | null;
+      // Re-check after every wake-up: the gate may open and close again before we run.
+      for (;;) {
+        if (this.#state === 'stopped') { inc = null; break; }
+        if (this.#current !== null) { inc = this.#current; break; }
+        await this.#gate.promise;
+      }
+      if (env.settled) return;
+      if (inc === null) {
+        this.#failed++;
+        this.#settle(env, new ActorStoppedError(`actor '${this.name}' stopped before message '${env.type}' was handled`));
+        return;
+      }
+      try {
+        const value = await inc.invoke(env.type, env.payload);
+        this.#processed++;
+        this.#settle(env, undefined, value);
+      } catch (err) {
+        this.#failed++;
+        if (env.reply === null) this.#o.logger.warn({ actor: this.name, type: env.type, err: describeError(err) }, 'tell failed');
+        this.#settle(env, err);
+      }
+    } finally {
+      this.#queued--;
+      this.#notify();
+    }
+  }
+
+  #settle(env: Envelope, err: unknown, value?: unknown): void {
+    if (env.settled) return;
+    env.settled = true;
+    if (env.timer !== null) this.#o.clock.clearTimeout(env.timer);
+    env.timer = null;
+    if (env.reply === null) return;
+    if (err !== undefined) env.reply.reject(err);
+    else env.reply.resolve(value);
+  }
+
+  #notify(): void {
+    const d = this.#changed;
+    this.#changed = deferred();
+    d.resolve();
+  }
+}

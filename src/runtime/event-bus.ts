@@ -1,0 +1,86 @@
+import { Observable, Subject, filter, type Operator, type Observer, type Subscription } from 'rxjs';
+
+/**
+ * A typed event bus: one RxJS Subject behind an Observable whose subscribers are guarded.
+ *
+ * RxJS keeps other subscribers going when one throws, but then re-throws that error asynchronously
+ * as an uncaught exception (unless the process-global `config.onUnhandledError` is set, which would
+ * be module-level state). So every subscription made through {@link EventBus.events$} — directly or
+ * after any `pipe(...)` — has its callbacks wrapped: a throwing subscriber is reported to
+ * `onSubscriberError` and nothing else happens.
+ *
+ * @example
+ * const bus = new EventBus<RuntimeEvent>();
+ * bus.on('actor.restarted').subscribe((e) => log(e.actor));
+ * bus.publish({ type: 'actor.restarted', at, actor: 'parser', reason: 'exit 1' });
+ */
+export class EventBus<E extends { type: string }> {
+  readonly #subject = new Subject<E>();
+  /** All events, in publish order. */
+  readonly events$: Observable<E>;
+
+  constructor(opts: { onSubscriberError?: (err: unknown) => void } = {}) {
+    const report = opts.onSubscriberError ?? (() => undefined);
+    this.events$ = new GuardedObservable<E>(report, (sub) => this.#subject.subscribe(sub));
+  }
+
+  /** Delivers `e` to every current subscriber, synchronously. Never throws. */
+  publish(e: E): void {
+    this.#subject.next(e);
+  }
+
+  /** Events of one type, narrowed. */
+  on<T extends E['type']>(type: T): Observable<Extract<E, { type: T }>> {
+    return this.events$.pipe(filter((e): e is Extract<E, { type: T }> => e.type === type));
+  }
+
+  /** Completes the stream for every subscriber. */
+  complete(): void {
+    this.#subject.complete();
+  }
+}
+
+type Report = (err: unknown) => void;
+
+/**
+ * An Observable that stays guarded through `pipe()` (RxJS 7 operators build on `lift`) and wraps
+ * the callbacks its subscribers pass in try/catch.
+ * @internal
+ */
+class GuardedObservable<T> extends Observable<T> {
+  readonly #report: Report;
+
+  constructor(report: Report, subscribe?: (this: Observable<T>, subscriber: import('rxjs').Subscriber<T>) => unknown) {
+    super(subscribe as never);
+    this.#report = report;
+  }
+
+  override lift<R>(operator?: Operator<T, R>): Observable<R> {
+    const next = new GuardedObservable<R>(this.#report);
+    // The two deprecated-but-supported fields RxJS's own `lift` sets.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
+    next.source = this;
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
+    next.operator = operator;
+    return next;
+  }
+
+  override subscribe(observerOrNext?: Partial<Observer<T>> | ((value: T) => void) | null): Subscription {
+    const o: Partial<Observer<T>> =
+      typeof observerOrNext === 'function' ? { next: observerOrNext } : (observerOrNext ?? {});
+    const guard = <A extends unknown[]>(fn: ((...a: A) => void) | undefined, ctx: unknown) =>
+      (...a: A): void => {
+        try {
+          fn?.apply(ctx, a);
+        } catch (err) {
+          this.#report(err);
+        }
+      };
+    return super.subscribe({
+      next: guard(o.next?.bind(o), o),
+      // With no error callback RxJS would re-throw asynchronously; report instead.
+      error: o.error ? guard(o.error.bind(o), o) : (err: unknown) => this.#report(err),
+      complete: guard(o.complete?.bind(o), o),
+    });
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * `createScheduler`: builds the actor system — persistence and parser on their own worker threads,
+ * queue, executor and scheduler on the main thread, the monitor on the event bus — and exposes it
+ * as the {@link Scheduler} interface the Rae agent, the daemon and the CLI all use.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { filter, firstValueFrom, map, type Observable, type Subscription } from 'rxjs';
+import { z } from 'zod';
+import type { BackupDocument, Health, Logger, Scheduler, SchedulerOptions, Stats, WhyReport } from './api';
+import { NotFoundError, ValidationError } from './errors';
+import type { Job } from './model/job';
+import { FINAL_RUN_STATUSES, type Run } from './model/run';
+import type { SchedulerEvent } from './model/events';
+import { SystemClock, VirtualClock, type Clock } from './runtime/clock';
+import { EventBus } from './runtime/event-bus';
+import { ActorSystem } from './runtime/system';
+import type { ActorRef } from './runtime/types';
+import type { ParserHandlers } from './actors/parser/actor';
+import type { PersistenceHandlers } from './actors/persistence/actor';
+import { createQueueHandlers, type QueueHandlers } from './actors/queue/actor';
+import { createExecutorHandlers, type ExecutorHandlers } from './actors/executor/actor';
+import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
+import { zodMessage } from './actors/scheduler/job-spec';
+import { Monitor } from './actors/monitor/monitor';
+import { iso } from './actors/scheduler/runs';
+
+const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+const optionsSchema = z.object({
+  dataDir: z.string().min(1),
+  maxConcurrentJobs: z.number().int().min(1).max(1024).optional(),
+  maxQueuedJobs: z.number().int().min(1).max(10_000_000).optional(),
+  logger: z.any().optional(),
+  clock: z.any().optional(),
+  mode: z.enum(['active', 'offline']).optional(),
+});
+
+/** Where the built worker entry files are (next to this file, in dist/src/workers). */
+const workerFile = (name: string): string => path.join(__dirname, 'workers', name);
+
+/** Longest a single shutdown step may take beyond the grace period. */
+const SHUTDOWN_SLACK_MS = 30_000;
+
+/**
+ * Starts a scheduler on `dataDir`.
+ * @example
+ * const s = await createScheduler({ dataDir: '/var/lib/rae' });
+ * await s.addJob({ name: 'tick', schedule: 'every 30s', command: 'date >> /tmp/ticks' });
+ * // ...
+ * await s.shutdown({ graceMs: 5000 });
+ */
+export async function createScheduler(options: SchedulerOptions): Promise<Scheduler> {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const { message, field } = zodMessage(parsed.error, 'options');
+    throw new ValidationError(message, field);
+  }
+  const opts = {
+    dataDir: path.resolve(options.dataDir),
+    maxConcurrentJobs: options.maxConcurrentJobs ?? 4,
+    maxQueuedJobs: options.maxQueuedJobs ?? 10_000,
+    logger: options.logger ?? SILENT,
+    clock: options.clock ?? new SystemClock(),
+    mode: options.mode ?? 'active',
+  };
+  mkdirSync(opts.dataDir, { recursive: true });
+  const s = new RaeScheduler(opts);
+  await s.ready();
+  return s;
+}
+
+type Filled = Required<SchedulerOptions> & { logger: Logger; clock: Clock };
+
+/** @internal the Scheduler behind {@link createScheduler}. */
+class RaeScheduler implements Scheduler {
+  readonly #opts: Filled;
+  readonly #system: ActorSystem;
+  readonly #bus = new EventBus<SchedulerEvent>();
+  readonly #persistence: ActorRef<PersistenceHandlers>;
+  readonly #parser: ActorRef<ParserHandlers>;
+  readonly #queue: ActorRef<QueueHandlers>;
+  readonly #executor: ActorRef<ExecutorHandlers>;
+  readonly #scheduler: ActorRef<SchedulerHandlers>;
+  readonly #monitor: Monitor;
+  readonly #subs: Subscription[] = [];
+  readonly #startedAt: number;
+  #queueDepth = { depth: 0, scheduled: 0, running: 0 };
+  #shutdown: Promise<void> | null = null;
+  #firstStart = true;
+  readonly events$: Observable<SchedulerEvent>;
+
+  constructor(opts: Filled) {
+    this.#opts = opts;
+    const { clock, logger } = opts;
+    this.#startedAt = clock.now();
+    this.events$ = this.#bus.events$;
+    this.#system = new ActorSystem({ clock, logger });
+    if (clock instanceof VirtualClock) clock.addSettler(() => this.#system.quiescent());
+    // Start order is dependency order; the system stops them in reverse.
+    this.#persistence = this.#system.spawnThread<PersistenceHandlers>({
+      name: 'persistence', workerFile: workerFile('persistence.worker.js'), init: { dataDir: opts.dataDir },
+      mailboxSize: 100_000,
+    });
+    this.#parser = this.#system.spawnThread<ParserHandlers>({ name: 'parser', workerFile: workerFile('parser.worker.js'), mailboxSize: 100_000 });
+    const self = (): ActorRef<SchedulerHandlers> => this.#scheduler;
+    this.#queue = this.#system.spawn<QueueHandlers>({
+      name: 'queue', mailboxSize: 100_000,
+      factory: () => createQueueHandlers({
+        clock, maxQueued: opts.maxQueuedJobs,
+        onDue: (due) => self().tell('slotsDue', { due }),
+        onClockJump: (deltaMs) => self().ask('clockJumped', { deltaMs }),
+        onError: (err) => logger.error({ err: String(err) }, 'queue timer error'),
+      }),
+    });
+    this.#executor = this.#system.spawn<ExecutorHandlers>({
+      name: 'executor', mailboxSize: 100_000,
+      factory: () => createExecutorHandlers({
+        maxConcurrent: opts.maxConcurrentJobs, logger,
+        onStarted: () => undefined,
+        onFinished: (runId, result) => self().tell('runFinished', { runId, result }),
+      }),
+    });
+    this.#scheduler = this.#system.spawn<SchedulerHandlers>({
+      name: 'scheduler', mailboxSize: 100_000,
+      factory: () => this.#engineHandlers(),
+    });
+    this.#monitor = new Monitor({
+      clock,
+      events$: this.#bus.events$,
+      probes: {
+        queue: () => this.#queueDepth,
+        components: () => this.#components(),
+        jobs: () => this.#scheduler.ask('jobCounts', {}),
+      },
+    });
+    this.#subs.push(this.#system.events$.subscribe((e) => {
+      if (e.type === 'actor.restarted' || e.type === 'actor.failed') {
+        this.#bus.publish({ type: e.type, at: e.at, actor: e.actor, reason: e.reason });
+        logger.warn({ actor: e.actor, reason: e.reason }, e.type);
+      }
+      // A new queue incarnation starts empty: re-arm it from the scheduler's state.
+      if (e.type === 'actor.restarted' && e.actor === 'queue') this.#scheduler.tell('rearm', {});
+      if (e.type === 'actor.restarted' && e.actor === 'executor') this.#scheduler.tell('executorLost', {});
+    }));
+  }
+
+  /** A fresh engine: loads jobs from the store; in active mode recovers and arms. */
+  async #engineHandlers(): Promise<SchedulerHandlers> {
+    const engine = new Engine({
+      clock: this.#opts.clock, logger: this.#opts.logger, mode: this.#opts.mode,
+      maxConcurrent: this.#opts.maxConcurrentJobs,
+      parser: this.#parser, persistence: this.#persistence, queue: this.#queue, executor: this.#executor, bus: this.#bus,
+    });
+    const handlers = engine.handlers();
+    await handlers.load();
+    if (this.#opts.mode === 'active') await handlers.start({ reboot: this.#firstStart });
+    this.#firstStart = false;
+    return handlers;
+  }
+
+  /** Resolves when the scheduler actor has loaded (and, in active mode, armed) every job. */
+  async ready(): Promise<void> {
+    await this.#scheduler.ask('runningCount', {}, { timeoutMs: 120_000 });
+    await this.#refreshDepth();
+  }
+
+  async #refreshDepth(): Promise<void> {
+    const [q, running] = await Promise.all([this.#queue.ask('depth', {}), this.#scheduler.ask('runningCount', {})]);
+    this.#queueDepth = { depth: q.depth, scheduled: q.scheduled, running };
+  }
+
+  #components(): Record<string, { healthy: boolean; detail?: string; restarts?: number }> {
+    const out: Record<string, { healthy: boolean; detail?: string; restarts?: number }> = {};
+    for (const c of this.#system.children()) {
+      out[c.id] = { healthy: c.running, restarts: c.restarts, ...(c.running ? {} : { detail: 'not running' }) };
+    }
+    return out;
+  }
+
+  addJob(spec: Parameters<Scheduler['addJob']>[0]): Promise<Job> {
+    return this.#scheduler.ask('addJob', { spec });
+  }
+  removeJob(idOrName: string): Promise<void> {
+    return this.#scheduler.ask('removeJob', { ref: idOrName });
+  }
+  getJob(idOrName: string): Promise<Job> {
+    return this.#scheduler.ask('getJob', { ref: idOrName });
+  }
+  listJobs(): Promise<Job[]> {
+    return this.#scheduler.ask('listJobs', {});
+  }
+  pauseJob(idOrName: string): Promise<Job> {
+    return this.#scheduler.ask('setEnabled', { ref: idOrName, enabled: false });
+  }
+  resumeJob(idOrName: string): Promise<Job> {
+    return this.#scheduler.ask('setEnabled', { ref: idOrName, enabled: true });
+  }
+  runNow(idOrName: string): Promise<Run> {
+    return this.#scheduler.ask('runNow', { ref: idOrName });
+  }
+  history(idOrName: string, opts?: { limit?: number }): Promise<Run[]> {
+    return this.#scheduler.ask('history', { ref: idOrName, limit: opts?.limit });
+  }
+  why(idOrName: string): Promise<WhyReport> {
+    return this.#scheduler.ask('why', { ref: idOrName });
+  }
+
+  async waitForRun(runId: string): Promise<Run> {
+    // Subscribe before reading the store, so a finish between the two is not missed.
+    const finished = firstValueFrom(this.#bus.on('run.finished').pipe(
+      filter((e) => e.run.id === runId), map((e) => e.run)));
+    finished.catch(() => undefined);
+    const stored = await this.#persistence.ask('getRun', { id: runId });
+    if (stored === null) throw new NotFoundError(`run '${runId}' not found`);
+    if (FINAL_RUN_STATUSES.includes(stored.status)) return stored;
+    return finished;
+  }
+
+  async health(): Promise<Health> {
+    await this.#refreshDepth();
+    return this.#monitor.health();
+  }
+  async stats(): Promise<Stats> {
+    await this.#refreshDepth();
+    return this.#monitor.stats();
+  }
+  async metrics(): Promise<string> {
+    await this.#refreshDepth();
+    return this.#monitor.metrics();
+  }
+  backup(): Promise<BackupDocument> {
+    return this.#persistence.ask('backup', { createdAt: iso(this.#opts.clock.now()) });
+  }
+  async restore(doc: unknown): Promise<{ jobs: number; runs: number }> {
+    const running = await this.#scheduler.ask('runningCount', {});
+    if (running > 0) throw new ValidationError(`restore: ${running} runs are in progress; restore into an idle scheduler`, 'restore');
+    const result = await this.#persistence.ask('restore', { doc });
+    // Reload every job from the restored store (a fresh engine incarnation).
+    await this.#scheduler.ask('reload', {});
+    return result;
+  }
+
+  /** Stops firing, lets running jobs finish within `graceMs`, then interrupts them; closes the store. */
+  shutdown(opts?: { graceMs?: number }): Promise<void> {
+    this.#shutdown ??= this.#doShutdown(opts?.graceMs ?? 10_000);
+    return this.#shutdown;
+  }
+
+  async #doShutdown(graceMs: number): Promise<void> {
+    this.#bus.publish({ type: 'scheduler.stopping', at: iso(this.#opts.clock.now()) });
+    const timeoutMs = graceMs + SHUTDOWN_SLACK_MS;
+    await this.#scheduler.ask('beginShutdown', {}, { timeoutMs });
+    await this.#executor.ask('close', { graceMs }, { timeoutMs });
+    // Messages are handled in order: once `drain` answers, every run's final status is stored.
+    await this.#scheduler.ask('drain', {}, { timeoutMs });
+    this.#monitor.stop();
+    for (const s of this.#subs) s.unsubscribe();
+    await this.#system.stop();
+    this.#bus.complete();
+  }
+}

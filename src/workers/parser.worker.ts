@@ -1,0 +1,3 @@
+import { exposeActor } from '../runtime/thread-actor';
+import { createParserHandlers } from '../actors/parser/actor';
+exposeActor(createParserHandlers);

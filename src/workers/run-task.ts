@@ -1,0 +1,121 @@
+/**
+ * The Piscina task that executes one run (ARCHITECTURE "Flow of a job", step 3). It mostly awaits a
+ * child process, so many of these share one worker thread (`concurrentTasksPerWorker`).
+ *
+ * Cancelling goes through the MessagePort in the payload, never through Piscina's abort: aborting a
+ * running task terminates its worker thread and every other run on it.
+ */
+import path from 'node:path';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import {
+  DEFAULT_KILL_GRACE_MS,
+  DEFAULT_OUTPUT_LIMIT_BYTES,
+  type CancelReason,
+  type FromTaskMessage,
+  type RunRequest,
+  type RunResult,
+  type RunTaskPayload,
+  type ToTaskMessage,
+} from '../actors/executor/types';
+import { ProcessRun, type KillCause, type SpawnSpec } from './run/process-run';
+
+/** Default usage sampling period. */
+const DEFAULT_SAMPLE_INTERVAL_MS = 250;
+
+/** The status and error a cancel reason leads to. */
+export function cancelCause(reason: CancelReason): KillCause {
+  switch (reason) {
+    case 'shutdown':
+      return { status: 'interrupted', error: 'interrupted: the scheduler shut down while the run was in progress' };
+    case 'replace':
+      return { status: 'killed', error: "killed: replaced by a newer run of the same job (overlap policy 'replace')" };
+    case 'manual':
+      return { status: 'killed', error: 'killed: cancelled on request' };
+  }
+}
+
+/** Turns a request into what to spawn: a shell string, an argv, or the JS module host. */
+export function spawnSpecFor(req: RunRequest): SpawnSpec | string {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...req.env,
+    // Facts about the run, for scripts that want to log or dedupe by them.
+    RAE_SCHED_JOB_ID: req.jobId,
+    RAE_SCHED_RUN_ID: req.runId,
+    RAE_SCHED_ATTEMPT: String(req.attempt),
+  };
+  const base = { cwd: req.cwd, env };
+  if (req.module !== null) {
+    const file = path.resolve(req.cwd ?? process.cwd(), req.module);
+    return {
+      ...base,
+      file: process.execPath,
+      args: [path.join(__dirname, 'module-host.js'), file],
+      reportFd: true,
+      label: `job module '${req.module}'`,
+    };
+  }
+  const cmd = req.command;
+  if (typeof cmd === 'string') {
+    if (cmd.trim() === '') return 'command: must not be empty';
+    return { ...base, file: '/bin/sh', args: ['-c', cmd], reportFd: false, label: 'the command' };
+  }
+  if (cmd && Array.isArray(cmd.argv) && cmd.argv.length > 0 && cmd.argv[0]) {
+    const [file, ...args] = cmd.argv;
+    return { ...base, file: file!, args, reportFd: false, label: `'${file}'` };
+  }
+  return cmd ? 'command.argv: must hold at least the program to run' : 'run request: needs a command or a module';
+}
+
+function notStarted(error: string, status: RunResult['status'] = 'failed'): RunResult {
+  const now = Date.now();
+  return {
+    status, exitCode: null, signal: null, startedAt: now, finishedAt: now, durationMs: 0,
+    peakMemoryBytes: null, error, output: '',
+  };
+}
+
+/** A cancel already waiting on the port (sent while the task sat in Piscina's queue). */
+function pendingCancel(port: MessagePort): CancelReason | null {
+  for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+    const msg = m.message as ToTaskMessage;
+    if (msg?.type === 'cancel') return msg.reason;
+  }
+  return null;
+}
+
+/**
+ * Executes one run to completion.
+ * @returns the run's result; job failures of every kind are data, the promise does not reject.
+ */
+export default async function runTask({ request, port }: RunTaskPayload): Promise<RunResult> {
+  try {
+    const early = pendingCancel(port);
+    if (early) {
+      const cause = cancelCause(early);
+      return notStarted(cause.error, cause.status);
+    }
+    const spec = spawnSpecFor(request);
+    if (typeof spec === 'string') return notStarted(spec);
+
+    const run = new ProcessRun(spec, {
+      limits: request.limits ?? {},
+      outputLimitBytes: request.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES,
+      killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+      sampleIntervalMs: request.sampleIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS,
+      onStarted: (pid, startedAt) => {
+        const msg: FromTaskMessage = { type: 'started', pid, startedAt };
+        port.postMessage(msg);
+      },
+    });
+    port.on('message', (msg: ToTaskMessage) => {
+      if (msg?.type === 'cancel') run.kill(cancelCause(msg.reason));
+    });
+    return await run.run();
+  } catch (err) {
+    // A bug of ours, not the job's: still report it as data so the executor records the run.
+    return notStarted(`internal executor error: ${(err as Error)?.message ?? String(err)}`);
+  } finally {
+    port.close();
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * One run of one process: spawn it as the leader of its own process group, capture its output in a
+ * bounded ring, sample its usage, enforce its limits, and kill the whole group when it must stop.
+ * Every outcome — including "could not start" — is a {@link RunResult}, never an exception.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import type { Limits } from '../../model/job';
+import type { RunOutcome, RunResult } from '../../actors/executor/types';
+import { formatDuration } from '../../model/duration';
+import { OutputRing } from './output-ring';
+import { groupAlive, terminateGroup } from './process-group';
+import { LimitPolicy, UsageSampler } from './usage';
+
+/** What to start. `file` + `args` are passed to spawn with no shell. */
+export interface SpawnSpec {
+  file: string;
+  args: string[];
+  cwd: string | null;
+  env: NodeJS.ProcessEnv;
+  /** Open fd 3 as a pipe for a structured report (the JS module host uses it). */
+  reportFd: boolean;
+  /** How to name the program in error messages. */
+  label: string;
+}
+
+/** Settings of a process run, already filled with defaults. */
+export interface ProcessRunOptions {
+  limits: Limits;
+  outputLimitBytes: number;
+  killGraceMs: number;
+  sampleIntervalMs: number;
+  onStarted(pid: number, startedAt: number): void;
+}
+
+/** Why the run is being killed; the first cause wins and decides the status. */
+export interface KillCause {
+  status: Exclude<RunOutcome, 'succeeded' | 'failed'>;
+  error: string;
+}
+
+/** The report a JS module host writes on fd 3. */
+interface ModuleReport {
+  ok: boolean;
+  error?: string;
+}
+
+const REPORT_LIMIT = 64 * 1024;
+/** After the main process exits, how long to wait for its pipes to close before giving up on them. */
+const PIPE_DRAIN_MS = 2000;
+
+/** A single process execution. Call {@link ProcessRun.run} once; {@link ProcessRun.kill} at any time. */
+export class ProcessRun {
+  readonly #spec: SpawnSpec;
+  readonly #opts: ProcessRunOptions;
+  readonly #ring: OutputRing;
+  readonly #policy: LimitPolicy;
+  #cause: KillCause | null = null;
+  #pid: number | null = null;
+  #killing: Promise<void> | null = null;
+
+  constructor(spec: SpawnSpec, opts: ProcessRunOptions) {
+    this.#spec = spec;
+    this.#opts = opts;
+    this.#ring = new OutputRing(opts.outputLimitBytes);
+    this.#policy = new LimitPolicy(opts.limits);
+  }
+
+  /** Asks the run to stop: kills the whole group (SIGTERM, grace, SIGKILL). Idempotent. */
+  kill(cause: KillCause): void {
+    if (this.#cause) return;
+    this.#cause = cause;
+    if (this.#pid !== null) this.#killing = terminateGroup(this.#pid, this.#opts.killGraceMs);
+  }
+
+  /** Runs the process to the end and reports what happened. Never rejects. */
+  async run(): Promise<RunResult> {
+    const notStarted = await this.#checkCwd();
+    if (notStarted) return this.#early('failed', notStarted);
+    if (this.#cause) return this.#early(this.#cause.status, this.#cause.error);
+
+    let child: ChildProcess;
+    try {
+      child = spawn(this.#spec.file, this.#spec.args, {
+        cwd: this.#spec.cwd ?? undefined,
+        env: this.#spec.env,
+        detached: true,
+        stdio: this.#spec.reportFd ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      return this.#early('failed', this.#startError(err));
+    }
+    const spawned = await new Promise<Error | null>((resolve) => {
+      child.once('spawn', () => resolve(null));
+      child.once('error', (err) => resolve(err));
+    });
+    if (spawned || child.pid === undefined) return this.#early('failed', this.#startError(spawned));
+    return this.#supervise(child, child.pid);
+  }
+
+  async #supervise(child: ChildProcess, pid: number): Promise<RunResult> {
+    const startedAt = Date.now();
+    this.#pid = pid;
+    this.#opts.onStarted(pid, startedAt);
+    // A cancel that arrived while we were spawning: honour it now that there is a group to kill.
+    if (this.#cause) this.#killing = terminateGroup(pid, this.#opts.killGraceMs);
+
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    child.stdout?.on('data', (c: Buffer) => this.#ring.write(c));
+    child.stderr?.on('data', (c: Buffer) => this.#ring.write(c));
+    const report = new OutputRing(REPORT_LIMIT);
+    child.stdio[3]?.on('data', (c: Buffer) => report.write(c));
+    child.on('error', () => {
+      // Errors after spawn (e.g. a failed signal delivery) change nothing: exit/close still come.
+    });
+
+    const sampler = new UsageSampler(pid, this.#opts.sampleIntervalMs, (sample) => {
+      const violation = this.#policy.observe(sample);
+      if (violation) this.kill({ status: 'killed', error: violation.message });
+    });
+    sampler.start();
+    const { timeoutMs } = this.#opts.limits;
+    const timer =
+      timeoutMs === undefined
+        ? null
+        : setTimeout(
+            () => this.kill({ status: 'timeout', error: `timed out after ${formatDuration(timeoutMs)} (timeoutMs ${timeoutMs})` }),
+            timeoutMs,
+          );
+
+    const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve([child.exitCode, child.signalCode]);
+      else child.once('exit', (code, sig) => resolve([code, sig]));
+    });
+    if (timer) clearTimeout(timer);
+    sampler.stop();
+    // The run ends with its main process; whatever it left behind in its group (a `cmd &`) is killed
+    // too, otherwise a leftover holding the pipes would keep the run open forever.
+    if (this.#killing) await this.#killing;
+    else if (await groupAlive(pid)) await terminateGroup(pid, this.#opts.killGraceMs);
+    await this.#drain(child, closed);
+
+    const finishedAt = Date.now();
+    const { status, error } = this.#verdict(exitCode, signal, report.toString());
+    return {
+      status,
+      exitCode,
+      signal,
+      startedAt,
+      finishedAt,
+      durationMs: finishedAt - startedAt,
+      peakMemoryBytes: this.#policy.peakMemoryBytes,
+      error,
+      output: this.#ring.toString(),
+    };
+  }
+
+  /** Waits for the pipes to close; a process that escaped the group (setsid) must not hold the run. */
+  async #drain(child: ChildProcess, closed: Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const capped = new Promise<void>((resolve) => (timer = setTimeout(resolve, PIPE_DRAIN_MS)));
+    await Promise.race([closed, capped]);
+    clearTimeout(timer);
+    for (const stream of child.stdio) stream?.destroy();
+  }
+
+  #verdict(exitCode: number | null, signal: string | null, reportText: string): { status: RunOutcome; error: string | null } {
+    if (this.#cause) return { status: this.#cause.status, error: this.#cause.error };
+    const report = parseReport(reportText);
+    if (exitCode === 0 && (!report || report.ok)) return { status: 'succeeded', error: null };
+    if (report && !report.ok) return { status: 'failed', error: report.error ?? 'the job module failed' };
+    if (signal) return { status: 'failed', error: `${this.#spec.label} was killed by signal ${signal}` };
+    return { status: 'failed', error: `${this.#spec.label} exited with code ${exitCode}` };
+  }
+
+  async #checkCwd(): Promise<string | null> {
+    const { cwd } = this.#spec;
+    if (cwd === null) return null;
+    try {
+      const st = await fs.stat(cwd);
+      return st.isDirectory() ? null : `cannot start: cwd '${cwd}' is not a directory`;
+    } catch {
+      return `cannot start: cwd '${cwd}' does not exist`;
+    }
+  }
+
+  #startError(err: unknown): string {
+    const e = err as NodeJS.ErrnoException | null;
+    const why =
+      e?.code === 'ENOENT' ? 'no such program' : e?.code === 'EACCES' ? 'permission denied' : e?.message ?? 'unknown error';
+    return `cannot start ${this.#spec.label}: ${why}${e?.code ? ` (${e.code})` : ''}`;
+  }
+
+  #early(status: RunOutcome, error: string): RunResult {
+    const now = Date.now();
+    return {
+      status, exitCode: null, signal: null, startedAt: now, finishedAt: now, durationMs: 0,
+      peakMemoryBytes: null, error, output: '',
+    };
+  }
+}
+
+function parseReport(text: string): ModuleReport | null {
+  const line = text.trim().split('\n').pop();
+  if (!line) return null;
+  try {
+    const parsed = JSON.parse(line) as ModuleReport;
+    return typeof parsed === 'object' && parsed !== null && typeof parsed.ok === 'boolean' ? parsed : null;
+  } catch {
+    return null;
+  }
+}
