@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import pino from 'pino';
-import type { Logger } from '../api';
+import type { Logger, Scheduler } from '../api';
 import { ControlServer } from './server';
 import { PidLock } from './lock';
 import { dataDirPaths } from './paths';
@@ -37,25 +37,31 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   await mkdir(paths.logDir, { recursive: true, mode: 0o700 });
   const log = createLogger(paths.logFile, opts.logToStderr ?? true);
   const lock = await PidLock.acquire(paths.pidFile);
+  // Listen from the start: a signal during start-up must still end in a clean shutdown, not in
+  // Node's default exit that would leave the socket and lock behind.
+  let first: (sig: NodeJS.Signals) => void = () => undefined;
+  const stopSignal = new Promise<NodeJS.Signals>((resolveSignal) => (first = resolveSignal));
+  process.on('SIGINT', first);
+  process.on('SIGTERM', first);
 
   let server: ControlServer | undefined;
-  let scheduler: Awaited<ReturnType<typeof import('../index').createScheduler>> | undefined;
+  let scheduler: Scheduler | undefined;
   try {
     const { createScheduler } = await import('../index');
     scheduler = await createScheduler({ dataDir: paths.dataDir, mode: 'active', logger: log as unknown as Logger });
     server = await ControlServer.start(scheduler, paths.socket, log as unknown as Logger);
   } catch (err) {
+    process.off('SIGINT', first);
+    process.off('SIGTERM', first);
     await scheduler?.shutdown({ graceMs: 0 }).catch(() => undefined);
     await lock.release();
     throw err;
   }
   log.info({ dataDir: paths.dataDir, socket: paths.socket, graceMs: opts.graceMs }, 'daemon listening');
 
-  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
-    const onSignal = (sig: NodeJS.Signals): void => resolveSignal(sig);
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
+  const signal = await stopSignal;
+  process.off('SIGINT', first);
+  process.off('SIGTERM', first);
   // Later signals while shutting down are logged, not fatal: a second Ctrl-C must not leave a
   // half-closed store behind (the grace period is the bound).
   const repeat = (sig: NodeJS.Signals): void => log.warn({ signal: sig }, 'already shutting down');

@@ -13,27 +13,39 @@ const TO = Date.UTC(2029, 0, 1);
 
 interface Case { zone: string; at: number; samples: Sample[] }
 
-/** Zones whose offset differs between any two month starts of the period, and their changes. */
+/**
+ * Zones whose offset differs between any two month starts of the period, and their changes. Zones that
+ * change at the same instant between the same offsets (most of Europe, say) behave identically in the
+ * window: only the first of them is kept, which keeps the suite fast without losing a distinct case.
+ */
 function findCases(): Case[] {
   const cases: Case[] = [];
+  const distinct = new Set<string>();
   for (const zone of Intl.supportedValuesOf('timeZone')) {
     const reader = new WallReader(zone);
     const offsets = new Set<number>();
     for (let m = 0; m <= 24; m++) offsets.add(reader.offsetMinutes(Date.UTC(2027, m, 1)));
     if (offsets.size < 2) continue;
     for (const at of transitions(reader, FROM, TO)) {
+      const key = `${at}/${reader.offsetMinutes(at - MINUTE)}/${reader.offsetMinutes(at)}`;
+      if (distinct.has(key)) continue;
+      distinct.add(key);
       cases.push({ zone, at, samples: walk(reader, at - 3 * HOUR, at + 3 * HOUR) });
     }
   }
   return cases;
 }
 
-/** Fixed-hour expressions at each quarter hour the wall clock shows within 2 hours of the change. */
+/**
+ * Wildcard and stepped hours, plus fixed-hour expressions at each quarter hour the wall clock shows
+ * within an hour of the change, and one single-minute daily expression in the hour the change leaves.
+ */
 function expressionsFor(c: Case): string[] {
   const hours = new Set<number>();
-  for (const s of c.samples) if (Math.abs(s.instant - c.at) <= 2 * HOUR) hours.add(s.hour);
-  const out = ['*/15 * * * *', '0 */2 * * *', '0,30 * * * *'];
-  for (const h of hours) out.push(`0,15,30,45 ${h} * * *`, `45 ${h} * * *`);
+  for (const s of c.samples) if (Math.abs(s.instant - c.at) <= HOUR) hours.add(s.hour);
+  const leaving = c.samples.find((s) => s.instant === c.at - MINUTE)!.hour;
+  const out = ['*/15 * * * *', '0 */2 * * *', `45 ${leaving} * * *`];
+  for (const h of hours) out.push(`0,15,30,45 ${h} * * *`);
   return out;
 }
 
@@ -46,11 +58,12 @@ describe('DST oracle: every zone with a transition in 2027–2028', () => {
 
   it('finds the transitions (sanity: the walk covers both hemispheres and odd offsets)', () => {
     const zones = new Set(cases.map((c) => c.zone));
-    for (const z of ['America/New_York', 'Europe/Berlin', 'Australia/Sydney', 'Pacific/Auckland',
-      'America/Santiago', 'Australia/Lord_Howe', 'Australia/Adelaide']) {
+    // Each is the first (alphabetically) of its group, or unique.
+    for (const z of ['America/New_York', 'Australia/Sydney', 'Pacific/Auckland', 'America/Santiago',
+      'Australia/Lord_Howe', 'Australia/Adelaide', 'Africa/Cairo']) {
       expect(zones.has(z)).toBe(true);
     }
-    expect(cases.length).toBeGreaterThan(100);
+    expect(cases.length).toBeGreaterThan(50);
   });
 
   it('fires exactly where the oracle does, from every start and chained', () => {

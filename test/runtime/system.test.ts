@@ -1,17 +1,19 @@
 import { filter, firstValueFrom } from 'rxjs';
-import { VirtualClock } from '../../src/runtime/clock';
+import { VirtualClock, settle } from '../../src/runtime/clock';
 import { ActorSystem, type ActorSystemOptions } from '../../src/runtime/system';
 import type { RuntimeEvent } from '../../src/runtime/types';
 import { Probe, probeActor } from './fixtures/actors';
 
-function setup(o: Partial<ActorSystemOptions> = {}) {
+function setup(o: Partial<ActorSystemOptions> = {}, { settler = true } = {}) {
   const clock = new VirtualClock();
   const warnings: unknown[] = [];
   const logger = { debug: () => undefined, info: () => undefined, warn: (o: object) => void warnings.push(o), error: () => undefined };
   const system = new ActorSystem({ clock, logger, ...o });
   const events: RuntimeEvent[] = [];
   system.events$.subscribe((e) => events.push(e));
-  clock.addSettler(() => system.quiescent());
+  // As the scheduler wires it. Tests whose handlers block on a test-held gate opt out: a blocked
+  // handler is "busy", so the settler (rightly) waits for it.
+  if (settler) clock.addSettler(() => system.quiescent());
   const next = <T extends RuntimeEvent['type']>(type: T, actor?: string) =>
     firstValueFrom(system.events$.pipe(filter((e) => e.type === type && (actor === undefined || ('actor' in e && e.actor === actor)))));
   return { clock, system, events, warnings, next };
@@ -65,7 +67,7 @@ describe('ActorSystem main-thread actors: mailbox', () => {
   });
 
   it('ask times out on the clock; a message that timed out while queued is never handled', async () => {
-    s = setup({ askTimeoutMs: 1000 });
+    s = setup({ askTimeoutMs: 1000 }, { settler: false });
     const probe = new Probe();
     const a = s.system.spawn({ name: 'a', factory: probeActor(probe), init: { tag: 'A' } });
     const blocked = code(a.ask('wait', 'g', { timeoutMs: 500 }));
@@ -124,8 +126,8 @@ describe('ActorSystem main-thread actors: crashes and supervision', () => {
   it('a factory that fails on first start fails the actor; its queued asks reject', async () => {
     s = setup();
     const failed = s.next('actor.failed', 'bad');
-    const a = s.system.spawn({ name: 'bad', factory: () => { throw new Error('no store'); } });
-    const pending = code(a.ask('x', undefined));
+    const a = s.system.spawn<{ x: () => void }>({ name: 'bad', factory: () => { throw new Error('no store'); } });
+    const pending = code(a.ask('x', undefined as never));
     expect((await failed).type).toBe('actor.failed');
     expect(await pending).toBe('ACTOR_STOPPED');
   });
@@ -155,6 +157,9 @@ describe('ActorSystem: lifecycle', () => {
     const inflight = a.ask('wait', 'g');
     const queued = code(a.ask('echo', 'never'));
     const stopping = s.system.stop();
+    // Let the stop reach actor a (microtasks only), then let its in-flight message finish.
+    await settle();
+    expect(a.stats().alive).toBe(false);
     pa.gate('g').resolve();
     await stopping;
     expect(await inflight).toBe('g');

@@ -397,7 +397,7 @@ export class Engine {
     if (run === undefined) return;
     this.#running.delete(runId);
     const job = this.#jobs.get(run.jobId);
-    const done = finishRun(run, result);
+    const done = finishRun(run, result, this.#d.clock.now());
     if (job === undefined) {
       this.#d.bus.publish({ type: 'run.finished', at: iso(this.#d.clock.now()), run: done });
       return;

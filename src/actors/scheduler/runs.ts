@@ -34,15 +34,19 @@ export function newSlot(jobId: string, at: number, outcome: SlotOutcome, runId: 
   return { jobId, at: iso(at), outcome, runId, reason, recordedAt: iso(now) };
 }
 
-/** A run with the executor's result applied. */
-export function finishRun(run: Run, result: RunResult): Run {
+/**
+ * A run with the executor's result applied. Times stay in the scheduler's clock domain (the
+ * injected Clock, virtual in tests): `startedAt` is when the run was dispatched, `finishedAt` is
+ * `now`; the duration is the process's own, measured by the worker.
+ */
+export function finishRun(run: Run, result: RunResult, now: number): Run {
   return {
     ...run,
     status: result.status,
     exitCode: result.exitCode,
     signal: result.signal,
-    startedAt: iso(result.startedAt),
-    finishedAt: iso(result.finishedAt),
+    startedAt: run.startedAt ?? iso(result.startedAt),
+    finishedAt: iso(now),
     durationMs: result.durationMs,
     peakMemoryBytes: result.peakMemoryBytes,
     error: result.error,

@@ -1,0 +1,127 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { filter, firstValueFrom } from 'rxjs';
+import { SystemClock } from '../../src/runtime/clock';
+import { ActorSystem } from '../../src/runtime/system';
+import { ThreadIncarnation } from '../../src/runtime/thread-host';
+import type { RuntimeEvent } from '../../src/runtime/types';
+
+const workerFile = join(__dirname, 'fixtures', 'echo-thread.js');
+
+type Echo = {
+  echo(x: string): string; whoami(): number; count(): number; missing(id: string): never; invalid(): never;
+  plain(): never; crash(why: string): never; throwUncaught(): Promise<never>; exit(code: number): void; oom(): void;
+};
+
+const code = (p: Promise<unknown>) => p.then(() => 'resolved', (e: { code?: string }) => e.code);
+
+describe('thread actors (real worker threads)', () => {
+  let system: ActorSystem;
+  let dir: string;
+  const next = (type: RuntimeEvent['type'], actor: string) =>
+    firstValueFrom(system.events$.pipe(filter((e) => e.type === type && 'actor' in e && e.actor === actor)));
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rae-runtime-'));
+    // Ask timeout well above the test's own: a call to a dead worker must fail with ACTOR_DEAD,
+    // not by timing out.
+    system = new ActorSystem({ clock: new SystemClock(), askTimeoutMs: 60_000, intensity: { maxRestarts: 10, periodMs: 60_000 } });
+  });
+  afterEach(async () => {
+    await system.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves asks from the worker; handler errors keep their code across the thread and the mailbox lives on', async () => {
+    const a = system.spawnThread<Echo>({ name: 'echo', workerFile, init: { tag: 'T' } });
+    expect(await a.ask('echo', 'hi')).toBe('T:hi');
+    expect(await a.ask('whoami', undefined)).not.toBe(0);
+    await expect(a.ask('missing', 'j1')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'no job j1' });
+    await expect(a.ask('invalid', undefined)).rejects.toMatchObject({ code: 'VALIDATION', field: 'schedule' });
+    expect(await code(a.ask('plain', undefined))).toBe('INTERNAL');
+    expect(await code(a.ask('nope' as 'echo', 'x'))).toBe('VALIDATION');
+    expect(await a.ask('count', undefined)).toBe(1);
+    expect(a.stats()).toMatchObject({ processed: 3, failed: 4, restarts: 0, alive: true });
+  });
+
+  const crashes: Array<[string, (a: ReturnType<ActorSystem['spawnThread']>) => Promise<unknown>]> = [
+    ['an uncaught exception in the worker', (a) => a.ask('throwUncaught', undefined)],
+    ['process.exit in the worker', (a) => a.ask('exit', 3)],
+    ['a handler throwing ActorCrash', (a) => a.ask('crash', 'store lost')],
+  ];
+  it.each(crashes)('%s: in-flight ask rejects with ACTOR_DEAD, queued ones reach the restarted worker', async (_, kill) => {
+    const a = system.spawnThread<Echo>({ name: 'echo', workerFile, init: { tag: 'T' } });
+    const first = await a.ask('whoami', undefined);
+    expect(await a.ask('count', undefined)).toBe(1);
+    const restarted = next('actor.restarted', 'echo');
+    const dying = code(kill(a));
+    const queued = [a.ask('count', undefined), a.ask('echo', 'after')];
+    expect(await dying).toBe('ACTOR_DEAD');
+    await restarted;
+    // Fresh incarnation: factory ran again (count restarts from 1), on a new thread.
+    expect(await Promise.all(queued)).toEqual([1, 'T:after']);
+    expect(await a.ask('whoami', undefined)).not.toBe(first);
+    expect(a.stats()).toMatchObject({ restarts: 1, alive: true });
+  });
+
+  it('a worker terminated by V8 (heap over resourceLimits) is detected and restarted', async () => {
+    const a = system.spawnThread<Echo>({ name: 'hog', workerFile, init: { tag: 'H' }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
+    const restarted = next('actor.restarted', 'hog');
+    expect(await code(a.ask('oom', undefined))).toBe('ACTOR_DEAD');
+    await restarted;
+    expect(await a.ask('echo', 'alive')).toBe('H:alive');
+  });
+
+  it('a failing factory in the worker fails the actor with the error code kept', async () => {
+    const failed = next('actor.failed', 'bad');
+    const a = system.spawnThread<Echo>({ name: 'bad', workerFile, init: { tag: 'B', failInit: true } });
+    const pending = code(a.ask('echo', 'x'));
+    expect(await failed).toMatchObject({ reason: expect.stringContaining('VALIDATION') });
+    expect(await pending).toBe('ACTOR_STOPPED');
+  });
+
+  it('stop runs $stop in the worker, then terminates it', async () => {
+    const stopFile = join(dir, 'stopped.txt');
+    const a = system.spawnThread<Echo>({ name: 'echo', workerFile, init: { tag: 'S', stopFile } });
+    expect(await a.ask('echo', 'x')).toBe('S:x');
+    await system.stop();
+    expect(readFileSync(stopFile, 'utf8')).toBe('stopped S');
+    expect(await code(a.ask('echo', 'y'))).toBe('ACTOR_STOPPED');
+  });
+
+  it('rejects a relative workerFile with a VALIDATION error', () => {
+    expect(() => system.spawnThread({ name: 'x', workerFile: 'fixtures/echo-thread.js' })).toThrow(expect.objectContaining({ code: 'VALIDATION', field: 'workerFile' }));
+  });
+});
+
+describe('ThreadIncarnation', () => {
+  it('a worker terminated from outside rejects the in-flight call at once and exits abnormally', async () => {
+    const inc = await ThreadIncarnation.start({ name: 'raw', workerFile, init: { tag: 'R' } });
+    const inflight = code(inc.invoke('throwUncaught', undefined).catch(() => { throw { code: 'unused' }; }));
+    void inflight;
+    const hang = inc.invoke('echo', 'x');
+    expect(await hang).toBe('R:x');
+    const stuck = new Promise<unknown>((resolve) => { inc.invoke('exit', 0).then(resolve, resolve); });
+    void stuck;
+    await inc.kill();
+    expect(await inc.exited).toEqual({ normal: true });
+  });
+
+  it('terminate() from outside = crash: in-flight call rejects ACTOR_DEAD', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rae-runtime-'));
+    try {
+      const inc = await ThreadIncarnation.start({ name: 'raw', workerFile, init: { tag: 'R', stopFile: join(dir, 'never') } });
+      const never = new Promise<never>(() => undefined);
+      void never;
+      const pending = code(inc.invoke('throwUncaught', undefined));
+      await inc.terminateForTest();
+      expect(await pending).toBe('ACTOR_DEAD');
+      const exit = await inc.exited;
+      expect(exit.normal).toBe(false);
+      expect(existsSync(join(dir, 'never'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
