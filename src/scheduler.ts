@@ -22,8 +22,7 @@ import { createQueueHandlers, type QueueHandlers } from './actors/queue/actor';
 import { createExecutorHandlers, type ExecutorHandlers } from './actors/executor/actor';
 import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
 import { zodMessage } from './actors/scheduler/job-spec';
-// TEMP until monitor lands
-class Monitor { constructor(_o: unknown) {} stop(): void {} async health(): Promise<Health> { return { healthy: true, components: {} }; } async stats(): Promise<Stats> { throw new Error('x'); } async metrics(): Promise<string> { return ''; } }
+import { Monitor } from './actors/monitor';
 import { iso } from './actors/scheduler/runs';
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -58,9 +58,7 @@ class GuardedObservable<T> extends Observable<T> {
   override lift<R>(operator?: Operator<T, R>): Observable<R> {
     const next = new GuardedObservable<R>(this.#report);
     // The two deprecated-but-supported fields RxJS's own `lift` sets.
-    // eslint-disable-next-line @typescript-eslint/no-deprecated
     next.source = this;
-    // eslint-disable-next-line @typescript-eslint/no-deprecated
     next.operator = operator;
     return next;
   }

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Job } from '../../src/model/job';
 import type { Run } from '../../src/model/run';
-import { expectUsageError, rae } from './harness';
+import { expectUsageError, rae, withOptions } from './harness';
 
 jest.setTimeout(120_000);
 
 let home: string;
 let dir: string;
 /** `rae-sched ...args --data-dir <dir>`, with $RAE_SCHED_HOME pointing elsewhere so the flag is what counts. */
-const cli = (...args: string[]) => rae([...args, '--data-dir', dir], { env: { RAE_SCHED_HOME: home } });
+const cli = (...args: string[]) => rae(withOptions(args, ['--data-dir', dir]), { env: { RAE_SCHED_HOME: home } });
 
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'rae-home-'));

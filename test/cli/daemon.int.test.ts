@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Job } from '../../src/model/job';
 import type { Run } from '../../src/model/run';
-import { BIN, type DaemonHandle, eventually, expectUsageError, rae, socketGet, startDaemon } from './harness';
+import { BIN, type DaemonHandle, eventually, expectUsageError, rae, socketGet, startDaemon, withOptions } from './harness';
 
 jest.setTimeout(120_000);
 
 let dir: string;
 let daemon: DaemonHandle;
-const cli = (...args: string[]) => rae([...args, '--data-dir', dir]);
+// $RAE_SCHED_HOME points into the temp dir too, so a command missing its --data-dir never touches ~.
+const cli = (...args: string[]) => rae(withOptions(args, ['--data-dir', dir]), { env: { RAE_SCHED_HOME: join(dir, 'not-home') } });
 const names = async (): Promise<string[]> => (JSON.parse((await cli('list', '--json')).stdout) as Job[]).map((j) => j.name).sort();
 
 beforeAll(async () => {
@@ -129,7 +130,7 @@ describe('with a daemon', () => {
     expect(await names()).toEqual(before);
 
     const doc = JSON.parse(await readFile(backup, 'utf8'));
-    doc.jobs.push({ ...doc.jobs[0], id: 'job_broken', name: 'broken', schedule: 'every banana' });
+    doc.jobs.push({ ...doc.jobs[0], id: 'job_broken', name: 42 });
     const badFile = join(dir, 'bad-backup.json');
     await writeFile(badFile, JSON.stringify(doc));
     await cli('remove', 'keep-b');

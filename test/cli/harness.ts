@@ -35,6 +35,12 @@ export function rae(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?:
   });
 }
 
+/** Adds `extra` options to `args`, before a `--` if there is one (what follows it is the job's argv). */
+export function withOptions(args: string[], extra: string[]): string[] {
+  const dd = args.indexOf('--');
+  return dd < 0 ? [...args, ...extra] : [...args.slice(0, dd), ...extra, ...args.slice(dd)];
+}
+
 /** Asserts a usage/validation failure: exit 2, exactly one `rae-sched: error:` line, no stack. */
 export function expectUsageError(r: CliResult, mentions: string): void {
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });

@@ -18,8 +18,9 @@ interface Case { zone: string; at: number; samples: Sample[] }
  * change at the same instant between the same offsets (most of Europe, say) behave identically in the
  * window: only the first of them is kept, which keeps the suite fast without losing a distinct case.
  */
-function findCases(): Case[] {
+function findCases(): { cases: Case[]; zones: Set<string> } {
   const cases: Case[] = [];
+  const zones = new Set<string>();
   const distinct = new Set<string>();
   for (const zone of Intl.supportedValuesOf('timeZone')) {
     const reader = new WallReader(zone);
@@ -27,13 +28,14 @@ function findCases(): Case[] {
     for (let m = 0; m <= 24; m++) offsets.add(reader.offsetMinutes(Date.UTC(2027, m, 1)));
     if (offsets.size < 2) continue;
     for (const at of transitions(reader, FROM, TO)) {
+      zones.add(zone);
       const key = `${at}/${reader.offsetMinutes(at - MINUTE)}/${reader.offsetMinutes(at)}`;
       if (distinct.has(key)) continue;
       distinct.add(key);
       cases.push({ zone, at, samples: walk(reader, at - 3 * HOUR, at + 3 * HOUR) });
     }
   }
-  return cases;
+  return { cases, zones };
 }
 
 /**
@@ -53,17 +55,16 @@ const fmt = (zone: string, ts: number[]): string =>
   ts.map((t) => `${new Date(t).toISOString()} (${new Date(t).toLocaleString('sv-SE', { timeZone: zone })})`).join(', ');
 
 describe('DST oracle: every zone with a transition in 2027–2028', () => {
-  const cases = findCases();
+  const { cases, zones } = findCases();
   const math = new ScheduleMath();
 
   it('finds the transitions (sanity: the walk covers both hemispheres and odd offsets)', () => {
-    const zones = new Set(cases.map((c) => c.zone));
-    // Each is the first (alphabetically) of its group, or unique.
-    for (const z of ['America/New_York', 'Australia/Sydney', 'Pacific/Auckland', 'America/Santiago',
-      'Australia/Lord_Howe', 'Australia/Adelaide', 'Africa/Cairo']) {
+    for (const z of ['America/New_York', 'Europe/Berlin', 'Australia/Sydney', 'Pacific/Auckland',
+      'America/Santiago', 'Australia/Lord_Howe', 'Australia/Adelaide', 'Pacific/Chatham', 'Antarctica/Troll']) {
       expect(zones.has(z)).toBe(true);
     }
-    expect(cases.length).toBeGreaterThan(50);
+    expect(zones.size).toBeGreaterThan(100);
+    expect(cases.length).toBeGreaterThan(100);
   });
 
   it('fires exactly where the oracle does, from every start and chained', () => {
@@ -80,8 +81,11 @@ describe('DST oracle: every zone with a transition in 2027–2028', () => {
             `\n  got  ${fmt(c.zone, got)}`);
           continue;
         }
-        // Start from arbitrary instants too (mid-gap, mid-repeat), not only from previous fires.
-        for (let after = first + 7 * MINUTE + 30_000; after < last; after += 40 * MINUTE) {
+        // Start from arbitrary instants too (just before and after the change, mid-gap, mid-repeat),
+        // not only from previous fires.
+        const afters = [-90, -61, -30, -14, -7.5, -1, -0.001, 0, 0.5, 7.5, 14, 30, 61, 90].map((m) => c.at + m * MINUTE);
+        for (let after = first + 7 * MINUTE + 30_000; after < last; after += 40 * MINUTE) afters.push(after);
+        for (const after of afters) {
           const want = expected.find((t) => t > after) ?? null;
           const n = math.nextFire(s, after);
           if (want !== null && n !== want) {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
@@ -96,32 +96,22 @@ describe('thread actors (real worker threads)', () => {
 });
 
 describe('ThreadIncarnation', () => {
-  it('a worker terminated from outside rejects the in-flight call at once and exits abnormally', async () => {
+  it('a worker terminated from outside is a crash: the in-flight call rejects ACTOR_DEAD at once', async () => {
     const inc = await ThreadIncarnation.start({ name: 'raw', workerFile, init: { tag: 'R' } });
-    const inflight = code(inc.invoke('throwUncaught', undefined).catch(() => { throw { code: 'unused' }; }));
-    void inflight;
-    const hang = inc.invoke('echo', 'x');
-    expect(await hang).toBe('R:x');
-    const stuck = new Promise<unknown>((resolve) => { inc.invoke('exit', 0).then(resolve, resolve); });
-    void stuck;
-    await inc.kill();
-    expect(await inc.exited).toEqual({ normal: true });
+    expect(await inc.invoke('echo', 'x')).toBe('R:x');
+    const pending = code(inc.invoke('hang', undefined));
+    await inc.terminateForTest();
+    expect(await pending).toBe('ACTOR_DEAD');
+    const exit = await inc.exited;
+    expect(exit.normal).toBe(false);
+    expect(!exit.normal && (exit.error as { code?: string }).code).toBe('ACTOR_DEAD');
   });
 
-  it('terminate() from outside = crash: in-flight call rejects ACTOR_DEAD', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rae-runtime-'));
-    try {
-      const inc = await ThreadIncarnation.start({ name: 'raw', workerFile, init: { tag: 'R', stopFile: join(dir, 'never') } });
-      const never = new Promise<never>(() => undefined);
-      void never;
-      const pending = code(inc.invoke('throwUncaught', undefined));
-      await inc.terminateForTest();
-      expect(await pending).toBe('ACTOR_DEAD');
-      const exit = await inc.exited;
-      expect(exit.normal).toBe(false);
-      expect(existsSync(join(dir, 'never'))).toBe(false);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it('kill() ends a hung call with ACTOR_STOPPED and exits normally', async () => {
+    const inc = await ThreadIncarnation.start({ name: 'raw', workerFile, init: { tag: 'R' } });
+    const pending = code(inc.invoke('hang', undefined));
+    await inc.kill();
+    expect(await pending).toBe('ACTOR_STOPPED');
+    expect(await inc.exited).toEqual({ normal: true });
   });
 });

@@ -26,6 +26,14 @@ function checkCount(name: string, n: unknown): number {
   return n;
 }
 
+function checkInstant(name: string, t: unknown): number {
+  // Intl and cron-parser throw RangeErrors past JS's date range (±8.64e15 ms): refuse it here.
+  if (typeof t !== 'number' || !Number.isFinite(t) || Math.abs(t) > 8.64e15) {
+    throw new ValidationError(`${name}: must be epoch milliseconds`, name);
+  }
+  return t;
+}
+
 function checkSchedule(s: unknown): Schedule {
   const k = (s as Schedule | null)?.kind;
   if (k !== 'cron' && k !== 'interval' && k !== 'once' && k !== 'event') {
@@ -45,7 +53,8 @@ export function createParserHandlers(): ParserHandlers {
     next: (p) => {
       const s = checkSchedule(p.schedule);
       const out: number[] = [];
-      let t = p.after;
+      let t = checkInstant('after', p.after);
+      if (p.anchor !== undefined) checkInstant('anchor', p.anchor);
       for (let i = checkCount('count', p.count); i > 0; i--) {
         const n = math.nextFire(s, t, s.kind === 'interval' ? p.anchor ?? p.after : p.anchor);
         if (n === null) break;
@@ -54,6 +63,10 @@ export function createParserHandlers(): ParserHandlers {
       }
       return out;
     },
-    slots: (p) => math.slotsBetween(checkSchedule(p.schedule), p.from, p.to, checkCount('limit', p.limit), p.anchor),
+    slots: (p) => {
+      if (p.anchor !== undefined) checkInstant('anchor', p.anchor);
+      return math.slotsBetween(checkSchedule(p.schedule), checkInstant('from', p.from), checkInstant('to', p.to),
+        checkCount('limit', p.limit), p.anchor);
+    },
   };
 }

@@ -140,6 +140,8 @@ export class CompiledCron {
 
   /** First fire instant strictly after `after` in `zone`, or null when the expression has no more. */
   next(zone: ZoneClock, after: number): number | null {
+    // Within a year of the end of JS dates (±8.64e15 ms) Intl throws: there is no next fire there.
+    if (!(Math.abs(after) < 8.6e15)) return null;
     const off = zone.offsetAt(after);
     let start = after + off;
     // A time skipped by a gap that ended within the last hour or two still fires, shifted past the gap:

@@ -148,7 +148,11 @@ export function parsePhrase(src: string, text: string, zone: ZoneClock, now: num
     return { kind: 'once', at: now + ms, relative: true };
   }
   m = /^(today|tomorrow) at (.+)$/.exec(text);
-  if (m) return { kind: 'once', at: dayWall(zone, now, m[1] === 'today' ? 0 : 1, parseTimeOfDay(src, m[2]!)), relative: true };
+  if (m) {
+    const at = dayWall(zone, now, m[1] === 'today' ? 0 : 1, parseTimeOfDay(src, m[2]!));
+    if (at <= now) fail(src, `that time has already passed today (${new Date(now).toISOString()}); use 'tomorrow at …'`);
+    return { kind: 'once', at, relative: true };
+  }
   m = /^at (.+)$/.exec(text);
   if (m) {
     const iso = parseIso(src, m[1]!, zone);

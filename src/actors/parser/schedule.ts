@@ -64,7 +64,7 @@ export class ScheduleMath {
       throw new ValidationError('schedule: must be a non-empty string such as "*/5 * * * *" or "every 5 minutes"',
         'schedule');
     }
-    if (!Number.isFinite(opts.now)) throw new ValidationError('now: must be epoch milliseconds', 'now');
+    if (!(Math.abs(opts.now) < 8.6e15)) throw new ValidationError('now: must be epoch milliseconds', 'now');
     const source = text;
     const tz = opts.tz === null || opts.tz === undefined ? machineTimeZone() : validateTimeZone(opts.tz);
     const src = text.trim().replace(/\s+/g, ' ');

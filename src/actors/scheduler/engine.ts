@@ -332,6 +332,8 @@ export class Engine {
     const running = [...this.#running.values()].filter((r) => r.jobId === job.id);
     const queued = (this.#held.get(job.id)?.length ?? 0) + await this.#d.queue.ask('countForJob', { jobId: job.id });
     const verdict = this.#slots.overlap(job, running.length, queued);
+    // Catch-up runs the policy chose are not skipped by overlap: they wait their turn, one by one.
+    if (trigger === 'catch-up' && verdict.decision === 'skip') verdict.decision = 'enqueue';
     if (verdict.decision === 'skip') {
       if (state !== null) await this.#slots.record(job, slotAt, 'skipped', null, verdict.reason, state);
       return;

@@ -1,0 +1,206 @@
+/**
+ * The monitor: follows the event bus and answers `stats()`, `health()` and `metrics()`.
+ * Counts come from events seen since this monitor started (the process's lifetime), live values
+ * (queue, jobs, components) from probes at the moment of the call. Memory is bounded: a fixed
+ * window of durations, capped label values.
+ */
+import type { Observable, Subscription } from 'rxjs';
+import type { ComponentHealth, Health, Stats } from '../../api';
+import { ValidationError } from '../../errors';
+import type { SchedulerEvent } from '../../model/events';
+import { FINAL_RUN_STATUSES, type Run, type RunStatus } from '../../model/run';
+import type { Clock } from '../../runtime/clock';
+import { DurationWindow } from './duration-window';
+import { LabelCap } from './label-cap';
+import { MonitorMetrics } from './metrics';
+
+/** Live values the monitor asks for when it answers (the scheduler wires them to its actors). */
+export interface MonitorProbes {
+  queue(): { depth: number; running: number; scheduled: number };
+  components(): Record<string, ComponentHealth>;
+  jobs(): Promise<{ total: number; enabled: number; paused: number; done: number }>;
+}
+
+/** Options of {@link Monitor}. */
+export interface MonitorOptions {
+  clock: Clock;
+  events$: Observable<SchedulerEvent>;
+  probes: MonitorProbes;
+  /** Most recent run durations kept for percentiles. @default 10000 */
+  durationWindow?: number;
+  /** Distinct job names exported as the `job` label; later ones are exported as `_other`. @default 500 */
+  maxJobLabels?: number;
+}
+
+type FinalStatus = Exclude<RunStatus, 'queued' | 'running'>;
+
+/**
+ * @example
+ * const monitor = new Monitor({ clock, events$: bus.events$, probes: { queue: () => queue.counts(), components: () => sup.health(), jobs: () => store.jobCounts() } });
+ * const stats = await monitor.stats();
+ * const text = await monitor.metrics(); // Prometheus exposition
+ */
+export class Monitor {
+  readonly #clock: Clock;
+  readonly #probes: MonitorProbes;
+  readonly #startMono: number;
+  readonly #metrics = new MonitorMetrics();
+  readonly #durations: DurationWindow;
+  readonly #jobLabels: LabelCap;
+  readonly #actorLabels = new LabelCap(100);
+  readonly #names = new Map<string, string>();
+  readonly #counts = Object.fromEntries(FINAL_RUN_STATUSES.map((s) => [s, 0])) as Record<FinalStatus, number>;
+  readonly #restarts = new Map<string, number>();
+  readonly #sub: Subscription;
+  #droppedEvents = 0;
+
+  constructor(opts: MonitorOptions) {
+    const maxJobLabels = opts.maxJobLabels ?? 500;
+    if (!Number.isInteger(maxJobLabels) || maxJobLabels < 1) {
+      throw new ValidationError(`maxJobLabels must be an integer >= 1, got ${String(maxJobLabels)}`, 'maxJobLabels');
+    }
+    this.#clock = opts.clock;
+    this.#probes = opts.probes;
+    this.#startMono = opts.clock.monotonic();
+    this.#durations = new DurationWindow(opts.durationWindow ?? 10_000);
+    this.#jobLabels = new LabelCap(maxJobLabels);
+    this.#sub = opts.events$.subscribe({
+      next: (e) => {
+        // A malformed event must not end the subscription (a throw here would be re-thrown by RxJS
+        // as an uncaught exception and the monitor would go blind).
+        try {
+          this.#observe(e);
+        } catch {
+          this.#droppedEvents++;
+        }
+      },
+      error: () => undefined,
+    });
+  }
+
+  /** Events that could not be interpreted (ignored, counted). */
+  get droppedEvents(): number {
+    return this.#droppedEvents;
+  }
+
+  /** Content-Type of {@link metrics}' text. */
+  get metricsContentType(): string {
+    return this.#metrics.registry.contentType;
+  }
+
+  /** Counts, success rate, duration percentiles, queue, restarts and uptime. */
+  async stats(): Promise<Stats> {
+    const jobs = await this.#probes.jobs();
+    const c = this.#counts;
+    const total = FINAL_RUN_STATUSES.reduce((n, s) => n + c[s as FinalStatus], 0);
+    // Skipped runs never executed, so they count neither for nor against the success rate.
+    const executed = total - c.skipped;
+    return {
+      jobs: { ...jobs },
+      runs: {
+        total, succeeded: c.succeeded, failed: c.failed, timeout: c.timeout, killed: c.killed,
+        interrupted: c.interrupted, skipped: c.skipped, successRate: executed === 0 ? null : c.succeeded / executed,
+      },
+      durationMs: this.#durations.summary(),
+      queue: { ...this.#probes.queue() },
+      restarts: this.#mergedRestarts(this.#components().components),
+      uptimeMs: this.#clock.monotonic() - this.#startMono,
+    };
+  }
+
+  /** Each component's health; healthy when every component is. */
+  async health(): Promise<Health> {
+    return this.#components();
+  }
+
+  /** Prometheus text exposition (version 0.0.4) of this scheduler's metrics. */
+  async metrics(): Promise<string> {
+    const m = this.#metrics;
+    const q = this.#probes.queue();
+    m.queueDepth.set(q.depth);
+    m.running.set(q.running);
+    m.scheduled.set(q.scheduled);
+    const jobs = await this.#probes.jobs();
+    for (const state of ['total', 'enabled', 'paused', 'done'] as const) m.jobs.set({ state }, jobs[state]);
+    for (const [name, h] of Object.entries(this.#components().components)) m.componentUp.set({ component: name }, h.healthy ? 1 : 0);
+    m.uptime.set((this.#clock.monotonic() - this.#startMono) / 1000);
+    return m.registry.metrics();
+  }
+
+  /** Stops following the event bus (answers stay available, frozen at their last values). */
+  stop(): void {
+    this.#sub.unsubscribe();
+  }
+
+  #observe(e: SchedulerEvent): void {
+    switch (e.type) {
+      case 'job.added':
+      case 'job.updated':
+        this.#names.set(e.job.id, e.job.name);
+        break;
+      case 'job.removed':
+        this.#names.delete(e.jobId);
+        break;
+      case 'run.started':
+        this.#started(e.run, e.at);
+        break;
+      case 'run.finished':
+        this.#finished(e.run);
+        break;
+      case 'slot.recorded':
+        this.#metrics.slots.inc({ outcome: e.slot.outcome });
+        break;
+      case 'actor.restarted':
+        this.#restarts.set(e.actor, (this.#restarts.get(e.actor) ?? 0) + 1);
+        this.#metrics.restarts.inc({ actor: this.#actorLabels.label(e.actor) });
+        break;
+      case 'clock.jumped':
+        this.#metrics.clockJumps.inc();
+        break;
+      default:
+        break;
+    }
+  }
+
+  #started(run: Run, at: string): void {
+    const started = Date.parse(run.startedAt ?? at);
+    const scheduled = Date.parse(run.scheduledAt);
+    if (Number.isNaN(started) || Number.isNaN(scheduled)) throw new Error('run.started without valid times');
+    // A run started early (negative) is a jittered or manual fire: it was not late.
+    this.#metrics.lateness.observe(Math.max(0, started - scheduled) / 1000);
+  }
+
+  #finished(run: Run): void {
+    const status = run.status as FinalStatus;
+    if (!(status in this.#counts)) throw new Error(`run.finished with non-final status ${run.status}`);
+    this.#counts[status]++;
+    const job = this.#jobLabels.label(this.#names.get(run.jobId) ?? run.jobId);
+    this.#metrics.runs.inc({ job, status });
+    if (status !== 'skipped' && typeof run.durationMs === 'number') {
+      this.#durations.record(run.durationMs);
+      this.#metrics.duration.observe({ job }, run.durationMs / 1000);
+    }
+  }
+
+  #components(): Health {
+    let components: Record<string, ComponentHealth>;
+    try {
+      components = this.#probes.components();
+    } catch (err) {
+      const detail = `components probe failed: ${err instanceof Error ? err.message : String(err)}`;
+      return { healthy: false, components: { monitor: { healthy: false, detail } } };
+    }
+    const copy: Record<string, ComponentHealth> = {};
+    for (const [name, h] of Object.entries(components)) copy[name] = { ...h };
+    return { healthy: Object.values(copy).every((h) => h.healthy), components: copy };
+  }
+
+  /** Restarts seen as events, or reported by the supervisor through the probe, whichever is higher. */
+  #mergedRestarts(components: Record<string, ComponentHealth>): Record<string, number> {
+    const out: Record<string, number> = Object.fromEntries(this.#restarts);
+    for (const [name, h] of Object.entries(components)) {
+      if (typeof h.restarts === 'number') out[name] = Math.max(out[name] ?? 0, h.restarts);
+    }
+    return out;
+  }
+}
