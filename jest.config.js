@@ -5,9 +5,7 @@
 const common = {
   testEnvironment: 'node',
   rootDir: __dirname,
-  setupFiles: ['source-map-support/register'].filter((m) => {
-    try { require.resolve(m); return true; } catch { return false; }
-  }),
+  setupFiles: ['<rootDir>/dist/test/setup.js'],
 };
 module.exports = {
   testTimeout: 30000,

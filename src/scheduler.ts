@@ -84,7 +84,6 @@ class RaeScheduler implements Scheduler {
   readonly #scheduler: ActorRef<SchedulerHandlers>;
   readonly #monitor: Monitor;
   readonly #subs: Subscription[] = [];
-  readonly #startedAt: number;
   #queueDepth = { depth: 0, scheduled: 0, running: 0 };
   #shutdown: Promise<void> | null = null;
   #firstStart = true;
@@ -93,7 +92,6 @@ class RaeScheduler implements Scheduler {
   constructor(opts: Filled) {
     this.#opts = opts;
     const { clock, logger } = opts;
-    this.#startedAt = clock.now();
     this.events$ = this.#bus.events$;
     this.#system = new ActorSystem({ clock, logger });
     if (clock instanceof VirtualClock) clock.addSettler(() => this.#system.quiescent());

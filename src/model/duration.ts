@@ -19,7 +19,7 @@ export function parseDuration(text: string, field = 'duration'): number {
   let consumed = 0;
   let m: RegExpExecArray | null;
   while ((m = re.exec(s)) !== null) {
-    const unit = UNIT_MS[m[2]!];
+    const unit = Object.hasOwn(UNIT_MS, m[2]!) ? UNIT_MS[m[2]!] : undefined;
     if (unit === undefined || s.slice(consumed, m.index).trim() !== '') break;
     total += Number(m[1]) * unit;
     consumed = m.index + m[0].length;
@@ -41,7 +41,8 @@ const SIZE: Record<string, number> = {
  */
 export function parseSize(text: string, field = 'size'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(String(text));
-  const mult = m ? (m[2] === '' ? 1 : SIZE[m[2]!.toLowerCase()]) : undefined;
+  const unit = m?.[2]?.toLowerCase() ?? '';
+  const mult = m ? (unit === '' ? 1 : Object.hasOwn(SIZE, unit) ? SIZE[unit] : undefined) : undefined;
   if (!m || mult === undefined) {
     throw new ValidationError(`${field}: '${text}' is not a size (use e.g. 256MB, 1GB, 512KB)`, field);
   }

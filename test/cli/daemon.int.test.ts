@@ -104,7 +104,8 @@ describe('with a daemon', () => {
       // The stream opens asynchronously: fire until a finished run of `ev` shows up on it.
       await eventually(async () => {
         await cli('run', 'ev', '--wait');
-        return out.includes('"run.finished"') ? true : undefined;
+        // Only a run that started after the stream opened shows both events.
+        return out.includes('"run.started"') && out.includes('"run.finished"') ? true : undefined;
       }, 'a run.finished event', 60_000);
       const events = out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; at: string });
       expect(events.every((e) => typeof e.type === 'string' && typeof e.at === 'string')).toBe(true);

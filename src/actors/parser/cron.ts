@@ -73,7 +73,9 @@ export function normaliseCron(text: string): string {
   const src = text.trim().replace(/\s+/g, ' ');
   const where = `schedule: '${src}'`;
   if (src.startsWith('@')) {
-    const m = MACROS[src.toLowerCase()];
+    // hasOwn: user text must never reach Object.prototype ('__proto__', 'constructor').
+    const key = src.toLowerCase();
+    const m = Object.hasOwn(MACROS, key) ? MACROS[key] : undefined;
     if (!m) {
       throw new ValidationError(
         `${where} is not a known macro (use @yearly, @monthly, @weekly, @daily, @hourly, @reboot)`, 'schedule');

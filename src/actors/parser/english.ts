@@ -25,6 +25,11 @@ const DAY_NAMES: Record<string, number> = {
   thu: 4, thur: 4, thurs: 4, thursday: 4, fri: 5, friday: 5, sat: 6, saturday: 6,
 };
 
+/** Day number of a name; own keys only, so user text never reaches Object.prototype. */
+function dayNumber(name: string): number | undefined {
+  return Object.hasOwn(DAY_NAMES, name) ? DAY_NAMES[name] : undefined;
+}
+
 const MINUTE_MS = 60_000;
 const MIN_INTERVAL_MS = 1000;
 
@@ -62,11 +67,11 @@ function parseDays(src: string, text: string): string {
     if (p === 'weekday') [1, 2, 3, 4, 5].forEach((d) => out.add(d));
     else if (p === 'weekend' || p === 'weekend day') [0, 6].forEach((d) => out.add(d));
     else if (/^[a-z]+-[a-z]+$/.test(p)) {
-      const [a, b] = p.split('-').map((x) => DAY_NAMES[x!]);
+      const [a, b] = p.split('-').map((x) => dayNumber(x!));
       if (a === undefined || b === undefined) fail(src, `'${part}' is not a range of days (e.g. mon-fri)`);
       for (let d = a; ; d = (d + 1) % 7) { out.add(d); if (d === b) break; }
     } else {
-      const d = DAY_NAMES[p] ?? DAY_NAMES[part];
+      const d = dayNumber(p) ?? dayNumber(part);
       if (d === undefined) {
         fail(src, `'${part}' is not a day (use day, weekday, weekend, monday…sunday or mon…sun, lists with commas)`);
       }
@@ -127,7 +132,7 @@ export function parsePhrase(src: string, text: string, zone: ZoneClock, now: num
     'every minute': '0 * * * * *', 'every hour': '0 0 * * * *', 'every day': '0 0 0 * * *',
     'every week': '0 0 0 * * 0', 'every month': '0 0 0 1 * *', 'every second': '* * * * * *',
   };
-  if (calendar[text]) return { kind: 'cron', expr: calendar[text]! };
+  if (Object.hasOwn(calendar, text)) return { kind: 'cron', expr: calendar[text]! };
 
   let m = /^(?:every (.+?)|daily) at (.+)$/.exec(text);
   if (m) {
