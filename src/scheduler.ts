@@ -233,10 +233,32 @@ class RaeScheduler implements Scheduler {
   async restore(doc: unknown): Promise<{ jobs: number; runs: number }> {
     const running = await this.#scheduler.ask('runningCount', {});
     if (running > 0) throw new ValidationError(`restore: ${running} runs are in progress; restore into an idle scheduler`, 'restore');
+    await this.#checkRestoredSchedules(doc);
     const result = await this.#persistence.ask('restore', { doc });
     // Reload every job from the restored store (a fresh engine incarnation).
     await this.#scheduler.ask('reload', {});
     return result;
+  }
+
+  /**
+   * The store validates a backup's shape; schedules are the parser's to judge. Every job's schedule
+   * and zone must parse before anything is replaced (malformed jobs are left to the store's check,
+   * which names them).
+   */
+  async #checkRestoredSchedules(doc: unknown): Promise<void> {
+    const jobs = (doc as { jobs?: unknown } | null)?.jobs;
+    if (!Array.isArray(jobs)) return;
+    const now = this.#opts.clock.now();
+    for (const [i, job] of jobs.entries()) {
+      const j = job as { schedule?: unknown; timezone?: unknown } | null;
+      if (typeof j?.schedule !== 'string' || !(j.timezone === null || j.timezone === undefined || typeof j.timezone === 'string')) continue;
+      try {
+        await this.#parser.ask('parse', { text: j.schedule, tz: (j.timezone as string | null | undefined) ?? null, now });
+      } catch (err) {
+        if (err instanceof ValidationError) throw new ValidationError(`jobs[${i}].schedule: ${err.message}`, `jobs[${i}].schedule`);
+        throw err;
+      }
+    }
   }
 
   /** Stops firing, lets running jobs finish within `graceMs`, then interrupts them; closes the store. */
