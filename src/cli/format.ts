@@ -52,6 +52,15 @@ function lastRunText(run: Run | null, nowMs: number): string {
   return `${run.status} ${relativeTime(run.finishedAt ?? run.startedAt ?? run.scheduledAt, nowMs)}`;
 }
 
+/** A byte count as people write it for `--max-memory` (`256MB`, `1.5GB`, `512KB`, `100 bytes`). */
+export function formatSize(bytes: number): string {
+  const units: [number, string][] = [[1024 ** 3, 'GB'], [1024 ** 2, 'MB'], [1024, 'KB']];
+  for (const [size, unit] of units) {
+    if (bytes >= size) return `${Number((bytes / size).toFixed(1))}${unit}`;
+  }
+  return `${bytes} bytes`;
+}
+
 /** `list`: one row per job. */
 export function formatJobs(jobs: Job[], nowMs: number = Date.now()): string {
   if (jobs.length === 0) return 'no jobs';
@@ -65,7 +74,7 @@ export function formatJobs(jobs: Job[], nowMs: number = Date.now()): string {
 export function formatJob(job: Job, nowMs: number = Date.now()): string {
   const limits = [
     job.limits.timeoutMs !== undefined ? `timeout ${formatDuration(job.limits.timeoutMs)}` : '',
-    job.limits.maxMemoryBytes !== undefined ? `memory ${job.limits.maxMemoryBytes} bytes` : '',
+    job.limits.maxMemoryBytes !== undefined ? `memory ${formatSize(job.limits.maxMemoryBytes)}` : '',
     job.limits.maxCpuPercent !== undefined ? `cpu ${job.limits.maxCpuPercent}%` : '',
   ].filter((s) => s !== '');
   const lines: [string, string][] = [

@@ -38,6 +38,9 @@ describe('usage errors → exit 2, one line, no stack', () => {
     [['history', 'x', '--limit', '0'], '--limit'],
     [['list', '--colour'], "unknown option '--colour'"],
     [['daemon', '--grace', 'soon'], '--grace'],
+    // A typo in a path is caught when the job is added, not on every run after.
+    [['add', 'n', 'every 1s', '--module', '/nonexistent/rae-qa/job.js'], '--module'],
+    [['add', 'n', 'every 1s', 'true', '--cwd', '/nonexistent/rae-qa'], '--cwd'],
   ])('%j', async (args, mentions) => {
     expectUsageError(await cli(...args), mentions);
   });

@@ -1,5 +1,5 @@
 /** Output for people: relative times and aligned tables. */
-import { formatJobs, formatNext, relativeTime, table } from '../../src/cli/format';
+import { formatJobs, formatNext, formatSize, relativeTime, table } from '../../src/cli/format';
 import type { Job } from '../../src/model/job';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
@@ -15,6 +15,14 @@ describe('relativeTime', () => {
   it('shows a dash for no time', () => {
     expect(relativeTime(null, NOW)).toBe('-');
     expect(relativeTime('garbage', NOW)).toBe('-');
+  });
+});
+
+describe('formatSize', () => {
+  it.each([
+    [268_435_456, '256MB'], [1536 * 1024 ** 2, '1.5GB'], [512 * 1024, '512KB'], [100, '100 bytes'],
+  ])('%d bytes → %s', (bytes, text) => {
+    expect(formatSize(bytes)).toBe(text);
   });
 });
 

@@ -5,7 +5,7 @@
  * no cycle of waits can form. Progress from the queue's timer and the executor arrives as messages.
  */
 import type { Logger, WhyReport } from '../../api';
-import { ConflictError, NotFoundError, SchedulerError, ShutdownError, ValidationError } from '../../errors';
+import { ConflictError, NotFoundError, ShutdownError, ValidationError } from '../../errors';
 import type { Job } from '../../model/job';
 import type { Run, RunTrigger } from '../../model/run';
 import type { SchedulerEvent } from '../../model/events';
@@ -19,10 +19,11 @@ import type { QueueHandlers } from '../queue/actor';
 import type { ExecutorHandlers } from '../executor/actor';
 import type { RunResult } from '../executor/types';
 import { fillJobSpec } from './job-spec';
-import { abandonRun, finishRun, iso, jobState, newRun } from './runs';
+import { iso, jobState, newRun } from './runs';
+import { RunBook } from './runbook';
 import { SlotKeeper } from './slots';
+import { explainBlockers } from './why';
 import { newId } from '../../model/ids';
-import { shouldRetry, retryDelay } from '../executor/retry-policy';
 import { RETRY_KEY_PREFIX } from '../queue/actor';
 
 /** What the engine talks to. */
@@ -38,9 +39,6 @@ export interface EngineDeps {
   bus: EventBus<SchedulerEvent>;
 }
 
-/** Longest retry backoff. */
-const MAX_BACKOFF_MS = 3_600_000;
-
 /** The scheduler actor's messages. */
 export type SchedulerHandlers = ReturnType<Engine['handlers']>;
 
@@ -50,16 +48,8 @@ export class Engine {
   readonly #jobs = new Map<string, Job>();
   readonly #names = new Map<string, string>();
   readonly #schedules = new Map<string, Schedule>();
-  readonly #lastRuns = new Map<string, Run>();
-  /** Runs executing now. */
-  readonly #running = new Map<string, Run>();
-  /** Runs in the ready queue, waiting for capacity. */
-  readonly #queued = new Map<string, Run>();
-  /** Runs held behind a running run of their job (overlap `queue`), per job, in order. */
-  readonly #held = new Map<string, Run[]>();
-  /** Retry runs waiting for their backoff to elapse (armed in the timeline as `retry:<runId>`). */
-  readonly #retries = new Map<string, Run>();
   readonly #slots: SlotKeeper;
+  #runs: RunBook;
   #stopping = false;
 
   constructor(deps: EngineDeps) {
@@ -74,6 +64,17 @@ export class Engine {
       complete: (job) => this.#complete(job),
       scheduleOf: (jobId) => this.#schedules.get(jobId),
     });
+    this.#runs = this.#newRunBook();
+  }
+
+  #newRunBook(): RunBook {
+    const d = this.#d;
+    return new RunBook({
+      clock: d.clock, maxConcurrent: d.maxConcurrent, persistence: d.persistence, queue: d.queue,
+      executor: d.executor, bus: d.bus,
+      jobOf: (jobId) => this.#jobs.get(jobId),
+      onFinal: (job, run) => this.#fireDependents(job, run),
+    });
   }
 
   /** The message handlers (bound). */
@@ -82,7 +83,7 @@ export class Engine {
       load: () => this.#load(),
       start: (p: { reboot: boolean }) => this.#start(p.reboot),
       reload: (_p: Record<string, never>) => this.#reload(),
-      executorLost: (_p: Record<string, never>) => this.#executorLost(),
+      executorLost: (_p: Record<string, never>) => this.#runs.executorLost(),
       addJob: (p: { spec: unknown }) => this.#addJob(p.spec),
       removeJob: (p: { ref: string }) => this.#removeJob(p.ref),
       getJob: (p: { ref: string }) => this.#present(this.#find(p.ref)),
@@ -93,13 +94,16 @@ export class Engine {
         this.#d.persistence.ask('listRuns', { jobId: this.#find(p.ref).id, limit: p.limit ?? 20 }),
       why: (p: { ref: string }) => this.#why(p.ref),
       jobCounts: (_p: Record<string, never>) => this.#jobCounts(),
-      runningCount: (_p: Record<string, never>) => this.#running.size,
+      runningCount: (_p: Record<string, never>) => this.#runs.runningCount,
       slotsDue: (p: { due: Array<{ jobId: string; at: number }> }) => this.#slotsDue(p.due),
       clockJumped: (p: { deltaMs: number }) => this.#slots.clockJumped(this.#activeJobs(), p.deltaMs),
       rearm: (_p: Record<string, never>) => this.#rearmAll(),
-      runFinished: (p: { runId: string; result: RunResult }) => this.#runFinished(p.runId, p.result),
-      beginShutdown: (_p: Record<string, never>) => { this.#stopping = true; },
-      drain: (_p: Record<string, never>) => this.#running.size,
+      runFinished: (p: { runId: string; result: RunResult }) => this.#runs.finished(p.runId, p.result),
+      beginShutdown: (_p: Record<string, never>) => {
+        this.#stopping = true;
+        this.#runs.stop();
+      },
+      drain: (_p: Record<string, never>) => this.#runs.runningCount,
     };
   }
 
@@ -124,7 +128,10 @@ export class Engine {
   async #start(reboot: boolean): Promise<void> {
     const now = this.#d.clock.now();
     const unfinished = await this.#d.persistence.ask('listUnfinishedRuns', {});
-    for (const run of unfinished) await this.#recoverRun(run, now);
+    for (const run of unfinished) {
+      const job = this.#jobs.get(run.jobId);
+      if (job !== undefined) await this.#runs.recover(job, run);
+    }
     for (const job of this.#activeJobs()) {
       const schedule = this.#schedules.get(job.id)!;
       if (schedule.kind === 'event') {
@@ -134,59 +141,22 @@ export class Engine {
       await this.#slots.recover(job, schedule, now);
     }
     this.#d.bus.publish({ type: 'scheduler.started', at: iso(now) });
-    await this.#pump();
-  }
-
-  /** A run that was running at a crash is `interrupted` (and retried per policy); a queued one is re-queued. */
-  async #recoverRun(run: Run, now: number): Promise<void> {
-    const job = this.#jobs.get(run.jobId);
-    if (job === undefined) return;
-    if (run.status === 'running') {
-      const done = abandonRun(run, 'interrupted', 'the scheduler stopped while this run was in flight', now);
-      await this.#d.persistence.ask('putRun', { run: done });
-      this.#lastRuns.set(job.id, done);
-      this.#d.bus.publish({ type: 'run.finished', at: iso(now), run: done });
-      if (done.attempt <= job.retry.maxRetries) await this.#scheduleRetry(job, done, now);
-      return;
-    }
-    if (run.trigger === 'retry' && Date.parse(run.scheduledAt) > now) {
-      this.#retries.set(run.id, run);
-      await this.#d.queue.ask('arm', { key: RETRY_KEY_PREFIX + run.id, at: Date.parse(run.scheduledAt) });
-      return;
-    }
-    await this.#enqueue(job, run);
+    await this.#runs.pump();
   }
 
   /** After a restore: forget everything, reload from the store, re-arm. */
   async #reload(): Promise<void> {
     for (const id of this.#jobs.keys()) {
-      for (const item of await this.#d.queue.ask('removeJob', { jobId: id })) this.#queued.delete(item.runId);
+      await this.#runs.dropJob(id);
+      await this.#d.queue.ask('disarm', { key: id });
       this.#slots.forget(id);
     }
-    for (const id of this.#retries.keys()) await this.#d.queue.ask('disarm', { key: RETRY_KEY_PREFIX + id });
+    this.#runs = this.#newRunBook();
     this.#jobs.clear();
     this.#names.clear();
     this.#schedules.clear();
-    this.#lastRuns.clear();
-    this.#held.clear();
-    this.#retries.clear();
-    this.#queued.clear();
     await this.#load();
     if (this.#d.mode === 'active') await this.#start(false);
-  }
-
-  /** The executor's incarnation died: its runs' processes are gone with it. */
-  async #executorLost(): Promise<void> {
-    const now = this.#d.clock.now();
-    for (const run of [...this.#running.values()]) {
-      this.#running.delete(run.id);
-      const job = this.#jobs.get(run.jobId);
-      const done = abandonRun(run, 'interrupted', 'the executor crashed while this run was in flight', now);
-      if (job === undefined) continue;
-      await this.#finish(job, done);
-      if (done.attempt <= job.retry.maxRetries) await this.#scheduleRetry(job, done, now);
-    }
-    await this.#pump();
   }
 
   async #rearmAll(): Promise<void> {
@@ -194,9 +164,7 @@ export class Engine {
       const schedule = this.#schedules.get(job.id)!;
       if (schedule.kind !== 'event') await this.#slots.arm(job, schedule, this.#d.clock.now());
     }
-    for (const run of this.#retries.values()) {
-      await this.#d.queue.ask('arm', { key: RETRY_KEY_PREFIX + run.id, at: Date.parse(run.scheduledAt) });
-    }
+    await this.#runs.rearmRetries();
   }
 
   // ---- job lifecycle -----------------------------------------------------------------------
@@ -241,22 +209,11 @@ export class Engine {
   async #removeJob(ref: string): Promise<void> {
     const job = this.#find(ref);
     const now = this.#d.clock.now();
-    for (const item of await this.#d.queue.ask('removeJob', { jobId: job.id })) this.#queued.delete(item.runId);
-    for (const run of this.#running.values()) {
-      if (run.jobId === job.id) await this.#d.executor.ask('cancel', { runId: run.id, reason: 'manual' });
-    }
-    for (const run of this.#retries.values()) {
-      if (run.jobId === job.id) {
-        this.#retries.delete(run.id);
-        await this.#d.queue.ask('disarm', { key: RETRY_KEY_PREFIX + run.id });
-      }
-    }
-    this.#held.delete(job.id);
+    await this.#runs.dropJob(job.id);
     await this.#d.persistence.ask('deleteJob', { id: job.id });
     this.#jobs.delete(job.id);
     this.#names.delete(job.name);
     this.#schedules.delete(job.id);
-    this.#lastRuns.delete(job.id);
     this.#slots.forget(job.id);
     this.#d.bus.publish({ type: 'job.removed', at: iso(now), jobId: job.id, name: job.name });
   }
@@ -290,8 +247,8 @@ export class Engine {
     const run = newRun(job, 'manual', now, 1, now);
     await this.#d.persistence.ask('putRun', { run });
     this.#d.bus.publish({ type: 'run.queued', at: iso(now), run });
-    await this.#enqueue(job, run);
-    await this.#pump();
+    await this.#runs.enqueue(job, run);
+    await this.#runs.pump();
     return run;
   }
 
@@ -308,11 +265,7 @@ export class Engine {
     const now = this.#d.clock.now();
     for (const { jobId: key, at } of due) {
       if (key.startsWith(RETRY_KEY_PREFIX)) {
-        const run = this.#retries.get(key.slice(RETRY_KEY_PREFIX.length));
-        if (run === undefined) continue;
-        this.#retries.delete(run.id);
-        const job = this.#jobs.get(run.jobId);
-        if (job !== undefined) await this.#enqueue(job, run);
+        await this.#runs.retryDue(key.slice(RETRY_KEY_PREFIX.length));
         continue;
       }
       const job = this.#jobs.get(key);
@@ -320,7 +273,7 @@ export class Engine {
       if (job === undefined || schedule === undefined || !job.enabled || job.completedAt !== null) continue;
       await this.#slots.due(job, schedule, at, now);
     }
-    await this.#pump();
+    await this.#runs.pump();
   }
 
   /**
@@ -329,9 +282,7 @@ export class Engine {
    */
   async #fireSlot(job: Job, slotAt: number, trigger: RunTrigger, state: ScheduleState | null): Promise<void> {
     const now = this.#d.clock.now();
-    const running = [...this.#running.values()].filter((r) => r.jobId === job.id);
-    const queued = (this.#held.get(job.id)?.length ?? 0) + await this.#d.queue.ask('countForJob', { jobId: job.id });
-    const verdict = this.#slots.overlap(job, running.length, queued);
+    const verdict = this.#slots.overlap(job, this.#runs.runningOf(job.id).length, await this.#runs.waitingOf(job.id));
     // Catch-up runs the policy chose are not skipped by overlap: they wait their turn, one by one.
     if (trigger === 'catch-up' && verdict.decision === 'skip') verdict.decision = 'enqueue';
     if (verdict.decision === 'skip') {
@@ -346,91 +297,9 @@ export class Engine {
       await this.#d.persistence.ask('putRun', { run });
     }
     this.#d.bus.publish({ type: 'run.queued', at: iso(now), run });
-    if (verdict.decision === 'replace') {
-      for (const r of running) await this.#d.executor.ask('cancel', { runId: r.id, reason: 'replace' });
-    }
-    if (verdict.decision === 'enqueue') {
-      const held = this.#held.get(job.id) ?? [];
-      held.push(run);
-      this.#held.set(job.id, held);
-      return;
-    }
-    await this.#enqueue(job, run);
-  }
-
-  /** Puts a run in the ready queue; a full queue turns it into a `skipped` run with the reason. */
-  async #enqueue(job: Job, run: Run): Promise<void> {
-    try {
-      await this.#d.queue.ask('enqueue', {
-        item: { runId: run.id, jobId: job.id, priority: job.priority, dueAt: Date.parse(run.scheduledAt), slotAt: null },
-      });
-      this.#queued.set(run.id, run);
-    } catch (err) {
-      if (!(err instanceof SchedulerError) || err.code !== 'QUEUE_FULL') throw err;
-      await this.#finish(job, abandonRun(run, 'skipped', `ready queue full: ${err.message}`, this.#d.clock.now()));
-    }
-  }
-
-  /** Starts queued runs while there is capacity (the executor pulls; that is the backpressure). */
-  async #pump(): Promise<void> {
-    while (!this.#stopping && this.#running.size < this.#d.maxConcurrent) {
-      const item = await this.#d.queue.ask('pull', {});
-      if (item === null) return;
-      const run = this.#queued.get(item.runId);
-      const job = this.#jobs.get(item.jobId);
-      this.#queued.delete(item.runId);
-      if (run === undefined || job === undefined) continue;
-      const now = this.#d.clock.now();
-      const started: Run = { ...run, status: 'running', startedAt: iso(now) };
-      await this.#d.persistence.ask('putRun', { run: started });
-      this.#running.set(run.id, started);
-      this.#d.bus.publish({ type: 'run.started', at: iso(now), run: started });
-      await this.#d.executor.ask('start', {
-        request: {
-          runId: run.id, jobId: job.id, attempt: run.attempt, command: job.command, module: job.module,
-          cwd: job.cwd, env: job.env, limits: job.limits,
-        },
-      });
-    }
-  }
-
-  async #runFinished(runId: string, result: RunResult): Promise<void> {
-    const run = this.#running.get(runId);
-    if (run === undefined) return;
-    this.#running.delete(runId);
-    const job = this.#jobs.get(run.jobId);
-    const done = finishRun(run, result, this.#d.clock.now());
-    if (job === undefined) {
-      this.#d.bus.publish({ type: 'run.finished', at: iso(this.#d.clock.now()), run: done });
-      return;
-    }
-    await this.#finish(job, done);
-    const now = this.#d.clock.now();
-    const retrying = !this.#stopping && shouldRetry(done.status as RunResult['status'], done.attempt, job.retry.maxRetries);
-    if (retrying) await this.#scheduleRetry(job, done, now);
-    else if (!this.#stopping) await this.#fireDependents(job, done);
-    const held = this.#held.get(job.id);
-    if (held !== undefined && held.length > 0 && ![...this.#running.values()].some((r) => r.jobId === job.id)) {
-      await this.#enqueue(job, held.shift()!);
-      if (held.length === 0) this.#held.delete(job.id);
-    }
-    await this.#pump();
-  }
-
-  async #finish(job: Job, run: Run): Promise<void> {
-    await this.#d.persistence.ask('putRun', { run });
-    this.#lastRuns.set(job.id, run);
-    this.#d.bus.publish({ type: 'run.finished', at: iso(this.#d.clock.now()), run });
-  }
-
-  /** Retries go through the timeline (`retry:<runId>`), never by sleeping. */
-  async #scheduleRetry(job: Job, failed: Run, now: number): Promise<void> {
-    const delay = retryDelay(failed.attempt, { baseMs: job.retry.backoffMs, maxMs: MAX_BACKOFF_MS, jitter: 0.2 });
-    const retry = newRun(job, 'retry', now + delay, failed.attempt + 1, now);
-    await this.#d.persistence.ask('putRun', { run: retry });
-    this.#retries.set(retry.id, retry);
-    this.#d.bus.publish({ type: 'run.queued', at: iso(now), run: retry });
-    await this.#d.queue.ask('arm', { key: RETRY_KEY_PREFIX + retry.id, at: now + delay });
+    if (verdict.decision === 'replace') await this.#runs.replace(job.id);
+    if (verdict.decision === 'enqueue') this.#runs.hold(job, run);
+    else await this.#runs.enqueue(job, run);
   }
 
   /** Jobs with `--after JOB[:outcome]` on this job run when its final attempt ends that way. */
@@ -457,14 +326,10 @@ export class Engine {
   }
 
   async #present(job: Job): Promise<Job> {
-    let lastRun = this.#lastRuns.get(job.id);
-    if (lastRun === undefined) {
-      lastRun = (await this.#d.persistence.ask('listRuns', { jobId: job.id, limit: 1 }))[0];
-      if (lastRun !== undefined) this.#lastRuns.set(job.id, lastRun);
-    }
+    const lastRun = await this.#runs.lastRun(job.id);
     const schedule = this.#schedules.get(job.id);
     const next = await this.#slots.nextRunAt(job, schedule, this.#d.mode === 'active');
-    return { ...job, nextRunAt: next === null ? null : iso(next), lastRun: lastRun ?? null, state: jobState(job, schedule) };
+    return { ...job, nextRunAt: next === null ? null : iso(next), lastRun, state: jobState(job, schedule) };
   }
 
   async #listJobs(): Promise<Job[]> {
@@ -488,20 +353,11 @@ export class Engine {
   async #why(ref: string): Promise<WhyReport> {
     const job = await this.#present(this.#find(ref));
     const slots = await this.#d.persistence.ask('listSlots', { jobId: job.id, limit: 20 });
-    const blockers: string[] = [];
-    const schedule = this.#schedules.get(job.id);
-    if (this.#d.mode === 'offline') blockers.push('no daemon is running on this data directory: nothing fires until `rae-sched daemon` runs');
-    if (!job.enabled) blockers.push('the job is paused (rae-sched resume to restart it)');
-    if (job.completedAt !== null) blockers.push(`one-time job: it fired its only slot (done at ${job.completedAt})`);
-    if (schedule === undefined) blockers.push('its stored schedule no longer parses');
-    else if (schedule.kind === 'event') {
-      blockers.push(schedule.event === 'never' ? "schedule 'never': it fires only through `run` or a trigger" : '@reboot: it fires when the daemon starts');
-    }
-    const running = [...this.#running.values()].filter((r) => r.jobId === job.id);
-    if (running.length > 0 && job.overlap === 'skip') {
-      blockers.push(`a run (${running[0]!.id}) is still running and overlap is 'skip': slots that come meanwhile are skipped`);
-    }
-    if (this.#running.size >= this.#d.maxConcurrent) blockers.push(`the executor is at capacity (${this.#d.maxConcurrent} runs)`);
+    const blockers = explainBlockers({
+      job, schedule: this.#schedules.get(job.id), offline: this.#d.mode === 'offline',
+      running: this.#runs.runningOf(job.id),
+      runningTotal: this.#runs.runningCount, maxConcurrent: this.#d.maxConcurrent,
+    });
     return { job, slots, nextRunAt: job.nextRunAt, blockers };
   }
 

@@ -1,5 +1,8 @@
 /** Job commands: add, list, status, remove, pause, resume, run, history, why. */
 import { Option, type Command } from 'commander';
+import { stat } from 'node:fs/promises';
+import { ValidationError } from '../../errors';
+import type { JobSpec } from '../../model/job';
 import type { AddOptions } from '../job-spec';
 import { buildJobSpec, parsePositiveInt } from '../job-spec';
 import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
@@ -7,6 +10,23 @@ import { formatJob, formatJobs, formatRun, formatRuns, formatWhy } from '../form
 import { checkZone } from './next';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** What a path must be for the job to be able to run at all. */
+async function expectPath(path: string, field: string, kind: 'file' | 'directory'): Promise<void> {
+  const found = await stat(path).catch(() => undefined);
+  const ok = kind === 'file' ? found?.isFile() : found?.isDirectory();
+  if (ok !== true) throw new ValidationError(`${field}: '${path}' is not ${kind === 'file' ? 'a file' : 'a directory'}`, field);
+}
+
+/**
+ * Refuses a `--module` or `--cwd` that does not exist: otherwise the job is stored and every run of it
+ * fails later, far from the typo. Checked here rather than in the pure `buildJobSpec`, and on the
+ * caller's side, where the paths were typed (the daemon shares the machine through its Unix socket).
+ */
+async function checkPaths(spec: JobSpec): Promise<void> {
+  if (spec.module !== undefined) await expectPath(spec.module, '--module', 'file');
+  if (spec.cwd !== undefined) await expectPath(spec.cwd, '--cwd', 'directory');
+}
 
 /**
  * Registers the job commands. `argvCommand` is what followed `--` on the command line (the CLI
@@ -40,6 +60,7 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
       if (opts.tz !== undefined) checkZone(opts.tz);
       const args = { name, schedule, ...(command !== undefined ? { command } : {}), ...(argvCommand !== undefined ? { argv: argvCommand } : {}) };
       const spec = buildJobSpec(args, opts, ctx.cwd);
+      await checkPaths(spec);
       const job = await ctx.withScheduler(opts, (s) => s.addJob(spec));
       ctx.print(opts, job, () => job.id);
     });
