@@ -28,8 +28,8 @@ interface Result {
   /** Fires expected over the window (K × seconds) and seen. */
   expected: number;
   seen: number;
-  /** Slots not run (skipped by overlap, missed). */
-  notRun: number;
+  /** Slots not run (skipped by overlap, missed ...), by outcome. */
+  notRun: Record<string, number>;
 }
 
 async function scheduler(a: Args): Promise<Result> {
@@ -37,7 +37,7 @@ async function scheduler(a: Args): Promise<Result> {
   const s = await createScheduler({ dataDir, maxConcurrentJobs: Math.max(4, a.k) });
   try {
     const lateness: number[] = [];
-    let notRun = 0;
+    const notRun: Record<string, number> = {};
     let measuring = false;
     const subs = [
       s.events$.pipe(filter((e) => e.type === 'run.started')).subscribe((e) => {
@@ -45,7 +45,7 @@ async function scheduler(a: Args): Promise<Result> {
         lateness.push(Date.parse(e.run.startedAt) - Date.parse(e.run.scheduledAt));
       }),
       s.events$.pipe(filter((e) => e.type === 'slot.recorded')).subscribe((e) => {
-        if (measuring && e.type === 'slot.recorded' && e.slot.outcome !== 'fired') notRun++;
+        if (measuring && e.type === 'slot.recorded' && e.slot.outcome !== 'fired') notRun[e.slot.outcome] = (notRun[e.slot.outcome] ?? 0) + 1;
       }),
     ];
     for (let i = 0; i < a.k; i++) await s.addJob({ name: `tick-${i}`, schedule: 'every 1s', command: 'true' });
@@ -81,7 +81,7 @@ async function timeouts(a: Args): Promise<Result> {
       setTimeout(tick, target - Date.now());
     }
   });
-  return { k: a.k, lateness: percentiles(lateness), expected: a.k * a.seconds, seen: lateness.length, notRun: 0 };
+  return { k: a.k, lateness: percentiles(lateness), expected: a.k * a.seconds, seen: lateness.length, notRun: {} };
 }
 
 async function main(): Promise<void> {
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     const ratio = { p50: r('p50'), p90: r('p90'), p99: r('p99'), max: r('max') };
     rows.push({ k, scheduler: sch, setTimeout: base, ratio });
     for (const [what, x] of [['scheduler', sch], ['setTimeout', base]] as const) {
-      table.push([k, what, `${x.seen}/${x.expected}`, x.notRun, x.lateness.p50, x.lateness.p90, x.lateness.p99, x.lateness.max]);
+      table.push([k, what, `${x.seen}/${x.expected}`, Object.entries(x.notRun).map(([o, c]) => `${c} ${o}`).join(', ') || '0', x.lateness.p50, x.lateness.p90, x.lateness.p99, x.lateness.max]);
     }
     table.push([k, 'ratio', '', '', `${ratio.p50}x`, `${ratio.p90}x`, `${ratio.p99}x`, `${ratio.max}x`]);
   }

@@ -349,6 +349,10 @@ export class Store {
   #read<T>(fn: () => T): T {
     this.#assertOpen();
     try {
+      // lmdb-js reuses a read snapshot until the next event turn or its OWN next write; another
+      // Store (another process, or another instance here) may have committed since. Renewing the
+      // snapshot is cheap and makes every read see everything committed before it.
+      this.#t.env.resetReadTxn();
       return fn();
     } catch (err) {
       if (err instanceof SchedulerError) throw err;
