@@ -36,6 +36,36 @@ const optionsSchema = z.object({
   mode: z.enum(['active', 'offline']).optional(),
 });
 
+/** One structured log line per lifecycle event worth an operator's attention. */
+function logEvent(logger: Logger, e: SchedulerEvent): void {
+  switch (e.type) {
+    case 'job.added':
+    case 'job.updated':
+      logger.info({ jobId: e.job.id, name: e.job.name, state: e.job.state }, e.type);
+      break;
+    case 'job.removed':
+      logger.info({ jobId: e.jobId, name: e.name }, e.type);
+      break;
+    case 'run.finished': {
+      const r = e.run;
+      const line = { jobId: r.jobId, runId: r.id, attempt: r.attempt, trigger: r.trigger, status: r.status,
+        exitCode: r.exitCode, durationMs: r.durationMs, error: r.error };
+      if (r.status === 'succeeded') logger.info(line, e.type);
+      else logger.warn(line, e.type);
+      break;
+    }
+    case 'clock.jumped':
+      logger.warn({ deltaMs: e.deltaMs }, e.type);
+      break;
+    case 'scheduler.started':
+    case 'scheduler.stopping':
+      logger.info({}, e.type);
+      break;
+    default:
+      break;
+  }
+}
+
 /** Where the built worker entry files are (next to this file, in dist/src/workers). */
 const workerFile = (name: string): string => path.join(__dirname, 'workers', name);
 
@@ -132,6 +162,7 @@ class RaeScheduler implements Scheduler {
         jobs: () => this.#scheduler.ask('jobCounts', {}),
       },
     });
+    this.#subs.push(this.#bus.events$.subscribe((e) => logEvent(logger, e)));
     this.#subs.push(this.#system.events$.subscribe((e) => {
       if (e.type === 'actor.restarted' || e.type === 'actor.failed') {
         this.#bus.publish({ type: e.type, at: e.at, actor: e.actor, reason: e.reason });

@@ -48,6 +48,12 @@ describe('scheduler lifecycle (virtual clock, real threads and processes)', () =
     await expect(s.addJob({ name: 'x', schedule: '@daily' } as never)).rejects.toMatchObject({ code: 'VALIDATION', field: 'command' });
     await expect(s.addJob({ name: 'x', schedule: '@daily', command: 'true', overlap: 'sometimes' } as never))
       .rejects.toMatchObject({ code: 'VALIDATION', field: 'overlap' });
+    await expect(s.addJob({ name: 'x', schedule: 'at 2020-01-01T00:00:00Z', command: 'true' }))
+      .rejects.toMatchObject({ code: 'VALIDATION', field: 'schedule' });
+    await expect(s.addJob({ name: 'x', schedule: '@daily', command: 'true', cwd: `${dir}/nope` }))
+      .rejects.toMatchObject({ code: 'VALIDATION', field: 'cwd' });
+    await expect(s.addJob({ name: 'x', schedule: '@daily', module: `${dir}/nope.js` }))
+      .rejects.toMatchObject({ code: 'VALIDATION', field: 'module' });
     expect(await s.listJobs()).toEqual([]);
     await s.addJob({ name: 'x', schedule: '@daily', command: 'true' });
     await expect(s.addJob({ name: 'x', schedule: '@hourly', command: 'true' })).rejects.toMatchObject({ code: 'CONFLICT' });

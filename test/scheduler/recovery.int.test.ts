@@ -2,6 +2,7 @@
  * Nothing acknowledged is lost: jobs survive restarts, runs in flight at a crash come back
  * `interrupted`, slots missed while down follow the catch-up policy, and no slot runs twice.
  */
+import { spawn } from 'node:child_process';
 import { createScheduler, type Scheduler } from '../../src/index';
 import { VirtualClock } from '../../src/testing';
 import { Store } from '../../src/actors/persistence/store';
@@ -104,6 +105,31 @@ describe('restart and recovery', () => {
     const [retry] = await b.runs.wait(1);
     expect(retry).toMatchObject({ attempt: 2, trigger: 'retry', status: 'succeeded' });
     await b.s.shutdown();
+  });
+
+  it('kills the processes a crashed scheduler left running, identified by their run id', async () => {
+    const a = await open(T0);
+    const job = await a.s.addJob({ name: 'orphan', schedule: 'never', command: 'true' });
+    await a.s.shutdown();
+    const runId = newId('run', T0);
+    // What `kill -9` of the daemon leaves: the run's process group, still running, and its run stored as running.
+    const child = spawn('/bin/sh', ['-c', 'sleep 60 & sleep 60'], {
+      detached: true, stdio: 'ignore', env: { ...process.env, RAE_SCHED_RUN_ID: runId },
+    });
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
+    const store = await Store.open({ dataDir: dir });
+    await store.putRun({
+      id: runId, jobId: job.id, attempt: 1, trigger: 'manual', status: 'running', exitCode: null, signal: null,
+      scheduledAt: new Date(T0).toISOString(), startedAt: new Date(T0).toISOString(), finishedAt: null,
+      durationMs: null, peakMemoryBytes: null, error: null, output: '',
+    });
+    await store.close();
+    try {
+      await open(T0 + MIN);
+      expect(await exited).toBe('SIGKILL');
+    } finally {
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone: the point of the test */ }
+    }
   });
 
   it('interrupts runs still going when the shutdown grace period ends', async () => {

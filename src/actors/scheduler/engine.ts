@@ -18,11 +18,12 @@ import type { PersistenceHandlers, ScheduleState } from '../persistence/actor';
 import type { QueueHandlers } from '../queue/actor';
 import type { ExecutorHandlers } from '../executor/actor';
 import type { RunResult } from '../executor/types';
-import { fillJobSpec } from './job-spec';
+import { checkPaths, fillJobSpec } from './job-spec';
 import { iso, jobState, newRun } from './runs';
 import { RunBook } from './runbook';
 import { SlotKeeper } from './slots';
 import { explainBlockers } from './why';
+import { killOrphans } from './orphans';
 import { newId } from '../../model/ids';
 import { RETRY_KEY_PREFIX } from '../queue/actor';
 
@@ -128,6 +129,10 @@ export class Engine {
   async #start(reboot: boolean): Promise<void> {
     const now = this.#d.clock.now();
     const unfinished = await this.#d.persistence.ask('listUnfinishedRuns', {});
+    const orphans = killOrphans(new Set(unfinished.filter((r) => r.status === 'running').map((r) => r.id)));
+    if (orphans.killed.length > 0) {
+      this.#d.logger.warn({ pids: orphans.killed }, 'killed processes left running by a previous scheduler');
+    }
     for (const run of unfinished) {
       const job = this.#jobs.get(run.jobId);
       if (job !== undefined) await this.#runs.recover(job, run);
@@ -183,6 +188,10 @@ export class Engine {
     if (this.#names.has(spec.name)) throw new ConflictError(`name: a job named '${spec.name}' already exists`);
     const now = this.#d.clock.now();
     const schedule = await this.#d.parser.ask('parse', { text: spec.schedule, tz: spec.timezone, now });
+    if (schedule.kind === 'once' && schedule.at <= now) {
+      throw new ValidationError(`schedule: '${spec.schedule}' is in the past (${iso(schedule.at)})`, 'schedule');
+    }
+    checkPaths(spec);
     const job: Job = {
       id: newId('job', now),
       ...spec,

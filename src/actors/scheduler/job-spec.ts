@@ -2,6 +2,8 @@
  * Validates a JobSpec at the public boundary and fills every default, once (STYLE: "options checked
  * once"). Everything inside the scheduler works on the filled shape and never re-checks.
  */
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from '../../errors';
 import type { Command, Limits, TriggerSpec, OverlapPolicy, CatchUpPolicy, RetryPolicySpec } from '../../model/job';
@@ -115,4 +117,25 @@ export function fillJobSpec(input: unknown): FilledJobSpec {
     jitterMs: s.jitterMs ?? 0,
     enabled: s.enabled ?? true,
   };
+}
+
+/**
+ * A job whose module or working directory does not exist would fail on every run: refuse it when
+ * it is added instead. (Relative module paths resolve against `cwd`, as the executor does.)
+ * @throws ValidationError naming `module` or `cwd`.
+ */
+export function checkPaths(spec: FilledJobSpec): void {
+  const isA = (p: string, kind: 'file' | 'dir'): boolean => {
+    try {
+      const st = statSync(p);
+      return kind === 'file' ? st.isFile() : st.isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  if (spec.cwd !== null && !isA(spec.cwd, 'dir')) throw new ValidationError(`cwd: '${spec.cwd}' is not a directory`, 'cwd');
+  if (spec.module !== null) {
+    const file = path.resolve(spec.cwd ?? process.cwd(), spec.module);
+    if (!isA(file, 'file')) throw new ValidationError(`module: '${spec.module}' is not a file`, 'module');
+  }
 }

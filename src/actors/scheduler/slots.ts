@@ -120,7 +120,7 @@ export class SlotKeeper {
     } catch (err) {
       if (err instanceof SchedulerError && err.code === 'CONFLICT') {
         // The slot already has its one durable outcome; this second attempt is reported, not stored.
-        this.#d.logger.warn({ jobId: job.id, slot: slot.at }, 'slot already recorded: deduped');
+        this.#d.logger.info({ jobId: job.id, slot: slot.at }, 'slot already recorded: deduped');
         this.#d.bus.publish({ type: 'slot.recorded', at: iso(now), slot: { ...slot, outcome: 'deduped', runId: null, reason: 'this slot already has an outcome' } });
         return false;
       }
