@@ -33,6 +33,11 @@ export interface SchedulerOptions {
    * daemon runs: `add`, `list`, `history` ... with no timers armed). @default 'active'
    */
   mode?: 'active' | 'offline';
+  /**
+   * Runs and slots kept per job; older ones are pruned hourly, in bounded batches (runs still
+   * queued or running are never pruned). @default 1000
+   */
+  historyPerJob?: number;
 }
 
 /** Per-component health. */

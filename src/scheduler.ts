@@ -12,7 +12,7 @@ import { NotFoundError, ValidationError } from './errors';
 import type { Job } from './model/job';
 import { FINAL_RUN_STATUSES, type Run } from './model/run';
 import type { SchedulerEvent } from './model/events';
-import { SystemClock, VirtualClock, type Clock } from './runtime/clock';
+import { SystemClock, VirtualClock, type Clock, type TimerHandle } from './runtime/clock';
 import { EventBus } from './runtime/event-bus';
 import { ActorSystem } from './runtime/system';
 import type { ActorRef } from './runtime/types';
@@ -34,7 +34,11 @@ const optionsSchema = z.object({
   logger: z.any().optional(),
   clock: z.any().optional(),
   mode: z.enum(['active', 'offline']).optional(),
+  historyPerJob: z.number().int().min(1).max(1_000_000).optional(),
 });
+
+/** How often old history is pruned. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** One structured log line per lifecycle event worth an operator's attention. */
 function logEvent(logger: Logger, e: SchedulerEvent): void {
@@ -93,6 +97,7 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     logger: options.logger ?? SILENT,
     clock: options.clock ?? new SystemClock(),
     mode: options.mode ?? 'active',
+    historyPerJob: options.historyPerJob ?? 1000,
   };
   mkdirSync(opts.dataDir, { recursive: true });
   const s = new RaeScheduler(opts);
@@ -117,6 +122,7 @@ class RaeScheduler implements Scheduler {
   #queueDepth = { depth: 0, scheduled: 0, running: 0 };
   #shutdown: Promise<void> | null = null;
   #firstStart = true;
+  #pruneTimer: TimerHandle | null = null;
   readonly events$: Observable<SchedulerEvent>;
 
   constructor(opts: Filled) {
@@ -125,6 +131,16 @@ class RaeScheduler implements Scheduler {
     this.events$ = this.#bus.events$;
     this.#system = new ActorSystem({ clock, logger });
     if (clock instanceof VirtualClock) clock.addSettler(() => this.#system.quiescent());
+    // Before the actors: it must see every event, from the first start-up recovery on.
+    this.#monitor = new Monitor({
+      clock,
+      events$: this.#bus.events$,
+      probes: {
+        queue: () => this.#queueDepth,
+        components: () => this.#components(),
+        jobs: () => this.#scheduler.ask('jobCounts', {}),
+      },
+    });
     // Start order is dependency order; the system stops them in reverse.
     this.#persistence = this.#system.spawnThread<PersistenceHandlers>({
       name: 'persistence', workerFile: workerFile('persistence.worker.js'), init: { dataDir: opts.dataDir },
@@ -153,15 +169,6 @@ class RaeScheduler implements Scheduler {
       name: 'scheduler', mailboxSize: 100_000,
       factory: () => this.#engineHandlers(),
     });
-    this.#monitor = new Monitor({
-      clock,
-      events$: this.#bus.events$,
-      probes: {
-        queue: () => this.#queueDepth,
-        components: () => this.#components(),
-        jobs: () => this.#scheduler.ask('jobCounts', {}),
-      },
-    });
     this.#subs.push(this.#bus.events$.subscribe((e) => logEvent(logger, e)));
     this.#subs.push(this.#system.events$.subscribe((e) => {
       if (e.type === 'actor.restarted' || e.type === 'actor.failed') {
@@ -182,6 +189,14 @@ class RaeScheduler implements Scheduler {
       parser: this.#parser, persistence: this.#persistence, queue: this.#queue, executor: this.#executor, bus: this.#bus,
     });
     const handlers = engine.handlers();
+    if (this.#firstStart) {
+      // Stored history, read before start-up recovery publishes anything, so nothing counts twice.
+      const [history, jobs] = await Promise.all([
+        this.#persistence.ask('runSummary', { maxDurations: 10_000 }),
+        this.#persistence.ask('listJobs', {}),
+      ]);
+      this.#monitor.seed({ ...history, jobNames: jobs.map((j): [string, string] => [j.id, j.name]) });
+    }
     await handlers.load();
     if (this.#opts.mode === 'active') await handlers.start({ reboot: this.#firstStart });
     this.#firstStart = false;
@@ -192,6 +207,18 @@ class RaeScheduler implements Scheduler {
   async ready(): Promise<void> {
     await this.#scheduler.ask('runningCount', {}, { timeoutMs: 120_000 });
     await this.#refreshDepth();
+    if (this.#opts.mode === 'active') this.#armPrune();
+  }
+
+  /** Retention: every hour, keep the newest `historyPerJob` runs and slots of each job. */
+  #armPrune(): void {
+    this.#pruneTimer = this.#opts.clock.setTimeout(() => {
+      const keep = this.#opts.historyPerJob;
+      this.#persistence.ask('prune', { keepRunsPerJob: keep, keepSlotsPerJob: keep }).then(
+        (r) => { if (r.runs + r.slots > 0) this.#opts.logger.info(r, 'pruned old history'); },
+        (err) => this.#opts.logger.error({ err: String(err) }, 'pruning history failed'),
+      ).finally(() => { if (this.#shutdown === null) this.#armPrune(); });
+    }, PRUNE_EVERY_MS);
   }
 
   async #refreshDepth(): Promise<void> {
@@ -300,6 +327,7 @@ class RaeScheduler implements Scheduler {
 
   async #doShutdown(graceMs: number): Promise<void> {
     this.#bus.publish({ type: 'scheduler.stopping', at: iso(this.#opts.clock.now()) });
+    if (this.#pruneTimer !== null) this.#opts.clock.clearTimeout(this.#pruneTimer);
     const timeoutMs = graceMs + SHUTDOWN_SLACK_MS;
     await this.#scheduler.ask('beginShutdown', {}, { timeoutMs });
     await this.#executor.ask('close', { graceMs }, { timeoutMs });

@@ -1,20 +1,43 @@
 import { randomBytes } from 'node:crypto';
 
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+function base32(n: number, width: number): string {
+  let out = '';
+  for (let i = 0; i < width; i++) {
+    out = ALPHABET[n % 32] + out;
+    n = Math.floor(n / 32);
+  }
+  return out;
+}
+
 /**
- * Time-sortable ids (ULID-like): 10 chars of base-32 time, then 12 random chars. Sorting ids
- * lexicographically sorts them by creation time, which the store relies on for "newest first".
+ * Monotonic state of {@link newId}. Module-level on purpose: ids from every scheduler in the process
+ * must sort in creation order even within one millisecond (a virtual clock makes thousands of ids
+ * in the same ms), and that order is a property of the process, not of one instance.
+ */
+const monotonic = { time: -1, seq: 0 };
+
+/**
+ * Time-sortable ids (ULID-like): 10 chars of base-32 time, 4 of a sequence within that millisecond,
+ * then 8 random chars. Sorting ids lexicographically sorts them by creation time — also within one
+ * millisecond, and even if the clock goes back — which the store relies on for "newest first".
  * `prefix` makes ids self-describing (`job_…`, `run_…`).
  */
 export function newId(prefix: string, nowMs: number = Date.now()): string {
-  const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';
   let t = Math.max(0, Math.floor(nowMs));
-  let time = '';
-  for (let i = 0; i < 10; i++) {
-    time = alphabet[t % 32] + time;
-    t = Math.floor(t / 32);
+  if (t <= monotonic.time) {
+    t = monotonic.time;
+    monotonic.seq++;
+    if (monotonic.seq >= 32 ** 4) {
+      t++;
+      monotonic.seq = 0;
+    }
+  } else {
+    monotonic.seq = 0;
   }
-  const bytes = randomBytes(12);
+  monotonic.time = t;
   let rand = '';
-  for (const b of bytes) rand += alphabet[b % 32];
-  return `${prefix}_${time}${rand}`;
+  for (const b of randomBytes(8)) rand += ALPHABET[b % 32];
+  return `${prefix}_${base32(t, 10)}${base32(monotonic.seq, 4)}${rand}`;
 }

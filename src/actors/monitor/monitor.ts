@@ -88,6 +88,19 @@ export class Monitor {
     return this.#metrics.registry.contentType;
   }
 
+  /**
+   * Seeds `stats()` with the history already in the store when the scheduler starts, so counts and
+   * percentiles describe every stored run, not only those since this process began. Prometheus
+   * counters are not seeded: by convention they count from process start.
+   */
+  seed(history: { counts: Record<string, number>; durationsMs: number[]; jobNames?: Array<[string, string]> }): void {
+    for (const [status, n] of Object.entries(history.counts)) {
+      if (status in this.#counts && Number.isInteger(n) && n > 0) this.#counts[status as FinalStatus] += n;
+    }
+    for (const ms of history.durationsMs) this.#durations.record(ms);
+    for (const [id, name] of history.jobNames ?? []) this.#names.set(id, name);
+  }
+
   /** Counts, success rate, duration percentiles, queue, restarts and uptime. */
   async stats(): Promise<Stats> {
     const jobs = await this.#probes.jobs();

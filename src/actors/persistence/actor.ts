@@ -9,7 +9,7 @@ import type { BackupDocument } from '../../api';
 import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
-import { Store, type StoreCounts } from './store';
+import { Store, type RunSummary, type StoreCounts } from './store';
 import type { PruneResult } from './retention';
 import { STOP_HANDLER } from '../../runtime/types';
 
@@ -56,6 +56,8 @@ export type PersistenceHandlers = {
   /** Validates the whole document first (ValidationError naming the path, nothing changed). */
   restore(p: { doc: unknown }): Promise<{ jobs: number; runs: number }>;
   counts(p: Record<string, never>): StoreCounts;
+  /** Run counts by status and the newest durations, for stats across restarts. */
+  runSummary(p: { maxDurations: number }): RunSummary;
   close(p: Record<string, never>): Promise<void>;
   /** Called by the runtime when the actor stops gracefully: waits for writes, closes the store. */
   [STOP_HANDLER](): Promise<void>;
@@ -97,6 +99,7 @@ export async function createPersistenceHandlers(init: PersistenceInit): Promise<
     backup: (p) => store.backup(p?.createdAt),
     restore: async (p) => store.restore(p?.doc),
     counts: () => store.counts(),
+    runSummary: ({ maxDurations }) => store.runSummary(maxDurations),
     close: async () => store.close(),
     [STOP_HANDLER]: async () => store.close(),
   };

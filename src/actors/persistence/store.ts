@@ -29,6 +29,12 @@ export interface StoreOptions {
 }
 
 /** Sizes of the store, for `stats` and tests. */
+/** Run counts by status and recent durations (oldest first), from the whole store. */
+export interface RunSummary {
+  counts: Record<string, number>;
+  durationsMs: number[];
+}
+
 export interface StoreCounts {
   jobs: number;
   runs: number;
@@ -324,6 +330,25 @@ export class Store {
       slots: entryCount(this.#t.slots),
       schemaVersion: this.#schemaVersion,
     }));
+  }
+
+  /**
+   * What the monitor needs to answer `stats` for the whole stored history (not just since start):
+   * run counts by status and the durations of the newest `maxDurations` finished runs.
+   */
+  runSummary(maxDurations: number): RunSummary {
+    return this.#read(() => {
+      const counts: Record<string, number> = {};
+      const durations: Array<[string, number]> = [];
+      for (const { value: run } of this.#t.runs.getRange({})) {
+        counts[run.status] = (counts[run.status] ?? 0) + 1;
+        if (run.durationMs !== null && run.finishedAt !== null && run.status !== 'skipped') {
+          durations.push([run.finishedAt, run.durationMs]);
+        }
+      }
+      durations.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      return { counts, durationsMs: durations.slice(-maxDurations).map(([, d]) => d) };
+    });
   }
 
   #requireJob(id: string): Job {

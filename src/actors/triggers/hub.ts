@@ -1,0 +1,207 @@
+/**
+ * The triggers actor's state: every job's file watches and usage conditions. It only reports
+ * "job X should fire because Y" through `onFire`; the scheduler applies the job's overlap policy.
+ */
+import type { Logger } from '../../api';
+import type { TriggerSpec } from '../../model/job';
+import type { Clock, TimerHandle } from '../../runtime/clock';
+import { type Condition, describeValue, holds, parseCondition } from './condition';
+import { OsUsageSource, type UsageSample, type UsageSource } from './usage';
+import { JobWatch, type Subscribe } from './watch';
+
+/** Options of a {@link TriggerHub}. */
+export interface TriggerHubOptions {
+  clock: Clock;
+  logger?: Logger;
+  /** Called when a job should fire; `reason` is one line for people (logs, `why`). */
+  onFire(jobId: string, reason: string): void;
+  /** @default the real machine ({@link OsUsageSource}) */
+  usage?: UsageSource;
+  /** How often conditions are sampled while any exists. @default 5000 */
+  sampleIntervalMs?: number;
+  /** @internal file-watch subscriber; @default @parcel/watcher */
+  subscribe?: Subscribe;
+}
+
+/** Least time between two fires of one condition when the trigger gives no `cooldownMs`. */
+export const MIN_DEFAULT_COOLDOWN_MS = 60_000;
+
+/** One `when` trigger and its edge-triggered state. */
+interface ConditionState {
+  cond: Condition;
+  cooldownMs: number;
+  /** Monotonic time of the first sample of the current unbroken run where it held, or null. */
+  holdSince: number | null;
+  /** False after a fire until a sample where it does not hold: one fire per period. */
+  rearmed: boolean;
+  lastFiredAt: number | null;
+}
+
+/**
+ * Owns the `watch` and `when` triggers of every job. `after` triggers are the scheduler's own and
+ * are ignored here.
+ *
+ * @example
+ * const hub = new TriggerHub({ clock, onFire: (jobId, reason) => scheduler.tell('triggerFired', { jobId, reason }) });
+ * await hub.set(job.id, job.triggers);
+ */
+export class TriggerHub {
+  readonly #clock: Clock;
+  readonly #log: Logger | undefined;
+  readonly #onFire: (jobId: string, reason: string) => void;
+  readonly #usage: UsageSource;
+  readonly #interval: number;
+  readonly #subscribe: Subscribe | undefined;
+  readonly #watches = new Map<string, JobWatch>();
+  readonly #conditions = new Map<string, ConditionState[]>();
+  #timer: TimerHandle | null = null;
+  #sampling = false;
+  #stopped = false;
+  /** set/remove/stop run one at a time, so a job's old watches are gone before its new ones report. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: TriggerHubOptions) {
+    this.#clock = opts.clock;
+    this.#log = opts.logger;
+    this.#onFire = opts.onFire;
+    this.#usage = opts.usage ?? new OsUsageSource();
+    this.#interval = opts.sampleIntervalMs ?? 5000;
+    this.#subscribe = opts.subscribe;
+  }
+
+  /**
+   * Replaces every trigger of the job (watch + when); an empty list removes them. On error nothing
+   * changes: the job keeps its previous triggers.
+   * @throws ValidationError (field `when`) on a bad condition; (field `watch`) naming a path that
+   *   cannot be watched.
+   */
+  set(jobId: string, triggers: TriggerSpec[]): Promise<void> {
+    return this.#serial(() => this.#set(jobId, triggers));
+  }
+
+  /** Removes every trigger of the job. */
+  remove(jobId: string): Promise<void> {
+    return this.#serial(() => this.#set(jobId, []));
+  }
+
+  /** Number of active watched paths and conditions (for health). */
+  counts(): { watches: number; conditions: number } {
+    let watches = 0;
+    for (const w of this.#watches.values()) watches += w.size;
+    let conditions = 0;
+    for (const c of this.#conditions.values()) conditions += c.length;
+    return { watches, conditions };
+  }
+
+  /** Unsubscribes every watcher and clears the sampling timer. Later `set` calls are refused. */
+  stop(): Promise<void> {
+    return this.#serial(async () => {
+      this.#stopped = true;
+      this.#conditions.clear();
+      this.#disarm();
+      const all = [...this.#watches.values()];
+      this.#watches.clear();
+      await Promise.all(all.map((w) => w.close()));
+    });
+  }
+
+  #serial<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(op, op);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #set(jobId: string, triggers: TriggerSpec[]): Promise<void> {
+    if (this.#stopped && triggers.length > 0) return;
+    // Validate everything before touching anything.
+    const whens: ConditionState[] = [];
+    const old = this.#conditions.get(jobId) ?? [];
+    for (const t of triggers) {
+      if (t.type !== 'when') continue;
+      const cond = parseCondition(t.condition);
+      const cooldownMs = t.cooldownMs ?? Math.max(cond.forMs, MIN_DEFAULT_COOLDOWN_MS);
+      // The same condition set again (a resume, an update) keeps its progress and cooldown.
+      const same = old.find((s) => s.cond.text === cond.text && s.cooldownMs === cooldownMs && !whens.includes(s));
+      whens.push(same ?? { cond, cooldownMs, holdSince: null, rearmed: true, lastFiredAt: null });
+    }
+    const watchSpecs = triggers.filter((t): t is Extract<TriggerSpec, { type: 'watch' }> => t.type === 'watch');
+    let watch: JobWatch | null = null;
+    if (watchSpecs.length > 0) {
+      const debounces = watchSpecs.map((t) => t.debounceMs).filter((d): d is number => d !== undefined);
+      watch = new JobWatch({
+        clock: this.#clock,
+        logger: this.#log,
+        paths: watchSpecs.flatMap((t) => t.paths),
+        debounceMs: debounces.length > 0 ? Math.max(...debounces) : undefined,
+        onFire: (reason) => this.#fire(jobId, reason),
+        ...(this.#subscribe ? { subscribe: this.#subscribe } : {}),
+      });
+      await watch.start();
+    }
+
+    const previous = this.#watches.get(jobId);
+    if (watch) this.#watches.set(jobId, watch);
+    else this.#watches.delete(jobId);
+    if (whens.length > 0) this.#conditions.set(jobId, whens);
+    else this.#conditions.delete(jobId);
+    if (this.#conditions.size > 0) this.#arm();
+    else this.#disarm();
+    await previous?.close();
+  }
+
+  #fire(jobId: string, reason: string): void {
+    try {
+      this.#onFire(jobId, reason);
+    } catch (err) {
+      // A failing listener must not stop the watches or the sampler.
+      this.#log?.error({ err, jobId }, 'trigger onFire failed');
+    }
+  }
+
+  // ---- usage conditions --------------------------------------------------------------------
+
+  #arm(): void {
+    if (this.#timer !== null || this.#sampling || this.#stopped) return;
+    this.#timer = this.#clock.setTimeout(() => void this.#tick(), this.#interval);
+  }
+
+  #disarm(): void {
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  async #tick(): Promise<void> {
+    this.#timer = null;
+    if (this.#conditions.size === 0 || this.#stopped) return;
+    this.#sampling = true;
+    try {
+      const sample = await this.#usage.sample();
+      this.#evaluate(sample, this.#clock.monotonic());
+    } catch (err) {
+      this.#log?.warn({ err }, 'usage sample failed');
+    } finally {
+      this.#sampling = false;
+    }
+    if (this.#conditions.size > 0) this.#arm();
+  }
+
+  #evaluate(sample: UsageSample, now: number): void {
+    for (const [jobId, states] of this.#conditions) {
+      for (const s of states) {
+        if (!holds(s.cond, sample)) {
+          s.holdSince = null;
+          s.rearmed = true;
+          continue;
+        }
+        s.holdSince ??= now;
+        const held = now - s.holdSince >= s.cond.forMs;
+        const cooled = s.lastFiredAt === null || now - s.lastFiredAt >= s.cooldownMs;
+        if (held && cooled && s.rearmed) {
+          s.rearmed = false;
+          s.lastFiredAt = now;
+          this.#fire(jobId, `when: ${s.cond.text} (${describeValue(s.cond, sample)})`);
+        }
+      }
+    }
+  }
+}

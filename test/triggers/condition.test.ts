@@ -1,0 +1,50 @@
+import { ValidationError } from '../../src/errors';
+import { holds, parseCondition } from '../../src/actors/triggers/condition';
+
+function rejects(text: string): ValidationError {
+  try {
+    parseCondition(text);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ValidationError);
+    return err as ValidationError;
+  }
+  throw new Error(`'${text}' was accepted`);
+}
+
+describe('parseCondition', () => {
+  test.each([
+    ['cpu < 10% for 10m', { metric: 'cpu', op: '<', value: 10, forMs: 600_000 }],
+    ['cpu idle for 10m', { metric: 'cpu', op: '<', value: 10, forMs: 600_000 }],
+    ['cpu idle', { metric: 'cpu', op: '<', value: 10, forMs: 0 }],
+    ['memory > 80%', { metric: 'memory', op: '>', value: 80, forMs: 0 }],
+    ['memory used > 80% for 1m', { metric: 'memory', op: '>', value: 80, forMs: 60_000 }],
+    ['load > 2 for 5m', { metric: 'load', op: '>', value: 2, forMs: 300_000 }],
+    ['cpu > 90% for 30s', { metric: 'cpu', op: '>', value: 90, forMs: 30_000 }],
+    ['  CPU >= 12.5 FOR 1h30m ', { metric: 'cpu', op: '>=', value: 12.5, forMs: 5_400_000 }],
+    ['mem usage<=50%', { metric: 'memory', op: '<=', value: 50, forMs: 0 }],
+    ['load < 0.5', { metric: 'load', op: '<', value: 0.5, forMs: 0 }],
+  ])('%s', (text, expected) => {
+    expect(parseCondition(text)).toEqual({ ...expected, text: text.trim() });
+  });
+
+  test.each([
+    '', '   ', 'cpu', 'cpu 10%', 'disk > 80%', 'cpu > ten%', 'cpu > 10% for ever', 'cpu > 10% for',
+    'load > 50%', 'memory > 120%', 'cpu hot > 50%', 'cpu idle for 10 lightyears', 'cpu => 5',
+  ])('rejects %j with code VALIDATION and field when', (text) => {
+    const err = rejects(text);
+    expect(err.code).toBe('VALIDATION');
+    expect(err.field).toBe('when');
+    // One line, so the CLI prints it as one `rae-sched: error:` line.
+    expect(err.message).not.toContain('\n');
+  });
+});
+
+describe('holds', () => {
+  const sample = { cpu: 10, memory: 50, load: 1 };
+  test.each([
+    ['cpu < 10%', false], ['cpu <= 10%', true], ['cpu > 10%', false], ['cpu >= 10%', true],
+    ['memory > 49%', true], ['load < 1', false], ['load <= 1', true],
+  ] as const)('%s on cpu 10 / memory 50 / load 1 → %s', (text, expected) => {
+    expect(holds(parseCondition(text), sample)).toBe(expected);
+  });
+});
