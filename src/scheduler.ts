@@ -8,7 +8,7 @@ import path from 'node:path';
 import { filter, firstValueFrom, map, type Observable, type Subscription } from 'rxjs';
 import { z } from 'zod';
 import type { BackupDocument, Health, Logger, Scheduler, SchedulerOptions, Stats, WhyReport } from './api';
-import { NotFoundError, ValidationError } from './errors';
+import { NotFoundError, SchedulerError, ValidationError } from './errors';
 import type { Job } from './model/job';
 import { FINAL_RUN_STATUSES, type Run } from './model/run';
 import type { SchedulerEvent } from './model/events';
@@ -36,6 +36,12 @@ const optionsSchema = z.object({
   mode: z.enum(['active', 'offline']).optional(),
   historyPerJob: z.number().int().min(1).max(1_000_000).optional(),
 });
+
+/** Longest start-up (loading and arming every stored job) before createScheduler gives up. */
+const STARTUP_TIMEOUT_MS = 30 * 60_000;
+
+/** Up to this many stored jobs, the monitor learns every job's name at start-up. */
+const NAMED_METRICS_LIMIT = 10_000;
 
 /** How often old history is pruned. */
 const PRUNE_EVERY_MS = 3_600_000;
@@ -101,7 +107,12 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
   };
   mkdirSync(opts.dataDir, { recursive: true });
   const s = new RaeScheduler(opts);
-  await s.ready();
+  try {
+    await s.ready();
+  } catch (err) {
+    await s.shutdown({ graceMs: 0 }).catch(() => undefined);
+    throw err;
+  }
   return s;
 }
 
@@ -191,21 +202,33 @@ class RaeScheduler implements Scheduler {
     const handlers = engine.handlers();
     if (this.#firstStart) {
       // Stored history, read before start-up recovery publishes anything, so nothing counts twice.
-      const [history, jobs] = await Promise.all([
+      const [history, counts] = await Promise.all([
         this.#persistence.ask('runSummary', { maxDurations: 10_000 }),
-        this.#persistence.ask('listJobs', {}),
+        this.#persistence.ask('counts', {}),
       ]);
+      // Metric labels use job names; with very many jobs, those not touched since start show their id.
+      const jobs = counts.jobs <= NAMED_METRICS_LIMIT ? await this.#persistence.ask('listJobs', {}) : [];
       this.#monitor.seed({ ...history, jobNames: jobs.map((j): [string, string] => [j.id, j.name]) });
     }
-    await handlers.load();
-    if (this.#opts.mode === 'active') await handlers.start({ reboot: this.#firstStart });
+    await handlers.load({ start: this.#opts.mode === 'active', reboot: this.#firstStart });
     this.#firstStart = false;
     return handlers;
   }
 
   /** Resolves when the scheduler actor has loaded (and, in active mode, armed) every job. */
   async ready(): Promise<void> {
-    await this.#scheduler.ask('runningCount', {}, { timeoutMs: 120_000 });
+    // If an actor cannot start, say why (the ask alone would only say the scheduler stopped).
+    let sub: Subscription | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      sub = this.#system.events$.subscribe((e) => {
+        if (e.type === 'actor.failed') reject(new SchedulerError('INTERNAL', `${e.actor} failed to start: ${e.reason}`));
+      });
+    });
+    try {
+      await Promise.race([this.#scheduler.ask('runningCount', {}, { timeoutMs: STARTUP_TIMEOUT_MS }), failed]);
+    } finally {
+      sub?.unsubscribe();
+    }
     await this.#refreshDepth();
     if (this.#opts.mode === 'active') this.#armPrune();
   }

@@ -74,6 +74,38 @@ describe('concurrency', () => {
   });
 });
 
+describe('threads', () => {
+  it('keeps an idle worker thread for the next runs instead of booting a new one', async () => {
+    const boots = path.join(tmp.dir, 'boots');
+    const workerFile = path.join(tmp.dir, 'counting-worker.js');
+    const realTask = path.resolve(__dirname, '../../src/workers/run-task.js');
+    fs.writeFileSync(
+      workerFile,
+      `require('fs').appendFileSync(${JSON.stringify(boots)}, 'boot\\n');
+       module.exports = require(${JSON.stringify(realTask)});`,
+    );
+    const pool = new ExecutorPool({ maxConcurrent: 2, threads: 2, workerFile });
+    // Two runs that block until both have started need both threads at once.
+    const pair = async (barrier: string) => {
+      let started = 0;
+      const runs = [0, 1].map(() =>
+        pool.start(request({ command: waitFor(barrier), limits: { timeoutMs: 25_000 } }), {
+          onStarted: () => {
+            if (++started === 2) fs.writeFileSync(barrier, '');
+          },
+        }),
+      );
+      return Promise.all(runs.map(async (h) => (await h.result).status));
+    };
+    expect(await pair(path.join(tmp.dir, 'go1'))).toEqual(['succeeded', 'succeeded']);
+    // Idle for a moment: with Piscina's default idleTimeout (0) the second thread is gone by now.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await pair(path.join(tmp.dir, 'go2'))).toEqual(['succeeded', 'succeeded']);
+    await pool.close({ graceMs: 0 });
+    expect(fs.readFileSync(boots, 'utf8')).toBe('boot\nboot\n');
+  });
+});
+
 describe('close', () => {
   it('lets runs finish within the grace, interrupts the rest, then refuses new runs', async () => {
     const pool = new ExecutorPool({ maxConcurrent: 4 });

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { SystemClock } from '../../src/runtime/clock';
 import { TriggerHub } from '../../src/actors/triggers/hub';
 
-const DEBOUNCE_MS = 300;
+const DEBOUNCE_MS = 500;
 /** Long enough after the debounce window for a stray fire to have shown up. */
 const QUIET_MS = DEBOUNCE_MS + 1200;
 
@@ -93,6 +93,16 @@ describe('watch triggers (real @parcel/watcher)', () => {
     fs.writeFileSync(path.join(dir, 'data.csv'), 'a,b\n');
     await fires.atLeast(1);
     expect(fires.all[0]!.reason).toBe(`watch: ${path.join(dir, 'data.csv')} changed`);
+  });
+
+  test('a recursive glob fires for a file made in a new subdirectory', async () => {
+    await hub.set('csv', [{ type: 'watch', paths: [path.join(dir, '**', '*.csv')], debounceMs: DEBOUNCE_MS }]);
+    const sub = path.join(dir, 'in', 'box');
+    fs.mkdirSync(sub, { recursive: true });
+    fs.writeFileSync(path.join(sub, 'skip.txt'), 'no');
+    fs.writeFileSync(path.join(sub, 'new.csv'), 'a,b\n');
+    await fires.atLeast(1);
+    expect(fires.all[0]!.reason).toContain(path.join(sub, 'new.csv'));
   });
 
   test('a path that does not exist yet fires when it is created', async () => {

@@ -53,6 +53,15 @@ interface RunChannel {
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
+ * How long a worker thread above the first may stay idle before Piscina retires it. Piscina's
+ * default is 0: the thread is torn down the moment it has no task and booted again (~50-100 ms of
+ * CPU: a V8 isolate and our modules) on the next run. Runs reach the pool one by one, so under the
+ * scheduler that churn booted a thread every two or three runs (bench/executor-spawn.ts,
+ * docs/benchmarks.md).
+ */
+const THREAD_IDLE_MS = 30_000;
+
+/**
  * Worker-thread pool for runs.
  *
  * A worker that fails makes the whole Piscina instance suspect (one failing at bootstrap stops
@@ -203,6 +212,7 @@ export class ExecutorPool {
       filename: workerFile,
       minThreads: 1,
       maxThreads: threads,
+      idleTimeout: THREAD_IDLE_MS,
       concurrentTasksPerWorker: Math.ceil(maxConcurrent / threads),
       // The tasks listen on their ports between awaits; never let an idle worker block in Atomics.wait.
       atomics: 'disabled',

@@ -23,12 +23,24 @@ export function machineTimeZone(): string {
  * @throws ValidationError (field `timezone`) naming the zone when it is unknown.
  * @example validateTimeZone('Europe/Berlin') // 'Europe/Berlin'
  */
+/*
+ * Memo of zone names already validated: building an Intl.DateTimeFormat costs ~100 µs, and every
+ * stored job's zone is checked again at start-up. Pure (a name's validity never changes while the
+ * process runs) and bounded, so sharing it between schedulers cannot make them interfere.
+ */
+const VALID_ZONES = new Map<string, string>();
+
 export function validateTimeZone(tz: string): string {
   if (typeof tz !== 'string' || tz.trim() === '') {
     throw new ValidationError('timezone: must be a non-empty IANA zone name such as Europe/Berlin', 'timezone');
   }
+  const known = VALID_ZONES.get(tz);
+  if (known !== undefined) return known;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: tz.trim() }).resolvedOptions().timeZone;
+    const name = new Intl.DateTimeFormat('en-US', { timeZone: tz.trim() }).resolvedOptions().timeZone;
+    if (VALID_ZONES.size >= 1000) VALID_ZONES.clear();
+    VALID_ZONES.set(tz, name);
+    return name;
   } catch {
     throw new ValidationError(
       `timezone: unknown time zone '${tz}' (use an IANA name such as Europe/Berlin, America/New_York or UTC)`,

@@ -56,6 +56,8 @@ export type PersistenceHandlers = {
   /** Validates the whole document first (ValidationError naming the path, nothing changed). */
   restore(p: { doc: unknown }): Promise<{ jobs: number; runs: number }>;
   counts(p: Record<string, never>): StoreCounts;
+  /** A page of jobs (id order) with their schedule states, after `after` (exclusive). */
+  jobPage(p: { after: string | null; limit: number }): Array<{ job: Job; state: ScheduleState | null }>;
   /** Run counts by status and the newest durations, for stats across restarts. */
   runSummary(p: { maxDurations: number }): RunSummary;
   close(p: Record<string, never>): Promise<void>;
@@ -100,6 +102,7 @@ export async function createPersistenceHandlers(init: PersistenceInit): Promise<
     restore: async (p) => store.restore(p?.doc),
     counts: () => store.counts(),
     runSummary: ({ maxDurations }) => store.runSummary(maxDurations),
+    jobPage: ({ after, limit }) => store.jobPage(after, limit),
     close: async () => store.close(),
     [STOP_HANDLER]: async () => store.close(),
   };

@@ -333,6 +333,23 @@ export class Store {
   }
 
   /**
+   * One page of jobs in id order, each with its schedule state, after `afterId` (exclusive). The
+   * scheduler loads its index page by page at start-up, so a million jobs never cross the thread
+   * boundary in one message.
+   */
+  jobPage(afterId: string | null, limit: number): Array<{ job: Job; state: ScheduleState | null }> {
+    return this.#read(() => {
+      const out: Array<{ job: Job; state: ScheduleState | null }> = [];
+      for (const { key, value } of this.#t.jobs.getRange({ start: afterId ?? undefined, limit: limit + 1 })) {
+        if (key === afterId) continue;
+        if (out.length >= limit) break;
+        out.push({ job: value, state: this.#t.states.get(key) ?? null });
+      }
+      return out;
+    });
+  }
+
+  /**
    * What the monitor needs to answer `stats` for the whole stored history (not just since start):
    * run counts by status and the durations of the newest `maxDurations` finished runs.
    */

@@ -13,7 +13,9 @@ import type { Clock } from '../../runtime/clock';
 import type { EventBus } from '../../runtime/event-bus';
 import type { ActorRef } from '../../runtime/types';
 import type { ParserHandlers } from '../parser/actor';
-import type { Schedule } from '../parser/schedule';
+import { ScheduleMath, type Schedule } from '../parser/schedule';
+import { LRUCache } from 'lru-cache';
+import { JobIndex, kindOf } from './job-index';
 import type { PersistenceHandlers, ScheduleState } from '../persistence/actor';
 import type { QueueHandlers } from '../queue/actor';
 import type { ExecutorHandlers } from '../executor/actor';
@@ -40,15 +42,25 @@ export interface EngineDeps {
   bus: EventBus<SchedulerEvent>;
 }
 
+/** Job specs and parsed schedules kept in memory at once; the rest are read from the store. */
+const JOB_CACHE_SIZE = 10_000;
+/** Jobs read from the store per message at start-up. */
+const LOAD_PAGE = 2000;
+
 /** The scheduler actor's messages. */
 export type SchedulerHandlers = ReturnType<Engine['handlers']>;
 
 /** State and handlers of the scheduler actor. */
 export class Engine {
   readonly #d: EngineDeps;
-  readonly #jobs = new Map<string, Job>();
-  readonly #names = new Map<string, string>();
-  readonly #schedules = new Map<string, Schedule>();
+  /** Every job's id, name and flags (specs stay in the store). */
+  readonly #index = new JobIndex();
+  /** Recently used job specs. */
+  readonly #jobs = new LRUCache<string, Job>({ max: JOB_CACHE_SIZE });
+  /** Parsed schedules by zone and canonical text (many jobs share a few schedules). */
+  readonly #schedules = new LRUCache<string, Schedule>({ max: JOB_CACHE_SIZE });
+  /** Main-thread schedule maths with its own caches (stored schedules were validated by the parser thread). */
+  readonly #math = new ScheduleMath();
   readonly #slots: SlotKeeper;
   #runs: RunBook;
   #stopping = false;
@@ -63,7 +75,7 @@ export class Engine {
       logger: deps.logger,
       fire: (job, slotAt, trigger, state) => this.#fireSlot(job, slotAt, trigger, state),
       complete: (job) => this.#complete(job),
-      scheduleOf: (jobId) => this.#schedules.get(jobId),
+      scheduleOf: (job) => this.#schedule(job),
     });
     this.#runs = this.#newRunBook();
   }
@@ -73,7 +85,7 @@ export class Engine {
     return new RunBook({
       clock: d.clock, maxConcurrent: d.maxConcurrent, persistence: d.persistence, queue: d.queue,
       executor: d.executor, bus: d.bus,
-      jobOf: (jobId) => this.#jobs.get(jobId),
+      jobOf: (jobId) => this.#job(jobId),
       onFinal: (job, run) => this.#fireDependents(job, run),
     });
   }
@@ -81,23 +93,22 @@ export class Engine {
   /** The message handlers (bound). */
   handlers() {
     return {
-      load: () => this.#load(),
-      start: (p: { reboot: boolean }) => this.#start(p.reboot),
+      load: (p: { start: boolean; reboot: boolean }) => this.#load(p.start, p.reboot),
       reload: (_p: Record<string, never>) => this.#reload(),
       executorLost: (_p: Record<string, never>) => this.#runs.executorLost(),
       addJob: (p: { spec: unknown }) => this.#addJob(p.spec),
       removeJob: (p: { ref: string }) => this.#removeJob(p.ref),
-      getJob: (p: { ref: string }) => this.#present(this.#find(p.ref)),
+      getJob: async (p: { ref: string }) => this.#present(await this.#find(p.ref)),
       listJobs: (_p: Record<string, never>) => this.#listJobs(),
       setEnabled: (p: { ref: string; enabled: boolean }) => this.#setEnabled(p.ref, p.enabled),
       runNow: (p: { ref: string }) => this.#runNow(p.ref),
-      history: (p: { ref: string; limit?: number }) =>
-        this.#d.persistence.ask('listRuns', { jobId: this.#find(p.ref).id, limit: p.limit ?? 20 }),
+      history: async (p: { ref: string; limit?: number }) =>
+        this.#d.persistence.ask('listRuns', { jobId: (await this.#find(p.ref)).id, limit: p.limit ?? 20 }),
       why: (p: { ref: string }) => this.#why(p.ref),
-      jobCounts: (_p: Record<string, never>) => this.#jobCounts(),
+      jobCounts: (_p: Record<string, never>) => this.#index.counts(),
       runningCount: (_p: Record<string, never>) => this.#runs.runningCount,
       slotsDue: (p: { due: Array<{ jobId: string; at: number }> }) => this.#slotsDue(p.due),
-      clockJumped: (p: { deltaMs: number }) => this.#slots.clockJumped(this.#activeJobs(), p.deltaMs),
+      clockJumped: async (p: { deltaMs: number }) => this.#slots.clockJumped(await this.#activeJobs(), p.deltaMs),
       rearm: (_p: Record<string, never>) => this.#rearmAll(),
       runFinished: (p: { runId: string; result: RunResult }) => this.#runs.finished(p.runId, p.result),
       beginShutdown: (_p: Record<string, never>) => {
@@ -110,40 +121,43 @@ export class Engine {
 
   // ---- start-up ----------------------------------------------------------------------------
 
-  /** Loads jobs and parses their schedules (both modes). */
-  async #load(): Promise<void> {
-    const jobs = await this.#d.persistence.ask('listJobs', {});
+  /**
+   * Loads the job index page by page (both modes). With `start` (active mode) it also arms every
+   * job: straight from its stored next slot when that is still ahead, or through recovery (missed
+   * slots, catch-up) when it is not; then it recovers runs a crash left behind.
+   */
+  async #load(start: boolean, reboot: boolean): Promise<void> {
     const now = this.#d.clock.now();
-    for (const job of jobs) {
-      this.#jobs.set(job.id, job);
-      this.#names.set(job.name, job.id);
-      try {
-        this.#schedules.set(job.id, await this.#d.parser.ask('parse', { text: job.schedule, tz: job.timezone, now }));
-      } catch (err) {
-        this.#d.logger.error({ jobId: job.id, err: String(err) }, 'stored schedule no longer parses; job not armed');
+    // Runs a crash left behind are read before anything fires, so a run queued below is not among them.
+    const unfinished = start ? await this.#d.persistence.ask('listUnfinishedRuns', {}) : [];
+    let after: string | null = null;
+    for (;;) {
+      const page: Array<{ job: Job; state: ScheduleState | null }> = await this.#d.persistence.ask('jobPage', { after, limit: LOAD_PAGE });
+      const entries: Array<{ jobId: string; at: number }> = [];
+      for (const { job, state } of page) {
+        const schedule = this.#schedule(job);
+        this.#index.set(job, kindOf(schedule ?? null));
+        if (!start || schedule === undefined || !job.enabled || job.completedAt !== null) continue;
+        if (schedule.kind === 'event') {
+          if (schedule.event === 'reboot' && reboot) await this.#fireSlot(job, now, 'event', null);
+          continue;
+        }
+        const entry = this.#slots.entryFromState(job, state, now);
+        if (entry !== null) entries.push(entry);
+        else await this.#slots.recover(job, schedule, now);
       }
+      if (entries.length > 0) await this.#d.queue.ask('armMany', { entries });
+      if (page.length < LOAD_PAGE) break;
+      after = page[page.length - 1]!.job.id;
     }
-  }
-
-  /** Active mode: recovers runs left by a crash, accounts for missed slots, arms the timeline. */
-  async #start(reboot: boolean): Promise<void> {
-    const now = this.#d.clock.now();
-    const unfinished = await this.#d.persistence.ask('listUnfinishedRuns', {});
+    if (!start) return;
     const orphans = killOrphans(new Set(unfinished.filter((r) => r.status === 'running').map((r) => r.id)));
     if (orphans.killed.length > 0) {
       this.#d.logger.warn({ pids: orphans.killed }, 'killed processes left running by a previous scheduler');
     }
     for (const run of unfinished) {
-      const job = this.#jobs.get(run.jobId);
+      const job = await this.#job(run.jobId);
       if (job !== undefined) await this.#runs.recover(job, run);
-    }
-    for (const job of this.#activeJobs()) {
-      const schedule = this.#schedules.get(job.id)!;
-      if (schedule.kind === 'event') {
-        if (schedule.event === 'reboot' && reboot) await this.#fireSlot(job, now, 'event', null);
-        continue;
-      }
-      await this.#slots.recover(job, schedule, now);
     }
     this.#d.bus.publish({ type: 'scheduler.started', at: iso(now) });
     await this.#runs.pump();
@@ -151,23 +165,21 @@ export class Engine {
 
   /** After a restore: forget everything, reload from the store, re-arm. */
   async #reload(): Promise<void> {
-    for (const id of this.#jobs.keys()) {
+    for (const id of [...this.#index.active()]) {
       await this.#runs.dropJob(id);
       await this.#d.queue.ask('disarm', { key: id });
       this.#slots.forget(id);
     }
     this.#runs = this.#newRunBook();
     this.#jobs.clear();
-    this.#names.clear();
-    this.#schedules.clear();
-    await this.#load();
-    if (this.#d.mode === 'active') await this.#start(false);
+    this.#index.clear();
+    await this.#load(this.#d.mode === 'active', false);
   }
 
   async #rearmAll(): Promise<void> {
-    for (const job of this.#activeJobs()) {
-      const schedule = this.#schedules.get(job.id)!;
-      if (schedule.kind !== 'event') await this.#slots.arm(job, schedule, this.#d.clock.now());
+    for (const job of await this.#activeJobs()) {
+      const schedule = this.#schedule(job);
+      if (schedule !== undefined && schedule.kind !== 'event') await this.#slots.arm(job, schedule, this.#d.clock.now());
     }
     await this.#runs.rearmRetries();
   }
@@ -181,11 +193,11 @@ export class Engine {
       throw new ValidationError('triggers: --watch and --when triggers are not available in this version', 'triggers');
     }
     for (const t of spec.triggers) {
-      if (t.type === 'after' && !this.#names.has(t.job) && !this.#jobs.has(t.job)) {
+      if (t.type === 'after' && this.#index.idOf(t.job) === undefined) {
         throw new ValidationError(`triggers: --after names job '${t.job}', which does not exist`, 'after');
       }
     }
-    if (this.#names.has(spec.name)) throw new ConflictError(`name: a job named '${spec.name}' already exists`);
+    if (this.#index.hasName(spec.name)) throw new ConflictError(`name: a job named '${spec.name}' already exists`);
     const now = this.#d.clock.now();
     const schedule = await this.#d.parser.ask('parse', { text: spec.schedule, tz: spec.timezone, now });
     if (schedule.kind === 'once' && schedule.at <= now) {
@@ -205,8 +217,7 @@ export class Engine {
     };
     await this.#d.persistence.ask('insertJob', { job });
     this.#jobs.set(job.id, job);
-    this.#names.set(job.name, job.id);
-    this.#schedules.set(job.id, schedule);
+    this.#index.set(job, kindOf(schedule));
     const state: ScheduleState = { jobId: job.id, lastSlotAt: null, nextRunAt: null, anchorAt: job.createdAt };
     await this.#d.persistence.ask('putScheduleState', { jobId: job.id, state });
     if (this.#d.mode === 'active' && job.enabled && schedule.kind !== 'event') await this.#slots.arm(job, schedule, now);
@@ -216,25 +227,26 @@ export class Engine {
   }
 
   async #removeJob(ref: string): Promise<void> {
-    const job = this.#find(ref);
+    const job = await this.#find(ref);
     const now = this.#d.clock.now();
     await this.#runs.dropJob(job.id);
+    await this.#d.queue.ask('disarm', { key: job.id });
     await this.#d.persistence.ask('deleteJob', { id: job.id });
     this.#jobs.delete(job.id);
-    this.#names.delete(job.name);
-    this.#schedules.delete(job.id);
+    this.#index.delete(job);
     this.#slots.forget(job.id);
     this.#d.bus.publish({ type: 'job.removed', at: iso(now), jobId: job.id, name: job.name });
   }
 
   async #setEnabled(ref: string, enabled: boolean): Promise<Job> {
-    const job = this.#find(ref);
+    const job = await this.#find(ref);
     const now = this.#d.clock.now();
     if (job.enabled !== enabled) {
       const updated: Job = { ...job, enabled, updatedAt: iso(now) };
       await this.#d.persistence.ask('updateJob', { job: updated });
       this.#jobs.set(job.id, updated);
-      const schedule = this.#schedules.get(job.id);
+      const schedule = this.#schedule(updated);
+      this.#index.set(updated, kindOf(schedule ?? null));
       if (!enabled) {
         await this.#d.queue.ask('disarm', { key: job.id });
         this.#slots.forget(job.id);
@@ -251,7 +263,7 @@ export class Engine {
 
   async #runNow(ref: string): Promise<Run> {
     this.#refuseIfStopping();
-    const job = this.#find(ref);
+    const job = await this.#find(ref);
     const now = this.#d.clock.now();
     const run = newRun(job, 'manual', now, 1, now);
     await this.#d.persistence.ask('putRun', { run });
@@ -261,10 +273,11 @@ export class Engine {
     return run;
   }
 
-  #complete(job: Job): Promise<void> {
+  async #complete(job: Job): Promise<void> {
     const done: Job = { ...job, completedAt: iso(this.#d.clock.now()), updatedAt: iso(this.#d.clock.now()) };
+    await this.#d.persistence.ask('updateJob', { job: done });
     this.#jobs.set(job.id, done);
-    return this.#d.persistence.ask('updateJob', { job: done });
+    this.#index.set(done, kindOf(this.#schedule(done) ?? null));
   }
 
   // ---- firing ------------------------------------------------------------------------------
@@ -277,8 +290,8 @@ export class Engine {
         await this.#runs.retryDue(key.slice(RETRY_KEY_PREFIX.length));
         continue;
       }
-      const job = this.#jobs.get(key);
-      const schedule = this.#schedules.get(key);
+      const job = await this.#job(key);
+      const schedule = job === undefined ? undefined : this.#schedule(job);
       if (job === undefined || schedule === undefined || !job.enabled || job.completedAt !== null) continue;
       await this.#slots.due(job, schedule, at, now);
     }
@@ -314,8 +327,9 @@ export class Engine {
   /** Jobs with `--after JOB[:outcome]` on this job run when its final attempt ends that way. */
   async #fireDependents(job: Job, run: Run): Promise<void> {
     const outcome = run.status === 'succeeded' ? 'succeeded' : 'failed';
-    for (const dep of this.#jobs.values()) {
-      if (!dep.enabled || dep.completedAt !== null) continue;
+    for (const id of this.#index.dependentsOf(job)) {
+      const dep = await this.#job(id);
+      if (dep === undefined || !dep.enabled || dep.completedAt !== null) continue;
       const hit = dep.triggers.some((t) => t.type === 'after' && (t.job === job.name || t.job === job.id) &&
         (t.on === 'finished' || t.on === outcome));
       if (hit) await this.#fireSlot(dep, this.#d.clock.now(), 'dependency', null);
@@ -324,46 +338,69 @@ export class Engine {
 
   // ---- queries -----------------------------------------------------------------------------
 
-  #find(ref: string): Job {
-    const job = this.#jobs.get(ref) ?? this.#jobs.get(this.#names.get(ref) ?? '');
+  /** A job's spec: from the cache, else from the store. */
+  async #job(id: string): Promise<Job | undefined> {
+    const cached = this.#jobs.get(id);
+    if (cached !== undefined || !this.#index.get(id)) return cached;
+    const job = await this.#d.persistence.ask('getJob', { id });
+    if (job !== null) this.#jobs.set(id, job);
+    return job ?? undefined;
+  }
+
+  async #find(ref: string): Promise<Job> {
+    const id = this.#index.idOf(ref);
+    const job = id === undefined ? undefined : await this.#job(id);
     if (job === undefined) throw new NotFoundError(`job '${ref}' not found`);
     return job;
   }
 
-  #activeJobs(): Job[] {
-    return [...this.#jobs.values()].filter((j) => j.enabled && j.completedAt === null && this.#schedules.has(j.id));
+  /**
+   * A stored job's parsed schedule (undefined if it no longer parses). Stored text is canonical
+   * (one-time forms are absolute), so parsing it again at any `now` gives the same schedule.
+   */
+  #schedule(job: Pick<Job, 'id' | 'schedule' | 'timezone'>): Schedule | undefined {
+    const key = `${job.timezone ?? ''}\0${job.schedule}`;
+    let s = this.#schedules.get(key);
+    if (s === undefined) {
+      try {
+        s = this.#math.parse(job.schedule, { tz: job.timezone, now: this.#d.clock.now() });
+      } catch (err) {
+        this.#d.logger.error({ jobId: job.id, err: String(err) }, 'stored schedule no longer parses; job not armed');
+        return undefined;
+      }
+      this.#schedules.set(key, s);
+    }
+    return s;
+  }
+
+  /** Jobs that may fire (read from the store: used only on rare events — clock jumps, queue restarts). */
+  async #activeJobs(): Promise<Job[]> {
+    const out: Job[] = [];
+    for (const id of [...this.#index.active()]) {
+      const job = await this.#job(id);
+      if (job !== undefined) out.push(job);
+    }
+    return out;
   }
 
   async #present(job: Job): Promise<Job> {
     const lastRun = await this.#runs.lastRun(job.id);
-    const schedule = this.#schedules.get(job.id);
+    const schedule = this.#schedule(job);
     const next = await this.#slots.nextRunAt(job, schedule, this.#d.mode === 'active');
     return { ...job, nextRunAt: next === null ? null : iso(next), lastRun, state: jobState(job, schedule) };
   }
 
   async #listJobs(): Promise<Job[]> {
     const out: Job[] = [];
-    for (const job of this.#jobs.values()) out.push(await this.#present(job));
+    for (const job of await this.#d.persistence.ask('listJobs', {})) out.push(await this.#present(job));
     return out;
   }
 
-  #jobCounts(): { total: number; enabled: number; paused: number; done: number } {
-    let enabled = 0;
-    let paused = 0;
-    let done = 0;
-    for (const j of this.#jobs.values()) {
-      if (j.completedAt !== null) done++;
-      else if (j.enabled) enabled++;
-      else paused++;
-    }
-    return { total: this.#jobs.size, enabled, paused, done };
-  }
-
   async #why(ref: string): Promise<WhyReport> {
-    const job = await this.#present(this.#find(ref));
+    const job = await this.#present(await this.#find(ref));
     const slots = await this.#d.persistence.ask('listSlots', { jobId: job.id, limit: 20 });
     const blockers = explainBlockers({
-      job, schedule: this.#schedules.get(job.id), offline: this.#d.mode === 'offline',
+      job, schedule: this.#schedule(job), offline: this.#d.mode === 'offline',
       running: this.#runs.runningOf(job.id),
       runningTotal: this.#runs.runningCount, maxConcurrent: this.#d.maxConcurrent,
     });

@@ -15,6 +15,7 @@ import { RETRY_KEY_PREFIX, type QueueHandlers } from '../queue/actor';
 import type { ExecutorHandlers } from '../executor/actor';
 import type { RunResult } from '../executor/types';
 import { retryDelay, shouldRetry } from '../executor/retry-policy';
+import { LRUCache } from 'lru-cache';
 import { abandonRun, finishRun, iso, newRun } from './runs';
 
 /** Longest retry backoff. */
@@ -29,7 +30,7 @@ export interface RunBookDeps {
   executor: ActorRef<ExecutorHandlers>;
   bus: EventBus<SchedulerEvent>;
   /** The job of a run (undefined once removed). */
-  jobOf(jobId: string): Job | undefined;
+  jobOf(jobId: string): Promise<Job | undefined>;
   /** A run reached its final outcome (no retry follows): dependency triggers fire from here. */
   onFinal(job: Job, run: Run): Promise<void>;
 }
@@ -45,7 +46,8 @@ export class RunBook {
   readonly #held = new Map<string, Run[]>();
   /** Retry runs waiting for their backoff to elapse (armed in the timeline as `retry:<runId>`). */
   readonly #retries = new Map<string, Run>();
-  readonly #lastRuns = new Map<string, Run>();
+  /** Newest run of recently shown or run jobs (bounded: runs carry up to 64 KiB of output). */
+  readonly #lastRuns = new LRUCache<string, Run>({ max: 1000 });
   #stopping = false;
 
   constructor(deps: RunBookDeps) {
@@ -112,7 +114,7 @@ export class RunBook {
       const item = await this.#d.queue.ask('pull', {});
       if (item === null) return;
       const run = this.#queued.get(item.runId);
-      const job = this.#d.jobOf(item.jobId);
+      const job = await this.#d.jobOf(item.jobId);
       this.#queued.delete(item.runId);
       if (run === undefined || job === undefined) continue;
       const now = this.#d.clock.now();
@@ -135,7 +137,7 @@ export class RunBook {
     if (run === undefined) return;
     this.#running.delete(runId);
     const done = finishRun(run, result, this.#d.clock.now());
-    const job = this.#d.jobOf(run.jobId);
+    const job = await this.#d.jobOf(run.jobId);
     if (job === undefined) {
       // Removed while running: the store no longer takes its runs.
       this.#d.bus.publish({ type: 'run.finished', at: iso(this.#d.clock.now()), run: done });
@@ -159,7 +161,7 @@ export class RunBook {
     const run = this.#retries.get(runId);
     if (run === undefined) return;
     this.#retries.delete(runId);
-    const job = this.#d.jobOf(run.jobId);
+    const job = await this.#d.jobOf(run.jobId);
     if (job !== undefined) await this.enqueue(job, run);
   }
 
@@ -182,7 +184,7 @@ export class RunBook {
   async executorLost(): Promise<void> {
     for (const run of [...this.#running.values()]) {
       this.#running.delete(run.id);
-      const job = this.#d.jobOf(run.jobId);
+      const job = await this.#d.jobOf(run.jobId);
       if (job !== undefined) await this.#interrupt(job, run, 'the executor crashed while this run was in flight');
     }
     await this.pump();

@@ -42,15 +42,17 @@ export interface SlotKeeperDeps {
   /** Marks a one-time job done. */
   complete(job: Job): Promise<void>;
   /** The parsed schedule of a job. */
-  scheduleOf(jobId: string): Schedule | undefined;
+  scheduleOf(job: Job): Schedule | undefined;
 }
 
 /** Slot bookkeeping of the scheduler actor. */
 export class SlotKeeper {
   readonly #d: SlotKeeperDeps;
-  /** Nominal slot time of each job's armed timeline entry (the entry itself may carry jitter). */
-  readonly #armed = new Map<string, number>();
-  readonly #states = new Map<string, ScheduleState>();
+  /**
+   * Nominal slot time of jittered jobs' armed timeline entries (the entry fires later than the
+   * slot). Jobs without jitter are not in it: their entry's time is the slot.
+   */
+  readonly #jittered = new Map<string, number>();
 
   constructor(deps: SlotKeeperDeps) {
     this.#d = deps;
@@ -61,14 +63,10 @@ export class SlotKeeper {
     return explainOverlap(job.overlap, { running, queued });
   }
 
+  /** The job's schedule state, from the store (not cached: a million jobs' states stay on disk). */
   async #state(job: Job): Promise<ScheduleState> {
-    let s = this.#states.get(job.id);
-    if (s === undefined) {
-      s = await this.#d.persistence.ask('getScheduleState', { jobId: job.id }) ??
-        { jobId: job.id, lastSlotAt: null, nextRunAt: null, anchorAt: job.createdAt };
-      this.#states.set(job.id, s);
-    }
-    return s;
+    return await this.#d.persistence.ask('getScheduleState', { jobId: job.id }) ??
+      { jobId: job.id, lastSlotAt: null, nextRunAt: null, anchorAt: job.createdAt };
   }
 
   #anchor(job: Job, s: ScheduleState): number {
@@ -80,29 +78,49 @@ export class SlotKeeper {
     const s = await this.#state(job);
     const after = Math.max(now, s.lastSlotAt === null ? -Infinity : Date.parse(s.lastSlotAt));
     const next = nextFire(schedule, after, this.#anchor(job, s));
+    const nextIso = next === null ? null : iso(next);
+    // Start-up arms straight from the stored nextRunAt, so it must always be the armed slot.
+    if (s.nextRunAt !== nextIso) await this.#d.persistence.ask('putScheduleState', { jobId: job.id, state: { ...s, nextRunAt: nextIso } });
     if (next === null) {
-      this.#armed.delete(job.id);
+      this.#jittered.delete(job.id);
       await this.#d.queue.ask('disarm', { key: job.id });
       return null;
     }
-    this.#armed.set(job.id, next);
-    await this.#d.queue.ask('arm', { key: job.id, at: next + jitterFor(job.id, next, job.jitterMs) });
+    await this.#d.queue.ask('arm', { key: job.id, at: this.#entryAt(job, next) });
     return next;
+  }
+
+  /** Timeline time of a slot: the slot itself, or later by the job's deterministic jitter. */
+  #entryAt(job: Pick<Job, 'id' | 'jitterMs'>, slot: number): number {
+    if (job.jitterMs <= 0) return slot;
+    this.#jittered.set(job.id, slot);
+    return slot + jitterFor(job.id, slot, job.jitterMs);
+  }
+
+  /**
+   * Start-up fast path: a job whose stored next slot is still ahead missed nothing; its timeline
+   * entry comes straight from the state, with no schedule maths. Returns null when the job needs the
+   * full {@link recover} (no stored next slot, or it has passed).
+   */
+  entryFromState(job: Pick<Job, 'id' | 'jitterMs'>, state: ScheduleState | null, now: number): { jobId: string; at: number } | null {
+    if (state?.nextRunAt == null) return null;
+    const next = Date.parse(state.nextRunAt);
+    if (!(next > now) || (state.lastSlotAt !== null && Date.parse(state.lastSlotAt) >= next)) return null;
+    return { jobId: job.id, at: this.#entryAt(job, next) };
   }
 
   /** The job's next fire time for people (`nextRunAt`). */
   async nextRunAt(job: Job, schedule: Schedule | undefined, active: boolean): Promise<number | null> {
     if (!job.enabled || job.completedAt !== null || schedule === undefined || schedule.kind === 'event') return null;
-    if (active) return this.#armed.get(job.id) ?? null;
     const s = await this.#state(job);
+    if (active) return s.nextRunAt === null ? null : Date.parse(s.nextRunAt);
     const after = Math.max(this.#d.clock.now(), s.lastSlotAt === null ? -Infinity : Date.parse(s.lastSlotAt));
     return nextFire(schedule, after, this.#anchor(job, s));
   }
 
   /** Drops cached state of a removed or paused job. */
   forget(jobId: string): void {
-    this.#armed.delete(jobId);
-    this.#states.delete(jobId);
+    this.#jittered.delete(jobId);
   }
 
   /**
@@ -126,15 +144,14 @@ export class SlotKeeper {
       }
       throw err;
     }
-    this.#states.set(job.id, next);
     this.#d.bus.publish({ type: 'slot.recorded', at: iso(now), slot });
     return true;
   }
 
   /** A timeline entry of `job` fell due. */
   async due(job: Job, schedule: Schedule, firedAt: number, now: number): Promise<void> {
-    const slotAt = this.#armed.get(job.id) ?? firedAt;
-    this.#armed.delete(job.id);
+    const slotAt = this.#jittered.get(job.id) ?? firedAt;
+    this.#jittered.delete(job.id);
     const s = await this.#state(job);
     const later = slotsBetween(schedule, slotAt, now, MAX_ENUMERATED_SLOTS, this.#anchor(job, s));
     if (later.length === 0 && now - slotAt <= LATE_TOLERANCE_MS) {
@@ -160,7 +177,6 @@ export class SlotKeeper {
     const s = await this.#state(job);
     const next: ScheduleState = { ...s, lastSlotAt: iso(now), anchorAt: schedule.kind === 'interval' ? iso(now) : s.anchorAt };
     await this.#d.persistence.ask('putScheduleState', { jobId: job.id, state: next });
-    this.#states.set(job.id, next);
     await this.arm(job, schedule, now);
   }
 
@@ -174,14 +190,13 @@ export class SlotKeeper {
     const now = this.#d.clock.now();
     this.#d.bus.publish({ type: 'clock.jumped', at: iso(now), deltaMs });
     for (const job of jobs) {
-      const schedule = this.#d.scheduleOf(job.id);
+      const schedule = this.#d.scheduleOf(job);
       if (schedule === undefined) continue;
       if (schedule.kind === 'interval') {
         const s = await this.#state(job);
         const shift = (v: string | null): string | null => (v === null ? null : iso(Date.parse(v) + deltaMs));
         const moved: ScheduleState = { ...s, anchorAt: shift(s.anchorAt ?? job.createdAt), lastSlotAt: shift(s.lastSlotAt) };
         await this.#d.persistence.ask('putScheduleState', { jobId: job.id, state: moved });
-        this.#states.set(job.id, moved);
         await this.arm(job, schedule, now);
       } else if (deltaMs < 0 && schedule.kind !== 'event') {
         await this.arm(job, schedule, now);
@@ -214,7 +229,8 @@ export class SlotKeeper {
     }
     const plan = planCatchUp(job.catchUp, list);
     const next = nextFire(schedule, Math.max(now, list[list.length - 1]!), this.#anchor(job, s));
-    const state = (): ScheduleState => ({ ...(this.#states.get(job.id) ?? s), nextRunAt: next === null ? null : iso(next) });
+    // Slots are recorded oldest first, so each record's max(watermark, slot) advances the watermark.
+    const state = (): ScheduleState => ({ ...s, nextRunAt: next === null ? null : iso(next) });
     if (summary !== null) await this.record(job, slots[0]!, 'missed', null, summary, state());
     const missed = plan.missed;
     const skipOneByOne = missed.length > MAX_RECORDED_MISSED ? missed.length - MAX_RECORDED_MISSED : 0;

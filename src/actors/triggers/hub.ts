@@ -93,7 +93,7 @@ export class TriggerHub {
     return { watches, conditions };
   }
 
-  /** Unsubscribes every watcher and clears the sampling timer. Later `set` calls are refused. */
+  /** Unsubscribes every watcher and clears the sampling timer. Later `set` calls are ignored (no new watches). */
   stop(): Promise<void> {
     return this.#serial(async () => {
       this.#stopped = true;

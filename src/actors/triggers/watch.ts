@@ -25,6 +25,12 @@ export interface WatchTarget {
   base: string;
   /** True when a changed path (absolute, under `base`) is one this PATH watches. */
   matches(changed: string): boolean;
+  /**
+   * True when a directory just created at `created` may already hold matching paths. Files made
+   * right after their directory can precede the watcher's watch on it (inotify watches each
+   * directory separately), so such a directory is scanned once.
+   */
+  mayContain(created: string): boolean;
 }
 
 /** A live subscription (the shape of @parcel/watcher's). */
@@ -39,6 +45,9 @@ export type Subscribe = (
 
 /** The real subscriber. */
 export const parcelSubscribe: Subscribe = (dir, cb) => parcel.subscribe(dir, cb);
+
+/** Bound on the entries read from one just-created directory. */
+const MAX_SCAN_ENTRIES = 10_000;
 
 /** Quiet time after the last event of a burst before the job fires. */
 export const DEFAULT_DEBOUNCE_MS = 500;
@@ -66,12 +75,15 @@ export async function resolveWatchTarget(given: string): Promise<WatchTarget> {
   const scan = picomatch.scan(abs);
   if (scan.isGlob) {
     const isMatch = picomatch(abs);
-    return { path: abs, base: await existingAncestor(abs, path.resolve(scan.base || path.parse(abs).root)), matches: isMatch };
+    const base = await existingAncestor(abs, path.resolve(scan.base || path.parse(abs).root));
+    return { path: abs, base, matches: isMatch, mayContain: () => true };
   }
   const kind = await statKind(abs);
-  if (kind === 'dir') return { path: abs, base: abs, matches: under(abs) };
-  if (kind === 'file') return { path: abs, base: path.dirname(abs), matches: (p) => p === abs };
-  return { path: abs, base: await existingAncestor(abs, path.dirname(abs)), matches: under(abs) };
+  // A created path below a watched directory matches by itself; its contents need no scan.
+  if (kind === 'dir') return { path: abs, base: abs, matches: under(abs), mayContain: () => false };
+  if (kind === 'file') return { path: abs, base: path.dirname(abs), matches: (p) => p === abs, mayContain: () => false };
+  const base = await existingAncestor(abs, path.dirname(abs));
+  return { path: abs, base, matches: under(abs), mayContain: (d) => abs.startsWith(d + path.sep) };
 }
 
 async function existingAncestor(given: string, start: string): Promise<string> {
@@ -163,8 +175,24 @@ export class JobWatch {
       for (const ev of events) {
         const p = toGiven(ev.path);
         if (target.matches(p)) this.#debounce.push(p);
+        else if (ev.type === 'create' && target.mayContain(p)) void this.#scanCreated(target, p);
       }
     });
+  }
+
+  /** Reports matching paths already inside a just-created directory (see `mayContain`). */
+  async #scanCreated(target: WatchTarget, dir: string): Promise<void> {
+    let entries: string[];
+    try {
+      entries = await fs.readdir(dir, { recursive: true });
+    } catch {
+      return; // not a directory, or gone again
+    }
+    if (this.#closed) return;
+    for (const rel of entries.slice(0, MAX_SCAN_ENTRIES)) {
+      const p = path.join(dir, rel);
+      if (target.matches(p)) this.#debounce.push(p);
+    }
   }
 
   /** Unsubscribes everything and drops a waiting fire. Safe to call twice. */

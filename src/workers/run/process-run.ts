@@ -137,7 +137,7 @@ export class ProcessRun {
     // The run ends with its main process; whatever it left behind in its group (a `cmd &`) is killed
     // too, otherwise a leftover holding the pipes would keep the run open forever.
     if (this.#killing) await this.#killing;
-    else if (await groupAlive(pid)) await terminateGroup(pid, this.#opts.killGraceMs);
+    else if (groupAlive(pid)) await terminateGroup(pid, this.#opts.killGraceMs);
     await this.#drain(child, closed);
 
     const finishedAt = Date.now();

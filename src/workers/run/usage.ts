@@ -109,7 +109,7 @@ export class UsageSampler {
   }
 
   async #sample(): Promise<UsageSample | null> {
-    const pids = (await groupMembers(this.#pgid)) ?? [this.#pgid];
+    const pids = groupMembers(this.#pgid) ?? [this.#pgid];
     if (pids.length === 0) return null;
     // pidusage keeps an open fd and CPU history per pid for `maxage`: keep it a few intervals so
     // CPU is measured between our samples, yet short so exited pids do not hold fds for a minute.

@@ -1,0 +1,109 @@
+/**
+ * What the scheduler keeps in memory about EVERY job: its id, name and a few flags, packed into a
+ * small integer per job. Full job specs stay in LMDB and are read (through a bounded cache) when a
+ * job fires or is shown — that is what lets a million jobs fit in well under 1 GB.
+ */
+import type { Job } from '../../model/job';
+import type { Schedule } from '../parser/schedule';
+
+const ENABLED = 1;
+const DONE = 2;
+const KIND_SHIFT = 2;
+const KINDS = ['none', 'cron', 'interval', 'once', 'reboot', 'never'] as const;
+
+/** Schedule kind as the index knows it (`none`: the stored schedule no longer parses). */
+export type IndexedKind = (typeof KINDS)[number];
+
+/** The kind of a parsed schedule. */
+export function kindOf(schedule: Schedule | null): IndexedKind {
+  if (schedule === null) return 'none';
+  return schedule.kind === 'event' ? schedule.event : schedule.kind;
+}
+
+/** One job's flags. */
+export interface IndexEntry {
+  enabled: boolean;
+  done: boolean;
+  kind: IndexedKind;
+}
+
+/** Ids, names, flags and dependency edges of every job. */
+export class JobIndex {
+  readonly #flags = new Map<string, number>();
+  readonly #names = new Map<string, string>();
+  /** Upstream job name or id → ids of jobs with an `--after` trigger on it (usually empty). */
+  readonly #dependents = new Map<string, Set<string>>();
+
+  get size(): number {
+    return this.#flags.size;
+  }
+
+  /** Adds or updates a job. */
+  set(job: Pick<Job, 'id' | 'name' | 'enabled' | 'completedAt' | 'triggers'>, kind: IndexedKind): void {
+    const old = this.#flags.get(job.id);
+    if (old === undefined) {
+      for (const t of job.triggers) {
+        if (t.type !== 'after') continue;
+        const set = this.#dependents.get(t.job) ?? new Set<string>();
+        set.add(job.id);
+        this.#dependents.set(t.job, set);
+      }
+    }
+    this.#flags.set(job.id, (job.enabled ? ENABLED : 0) | (job.completedAt !== null ? DONE : 0) | (KINDS.indexOf(kind) << KIND_SHIFT));
+    this.#names.set(job.name, job.id);
+  }
+
+  delete(job: Pick<Job, 'id' | 'name'>): void {
+    this.#flags.delete(job.id);
+    if (this.#names.get(job.name) === job.id) this.#names.delete(job.name);
+    for (const [upstream, set] of this.#dependents) {
+      set.delete(job.id);
+      if (set.size === 0) this.#dependents.delete(upstream);
+    }
+  }
+
+  clear(): void {
+    this.#flags.clear();
+    this.#names.clear();
+    this.#dependents.clear();
+  }
+
+  /** The id of a job given by id or name. */
+  idOf(ref: string): string | undefined {
+    return this.#flags.has(ref) ? ref : this.#names.get(ref);
+  }
+
+  hasName(name: string): boolean {
+    return this.#names.has(name);
+  }
+
+  get(id: string): IndexEntry | undefined {
+    const f = this.#flags.get(id);
+    if (f === undefined) return undefined;
+    return { enabled: (f & ENABLED) !== 0, done: (f & DONE) !== 0, kind: KINDS[f >> KIND_SHIFT] ?? 'none' };
+  }
+
+  /** Ids of jobs that may fire: enabled, not done, with a schedule that parses. */
+  *active(): IterableIterator<string> {
+    for (const [id, f] of this.#flags) {
+      if ((f & ENABLED) !== 0 && (f & DONE) === 0 && f >> KIND_SHIFT !== 0) yield id;
+    }
+  }
+
+  /** Ids of jobs whose `--after` trigger names `job` (by name or id). */
+  dependentsOf(job: Pick<Job, 'id' | 'name'>): string[] {
+    return [...(this.#dependents.get(job.name) ?? []), ...(this.#dependents.get(job.id) ?? [])];
+  }
+
+  counts(): { total: number; enabled: number; paused: number; done: number } {
+    let enabled = 0;
+    let paused = 0;
+    let done = 0;
+    for (const f of this.#flags.values()) {
+      if ((f & DONE) !== 0) done++;
+      else if ((f & ENABLED) !== 0) enabled++;
+      else paused++;
+    }
+    return { total: this.#flags.size, enabled, paused, done };
+  }
+}
