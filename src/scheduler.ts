@@ -23,6 +23,7 @@ import { createExecutorHandlers, type ExecutorHandlers } from './actors/executor
 import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
 import { zodMessage } from './actors/scheduler/job-spec';
 import { Monitor } from './actors/monitor';
+import { TriggerHub } from './actors/triggers';
 import { iso } from './actors/scheduler/runs';
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -129,6 +130,7 @@ class RaeScheduler implements Scheduler {
   readonly #executor: ActorRef<ExecutorHandlers>;
   readonly #scheduler: ActorRef<SchedulerHandlers>;
   readonly #monitor: Monitor;
+  readonly #triggers: TriggerHub | null;
   readonly #subs: Subscription[] = [];
   #queueDepth = { depth: 0, scheduled: 0, running: 0 };
   #shutdown: Promise<void> | null = null;
@@ -176,6 +178,10 @@ class RaeScheduler implements Scheduler {
         onFinished: (runId, result) => self().tell('runFinished', { runId, result }),
       }),
     });
+    // Watches are native and async; their fires enter the scheduler's mailbox like any message.
+    this.#triggers = opts.mode === 'active'
+      ? new TriggerHub({ clock, logger, onFire: (jobId, reason) => self().tell('triggerFired', { jobId, reason }) })
+      : null;
     this.#scheduler = this.#system.spawn<SchedulerHandlers>({
       name: 'scheduler', mailboxSize: 100_000,
       factory: () => this.#engineHandlers(),
@@ -198,6 +204,7 @@ class RaeScheduler implements Scheduler {
       clock: this.#opts.clock, logger: this.#opts.logger, mode: this.#opts.mode,
       maxConcurrent: this.#opts.maxConcurrentJobs,
       parser: this.#parser, persistence: this.#persistence, queue: this.#queue, executor: this.#executor, bus: this.#bus,
+      triggers: this.#triggers,
     });
     const handlers = engine.handlers();
     if (this.#firstStart) {
@@ -253,6 +260,10 @@ class RaeScheduler implements Scheduler {
     const out: Record<string, { healthy: boolean; detail?: string; restarts?: number }> = {};
     for (const c of this.#system.children()) {
       out[c.id] = { healthy: c.running, restarts: c.restarts, ...(c.running ? {} : { detail: 'not running' }) };
+    }
+    if (this.#triggers !== null) {
+      const n = this.#triggers.counts();
+      out.triggers = { healthy: true, detail: `${n.watches} watched paths, ${n.conditions} usage conditions` };
     }
     return out;
   }
@@ -359,6 +370,7 @@ class RaeScheduler implements Scheduler {
     this.#monitor.stop();
     for (const s of this.#subs) s.unsubscribe();
     await this.#system.stop();
+    await this.#triggers?.stop();
     this.#bus.complete();
   }
 }

@@ -121,6 +121,26 @@ describe('scheduler lifecycle (virtual clock, real threads and processes)', () =
     runs.stop();
   });
 
+  it('runs a job when a file in a watched directory changes, and refuses a bad usage condition', async () => {
+    const runs = new RunCollector(s.events$);
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(`${dir}/inbox`);
+    await s.addJob({ name: 'on-file', schedule: 'never', command: 'true', triggers: [{ type: 'watch', paths: [`${dir}/inbox`] }] });
+    writeFileSync(`${dir}/inbox/a.csv`, 'x');
+    // The watcher's event arrives in real time; its debounce runs on the virtual clock. Step the
+    // clock past the debounce until the run shows up (bounded), yielding real time between steps.
+    for (let i = 0; i < 200 && runs.runs.length === 0; i++) {
+      await clock.advance(600);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const [run] = await runs.wait(1);
+    expect(run).toMatchObject({ trigger: 'event', status: 'succeeded' });
+    await expect(s.addJob({ name: 'bad-when', schedule: 'never', command: 'true', triggers: [{ type: 'when', condition: 'cpu is sad' }] }))
+      .rejects.toMatchObject({ code: 'VALIDATION', field: 'when' });
+    expect((await s.health()).components.triggers).toMatchObject({ healthy: true, detail: '1 watched paths, 0 usage conditions' });
+    runs.stop();
+  });
+
   it('runs a job when the job it depends on succeeds (--after)', async () => {
     const runs = new RunCollector(s.events$);
     await s.addJob({ name: 'first', schedule: 'never', command: 'true' });

@@ -50,6 +50,8 @@ export type PersistenceHandlers = {
   /** Slot + run + schedule state in ONE transaction. @throws ConflictError if the slot exists. */
   recordFire(p: { slot: Slot; run: Run | null; state: ScheduleState }): Promise<void>;
   putScheduleState(p: { jobId: string; state: ScheduleState }): Promise<void>;
+  /** Many states in one transaction. */
+  putScheduleStates(p: { states: ScheduleState[] }): Promise<void>;
   /** Bounded batches; unfinished runs are kept. */
   prune(p: { keepRunsPerJob: number; keepSlotsPerJob: number }): Promise<PruneResult>;
   backup(p: { createdAt?: string }): BackupDocument;
@@ -91,6 +93,7 @@ export async function createPersistenceHandlers(init: PersistenceInit): Promise<
     listSlots: (p) => store.listSlots(text(p?.jobId, 'jobId'), limit(p?.limit)),
     getScheduleState: (p) => store.getScheduleState(text(p?.jobId, 'jobId')),
     recordFire: async (p) => store.recordFire(p?.slot, p?.run ?? null, p?.state),
+    putScheduleStates: async (p) => store.putScheduleStates(p.states),
     putScheduleState: async (p) => {
       if (p?.state?.jobId !== p?.jobId) {
         throw new ValidationError(`state.jobId: expected '${String(p?.jobId)}' (the jobId of the message)`, 'state.jobId');

@@ -272,6 +272,17 @@ export class Store {
     });
   }
 
+  /** Many schedule states in ONE transaction (one flush): the scheduler arms thousands at start-up. */
+  async putScheduleStates(states: ScheduleState[]): Promise<void> {
+    const all = states.map((st, i) => parseOrThrow(scheduleStateSchema, st, `states[${i}]`));
+    return await this.#write(() => {
+      for (const st of all) {
+        this.#requireJob(st.jobId);
+        void this.#t.states.put(st.jobId, st);
+      }
+    });
+  }
+
   /**
    * Records a fire in ONE transaction: the slot, its run (if any) and the job's new schedule state,
    * so a crash never leaves one without the others.

@@ -26,6 +26,7 @@ import { RunBook } from './runbook';
 import { SlotKeeper } from './slots';
 import { explainBlockers } from './why';
 import { killOrphans } from './orphans';
+import { parseCondition, type TriggerHub } from '../triggers';
 import { newId } from '../../model/ids';
 import { RETRY_KEY_PREFIX } from '../queue/actor';
 
@@ -40,6 +41,8 @@ export interface EngineDeps {
   queue: ActorRef<QueueHandlers>;
   executor: ActorRef<ExecutorHandlers>;
   bus: EventBus<SchedulerEvent>;
+  /** File and usage triggers; null in offline mode (nothing fires there). */
+  triggers: TriggerHub | null;
 }
 
 /** Job specs and parsed schedules kept in memory at once; the rest are read from the store. */
@@ -111,9 +114,11 @@ export class Engine {
       clockJumped: async (p: { deltaMs: number }) => this.#slots.clockJumped(await this.#activeJobs(), p.deltaMs),
       rearm: (_p: Record<string, never>) => this.#rearmAll(),
       runFinished: (p: { runId: string; result: RunResult }) => this.#runs.finished(p.runId, p.result),
-      beginShutdown: (_p: Record<string, never>) => {
+      triggerFired: (p: { jobId: string; reason: string }) => this.#triggerFired(p.jobId, p.reason),
+      beginShutdown: async (_p: Record<string, never>) => {
         this.#stopping = true;
         this.#runs.stop();
+        await this.#d.triggers?.stop();
       },
       drain: (_p: Record<string, never>) => this.#runs.runningCount,
     };
@@ -134,18 +139,30 @@ export class Engine {
     for (;;) {
       const page: Array<{ job: Job; state: ScheduleState | null }> = await this.#d.persistence.ask('jobPage', { after, limit: LOAD_PAGE });
       const entries: Array<{ jobId: string; at: number }> = [];
+      const states: ScheduleState[] = [];
       for (const { job, state } of page) {
         const schedule = this.#schedule(job);
         this.#index.set(job, kindOf(schedule ?? null));
         if (!start || schedule === undefined || !job.enabled || job.completedAt !== null) continue;
+        await this.#watch(job);
         if (schedule.kind === 'event') {
           if (schedule.event === 'reboot' && reboot) await this.#fireSlot(job, now, 'event', null);
           continue;
         }
         const entry = this.#slots.entryFromState(job, state, now);
-        if (entry !== null) entries.push(entry);
-        else await this.#slots.recover(job, schedule, now);
+        if (entry !== null) {
+          entries.push(entry);
+          continue;
+        }
+        const plan = this.#slots.planArm(job, schedule, state, now);
+        if (plan === null) {
+          await this.#slots.recover(job, schedule, now);
+          continue;
+        }
+        states.push(plan.state);
+        if (plan.entry !== null) entries.push(plan.entry);
       }
+      if (states.length > 0) await this.#d.persistence.ask('putScheduleStates', { states });
       if (entries.length > 0) await this.#d.queue.ask('armMany', { entries });
       if (page.length < LOAD_PAGE) break;
       after = page[page.length - 1]!.job.id;
@@ -189,9 +206,7 @@ export class Engine {
   async #addJob(input: unknown): Promise<Job> {
     this.#refuseIfStopping();
     const spec = fillJobSpec(input);
-    if (spec.triggers.some((t) => t.type !== 'after')) {
-      throw new ValidationError('triggers: --watch and --when triggers are not available in this version', 'triggers');
-    }
+    for (const t of spec.triggers) if (t.type === 'when') parseCondition(t.condition);
     for (const t of spec.triggers) {
       if (t.type === 'after' && this.#index.idOf(t.job) === undefined) {
         throw new ValidationError(`triggers: --after names job '${t.job}', which does not exist`, 'after');
@@ -215,7 +230,14 @@ export class Engine {
       lastRun: null,
       state: 'scheduled',
     };
-    await this.#d.persistence.ask('insertJob', { job });
+    // Watches are set up before the job is stored, so a path that cannot be watched stores nothing.
+    if (job.enabled) await this.#d.triggers?.set(job.id, job.triggers);
+    try {
+      await this.#d.persistence.ask('insertJob', { job });
+    } catch (err) {
+      await this.#d.triggers?.remove(job.id);
+      throw err;
+    }
     this.#jobs.set(job.id, job);
     this.#index.set(job, kindOf(schedule));
     const state: ScheduleState = { jobId: job.id, lastSlotAt: null, nextRunAt: null, anchorAt: job.createdAt };
@@ -229,6 +251,7 @@ export class Engine {
   async #removeJob(ref: string): Promise<void> {
     const job = await this.#find(ref);
     const now = this.#d.clock.now();
+    await this.#d.triggers?.remove(job.id);
     await this.#runs.dropJob(job.id);
     await this.#d.queue.ask('disarm', { key: job.id });
     await this.#d.persistence.ask('deleteJob', { id: job.id });
@@ -248,11 +271,13 @@ export class Engine {
       const schedule = this.#schedule(updated);
       this.#index.set(updated, kindOf(schedule ?? null));
       if (!enabled) {
+        await this.#d.triggers?.remove(job.id);
         await this.#d.queue.ask('disarm', { key: job.id });
         this.#slots.forget(job.id);
-      } else if (this.#d.mode === 'active' && schedule !== undefined && schedule.kind !== 'event' && updated.completedAt === null) {
+      } else if (this.#d.mode === 'active' && schedule !== undefined && updated.completedAt === null) {
         // Slots while paused are not "missed": account for them up to now, then arm the next one.
-        await this.#slots.resume(updated, schedule, now);
+        await this.#watch(updated);
+        if (schedule.kind !== 'event') await this.#slots.resume(updated, schedule, now);
       }
       const shown = await this.#present(updated);
       this.#d.bus.publish({ type: 'job.updated', at: iso(now), job: shown });
@@ -276,6 +301,7 @@ export class Engine {
   async #complete(job: Job): Promise<void> {
     const done: Job = { ...job, completedAt: iso(this.#d.clock.now()), updatedAt: iso(this.#d.clock.now()) };
     await this.#d.persistence.ask('updateJob', { job: done });
+    await this.#d.triggers?.remove(job.id);
     this.#jobs.set(job.id, done);
     this.#index.set(done, kindOf(this.#schedule(done) ?? null));
   }
@@ -322,6 +348,26 @@ export class Engine {
     if (verdict.decision === 'replace') await this.#runs.replace(job.id);
     if (verdict.decision === 'enqueue') this.#runs.hold(job, run);
     else await this.#runs.enqueue(job, run);
+  }
+
+  /** A watch or usage trigger of the job fired: the job runs (trigger `event`), under its overlap policy. */
+  async #triggerFired(jobId: string, reason: string): Promise<void> {
+    if (this.#stopping) return;
+    const job = await this.#job(jobId);
+    if (job === undefined || !job.enabled || job.completedAt !== null) return;
+    this.#d.logger.info({ jobId, name: job.name, reason }, 'trigger fired');
+    await this.#fireSlot(job, this.#d.clock.now(), 'event', null);
+    await this.#runs.pump();
+  }
+
+  /** (Re)subscribes a stored job's watch and usage triggers; a failure is logged, not fatal. */
+  async #watch(job: Job): Promise<void> {
+    if (this.#d.triggers === null || !job.triggers.some((t) => t.type !== 'after')) return;
+    try {
+      await this.#d.triggers.set(job.id, job.triggers);
+    } catch (err) {
+      this.#d.logger.error({ jobId: job.id, err: String(err) }, 'cannot set up the job\'s triggers');
+    }
   }
 
   /** Jobs with `--after JOB[:outcome]` on this job run when its final attempt ends that way. */

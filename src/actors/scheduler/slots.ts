@@ -163,6 +163,25 @@ export class SlotKeeper {
     await this.#armOrComplete(job, schedule, now);
   }
 
+  /**
+   * Start-up, batched: when no slot was missed since the job's watermark, returns its timeline entry
+   * and its state with the new next slot — for the caller to write and arm many at once. Returns
+   * null when slots were missed (the caller then runs {@link recover}, which applies catch-up).
+   */
+  planArm(job: Job, schedule: Schedule, state: ScheduleState | null, now: number):
+    { entry: { jobId: string; at: number } | null; state: ScheduleState } | null {
+    const s = state ?? { jobId: job.id, lastSlotAt: null, nextRunAt: null, anchorAt: job.createdAt };
+    const anchor = this.#anchor(job, s);
+    const from = Date.parse(s.lastSlotAt ?? s.anchorAt ?? job.createdAt);
+    if (slotsBetween(schedule, from, now, 1, anchor).length > 0) return null;
+    const after = Math.max(now, s.lastSlotAt === null ? -Infinity : Date.parse(s.lastSlotAt));
+    const next = nextFire(schedule, after, anchor);
+    return {
+      entry: next === null ? null : { jobId: job.id, at: this.#entryAt(job, next) },
+      state: { ...s, nextRunAt: next === null ? null : iso(next) },
+    };
+  }
+
   /** Start-up: slots since the job's watermark were missed while the daemon was down. */
   async recover(job: Job, schedule: Schedule, now: number): Promise<void> {
     const s = await this.#state(job);
