@@ -150,6 +150,10 @@ describe('scheduler lifecycle (virtual clock, real threads and processes)', () =
     expect(a!.trigger).toBe('manual');
     expect(b!.trigger).toBe('dependency');
     expect((await s.getJob('second')).lastRun?.status).toBe('succeeded');
+    // Re-adding 'first' after 'second' would close a loop that runs forever: refused.
+    await s.removeJob('first');
+    await expect(s.addJob({ name: 'first', schedule: 'never', command: 'true', triggers: [{ type: 'after', job: 'second', on: 'finished' }] }))
+      .rejects.toMatchObject({ code: 'VALIDATION', field: 'after' });
     runs.stop();
   });
 });

@@ -6,7 +6,7 @@
  */
 import type { Logger, WhyReport } from '../../api';
 import { ConflictError, NotFoundError, ShutdownError, ValidationError } from '../../errors';
-import type { Job } from '../../model/job';
+import type { Job, TriggerSpec } from '../../model/job';
 import type { Run, RunTrigger } from '../../model/run';
 import type { SchedulerEvent } from '../../model/events';
 import type { Clock } from '../../runtime/clock';
@@ -198,7 +198,7 @@ export class Engine {
       const schedule = this.#schedule(job);
       if (schedule !== undefined && schedule.kind !== 'event') await this.#slots.arm(job, schedule, this.#d.clock.now());
     }
-    await this.#runs.rearmRetries();
+    await this.#runs.rearm();
   }
 
   // ---- job lifecycle -----------------------------------------------------------------------
@@ -212,6 +212,7 @@ export class Engine {
         throw new ValidationError(`triggers: --after names job '${t.job}', which does not exist`, 'after');
       }
     }
+    await this.#refuseCycle(spec.name, spec.triggers);
     if (this.#index.hasName(spec.name)) throw new ConflictError(`name: a job named '${spec.name}' already exists`);
     const now = this.#d.clock.now();
     const schedule = await this.#d.parser.ask('parse', { text: spec.schedule, tz: spec.timezone, now });
@@ -348,6 +349,26 @@ export class Engine {
     if (verdict.decision === 'replace') await this.#runs.replace(job.id);
     if (verdict.decision === 'enqueue') this.#runs.hold(job, run);
     else await this.#runs.enqueue(job, run);
+  }
+
+  /**
+   * `--after` edges must not form a cycle (A after B after A would run forever). Follows the new
+   * job's upstream jobs' own `--after` triggers; reaching the new job's name is a cycle.
+   */
+  async #refuseCycle(name: string, triggers: TriggerSpec[]): Promise<void> {
+    const seen = new Set<string>();
+    const stack = triggers.flatMap((t) => (t.type === 'after' ? [t.job] : []));
+    while (stack.length > 0) {
+      const ref = stack.pop()!;
+      if (ref === name) throw new ValidationError(`triggers: --after would make a cycle through '${name}'`, 'after');
+      const id = this.#index.idOf(ref);
+      if (id === undefined || seen.has(id)) continue;
+      seen.add(id);
+      const up = await this.#job(id);
+      if (up === undefined) continue;
+      if (up.name === name) throw new ValidationError(`triggers: --after would make a cycle through '${name}'`, 'after');
+      for (const t of up.triggers) if (t.type === 'after') stack.push(t.job);
+    }
   }
 
   /** A watch or usage trigger of the job fired: the job runs (trigger `event`), under its overlap policy. */

@@ -17,6 +17,7 @@ import type { RunResult } from '../executor/types';
 import { retryDelay, shouldRetry } from '../executor/retry-policy';
 import { LRUCache } from 'lru-cache';
 import { abandonRun, finishRun, iso, newRun } from './runs';
+import { killOrphans } from './orphans';
 
 /** Longest retry backoff. */
 export const MAX_BACKOFF_MS = 3_600_000;
@@ -182,6 +183,8 @@ export class RunBook {
 
   /** The executor's incarnation died: its runs' processes are gone with it. */
   async executorLost(): Promise<void> {
+    // The dead incarnation's pool may still have children running: they belong to no run any more.
+    killOrphans(new Set(this.#running.keys()));
     for (const run of [...this.#running.values()]) {
       this.#running.delete(run.id);
       const job = await this.#d.jobOf(run.jobId);
@@ -190,11 +193,18 @@ export class RunBook {
     await this.pump();
   }
 
-  /** Re-arms every pending retry (a new queue incarnation starts empty). */
-  async rearmRetries(): Promise<void> {
+  /** A new queue incarnation starts empty: re-arm pending retries and re-queue waiting runs. */
+  async rearm(): Promise<void> {
     for (const run of this.#retries.values()) {
       await this.#d.queue.ask('arm', { key: RETRY_KEY_PREFIX + run.id, at: Date.parse(run.scheduledAt) });
     }
+    const waiting = [...this.#queued.values()];
+    this.#queued.clear();
+    for (const run of waiting) {
+      const job = await this.#d.jobOf(run.jobId);
+      if (job !== undefined) await this.enqueue(job, run);
+    }
+    await this.pump();
   }
 
   /** Forgets a removed job's waiting runs and kills its running ones. */
