@@ -1,7 +1,8 @@
 /**
  * What the scheduler keeps in memory about EVERY job: its id, name and a few flags, packed into a
  * small integer per job. Full job specs stay in LMDB and are read (through a bounded cache) when a
- * job fires or is shown — that is what lets a million jobs fit in well under 1 GB.
+ * job fires or is shown, so memory per job is this index plus its timeline entry (docs/benchmarks.md
+ * has the measured totals).
  */
 import type { Job } from '../../model/job';
 import type { Schedule } from '../parser/schedule';
