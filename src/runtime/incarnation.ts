@@ -53,8 +53,9 @@ export class MainIncarnation implements Incarnation {
   readonly #name: string;
   readonly #handlers: Handlers;
   readonly #exit = deferred<ExitReason>();
-  /** Rejects (and so fails the in-flight message) when the incarnation crashes or is killed. */
-  readonly #gone = deferred<never>();
+  /** Rejecters of messages in flight: failed at once when the incarnation crashes or is killed. */
+  readonly #pending = new Set<(err: unknown) => void>();
+  #goneError: unknown = null;
   #state: 'running' | 'stopping' | 'dead' = 'running';
   #inflight: Promise<unknown> | null = null;
 
@@ -67,7 +68,6 @@ export class MainIncarnation implements Incarnation {
     this.#name = name;
     this.#handlers = handlers;
     this.exited = this.#exit.promise;
-    this.#gone.promise.catch(() => undefined);
   }
 
   invoke(type: string, payload: unknown): Promise<unknown> {
@@ -80,7 +80,19 @@ export class MainIncarnation implements Incarnation {
         this.#crash(err);
         throw new ActorDeadError(`actor '${this.#name}' crashed: ${err.message}`, { cause: err });
       });
-    const raced = Promise.race([run, this.#gone.promise]);
+    // Not Promise.race(run, gone): each race would leave a reaction on the long-lived `gone`
+    // promise holding this message's reply until the incarnation ends (a leak per message).
+    const raced = new Promise<unknown>((resolve, reject) => {
+      if (this.#goneError !== null) {
+        reject(this.#goneError);
+        return;
+      }
+      this.#pending.add(reject);
+      run.then(
+        (v) => { this.#pending.delete(reject); resolve(v); },
+        (e: unknown) => { this.#pending.delete(reject); reject(e); },
+      );
+    });
     this.#inflight = raced.catch(() => undefined);
     return raced;
   }
@@ -101,8 +113,15 @@ export class MainIncarnation implements Incarnation {
     if (this.#state === 'dead') return;
     this.#state = 'dead';
     // A main-thread handler cannot be interrupted; its result is simply dropped.
-    this.#gone.reject(new ActorStoppedError(`actor '${this.#name}' was killed`));
+    this.#rejectAll(new ActorStoppedError(`actor '${this.#name}' was killed`));
     this.#exit.resolve({ normal: true });
+  }
+
+  /** Fails every message in flight at once, and every later one. */
+  #rejectAll(err: unknown): void {
+    this.#goneError ??= err;
+    for (const reject of this.#pending) reject(err);
+    this.#pending.clear();
   }
 
   #crash(err: ActorCrash): void {
