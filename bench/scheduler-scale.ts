@@ -24,6 +24,7 @@ import path from 'node:path';
 import Table from 'cli-table3';
 import { Store } from '../src/actors/persistence/store';
 import { Timeline } from '../src/actors/queue/timeline';
+import { nextFire, parseSchedule } from '../src/actors/parser/schedule';
 import { createScheduler } from '../src/scheduler';
 import type { Job } from '../src/model/job';
 import type { Scheduler } from '../src/api';
@@ -68,6 +69,19 @@ function benchJob(i: number, createdAt: string): Job {
 
 interface PopulateResult { n: number; insertMs: number; jobsPerSec: number }
 
+/** The next slot of a bench job after `iso` (jobs share a few schedules and one creation time). */
+const nextCache = new Map<string, string>();
+function nextAfter(job: Job, iso: string): string {
+  const key = `${job.schedule}\0${iso}`;
+  let next = nextCache.get(key);
+  if (next === undefined) {
+    const s = parseSchedule(job.schedule, { tz: job.timezone, now: Date.parse(job.createdAt) });
+    next = new Date(nextFire(s, Date.parse(iso), Date.parse(job.createdAt))!).toISOString();
+    nextCache.set(key, next);
+  }
+  return next;
+}
+
 async function populate(a: { dataDir: string; n: number }): Promise<PopulateResult> {
   const store = await Store.open({ dataDir: a.dataDir });
   const now = Date.now();
@@ -77,7 +91,9 @@ async function populate(a: { dataDir: string; n: number }): Promise<PopulateResu
   for (let from = 0; from < a.n; from += BATCH) {
     const jobs = Array.from({ length: Math.min(BATCH, a.n - from) }, (_, k) => benchJob(from + k, createdAt));
     await Promise.all(jobs.map((j) => store.insertJob(j)));
-    await Promise.all(jobs.map((j) => store.putScheduleState({ jobId: j.id, lastSlotAt: watermark, nextRunAt: null, anchorAt: createdAt })));
+    // As a daemon leaves it: the watermark and the next slot after it, so start-up takes the path
+    // of every start but the first (arming from the stored next slot, reading only job heads).
+    await store.putScheduleStates(jobs.map((j) => ({ jobId: j.id, lastSlotAt: watermark, nextRunAt: nextAfter(j, watermark), anchorAt: createdAt })));
   }
   const insertMs = msSince(t);
   if (store.counts().jobs !== a.n) throw new Error(`store holds ${store.counts().jobs} jobs, expected ${a.n}`);

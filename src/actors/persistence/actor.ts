@@ -9,7 +9,7 @@ import type { BackupDocument } from '../../api';
 import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
-import { Store, type RunSummary, type StoreCounts } from './store';
+import { Store, type JobPageEntry, type RunSummary, type StoreCounts } from './store';
 import type { PruneResult } from './retention';
 import { STOP_HANDLER } from '../../runtime/types';
 
@@ -59,7 +59,7 @@ export type PersistenceHandlers = {
   restore(p: { doc: unknown }): Promise<{ jobs: number; runs: number }>;
   counts(p: Record<string, never>): StoreCounts;
   /** A page of jobs (id order) with their schedule states, after `after` (exclusive). */
-  jobPage(p: { after: string | null; limit: number }): Array<{ job: Job; state: ScheduleState | null }>;
+  jobPage(p: { after: string | null; limit: number; now: number }): JobPageEntry[];
   /** Run counts by status and the newest durations, for stats across restarts. */
   runSummary(p: { maxDurations: number }): RunSummary;
   close(p: Record<string, never>): Promise<void>;
@@ -105,7 +105,7 @@ export async function createPersistenceHandlers(init: PersistenceInit): Promise<
     restore: async (p) => store.restore(p?.doc),
     counts: () => store.counts(),
     runSummary: ({ maxDurations }) => store.runSummary(maxDurations),
-    jobPage: ({ after, limit }) => store.jobPage(after, limit),
+    jobPage: ({ after, limit, now }) => store.jobPage(after, limit, now),
     close: async () => store.close(),
     [STOP_HANDLER]: async () => store.close(),
   };

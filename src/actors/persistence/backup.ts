@@ -12,7 +12,7 @@ import { ValidationError } from '../../errors';
 import type { BackupDocument } from '../../api';
 import type { Run } from '../../model/run';
 import { backupDocumentSchema, parseOrThrow } from './schema';
-import type { Tables, Writer } from './tables';
+import { headOf, type Tables, type Writer } from './tables';
 
 /** Reads every job, run and slot. Call synchronously: lmdb-js keeps one read snapshot per event turn. */
 export function exportDocument(t: Tables, createdAt: string): BackupDocument {
@@ -35,13 +35,14 @@ export async function importDocument(t: Tables, write: Writer, input: unknown): 
   const doc = parseOrThrow(backupDocumentSchema, input);
   checkReferences(doc);
   await write(() => {
-    for (const db of [t.jobs, t.jobNames, t.runJob, t.unfinished, t.states] as const) {
+    for (const db of [t.jobs, t.heads, t.jobNames, t.runJob, t.unfinished, t.states] as const) {
       for (const key of [...db.getKeys({})]) void db.remove(key);
     }
     for (const key of [...t.runs.getKeys({})]) void t.runs.remove(key);
     for (const key of [...t.slots.getKeys({})]) void t.slots.remove(key);
     for (const job of doc.jobs) {
       void t.jobs.put(job.id, job);
+      void t.heads.put(job.id, headOf(job));
       void t.jobNames.put(job.name, job.id);
     }
     for (const run of doc.runs) putRun(t, run);

@@ -37,6 +37,7 @@ export async function deleteJobData(t: Tables, write: Writer, jobId: string): Pr
       const job = t.jobs.get(jobId);
       if (job !== undefined && t.jobNames.get(job.name) === jobId) void t.jobNames.remove(job.name);
       void t.jobs.remove(jobId);
+      void t.heads.remove(jobId);
       void t.states.remove(jobId);
       return true;
     });

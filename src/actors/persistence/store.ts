@@ -12,7 +12,7 @@ import {
   jobSchema, parseOrThrow, runSchema, scheduleStateSchema, slotSchema, type ScheduleState,
 } from './schema';
 import {
-  entryCount, newestFirst, openTables, SCHEMA_KEY, SCHEMA_VERSION, storePath, type Tables,
+  entryCount, headOf, newestFirst, openTables, SCHEMA_KEY, SCHEMA_VERSION, storePath, type JobHead, type Tables,
 } from './tables';
 import { deleteJobData, pruneHistory, type PruneResult } from './retention';
 import { exportDocument, importDocument } from './backup';
@@ -29,6 +29,13 @@ export interface StoreOptions {
 }
 
 /** Sizes of the store, for `stats` and tests. */
+/** One job in a start-up page: its head and state, and its whole spec only where needed. */
+export interface JobPageEntry {
+  head: JobHead;
+  state: ScheduleState | null;
+  job: Job | null;
+}
+
 /** Run counts by status and recent durations (oldest first), from the whole store. */
 export interface RunSummary {
   counts: Record<string, number>;
@@ -106,6 +113,14 @@ export class Store {
         });
         await t.env.flushed;
       }
+      // Stores written before the heads table existed (or by a crash between versions): rebuild it.
+      if (!readOnly && entryCount(t.heads) !== entryCount(t.jobs)) {
+        await t.env.childTransaction(() => {
+          for (const key of [...t.heads.getKeys({})]) void t.heads.remove(key);
+          for (const { key, value } of t.jobs.getRange({})) void t.heads.put(key, headOf(value));
+        });
+        await t.env.flushed;
+      }
       return new Store(t, readOnly, version);
     } catch (err) {
       await t.env.close().catch(() => undefined);
@@ -143,6 +158,7 @@ export class Store {
       if (owner !== undefined) throw new ConflictError(`a job named '${j.name}' already exists (${owner})`);
       if (this.#t.jobs.get(j.id) !== undefined) throw new ConflictError(`a job with id ${j.id} already exists`);
       void this.#t.jobs.put(j.id, j);
+      void this.#t.heads.put(j.id, headOf(j));
       void this.#t.jobNames.put(j.name, j.id);
     });
   }
@@ -162,6 +178,7 @@ export class Store {
         void this.#t.jobNames.put(j.name, j.id);
       }
       void this.#t.jobs.put(j.id, j);
+      void this.#t.heads.put(j.id, headOf(j));
     });
   }
 
@@ -348,13 +365,19 @@ export class Store {
    * scheduler loads its index page by page at start-up, so a million jobs never cross the thread
    * boundary in one message.
    */
-  jobPage(afterId: string | null, limit: number): Array<{ job: Job; state: ScheduleState | null }> {
+  jobPage(afterId: string | null, limit: number, now: number): JobPageEntry[] {
     return this.#read(() => {
-      const out: Array<{ job: Job; state: ScheduleState | null }> = [];
-      for (const { key, value } of this.#t.jobs.getRange({ start: afterId ?? undefined, limit: limit + 1 })) {
+      const out: JobPageEntry[] = [];
+      for (const { key, value: head } of this.#t.heads.getRange({ start: afterId ?? undefined, limit: limit + 1 })) {
         if (key === afterId) continue;
         if (out.length >= limit) break;
-        out.push({ job: value, state: this.#t.states.get(key) ?? null });
+        const state = this.#t.states.get(key) ?? null;
+        // The whole spec only where start-up needs more than the head: an active job whose next
+        // slot is unknown or past (recovery, catch-up), or one with watch/usage triggers.
+        const next = state?.nextRunAt == null ? NaN : Date.parse(state.nextRunAt);
+        const known = next > now && (state!.lastSlotAt === null || Date.parse(state!.lastSlotAt) < next);
+        const needsSpec = head.enabled && !head.done && (!known || head.events);
+        out.push({ head, state, job: needsSpec ? (this.#t.jobs.get(key) ?? null) : null });
       }
       return out;
     });

@@ -43,6 +43,38 @@ export interface Tables {
   unfinished: Database<string, string>;
   slots: Database<Slot, [string, string]>;
   states: Database<ScheduleState, string>;
+  /** Compact per-job start-up records (see {@link JobHead}), kept in step with `jobs`. */
+  heads: Database<JobHead, string>;
+}
+
+/**
+ * What start-up needs of a job whose next slot is already known: enough to index it and arm it,
+ * about a fifth of a whole spec. Start-up reads these instead of every spec, so LMDB pages touched
+ * (and resident) at start-up stay small. Written with the job, in the same transaction.
+ */
+export interface JobHead {
+  id: string;
+  name: string;
+  enabled: boolean;
+  done: boolean;
+  jitterMs: number;
+  /** Upstream jobs of its `--after` triggers. */
+  after: string[];
+  /** True when the job has watch/usage triggers (start-up then needs the whole spec). */
+  events: boolean;
+}
+
+/** The head of a job. */
+export function headOf(job: Job): JobHead {
+  return {
+    id: job.id,
+    name: job.name,
+    enabled: job.enabled,
+    done: job.completedAt !== null,
+    jitterMs: job.jitterMs,
+    after: job.triggers.flatMap((t) => (t.type === 'after' ? [t.job] : [])),
+    events: job.triggers.some((t) => t.type !== 'after'),
+  };
 }
 
 /** Runs a write callback in one atomic transaction and resolves once it is on disk. @internal */
@@ -79,6 +111,7 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     unfinished: env.openDB<string, string>('unfinished', db),
     slots: env.openDB<Slot, [string, string]>('slots', db),
     states: env.openDB<ScheduleState, string>('states', db),
+    heads: env.openDB<JobHead, string>('heads', db),
   };
 }
 

@@ -15,8 +15,9 @@ import type { ActorRef } from '../../runtime/types';
 import type { ParserHandlers } from '../parser/actor';
 import { ScheduleMath, type Schedule } from '../parser/schedule';
 import { LRUCache } from 'lru-cache';
-import { JobIndex, kindOf } from './job-index';
+import { JobIndex, factsOf, kindOf } from './job-index';
 import type { PersistenceHandlers, ScheduleState } from '../persistence/actor';
+import type { JobPageEntry } from '../persistence/store';
 import type { QueueHandlers } from '../queue/actor';
 import type { ExecutorHandlers } from '../executor/actor';
 import type { RunResult } from '../executor/types';
@@ -137,12 +138,19 @@ export class Engine {
     const unfinished = start ? await this.#d.persistence.ask('listUnfinishedRuns', {}) : [];
     let after: string | null = null;
     for (;;) {
-      const page: Array<{ job: Job; state: ScheduleState | null }> = await this.#d.persistence.ask('jobPage', { after, limit: LOAD_PAGE });
+      const page: JobPageEntry[] = await this.#d.persistence.ask('jobPage', { after, limit: LOAD_PAGE, now });
       const entries: Array<{ jobId: string; at: number }> = [];
       const states: ScheduleState[] = [];
-      for (const { job, state } of page) {
+      for (const { head, state, job } of page) {
+        if (job === null) {
+          // The head is enough: paused, done, or its next slot is stored and still ahead.
+          this.#index.set(head, 'timed');
+          const entry = start && head.enabled && !head.done ? this.#slots.entryFromState(head, state, now) : null;
+          if (entry !== null) entries.push(entry);
+          continue;
+        }
         const schedule = this.#schedule(job);
-        this.#index.set(job, kindOf(schedule ?? null));
+        this.#index.set(factsOf(job), kindOf(schedule ?? null));
         if (!start || schedule === undefined || !job.enabled || job.completedAt !== null) continue;
         await this.#watch(job);
         if (schedule.kind === 'event') {
@@ -165,7 +173,7 @@ export class Engine {
       if (states.length > 0) await this.#d.persistence.ask('putScheduleStates', { states });
       if (entries.length > 0) await this.#d.queue.ask('armMany', { entries });
       if (page.length < LOAD_PAGE) break;
-      after = page[page.length - 1]!.job.id;
+      after = page[page.length - 1]!.head.id;
     }
     if (!start) return;
     const orphans = killOrphans(new Set(unfinished.filter((r) => r.status === 'running').map((r) => r.id)));
@@ -240,7 +248,7 @@ export class Engine {
       throw err;
     }
     this.#jobs.set(job.id, job);
-    this.#index.set(job, kindOf(schedule));
+    this.#index.set(factsOf(job), kindOf(schedule));
     const state: ScheduleState = { jobId: job.id, lastSlotAt: null, nextRunAt: null, anchorAt: job.createdAt };
     await this.#d.persistence.ask('putScheduleState', { jobId: job.id, state });
     if (this.#d.mode === 'active' && job.enabled && schedule.kind !== 'event') await this.#slots.arm(job, schedule, now);
@@ -270,7 +278,7 @@ export class Engine {
       await this.#d.persistence.ask('updateJob', { job: updated });
       this.#jobs.set(job.id, updated);
       const schedule = this.#schedule(updated);
-      this.#index.set(updated, kindOf(schedule ?? null));
+      this.#index.set(factsOf(updated), kindOf(schedule ?? null));
       if (!enabled) {
         await this.#d.triggers?.remove(job.id);
         await this.#d.queue.ask('disarm', { key: job.id });
@@ -304,7 +312,7 @@ export class Engine {
     await this.#d.persistence.ask('updateJob', { job: done });
     await this.#d.triggers?.remove(job.id);
     this.#jobs.set(job.id, done);
-    this.#index.set(done, kindOf(this.#schedule(done) ?? null));
+    this.#index.set(factsOf(done), kindOf(this.#schedule(done) ?? null));
   }
 
   // ---- firing ------------------------------------------------------------------------------

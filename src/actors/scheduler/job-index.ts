@@ -10,7 +10,8 @@ import type { Schedule } from '../parser/schedule';
 const ENABLED = 1;
 const DONE = 2;
 const KIND_SHIFT = 2;
-const KINDS = ['none', 'cron', 'interval', 'once', 'reboot', 'never'] as const;
+/** `timed`: a time-based schedule whose exact form start-up did not need to load. */
+const KINDS = ['none', 'cron', 'interval', 'once', 'reboot', 'never', 'timed'] as const;
 
 /** Schedule kind as the index knows it (`none`: the stored schedule no longer parses). */
 export type IndexedKind = (typeof KINDS)[number];
@@ -19,6 +20,24 @@ export type IndexedKind = (typeof KINDS)[number];
 export function kindOf(schedule: Schedule | null): IndexedKind {
   if (schedule === null) return 'none';
   return schedule.kind === 'event' ? schedule.event : schedule.kind;
+}
+
+/** What the index needs of a job (a stored job head has exactly these). */
+export interface IndexFacts {
+  id: string;
+  name: string;
+  enabled: boolean;
+  done: boolean;
+  /** Upstream jobs of its `--after` triggers. */
+  after: string[];
+}
+
+/** The index facts of a whole job. */
+export function factsOf(job: Pick<Job, 'id' | 'name' | 'enabled' | 'completedAt' | 'triggers'>): IndexFacts {
+  return {
+    id: job.id, name: job.name, enabled: job.enabled, done: job.completedAt !== null,
+    after: job.triggers.flatMap((t) => (t.type === 'after' ? [t.job] : [])),
+  };
 }
 
 /** One job's flags. */
@@ -40,17 +59,16 @@ export class JobIndex {
   }
 
   /** Adds or updates a job. */
-  set(job: Pick<Job, 'id' | 'name' | 'enabled' | 'completedAt' | 'triggers'>, kind: IndexedKind): void {
+  set(job: IndexFacts, kind: IndexedKind): void {
     const old = this.#flags.get(job.id);
     if (old === undefined) {
-      for (const t of job.triggers) {
-        if (t.type !== 'after') continue;
-        const set = this.#dependents.get(t.job) ?? new Set<string>();
+      for (const upstream of job.after) {
+        const set = this.#dependents.get(upstream) ?? new Set<string>();
         set.add(job.id);
-        this.#dependents.set(t.job, set);
+        this.#dependents.set(upstream, set);
       }
     }
-    this.#flags.set(job.id, (job.enabled ? ENABLED : 0) | (job.completedAt !== null ? DONE : 0) | (KINDS.indexOf(kind) << KIND_SHIFT));
+    this.#flags.set(job.id, (job.enabled ? ENABLED : 0) | (job.done ? DONE : 0) | (KINDS.indexOf(kind) << KIND_SHIFT));
     this.#names.set(job.name, job.id);
   }
 
