@@ -90,10 +90,14 @@ export function storePath(dataDir: string): string {
  * environment. Defaults kept on purpose: overlappingSync stays on (its `flushed` promise is what the
  * store awaits before acknowledging), no noSync / useWritemap (durability; child transactions need
  * no writemap), msgpack values without shared structures (each record decodes on its own, so several
- * processes never race on a shared structure table).
+ * processes never race on a shared structure table). Every opener must pass the same flags.
  */
 export function envOptions(readOnly: boolean): RootDatabaseOptions {
-  return { maxDbs: 16, readOnly };
+  // noReadAhead (MDB_NORDAHEAD): reads are point lookups and short ranges spread over the file;
+  // the kernel's read-ahead would pull (and map, counting in RSS) whole neighbourhoods of job specs
+  // when start-up only needs each job's head and state.
+  // (lmdb-js supports the option; its typings do not list it.)
+  return { maxDbs: 16, readOnly, noReadAhead: process.platform === 'linux' } as RootDatabaseOptions;
 }
 
 /** Opens the environment and its sub-databases. @internal */
