@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import { filter, firstValueFrom, take, toArray, timeout, type Observable } from 'rxjs';
 import type { SchedulerEvent } from '../../src/model/events';
 import type { Run } from '../../src/model/run';
+import { createScheduler, type Scheduler, type SchedulerOptions } from '../../src/index';
+import { VirtualClock } from '../../src/testing';
 
 /** A fresh temp directory (remove with {@link removeDir}). */
 export function tempDir(prefix = 'rae-sched-'): string {
@@ -54,4 +56,37 @@ export class RunCollector {
 export function nextEvents<T extends SchedulerEvent>(events$: Observable<SchedulerEvent>,
   pred: (e: SchedulerEvent) => e is T, n = 1, deadlineMs = 20_000): Promise<T[]> {
   return firstValueFrom(events$.pipe(filter(pred), take(n), toArray(), timeout(deadlineMs)));
+}
+
+/** A scheduler opened by {@link useSchedulers}, with its virtual clock and a run collector. */
+export interface OpenedScheduler {
+  s: Scheduler;
+  clock: VirtualClock;
+  runs: RunCollector;
+}
+
+/**
+ * Per-test data directory and schedulers on virtual clocks, all shut down and removed after each
+ * test. `open(at)` starts a scheduler on the same directory (a restart, when called again).
+ */
+export function useSchedulers(): { dir(): string; open(at: number, opts?: Partial<SchedulerOptions>): Promise<OpenedScheduler> } {
+  let dir = '';
+  let opened: Scheduler[] = [];
+  beforeEach(() => {
+    dir = tempDir();
+    opened = [];
+  });
+  afterEach(async () => {
+    for (const s of opened) await s.shutdown({ graceMs: 0 });
+    removeDir(dir);
+  });
+  return {
+    dir: () => dir,
+    async open(at, opts = {}) {
+      const clock = new VirtualClock(at);
+      const s = await createScheduler({ dataDir: dir, clock, ...opts });
+      opened.push(s);
+      return { s, clock, runs: new RunCollector(s.events$) };
+    },
+  };
 }

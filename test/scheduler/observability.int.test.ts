@@ -1,28 +1,11 @@
 /** Health, stats and metrics of the whole scheduler, and history retention. */
-import { createScheduler, type Scheduler } from '../../src/index';
-import { VirtualClock } from '../../src/testing';
-import { RunCollector, removeDir, tempDir } from '../helpers/scheduler';
+import { useSchedulers } from '../helpers/scheduler';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 
 describe('observability and retention', () => {
-  let dir: string;
-  let opened: Scheduler[];
-  beforeEach(() => {
-    dir = tempDir();
-    opened = [];
-  });
-  afterEach(async () => {
-    for (const s of opened) await s.shutdown({ graceMs: 0 });
-    removeDir(dir);
-  });
-
-  async function open(opts: { historyPerJob?: number } = {}): Promise<{ s: Scheduler; clock: VirtualClock; runs: RunCollector }> {
-    const clock = new VirtualClock(T0);
-    const s = await createScheduler({ dataDir: dir, clock, ...opts });
-    opened.push(s);
-    return { s, clock, runs: new RunCollector(s.events$) };
-  }
+  const fixture = useSchedulers();
+  const open = (opts: { historyPerJob?: number } = {}): ReturnType<typeof fixture.open> => fixture.open(T0, opts);
 
   it('reports every component healthy, and stats and metrics that count runs — across a restart', async () => {
     const a = await open();

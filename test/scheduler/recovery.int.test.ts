@@ -3,33 +3,16 @@
  * `interrupted`, slots missed while down follow the catch-up policy, and no slot runs twice.
  */
 import { spawn } from 'node:child_process';
-import { createScheduler, type Scheduler } from '../../src/index';
-import { VirtualClock } from '../../src/testing';
 import { Store } from '../../src/actors/persistence/store';
 import { newId } from '../../src/model/ids';
-import { RunCollector, removeDir, tempDir } from '../helpers/scheduler';
+import { useSchedulers } from '../helpers/scheduler';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const MIN = 60_000;
 
 describe('restart and recovery', () => {
-  let dir: string;
-  let opened: Scheduler[];
-  beforeEach(() => {
-    dir = tempDir();
-    opened = [];
-  });
-  afterEach(async () => {
-    for (const s of opened) await s.shutdown({ graceMs: 0 });
-    removeDir(dir);
-  });
-
-  async function open(at: number): Promise<{ s: Scheduler; clock: VirtualClock; runs: RunCollector }> {
-    const clock = new VirtualClock(at);
-    const s = await createScheduler({ dataDir: dir, clock });
-    opened.push(s);
-    return { s, clock, runs: new RunCollector(s.events$) };
-  }
+  const fixture = useSchedulers();
+  const open = fixture.open;
 
   it('keeps jobs across a restart and arms them again', async () => {
     const a = await open(T0);
@@ -74,7 +57,7 @@ describe('restart and recovery', () => {
     expect(history).toHaveLength(100);
     const jobId = (await b.s.getJob('flood')).id;
     await b.s.shutdown();
-    const store = await Store.open({ dataDir: dir, readOnly: true });
+    const store = await Store.open({ dataDir: fixture.dir(), readOnly: true });
     const slots = store.listSlots(jobId, 10_000);
     await store.close();
     // 43,200 slots were missed: 100 ran, the rest are explained by a bounded number of records.
@@ -90,7 +73,7 @@ describe('restart and recovery', () => {
     const job = await a.s.addJob({ name: 'crashy', schedule: 'never', command: 'true', retry: { maxRetries: 1, backoffMs: 1000 } });
     await a.s.shutdown();
     // What a crash leaves behind: a run stored as `running` that no process will ever finish.
-    const store = await Store.open({ dataDir: dir });
+    const store = await Store.open({ dataDir: fixture.dir() });
     const runId = newId('run', T0);
     await store.putRun({
       id: runId, jobId: job.id, attempt: 1, trigger: 'manual', status: 'running', exitCode: null, signal: null,
@@ -117,7 +100,7 @@ describe('restart and recovery', () => {
       detached: true, stdio: 'ignore', env: { ...process.env, RAE_SCHED_RUN_ID: runId },
     });
     const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
-    const store = await Store.open({ dataDir: dir });
+    const store = await Store.open({ dataDir: fixture.dir() });
     await store.putRun({
       id: runId, jobId: job.id, attempt: 1, trigger: 'manual', status: 'running', exitCode: null, signal: null,
       scheduledAt: new Date(T0).toISOString(), startedAt: new Date(T0).toISOString(), finishedAt: null,

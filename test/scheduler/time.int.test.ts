@@ -2,31 +2,14 @@
  * Time that misbehaves, end to end on a virtual clock: DST in the job's zone, wall-clock jumps,
  * timers beyond setTimeout's limit, jitter, and no slot firing twice across a restart.
  */
-import { createScheduler, type Scheduler } from '../../src/index';
-import { VirtualClock } from '../../src/testing';
-import { RunCollector, removeDir, tempDir } from '../helpers/scheduler';
+import { useSchedulers } from '../helpers/scheduler';
 
 const H = 3_600_000;
 const MIN = 60_000;
 
 describe('time that misbehaves', () => {
-  let dir: string;
-  let opened: Scheduler[];
-  beforeEach(() => {
-    dir = tempDir();
-    opened = [];
-  });
-  afterEach(async () => {
-    for (const s of opened) await s.shutdown({ graceMs: 0 });
-    removeDir(dir);
-  });
-
-  async function open(at: number): Promise<{ s: Scheduler; clock: VirtualClock; runs: RunCollector }> {
-    const clock = new VirtualClock(at);
-    const s = await createScheduler({ dataDir: dir, clock });
-    opened.push(s);
-    return { s, clock, runs: new RunCollector(s.events$) };
-  }
+  const fixture = useSchedulers();
+  const open = fixture.open;
 
   it('a daily job in New York runs once per day across spring-forward (its 02:30 falls in the gap)', async () => {
     const { s, clock, runs } = await open(Date.parse('2027-03-12T12:00:00Z'));
