@@ -6,26 +6,11 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from '../../errors';
-import type { Command, Limits, TriggerSpec, OverlapPolicy, CatchUpPolicy, RetryPolicySpec } from '../../model/job';
+import type { CatchUpPolicy, Job, OverlapPolicy } from '../../model/job';
 
-/** A JobSpec with every default filled in. */
-export interface FilledJobSpec {
-  name: string;
-  schedule: string;
-  command: Command | null;
-  module: string | null;
-  timezone: string | null;
-  priority: number;
-  retry: RetryPolicySpec;
-  limits: Limits;
-  overlap: OverlapPolicy;
-  catchUp: CatchUpPolicy;
-  cwd: string | null;
-  env: Record<string, string>;
-  triggers: TriggerSpec[];
-  jitterMs: number;
-  enabled: boolean;
-}
+/** A JobSpec with every default filled in: exactly the user-given fields of a stored Job. */
+export type FilledJobSpec = Pick<Job, 'name' | 'schedule' | 'command' | 'module' | 'timezone' | 'priority' |
+  'retry' | 'limits' | 'overlap' | 'catchUp' | 'cwd' | 'env' | 'triggers' | 'jitterMs' | 'enabled'>;
 
 /** Defaults applied to every job. */
 export const JOB_DEFAULTS = {
