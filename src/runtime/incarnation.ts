@@ -4,6 +4,7 @@
  * current incarnation; the supervisor restarts a crashed one by starting a fresh incarnation.
  * @internal
  */
+import { PendingCalls } from './pending-calls';
 import { ActorDeadError, ActorStoppedError, ValidationError } from '../errors';
 import type { Child, ExitReason } from './supervisor';
 import { ActorCrash, STOP_HANDLER, type Handlers } from './types';
@@ -53,9 +54,8 @@ export class MainIncarnation implements Incarnation {
   readonly #name: string;
   readonly #handlers: Handlers;
   readonly #exit = deferred<ExitReason>();
-  /** Rejecters of messages in flight: failed at once when the incarnation crashes or is killed. */
-  readonly #pending = new Set<(err: unknown) => void>();
-  #goneError: unknown = null;
+  /** Messages in flight: failed at once when the incarnation is killed. */
+  readonly #pending = new PendingCalls();
   #state: 'running' | 'stopping' | 'dead' = 'running';
   #inflight: Promise<unknown> | null = null;
 
@@ -80,19 +80,7 @@ export class MainIncarnation implements Incarnation {
         this.#crash(err);
         throw new ActorDeadError(`actor '${this.#name}' crashed: ${err.message}`, { cause: err });
       });
-    // Not Promise.race(run, gone): each race would leave a reaction on the long-lived `gone`
-    // promise holding this message's reply until the incarnation ends (a leak per message).
-    const raced = new Promise<unknown>((resolve, reject) => {
-      if (this.#goneError !== null) {
-        reject(this.#goneError);
-        return;
-      }
-      this.#pending.add(reject);
-      run.then(
-        (v) => { this.#pending.delete(reject); resolve(v); },
-        (e: unknown) => { this.#pending.delete(reject); reject(e); },
-      );
-    });
+    const raced = this.#pending.track(run);
     this.#inflight = raced.catch(() => undefined);
     return raced;
   }
@@ -113,15 +101,8 @@ export class MainIncarnation implements Incarnation {
     if (this.#state === 'dead') return;
     this.#state = 'dead';
     // A main-thread handler cannot be interrupted; its result is simply dropped.
-    this.#rejectAll(new ActorStoppedError(`actor '${this.#name}' was killed`));
+    this.#pending.end(new ActorStoppedError(`actor '${this.#name}' was killed`));
     this.#exit.resolve({ normal: true });
-  }
-
-  /** Fails every message in flight at once, and every later one. */
-  #rejectAll(err: unknown): void {
-    this.#goneError ??= err;
-    for (const reject of this.#pending) reject(err);
-    this.#pending.clear();
   }
 
   #crash(err: ActorCrash): void {

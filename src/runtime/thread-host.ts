@@ -8,6 +8,7 @@
  * which would itself wait for an answer that never comes.
  * @internal
  */
+import { PendingCalls } from './pending-calls';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter';
@@ -32,9 +33,8 @@ export class ThreadIncarnation implements Incarnation {
   readonly #worker: Worker;
   readonly #api: Comlink.Remote<WorkerApi>;
   readonly #exit = deferred<ExitReason>();
-  /** Rejecters of calls in flight. */
-  readonly #pending = new Set<(err: unknown) => void>();
-  #goneError: unknown = null;
+  /** Calls in flight: failed at once when the worker is gone. */
+  readonly #pending = new PendingCalls();
   #state: 'starting' | 'running' | 'stopping' | 'dead' = 'starting';
   #inflight: Promise<unknown> | null = null;
   #lastError: unknown;
@@ -104,7 +104,7 @@ export class ThreadIncarnation implements Incarnation {
   async kill(): Promise<void> {
     if (this.#state === 'dead') return;
     this.#state = 'stopping';
-    this.#rejectAll(new ActorStoppedError(`actor '${this.#name}' was killed`));
+    this.#pending.end(new ActorStoppedError(`actor '${this.#name}' was killed`));
     await this.#worker.terminate();
     this.#finish();
   }
@@ -115,28 +115,8 @@ export class ThreadIncarnation implements Incarnation {
   }
 
   #call(fn: (api: Comlink.Remote<WorkerApi>) => unknown): Promise<WireResult> {
-    // Not Promise.race(call, gone): every race adds a reaction to the long-lived `gone` promise that
-    // keeps the race's result alive until the worker dies — each reply leaked (measured: ~800 B per
-    // job loaded at start-up). Instead each call registers its own reject, removed when it settles.
-    return new Promise<WireResult>((resolve, reject) => {
-      if (this.#goneError !== null) {
-        reject(this.#goneError);
-        return;
-      }
-      this.#pending.add(reject);
-      // Comlink's Remote<> type distributes over the WireResult union; the value is a WireResult.
-      (fn(this.#api) as Promise<WireResult>).then(
-        (v) => { this.#pending.delete(reject); resolve(v); },
-        (e: unknown) => { this.#pending.delete(reject); reject(e); },
-      );
-    });
-  }
-
-  /** Rejects every call in flight at once (the worker is gone) and every later one. */
-  #rejectAll(err: unknown): void {
-    this.#goneError ??= err;
-    for (const reject of this.#pending) reject(err);
-    this.#pending.clear();
+    // Comlink's Remote<> type distributes over the WireResult union; the value is a WireResult.
+    return this.#pending.track(fn(this.#api) as Promise<WireResult>);
   }
 
   #onExit(code: number): void {
@@ -152,13 +132,13 @@ export class ThreadIncarnation implements Incarnation {
   #die(err: ActorDeadError): void {
     if (this.#state === 'dead') return;
     this.#state = 'dead';
-    this.#rejectAll(err);
+    this.#pending.end(err);
     this.#exit.resolve({ normal: false, error: err });
   }
 
   #finish(): void {
     this.#state = 'dead';
-    this.#rejectAll(new ActorStoppedError(`actor '${this.#name}' stopped`));
+    this.#pending.end(new ActorStoppedError(`actor '${this.#name}' stopped`));
     this.#exit.resolve({ normal: true });
   }
 }
