@@ -122,11 +122,18 @@ export function formatRuns(runs: Run[], nowMs: number = Date.now()): string {
   return table(
     ['RUN', 'STATUS', 'TRIGGER', 'ATTEMPT', 'STARTED', 'DURATION', 'EXIT'],
     runs.map((r) => [
-      r.id, r.status, r.trigger, String(r.attempt), relativeTime(r.startedAt ?? r.scheduledAt, nowMs),
+      r.id, r.status, r.trigger, String(r.attempt), startedText(r, nowMs),
       r.durationMs !== null ? formatDuration(r.durationMs) : '-',
       r.exitCode !== null ? String(r.exitCode) : (r.signal ?? '-'),
     ]),
   );
+}
+
+/** When the run started; one that never did says so (skipped, interrupted before it began) or when it is due. */
+function startedText(r: Run, nowMs: number): string {
+  if (r.startedAt !== null) return relativeTime(r.startedAt, nowMs);
+  if (r.status === 'queued') return `not started (due ${relativeTime(r.scheduledAt, nowMs)})`;
+  return 'not started';
 }
 
 /** `run --wait`: the finished run, its error and the tail of its output. */
@@ -136,7 +143,7 @@ export function formatRun(run: Run, nowMs: number = Date.now()): string {
     ['job', run.jobId],
     ['status', run.status],
     ['trigger', `${run.trigger} (attempt ${run.attempt})`],
-    ['started', run.startedAt ? `${run.startedAt} (${relativeTime(run.startedAt, nowMs)})` : '-'],
+    ['started', run.startedAt ? `${run.startedAt} (${relativeTime(run.startedAt, nowMs)})` : startedText(run, nowMs)],
     ['duration', run.durationMs !== null ? formatDuration(run.durationMs) : '-'],
     ['exit', run.exitCode !== null ? String(run.exitCode) : (run.signal ?? '-')],
   ];
@@ -153,10 +160,21 @@ export function formatHealth(h: Health): string {
   return `${h.healthy ? 'healthy' : 'UNHEALTHY'}\n${table(['COMPONENT', 'STATUS', 'RESTARTS', 'DETAIL'], rows)}`;
 }
 
-/** `stats`: counts, success rate, duration percentiles, queue, restarts. */
-export function formatStats(s: Stats): string {
+/**
+ * `stats`: counts, success rate, duration percentiles, queue, restarts. Without a daemon (`live`
+ * false) only the stored history means anything: no uptime, queue or restarts are shown.
+ */
+export function formatStats(s: Stats, live = true): string {
   const ms = (v: number | null): string => (v === null ? '-' : formatDuration(v));
   const restarts = Object.entries(s.restarts).filter(([, n]) => n > 0).map(([a, n]) => `${a} ${n}`);
+  const stored = keyValues([
+    ['jobs', `${s.jobs.total} (${s.jobs.enabled} enabled, ${s.jobs.paused} paused, ${s.jobs.done} done)`],
+    ['runs', `${s.runs.total} (${s.runs.succeeded} succeeded, ${s.runs.failed} failed, ${s.runs.timeout} timeout, ` +
+      `${s.runs.killed} killed, ${s.runs.interrupted} interrupted, ${s.runs.skipped} skipped)`],
+    ['success rate', s.runs.successRate === null ? '-' : `${(s.runs.successRate * 100).toFixed(1)}%`],
+    ['duration', `p50 ${ms(s.durationMs.p50)}, p90 ${ms(s.durationMs.p90)}, p99 ${ms(s.durationMs.p99)}, max ${ms(s.durationMs.max)}`],
+  ]);
+  if (!live) return `no daemon runs: stored history only (no uptime, queue or restarts)\n${stored}`;
   return keyValues([
     ['jobs', `${s.jobs.total} (${s.jobs.enabled} enabled, ${s.jobs.paused} paused, ${s.jobs.done} done)`],
     ['runs', `${s.runs.total} (${s.runs.succeeded} succeeded, ${s.runs.failed} failed, ${s.runs.timeout} timeout, ` +
