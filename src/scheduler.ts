@@ -184,7 +184,7 @@ class RaeScheduler implements Scheduler {
     });
     // Watches are native and async; their fires enter the scheduler's mailbox like any message.
     this.#triggers = opts.mode === 'active'
-      ? new TriggerHub({ clock, logger, onFire: (jobId, reason) => self().tell('triggerFired', { jobId, reason }) })
+      ? new TriggerHub({ clock, logger, onFire: (jobId, reason, event) => self().tell('triggerFired', { jobId, reason, event: event ?? null }) })
       : null;
     this.#scheduler = this.#system.spawn<SchedulerHandlers>({
       name: 'scheduler', mailboxSize: 100_000,

@@ -10,16 +10,34 @@
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
+import type { RunEvent } from '../actors/executor/types';
 
 /** The context handed to a job module. */
 export interface JobContext {
   jobId: string;
   runId: string;
   attempt: number;
+  /** What a file trigger saw, when one caused the run (docs/triggers.md), else null. */
+  event: RunEvent | null;
   /** Aborted when the run is being stopped (timeout, limit, cancel, shutdown): finish up quickly. */
   signal: AbortSignal;
   /** Writes one line to the run's output (like console.log). */
   log(...args: unknown[]): void;
+}
+
+/** The file change of a watch-triggered run, from the variables the runner set (run/event-env.ts). */
+export function eventFromEnv(env: NodeJS.ProcessEnv): RunEvent | null {
+  const type = env.RAE_EVENT_TYPE;
+  if (type !== 'create' && type !== 'update' && type !== 'delete') return null;
+  let list = env.RAE_EVENT_PATHS ?? '';
+  if (env.RAE_EVENT_PATHS_FILE !== undefined) {
+    try {
+      list = fs.readFileSync(env.RAE_EVENT_PATHS_FILE, 'utf8');
+    } catch {
+      list = env.RAE_EVENT_PATH ?? '';
+    }
+  }
+  return { type, path: env.RAE_EVENT_PATH ?? '', paths: list.split('\n').filter((p) => p !== '') };
 }
 
 /** A job module's entry function. */
@@ -74,6 +92,7 @@ async function main(file: string | undefined): Promise<void> {
     jobId: process.env.RAE_SCHED_JOB_ID ?? '',
     runId: process.env.RAE_SCHED_RUN_ID ?? '',
     attempt: Number(process.env.RAE_SCHED_ATTEMPT ?? 1),
+    event: eventFromEnv(process.env),
     signal: controller.signal,
     log: (...args: unknown[]) => void process.stdout.write(format(...args) + '\n'),
   };

@@ -6,6 +6,7 @@
  * running task terminates its worker thread and every other run on it.
  */
 import path from 'node:path';
+import { type EventEnv, eventEnv } from './run/event-env';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import {
   DEFAULT_KILL_GRACE_MS,
@@ -35,10 +36,12 @@ export function cancelCause(reason: CancelReason): KillCause {
 }
 
 /** Turns a request into what to spawn: a shell string, an argv, or the JS module host. */
-export function spawnSpecFor(req: RunRequest): SpawnSpec | string {
+export function spawnSpecFor(req: RunRequest, eventVars: Record<string, string> = {}): SpawnSpec | string {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...req.env,
+    // What a file trigger saw (none for other runs): see run/event-env.ts.
+    ...eventVars,
     // Facts about the run, for scripts that want to log or dedupe by them.
     RAE_SCHED_JOB_ID: req.jobId,
     RAE_SCHED_RUN_ID: req.runId,
@@ -89,13 +92,15 @@ function pendingCancel(port: MessagePort): CancelReason | null {
  * @returns the run's result; job failures of every kind are data, the promise does not reject.
  */
 export default async function runTask({ request, port }: RunTaskPayload): Promise<RunResult> {
+  let event: EventEnv | null = null;
   try {
     const early = pendingCancel(port);
     if (early) {
       const cause = cancelCause(early);
       return notStarted(cause.error, cause.status);
     }
-    const spec = spawnSpecFor(request);
+    event = eventEnv(request.event);
+    const spec = spawnSpecFor(request, event.vars);
     if (typeof spec === 'string') return notStarted(spec);
 
     const run = new ProcessRun(spec, {
@@ -116,6 +121,7 @@ export default async function runTask({ request, port }: RunTaskPayload): Promis
     // A bug of ours, not the job's: still report it as data so the executor records the run.
     return notStarted(`internal executor error: ${(err as Error)?.message ?? String(err)}`);
   } finally {
+    event?.cleanup();
     port.close();
   }
 }
