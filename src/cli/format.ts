@@ -187,8 +187,25 @@ export function formatStats(s: Stats, live = true): string {
   ]);
 }
 
-/** `why`: recent slots, the next run and what could block it. */
-export function formatWhy(w: WhyReport, nowMs: number = Date.now()): string {
+/**
+ * `why` of a job with triggers: each one, when it last caused a run and how many of `recent` it
+ * caused. `watch` and `when` both cause `event` runs (a run does not record which of the two).
+ */
+function triggerLines(job: Job, recent: Run[], nowMs: number): string {
+  const caused = (kind: Run['trigger']): string => {
+    const runs = recent.filter((r) => r.trigger === kind);
+    if (runs.length === 0) return 'never fired (in the last runs kept)';
+    const last = runs[0]!;
+    return `last fired ${relativeTime(last.scheduledAt, nowMs)} (${last.id} ${last.status}), ${runs.length} runs caused`;
+  };
+  return job.triggers.map((t) => {
+    const what = t.type === 'watch' ? `watch ${t.paths.join(', ')}` : t.type === 'after' ? `after ${t.job} ${t.on}` : `when ${t.condition}`;
+    return `  - ${what}: ${caused(t.type === 'after' ? 'dependency' : 'event')}`;
+  }).join('\n');
+}
+
+/** `why`: recent slots, the next run and what could block it; with `recent` runs, what each trigger caused. */
+export function formatWhy(w: WhyReport, nowMs: number = Date.now(), recent: Run[] = []): string {
   const head = keyValues([
     ['job', `${w.job.name} (${w.job.id})`],
     ['schedule', w.job.schedule + (w.job.timezone ? ` (${w.job.timezone})` : '')],
@@ -200,7 +217,8 @@ export function formatWhy(w: WhyReport, nowMs: number = Date.now()): string {
     ['SLOT', 'WHEN', 'OUTCOME', 'RUN', 'REASON'],
     w.slots.map((s) => [s.at, relativeTime(s.at, nowMs), s.outcome, s.runId ?? '-', s.reason ?? '']),
   );
-  return `${head}\ncould block it:\n${blockers}\n${slots}`;
+  const triggers = w.job.triggers.length > 0 ? `\ntriggers:\n${triggerLines(w.job, recent, nowMs)}` : '';
+  return `${head}${triggers}\ncould block it:\n${blockers}\n${slots}`;
 }
 
 /** `next`: each fire time in UTC, in the schedule's zone, and relative to now. */

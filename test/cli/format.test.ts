@@ -1,5 +1,5 @@
 /** Output for people: relative times and aligned tables. */
-import { formatJobs, formatNext, formatRuns, formatSize, relativeTime, table } from '../../src/cli/format';
+import { formatJobs, formatNext, formatRuns, formatSize, formatWhy, relativeTime, table } from '../../src/cli/format';
 import { describeEvent } from '../../src/cli/commands/system';
 import type { SchedulerEvent } from '../../src/model/events';
 import type { Job } from '../../src/model/job';
@@ -89,5 +89,20 @@ describe('history and events for people', () => {
     const width = (s: string) => [...s].reduce((w, ch) => w + (/[\u3000-\u9fff\u{1f300}-\u{1faff}]/u.test(ch) ? 2 : 1), 0);
     const idColumn = lines.map((l) => width(l.slice(0, l.indexOf('job_x') < 0 ? l.indexOf('ID') : l.indexOf('job_x'))));
     expect(new Set(idColumn).size).toBe(1);
+  });
+});
+
+describe('why of a trigger job', () => {
+  it('lists each trigger with its last fire and the runs it caused', () => {
+    const job = {
+      id: 'job_1', name: 'ingest', schedule: 'never', timezone: null, state: 'waiting',
+      triggers: [{ type: 'watch', paths: ['/in'] }, { type: 'after', job: 'up', on: 'failed' }],
+    } as unknown as Job;
+    const r = (id: string, trigger: Run['trigger'], ago: number): Run => ({
+      id, jobId: 'job_1', attempt: 1, trigger, status: 'succeeded', exitCode: 0, signal: null, scheduledAt: at(-ago),
+      startedAt: at(-ago), finishedAt: at(-ago), durationMs: 1, peakMemoryBytes: null, error: null, output: '',
+    });
+    const text = formatWhy({ job, slots: [], nextRunAt: null, blockers: [] }, NOW, [r('run_3', 'event', 60_000), r('run_2', 'manual', 120_000), r('run_1', 'event', 7_200_000)]);
+    expect(text).toContain('triggers:\n  - watch /in: last fired 1m ago (run_3 succeeded), 2 runs caused\n  - after up failed: never fired');
   });
 });

@@ -138,3 +138,14 @@ describe('process metrics', () => {
     }
   });
 });
+
+describe('why of a job whose --after upstream is gone', () => {
+  it('says that trigger can never fire', async () => {
+    const { s } = await open(T0);
+    await s.addJob({ name: 'up', schedule: 'never', command: 'true' });
+    await s.addJob({ name: 'down', schedule: 'never', command: 'true', triggers: [{ type: 'after', job: 'up', on: 'succeeded' }] });
+    expect((await s.why('down')).blockers.some((b) => b.includes("--after 'up'"))).toBe(false);
+    await s.removeJob('up');
+    expect((await s.why('down')).blockers).toContain("--after 'up': no such job any more (removed or renamed): that trigger can never fire");
+  });
+});

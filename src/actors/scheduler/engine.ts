@@ -491,6 +491,7 @@ export class Engine {
       job, schedule: this.#schedule(job), offline: this.#d.mode === 'offline',
       running: this.#runs.runningOf(job.id),
       runningTotal: this.#runs.runningCount, maxConcurrent: this.#d.maxConcurrent,
+      missingUpstreams: job.triggers.flatMap((t) => (t.type === 'after' && this.#index.idOf(t.job) === undefined ? [t.job] : [])),
     });
     return { job, slots, nextRunAt: job.nextRunAt, blockers };
   }
