@@ -8,9 +8,9 @@
  */
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import type {
-  ModuleTaskPayload, ModuleTaskResult, ModuleThreadCommand, ModuleThreadData, ModuleThreadEvent, ThreadRunRequest,
+  ModuleTaskPayload, ModuleTaskResult, ModuleThreadCommand, ModuleThreadData, ModuleThreadEvent,
 } from '../actors/executor/thread-protocol';
-import type { RunResult } from '../actors/executor/types';
+import type { RunRequest, RunResult } from '../actors/executor/types';
 import { cancelCause, endedEarly, type KillCause } from './run/cancel';
 import { ModuleCache } from './run/module-cache';
 import { installThreadHost } from './run/thread-host';
@@ -52,7 +52,7 @@ const enter = (run: ThreadRun, fn: () => Promise<void>): void => void host.runs.
 const sharedHooks: ThreadRunHooks = { load: (f) => cache.load(f), enter, mayAbandon: true, retire };
 const soloHooks: ThreadRunHooks = { ...sharedHooks, mayAbandon: false };
 
-async function execute(req: ThreadRunRequest, task: ModuleTaskPayload): Promise<RunResult> {
+async function execute(req: RunRequest, task: ModuleTaskPayload): Promise<RunResult> {
   const early = earlyCancels.get(req.runId);
   if (early) {
     earlyCancels.delete(req.runId);

@@ -18,7 +18,6 @@
  * @internal
  */
 import os from 'node:os';
-import path from 'node:path';
 import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Logger } from '../../api';
@@ -26,9 +25,10 @@ import { formatDuration } from '../../model/duration';
 import { cancelCause, endedEarly, timeoutCause } from '../../workers/run/cancel';
 import {
   isModuleThreadEvent, type ModuleTaskPayload, type ModuleTaskResult, type ModuleThreadCommand, type ModuleThreadData,
-  type ModuleThreadEvent, type ThreadRunRequest,
+  type ModuleThreadEvent,
 } from './thread-protocol';
-import { DEFAULT_KILL_GRACE_MS, DEFAULT_OUTPUT_LIMIT_BYTES, type CancelReason, type RunRequest, type RunResult } from './types';
+import type { RunHandle } from './pool';
+import { DEFAULT_KILL_GRACE_MS, type CancelReason, type RunRequest, type RunResult } from './types';
 
 /** Most runs in one Piscina task. */
 export const MAX_BATCH = 64;
@@ -60,19 +60,37 @@ interface ThreadPool {
   capMb: number | null;
 }
 
-/** A thread run on the main thread's side. */
-interface Entry {
-  req: ThreadRunRequest;
-  resolve(r: RunResult): void;
-  done: boolean;
-  cancel: CancelReason | null;
-  pool: ThreadPool | null;
+/** A thread run on the main thread's side; it is also the run's public handle. */
+class ThreadEntry {
+  readonly result: Promise<RunResult>;
+  resolve!: (r: RunResult) => void;
+  done = false;
+  cancelled: CancelReason | null = null;
+  pool: ThreadPool | null = null;
   /** Solo runs: aborting terminates the run's thread. */
-  abort: AbortController | null;
-  started: boolean;
-  watchdog: NodeJS.Timeout | null;
+  abort: AbortController | null = null;
+  /** Solo runs: when the thread reported the start (epoch ms), else 0. */
+  startedAt = 0;
+  watchdog: NodeJS.Timeout | null = null;
   /** Why the thread was terminated, if it was. */
-  terminated: string | null;
+  terminated: string | null = null;
+
+  constructor(readonly req: RunRequest, readonly owner: ModuleThreads) {
+    this.result = new Promise<RunResult>((resolve) => (this.resolve = resolve));
+  }
+
+  get timeoutMs(): number | null {
+    return this.req.limits.timeoutMs ?? null;
+  }
+
+  get killGraceMs(): number {
+    return this.req.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  }
+
+  /** Stops the run (see RunHandle.cancel). */
+  cancel(reason: CancelReason): void {
+    this.owner.cancel(this, reason);
+  }
 }
 
 /** The thread side of the executor. */
@@ -81,8 +99,9 @@ export class ModuleThreads {
   readonly #pools = new Set<ThreadPool>();
   #shared: ThreadPool | null = null;
   readonly #capped = new Map<number, ThreadPool>();
-  readonly #batches = new Map<number, Entry[]>();
-  #buffer: Entry[] = [];
+  readonly #batches = new Map<number, ThreadEntry[]>();
+  readonly #running = new Set<ThreadEntry>();
+  #buffer: ThreadEntry[] = [];
   #batchSeq = 0;
 
   constructor(opts: ModuleThreadsOptions) {
@@ -94,18 +113,29 @@ export class ModuleThreads {
     return Math.max(1, Math.min(maxConcurrent, Math.max(2, os.availableParallelism())));
   }
 
-  /** Starts a thread run; `resolve` gets its result (never an exception). Returns its canceller. */
-  start(request: RunRequest, resolve: (r: RunResult) => void): (reason: CancelReason) => void {
-    const req = threadRequest(request);
-    const entry: Entry = {
-      req, resolve, done: false, cancel: null, pool: null, abort: null, started: false, watchdog: null, terminated: null,
+  /** Runs started and not finished. */
+  get running(): ReadonlySet<RunHandle> {
+    return this.#running;
+  }
+
+  /**
+   * Starts a thread run. Its result never rejects; `onDone` is called just before it resolves.
+   */
+  start(req: RunRequest, onDone: (r: RunResult) => void): RunHandle {
+    const entry = new ThreadEntry(req, this);
+    const resolve = entry.resolve;
+    entry.resolve = (r) => {
+      this.#running.delete(entry);
+      onDone(r);
+      resolve(r);
     };
-    if (req.timeoutMs !== null || req.maxMemoryBytes !== null) this.#solo(entry);
+    this.#running.add(entry);
+    if (req.limits.timeoutMs !== undefined || req.limits.maxMemoryBytes !== undefined) this.#solo(entry);
     else {
       this.#buffer.push(entry);
       if (this.#buffer.length === 1) queueMicrotask(() => this.#flush());
     }
-    return (reason) => this.#cancel(entry, reason);
+    return entry;
   }
 
   /** Destroys every instance; runs still in them end with their cancel's status. */
@@ -119,17 +149,21 @@ export class ModuleThreads {
     if (runs.length === 0) return;
     this.#buffer = [];
     const live = runs.filter((e) => !e.done);
-    const per = Math.min(MAX_BATCH, Math.max(1, Math.ceil(live.length / this.#o.threads)));
-    for (let i = 0; i < live.length; i += per) this.#submit(live.slice(i, i + per), false, this.#pool(null));
+    const pool = this.#pool(null);
+    // Spread a burst over the threads that are (probably) idle; once every thread has work, keep
+    // batches whole: splitting each returning batch again would halve them down to one run each.
+    const pieces = Math.max(1, this.#o.threads - pool.tasks);
+    const per = Math.min(MAX_BATCH, Math.max(1, Math.ceil(live.length / pieces)));
+    for (let i = 0; i < live.length; i += per) this.#submit(live.slice(i, i + per), false, pool);
   }
 
-  #solo(entry: Entry): void {
+  #solo(entry: ThreadEntry): void {
     entry.abort = new AbortController();
-    const cap = entry.req.maxMemoryBytes;
+    const cap = entry.req.limits.maxMemoryBytes ?? null;
     this.#submit([entry], true, this.#pool(cap === null ? null : Math.max(1, Math.ceil(cap / MIB))));
   }
 
-  #submit(entries: Entry[], solo: boolean, pool: ThreadPool): void {
+  #submit(entries: ThreadEntry[], solo: boolean, pool: ThreadPool): void {
     const batch = ++this.#batchSeq;
     for (const e of entries) e.pool = pool;
     this.#batches.set(batch, entries);
@@ -149,7 +183,7 @@ export class ModuleThreads {
   }
 
   /** A task settled; anything of it without a result ends here (its thread died or was terminated). */
-  #taskOver(pool: ThreadPool, batch: number, entries: Entry[], err: unknown): void {
+  #taskOver(pool: ThreadPool, batch: number, entries: ThreadEntry[], err: unknown): void {
     pool.tasks--;
     if (err !== null) {
       const aborted = (err as Error)?.name === 'AbortError';
@@ -164,34 +198,41 @@ export class ModuleThreads {
   }
 
   /** The result of a run whose thread ended under it. */
-  #lost(e: Entry, err: unknown, oom: boolean): RunResult {
+  #lost(e: ThreadEntry, err: unknown, oom: boolean): RunResult {
     if (oom) {
-      const cap = e.req.maxMemoryBytes ?? 0;
+      const cap = e.req.limits.maxMemoryBytes ?? 0;
       return endedEarly('killed',
         `exceeded the memory limit: the thread's JS heap reached maxMemoryBytes ${(cap / MIB).toFixed(1)} MB ` +
         '(a thread job caps the V8 heap); the thread was terminated');
     }
     if (e.terminated !== null) {
-      const cause = e.cancel ? cancelCause(e.cancel) : timeoutCause(e.req.timeoutMs ?? 0);
-      return endedEarly(cause.status, `${cause.error}; ${e.terminated}`);
+      const cause = e.cancelled ? cancelCause(e.cancelled) : timeoutCause(e.timeoutMs ?? 0);
+      return this.#since(e, endedEarly(cause.status, `${cause.error}; ${e.terminated}`));
     }
-    if (e.cancel) {
-      const cause = cancelCause(e.cancel);
-      return endedEarly(cause.status, cause.error);
+    if (e.cancelled) {
+      const cause = cancelCause(e.cancelled);
+      return this.#since(e, endedEarly(cause.status, cause.error));
     }
     return endedEarly('failed', `the module thread failed: ${(err as Error)?.message ?? String(err)}`);
   }
 
-  #settle(e: Entry, r: RunResult): void {
+  /** A result made here covers the run from its thread's start report, when there was one. */
+  #since(e: ThreadEntry, r: RunResult): RunResult {
+    if (e.startedAt === 0) return r;
+    return { ...r, startedAt: e.startedAt, durationMs: r.finishedAt - e.startedAt };
+  }
+
+  #settle(e: ThreadEntry, r: RunResult): void {
     if (e.done) return;
     e.done = true;
     if (e.watchdog) clearTimeout(e.watchdog);
     e.resolve(r);
   }
 
-  #cancel(e: Entry, reason: CancelReason): void {
-    if (e.done || e.cancel) return;
-    e.cancel = reason;
+  /** @internal {@link ThreadEntry.cancel} */
+  cancel(e: ThreadEntry, reason: CancelReason): void {
+    if (e.done || e.cancelled) return;
+    e.cancelled = reason;
     if (e.pool === null) {
       // Still in the buffer: it never reaches a thread.
       const cause = cancelCause(reason);
@@ -199,20 +240,20 @@ export class ModuleThreads {
     }
     e.pool.commands.postMessage({ type: 'cancel', runId: e.req.runId, reason } satisfies ModuleThreadCommand);
     if (e.abort === null) return; // a shared thread: the worker itself gives up on the run after the grace
-    if (!e.started) {
+    if (e.startedAt === 0) {
       // Queued in Piscina, not on a thread yet: aborting only takes it out of the queue.
       e.abort.abort();
       return;
     }
     if (e.watchdog) clearTimeout(e.watchdog);
-    e.watchdog = this.#terminateAfter(e, e.req.killGraceMs);
+    e.watchdog = this.#terminateAfter(e, e.killGraceMs);
   }
 
   /** Terminates a solo run's thread if the run has not reported within `ms` + slack. */
-  #terminateAfter(e: Entry, ms: number): NodeJS.Timeout {
+  #terminateAfter(e: ThreadEntry, ms: number): NodeJS.Timeout {
     const t = setTimeout(() => {
       if (e.done) return;
-      e.terminated = `the module did not stop within ${formatDuration(e.req.killGraceMs)} of its abort signal, so its thread was terminated`;
+      e.terminated = `the module did not stop within ${formatDuration(e.killGraceMs)} of its abort signal, so its thread was terminated`;
       e.abort?.abort();
     }, ms + TERMINATE_SLACK_MS);
     t.unref();
@@ -229,10 +270,10 @@ export class ModuleThreads {
       }
       case 'rae.started': {
         const e = this.#batches.get(msg.batch)?.[0];
-        if (!e || e.done || e.started) return;
-        e.started = true;
-        const { timeoutMs, killGraceMs } = e.req;
-        if (e.cancel) e.watchdog = this.#terminateAfter(e, killGraceMs);
+        if (!e || e.done || e.startedAt !== 0) return;
+        e.startedAt = msg.startedAt;
+        const { timeoutMs, killGraceMs } = e;
+        if (e.cancelled) e.watchdog = this.#terminateAfter(e, killGraceMs);
         else if (timeoutMs !== null) e.watchdog = this.#terminateAfter(e, timeoutMs + killGraceMs);
         return;
       }
@@ -294,25 +335,4 @@ export class ModuleThreads {
       pool.commands.close();
     }
   }
-}
-
-/** The request as the thread takes it: absolute path, every default filled. */
-function threadRequest(req: RunRequest): ThreadRunRequest {
-  return {
-    runId: req.runId,
-    jobId: req.jobId,
-    jobName: req.jobName ?? '',
-    attempt: req.attempt,
-    scheduledAt: req.scheduledAt ?? null,
-    file: path.resolve(req.cwd ?? process.cwd(), req.module!),
-    label: req.module!,
-    cwd: req.cwd,
-    env: req.env,
-    event: req.event ?? null,
-    timeoutMs: req.limits.timeoutMs ?? null,
-    maxMemoryBytes: req.limits.maxMemoryBytes ?? null,
-    killGraceMs: req.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
-    outputLimitBytes: req.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES,
-    sampleIntervalMs: req.sampleIntervalMs ?? 250,
-  };
 }

@@ -67,6 +67,7 @@ interface RunChannel {
 }
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const noop = (): void => undefined;
 
 /**
  * How long a worker thread above the first may stay idle before Piscina retires it. Piscina's
@@ -129,7 +130,7 @@ export class ExecutorPool {
 
   /** Runs started and not yet finished. */
   get running(): number {
-    return this.#runs.size;
+    return this.#runs.size + this.#modules.running.size;
   }
 
   /**
@@ -139,8 +140,8 @@ export class ExecutorPool {
    */
   start(req: RunRequest, hooks: RunHooks = {}): RunHandle {
     if (this.#closing) throw new ShutdownError('executor: the pool is closing and takes no new runs');
+    if (req.module !== null && req.isolation === 'thread') return this.#startThread(req, hooks);
     const key = `${req.runId}#${++this.#seq}`;
-    if (req.module !== null && req.isolation === 'thread') return this.#startThread(key, req, hooks);
     const channel: RunChannel = {
       port: null,
       pid: null,
@@ -181,21 +182,15 @@ export class ExecutorPool {
   }
 
   /** A JS module run in a worker thread (module-threads.ts). */
-  #startThread(key: string, req: RunRequest, hooks: RunHooks): RunHandle {
-    let resolve!: (r: RunResult) => void;
-    const result = new Promise<RunResult>((r) => (resolve = r));
-    const cancel = this.#modules.start(req, (r) => {
-      this.#runs.delete(key);
+  #startThread(req: RunRequest, hooks: RunHooks): RunHandle {
+    const onStarted = hooks.onStarted;
+    return this.#modules.start(req, onStarted === undefined ? noop : (r) => {
       try {
-        hooks.onStarted?.({ pid: null, startedAt: r.startedAt });
+        onStarted({ pid: null, startedAt: r.startedAt });
       } catch (err) {
         this.#log.error({ err, runId: req.runId }, 'executor: onStarted hook threw');
       }
-      resolve(r);
     });
-    const handle: RunHandle = { result, cancel };
-    this.#runs.set(key, { handle, settled: result });
-    return handle;
   }
 
   /**
@@ -204,13 +199,14 @@ export class ExecutorPool {
    */
   async close(opts: { graceMs: number }): Promise<void> {
     this.#closing = true;
-    const all = () => Promise.all([...this.#runs.values()].map((r) => r.settled));
+    const all = () => Promise.all([...this.#runs.values()].map((r) => r.settled).concat([...this.#modules.running].map((h) => h.result)));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'grace'>((resolve) => (timer = setTimeout(() => resolve('grace'), Math.max(0, opts.graceMs))));
     const first = await Promise.race([all().then(() => 'done' as const), graceOver]);
     clearTimeout(timer);
     if (first === 'grace') {
       for (const { handle } of this.#runs.values()) handle.cancel('shutdown');
+      for (const handle of this.#modules.running) handle.cancel('shutdown');
       // A module stuck on a shared thread (a busy loop) never answers its abort: destroying the
       // module threads ends it, and its run with its cancel's status.
       let stuck: NodeJS.Timeout | undefined;

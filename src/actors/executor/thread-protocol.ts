@@ -11,30 +11,7 @@
  *   port is created, which is what a per-run MessageChannel would cost at tens of thousands of runs/s).
  * @internal
  */
-import type { CancelReason, RunResult } from './types';
-
-/** One run as the thread executes it: the module path is already absolute. */
-export interface ThreadRunRequest {
-  runId: string;
-  jobId: string;
-  jobName: string;
-  attempt: number;
-  scheduledAt: string | null;
-  /** Absolute path of the module file. */
-  file: string;
-  /** How to name the module in errors: what the user gave. */
-  label: string;
-  cwd: string | null;
-  /** The job's own env; the thread lays it over its process.env (with the RAE_SCHED_* facts) when the module reads ctx.env. */
-  env: Record<string, string>;
-  event: unknown;
-  timeoutMs: number | null;
-  /** The heap cap of the thread (memory-limited runs get a thread with resourceLimits). */
-  maxMemoryBytes: number | null;
-  killGraceMs: number;
-  outputLimitBytes: number;
-  sampleIntervalMs: number;
-}
+import type { CancelReason, RunRequest, RunResult } from './types';
 
 /** The Piscina task payload. */
 export interface ModuleTaskPayload {
@@ -42,7 +19,8 @@ export interface ModuleTaskPayload {
   batch: number;
   /** A solo task (timeout or memory cap) runs alone on its thread and reports when it starts. */
   solo: boolean;
-  runs: ThreadRunRequest[];
+  /** The requests as the executor got them (the thread fills their defaults). */
+  runs: RunRequest[];
 }
 
 /** The task's value: per run, its result, or `null` if it was already sent as an event. */

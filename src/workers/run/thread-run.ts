@@ -5,12 +5,39 @@
  */
 import { getHeapStatistics } from 'node:v8';
 import { format } from 'node:util';
-import type { RunOutcome, RunResult } from '../../actors/executor/types';
-import type { ThreadRunRequest } from '../../actors/executor/thread-protocol';
+import path from 'node:path';
+import {
+  DEFAULT_KILL_GRACE_MS, DEFAULT_OUTPUT_LIMIT_BYTES, type RunOutcome, type RunRequest, type RunResult,
+} from '../../actors/executor/types';
 import { formatDuration } from '../../model/duration';
 import { timeoutCause, type KillCause } from './cancel';
 import { errorMessage, loadError, noEntryError, type JobContext, type JobFunction } from './job-module';
 import { OutputRing } from './output-ring';
+
+/** Default period of heap sampling (memory-capped runs only). */
+const SAMPLE_INTERVAL_MS = 250;
+
+/** A request with its defaults filled, as this thread runs it. */
+interface ThreadRunSettings {
+  file: string;
+  timeoutMs: number | null;
+  maxMemoryBytes: number | null;
+  killGraceMs: number;
+  outputLimitBytes: number;
+  sampleIntervalMs: number;
+}
+
+function settingsOf(req: RunRequest): ThreadRunSettings {
+  const m = req.module ?? '';
+  return {
+    file: path.isAbsolute(m) ? m : path.resolve(req.cwd ?? process.cwd(), m),
+    timeoutMs: req.limits.timeoutMs ?? null,
+    maxMemoryBytes: req.limits.maxMemoryBytes ?? null,
+    killGraceMs: req.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    outputLimitBytes: req.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES,
+    sampleIntervalMs: req.sampleIntervalMs ?? SAMPLE_INTERVAL_MS,
+  };
+}
 
 /** Hooks of a run into its thread. */
 export interface ThreadRunHooks {
@@ -26,9 +53,12 @@ export interface ThreadRunHooks {
 
 /** A module run in a thread. Call {@link ThreadRun.run} once; {@link ThreadRun.stop} at any time. */
 export class ThreadRun {
-  readonly #req: ThreadRunRequest;
-  readonly #ring: OutputRing;
-  readonly #controller = new AbortController();
+  readonly #req: RunRequest;
+  readonly #set: ThreadRunSettings;
+  /** Created on the first write: most runs of a busy scheduler print nothing. */
+  #ring: OutputRing | null = null;
+  /** Created when the module reads ctx.signal or the run is stopped: an AbortController costs more than a no-op run. */
+  #controller: AbortController | null = null;
   #cause: KillCause | null = null;
   #settled = false;
   #startedAt = 0;
@@ -38,9 +68,9 @@ export class ThreadRun {
   #timers: NodeJS.Timeout[] = [];
   #hooks: ThreadRunHooks | null = null;
 
-  constructor(req: ThreadRunRequest) {
+  constructor(req: RunRequest) {
     this.#req = req;
-    this.#ring = new OutputRing(req.outputLimitBytes);
+    this.#set = settingsOf(req);
   }
 
   get runId(): string {
@@ -54,23 +84,27 @@ export class ThreadRun {
 
   /** Output of the run's code. */
   write(chunk: string | Buffer): void {
-    this.#ring.write(chunk);
+    (this.#ring ??= new OutputRing(this.#set.outputLimitBytes)).write(chunk);
+  }
+
+  #signal(): AbortSignal {
+    return (this.#controller ??= new AbortController()).signal;
   }
 
   /** Asks the run to stop: aborts its signal; the first cause decides the status. */
   stop(cause: KillCause): void {
     if (this.#cause || this.#settled) return;
     this.#cause = cause;
-    this.#controller.abort(new Error(cause.error));
+    (this.#controller ??= new AbortController()).abort(new Error(cause.error));
     const hooks = this.#hooks;
     if (hooks?.mayAbandon) {
       // A shared thread cannot be terminated for one run: give the module its grace, then report
       // the run and retire the thread, whose termination ends what the module left running.
       this.#later(() => {
-        const grace = formatDuration(this.#req.killGraceMs);
+        const grace = formatDuration(this.#set.killGraceMs);
         this.#settle(cause.status, `${cause.error}; the module did not stop within ${grace} of its abort signal`);
         hooks.retire(`a job module ignored its abort signal for ${grace}`);
-      }, this.#req.killGraceMs);
+      }, this.#set.killGraceMs);
     }
     // Solo: the executor terminates the thread after the grace (it can even stop a busy loop).
   }
@@ -92,7 +126,7 @@ export class ThreadRun {
   run(hooks: ThreadRunHooks): Promise<RunResult> {
     this.#hooks = hooks;
     this.#startedAt = Date.now();
-    const { timeoutMs, maxMemoryBytes, sampleIntervalMs } = this.#req;
+    const { timeoutMs, maxMemoryBytes, sampleIntervalMs } = this.#set;
     if (timeoutMs !== null) {
       this.#later(() => this.stop(timeoutCause(timeoutMs)), timeoutMs);
     }
@@ -111,16 +145,18 @@ export class ThreadRun {
 
   async #call(hooks: ThreadRunHooks): Promise<void> {
     const req = this.#req;
+    const label = req.module ?? '';
     let entry: JobFunction | null;
     try {
-      entry = await hooks.load(req.file);
+      entry = await hooks.load(this.#set.file);
     } catch (err) {
-      return this.#settle('failed', loadError(req.label, err));
+      return this.#settle('failed', loadError(label, err));
     }
-    if (entry === null) return this.#settle('failed', noEntryError(req.label));
+    if (entry === null) return this.#settle('failed', noEntryError(label));
+    const signal = () => this.#signal();
     let env: JobContext['env'] | undefined;
     const ctx: JobContext = {
-      jobId: req.jobId, jobName: req.jobName, runId: req.runId, attempt: req.attempt, scheduledAt: req.scheduledAt,
+      jobId: req.jobId, jobName: req.jobName ?? '', runId: req.runId, attempt: req.attempt, scheduledAt: req.scheduledAt ?? null,
       // Built on first use: copying the thread's process.env for every run would cost more than a no-op run.
       get env() {
         return (env ??= {
@@ -128,7 +164,10 @@ export class ThreadRun {
           RAE_SCHED_JOB_ID: req.jobId, RAE_SCHED_RUN_ID: req.runId, RAE_SCHED_ATTEMPT: String(req.attempt),
         });
       },
-      event: req.event, signal: this.#controller.signal,
+      event: req.event ?? null,
+      get signal() {
+        return signal();
+      },
       log: (...args: unknown[]) => this.write(`${format(...args)}\n`),
     };
     try {
@@ -167,7 +206,7 @@ export class ThreadRun {
       durationMs: finishedAt - startedAt,
       peakMemoryBytes: this.#peakHeap,
       error: this.#cause === null ? error : error?.startsWith(this.#cause.error) ? error : this.#cause.error,
-      output: this.#ring.toString(),
+      output: this.#ring?.toString() ?? '',
     });
   }
 }
