@@ -48,11 +48,7 @@ if (data?.commands) {
   };
 }
 
-const enter = (run: ThreadRun, fn: () => Promise<void>): void => void host.runs.run(run, fn);
-const sharedHooks: ThreadRunHooks = { load: (f) => cache.load(f), enter, mayAbandon: true, retire };
-const soloHooks: ThreadRunHooks = { ...sharedHooks, mayAbandon: false };
-
-async function execute(req: RunRequest, task: ModuleTaskPayload): Promise<RunResult> {
+async function execute(req: RunRequest, task: ModuleTaskPayload, hooks: ThreadRunHooks): Promise<RunResult> {
   const early = earlyCancels.get(req.runId);
   if (early) {
     earlyCancels.delete(req.runId);
@@ -62,7 +58,7 @@ async function execute(req: RunRequest, task: ModuleTaskPayload): Promise<RunRes
   running.set(req.runId, run);
   if (task.solo) post({ type: 'rae.started', batch: task.batch, runId: req.runId, startedAt: Date.now() });
   try {
-    return await run.run(task.solo ? soloHooks : sharedHooks);
+    return await host.runs.run(run, () => run.run(hooks));
   } finally {
     running.delete(req.runId);
   }
@@ -71,7 +67,9 @@ async function execute(req: RunRequest, task: ModuleTaskPayload): Promise<RunRes
 /** Runs every run of the batch; never rejects for a job's failure. */
 export default async function moduleTask(task: ModuleTaskPayload): Promise<ModuleTaskResult> {
   const { runs, batch } = task;
-  if (runs.length === 1) return [await execute(runs[0]!, task)];
+  const checked = new Set<string>();
+  const hooks: ThreadRunHooks = { load: (f) => cache.load(f, checked), mayAbandon: !task.solo, retire };
+  if (runs.length === 1) return [await execute(runs[0]!, task, hooks)];
   const out: ModuleTaskResult = new Array<RunResult | null>(runs.length).fill(null);
   let unsent: number[] = [];
   let flush: NodeJS.Immediate | null = null;
@@ -83,7 +81,7 @@ export default async function moduleTask(task: ModuleTaskPayload): Promise<Modul
     post({ type: 'rae.results', batch, items });
   };
   await Promise.all(runs.map(async (req, i) => {
-    out[i] = await execute(req, task);
+    out[i] = await execute(req, task, hooks);
     unsent.push(i);
     // Runs that settle in the same turn as the last one travel with the task's own answer.
     flush ??= setImmediate(sendEarly);

@@ -55,6 +55,8 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
     .option('--after <job>', 'also run when JOB succeeds (JOB:failed, JOB:finished) (repeatable)', collect)
     .option('--jitter <dur>', 'random delay added to each scheduled fire')
     .option('--module <file>', 'a JS job module instead of a command')
+    .addOption(new Option('--isolation <mode>', 'where a --module job runs: a worker thread (default) or its own process')
+      .choices(['thread', 'process']))
     .option('--disabled', 'add the job paused'))
     .action(async (name: string, schedule: string, command: string | undefined, opts: AddOptions & CommonOptions) => {
       if (opts.tz !== undefined) checkZone(opts.tz);

@@ -1,7 +1,7 @@
 /**
  * The modules a thread has imported, each reused until its file changes.
  *
- * Change detection: one `fs.statSync` per file per event-loop turn (the runs of a batch share it) compares mtime and size with the
+ * Change detection: one `fs.statSync` per file per batch (the runs of one task share it) compares mtime and size with the
  * imported version. A changed file is imported again under a new URL, `file:///job.js?v=<mtime>-<size>`:
  * ES modules are cached by URL, so the query gives a fresh instance; CommonJS files imported that
  * way still go through `require.cache` (keyed by path, not URL), so their entry is deleted first.
@@ -25,8 +25,6 @@ interface Loaded {
 export class ModuleCache {
   readonly #loaded = new Map<string, Loaded>();
   readonly #onRecycle: (reason: string) => void;
-  /** Files stat'ed in this event-loop turn. */
-  readonly #checked = new Set<string>();
   #reloads = 0;
 
   constructor(onRecycle: (reason: string) => void) {
@@ -35,12 +33,13 @@ export class ModuleCache {
 
   /**
    * The entry function of `file` (absolute), importing it on first use or when it changed.
+   * `checked`: files already compared with their last import for this batch.
    * @returns `null` when the module exports no function; rejects when it cannot be read or loaded.
    */
-  load(file: string): Promise<JobFunction | null> {
+  load(file: string, checked: Set<string>): Promise<JobFunction | null> {
     const known = this.#loaded.get(file);
-    // One stat per file per event-loop turn: the runs of one batch start together and share it.
-    if (known !== undefined && this.#checked.has(file)) return known.entry;
+    // One stat per file per batch: the runs of one task start together and share it.
+    if (known !== undefined && checked.has(file)) return known.entry;
     let version: string;
     try {
       const st = fs.statSync(file);
@@ -48,8 +47,7 @@ export class ModuleCache {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.#checked.size === 0) setImmediate(() => this.#checked.clear());
-    this.#checked.add(file);
+    checked.add(file);
     if (known?.version === version) return known.entry;
     let url = pathToFileURL(file).href;
     if (known !== undefined) {

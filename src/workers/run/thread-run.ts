@@ -43,8 +43,6 @@ function settingsOf(req: RunRequest): ThreadRunSettings {
 export interface ThreadRunHooks {
   /** Loads (or reuses) the module's entry function. */
   load(file: string): Promise<JobFunction | null>;
-  /** Runs `fn` as this run's code (inside the thread's AsyncLocalStorage). */
-  enter(run: ThreadRun, fn: () => Promise<void>): void;
   /** Whether a stuck run may be abandoned by the thread itself (shared threads) or must wait to be terminated (solo). */
   mayAbandon: boolean;
   /** The thread cannot be trusted any more (a stuck run was abandoned). */
@@ -122,7 +120,11 @@ export class ThreadRun {
     this.#settle('failed', message);
   }
 
-  /** Runs the module to the end and reports what happened. Never rejects. */
+  /**
+   * Runs the module to the end and reports what happened. Never rejects. Call it inside the
+   * thread's AsyncLocalStorage context of this run: the timers made here (timeout) and the module's
+   * code then charge their output to it.
+   */
   run(hooks: ThreadRunHooks): Promise<RunResult> {
     this.#hooks = hooks;
     this.#startedAt = Date.now();
@@ -139,7 +141,7 @@ export class ThreadRun {
       this.#timers.push(setInterval(sample, sampleIntervalMs));
     }
     if (this.#cause) this.#settle(this.#cause.status, this.#cause.error);
-    else hooks.enter(this, () => this.#call(hooks));
+    else void this.#call(hooks);
     return this.#done;
   }
 
