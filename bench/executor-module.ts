@@ -3,14 +3,15 @@
  * N runs of a module `module.exports = () => {}` through {@link ExecutorPool} with
  * `isolation: 'thread'`, at most C in flight, against **raw Piscina** running the same module
  * function as its task (a worker file that requires the module and calls it), same number of
- * threads, same C in flight, in the same bench run. Each workload runs in a fresh process, twice,
- * alternating (pool, raw, pool, raw), and the better of the two is kept (the machine is shared).
+ * threads, same C in flight, in the same bench run. Each workload runs in a fresh process, several
+ * rounds alternating (pool, raw, pool, raw, ...), and the best of each is kept (the machine is
+ * shared); every round's own ratio is printed too, to show the noise.
  *
  * What is left between the two is the executor's own work per run: the RunRequest → thread request,
  * batching, the module cache check (one stat per run), the AsyncLocalStorage context, the output
  * ring, the result object, and the RunHandle bookkeeping.
  *
- * Run: `npm run bench:executor-module [-- --runs 200000 --inflight 1024 --threads 2]`
+ * Run: `npm run bench:executor-module [-- --runs 200000 --inflight 1024 --threads 2 --rounds 3]`
  * Prints one JSON document on stdout (a table on stderr) and writes bench/results/executor-module.json.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
   const n = Number(flag('--runs') ?? 200_000);
   const inflight = Number(flag('--inflight') ?? 1024);
   const threads = Number(flag('--threads') ?? 2);
+  const rounds = Number(flag('--rounds') ?? 3);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rae-bench-mod-'));
   writeFileSync(path.join(dir, 'noop.js'), 'module.exports = () => {};\n');
   writeFileSync(path.join(dir, 'raw-worker.js'),
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
   try {
     const pools: Measure[] = [];
     const raws: Measure[] = [];
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < rounds; round++) {
       pools.push(await runChild<Measure>(__filename, 'viaPool', args));
       raws.push(await runChild<Measure>(__filename, 'rawPiscina', args));
     }
@@ -91,11 +93,14 @@ async function main(): Promise<void> {
     const pool = best(pools);
     const raw = best(raws);
     const ratio = +(pool.runsPerSec / raw.runsPerSec).toFixed(2);
-    const table = new Table({ style: { head: [], border: [] }, head: ['', 'runs/s (best of 2)', 'both rounds', 'ok'] });
+    const table = new Table({ style: { head: [], border: [] }, head: ['', `runs/s (best of ${rounds})`, 'rounds', 'ok'] });
     table.push(['ExecutorPool, thread modules', pool.runsPerSec, pools.map((m) => m.runsPerSec).join(' / '), `${pool.succeeded}/${n}`]);
     table.push(['raw Piscina, same function', raw.runsPerSec, raws.map((m) => m.runsPerSec).join(' / '), `${raw.succeeded}/${n}`]);
     process.stderr.write(`${table.toString()}\nratio = pool / raw Piscina: ${ratio}x (${threads} threads, ${inflight} in flight, ${n} runs)\n`);
-    const body = { runs: n, inflight, threads, pool, raw, poolRounds: pools, rawRounds: raws, ratio };
+    // The ratio of the best rounds, and each round's ratio to its neighbour (what the noise spans).
+    const roundRatios = pools.map((m, i) => +(m.runsPerSec / raws[i]!.runsPerSec).toFixed(2));
+    process.stderr.write(`per-round ratios: ${roundRatios.join(', ')}\n`);
+    const body = { runs: n, inflight, threads, pool, raw, poolRounds: pools, rawRounds: raws, ratio, roundRatios };
     const file = writeResult('executor-module', body);
     process.stderr.write(`written ${file}\n`);
     process.stdout.write(`${JSON.stringify({ benchmark: 'executor-module', ...body })}\n`);
