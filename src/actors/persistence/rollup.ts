@@ -118,7 +118,7 @@ export function runsOf(c: Record<FinalStatus, number>): Stats['runs'] {
   };
 }
 
-const round = (ms: number): number => Math.round(ms * 10) / 10;
+const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 /** The tables the rollup lives in. */
 export interface RollupTables {
