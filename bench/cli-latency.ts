@@ -4,19 +4,22 @@
  *
  * 1. Offline (no daemon): a store with `--jobs` jobs (default 10,000) written straight into LMDB;
  *    `list`, `list --json`, `list --limit 50`, `status`, `history`, `stats` — each `--repeat` times.
- * 2. Busy daemon: a store with `--big` jobs (default 100,000, next fire a month away) plus `--fire`
- *    jobs (default 200) on `every 1s` running `true`; a real `rae-sched daemon` firing them; then
+ * 2. Busy daemon: a store with `--big` jobs (default 100,000, next fire a month away); a real
+ *    `rae-sched daemon` on it, then `--fire` jobs (default 200) on `every 1s` running `true` added
+ *    through its socket; once they have fired a round,
  *    `list --limit 50`, `status`, `stats` through its socket while it fires; the daemon's run rate
  *    during the measurement is reported beside it. Then the same `list --limit 50` offline.
  *
  * Floor, in the same run: `node -e ''` (Node's own start-up) and `rae-sched --version` (Node plus
- * loading the CLI). Ratios are to the `node -e ''` p50.
+ * loading the CLI). Ratios are to the `node -e ''` p50. Where GNU time is installed, each command's
+ * CPU time (user + sys) is reported too: on a loaded machine wall time mostly measures the queue for
+ * a CPU, CPU time what the command itself costs.
  *
  * Run: `npm run bench:cli -- [--jobs 10000] [--big 100000] [--fire 200] [--repeat 7]`
  * Prints a table and one JSON document (last line of stdout); writes bench/results/cli-latency.json.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +29,7 @@ import type { ScheduleState } from '../src/actors/persistence/schema';
 import type { Job } from '../src/model/job';
 import type { Run } from '../src/model/run';
 import { newId } from '../src/model/ids';
+import { RemoteScheduler } from '../src/cli/client';
 import { msSince, percentiles, writeResult, type Percentiles } from './lib';
 
 const BIN = path.resolve(__dirname, '../../bin/rae-sched');
@@ -36,23 +40,35 @@ function arg(name: string, dflt: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
-/** Wall time of one process run to exit, in ms; rejects on a non-zero exit. */
-function timeProcess(argv: string[]): Promise<number> {
+/** GNU time, when installed: it reports the child's CPU time (user + sys), which load inflates far less than wall time. */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+/** Wall time (and CPU time, where GNU time exists) of one process run to exit, in ms; rejects on a non-zero exit. */
+function timeProcess(argv: string[]): Promise<{ wall: number; cpu: number | null }> {
   return new Promise((resolve, reject) => {
     const t = process.hrtime.bigint();
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const [cmd, args] = TIME === null ? [process.execPath, argv] : [TIME, ['-f', 'CPU %U %S', process.execPath, ...argv]];
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(msSince(t)) : reject(new Error(`${argv.join(' ')} exited ${code}: ${err}`))));
+    child.on('close', (code) => {
+      const wall = msSince(t);
+      if (code !== 0) return reject(new Error(`${argv.join(' ')} exited ${code}: ${err}`));
+      const m = /CPU ([\d.]+) ([\d.]+)\s*$/.exec(err);
+      resolve({ wall, cpu: m === null ? null : (Number(m[1]) + Number(m[2])) * 1000 });
+    });
   });
 }
 
-async function sample(argv: string[], repeat: number): Promise<Percentiles> {
+interface Sample { wall: Percentiles; cpuP50: number | null }
+
+async function sample(argv: string[], repeat: number): Promise<Sample> {
   await timeProcess(argv); // warm the page cache and the disk
-  const out: number[] = [];
+  const out: Array<{ wall: number; cpu: number | null }> = [];
   for (let i = 0; i < repeat; i++) out.push(await timeProcess(argv));
-  return percentiles(out);
+  const cpu = out.map((o) => o.cpu).filter((c): c is number => c !== null);
+  return { wall: percentiles(out.map((o) => o.wall)), cpuP50: cpu.length === 0 ? null : percentiles(cpu).p50 };
 }
 
 function job(name: string, schedule: string, createdAt: string): Job {
@@ -65,23 +81,21 @@ function job(name: string, schedule: string, createdAt: string): Job {
 }
 
 /**
- * `filler` jobs on `@yearly` whose next fire is stored (a start-up arms them straight from it), and
- * `firing` jobs on `every 1s`; job `bench-0` gets 20 finished runs for `history`.
+ * `filler` jobs on `@yearly` whose next fire is stored (a start-up arms them straight from it); job
+ * `bench-0` gets 20 finished runs for `history`.
  */
-async function populate(dataDir: string, filler: number, firing: number): Promise<void> {
+async function populate(dataDir: string, filler: number): Promise<void> {
   const store = await Store.open({ dataDir });
   const now = Date.now();
   const createdAt = new Date(now).toISOString();
   const nextYear = new Date(Date.UTC(new Date(now).getUTCFullYear() + 1, 0, 1)).toISOString();
   try {
-    for (let from = 0; from < filler + firing; from += BATCH) {
+    for (let from = 0; from < filler; from += BATCH) {
       const jobs: Job[] = [];
-      for (let i = from; i < Math.min(from + BATCH, filler + firing); i++) {
-        jobs.push(i < filler ? job(`bench-${i}`, '@yearly', createdAt) : job(`fire-${i - filler}`, 'every 1s', createdAt));
-      }
+      for (let i = from; i < Math.min(from + BATCH, filler); i++) jobs.push(job(`bench-${i}`, '@yearly', createdAt));
       await Promise.all(jobs.map((j) => store.insertJob(j)));
       const states: ScheduleState[] = jobs.map((j) => ({
-        jobId: j.id, lastSlotAt: null, nextRunAt: j.schedule === '@yearly' ? nextYear : null, anchorAt: createdAt,
+        jobId: j.id, lastSlotAt: null, nextRunAt: nextYear, anchorAt: createdAt,
       }));
       await store.putScheduleStates(states);
     }
@@ -128,7 +142,7 @@ async function waitFor(check: () => Promise<boolean>, what: string, ms: number):
   }
 }
 
-type Row = { case: string; jobs: number; latency: Percentiles; ratio: number };
+type Row = { case: string; jobs: number; latency: Percentiles; cpuP50: number | null; ratio: number };
 
 async function main(): Promise<void> {
   const jobs = arg('jobs', 10_000);
@@ -137,13 +151,14 @@ async function main(): Promise<void> {
   const repeat = arg('repeat', 7);
   const rows: Row[] = [];
   const floor = await sample(['-e', ''], repeat);
-  const push = (c: string, n: number, l: Percentiles): void => void rows.push({ case: c, jobs: n, latency: l, ratio: +(l.p50 / floor.p50).toFixed(2) });
+  const push = (c: string, n: number, l: Sample): void =>
+    void rows.push({ case: c, jobs: n, latency: l.wall, cpuP50: l.cpuP50, ratio: +(l.wall.p50 / floor.wall.p50).toFixed(2) });
   push("node -e ''", 0, floor);
   push('rae-sched --version', 0, await sample([BIN, '--version'], repeat));
 
   const small = mkdtempSync(path.join(os.tmpdir(), 'rae-bench-cli-'));
   try {
-    await populate(small, jobs, 0);
+    await populate(small, jobs);
     const d = ['--data-dir', small];
     for (const argv of [['list'], ['list', '--json'], ['list', '--limit', '50'], ['status', 'bench-0'], ['history', 'bench-0'], ['stats']]) {
       push(`offline ${argv.join(' ')}`, jobs, await sample([BIN, ...argv, ...d], repeat));
@@ -155,14 +170,22 @@ async function main(): Promise<void> {
   let busy: { runsPerSec: number; seconds: number } | null = null;
   const large = mkdtempSync(path.join(os.tmpdir(), 'rae-bench-cli-big-'));
   try {
-    await populate(large, big, firing);
+    await populate(large, big);
     const socket = path.join(large, 'rae-sched.sock');
     const daemon = spawn(process.execPath, [BIN, 'daemon', '--data-dir', large], { stdio: ['ignore', 'ignore', 'ignore'] });
     try {
       await waitFor(async () => (await socketJson(socket, '/v1/health') as { healthy?: boolean }).healthy === true, 'the daemon', 300_000);
       const total = async (): Promise<number> => ((await socketJson(socket, '/v1/stats')) as { runs: { total: number } }).runs.total;
-      // Let the firing settle in before measuring.
-      await waitFor(async () => (await total()) > 0, 'the first runs', 300_000);
+      // The firing jobs are added live (added before start-up, they would first go through
+      // catch-up of the slots missed while the 100k were written).
+      const remote = new RemoteScheduler(socket);
+      for (let i = 0; i < firing; i += 10) {
+        await Promise.all(Array.from({ length: Math.min(10, firing - i) }, (_, k) =>
+          remote.addJob({ name: `fire-${i + k}`, schedule: 'every 1s', command: { argv: ['true'] }, catchUp: 'once' })));
+      }
+      const start = await total();
+      // Let the firing settle in before measuring: at least one run per firing job.
+      await waitFor(async () => (await total()) >= start + firing, 'a round of fires', 300_000);
       const t = process.hrtime.bigint();
       const before = await total();
       const d = ['--data-dir', large];
@@ -180,10 +203,13 @@ async function main(): Promise<void> {
     rmSync(large, { recursive: true, force: true });
   }
 
-  const table = new Table({ style: { head: [], border: [] }, head: ['case', 'jobs stored', 'p50 ms', 'p90 ms', 'max ms', 'x node -e'] });
-  for (const r of rows) table.push([r.case, r.jobs, r.latency.p50.toFixed(0), r.latency.p90.toFixed(0), r.latency.max.toFixed(0), `${r.ratio}x`]);
+  const table = new Table({ style: { head: [], border: [] }, head: ['case', 'jobs stored', 'wall p50 ms', 'p90 ms', 'max ms', 'cpu p50 ms', 'wall x node -e'] });
+  for (const r of rows) {
+    table.push([r.case, r.jobs, r.latency.p50.toFixed(0), r.latency.p90.toFixed(0), r.latency.max.toFixed(0), r.cpuP50?.toFixed(0) ?? '-', `${r.ratio}x`]);
+  }
   console.log(table.toString());
   if (busy !== null) console.log(`daemon while measured: ${busy.runsPerSec} runs/s over ${busy.seconds} s (${firing} jobs on every 1s)`);
+  console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (${os.cpus().length} cpus)`);
   const file = writeResult('cli-latency', { jobs, big, firing, repeat, rows, busy });
   console.log(`written ${file}`);
   console.log(JSON.stringify({ benchmark: 'cli-latency', rows, busy }));

@@ -12,7 +12,7 @@ import type { Job } from '../model/job';
 import type { Run } from '../model/run';
 import type { Clock } from '../runtime/clock';
 import { ScheduleMath, type Schedule } from '../actors/parser/schedule';
-import type { Store } from '../actors/persistence/store';
+import type { JobListEntry, Store } from '../actors/persistence/store';
 import type { RunRollup } from '../actors/persistence/rollup';
 import { iso, jobState } from '../actors/scheduler/runs';
 import { nextRunAtOf } from '../actors/scheduler/next-run';
@@ -71,9 +71,9 @@ export class ReadView {
     let after: string | null = null;
     for (;;) {
       const page = this.#o.store.listJobsPage(after, 1000);
-      for (const job of page.jobs) out.push(this.#present(job));
-      if (!page.more || page.jobs.length === 0) return out;
-      after = page.jobs[page.jobs.length - 1]!.id;
+      for (const e of page.entries) out.push(this.#present(e));
+      if (!page.more || page.entries.length === 0) return out;
+      after = page.entries[page.entries.length - 1]!.job.id;
     }
   }
 
@@ -85,13 +85,13 @@ export class ReadView {
     const limit = opts.limit === undefined ? DEFAULT_PAGE : checkPageLimit(opts.limit);
     const after = opts.after === undefined ? null : decodeCursor(opts.after);
     const page = this.#o.store.listJobsPage(after, limit);
-    const jobs = page.jobs.map((j) => this.#present(j));
+    const jobs = page.entries.map((e) => this.#present(e));
     return { jobs, next: page.more && jobs.length > 0 ? encodeCursor(jobs[jobs.length - 1]!.id) : null };
   }
 
   /** A job by id or name, as people see it. @throws NotFoundError */
   getJob(ref: string): Job {
-    return this.#present(this.find(ref));
+    return this.#presentStored(this.find(ref));
   }
 
   /** A stored job by id or name. @throws NotFoundError */
@@ -111,7 +111,7 @@ export class ReadView {
   /** `rae-sched why`: recent slots, next run and what could block the job. */
   why(ref: string): WhyReport {
     const stored = this.find(ref);
-    const job = this.#present(stored);
+    const job = this.#presentStored(stored);
     const slots = this.#o.store.listSlots(job.id, 20);
     const blockers = explainBlockers({
       job, schedule: this.#schedule(stored), offline: this.#o.mode === 'offline',
@@ -144,19 +144,20 @@ export class ReadView {
     return this.#o.store.listHeads().map((h): [string, string] => [h.id, h.name]);
   }
 
-  /** A stored job with its live parts: state, next run, newest run. */
-  #present(job: Job): Job {
-    const schedule = this.#schedule(job);
-    const now = this.#o.clock.now();
-    const next = nextRunAtOf(job, schedule, this.#o.store.getScheduleState(job.id), this.#o.mode === 'active', now);
-    return { ...job, nextRunAt: next === null ? null : iso(next), lastRun: this.#lastRun(job.id), state: jobState(job, schedule) };
+  /** A stored job as people see it, reading its state and newest run. */
+  #presentStored(job: Job): Job {
+    const store = this.#o.store;
+    return this.#present({ job, state: store.getScheduleState(job.id), lastRun: store.listRuns(job.id, 1)[0] ?? null });
   }
 
-  /** The newest run: the stored one, or a run executing now if it is newer (ids sort by time). */
-  #lastRun(jobId: string): Run | null {
-    let last = this.#o.store.listRuns(jobId, 1)[0] ?? null;
-    for (const r of this.#live.runningOf(jobId)) if (last === null || r.id >= last.id) last = r;
-    return last;
+  /** A job with its live parts: state, next run, newest run (a run executing now if it is newer). */
+  #present({ job, state, lastRun }: JobListEntry): Job {
+    const schedule = this.#schedule(job);
+    const next = nextRunAtOf(job, schedule, state, this.#o.mode === 'active', this.#o.clock.now());
+    let last = lastRun;
+    // Ids sort by creation time: a run executing now that is newer than the stored one wins.
+    for (const r of this.#live.runningOf(job.id)) if (last === null || r.id >= last.id) last = r;
+    return { ...job, nextRunAt: next === null ? null : iso(next), lastRun: last, state: jobState(job, schedule) };
   }
 
   /** A stored schedule, parsed in-process (the parser thread validated it at add), cached. */

@@ -35,6 +35,13 @@ export interface JobPageEntry {
   job: Job | null;
 }
 
+/** A job as `list` shows it: the job, its schedule state and its newest run. */
+export interface JobListEntry {
+  job: Job;
+  state: ScheduleState | null;
+  lastRun: Run | null;
+}
+
 /** Sizes of the store, for `stats` and tests. */
 export interface StoreCounts {
   jobs: number;
@@ -397,22 +404,25 @@ export class Store {
   }
 
   /**
-   * Up to `limit` jobs in id order (ids sort by creation time) after `afterId` (exclusive), and
-   * whether more follow. One read snapshot; a page of 50 touches 50 records, whatever the store holds.
+   * Up to `limit` jobs in id order (ids sort by creation time) after `afterId` (exclusive), each with
+   * its schedule state and newest run, and whether more jobs follow. All from ONE read snapshot: a
+   * page of 50 touches about 150 records, whatever the store holds.
    */
-  listJobsPage(afterId: string | null, limit: number): { jobs: Job[]; more: boolean } {
+  listJobsPage(afterId: string | null, limit: number): { entries: JobListEntry[]; more: boolean } {
     return this.#read(() => {
-      const jobs: Job[] = [];
+      const entries: JobListEntry[] = [];
       let more = false;
-      for (const { key, value } of this.#t.jobs.getRange({ start: afterId ?? undefined, limit: limit + 2 })) {
+      for (const { key, value: job } of this.#t.jobs.getRange({ start: afterId ?? undefined, limit: limit + 2 })) {
         if (key === afterId) continue;
-        if (jobs.length >= limit) {
+        if (entries.length >= limit) {
           more = true;
           break;
         }
-        jobs.push(value);
+        let lastRun: Run | null = null;
+        for (const { value } of this.#t.runs.getRange(newestFirst(key, 1))) lastRun = value;
+        entries.push({ job, state: this.#t.states.get(key) ?? null, lastRun });
       }
-      return { jobs, more };
+      return { entries, more };
     });
   }
 
