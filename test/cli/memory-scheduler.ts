@@ -3,7 +3,8 @@
  * by the integration tests through the binary). It keeps jobs and runs in maps and emits events.
  */
 import { Subject, defer } from 'rxjs';
-import type { BackupDocument, Health, Scheduler, Stats, WhyReport } from '../../src/api';
+import type { BackupDocument, Health, JobPage, ListJobsOptions, Scheduler, Stats, WhyReport } from '../../src/api';
+import { checkPageLimit, decodeCursor, DEFAULT_PAGE, encodeCursor } from '../../src/reads/cursor';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/errors';
 import type { Job, JobSpec } from '../../src/model/job';
 import type { Run } from '../../src/model/run';
@@ -56,8 +57,16 @@ export class MemoryScheduler implements Scheduler {
   async getJob(idOrName: string): Promise<Job> {
     return this.#find(idOrName);
   }
-  async listJobs(): Promise<Job[]> {
-    return [...this.jobs.values()];
+  listJobs(): Promise<Job[]>;
+  listJobs(opts: ListJobsOptions): Promise<JobPage>;
+  async listJobs(opts?: ListJobsOptions): Promise<Job[] | JobPage> {
+    const all = [...this.jobs.values()];
+    if (opts === undefined) return all;
+    const limit = opts.limit === undefined ? DEFAULT_PAGE : checkPageLimit(opts.limit);
+    const after = opts.after === undefined ? null : decodeCursor(opts.after);
+    const rest = after === null ? all : all.slice(all.findIndex((j) => j.id === after) + 1);
+    const jobs = rest.slice(0, limit);
+    return { jobs, next: rest.length > limit ? encodeCursor(jobs[jobs.length - 1]!.id) : null };
   }
   async pauseJob(idOrName: string): Promise<Job> {
     const job = this.#find(idOrName);

@@ -8,6 +8,7 @@ import { buildJobSpec, parsePositiveInt } from '../job-spec';
 import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
 import { formatJob, formatJobs, formatRun, formatRuns, formatWhy } from '../format';
 import { checkZone } from './next';
+import { checkPageLimit, decodeCursor, DEFAULT_PAGE, MAX_PAGE } from '../../reads/cursor';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -67,10 +68,23 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
       ctx.print(opts, job, () => job.id);
     });
 
-  withCommonOptions(program.command('list').description('all jobs (--json: array of jobs)'))
-    .action(async (opts: CommonOptions) => {
-      const jobs = await ctx.withScheduler(opts, (s) => s.listJobs());
-      ctx.print(opts, jobs, () => formatJobs(jobs));
+  withCommonOptions(program.command('list')
+    .description('all jobs, in creation order (--json: array of jobs; with --limit/--after: {"jobs": [...], "next": cursor|null})')
+    .option('--limit <n>', `one page of at most N jobs (1 to ${MAX_PAGE}; default ${DEFAULT_PAGE} with --after)`)
+    .option('--after <cursor>', 'the page after this cursor (printed by the previous page)'))
+    .action(async (opts: CommonOptions & { limit?: string; after?: string }) => {
+      if (opts.limit === undefined && opts.after === undefined) {
+        const jobs = await ctx.withScheduler(opts, (s) => s.listJobs());
+        return ctx.print(opts, jobs, () => formatJobs(jobs));
+      }
+      // Checked before the store or the daemon is reached: a bad flag is a usage error either way.
+      const limit = opts.limit === undefined ? undefined : checkPageLimit(parsePositiveInt(opts.limit, '--limit'), '--limit');
+      if (opts.after !== undefined) decodeCursor(opts.after, '--after');
+      const page = await ctx.withScheduler(opts, (s) => s.listJobs({
+        ...(limit === undefined ? {} : { limit }), ...(opts.after === undefined ? {} : { after: opts.after }),
+      }));
+      ctx.print(opts, page, () => formatJobs(page.jobs) +
+        (page.next === null ? '' : `\nmore: rae-sched list --limit ${limit ?? DEFAULT_PAGE} --after ${page.next}`));
     });
 
   withCommonOptions(program.command('status').description('one job: spec, state, last run, next run').argument('<job>', 'job id or name'))
