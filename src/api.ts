@@ -90,12 +90,37 @@ export interface WhyReport {
   blockers: string[];
 }
 
+/** Paging of {@link Scheduler.listJobs}. */
+export interface ListJobsOptions {
+  /** Jobs per page, 1 to 10,000. @default 100 */
+  limit?: number;
+  /** The `next` cursor of the previous page; omitted for the first page. */
+  after?: string;
+}
+
+/** One page of jobs, in creation (id) order. */
+export interface JobPage {
+  jobs: Job[];
+  /** Cursor of the next page (pass it as `after`), or null when this page is the last. */
+  next: string | null;
+}
+
 /** The scheduler, embedded as a library or hosted by the daemon. */
 export interface Scheduler {
   addJob(spec: JobSpec): Promise<Job>;
   removeJob(idOrName: string): Promise<void>;
   getJob(idOrName: string): Promise<Job>;
+  /** Every job, in creation order. */
   listJobs(): Promise<Job[]>;
+  /**
+   * One page of jobs. Reads a snapshot of the store: it never waits behind the scheduler's work.
+   * @example
+   * for (let page = await s.listJobs({ limit: 100 }); ; page = await s.listJobs({ limit: 100, after: page.next })) {
+   *   show(page.jobs);
+   *   if (page.next === null) break;
+   * }
+   */
+  listJobs(opts: ListJobsOptions): Promise<JobPage>;
   pauseJob(idOrName: string): Promise<Job>;
   resumeJob(idOrName: string): Promise<Job>;
   /** Fires the job once now; resolves with the queued run. @throws QueueFullError when the ready queue is full */

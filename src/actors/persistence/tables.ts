@@ -11,6 +11,8 @@
  * | `unfinished` | run id               | job id       | queued/running runs, for crash recovery           |
  * | `slots`      | `[jobId, at]`        | Slot         | slots of a job newest first = one reverse range   |
  * | `states`     | job id               | ScheduleState|                                                  |
+ * | `heads`      | job id               | JobHead      | compact start-up records                          |
+ * | `stats`      | job id, or `'*'`     | RunRollup    | run counts and duration histogram, kept as runs finish (rollup.ts) |
  *
  * Run ids (src/model/ids.ts) and slot times (canonical ISO UTC) sort lexically by time, and lmdb's
  * ordered-binary keys sort arrays element by element, so `[jobId, *]` ranges come out in time order.
@@ -22,6 +24,7 @@ import { open, type Database, type RootDatabase, type RootDatabaseOptions } from
 import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
+import type { RunRollup } from './rollup';
 
 /** Layout version written into `meta`. Bump it (and add a migration) when the layout changes. */
 export const SCHEMA_VERSION = 1;
@@ -46,6 +49,8 @@ export interface Tables {
   states: Database<ScheduleState, string>;
   /** Compact per-job start-up records (see {@link JobHead}), kept in step with `jobs`. */
   heads: Database<JobHead, string>;
+  /** Run statistics per job and for the whole store, updated with each run's final record. */
+  stats: Database<RunRollup, string>;
 }
 
 /**
@@ -120,6 +125,7 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     slots: env.openDB<Slot, [string, string]>('slots', db),
     states: env.openDB<ScheduleState, string>('states', db),
     heads: env.openDB<JobHead, string>('heads', db),
+    stats: env.openDB<RunRollup, string>('stats', db),
   };
 }
 

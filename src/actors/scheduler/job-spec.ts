@@ -6,10 +6,10 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from '../../errors';
-import type { CatchUpPolicy, Job, OverlapPolicy } from '../../model/job';
+import type { CatchUpPolicy, Isolation, Job, OverlapPolicy } from '../../model/job';
 
 /** A JobSpec with every default filled in: exactly the user-given fields of a stored Job. */
-export type FilledJobSpec = Pick<Job, 'name' | 'schedule' | 'command' | 'module' | 'timezone' | 'priority' |
+export type FilledJobSpec = Pick<Job, 'name' | 'schedule' | 'command' | 'module' | 'isolation' | 'timezone' | 'priority' |
   'retry' | 'limits' | 'overlap' | 'catchUp' | 'cwd' | 'env' | 'triggers' | 'jitterMs' | 'enabled'>;
 
 /** Defaults applied to every job. */
@@ -18,6 +18,7 @@ export const JOB_DEFAULTS = {
   retry: { maxRetries: 0, backoffMs: 1000 },
   overlap: 'skip' as OverlapPolicy,
   catchUp: 'once' as CatchUpPolicy,
+  isolation: 'thread' as Isolation,
 } as const;
 
 /** Longest job name. */
@@ -45,6 +46,7 @@ const specSchema = z.object({
     z.object({ argv: z.array(z.string()).min(1, 'argv must name a program') }).strict(),
   ]).optional(),
   module: z.string().min(1).optional(),
+  isolation: z.enum(['process', 'thread']).optional(),
   timezone: z.string().min(1).nullable().optional(),
   priority: z.number().int().min(-1000).max(1000).optional(),
   retry: z.object({
@@ -90,11 +92,24 @@ export function fillJobSpec(input: unknown): FilledJobSpec {
   if (s.command !== undefined && s.module !== undefined) {
     throw new ValidationError('module: give either a command or a module, not both', 'module');
   }
+  if (s.isolation !== undefined && s.module === undefined) {
+    throw new ValidationError("isolation: only applies to module jobs (a command always runs in its own process)", 'isolation');
+  }
+  const isolation = s.module === undefined ? null : s.isolation ?? JOB_DEFAULTS.isolation;
+  if (isolation === 'thread' && s.limits?.maxCpuPercent !== undefined) {
+    // A thread's CPU time cannot be capped, and killing it for a sampled percentage would take the
+    // process's sampling with it; a process can be (docs/jobs.md "Thread or process").
+    throw new ValidationError(
+      "limits.maxCpuPercent: a module running in a thread cannot have a CPU limit; use isolation 'process' for it",
+      'limits.maxCpuPercent',
+    );
+  }
   return {
     name: s.name.trim(),
     schedule: s.schedule.trim(),
     command: s.command ?? null,
     module: s.module ?? null,
+    isolation,
     timezone: s.timezone ?? null,
     priority: s.priority ?? JOB_DEFAULTS.priority,
     retry: {

@@ -146,6 +146,7 @@ export class RunBook {
         request: {
           runId: run.id, jobId: job.id, attempt: run.attempt, command: job.command, module: job.module,
           cwd: job.cwd, env: job.env, limits: job.limits, event,
+          isolation: job.isolation ?? undefined, jobName: job.name, scheduledAt: run.scheduledAt,
         },
       });
     }

@@ -10,6 +10,7 @@ import { formatJob, formatJobs, formatRun, formatRuns, formatWhy, relativeTime }
 import type { Scheduler } from '../../api';
 import type { Run } from '../../model/run';
 import { checkZone } from './next';
+import { checkPageLimit, decodeCursor, DEFAULT_PAGE, MAX_PAGE } from '../../reads/cursor';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -100,6 +101,8 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
     .option('--after <job>', 'also run when JOB succeeds (JOB:failed, JOB:finished) (repeatable)', collect)
     .option('--jitter <dur>', 'random delay added to each scheduled fire')
     .option('--module <file>', 'a JS job module instead of a command')
+    .addOption(new Option('--isolation <mode>', 'where a --module job runs: a worker thread (default) or its own process')
+      .choices(['thread', 'process']))
     .option('--disabled', 'add the job paused'))
     .action(async (nameArg: string, schedule: string, command: string | undefined, opts: AddOptions & CommonOptions) => {
       const name = nameArg === ADD_NAME_PLACEHOLDER && ctx.addName !== undefined ? ctx.addName : nameArg;
@@ -113,10 +116,23 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
       ctx.print(opts, job, () => job.id);
     });
 
-  withCommonOptions(program.command('list').description('all jobs (--json: array of jobs)'))
-    .action(async (opts: CommonOptions) => {
-      const jobs = await ctx.withStore(opts, (s) => s.listJobs());
-      ctx.print(opts, jobs, () => formatJobs(jobs));
+  withCommonOptions(program.command('list')
+    .description('all jobs, in creation order (--json: array of jobs; with --limit/--after: {"jobs": [...], "next": cursor|null})')
+    .option('--limit <n>', `one page of at most N jobs (1 to ${MAX_PAGE}; default ${DEFAULT_PAGE} with --after)`)
+    .option('--after <cursor>', 'the page after this cursor (printed by the previous page)'))
+    .action(async (opts: CommonOptions & { limit?: string; after?: string }) => {
+      if (opts.limit === undefined && opts.after === undefined) {
+        const jobs = await ctx.withStore(opts, (s) => s.listJobs());
+        return ctx.print(opts, jobs, () => formatJobs(jobs));
+      }
+      // Checked before the store or the daemon is reached: a bad flag is a usage error either way.
+      const limit = opts.limit === undefined ? undefined : checkPageLimit(parsePositiveInt(opts.limit, '--limit'), '--limit');
+      if (opts.after !== undefined) decodeCursor(opts.after, '--after');
+      const page = await ctx.withStore(opts, (s) => s.listJobs({
+        ...(limit === undefined ? {} : { limit }), ...(opts.after === undefined ? {} : { after: opts.after }),
+      }));
+      ctx.print(opts, page, () => formatJobs(page.jobs) +
+        (page.next === null ? '' : `\nmore: rae-sched list --limit ${limit ?? DEFAULT_PAGE} --after ${page.next}`));
     });
 
   withCommonOptions(program.command('status').description('one job: spec, state, last run, next run').argument('<job>', 'job id or name'))

@@ -8,7 +8,6 @@ import { parseDuration } from '../../model/duration';
 import type { SchedulerEvent } from '../../model/events';
 import { daemonAnswers } from '../client';
 import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
-import { runDaemon } from '../daemon';
 import { formatHealth, formatStats } from '../format';
 import { dataDirPaths } from '../paths';
 
@@ -19,6 +18,8 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
     .option('--grace <dur>', 'time running jobs get to finish at shutdown (default 10s)'))
     .action(async (opts: CommonOptions & { grace?: string }) => {
       const graceMs = opts.grace === undefined ? 10_000 : parseDuration(opts.grace, '--grace');
+      // Loaded here: the daemon's server, logger and schemas cost every other command start-up time.
+      const { runDaemon } = await import('../daemon');
       ctx.exitCode = await runDaemon({ dataDir: ctx.dataDir(opts), graceMs });
     });
 
