@@ -35,7 +35,7 @@ describe('statistics rolled up in the store', () => {
     const stats = await a.s.stats();
     expect(stats.runs).toMatchObject({ total: 3, succeeded: 2, failed: 1, successRate: 2 / 3 });
     expect(stats.durationMs.max).toBe(all.durations.maxMs);
-  });
+  }, 120_000);
 
   it('reads the stored rollup at restart instead of rescanning history, and keeps adding to it', async () => {
     const a = await fixture.open(T0);
@@ -56,7 +56,7 @@ describe('statistics rolled up in the store', () => {
     await b.s.runNow('ok');
     await b.runs.wait(1);
     expect((await b.s.stats()).runs).toMatchObject({ total: 1235, succeeded: 1001 });
-  });
+  }, 120_000);
 
   it('rebuilds the rollup once from stored runs when the store predates it', async () => {
     const a = await fixture.open(T0);
@@ -77,7 +77,7 @@ describe('statistics rolled up in the store', () => {
     const b = await fixture.open(T0 + 60_000);
     expect((await b.s.stats()).runs).toMatchObject({ total: 2, succeeded: 2 });
     expect((await stored(fixture.dir())).ok.counts.succeeded).toBe(2);
-  });
+  }, 120_000);
 
   it('counts two runs finishing in one transaction, and a run put final twice in it once (reads see the transaction\'s own writes)', async () => {
     const a = await fixture.open(T0);
@@ -101,7 +101,7 @@ describe('statistics rolled up in the store', () => {
     } finally {
       await t.env.close();
     }
-  });
+  }, 120_000);
 
   it('does not count a final record written twice', async () => {
     const a = await fixture.open(T0);
@@ -116,5 +116,5 @@ describe('statistics rolled up in the store', () => {
     } finally {
       await store.close();
     }
-  });
+  }, 120_000);
 });
