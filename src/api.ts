@@ -22,7 +22,12 @@ export interface SchedulerOptions {
   dataDir: string;
   /** Runs executing at once. @default 4 */
   maxConcurrentJobs?: number;
-  /** Runs waiting in the ready queue before new ones are refused with QueueFullError. @default 10000 */
+  /**
+   * Runs waiting in the ready queue before new ones are refused: `runNow` rejects with
+   * QueueFullError (code `QUEUE_FULL`) and records nothing; a scheduled, triggered, dependent or
+   * retry run that finds the queue full is recorded as a `skipped` run with the reason.
+   * @default 10000
+   */
   maxQueuedJobs?: number;
   /** pino-compatible logger. @default a silent logger */
   logger?: Logger;
@@ -113,10 +118,16 @@ export interface Scheduler {
   listJobs(opts: ListJobsOptions): Promise<JobPage>;
   pauseJob(idOrName: string): Promise<Job>;
   resumeJob(idOrName: string): Promise<Job>;
-  /** Fires the job once now; resolves with the queued run. */
+  /** Fires the job once now; resolves with the queued run. @throws QueueFullError when the ready queue is full */
   runNow(idOrName: string): Promise<Run>;
   /** Resolves when the run reaches a final status. */
   waitForRun(runId: string): Promise<Run>;
+  /**
+   * Resolves once this scheduler has no run left that is not final (running, queued, held, or
+   * waiting for a retry). In-process schedulers only: what `rae-sched run` without a daemon waits
+   * for, so a job's retries and its `--after` dependents run in the foreground too.
+   */
+  idle?(): Promise<void>;
   history(idOrName: string, opts?: { limit?: number }): Promise<Run[]>;
   why(idOrName: string): Promise<WhyReport>;
   health(): Promise<Health>;

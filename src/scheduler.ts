@@ -108,7 +108,8 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     mode: options.mode ?? 'active',
     historyPerJob: options.historyPerJob ?? 1000,
   };
-  mkdirSync(opts.dataDir, { recursive: true });
+  // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const s = new RaeScheduler(opts);
   try {
     await s.ready();
@@ -334,6 +335,20 @@ class RaeScheduler implements Scheduler {
     if (stored === null) throw new NotFoundError(`run '${runId}' not found`);
     if (FINAL_RUN_STATUSES.includes(stored.status)) return stored;
     return finished;
+  }
+
+  /**
+   * Resolves once no run is running, queued, held or waiting for a retry's backoff. Asked after each
+   * finish: the scheduler's mailbox handles the ask after the whole finish (its retry, its `--after`
+   * dependents), so a follow-up run is always counted before the answer.
+   */
+  async idle(): Promise<void> {
+    for (;;) {
+      const finished = firstValueFrom(this.#bus.on('run.finished'));
+      finished.catch(() => undefined);
+      if (await this.#scheduler.ask('pendingCount', {}) === 0) return;
+      await finished;
+    }
   }
 
   async health(): Promise<Health> {

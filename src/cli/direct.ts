@@ -149,6 +149,11 @@ export class DirectScheduler implements Scheduler {
   async waitForRun(runId: string): Promise<Run> {
     return (await this.#boot()).waitForRun(runId);
   }
+  /** Waits until the booted offline system has nothing left to do (a foreground `run`'s retries and dependents). */
+  async idle(): Promise<void> {
+    if (this.#system === null) return;
+    await (await this.#system).idle?.();
+  }
   async restore(doc: unknown): Promise<{ jobs: number; runs: number }> {
     return (await this.#boot()).restore(doc);
   }

@@ -34,8 +34,8 @@ export function table(head: string[], rows: string[][]): string {
 }
 
 /** A command as people type it. */
-export function commandText(command: Command | null, module: string | null): string {
-  if (module !== null) return `module ${module}`;
+export function commandText(command: Command | null, module: string | null, isolation?: string | null): string {
+  if (module !== null) return `module ${module} (in a ${isolation ?? 'process'})`;
   if (command === null) return '-';
   return typeof command === 'string' ? command : command.argv.map(shellQuote).join(' ');
 }
@@ -78,7 +78,7 @@ export function formatJob(job: Job, nowMs: number = Date.now()): string {
     ['name', job.name],
     ['id', job.id],
     ['schedule', job.schedule + (job.timezone ? ` (${job.timezone})` : '')],
-    ['command', commandText(job.command, job.module)],
+    ['command', commandText(job.command, job.module, job.isolation)],
     ['state', job.state + (job.enabled ? '' : ' (disabled)')],
     ['next run', job.nextRunAt ? `${job.nextRunAt} (${relativeTime(job.nextRunAt, nowMs)})` : '-'],
     ['last run', job.lastRun ? `${formatRunLine(job.lastRun, nowMs)}` : '-'],

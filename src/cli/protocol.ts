@@ -40,6 +40,7 @@ export const jobSpecSchema = z.strictObject({
   schedule: z.string().min(1),
   command: z.union([z.string().min(1), z.strictObject({ argv: z.array(z.string()).min(1) })]).optional(),
   module: z.string().min(1).optional(),
+  isolation: z.enum(['process', 'thread']).optional(),
   timezone: z.string().min(1).nullable().optional(),
   priority: z.number().int().optional(),
   retry: z.strictObject({ maxRetries: z.number().int().nonnegative().optional(), backoffMs: duration.optional() }).optional(),

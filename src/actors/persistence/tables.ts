@@ -18,6 +18,7 @@
  * ordered-binary keys sort arrays element by element, so `[jobId, *]` ranges come out in time order.
  * @internal
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { open, type Database, type RootDatabase, type RootDatabaseOptions } from 'lmdb';
 import type { Job } from '../../model/job';
@@ -107,7 +108,10 @@ export function envOptions(readOnly: boolean): RootDatabaseOptions {
 
 /** Opens the environment and its sub-databases. @internal */
 export function openTables(dataDir: string, readOnly: boolean): Tables {
+  // The store holds commands and `--env` values: private, whoever creates it (daemon or CLI).
+  if (!readOnly) fs.mkdirSync(storePath(dataDir), { recursive: true, mode: 0o700 });
   const env = open(storePath(dataDir), envOptions(readOnly));
+  if (!readOnly) privateFiles(storePath(dataDir));
   // Sub-databases are created by the first writer; a read-only open finds them all.
   const db = {};
   return {
@@ -123,6 +127,18 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     heads: env.openDB<JobHead, string>('heads', db),
     stats: env.openDB<RunRollup, string>('stats', db),
   };
+}
+
+/** LMDB creates its files 0644 (umask permitting): make them owner-only (not ours to change: left as is). */
+function privateFiles(dir: string): void {
+  for (const name of ['data.mdb', 'lock.mdb']) {
+    try {
+      const file = path.join(dir, name);
+      if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
+    } catch {
+      // Another user's store, or no such file: nothing to tighten here.
+    }
+  }
 }
 
 /** Range options selecting every `[jobId, …]` key, newest (highest second part) first. */

@@ -22,7 +22,7 @@ import type { QueueHandlers } from '../queue/actor';
 import type { ExecutorHandlers } from '../executor/actor';
 import type { RunResult } from '../executor/types';
 import { prepareNewJob } from './new-job';
-import { iso, jobState, newRun } from './runs';
+import { abandonRun, iso, jobState, newRun } from './runs';
 import { RunBook } from './runbook';
 import { SlotKeeper } from './slots';
 import { killOrphans } from './orphans';
@@ -103,6 +103,7 @@ export class Engine {
       setEnabled: (p: { ref: string; enabled: boolean }) => this.#setEnabled(p.ref, p.enabled),
       runNow: (p: { ref: string }) => this.#runNow(p.ref),
       runningCount: (_p: Record<string, never>) => this.#runs.runningCount,
+      pendingCount: (_p: Record<string, never>) => this.#runs.pendingCount,
       slotsDue: (p: { due: Array<{ jobId: string; at: number }> }) => this.#slotsDue(p.due),
       clockJumped: async (p: { deltaMs: number }) => this.#slots.clockJumped(await this.#activeJobs(), p.deltaMs),
       rearm: (_p: Record<string, never>) => this.#rearmAll(),
@@ -201,6 +202,8 @@ export class Engine {
 
   /** After a restore: forget everything, reload from the store, re-arm. */
   async #reload(): Promise<void> {
+    // The restored jobs set up their own triggers below; the replaced jobs' watches must not stay open.
+    await this.#d.triggers?.clear();
     for (const id of [...this.#index.active()]) {
       await this.#runs.dropJob(id);
       await this.#d.queue.ask('disarm', { key: id });
@@ -293,9 +296,10 @@ export class Engine {
     const job = await this.#find(ref);
     const now = this.#d.clock.now();
     const run = newRun(job, 'manual', now, 1, now);
+    // Queued first: a full queue refuses the caller (QueueFullError) and records nothing.
+    await this.#runs.enqueue(job, run, { refuseWhenFull: true });
     await this.#d.persistence.ask('putRun', { run });
     this.#d.bus.publish({ type: 'run.queued', at: iso(now), run });
-    await this.#runs.enqueue(job, run);
     await this.#runs.pump();
     return run;
   }
@@ -336,7 +340,14 @@ export class Engine {
     // Catch-up runs the policy chose are not skipped by overlap: they wait their turn, one by one.
     if (trigger === 'catch-up' && verdict.decision === 'skip') verdict.decision = 'enqueue';
     if (verdict.decision === 'skip') {
-      if (state !== null) await this.#slots.record(job, slotAt, 'skipped', null, verdict.reason, state);
+      // A skipped fire is a `skipped` run in history (counted in stats and metrics), beside its slot.
+      const skipped = abandonRun(newRun(job, trigger, slotAt, 1, now), 'skipped', verdict.reason ?? 'overlap policy', now);
+      if (state !== null) {
+        if (!await this.#slots.record(job, slotAt, 'skipped', skipped, verdict.reason, state)) return;
+      } else {
+        await this.#d.persistence.ask('putRun', { run: skipped });
+      }
+      this.#d.bus.publish({ type: 'run.finished', at: iso(now), run: skipped });
       return;
     }
     const run = newRun(job, trigger, slotAt, 1, now);

@@ -101,7 +101,9 @@ async function readBackupFile(path: string, shown: string): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new ValidationError(`FILE: '${shown}' is not JSON (${(e as Error).message})`, 'FILE', { cause: e });
+    // JSON.parse quotes the text around the fault, newlines included: keep the error on one line.
+    const why = (e as Error).message.replace(/\s*\n\s*/g, ' ').slice(0, 300);
+    throw new ValidationError(`FILE: '${shown}' is not JSON (${why})`, 'FILE', { cause: e });
   }
 }
 
