@@ -213,3 +213,11 @@ it('close interrupts thread runs still going after the grace', async () => {
   expect(r.status).toBe('interrupted');
   expect(r.error).toMatch(/shut down/);
 });
+
+it('a heap cap too small for a thread to boot fails the run, saying so, and the pool goes on', async () => {
+  const file = moduleFile('tiny.js', 'module.exports = () => 1;');
+  const r = await run({ module: file, limits: { maxMemoryBytes: 1024 * 1024 } });
+  expect(r.status).toBe('failed');
+  expect(r.error).toMatch(/maxMemoryBytes 1 MB is too small for a worker thread to start/);
+  expect((await run({ module: file })).status).toBe('succeeded');
+});
