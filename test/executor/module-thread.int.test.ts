@@ -75,6 +75,8 @@ it('a throw or a rejection fails the run with its message; a missing module or e
   const sync = await run({ module: moduleFile('throws.js', "module.exports = () => { throw new Error('disk is full'); };") });
   expect(sync).toMatchObject({ status: 'failed', exitCode: 1, error: 'disk is full' });
   expect(sync.output).toContain('Error: disk is full');
+  expect(sync.output).toContain('throws.js:1');
+  expect(sync.output).not.toMatch(/workers[/\\]run/); // the scheduler's own frames are left out
   const rejects = await run({ module: moduleFile('rejects.mjs', "export default async () => { throw new Error('no network'); };") });
   expect(rejects).toMatchObject({ status: 'failed', error: 'no network' });
   expect((await run({ module: path.join(tmp.dir, 'nope.js') })).error).toMatch(/cannot load job module/);
