@@ -42,7 +42,9 @@ if (data?.commands) {
     const cmd = (ev as { data: ModuleThreadCommand }).data;
     if (cmd?.type !== 'cancel') return;
     const run = running.get(cmd.runId);
-    if (run) return run.stop(cancelCause(cmd.reason));
+    // Inside the run's context: the module's abort listeners run synchronously from here, and
+    // what they print belongs to the run.
+    if (run) return host.runs.run(run, () => run.stop(cancelCause(cmd.reason)));
     const now = Date.now();
     for (const [id, c] of earlyCancels) if (now - c.at > EARLY_CANCEL_TTL_MS) earlyCancels.delete(id);
     earlyCancels.set(cmd.runId, { cause: cancelCause(cmd.reason), at: now });
