@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { ValidationError, type ErrorCode } from '../errors';
 import type { JobSpec } from '../model/job';
 
-/** Routes are versioned so a later TCP/REST layer and web UI can reuse them. */
-export const API_PREFIX = '/v1';
+// Its own tiny module: the CLI's client needs the prefix without loading zod (~50-250 ms per command).
+export { API_PREFIX } from './api-path';
 
 /** HTTP status of an error response, by error code. */
 export function httpStatusOf(code: ErrorCode): number {

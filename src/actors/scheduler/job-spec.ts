@@ -21,6 +21,11 @@ export const JOB_DEFAULTS = {
   isolation: 'thread' as Isolation,
 } as const;
 
+/** Longest job name. */
+export const MAX_NAME_LENGTH = 200;
+/** What {@link newId} makes for jobs (case-insensitive: `status JOB_...` finds nothing either way). */
+const ID_FORM = /^job_[0-9a-z]{22}$/i;
+
 const positiveMs = z.number().int().positive().max(365 * 86_400_000);
 
 const triggerSchema = z.discriminatedUnion('type', [
@@ -30,8 +35,11 @@ const triggerSchema = z.discriminatedUnion('type', [
 ]);
 
 const specSchema = z.object({
-  name: z.string().trim().min(1, 'must not be empty').max(200)
-    .regex(/^[^\s/]+$/, 'must not contain spaces or slashes'),
+  name: z.string().trim().min(1, 'must not be empty')
+    .max(MAX_NAME_LENGTH, `is longer than ${MAX_NAME_LENGTH} characters`)
+    .regex(/^[^\s/]+$/, 'must not contain spaces or slashes')
+    // JOB is an id or a name: a name shaped like an id would make one of the two jobs unreachable.
+    .refine((n) => !ID_FORM.test(n), 'must not have the form of a job id (job_ followed by 22 letters and digits)'),
   schedule: z.string().trim().min(1, 'must not be empty'),
   command: z.union([
     z.string().trim().min(1, 'must not be empty'),
