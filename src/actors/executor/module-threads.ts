@@ -271,6 +271,8 @@ export class ModuleThreads {
         const entries = this.#batches.get(msg.batch);
         if (!entries) return;
         for (const [i, r] of msg.items) if (entries[i]) this.#settle(entries[i], unpackResult(r));
+        // The task's own answer may have come first (the two travel on different ports).
+        if (entries.every((e) => e.done)) this.#batches.delete(msg.batch);
         return;
       }
       case 'rae.started': {
