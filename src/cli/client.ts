@@ -12,7 +12,7 @@ import type { BackupDocument, Health, Scheduler, Stats, WhyReport } from '../api
 import type { Job, JobSpec } from '../model/job';
 import type { Run } from '../model/run';
 import type { SchedulerEvent } from '../model/events';
-import { API_PREFIX } from './protocol';
+import { API_PREFIX, MAX_PAGE } from './protocol';
 
 /**
  * True when a process accepts connections on `socketPath`. A socket file left by a dead daemon
@@ -51,8 +51,16 @@ export class RemoteScheduler implements Scheduler {
   getJob(idOrName: string): Promise<Job> {
     return this.#call('GET', `/jobs/${enc(idOrName)}`);
   }
-  listJobs(): Promise<Job[]> {
-    return this.#call('GET', '/jobs');
+  /** Every job: the API serves pages (`?limit=&after=`), followed here until the last one. */
+  async listJobs(): Promise<Job[]> {
+    const all: Job[] = [];
+    for (let after: string | undefined; ;) {
+      const q = `?limit=${MAX_PAGE}${after === undefined ? '' : `&after=${enc(after)}`}`;
+      const page = await this.#call<Job[]>('GET', `/jobs${q}`);
+      all.push(...page);
+      if (page.length < MAX_PAGE) return all;
+      after = page[page.length - 1]!.id;
+    }
   }
   pauseJob(idOrName: string): Promise<Job> {
     return this.#call('POST', `/jobs/${enc(idOrName)}/pause`);
@@ -97,7 +105,7 @@ export class RemoteScheduler implements Scheduler {
     return new Observable<SchedulerEvent>((sub) => {
       let res: IncomingMessage | undefined;
       let closed = false;
-      this.#send('GET', '/events').then((r) => {
+      this.#send('GET', '/events', undefined, { accept: 'application/x-ndjson' }).then((r) => {
         res = r;
         if (closed) return void r.destroy();
         if (r.statusCode !== 200) {
@@ -138,7 +146,7 @@ export class RemoteScheduler implements Scheduler {
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
-  #send(method: string, path: string, body?: unknown): Promise<IncomingMessage> {
+  #send(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<IncomingMessage> {
     return new Promise((resolveRes, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const req = httpRequest({
@@ -148,8 +156,8 @@ export class RemoteScheduler implements Scheduler {
         // A fresh connection per call: nothing lingers to keep a CLI process alive.
         agent: false,
         headers: payload
-          ? { 'content-type': 'application/json', 'content-length': payload.length }
-          : {},
+          ? { ...extra, 'content-type': 'application/json', 'content-length': payload.length }
+          : extra,
       }, resolveRes);
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {

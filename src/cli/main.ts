@@ -12,6 +12,7 @@ import { CliContext, type Io, processIo } from './context';
 import { registerJobCommands } from './commands/jobs';
 import { registerNextCommand } from './commands/next';
 import { registerSystemCommands } from './commands/system';
+import { registerApiCommands } from './commands/api';
 
 /** Exit codes of `rae-sched` (CONTRACT.md "CLI"). */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
@@ -37,6 +38,7 @@ export function buildProgram(ctx: CliContext, argvCommand: string[] | undefined)
   registerSystemCommands(program, ctx);
   registerJobCommands(program, ctx, argvCommand);
   registerNextCommand(program, ctx);
+  registerApiCommands(program, ctx);
   return program;
 }
 

@@ -8,6 +8,7 @@ import { ControlServer } from '../../src/cli/server';
 import { RemoteScheduler } from '../../src/cli/client';
 import { SchedulerError } from '../../src/errors';
 import { MemoryScheduler } from './memory-scheduler';
+import { eventually } from './harness';
 
 interface Raw { status: number; type: string; body: string }
 
@@ -69,9 +70,18 @@ describe('control API', () => {
     expect(await client.listJobs()).toEqual([]);
   });
 
-  it('encodes names with slashes and spaces in paths', async () => {
-    await client.addJob({ name: 'a/b c', schedule: 'never', command: 'true' });
-    expect((await client.getJob('a/b c')).name).toBe('a/b c');
+  it('encodes names with URL-special characters in paths', async () => {
+    await client.addJob({ name: 'a%b?c#d&é', schedule: 'never', command: 'true' });
+    expect((await client.getJob('a%b?c#d&é')).name).toBe('a%b?c#d&é');
+  });
+
+  it('refuses names with spaces, slashes or control characters where they enter', async () => {
+    for (const name of ['a/b', 'a b', 'red\u001b[31m', 'x\u0001']) {
+      const res = await raw(sock, 'POST', '/v1/jobs', JSON.stringify({ name, schedule: 'never', command: 'true' }));
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body).error).toMatchObject({ code: 'VALIDATION', field: 'name', message: 'name: must not contain spaces, slashes or control characters' });
+    }
+    expect(mem.jobs.size).toBe(0);
   });
 
   it('answers errors with their status and keeps the code across the wire', async () => {
@@ -141,16 +151,15 @@ describe('control API', () => {
   });
 
   it('streams events as NDJSON until the server closes', async () => {
-    const opened = firstValueFrom(mem.subscribed);
     const got = firstValueFrom(client.events$.pipe(take(2), toArray()));
-    await opened;
+    await eventually(async () => (server.openStreams === 1 ? true : undefined), 'the stream to open');
     mem.emit({ type: 'scheduler.started', at: 'a' });
     mem.emit({ type: 'clock.jumped', at: 'b', deltaMs: 5 });
     expect((await got).map((e) => e.type)).toEqual(['scheduler.started', 'clock.jumped']);
 
-    const opened2 = firstValueFrom(mem.subscribed);
+    await eventually(async () => (server.openStreams === 0 ? true : undefined), 'the first stream to close');
     const all = firstValueFrom(client.events$.pipe(toArray()));
-    await opened2;
+    await eventually(async () => (server.openStreams === 1 ? true : undefined), 'the second stream to open');
     await server.close();
     expect(await all).toEqual([]);
     await expect(stat(sock)).rejects.toMatchObject({ code: 'ENOENT' });
