@@ -65,7 +65,8 @@ function operation(route: RouteDef): JsonSchema {
   }
   const error = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
   const errors = new Set([400, 404, 500]);
-  if (route.access !== 'public' && route.access !== 'local') errors.add(401);
+  // Public routes too: the session exchange answers 401 for a bad login code.
+  if (route.access !== 'local') errors.add(401);
   if (route.access === 'write') errors.add(403);
   if (route.method === 'POST' && route.url === '/v1/jobs') errors.add(409).add(413).add(503);
   if (route.url === '/v1/restore') errors.add(413);

@@ -34,7 +34,7 @@ export class MemoryScheduler implements Scheduler {
     if ([...this.jobs.values()].some((j) => j.name === spec.name)) throw new ConflictError(`job name '${spec.name}' is taken`);
     const now = new Date(0).toISOString();
     const job: Job = {
-      id: `job_${++this.#n}`, name: spec.name, schedule: spec.schedule, timezone: spec.timezone ?? null,
+      id: `job_${String(++this.#n).padStart(6, '0')}`, name: spec.name, schedule: spec.schedule, timezone: spec.timezone ?? null,
       command: spec.command ?? null, module: spec.module ?? null, enabled: spec.enabled ?? true, priority: spec.priority ?? 0,
       retry: { maxRetries: spec.retry?.maxRetries ?? 0, backoffMs: spec.retry?.backoffMs ?? 1000 }, limits: spec.limits ?? {},
       overlap: spec.overlap ?? 'skip', catchUp: spec.catchUp ?? 'once', cwd: spec.cwd ?? null, env: spec.env ?? {},
@@ -72,7 +72,7 @@ export class MemoryScheduler implements Scheduler {
   async runNow(idOrName: string): Promise<Run> {
     const job = this.#find(idOrName);
     const run: Run = {
-      id: `run_${++this.#n}`, jobId: job.id, attempt: 1, trigger: 'manual', status: 'queued', exitCode: null, signal: null,
+      id: `run_${String(++this.#n).padStart(6, '0')}`, jobId: job.id, attempt: 1, trigger: 'manual', status: 'queued', exitCode: null, signal: null,
       scheduledAt: new Date(0).toISOString(), startedAt: null, finishedAt: null, durationMs: null, peakMemoryBytes: null,
       error: null, output: '',
     };
@@ -97,7 +97,8 @@ export class MemoryScheduler implements Scheduler {
   async history(idOrName: string, opts?: { limit?: number }): Promise<Run[]> {
     const job = this.#find(idOrName);
     this.lastHistoryLimit = opts?.limit;
-    return [...this.runs.values()].filter((r) => r.jobId === job.id);
+    // Newest first, at most `limit` (20 by default), as the real scheduler answers.
+    return [...this.runs.values()].filter((r) => r.jobId === job.id).reverse().slice(0, opts?.limit ?? 20);
   }
   async why(idOrName: string): Promise<WhyReport> {
     const job = this.#find(idOrName);
