@@ -14,7 +14,7 @@ import { Counter, type Registry } from 'prom-client';
 import { SchedulerError, ValidationError, serializeError, type SerializedError } from '../errors';
 import type { Logger } from '../api';
 import type { Access } from './auth';
-import { DEFAULT_BODY_LIMIT, ROUTES, type RouteContext, type RouteDef } from './routes';
+import { CHANGES_JOBS, DEFAULT_BODY_LIMIT, ROUTES, type RouteContext, type RouteDef } from './routes';
 import { OPENAPI_ROUTE } from './openapi';
 import { jsonSchema } from './schemas';
 import { httpStatusOf } from './status';
@@ -192,9 +192,13 @@ function register(app: FastifyInstance, route: RouteDef, ctx: RouteContext): voi
     config: { access: route.access },
     ...(route.bodyLimit !== undefined ? { bodyLimit: route.bodyLimit } : {}),
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
-      const out = await route.handle(ctx, req, reply);
-      if (reply.sent) return reply;
-      return out;
+      try {
+        const out = await route.handle(ctx, req, reply);
+        if (reply.sent) return reply;
+        return out;
+      } finally {
+        if (CHANGES_JOBS.has(route.operationId)) ctx.invalidateJobs();
+      }
     },
   });
 }

@@ -37,6 +37,10 @@ export interface RouteContext {
   publicUrl: () => string | null;
   /** True on TCP with TLS: cookies get `Secure`. */
   secure: boolean;
+  /** Every job sorted by id, from a short-lived shared snapshot (see ApiCore.listJobs). */
+  listJobs: () => Promise<Job[]>;
+  /** Drops that snapshot: called by every route that changes jobs. */
+  invalidateJobs: () => void;
 }
 
 /** One answer a route documents. */
@@ -59,6 +63,9 @@ export interface RouteDef {
   paginated?: boolean;
   handle(ctx: RouteContext, req: FastifyRequest, reply: FastifyReply): Promise<unknown>;
 }
+
+/** Routes that change jobs: the jobs snapshot is dropped after each (whatever the outcome). */
+export const CHANGES_JOBS = new Set(['addJob', 'removeJob', 'pauseJob', 'resumeJob', 'runJob', 'restore']);
 
 type P<T> = FastifyRequest & { params: T };
 const jobOf = (req: FastifyRequest): string => (req.params as { job: string }).job;
@@ -107,7 +114,7 @@ export const ROUTES: RouteDef[] = [
     responses: { 200: json(schemas.jobs, 'a page of jobs') },
     handle: async (c, req, reply) => {
       const q = req.query as PageQuery & { q?: string; state?: Job['state'] };
-      let jobs = (await c.scheduler.listJobs()).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      let jobs = await c.listJobs();
       if (q.state !== undefined) jobs = jobs.filter((j) => j.state === q.state);
       if (q.q !== undefined && q.q !== '') jobs = jobs.filter((j) => matches(j, q.q!));
       return sendPage(req, reply, paginate(jobs, q, { defaultLimit: 100, order: 'ascending' }));

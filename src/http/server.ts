@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
+import type { Subscription } from 'rxjs';
 import type { Logger, Scheduler } from '../api';
+import type { Job } from '../model/job';
 import { TokenStore } from '../actors/persistence/tokens';
 import { ValidationError } from '../errors';
 import { buildApp } from './app';
@@ -17,6 +19,9 @@ import { Authenticator } from './auth';
 import { EventRing, StreamSet } from './events';
 import type { RouteContext } from './routes';
 import { StaticFiles } from './static';
+
+/** Longest age of the jobs snapshot that list pages are cut from. */
+export const JOBS_SNAPSHOT_MS = 2000;
 
 /** Timeouts of the TCP listener, in ms. */
 export interface HttpTimeouts {
@@ -72,10 +77,15 @@ export class ApiCore {
   readonly tokens: TokenStore | null;
   #publicUrl: string | null = null;
   readonly #scheduler: Scheduler;
+  #snapshot: { at: number; jobs: Promise<Job[]> } | null = null;
+  readonly #ringSub: Subscription;
 
   constructor(scheduler: Scheduler, opts: { logger?: Logger; tokens?: TokenStore | null }) {
     this.#scheduler = scheduler;
     this.ring = new EventRing(scheduler.events$);
+    this.#ringSub = this.ring.live$.subscribe((n) => {
+      if (n.event.type.startsWith('job.')) this.invalidateJobs();
+    });
     this.tokens = opts.tokens ?? null;
     this.auth = new Authenticator({ tokens: this.tokens, registry: this.registry, ...(opts.logger ? { logger: opts.logger } : {}) });
   }
@@ -85,10 +95,34 @@ export class ApiCore {
     this.#publicUrl = url;
   }
 
+  /**
+   * Every job, sorted by id, from a snapshot at most {@link JOBS_SNAPSHOT_MS} old: the pages of one
+   * listing (the dashboard reads 500 at a time) and concurrent readers share one `listJobs()`,
+   * which reads every job. Job events and writes through the API drop the snapshot at once.
+   */
+  listJobs(): Promise<Job[]> {
+    const now = Date.now();
+    if (this.#snapshot !== null && now - this.#snapshot.at < JOBS_SNAPSHOT_MS) return this.#snapshot.jobs;
+    const jobs = this.#scheduler.listJobs().then((list) => list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+    const entry = { at: now, jobs };
+    jobs.catch(() => {
+      if (this.#snapshot === entry) this.#snapshot = null;
+    });
+    this.#snapshot = entry;
+    return jobs;
+  }
+
+  /** Drops the jobs snapshot (a job changed). */
+  invalidateJobs(): void {
+    this.#snapshot = null;
+  }
+
   /** What the routes of one listener see. */
   context(secure: boolean): RouteContext {
     return {
       scheduler: this.#scheduler, auth: this.auth, ring: this.ring, streams: this.streams, secure,
+      listJobs: () => this.listJobs(),
+      invalidateJobs: () => this.invalidateJobs(),
       httpMetrics: () => this.registry.metrics(),
       publicUrl: () => this.#publicUrl,
     };
@@ -96,6 +130,7 @@ export class ApiCore {
 
   /** Ends streams and the ring, and closes the token table. */
   async close(): Promise<void> {
+    this.#ringSub.unsubscribe();
     this.streams.closeAll();
     this.ring.close();
     await this.tokens?.close().catch(() => undefined);
