@@ -58,7 +58,7 @@ async function main(): Promise<void> {
       if (i > 600) throw new Error(`daemon did not start:\n${log}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const base = /"http":"(http:\/\/[^"]+)"/.exec(log)![1]!;
+    // The TCP listener is up; the dashboard is opened through its login link below.
     // Add the jobs, 32 requests in flight (each add is one durable commit).
     const tAdd = process.hrtime.bigint();
     let next = 0;
@@ -70,10 +70,11 @@ async function main(): Promise<void> {
       }
     }));
     const addMs = Number(process.hrtime.bigint() - tAdd) / 1e6;
+    console.log(`added ${jobs} jobs in ${Math.round(addMs)} ms`);
 
     const health = percentiles(await timed(10, () => call(sock, 'GET', '/v1/health')));
     const page = percentiles(await timed(10, () => call(sock, 'GET', '/v1/jobs?limit=500')));
-    const search = percentiles(await timed(10, () => call(sock, 'GET', '/v1/jobs?limit=500&q=job-999')));
+    const search = percentiles(await timed(10, () => call(sock, 'GET', `/v1/jobs?limit=500&q=job-${jobs - 1}`)));
     const tAll = process.hrtime.bigint();
     let after = '';
     let count = 0;
@@ -85,9 +86,10 @@ async function main(): Promise<void> {
       after = `&after=${items[items.length - 1]!.id}`;
     }
     const allMs = Number(process.hrtime.bigint() - tAll) / 1e6;
+    console.log(JSON.stringify({ healthMs: health, pageOf500Ms: page, searchPageMs: search, readAll: { jobs: count, ms: allMs } }));
 
     const login = JSON.parse(execFileSync(process.execPath, [BIN, 'dashboard', '--data-dir', dir, '--json', '--no-open']).toString()) as { url: string };
-    const browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    const browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'], protocolTimeout: 900_000 });
     const pageB = await browser.newPage();
     await pageB.setViewport({ width: 1280, height: 900 });
     const t0 = Date.now();
@@ -95,13 +97,15 @@ async function main(): Promise<void> {
     await pageB.waitForSelector('.row[data-job]', { timeout: 120_000 });
     const firstRowsMs = Date.now() - t0;
     const domRows = await pageB.$$eval('.row[data-job]', (r) => r.length);
+    console.log(JSON.stringify({ firstRowsMs, domRows }));
     const t1 = Date.now();
     await pageB.waitForFunction(`(() => { const el = document.querySelector('.rows'); el.scrollTop = el.scrollHeight;
-      return document.querySelector('[data-testid="job-count"]').textContent.startsWith('${jobs} of'); })()`, { timeout: 300_000, polling: 100 });
+      return document.querySelector('[data-testid="job-count"]').textContent.startsWith('${jobs} of'); })()`, { timeout: 900_000, polling: 250 });
     const allLoadedMs = Date.now() - t1;
     const domRowsAtEnd = await pageB.$$eval('.row[data-job]', (r) => r.length);
+    console.log(JSON.stringify({ allLoadedMs, domRowsAtEnd }));
     const t2 = Date.now();
-    await pageB.type('[data-testid="search"]', 'job-9999');
+    await pageB.type('[data-testid="search"]', `job-${jobs - 1}`);
     await pageB.waitForFunction(`document.querySelectorAll('.row[data-job]').length === 1`, { timeout: 60_000 });
     const searchMs = Date.now() - t2;
     await browser.close();

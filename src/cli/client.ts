@@ -4,15 +4,16 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import {
   DaemonUnavailableError, SchedulerError, deserializeError, isSerializedError,
 } from '../errors';
-import type { BackupDocument, Health, Scheduler, Stats, WhyReport } from '../api';
+import type { BackupDocument, Health, JobPage, ListJobsOptions, Scheduler, Stats, WhyReport } from '../api';
 import type { Job, JobSpec } from '../model/job';
 import type { Run } from '../model/run';
 import type { SchedulerEvent } from '../model/events';
-import { API_PREFIX, MAX_PAGE } from './protocol';
+import { API_PREFIX } from './api-path';
+import { loadRxjs } from './lazy';
 
 /**
  * True when a process accepts connections on `socketPath`. A socket file left by a dead daemon
@@ -33,6 +34,8 @@ export function daemonAnswers(socketPath: string, timeoutMs = 2000): Promise<boo
 }
 
 const enc = encodeURIComponent;
+/** Page size the client reads whole lists with. */
+const CLIENT_PAGE = 1000;
 
 /** A Scheduler whose every call is a request to the daemon on `socketPath`. */
 export class RemoteScheduler implements Scheduler {
@@ -51,16 +54,29 @@ export class RemoteScheduler implements Scheduler {
   getJob(idOrName: string): Promise<Job> {
     return this.#call('GET', `/jobs/${enc(idOrName)}`);
   }
-  /** Every job: the API serves pages (`?limit=&after=`), followed here until the last one. */
-  async listJobs(): Promise<Job[]> {
+  listJobs(): Promise<Job[]>;
+  listJobs(opts: ListJobsOptions): Promise<JobPage>;
+  async listJobs(opts?: ListJobsOptions): Promise<Job[] | JobPage> {
+    if (opts !== undefined) return this.#page(opts);
+    // Every job: the API serves pages, followed here (Link: rel="next") until the last one.
     const all: Job[] = [];
     for (let after: string | undefined; ;) {
-      const q = `?limit=${MAX_PAGE}${after === undefined ? '' : `&after=${enc(after)}`}`;
-      const page = await this.#call<Job[]>('GET', `/jobs${q}`);
-      all.push(...page);
-      if (page.length < MAX_PAGE) return all;
-      after = page[page.length - 1]!.id;
+      const page = await this.#page({ limit: CLIENT_PAGE, ...(after !== undefined ? { after } : {}) });
+      all.push(...page.jobs);
+      if (page.next === null) return all;
+      after = page.next;
     }
+  }
+  /** One page: the body is the array of jobs, the next cursor is in the `Link` header. */
+  async #page(opts: ListJobsOptions): Promise<JobPage> {
+    const q = new URLSearchParams();
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    if (opts.after !== undefined) q.set('after', opts.after);
+    const res = await this.#send('GET', `/jobs${q.toString() !== '' ? `?${q.toString()}` : ''}`);
+    const text = await readBody(res);
+    if ((res.statusCode ?? 0) >= 400) throw errorFromBody(res.statusCode ?? 0, text);
+    const link = /[?&]after=([^&>]+)[^>]*>;\s*rel="next"/.exec(String(res.headers.link ?? ''));
+    return { jobs: JSON.parse(text) as Job[], next: link === null ? null : decodeURIComponent(link[1]!) };
   }
   pauseJob(idOrName: string): Promise<Job> {
     return this.#call('POST', `/jobs/${enc(idOrName)}/pause`);
@@ -102,6 +118,7 @@ export class RemoteScheduler implements Scheduler {
 
   /** The daemon's live events (NDJSON stream), opened on subscribe and closed on unsubscribe. */
   get events$(): Observable<SchedulerEvent> {
+    const { Observable } = loadRxjs();
     return new Observable<SchedulerEvent>((sub) => {
       let res: IncomingMessage | undefined;
       let closed = false;

@@ -10,6 +10,7 @@ import type { Job } from '../model/job';
 import type { Run } from '../model/run';
 import { nextRuns } from '../actors/parser/schedule';
 import { ConflictError, UnauthorizedError } from '../errors';
+import { DEFAULT_PAGE, decodeCursor, encodeCursor } from '../reads/cursor';
 import type { Access, Authenticator } from './auth';
 import type { EventRing, StreamSet } from './events';
 import { paginate, type PageQuery } from './pagination';
@@ -114,10 +115,18 @@ export const ROUTES: RouteDef[] = [
     responses: { 200: json(schemas.jobs, 'a page of jobs') },
     handle: async (c, req, reply) => {
       const q = req.query as PageQuery & { q?: string; state?: Job['state'] };
+      if ((q.q === undefined || q.q === '') && q.state === undefined) {
+        // The scheduler's own paged read (one store snapshot per page, cost of one page).
+        const page = await c.scheduler.listJobs({ limit: q.limit ?? DEFAULT_PAGE, ...(q.after !== undefined ? { after: q.after } : {}) });
+        return sendPage(req, reply, { items: page.jobs, next: page.next, total: -1 });
+      }
+      // Filtered: cut from the shared snapshot of every job, with the same cursors.
       let jobs = await c.listJobs();
       if (q.state !== undefined) jobs = jobs.filter((j) => j.state === q.state);
       if (q.q !== undefined && q.q !== '') jobs = jobs.filter((j) => matches(j, q.q!));
-      return sendPage(req, reply, paginate(jobs, q, { defaultLimit: 100, order: 'ascending' }));
+      const after = q.after === undefined ? undefined : decodeCursor(q.after);
+      const page = paginate(jobs, { limit: q.limit ?? DEFAULT_PAGE, ...(after !== undefined ? { after } : {}) }, { defaultLimit: DEFAULT_PAGE, order: 'ascending' });
+      return sendPage(req, reply, { ...page, next: page.next === null ? null : encodeCursor(page.next) });
     },
   },
   {

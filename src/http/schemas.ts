@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { jobSpecInputSchema } from '../actors/scheduler/job-spec';
 import { jobSchema, runSchema, slotSchema } from '../actors/persistence/schema';
+import { MAX_PAGE } from '../reads/cursor';
 
 /** A JSON Schema object as handed to fastify and written into the OpenAPI document. */
 export type JsonSchema = Record<string, unknown>;
@@ -67,10 +68,10 @@ export const errorSchema = z.object({
 
 /** A page of a list: at most `limit` items after the cursor `after` (the last id of the previous page). */
 export const pageQuerySchema = z.strictObject({
-  limit: z.number().int().min(1).max(1000).optional()
-    .meta({ description: 'items per page (default 100, at most 1000)' }),
-  after: z.string().min(1).max(200).optional()
-    .meta({ description: 'cursor: the id of the last item of the previous page (its Link: rel="next" gives it)' }),
+  limit: z.number().int().min(1).max(MAX_PAGE).optional()
+    .meta({ description: `items per page (default 100 for jobs, 20 for runs; at most ${MAX_PAGE})` }),
+  after: z.string().min(1).max(400).optional()
+    .meta({ description: 'cursor from the previous page\'s Link: rel="next" (jobs: an opaque cursor; runs: the last run id)' }),
 });
 
 /** `GET /v1/jobs` query: a page, optionally filtered. */

@@ -13,12 +13,14 @@ import type { Subscription } from 'rxjs';
 import type { Logger, Scheduler } from '../api';
 import type { Job } from '../model/job';
 import { TokenStore } from '../actors/persistence/tokens';
-import { ValidationError } from '../errors';
 import { buildApp } from './app';
 import { Authenticator } from './auth';
 import { EventRing, StreamSet } from './events';
 import type { RouteContext } from './routes';
 import { StaticFiles } from './static';
+import { isLoopback } from './address';
+
+export { parseListenAddress, isLoopback } from './address';
 
 /** Longest age of the jobs snapshot that list pages are cut from. */
 export const JOBS_SNAPSHOT_MS = 2000;
@@ -50,23 +52,9 @@ export interface HttpOptions {
   maxConnections?: number;
 }
 
-/** Parses `HOST:PORT`, `PORT` or `[V6]:PORT` (the `--http` option). */
-export function parseListenAddress(text: string, what = '--http'): { host: string; port: number } {
-  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(text.trim());
-  const port = m === null ? NaN : Number(m[2]);
-  if (m === null || port > 65535) {
-    throw new ValidationError(`${what}: '${text}' is not HOST:PORT (like 127.0.0.1:7070)`, what);
-  }
-  return { host: (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
-}
-
 const pem = (v: string | Buffer): string | Buffer =>
   typeof v === 'string' && !v.includes('-----BEGIN') ? readFileSync(v) : v;
 
-/** True for 127.0.0.0/8, ::1 and localhost. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 /** State shared by the listeners of one daemon: the event ring, streams, credentials, metrics. */
 export class ApiCore {

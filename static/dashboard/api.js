@@ -68,7 +68,9 @@ export async function jobPage({ q = '', state = '', after = null, limit = 500 } 
   const { json, res } = await call('GET', `/jobs?${params}`);
   const link = res.headers.get('link') ?? '';
   const next = /[?&]after=([^&>]+)/.exec(link);
-  return { items: json, next: next ? decodeURIComponent(next[1]) : null, total: Number(res.headers.get('x-total-count') ?? json.length) };
+  const total = res.headers.get('x-total-count');
+  // Unfiltered pages carry no total (it would cost the daemon a full read): known once the last page is in.
+  return { items: json, next: next ? decodeURIComponent(next[1]) : null, total: total === null ? null : Number(total) };
 }
 
 /**

@@ -16,9 +16,10 @@ function useJobs(filter) {
     loading.current = true;
     try {
       const page = await jobPage({ ...filter, after });
-      setList((l) => ({
-        jobs: after ? [...l.jobs, ...page.items] : page.items, next: page.next, total: page.total, loading: false,
-      }));
+      setList((l) => {
+        const jobs = after ? [...l.jobs, ...page.items] : page.items;
+        return { jobs, next: page.next, total: page.total ?? (page.next === null ? jobs.length : null), loading: false };
+      });
     } finally {
       loading.current = false;
     }
@@ -90,12 +91,12 @@ function App({ session }) {
       const bump = (id) => setVersions((v) => new Map(v).set(id, (v.get(id) ?? 0) + 1));
       if (ev.type === 'job.added') {
         setList((l) => (l.next === null && !filter.q && !filter.state && !l.jobs.some((j) => j.id === ev.job.id)
-          ? { ...l, jobs: [...l.jobs, ev.job], total: l.total + 1 } : l));
+          ? { ...l, jobs: [...l.jobs, ev.job], total: l.total === null ? null : l.total + 1 } : l));
       } else if (ev.type === 'job.updated') {
         setList((l) => ({ ...l, jobs: l.jobs.map((j) => (j.id === ev.job.id ? ev.job : j)) }));
         bump(ev.job.id);
       } else if (ev.type === 'job.removed') {
-        setList((l) => ({ ...l, jobs: l.jobs.filter((j) => j.id !== ev.jobId), total: Math.max(0, l.total - 1) }));
+        setList((l) => ({ ...l, jobs: l.jobs.filter((j) => j.id !== ev.jobId), total: l.total === null ? null : Math.max(0, l.total - 1) }));
       } else if (ev.type === 'run.started' || ev.type === 'run.finished') {
         setList((l) => ({ ...l, jobs: l.jobs.map((j) => (j.id === ev.run.jobId ? { ...j, lastRun: ev.run } : j)) }));
         if (ev.type === 'run.finished') invalidateRecent(ev.run.jobId);
@@ -119,7 +120,7 @@ function App({ session }) {
         ${open
           ? html`<${JobPage} jobId=${open} version=${versions.get(open) ?? 0} readOnly=${session.readOnly}
               onClose=${() => setOpen(null)} onRemoved=${() => { setOpen(null); void reload(); }} />`
-          : html`<${JobTable} jobs=${list.jobs} total=${list.total} onOpen=${setOpen} onMore=${more} versions=${versions} />`}
+          : html`<${JobTable} jobs=${list.jobs} total=${list.total} hasMore=${list.next !== null} onOpen=${setOpen} onMore=${more} versions=${versions} />`}
         <section class="events">
           <h3>Live events</h3>
           <ul data-testid="events">${events.map((e) => html`<li><span class="muted">${e.at.slice(11, 19)}</span>${' '}

@@ -55,7 +55,7 @@ function JobRow({ job, top, onOpen, version }) {
  * The virtualised table. `jobs` is what is loaded so far; `onMore` loads the next page when the
  * user scrolls near the end.
  */
-export function JobTable({ jobs, total, onOpen, onMore, versions }) {
+export function JobTable({ jobs, total, hasMore, onOpen, onMore, versions }) {
   const box = useRef(null);
   const [scroll, setScroll] = useState({ top: 0, height: 600 });
   useEffect(() => {
@@ -69,8 +69,8 @@ export function JobTable({ jobs, total, onOpen, onMore, versions }) {
   const first = Math.max(0, Math.floor(scroll.top / ROW) - 5);
   const last = Math.min(jobs.length, Math.ceil((scroll.top + scroll.height) / ROW) + 5);
   useEffect(() => {
-    if (last >= jobs.length - 20 && jobs.length < total) onMore();
-  }, [last, jobs.length, total]);
+    if (last >= jobs.length - 20 && hasMore) onMore();
+  }, [last, jobs.length, hasMore]);
   return html`<div class="table" role="table" data-testid="jobs">
     <div class="row head" role="row">
       <span class="c-name">name</span><span class="c-sched">schedule</span><span class="c-state">state</span>
@@ -83,6 +83,7 @@ export function JobTable({ jobs, total, onOpen, onMore, versions }) {
           onOpen=${onOpen} version=${versions.get(job.id) ?? 0} />`)}
       </div>
     </div>
-    <div class="muted count" data-testid="job-count">${jobs.length} of ${total} job${total === 1 ? '' : 's'} shown</div>
+    <div class="muted count" data-testid="job-count">${total === null
+      ? `${jobs.length} jobs loaded, more below` : `${jobs.length} of ${total} job${total === 1 ? '' : 's'} shown`}</div>
   </div>`;
 }

@@ -1,9 +1,10 @@
 /**
- * An in-memory Scheduler for testing the control API's HTTP layer alone (the real scheduler is covered
+ * An in-memory Scheduler for testing the HTTP layer alone (test/http/api.test.ts) (the real scheduler is covered
  * by the integration tests through the binary). It keeps jobs and runs in maps and emits events.
  */
 import { Subject, defer } from 'rxjs';
-import type { BackupDocument, Health, Scheduler, Stats, WhyReport } from '../../src/api';
+import type { BackupDocument, Health, JobPage, ListJobsOptions, Scheduler, Stats, WhyReport } from '../../src/api';
+import { decodeCursor, encodeCursor } from '../../src/reads/cursor';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/errors';
 import type { Job, JobSpec } from '../../src/model/job';
 import type { Run } from '../../src/model/run';
@@ -56,8 +57,15 @@ export class MemoryScheduler implements Scheduler {
   async getJob(idOrName: string): Promise<Job> {
     return this.#find(idOrName);
   }
-  async listJobs(): Promise<Job[]> {
-    return [...this.jobs.values()];
+  listJobs(): Promise<Job[]>;
+  listJobs(opts: ListJobsOptions): Promise<JobPage>;
+  async listJobs(opts?: ListJobsOptions): Promise<Job[] | JobPage> {
+    const all = [...this.jobs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+    if (opts === undefined) return all;
+    const after = opts.after === undefined ? undefined : decodeCursor(opts.after);
+    const rest = after === undefined ? all : all.filter((j) => j.id > after);
+    const jobs = rest.slice(0, opts.limit ?? 100);
+    return { jobs, next: rest.length > jobs.length ? encodeCursor(jobs[jobs.length - 1]!.id) : null };
   }
   async pauseJob(idOrName: string): Promise<Job> {
     const job = this.#find(idOrName);

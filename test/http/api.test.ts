@@ -120,7 +120,8 @@ describe('routes, checked against the OpenAPI document', () => {
     let pages = 0;
     while (path !== null) {
       const res: Awaited<ReturnType<typeof api>> = await api(unix, 'GET', path);
-      expect(res.headers['x-total-count']).toBe('25');
+      // Unfiltered pages come from the scheduler's paged read: no total (it would cost a full read).
+      expect(res.headers['x-total-count']).toBeUndefined();
       seen.push(...(res.json as Job[]).map((j) => j.id));
       pages++;
       path = /<([^>]+)>; rel="next"/.exec(String(res.headers.link ?? ''))?.[1] ?? null;
@@ -128,14 +129,22 @@ describe('routes, checked against the OpenAPI document', () => {
     expect(pages).toBe(3);
     expect(seen).toEqual(ids);
     // A cursor whose job was removed meanwhile still leads to the next one.
+    const first10 = await api(unix, 'GET', '/v1/jobs?limit=10');
+    const cursor = /[?&]after=([^&>]+)/.exec(String(first10.headers.link))![1]!;
     await api(unix, 'DELETE', `/v1/jobs/${ids[9]}`);
-    const after = await api(unix, 'GET', `/v1/jobs?limit=2&after=${ids[9]}`);
+    const after = await api(unix, 'GET', `/v1/jobs?limit=2&after=${cursor}`);
     expect((after.json as Job[]).map((j) => j.id)).toEqual([ids[10], ids[11]]);
+    // A filtered list pages with the same cursors.
+    const f1 = await api(unix, 'GET', '/v1/jobs?q=p&limit=20');
+    const fc = /[?&]after=([^&>]+)/.exec(String(f1.headers.link))![1]!;
+    expect(((await api(unix, 'GET', `/v1/jobs?q=p&limit=20&after=${fc}`)).json as Job[]).length).toBe(4);
     // Filters apply before paging.
     const found = await api(unix, 'GET', '/v1/jobs?q=P2&limit=100');
+    expect(found.headers['x-total-count']).toBe('6');
     expect((found.json as Job[]).map((j) => j.name).sort()).toEqual(['p2', 'p20', 'p21', 'p22', 'p23', 'p24']);
     expect((await api(unix, 'GET', '/v1/jobs?limit=0', { invalid: true })).status).toBe(400);
-    expect((await api(unix, 'GET', '/v1/jobs?limit=1001', { invalid: true })).status).toBe(400);
+    expect((await api(unix, 'GET', '/v1/jobs?limit=10001', { invalid: true })).status).toBe(400);
+    expect((await api(unix, 'GET', '/v1/jobs?limit=5&after=nonsense', { invalid: true })).status).toBe(400);
     // Runs, newest first.
     const runs: string[] = [];
     for (let i = 0; i < 5; i++) runs.push(((await api(unix, 'POST', '/v1/jobs/p0/run')).json as { id: string }).id);

@@ -6,8 +6,9 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { DaemonUnavailableError, ValidationError } from '../../errors';
-import { TokenStore } from '../../actors/persistence/tokens';
-import { parseListenAddress, type HttpOptions } from '../../http/server';
+import type { TokenStore } from '../../actors/persistence/tokens';
+import { parseListenAddress } from '../../http/address';
+import type { HttpOptions } from '../../http/server';
 import { daemonAnswers } from '../client';
 import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
 import { dataDirPaths } from '../paths';
@@ -34,7 +35,9 @@ export function httpOptionsOf(flags: HttpFlags): Omit<HttpOptions, 'dataDir'> | 
 }
 
 async function withTokens<T>(ctx: CliContext, opts: CommonOptions, fn: (t: TokenStore) => Promise<T> | T): Promise<T> {
-  const tokens = TokenStore.open(ctx.dataDir(opts));
+  // Loaded here: lmdb costs every other command start-up time.
+  const { TokenStore: Tokens } = await import('../../actors/persistence/tokens');
+  const tokens = Tokens.open(ctx.dataDir(opts));
   try {
     return await fn(tokens);
   } finally {
