@@ -54,7 +54,8 @@ async function main(): Promise<void> {
   daemon.stderr.on('data', (c: Buffer) => (log += c.toString()));
   const sock = path.join(dir, 'rae-sched.sock');
   try {
-    for (let i = 0; !/"http":"http:\/\/[^"]+"/.test(log); i++) {
+    // Up when the socket answers (the daemon's log is written asynchronously).
+    for (let i = 0; (await call(sock, 'GET', '/v1/health').catch(() => ({ status: 0 }))).status !== 200; i++) {
       if (i > 600) throw new Error(`daemon did not start:\n${log}`);
       await new Promise((r) => setTimeout(r, 100));
     }

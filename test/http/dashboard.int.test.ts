@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { Job } from '../../src/model/job';
-import { type DaemonHandle, eventually, rae, startDaemon } from '../cli/harness';
+import { type DaemonHandle, rae, startDaemon } from '../cli/harness';
 
 jest.setTimeout(240_000);
 
@@ -25,9 +25,11 @@ let page: Page;
 const pageErrors: string[] = [];
 const cli = (...args: string[]) => rae([...args, '--data-dir', dir]);
 
-/** The daemon's TCP URL, from its "daemon listening" log line. */
-async function httpUrl(d: DaemonHandle): Promise<string> {
-  return eventually(async () => /"http":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(d.output())?.[1], 'the daemon to log its URL');
+/** The daemon's TCP URL (asked over the socket: the log is written asynchronously). */
+async function httpUrl(_d: DaemonHandle): Promise<string> {
+  const r = await cli('dashboard', '--no-open', '--json');
+  if (r.code !== 0) throw new Error(`rae-sched dashboard failed: ${r.stderr}`);
+  return new URL((JSON.parse(r.stdout) as { url: string }).url).origin;
 }
 
 beforeAll(async () => {

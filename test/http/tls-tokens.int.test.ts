@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DaemonHandle, eventually, expectUsageError, rae, startDaemon } from '../cli/harness';
+import { type DaemonHandle, expectUsageError, rae, startDaemon } from '../cli/harness';
 import { rawRequest } from './validating-client';
 
 jest.setTimeout(120_000);
@@ -64,8 +64,9 @@ it('serves HTTPS with a token; a revoked token is refused on its next request', 
   let daemon: DaemonHandle | undefined;
   try {
     daemon = await startDaemon(dir, ['--http', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key, '--grace', '1s']);
-    const d = daemon;
-    const url = await eventually(async () => /"http":"(https:\/\/127\.0\.0\.1:\d+)"/.exec(d.output())?.[1], 'the HTTPS URL');
+    // Asked over the socket (the daemon's log is written asynchronously).
+    const url = new URL((JSON.parse((await cli('dashboard', '--no-open', '--json')).stdout) as { url: string }).url).origin;
+    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const target = { url, ca: await readFile(cert) };
     const auth = { authorization: `Bearer ${token.token}` };
     expect((await rawRequest(target, 'GET', '/v1/health', { headers: auth })).status).toBe(200);
