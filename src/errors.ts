@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'ACTOR_STOPPED'
   | 'SHUTDOWN'
   | 'DAEMON_UNAVAILABLE'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
   | 'INTERNAL';
 
 /** Base class of every error the scheduler throws on purpose. */
@@ -112,6 +114,19 @@ export class DaemonUnavailableError extends SchedulerError {
   }
 }
 
+/** An HTTP API request without valid credentials (no token, a bad or revoked one). */
+export class UnauthorizedError extends SchedulerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAUTHORIZED', message, options);
+  }
+}
+/** Credentials that do not allow the request (a read-only token on a write route, a missing CSRF token). */
+export class ForbiddenError extends SchedulerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('FORBIDDEN', message, options);
+  }
+}
+
 /** Wire form of an error. */
 export interface SerializedError {
   name: string;
@@ -140,6 +155,8 @@ const byCode: Record<ErrorCode, (m: string, s: SerializedError) => SchedulerErro
   ACTOR_STOPPED: (m) => new ActorStoppedError(m),
   SHUTDOWN: (m) => new ShutdownError(m),
   DAEMON_UNAVAILABLE: (m) => new DaemonUnavailableError(m),
+  UNAUTHORIZED: (m) => new UnauthorizedError(m),
+  FORBIDDEN: (m) => new ForbiddenError(m),
   INTERNAL: (m) => new SchedulerError('INTERNAL', m),
 };
 

@@ -8,6 +8,8 @@
  */
 export { createScheduler } from './scheduler';
 export { nextRuns } from './actors/parser/schedule';
+export { serveApi, type ServeApiOptions } from './http/serve';
+export type { HttpOptions, HttpTimeouts } from './http/server';
 export type {
   Scheduler, SchedulerOptions, Health, ComponentHealth, Stats, WhyReport, BackupDocument, Logger, ListJobsOptions, JobPage,
 } from './api';

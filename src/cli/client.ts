@@ -34,6 +34,8 @@ export function daemonAnswers(socketPath: string, timeoutMs = 2000): Promise<boo
 }
 
 const enc = encodeURIComponent;
+/** Page size the client reads whole lists with. */
+const CLIENT_PAGE = 1000;
 
 /** A Scheduler whose every call is a request to the daemon on `socketPath`. */
 export class RemoteScheduler implements Scheduler {
@@ -54,14 +56,27 @@ export class RemoteScheduler implements Scheduler {
   }
   listJobs(): Promise<Job[]>;
   listJobs(opts: ListJobsOptions): Promise<JobPage>;
-  listJobs(opts?: ListJobsOptions): Promise<Job[] | JobPage> {
-    if (opts === undefined) return this.#call('GET', '/jobs');
+  async listJobs(opts?: ListJobsOptions): Promise<Job[] | JobPage> {
+    if (opts !== undefined) return this.#page(opts);
+    // Every job: the API serves pages, followed here (Link: rel="next") until the last one.
+    const all: Job[] = [];
+    for (let after: string | undefined; ;) {
+      const page = await this.#page({ limit: CLIENT_PAGE, ...(after !== undefined ? { after } : {}) });
+      all.push(...page.jobs);
+      if (page.next === null) return all;
+      after = page.next;
+    }
+  }
+  /** One page: the body is the array of jobs, the next cursor is in the `Link` header. */
+  async #page(opts: ListJobsOptions): Promise<JobPage> {
     const q = new URLSearchParams();
     if (opts.limit !== undefined) q.set('limit', String(opts.limit));
     if (opts.after !== undefined) q.set('after', opts.after);
-    // `page=1` asks for the page shape even when neither limit nor after is given.
-    q.set('page', '1');
-    return this.#call('GET', `/jobs?${q.toString()}`);
+    const res = await this.#send('GET', `/jobs${q.toString() !== '' ? `?${q.toString()}` : ''}`);
+    const text = await readBody(res);
+    if ((res.statusCode ?? 0) >= 400) throw errorFromBody(res.statusCode ?? 0, text);
+    const link = /[?&]after=([^&>]+)[^>]*>;\s*rel="next"/.exec(String(res.headers.link ?? ''));
+    return { jobs: JSON.parse(text) as Job[], next: link === null ? null : decodeURIComponent(link[1]!) };
   }
   pauseJob(idOrName: string): Promise<Job> {
     return this.#call('POST', `/jobs/${enc(idOrName)}/pause`);
@@ -107,7 +122,7 @@ export class RemoteScheduler implements Scheduler {
     return new Observable<SchedulerEvent>((sub) => {
       let res: IncomingMessage | undefined;
       let closed = false;
-      this.#send('GET', '/events').then((r) => {
+      this.#send('GET', '/events', undefined, { accept: 'application/x-ndjson' }).then((r) => {
         res = r;
         if (closed) return void r.destroy();
         if (r.statusCode !== 200) {
@@ -148,7 +163,7 @@ export class RemoteScheduler implements Scheduler {
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
-  #send(method: string, path: string, body?: unknown): Promise<IncomingMessage> {
+  #send(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<IncomingMessage> {
     return new Promise((resolveRes, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const req = httpRequest({
@@ -158,8 +173,8 @@ export class RemoteScheduler implements Scheduler {
         // A fresh connection per call: nothing lingers to keep a CLI process alive.
         agent: false,
         headers: payload
-          ? { 'content-type': 'application/json', 'content-length': payload.length }
-          : {},
+          ? { ...extra, 'content-type': 'application/json', 'content-length': payload.length }
+          : extra,
       }, resolveRes);
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {

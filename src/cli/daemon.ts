@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import pino from 'pino';
 import type { Logger, Scheduler } from '../api';
+import type { HttpOptions } from '../http/server';
 import { ControlServer } from './server';
 import { PidLock } from './lock';
 import { dataDirPaths } from './paths';
@@ -16,6 +17,8 @@ export interface DaemonOptions {
   graceMs: number;
   /** Where the human-facing copy of the log goes. @default process.stderr (fd 2) */
   logToStderr?: boolean;
+  /** Also serve the API and the dashboard on TCP (`--http HOST:PORT`); tokens come from this data directory. */
+  http?: Omit<HttpOptions, 'dataDir'>;
 }
 
 /** The daemon's log and how to get its buffered lines out. */
@@ -73,7 +76,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   try {
     const { createScheduler } = await import('../index');
     scheduler = await createScheduler({ dataDir: paths.dataDir, mode: 'active', processMetrics: true, logger: log as unknown as Logger });
-    server = await ControlServer.start(scheduler, paths.socket, log as unknown as Logger);
+    server = await ControlServer.start(scheduler, paths.socket, log as unknown as Logger,
+      opts.http ? { http: { ...opts.http, dataDir: paths.dataDir } } : {});
   } catch (err) {
     process.off('SIGINT', first);
     process.off('SIGTERM', first);
@@ -82,7 +86,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     daemonLog.flush();
     throw err;
   }
-  log.info({ dataDir: paths.dataDir, socket: paths.socket, graceMs: opts.graceMs }, 'daemon listening');
+  log.info({ dataDir: paths.dataDir, socket: paths.socket, http: server.httpUrl ?? undefined, graceMs: opts.graceMs }, 'daemon listening');
 
   const signal = await stopSignal;
   process.off('SIGINT', first);

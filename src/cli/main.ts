@@ -13,6 +13,7 @@ import { registerJobCommands } from './commands/jobs';
 import { registerCompletionCommand } from './commands/completion';
 import { registerNextCommand } from './commands/next';
 import { registerSystemCommands } from './commands/system';
+import { registerApiCommands } from './commands/api';
 
 /** Exit codes of `rae-sched` (CONTRACT.md "CLI"). */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
@@ -38,6 +39,7 @@ export function buildProgram(ctx: CliContext, argvCommand: string[] | undefined)
   registerSystemCommands(program, ctx);
   registerJobCommands(program, ctx, argvCommand);
   registerNextCommand(program, ctx);
+  registerApiCommands(program, ctx);
   registerCompletionCommand(program, ctx);
   return program;
 }

@@ -6,32 +6,13 @@ import { request } from 'node:http';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Subject, defer, firstValueFrom, take, toArray } from 'rxjs';
+import { firstValueFrom, take, toArray } from 'rxjs';
 import { ControlServer } from '../../src/cli/server';
 import { RemoteScheduler } from '../../src/cli/client';
 import { SchedulerError } from '../../src/errors';
 import { createScheduler, type Scheduler } from '../../src/index';
 import { VirtualClock } from '../../src/testing';
-
-/**
- * The real scheduler, seen through a proxy that only reports when the server subscribes to its
- * events (so a stream test knows when the request is live). Every call goes to the real one.
- */
-function observed(real: Scheduler): { scheduler: Scheduler; subscribed: Subject<void> } {
-  const subscribed = new Subject<void>();
-  const events$ = defer(() => {
-    subscribed.next();
-    return real.events$;
-  });
-  const scheduler = new Proxy(real, {
-    get(target, prop) {
-      if (prop === 'events$') return events$;
-      const v = Reflect.get(target, prop, target) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { scheduler, subscribed };
-}
+import { eventually } from './harness';
 
 interface Raw { status: number; type: string; body: string }
 
@@ -63,7 +44,6 @@ describe('control API', () => {
   let sock: string;
   let clock: VirtualClock;
   let real: Scheduler;
-  let subscribed: Subject<void>;
   let server: ControlServer;
   let client: RemoteScheduler;
 
@@ -72,9 +52,7 @@ describe('control API', () => {
     sock = join(dir, 'rae-sched.sock');
     clock = new VirtualClock(Date.parse('2030-01-01T00:00:00Z'));
     real = await createScheduler({ dataDir: join(dir, 'data'), clock });
-    const o = observed(real);
-    subscribed = o.subscribed;
-    server = await ControlServer.start(o.scheduler, sock);
+    server = await ControlServer.start(real, sock);
     client = new RemoteScheduler(sock);
   });
   afterEach(async () => {
@@ -179,16 +157,16 @@ describe('control API', () => {
   });
 
   it('streams events as NDJSON until the server closes', async () => {
-    const opened = firstValueFrom(subscribed);
+    // The server subscribes once, at start (its event ring); wait for the client's stream instead.
     const got = firstValueFrom(client.events$.pipe(take(2), toArray()));
-    await opened;
+    await eventually(async () => (server.openStreams === 1 ? true : undefined), 'the stream to open');
     await client.addJob({ name: 'e', schedule: 'never', command: 'true' });
     await client.removeJob('e');
     expect((await got).map((e) => e.type)).toEqual(['job.added', 'job.removed']);
 
-    const opened2 = firstValueFrom(subscribed);
+    await eventually(async () => (server.openStreams === 0 ? true : undefined), 'the first stream to close');
     const all = firstValueFrom(client.events$.pipe(toArray()));
-    await opened2;
+    await eventually(async () => (server.openStreams === 1 ? true : undefined), 'the second stream to open');
     await server.close();
     expect(await all).toEqual([]);
     await expect(stat(sock)).rejects.toMatchObject({ code: 'ENOENT' });

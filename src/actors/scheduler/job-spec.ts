@@ -34,18 +34,32 @@ const triggerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('when'), condition: z.string().min(1), cooldownMs: z.number().int().min(0).optional() }),
 ]);
 
-const specSchema = z.object({
+/**
+ * Size bounds of a spec (issue 9 item 10): a job spec is small; a runaway client must not store 50 MB
+ * that every run then copies. 64 KiB per string stays under Linux's 128 KiB per-argument limit.
+ */
+export const SPEC_BOUNDS = { text: 65_536, argv: 1024, envEntries: 1024, envKey: 256 } as const;
+
+/**
+ * The JobSpec's schema: what `addJob` accepts, and (converted to JSON Schema) what the HTTP API
+ * validates and publishes in its OpenAPI document — one schema for both doors.
+ */
+export const jobSpecInputSchema = z.object({
+  // No control characters (ESC sequences, \x01 ...): names are printed raw into terminals.
   name: z.string().trim().min(1, 'must not be empty')
     .max(MAX_NAME_LENGTH, `is longer than ${MAX_NAME_LENGTH} characters`)
-    .regex(/^[^\s/]+$/, 'must not contain spaces or slashes')
+    .regex(/^[^\s/\p{Cc}]+$/u, 'must not contain spaces, slashes or control characters')
+    .meta({ description: 'must not contain spaces, slashes or control characters' })
     // JOB is an id or a name: a name shaped like an id would make one of the two jobs unreachable.
     .refine((n) => !ID_FORM.test(n), 'must not have the form of a job id (job_ followed by 22 letters and digits)'),
-  schedule: z.string().trim().min(1, 'must not be empty'),
+  schedule: z.string().trim().min(1, 'must not be empty').max(1000),
   command: z.union([
-    z.string().trim().min(1, 'must not be empty'),
-    z.object({ argv: z.array(z.string()).min(1, 'argv must name a program') }).strict(),
+    z.string().trim().min(1, 'must not be empty').max(SPEC_BOUNDS.text),
+    z.object({
+      argv: z.array(z.string().max(SPEC_BOUNDS.text)).min(1, 'argv must name a program').max(SPEC_BOUNDS.argv),
+    }).strict(),
   ]).optional(),
-  module: z.string().min(1).optional(),
+  module: z.string().min(1).max(4096).optional(),
   isolation: z.enum(['process', 'thread']).optional(),
   timezone: z.string().min(1).nullable().optional(),
   priority: z.number().int().min(-1000).max(1000).optional(),
@@ -60,12 +74,14 @@ const specSchema = z.object({
   }).strict().optional(),
   overlap: z.enum(['skip', 'queue', 'allow', 'replace']).optional(),
   catchUp: z.enum(['none', 'once', 'all']).optional(),
-  cwd: z.string().min(1).nullable().optional(),
-  env: z.record(z.string(), z.string()).optional(),
-  triggers: z.array(triggerSchema).optional(),
+  cwd: z.string().min(1).max(4096).nullable().optional(),
+  env: z.record(z.string().max(SPEC_BOUNDS.envKey), z.string().max(SPEC_BOUNDS.text)).optional()
+    .refine((e) => e === undefined || Object.keys(e).length <= SPEC_BOUNDS.envEntries, `at most ${SPEC_BOUNDS.envEntries} variables`),
+  triggers: z.array(triggerSchema).max(64).optional(),
   jitterMs: z.number().int().min(0).max(86_400_000).optional(),
   enabled: z.boolean().optional(),
 }).strict();
+const specSchema = jobSpecInputSchema;
 
 /** Formats the first zod issue as one line naming the field. */
 export function zodMessage(err: z.ZodError, root = ''): { message: string; field: string } {

@@ -8,6 +8,7 @@ import { parseDuration } from '../../model/duration';
 import type { SchedulerEvent } from '../../model/events';
 import { daemonAnswers } from '../client';
 import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
+import { type HttpFlags, httpOptionsOf } from './api';
 import { formatHealth, formatStats } from '../format';
 import { dataDirPaths } from '../paths';
 
@@ -15,12 +16,16 @@ import { dataDirPaths } from '../paths';
 export function registerSystemCommands(program: Command, ctx: CliContext): void {
   withCommonOptions(program.command('daemon')
     .description('run the scheduler in the foreground until SIGINT/SIGTERM, then shut down gracefully')
-    .option('--grace <dur>', 'time running jobs get to finish at shutdown (default 10s)'))
-    .action(async (opts: CommonOptions & { grace?: string }) => {
+    .option('--grace <dur>', 'time running jobs get to finish at shutdown (default 10s)')
+    .option('--http <host:port>', 'also serve the API and the dashboard on TCP (loopback: 127.0.0.1:7070); every request needs a token')
+    .option('--tls-cert <file>', 'PEM certificate: serve --http as HTTPS (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert'))
+    .action(async (opts: CommonOptions & { grace?: string } & HttpFlags) => {
       const graceMs = opts.grace === undefined ? 10_000 : parseDuration(opts.grace, '--grace');
+      const http = httpOptionsOf(opts);
       // Loaded here: the daemon's server, logger and schemas cost every other command start-up time.
       const { runDaemon } = await import('../daemon');
-      ctx.exitCode = await runDaemon({ dataDir: ctx.dataDir(opts), graceMs });
+      ctx.exitCode = await runDaemon({ dataDir: ctx.dataDir(opts), graceMs, ...(http ? { http } : {}) });
     });
 
   withCommonOptions(program.command('health').description('each component\'s health; exit 0 when all are healthy'))

@@ -1,0 +1,194 @@
+/**
+ * The API's listeners: the Unix socket (always; see src/cli/server.ts for its file handling) and,
+ * when asked, TCP — loopback by default, optional TLS, every request authenticated, and cut off when
+ * slow (headers, whole request, idle connection) or too large (body limits per route).
+ */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import type { Subscription } from 'rxjs';
+import type { Logger, Scheduler } from '../api';
+import type { Job } from '../model/job';
+import { TokenStore } from '../actors/persistence/tokens';
+import { buildApp } from './app';
+import { Authenticator } from './auth';
+import { EventRing, StreamSet } from './events';
+import type { RouteContext } from './routes';
+import { StaticFiles } from './static';
+import { isLoopback } from './address';
+
+export { parseListenAddress, isLoopback } from './address';
+
+/** Longest age of the jobs snapshot that list pages are cut from. */
+export const JOBS_SNAPSHOT_MS = 2000;
+
+/** Timeouts of the TCP listener, in ms. */
+export interface HttpTimeouts {
+  /** Until the request headers are in. @default 10000 */
+  headersMs?: number;
+  /** Until the whole request (headers and body) is in. @default 60000 */
+  requestMs?: number;
+  /** A connection with no traffic either way is closed (event streams send a heartbeat). @default 60000 */
+  idleMs?: number;
+}
+
+/** Options of the TCP listener (`rae-sched daemon --http HOST:PORT`). */
+export interface HttpOptions {
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** The data directory whose token table authenticates requests. */
+  dataDir: string;
+  /** PEM certificate and key (contents or file paths) to serve HTTPS. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  timeouts?: HttpTimeouts;
+  /** Origins allowed to read answers cross-origin (CORS); none by default. */
+  corsOrigins?: string[];
+  /** Concurrent connections accepted. @default 256 */
+  maxConnections?: number;
+}
+
+const pem = (v: string | Buffer): string | Buffer =>
+  typeof v === 'string' && !v.includes('-----BEGIN') ? readFileSync(v) : v;
+
+
+/** State shared by the listeners of one daemon: the event ring, streams, credentials, metrics. */
+export class ApiCore {
+  readonly registry = new Registry();
+  readonly ring: EventRing;
+  readonly streams = new StreamSet();
+  readonly auth: Authenticator;
+  readonly tokens: TokenStore | null;
+  #publicUrl: string | null = null;
+  readonly #scheduler: Scheduler;
+  #snapshot: { at: number; jobs: Promise<Job[]> } | null = null;
+  readonly #ringSub: Subscription;
+
+  constructor(scheduler: Scheduler, opts: { logger?: Logger; tokens?: TokenStore | null }) {
+    this.#scheduler = scheduler;
+    this.ring = new EventRing(scheduler.events$);
+    this.#ringSub = this.ring.live$.subscribe((n) => {
+      if (n.event.type.startsWith('job.')) this.invalidateJobs();
+    });
+    this.tokens = opts.tokens ?? null;
+    this.auth = new Authenticator({ tokens: this.tokens, registry: this.registry, ...(opts.logger ? { logger: opts.logger } : {}) });
+  }
+
+  /** Sets the TCP listener's base URL (what `rae-sched dashboard` prints). */
+  set publicUrl(url: string | null) {
+    this.#publicUrl = url;
+  }
+
+  /**
+   * Every job, sorted by id, from a snapshot at most {@link JOBS_SNAPSHOT_MS} old: the pages of one
+   * listing (the dashboard reads 500 at a time) and concurrent readers share one `listJobs()`,
+   * which reads every job. Job events and writes through the API drop the snapshot at once.
+   */
+  listJobs(): Promise<Job[]> {
+    const now = Date.now();
+    if (this.#snapshot !== null && now - this.#snapshot.at < JOBS_SNAPSHOT_MS) return this.#snapshot.jobs;
+    const jobs = this.#scheduler.listJobs().then((list) => list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+    const entry = { at: now, jobs };
+    jobs.catch(() => {
+      if (this.#snapshot === entry) this.#snapshot = null;
+    });
+    this.#snapshot = entry;
+    return jobs;
+  }
+
+  /** Drops the jobs snapshot (a job changed). */
+  invalidateJobs(): void {
+    this.#snapshot = null;
+  }
+
+  /** What the routes of one listener see. */
+  context(secure: boolean): RouteContext {
+    return {
+      scheduler: this.#scheduler, auth: this.auth, ring: this.ring, streams: this.streams, secure,
+      listJobs: () => this.listJobs(),
+      invalidateJobs: () => this.invalidateJobs(),
+      httpMetrics: () => this.registry.metrics(),
+      publicUrl: () => this.#publicUrl,
+    };
+  }
+
+  /** Ends streams and the ring, and closes the token table. */
+  async close(): Promise<void> {
+    this.#ringSub.unsubscribe();
+    this.streams.closeAll();
+    this.ring.close();
+    await this.tokens?.close().catch(() => undefined);
+  }
+}
+
+/** The TCP listener. */
+export class HttpListener {
+  readonly #server: Server;
+  readonly #app: FastifyInstance;
+  readonly url: string;
+
+  private constructor(server: Server, app: FastifyInstance, url: string) {
+    this.#server = server;
+    this.#app = app;
+    this.url = url;
+  }
+
+  /** Listens on `opts.host:opts.port` and serves the API (and the dashboard at `/`). */
+  static async start(core: ApiCore, opts: HttpOptions, logger?: Logger): Promise<HttpListener> {
+    const host = opts.host ?? '127.0.0.1';
+    const t = opts.timeouts ?? {};
+    const headersTimeout = t.headersMs ?? 10_000;
+    const serverOpts = {
+      headersTimeout,
+      requestTimeout: Math.max(t.requestMs ?? 60_000, headersTimeout),
+      // Node checks both timeouts on this period (default 30 s): check often enough to honour them.
+      connectionsCheckingInterval: Math.min(1000, headersTimeout),
+      keepAliveTimeout: 5000,
+    };
+    const server: Server = opts.tls
+      ? createHttpsServer({ ...serverOpts, cert: pem(opts.tls.cert), key: pem(opts.tls.key) }) as unknown as Server
+      : createHttpServer(serverOpts);
+    server.setTimeout(t.idleMs ?? 60_000, (sock) => sock.destroy());
+    server.maxConnections = opts.maxConnections ?? 256;
+    const app = await buildApp({
+      transport: 'tcp',
+      ctx: core.context(opts.tls !== undefined),
+      registry: core.registry,
+      staticFiles: new StaticFiles(),
+      serverFactory: (handler) => server.on('request', handler),
+      ...(logger ? { logger } : {}),
+      ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}),
+    });
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, host, () => {
+        server.off('error', reject);
+        resolveListen();
+      });
+    });
+    const port = (server.address() as AddressInfo).port;
+    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    const url = `${opts.tls ? 'https' : 'http'}://${shown}:${port}`;
+    if (!isLoopback(host)) {
+      logger?.warn({ host, tls: opts.tls !== undefined }, 'the HTTP API listens beyond loopback: every request still needs a token; use TLS');
+    }
+    core.publicUrl = url;
+    return new HttpListener(server, app, url);
+  }
+
+  /** Stops accepting connections. */
+  stopAccepting(): void {
+    this.#server.close();
+  }
+
+  /** Closes the listener and every connection. */
+  async close(): Promise<void> {
+    this.#server.close();
+    this.#server.closeAllConnections();
+    await this.#app.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,89 @@
+// The jobs list: filter and search (answered by the daemon, page by page), a virtualised table
+// (only the rows on screen are in the DOM, so 10,000 jobs scroll smoothly), and per-row recent runs
+// (success rate, sparkline of durations) fetched for the rows on screen only.
+import { html, useEffect, useRef, useState } from './vendor/htm-preact.mjs';
+import { enc, get } from './api.js';
+import { relative, scheduleInWords, sparkline, statusBadge } from './format.js';
+
+const ROW = 34;
+const recentCache = new Map();
+
+/** Forgets a job's cached recent runs (a run of it finished). */
+export function invalidateRecent(jobId) {
+  recentCache.delete(jobId);
+}
+
+function useRecent(jobId, version) {
+  const [recent, setRecent] = useState(recentCache.get(jobId) ?? null);
+  useEffect(() => {
+    let live = true;
+    const cached = recentCache.get(jobId);
+    if (cached) {
+      setRecent(cached);
+      return undefined;
+    }
+    get(`/jobs/${enc(jobId)}/history?limit=20&output=false`).then((runs) => {
+      const done = runs.filter((r) => r.finishedAt !== null);
+      const ok = done.filter((r) => r.status === 'succeeded').length;
+      const value = {
+        rate: done.length === 0 ? null : ok / done.length,
+        durations: done.map((r) => r.durationMs).reverse(),
+      };
+      recentCache.set(jobId, value);
+      if (live) setRecent(value);
+    }, () => undefined);
+    return () => { live = false; };
+  }, [jobId, version]);
+  return recent;
+}
+
+function JobRow({ job, top, onOpen, version }) {
+  const recent = useRecent(job.id, version);
+  const last = job.lastRun;
+  return html`<div class="row" role="row" style=${`top:${top}px`} data-job=${job.name} onClick=${() => onOpen(job.id)}>
+    <span class="c-name" title=${job.name}>${job.name}</span>
+    <span class="c-sched" title=${job.schedule}>${scheduleInWords(job.schedule, job.timezone)}</span>
+    <span class=${`c-state st-${job.state}`}>${job.state}</span>
+    <span class="c-next" title=${job.nextRunAt ?? ''}>${relative(job.nextRunAt)}</span>
+    <span class="c-last">${statusBadge(last?.status)}</span>
+    <span class="c-rate">${recent?.rate === null || recent === null ? '-' : `${Math.round(recent.rate * 100)}%`}</span>
+    <span class="c-spark">${sparkline(recent?.durations ?? [], { title: 'durations of recent runs' })}</span>
+  </div>`;
+}
+
+/**
+ * The virtualised table. `jobs` is what is loaded so far; `onMore` loads the next page when the
+ * user scrolls near the end.
+ */
+export function JobTable({ jobs, total, hasMore, onOpen, onMore, versions }) {
+  const box = useRef(null);
+  const [scroll, setScroll] = useState({ top: 0, height: 600 });
+  useEffect(() => {
+    const el = box.current;
+    const update = () => setScroll({ top: el.scrollTop, height: el.clientHeight });
+    update();
+    el.addEventListener('scroll', update, { passive: true });
+    window.addEventListener('resize', update);
+    return () => { el.removeEventListener('scroll', update); window.removeEventListener('resize', update); };
+  }, []);
+  const first = Math.max(0, Math.floor(scroll.top / ROW) - 5);
+  const last = Math.min(jobs.length, Math.ceil((scroll.top + scroll.height) / ROW) + 5);
+  useEffect(() => {
+    if (last >= jobs.length - 20 && hasMore) onMore();
+  }, [last, jobs.length, hasMore]);
+  return html`<div class="table" role="table" data-testid="jobs">
+    <div class="row head" role="row">
+      <span class="c-name">name</span><span class="c-sched">schedule</span><span class="c-state">state</span>
+      <span class="c-next">next run</span><span class="c-last">last</span><span class="c-rate">success</span>
+      <span class="c-spark">recent durations</span>
+    </div>
+    <div class="rows" ref=${box}>
+      <div style=${`height:${jobs.length * ROW}px;position:relative`}>
+        ${jobs.slice(first, last).map((job, i) => html`<${JobRow} key=${job.id} job=${job} top=${(first + i) * ROW}
+          onOpen=${onOpen} version=${versions.get(job.id) ?? 0} />`)}
+      </div>
+    </div>
+    <div class="muted count" data-testid="job-count">${total === null
+      ? `${jobs.length} jobs loaded, more below` : `${jobs.length} of ${total} job${total === 1 ? '' : 's'} shown`}</div>
+  </div>`;
+}
