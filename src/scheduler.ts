@@ -106,7 +106,8 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     mode: options.mode ?? 'active',
     historyPerJob: options.historyPerJob ?? 1000,
   };
-  mkdirSync(opts.dataDir, { recursive: true });
+  // 0700: the store, the socket and the logs are the owner's only, whatever the umask.
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const s = new RaeScheduler(opts);
   try {
     await s.ready();
@@ -192,6 +193,8 @@ class RaeScheduler implements Scheduler {
         this.#bus.publish({ type: e.type, at: e.at, actor: e.actor, reason: e.reason });
         logger.warn({ actor: e.actor, reason: e.reason }, e.type);
       }
+      // The daemon (and any library user) must learn that the system is gone for good.
+      if (e.type === 'system.failed') this.#bus.publish({ type: 'scheduler.failed', at: e.at, reason: e.reason });
       // A new queue incarnation starts empty: re-arm it from the scheduler's state.
       if (e.type === 'actor.restarted' && e.actor === 'queue') this.#scheduler.tell('rearm', {});
       if (e.type === 'actor.restarted' && e.actor === 'executor') this.#scheduler.tell('executorLost', {});

@@ -18,6 +18,7 @@ import {
   type ToTaskMessage,
 } from '../actors/executor/types';
 import { ProcessRun, type KillCause, type SpawnSpec } from './run/process-run';
+import { jobEnvironment } from './run/job-env';
 
 /** Default usage sampling period. */
 const DEFAULT_SAMPLE_INTERVAL_MS = 250;
@@ -36,14 +37,8 @@ export function cancelCause(reason: CancelReason): KillCause {
 
 /** Turns a request into what to spawn: a shell string, an argv, or the JS module host. */
 export function spawnSpecFor(req: RunRequest): SpawnSpec | string {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...req.env,
-    // Facts about the run, for scripts that want to log or dedupe by them.
-    RAE_SCHED_JOB_ID: req.jobId,
-    RAE_SCHED_RUN_ID: req.runId,
-    RAE_SCHED_ATTEMPT: String(req.attempt),
-  };
+  // Clean by default; `inheritEnv` opts in (src/workers/run/job-env.ts).
+  const env = jobEnvironment(req);
   const base = { cwd: req.cwd, env };
   if (req.module !== null) {
     const file = path.resolve(req.cwd ?? process.cwd(), req.module);

@@ -21,8 +21,10 @@ export interface RunRequest {
   module: string | null;
   /** Working directory; `null` = the scheduler's. */
   cwd: string | null;
-  /** Merged over the scheduler's `process.env`. */
+  /** The job's own variables, over the clean base environment (src/workers/run/job-env.ts). */
   env: Record<string, string>;
+  /** `true`: the scheduler's whole environment; names: those too; absent/false: clean. */
+  inheritEnv?: boolean | string[];
   limits: Limits;
   /** Bytes of stdout+stderr kept (the last ones). @default 65536 */
   outputLimitBytes?: number;

@@ -16,6 +16,7 @@ import {
 } from './tables';
 import { deleteJobData, pruneHistory, type PruneResult } from './retention';
 import { exportDocument, importDocument } from './backup';
+import { checkStoreFiles } from './store-check';
 
 export type { ScheduleState } from './schema';
 export type { PruneResult } from './retention';
@@ -89,6 +90,8 @@ export class Store {
     if (readOnly && !fs.existsSync(path.join(where, 'data.mdb'))) {
       throw new PersistenceError(`no store at ${where} (nothing to open read-only)`);
     }
+    // Refuse what LMDB would crash on or silently replace (truncated, zeroed, wrong kind of file).
+    checkStoreFiles(opts.dataDir, { readOnly });
     let t: Tables;
     try {
       t = openTables(opts.dataDir, readOnly);

@@ -10,7 +10,12 @@ import type { CatchUpPolicy, Job, OverlapPolicy } from '../../model/job';
 
 /** A JobSpec with every default filled in: exactly the user-given fields of a stored Job. */
 export type FilledJobSpec = Pick<Job, 'name' | 'schedule' | 'command' | 'module' | 'timezone' | 'priority' |
-  'retry' | 'limits' | 'overlap' | 'catchUp' | 'cwd' | 'env' | 'triggers' | 'jitterMs' | 'enabled'>;
+  'retry' | 'limits' | 'overlap' | 'catchUp' | 'cwd' | 'env' | 'triggers' | 'jitterMs' | 'enabled'> &
+  { inheritEnv: boolean | string[] };
+
+/** The fields of a stored Job that came from its spec (what {@link checkStoredJob} re-validates). */
+export const SPEC_FIELDS = ['name', 'schedule', 'command', 'module', 'timezone', 'priority', 'retry', 'limits',
+  'overlap', 'catchUp', 'cwd', 'env', 'inheritEnv', 'triggers', 'jitterMs', 'enabled'] as const;
 
 /** Defaults applied to every job. */
 export const JOB_DEFAULTS = {
@@ -22,15 +27,26 @@ export const JOB_DEFAULTS = {
 
 const positiveMs = z.number().int().positive().max(365 * 86_400_000);
 
+/** No C0/C1 control characters (ESC sequences, \x01 ...): names are printed into terminals. */
+// eslint-disable-next-line no-control-regex
+const NO_CONTROL = /^[^\p{Cc}]*$/u;
+/** Job names: printable, no spaces or slashes. */
+const nameSchema = z.string().trim().min(1, 'must not be empty').max(200)
+  .regex(NO_CONTROL, 'must not contain control characters')
+  .regex(/^[^\s/]+$/, 'must not contain spaces or slashes');
+/** An environment variable name: what execve accepts (no '=', no NUL, not empty). */
+const envName = z.string().min(1, 'environment variable names must not be empty').max(1024)
+  .regex(/^[^=\0]+$/, "environment variable names must not contain '=' or NUL");
+const envValue = z.string().regex(/^[^\0]*$/, 'environment values must not contain NUL');
+
 const triggerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('watch'), paths: z.array(z.string().min(1)).min(1), debounceMs: z.number().int().min(0).optional() }),
-  z.object({ type: z.literal('after'), job: z.string().min(1), on: z.enum(['succeeded', 'failed', 'finished']) }),
+  z.object({ type: z.literal('after'), job: nameSchema, on: z.enum(['succeeded', 'failed', 'finished']) }),
   z.object({ type: z.literal('when'), condition: z.string().min(1), cooldownMs: z.number().int().min(0).optional() }),
 ]);
 
 const specSchema = z.object({
-  name: z.string().trim().min(1, 'must not be empty').max(200)
-    .regex(/^[^\s/]+$/, 'must not contain spaces or slashes'),
+  name: nameSchema,
   schedule: z.string().trim().min(1, 'must not be empty'),
   command: z.union([
     z.string().trim().min(1, 'must not be empty'),
@@ -51,7 +67,8 @@ const specSchema = z.object({
   overlap: z.enum(['skip', 'queue', 'allow', 'replace']).optional(),
   catchUp: z.enum(['none', 'once', 'all']).optional(),
   cwd: z.string().min(1).nullable().optional(),
-  env: z.record(z.string(), z.string()).optional(),
+  env: z.record(envName, envValue).optional(),
+  inheritEnv: z.union([z.boolean(), z.array(envName).max(1000)]).optional(),
   triggers: z.array(triggerSchema).optional(),
   jitterMs: z.number().int().min(0).max(86_400_000).optional(),
   enabled: z.boolean().optional(),
@@ -98,10 +115,35 @@ export function fillJobSpec(input: unknown): FilledJobSpec {
     catchUp: s.catchUp ?? JOB_DEFAULTS.catchUp,
     cwd: s.cwd ?? null,
     env: { ...(s.env ?? {}) },
+    inheritEnv: s.inheritEnv ?? false,
     triggers: s.triggers ?? [],
     jitterMs: s.jitterMs ?? 0,
     enabled: s.enabled ?? true,
   };
+}
+
+/**
+ * Checks the user-given fields of a stored job (from a backup being restored) with exactly the
+ * rules `addJob` applies, so both doors accept the same jobs (issue 9 item 9). Stored nulls mean
+ * "not given"; `root` prefixes the field in the error (`jobs[3]`).
+ * @throws ValidationError naming the offending field.
+ */
+export function checkStoredJob(job: Record<string, unknown>, root: string): void {
+  const spec: Record<string, unknown> = {};
+  for (const key of SPEC_FIELDS) {
+    const v = job[key];
+    if (v === null && key !== 'timezone' && key !== 'cwd') continue;
+    if (v !== undefined) spec[key] = v;
+  }
+  try {
+    fillJobSpec(spec);
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      const field = `${root}.${err.field ?? 'spec'}`;
+      throw new ValidationError(`${root}.${err.message}`, field);
+    }
+    throw err;
+  }
 }
 
 /**

@@ -11,15 +11,26 @@ import { type CliContext, type CommonOptions, withCommonOptions } from '../conte
 import { runDaemon } from '../daemon';
 import { formatHealth, formatStats } from '../format';
 import { dataDirPaths } from '../paths';
+import { parsePositiveInt } from '../job-spec';
 
 /** Registers the system commands. */
 export function registerSystemCommands(program: Command, ctx: CliContext): void {
   withCommonOptions(program.command('daemon')
     .description('run the scheduler in the foreground until SIGINT/SIGTERM, then shut down gracefully')
-    .option('--grace <dur>', 'time running jobs get to finish at shutdown (default 10s)'))
-    .action(async (opts: CommonOptions & { grace?: string }) => {
+    .option('--grace <dur>', 'time running jobs get to finish at shutdown (default 10s)')
+    .option('--backup-every <dur>', 'take a hot backup of the store this often, into DIR/backups (e.g. 6h)')
+    .option('--backup-keep <n>', 'how many automatic backups to keep (default 7)'))
+    .action(async (opts: CommonOptions & { grace?: string; backupEvery?: string; backupKeep?: string }) => {
       const graceMs = opts.grace === undefined ? 10_000 : parseDuration(opts.grace, '--grace');
-      ctx.exitCode = await runDaemon({ dataDir: ctx.dataDir(opts), graceMs });
+      if (opts.backupKeep !== undefined && opts.backupEvery === undefined) {
+        throw new ValidationError('--backup-keep: only applies with --backup-every DUR', '--backup-keep');
+      }
+      const backupEveryMs = opts.backupEvery === undefined ? undefined : parseDuration(opts.backupEvery, '--backup-every');
+      if (backupEveryMs !== undefined && backupEveryMs < 1000) {
+        throw new ValidationError(`--backup-every: '${opts.backupEvery}' is shorter than 1s`, '--backup-every');
+      }
+      const backupKeep = opts.backupKeep === undefined ? undefined : parsePositiveInt(opts.backupKeep, '--backup-keep');
+      ctx.exitCode = await runDaemon({ dataDir: ctx.dataDir(opts), graceMs, backupEveryMs, backupKeep });
     });
 
   withCommonOptions(program.command('health').description('each component\'s health; exit 0 when all are healthy'))
@@ -123,6 +134,8 @@ export function describeEvent(ev: SchedulerEvent): string {
       case 'actor.restarted':
       case 'actor.failed':
         return `${ev.actor}: ${ev.reason}`;
+      case 'scheduler.failed':
+        return ev.reason;
       case 'clock.jumped':
         return `by ${ev.deltaMs}ms`;
       default:
