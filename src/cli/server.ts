@@ -3,7 +3,8 @@
  * `curl --unix-socket <dataDir>/rae-sched.sock http://x/v1/jobs` all drive the same Scheduler.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { chmod, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
+import { bindPrivately, finishPrivateSocket } from './private-socket';
 import type { Subscription } from 'rxjs';
 import { ConflictError, NotFoundError, ValidationError, serializeError } from '../errors';
 import type { Logger, Scheduler } from '../api';
@@ -61,15 +62,16 @@ export class ControlServer {
       if (e.code !== 'ENOENT') throw e;
     });
     const server = new ControlServer(scheduler, socketPath, logger);
+    // Only the owner may drive the scheduler (it runs arbitrary commands): the socket is created
+    // owner-only, with no window in which another user could connect (src/cli/private-socket.ts).
     await new Promise<void>((resolveListen, reject) => {
       server.#server.once('error', reject);
-      server.#server.listen(socketPath, () => {
+      bindPrivately(socketPath, () => server.#server.listen(socketPath, () => {
         server.#server.off('error', reject);
         resolveListen();
-      });
+      }));
     });
-    // Only the owner may drive the scheduler: it runs arbitrary commands.
-    await chmod(socketPath, 0o600);
+    finishPrivateSocket(socketPath);
     return server;
   }
 
