@@ -366,14 +366,19 @@ class RaeScheduler implements Scheduler {
     this.#bus.publish({ type: 'scheduler.stopping', at: iso(this.#opts.clock.now()) });
     if (this.#pruneTimer !== null) this.#opts.clock.clearTimeout(this.#pruneTimer);
     const timeoutMs = graceMs + SHUTDOWN_SLACK_MS;
-    await this.#scheduler.ask('beginShutdown', {}, { timeoutMs });
-    await this.#executor.ask('close', { graceMs }, { timeoutMs });
-    // Messages are handled in order: once `drain` answers, every run's final status is stored.
-    await this.#scheduler.ask('drain', {}, { timeoutMs });
-    this.#monitor.stop();
-    for (const s of this.#subs) s.unsubscribe();
-    await this.#system.stop();
-    await this.#triggers?.stop();
-    this.#bus.complete();
+    try {
+      await this.#scheduler.ask('beginShutdown', {}, { timeoutMs });
+      await this.#executor.ask('close', { graceMs }, { timeoutMs });
+      // Messages are handled in order: once `drain` answers, every run's final status is stored.
+      await this.#scheduler.ask('drain', {}, { timeoutMs });
+    } finally {
+      // Even when an actor is gone (a store that could not open, a failed system), every thread
+      // must stop: a worker left running would keep the process alive forever.
+      this.#monitor.stop();
+      for (const s of this.#subs) s.unsubscribe();
+      await this.#system.stop();
+      await this.#triggers?.stop();
+      this.#bus.complete();
+    }
   }
 }

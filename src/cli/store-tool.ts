@@ -17,7 +17,8 @@ async function verify(dataDir: string): Promise<object> {
   const env = open(storePath(dataDir), envOptions(true));
   try {
     const tables: Record<string, number> = {};
-    for (const { key } of env.getRange({})) {
+    // Materialise the names first: opening a sub-database while a root cursor is open crashes lmdb-js.
+    for (const key of [...env.getKeys({})]) {
       if (typeof key !== 'string') continue;
       const db = env.openDB(key, {});
       let n = 0;

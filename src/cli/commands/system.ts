@@ -9,6 +9,7 @@ import type { SchedulerEvent } from '../../model/events';
 import { daemonAnswers } from '../client';
 import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
 import { runDaemon } from '../daemon';
+import { formatDoctor, runDoctor } from '../doctor';
 import { formatHealth, formatStats } from '../format';
 import { dataDirPaths } from '../paths';
 import { parsePositiveInt } from '../job-spec';
@@ -42,6 +43,14 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
         : { healthy: false, components: { daemon: { healthy: false, detail: `no daemon answers on ${socket}` } } };
       ctx.print(opts, health, () => formatHealth(health));
       ctx.exitCode = health.healthy ? 0 : 1;
+    });
+
+  withCommonOptions(program.command('doctor')
+    .description('check the data directory, lock, socket, store, free space and backups; exit 0 when nothing failed'))
+    .action(async (opts: CommonOptions) => {
+      const report = await runDoctor(ctx.dataDir(opts));
+      ctx.print(opts, report, () => formatDoctor(report));
+      ctx.exitCode = report.healthy ? 0 : 1;
     });
 
   withCommonOptions(program.command('stats').description('counts, success rate, duration percentiles, queue depth, restarts'))
