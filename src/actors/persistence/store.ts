@@ -17,6 +17,7 @@ import {
 import { deleteJobData, pruneHistory, type PruneResult } from './retention';
 import { exportDocument, importDocument } from './backup';
 import { checkStoreFiles } from './store-check';
+import { writeFailure } from './store-errors';
 
 export type { ScheduleState } from './schema';
 export type { PruneResult } from './retention';
@@ -460,7 +461,8 @@ export class Store {
       return result;
     } catch (err) {
       if (err instanceof SchedulerError) throw err;
-      throw new PersistenceError(`store write failed: ${(err as Error).message}`, { cause: err });
+      // Names a full disk as such, and handles lmdb's separate commitError promise (store-errors.ts).
+      throw await writeFailure(err, (this.#t.env as unknown as { path?: string }).path ?? '.');
     }
   }
 }
