@@ -25,6 +25,7 @@ import { zodMessage } from './actors/scheduler/job-spec';
 import { Monitor } from './actors/monitor';
 import { TriggerHub } from './actors/triggers';
 import { iso } from './actors/scheduler/runs';
+import { assertMaxDepth } from './model/depth';
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -326,6 +327,7 @@ class RaeScheduler implements Scheduler {
     return this.#persistence.ask('backup', { createdAt: iso(this.#opts.clock.now()) });
   }
   async restore(doc: unknown): Promise<{ jobs: number; runs: number }> {
+    assertMaxDepth(doc, 'restore', 'the document');
     const running = await this.#scheduler.ask('runningCount', {});
     if (running > 0) throw new ValidationError(`restore: ${running} runs are in progress; restore into an idle scheduler`, 'restore');
     await this.#checkRestoredSchedules(doc);

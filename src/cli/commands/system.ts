@@ -1,10 +1,11 @@
 /** System commands: daemon, health, stats, metrics, events, backup, restore. */
 import type { Command } from 'commander';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Health } from '../../api';
 import { ValidationError } from '../../errors';
 import { parseDuration } from '../../model/duration';
+import { assertMaxDepth } from '../../model/depth';
 import type { SchedulerEvent } from '../../model/events';
 import { daemonAnswers } from '../client';
 import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
@@ -110,18 +111,33 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
     });
 }
 
+/** Largest backup file `restore` reads (the control API's body limit for a restore is the same). */
+export const MAX_BACKUP_FILE_BYTES = 256 * 1024 * 1024;
+
 async function readBackupFile(path: string, shown: string): Promise<unknown> {
   let text: string;
   try {
+    const st = await stat(path);
+    if (!st.isFile()) throw new ValidationError(`FILE: '${shown}' is not a regular file`, 'FILE');
+    if (st.size > MAX_BACKUP_FILE_BYTES) {
+      throw new ValidationError(
+        `FILE: '${shown}' is too large (${(st.size / 1024 / 1024).toFixed(0)} MiB; a backup file may be at most ${MAX_BACKUP_FILE_BYTES / 1024 / 1024} MiB)`, 'FILE');
+    }
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new ValidationError(`FILE: cannot read '${shown}' (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 'FILE');
+    if (e instanceof ValidationError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
+    throw new ValidationError(`FILE: cannot read '${shown}' (${why})`, 'FILE');
   }
+  let doc: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    doc = JSON.parse(text) as unknown;
   } catch (e) {
     throw new ValidationError(`FILE: '${shown}' is not JSON (${(e as Error).message})`, 'FILE', { cause: e });
   }
+  assertMaxDepth(doc, 'FILE', `'${shown}'`);
+  return doc;
 }
 
 /** One line per event for people. */
