@@ -28,7 +28,6 @@ export const JOB_DEFAULTS = {
 const positiveMs = z.number().int().positive().max(365 * 86_400_000);
 
 /** No C0/C1 control characters (ESC sequences, \x01 ...): names are printed into terminals. */
-// eslint-disable-next-line no-control-regex
 const NO_CONTROL = /^[^\p{Cc}]*$/u;
 /** Job names: printable, no spaces or slashes. */
 const nameSchema = z.string().trim().min(1, 'must not be empty').max(200)
