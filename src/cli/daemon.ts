@@ -14,7 +14,9 @@ import { ControlServer } from './server';
 import { DataDirLock } from './lock';
 import { dataDirPaths } from './paths';
 import { catchStopSignals, nextStopSignal, releaseStopSignals, stopSignalReceived } from './early-signals';
-import { createDaemonLogger } from './daemon-log';
+import { createDaemonLog, type DaemonLog } from './daemon-log';
+
+export { createDaemonLog, type DaemonLog } from './daemon-log';
 import { HotBackups } from './hot-backup';
 import { checkStoreFiles } from '../actors/persistence/store-check';
 
@@ -54,19 +56,22 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let server: ControlServer | undefined;
   let scheduler: Scheduler | undefined;
   let backups: HotBackups | undefined;
-  let log: ReturnType<typeof createDaemonLogger> | undefined;
+  let daemonLog: DaemonLog | undefined;
+  let log: DaemonLog['logger'] | undefined;
   const cleanUp = async (): Promise<void> => {
     backups?.stop();
     await server?.close().catch(() => undefined);
     lock.release();
     releaseStopSignals();
+    daemonLog?.flush();
   };
 
   let fatal: (reason: string) => void = () => undefined;
   const failed = new Promise<string>((resolveFailed) => (fatal = resolveFailed));
   try {
     await mkdir(paths.logDir, { recursive: true, mode: 0o700 });
-    log = createDaemonLogger(paths.logFile, opts.logToStderr ?? true);
+    daemonLog = createDaemonLog(paths.logFile, opts.logToStderr ?? true);
+    log = daemonLog.logger;
     // A store that cannot be mapped safely is refused here, with one line, before LMDB sees it.
     checkStoreFiles(paths.dataDir);
     if (stopSignalReceived() === null) {
@@ -122,6 +127,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     process.off('SIGTERM', repeat);
   }
   log.info({ code }, 'daemon stopped');
+  daemonLog?.flush();
   // Everything we own is closed. Should a dependency still hold the event loop open, do not hang
   // past the grace period: the contract is "exit 0 after shutdown" (unref'd, so it never delays a clean exit).
   setTimeout(() => process.exit(code), 2000).unref();

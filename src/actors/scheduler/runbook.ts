@@ -59,6 +59,13 @@ export class RunBook {
     return this.#running.size;
   }
 
+  /** Runs not yet final: running, queued, held, or waiting for a retry's backoff. */
+  get pendingCount(): number {
+    let held = 0;
+    for (const h of this.#held.values()) held += h.length;
+    return this.#running.size + this.#queued.size + held + this.#retries.size;
+  }
+
   /** This job's runs executing now. */
   runningOf(jobId: string): Run[] {
     return [...this.#running.values()].filter((r) => r.jobId === jobId);
@@ -84,15 +91,18 @@ export class RunBook {
     this.#stopping = true;
   }
 
-  /** Puts a run in the ready queue; a full queue turns it into a `skipped` run with the reason. */
-  async enqueue(job: Job, run: Run): Promise<void> {
+  /**
+   * Puts a run in the ready queue; a full queue turns it into a `skipped` run with the reason, or,
+   * with `refuseWhenFull` (a caller is waiting: `runNow`), throws the QueueFullError.
+   */
+  async enqueue(job: Job, run: Run, opts: { refuseWhenFull?: boolean } = {}): Promise<void> {
     try {
       await this.#d.queue.ask('enqueue', {
         item: { runId: run.id, jobId: job.id, priority: job.priority, dueAt: Date.parse(run.scheduledAt), slotAt: null },
       });
       this.#queued.set(run.id, run);
     } catch (err) {
-      if (!(err instanceof SchedulerError) || err.code !== 'QUEUE_FULL') throw err;
+      if (!(err instanceof SchedulerError) || err.code !== 'QUEUE_FULL' || opts.refuseWhenFull === true) throw err;
       await this.#finish(job, abandonRun(run, 'skipped', `ready queue full: ${err.message}`, this.#d.clock.now()));
     }
   }
@@ -127,6 +137,7 @@ export class RunBook {
         request: {
           runId: run.id, jobId: job.id, attempt: run.attempt, command: job.command, module: job.module,
           cwd: job.cwd, env: job.env, inheritEnv: job.inheritEnv ?? false, limits: job.limits,
+          isolation: job.isolation ?? undefined, jobName: job.name, scheduledAt: run.scheduledAt,
         },
       });
     }

@@ -9,7 +9,6 @@ import { assertMaxDepth } from '../../model/depth';
 import type { SchedulerEvent } from '../../model/events';
 import { daemonAnswers } from '../client';
 import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
-import { runDaemon } from '../daemon';
 import { formatDoctor, runDoctor } from '../doctor';
 import { formatHealth, formatStats } from '../format';
 import { dataDirPaths } from '../paths';
@@ -32,6 +31,8 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
         throw new ValidationError(`--backup-every: '${opts.backupEvery}' is shorter than 1s`, '--backup-every');
       }
       const backupKeep = opts.backupKeep === undefined ? undefined : parsePositiveInt(opts.backupKeep, '--backup-keep');
+      // Loaded here: the daemon's server, logger and schemas cost every other command start-up time.
+      const { runDaemon } = await import('../daemon');
       ctx.exitCode = await runDaemon({ dataDir: ctx.dataDir(opts), graceMs, backupEveryMs, backupKeep });
     });
 
@@ -134,7 +135,9 @@ async function readBackupFile(path: string, shown: string): Promise<unknown> {
   try {
     doc = JSON.parse(text) as unknown;
   } catch (e) {
-    throw new ValidationError(`FILE: '${shown}' is not JSON (${(e as Error).message})`, 'FILE', { cause: e });
+    // JSON.parse quotes the text around the fault, newlines included: keep the error on one line.
+    const why = (e as Error).message.replace(/\s*\n\s*/g, ' ').slice(0, 300);
+    throw new ValidationError(`FILE: '${shown}' is not JSON (${why})`, 'FILE', { cause: e });
   }
   assertMaxDepth(doc, 'FILE', `'${shown}'`);
   return doc;
