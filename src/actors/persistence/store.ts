@@ -14,7 +14,6 @@ import {
   entryCount, headOf, newestFirst, openTables, SCHEMA_KEY, SCHEMA_VERSION, storePath, type JobHead, type Tables,
 } from './tables';
 import { deleteJobData, pruneHistory, type PruneResult } from './retention';
-import { exportDocument, importDocument } from './backup';
 import { checkStoreFiles } from './store-check';
 import { writeFailure } from './store-errors';
 import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSION, rollUpFinal, type RunRollup } from './rollup';
