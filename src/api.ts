@@ -43,6 +43,11 @@ export interface SchedulerOptions {
    * queued or running are never pruned). @default 1000
    */
   historyPerJob?: number;
+  /**
+   * Also expose the process's own metrics in `metrics()` (prom-client's default collectors:
+   * event-loop lag, heap, CPU, open handles). The daemon turns this on. @default false
+   */
+  processMetrics?: boolean;
 }
 
 /** Per-component health. */

@@ -76,7 +76,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     checkStoreFiles(paths.dataDir);
     if (stopSignalReceived() === null) {
       const { createScheduler } = await import('../index');
-      scheduler = await createScheduler({ dataDir: paths.dataDir, mode: 'active', logger: log as unknown as Logger });
+      scheduler = await createScheduler({ dataDir: paths.dataDir, mode: 'active', processMetrics: true, logger: log as unknown as Logger });
       scheduler.events$.subscribe((e) => {
         if (e.type === 'scheduler.failed') fatal(e.reason);
       });

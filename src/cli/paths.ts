@@ -18,6 +18,8 @@ export interface DataDirPaths {
   logDir: string;
   /** The daemon's structured log. */
   logFile: string;
+  /** The LMDB environment (`STORE_DIR` of src/actors/persistence/tables.ts, not imported: that loads lmdb). */
+  store: string;
 }
 
 /**
@@ -40,5 +42,6 @@ export function dataDirPaths(dataDir: string): DataDirPaths {
     backupDir: join(dataDir, 'backups'),
     logDir,
     logFile: join(logDir, 'daemon.log'),
+    store: join(dataDir, 'store'),
   };
 }

@@ -20,7 +20,7 @@ import type { PersistenceHandlers, ScheduleState } from '../persistence/actor';
 import type { JobPageEntry } from '../persistence/store';
 import type { QueueHandlers } from '../queue/actor';
 import type { ExecutorHandlers } from '../executor/actor';
-import type { RunResult } from '../executor/types';
+import type { RunEvent, RunResult } from '../executor/types';
 import { prepareNewJob } from './new-job';
 import { abandonRun, iso, jobState, newRun } from './runs';
 import { RunBook } from './runbook';
@@ -108,7 +108,7 @@ export class Engine {
       clockJumped: async (p: { deltaMs: number }) => this.#slots.clockJumped(await this.#activeJobs(), p.deltaMs),
       rearm: (_p: Record<string, never>) => this.#rearmAll(),
       runFinished: (p: { runId: string; result: RunResult }) => this.#runs.finished(p.runId, p.result),
-      triggerFired: (p: { jobId: string; reason: string }) => this.#triggerFired(p.jobId, p.reason),
+      triggerFired: (p: { jobId: string; reason: string; event?: RunEvent | null }) => this.#triggerFired(p.jobId, p.reason, p.event ?? null),
       beginShutdown: async (_p: Record<string, never>) => {
         this.#stopping = true;
         this.#runs.stop();
@@ -336,7 +336,8 @@ export class Engine {
    * Fires one slot: applies the overlap policy, records the slot's outcome together with its run in
    * one transaction (a slot already recorded is deduped: no slot ever runs twice), then queues the run.
    */
-  async #fireSlot(job: Job, slotAt: number, trigger: RunTrigger, state: ScheduleState | null): Promise<void> {
+  async #fireSlot(job: Job, slotAt: number, trigger: RunTrigger, state: ScheduleState | null,
+    event: RunEvent | null = null): Promise<void> {
     const now = this.#d.clock.now();
     const verdict = this.#slots.overlap(job, this.#runs.runningOf(job.id).length, await this.#runs.waitingOf(job.id));
     // Catch-up runs the policy chose are not skipped by overlap: they wait their turn, one by one.
@@ -360,18 +361,19 @@ export class Engine {
       await this.#d.persistence.ask('putRun', { run });
     }
     this.#d.bus.publish({ type: 'run.queued', at: iso(now), run });
+    if (event !== null) this.#runs.attachEvent(run.id, event);
     if (verdict.decision === 'replace') await this.#runs.replace(job.id);
     if (verdict.decision === 'enqueue') this.#runs.hold(job, run);
     else await this.#runs.enqueue(job, run);
   }
 
   /** A watch or usage trigger of the job fired: the job runs (trigger `event`), under its overlap policy. */
-  async #triggerFired(jobId: string, reason: string): Promise<void> {
+  async #triggerFired(jobId: string, reason: string, event: RunEvent | null): Promise<void> {
     if (this.#stopping) return;
     const job = await this.#job(jobId);
     if (job === undefined || !job.enabled || job.completedAt !== null) return;
     this.#d.logger.info({ jobId, name: job.name, reason }, 'trigger fired');
-    await this.#fireSlot(job, this.#d.clock.now(), 'event', null);
+    await this.#fireSlot(job, this.#d.clock.now(), 'event', null, event);
     await this.#runs.pump();
   }
 
