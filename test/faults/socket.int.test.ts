@@ -74,7 +74,7 @@ if (!IS_ROOT) skipBecause('socket permission faults', 'not running as root (cann
 describe('the control socket and another user', () => {
   maybe('a data directory created by the CLI under umask 000 is 0700, and nobody never connects', async () => {
     const dataDir = join(base, 'data');
-    const cli = underUmask000(['list', '--data-dir', dataDir]);
+    const cli = underUmask000(['add', 'made-by-cli', 'never', 'true', '--data-dir', dataDir]);
     expect(await new Promise((r) => cli.once('exit', r))).toBe(0);
     expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
     for (let i = 0; i < 3; i++) {
