@@ -25,6 +25,7 @@ import { zodMessage } from './actors/scheduler/job-spec';
 import { Monitor } from './actors/monitor';
 import { TriggerHub } from './actors/triggers';
 import { iso } from './actors/scheduler/runs';
+import { assertMaxDepth } from './model/depth';
 import { Store } from './actors/persistence/store';
 import { ReadView } from './reads/read-view';
 
@@ -206,6 +207,8 @@ class RaeScheduler implements Scheduler {
         this.#bus.publish({ type: e.type, at: e.at, actor: e.actor, reason: e.reason });
         logger.warn({ actor: e.actor, reason: e.reason }, e.type);
       }
+      // The daemon (and any library user) must learn that the system is gone for good.
+      if (e.type === 'system.failed') this.#bus.publish({ type: 'scheduler.failed', at: e.at, reason: e.reason });
       // A new queue incarnation starts empty: re-arm it from the scheduler's state.
       if (e.type === 'actor.restarted' && e.actor === 'queue') this.#scheduler.tell('rearm', {});
       if (e.type === 'actor.restarted' && e.actor === 'executor') this.#scheduler.tell('executorLost', {});
@@ -369,6 +372,7 @@ class RaeScheduler implements Scheduler {
     return this.#persistence.ask('backup', { createdAt: iso(this.#opts.clock.now()) });
   }
   async restore(doc: unknown): Promise<{ jobs: number; runs: number }> {
+    assertMaxDepth(doc, 'restore', 'the document');
     const running = await this.#scheduler.ask('runningCount', {});
     if (running > 0) throw new ValidationError(`restore: ${running} runs are in progress; restore into an idle scheduler`, 'restore');
     await this.#checkRestoredSchedules(doc);
@@ -409,15 +413,20 @@ class RaeScheduler implements Scheduler {
     this.#bus.publish({ type: 'scheduler.stopping', at: iso(this.#opts.clock.now()) });
     if (this.#pruneTimer !== null) this.#opts.clock.clearTimeout(this.#pruneTimer);
     const timeoutMs = graceMs + SHUTDOWN_SLACK_MS;
-    await this.#scheduler.ask('beginShutdown', {}, { timeoutMs });
-    await this.#executor.ask('close', { graceMs }, { timeoutMs });
-    // Messages are handled in order: once `drain` answers, every run's final status is stored.
-    await this.#scheduler.ask('drain', {}, { timeoutMs });
-    this.#monitor.stop();
-    for (const s of this.#subs) s.unsubscribe();
-    await this.#readStore?.close();
-    await this.#system.stop();
-    await this.#triggers?.stop();
-    this.#bus.complete();
+    try {
+      await this.#scheduler.ask('beginShutdown', {}, { timeoutMs });
+      await this.#executor.ask('close', { graceMs }, { timeoutMs });
+      // Messages are handled in order: once `drain` answers, every run's final status is stored.
+      await this.#scheduler.ask('drain', {}, { timeoutMs });
+    } finally {
+      // Even when an actor is gone (a store that could not open, a failed system), every thread
+      // must stop: a worker left running would keep the process alive forever.
+      this.#monitor.stop();
+      for (const s of this.#subs) s.unsubscribe();
+      await this.#readStore?.close();
+      await this.#system.stop();
+      await this.#triggers?.stop();
+      this.#bus.complete();
+    }
   }
 }

@@ -7,6 +7,7 @@ import { DaemonUnavailableError } from '../errors';
 import type { Scheduler } from '../api';
 import { RemoteScheduler, daemonAnswers } from './client';
 import { dataDirPaths } from './paths';
+import { checkStoreFiles } from '../actors/persistence/store-check';
 
 /** An open Scheduler and how to let go of it. */
 export interface Backend {
@@ -30,6 +31,8 @@ export async function openBackend(dataDir: string, opts: { requireDaemon?: strin
       `${opts.requireDaemon} needs a running daemon, and none answers on ${socket} (start one with \`rae-sched daemon --data-dir ${dataDir}\`)`,
     );
   }
+  // A store LMDB cannot map safely is refused here, with one line, before any thread starts.
+  checkStoreFiles(dataDir);
   // Loaded on demand: commands that never open the store (`next`, `--help`) stay fast.
   const { DirectScheduler } = await import('./direct');
   const scheduler = await DirectScheduler.open(dataDir);

@@ -1,14 +1,25 @@
 /**
  * `rae-sched daemon`: hosts the scheduler in the foreground, serves the control API on the data
  * directory's socket, and on SIGINT/SIGTERM shuts down gracefully and exits 0.
+ *
+ * Start-up order matters (issue 9): stop signals are caught first (bin/rae-sched, then here), the
+ * data directory's lock is taken before anything else starts — a refused daemon touches nothing of
+ * the running one's — and only then come the log, the store, the scheduler and the socket. When
+ * the scheduler's root supervisor gives up, the daemon exits non-zero (after cleaning up) so a
+ * process manager restarts it, instead of lingering half-alive.
  */
 import { mkdir } from 'node:fs/promises';
-import pino from 'pino';
 import type { Logger, Scheduler } from '../api';
 import type { HttpOptions } from '../http/server';
 import { ControlServer } from './server';
-import { PidLock } from './lock';
+import { DataDirLock } from './lock';
 import { dataDirPaths } from './paths';
+import { catchStopSignals, nextStopSignal, releaseStopSignals, stopSignalReceived } from './early-signals';
+import { createDaemonLog, type DaemonLog } from './daemon-log';
+
+export { createDaemonLog, type DaemonLog } from './daemon-log';
+import { HotBackups } from './hot-backup';
+import { checkStoreFiles } from '../actors/persistence/store-check';
 
 /** Options of {@link runDaemon}. */
 export interface DaemonOptions {
@@ -19,100 +30,108 @@ export interface DaemonOptions {
   logToStderr?: boolean;
   /** Also serve the API and the dashboard on TCP (`--http HOST:PORT`); tokens come from this data directory. */
   http?: Omit<HttpOptions, 'dataDir'>;
+  /** Take a hot backup of the store this often (ms); absent: no automatic backups. */
+  backupEveryMs?: number;
+  /** How many automatic backups to keep. @default 7 */
+  backupKeep?: number;
 }
 
-/** The daemon's log and how to get its buffered lines out. */
-export interface DaemonLog {
-  logger: pino.Logger;
-  /** Writes out every buffered line now (synchronously). Safe to call at any time, and at exit. */
-  flush(): void;
-}
-
-/**
- * The daemon's structured log: JSON lines to `<dataDir>/logs/daemon.log` and to stderr, at info.
- * Asynchronous destinations (SonicBoom buffers up to 4 KiB and writes in the background): a line per
- * run must not cost the hot path a write syscall. `flush()` runs at shutdown and at process exit,
- * so the last lines (shutdown, errors) still reach the file.
- */
-export function createDaemonLog(logFile: string, toStderr: boolean): DaemonLog {
-  const dests = [pino.destination({ dest: logFile, sync: false, mkdir: true, minLength: 4096 })];
-  if (toStderr) dests.push(pino.destination({ dest: 2, sync: false, minLength: 4096 }));
-  const logger = pino({ level: 'info', base: { pid: process.pid, name: 'rae-sched' } },
-    pino.multistream(dests.map((stream) => ({ level: 'info' as const, stream }))));
-  const flush = (): void => {
-    for (const d of dests) {
-      try {
-        d.flushSync();
-      } catch {
-        // Not open yet (nothing buffered) or already closed.
-      }
-    }
-  };
-  process.once('exit', flush);
-  return { logger, flush };
-}
+/** Exit code of a daemon whose scheduler failed for good (CONTRACT: 1 = the operation failed). */
+export const EXIT_FAILED = 1;
 
 /**
- * Runs the daemon until SIGINT/SIGTERM. Resolves with the exit code once everything is shut down.
- * @throws ConflictError when another daemon runs on the data directory (lock held or socket answering).
+ * Runs the daemon until SIGINT/SIGTERM (or a fatal failure). Resolves with the exit code once
+ * everything is shut down.
+ * @throws ConflictError when another daemon holds the data directory's lock.
  */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  catchStopSignals();
   const paths = dataDirPaths(opts.dataDir);
-  // 0700: the socket, the store and the logs are the owner's only.
-  await mkdir(paths.dataDir, { recursive: true, mode: 0o700 });
-  await mkdir(paths.logDir, { recursive: true, mode: 0o700 });
-  const daemonLog = createDaemonLog(paths.logFile, opts.logToStderr ?? true);
-  const log = daemonLog.logger;
-  const lock = await PidLock.acquire(paths.pidFile);
-  // Listen from the start: a signal during start-up must still end in a clean shutdown, not in
-  // Node's default exit that would leave the socket and lock behind.
-  let first: (sig: NodeJS.Signals) => void = () => undefined;
-  const stopSignal = new Promise<NodeJS.Signals>((resolveSignal) => (first = resolveSignal));
-  process.on('SIGINT', first);
-  process.on('SIGTERM', first);
-
-  let server: ControlServer | undefined;
-  let scheduler: Scheduler | undefined;
+  let lock: DataDirLock;
   try {
-    const { createScheduler } = await import('../index');
-    scheduler = await createScheduler({ dataDir: paths.dataDir, mode: 'active', processMetrics: true, logger: log as unknown as Logger });
-    server = await ControlServer.start(scheduler, paths.socket, log as unknown as Logger,
-      opts.http ? { http: { ...opts.http, dataDir: paths.dataDir } } : {});
+    // 0700: the socket, the store and the logs are the owner's only.
+    await mkdir(paths.dataDir, { recursive: true, mode: 0o700 });
+    lock = DataDirLock.acquire(paths.lockFile, paths.pidFile);
   } catch (err) {
-    process.off('SIGINT', first);
-    process.off('SIGTERM', first);
-    await scheduler?.shutdown({ graceMs: 0 }).catch(() => undefined);
-    await lock.release();
-    daemonLog.flush();
+    releaseStopSignals();
     throw err;
   }
-  log.info({ dataDir: paths.dataDir, socket: paths.socket, http: server.httpUrl ?? undefined, graceMs: opts.graceMs }, 'daemon listening');
+  let server: ControlServer | undefined;
+  let scheduler: Scheduler | undefined;
+  let backups: HotBackups | undefined;
+  let daemonLog: DaemonLog | undefined;
+  let log: DaemonLog['logger'] | undefined;
+  const cleanUp = async (): Promise<void> => {
+    backups?.stop();
+    await server?.close().catch(() => undefined);
+    lock.release();
+    releaseStopSignals();
+    daemonLog?.flush();
+  };
 
-  const signal = await stopSignal;
-  process.off('SIGINT', first);
-  process.off('SIGTERM', first);
+  let fatal: (reason: string) => void = () => undefined;
+  const failed = new Promise<string>((resolveFailed) => (fatal = resolveFailed));
+  try {
+    await mkdir(paths.logDir, { recursive: true, mode: 0o700 });
+    daemonLog = createDaemonLog(paths.logFile, opts.logToStderr ?? true);
+    log = daemonLog.logger;
+    // A store that cannot be mapped safely is refused here, with one line, before LMDB sees it.
+    checkStoreFiles(paths.dataDir);
+    if (stopSignalReceived() === null) {
+      const { createScheduler } = await import('../index');
+      scheduler = await createScheduler({ dataDir: paths.dataDir, mode: 'active', processMetrics: true, logger: log as unknown as Logger });
+      scheduler.events$.subscribe((e) => {
+        if (e.type === 'scheduler.failed') fatal(e.reason);
+      });
+    }
+    if (stopSignalReceived() === null && scheduler) {
+      server = await ControlServer.start(scheduler, paths.socket, log as unknown as Logger,
+        opts.http ? { http: { ...opts.http, dataDir: paths.dataDir } } : {});
+      if (opts.backupEveryMs !== undefined) {
+        backups = new HotBackups({
+          dataDir: paths.dataDir, dir: paths.backupDir, everyMs: opts.backupEveryMs, keep: opts.backupKeep ?? 7,
+          logger: log as unknown as Logger,
+        });
+        backups.start();
+      }
+    }
+  } catch (err) {
+    await scheduler?.shutdown({ graceMs: 0 }).catch(() => undefined);
+    await cleanUp();
+    throw err;
+  }
+  if (server) log.info({ dataDir: paths.dataDir, socket: paths.socket, http: server.httpUrl ?? undefined, graceMs: opts.graceMs }, 'daemon listening');
+
+  const outcome = await Promise.race([
+    nextStopSignal().then((signal) => ({ signal, reason: null })),
+    failed.then((reason) => ({ signal: null, reason })),
+  ]);
   // Later signals while shutting down are logged, not fatal: a second Ctrl-C must not leave a
   // half-closed store behind (the grace period is the bound).
-  const repeat = (sig: NodeJS.Signals): void => log.warn({ signal: sig }, 'already shutting down');
+  const repeat = (sig: NodeJS.Signals): void => log?.warn({ signal: sig }, 'already shutting down');
   process.on('SIGINT', repeat);
   process.on('SIGTERM', repeat);
 
-  log.info({ signal, graceMs: opts.graceMs }, 'shutting down');
   let code = 0;
+  if (outcome.reason !== null) {
+    code = EXIT_FAILED;
+    log.error({ reason: outcome.reason }, 'the scheduler failed and cannot go on: exiting so a process manager restarts it');
+  } else {
+    log.info({ signal: outcome.signal, graceMs: opts.graceMs }, 'shutting down');
+  }
   try {
-    server.stopAccepting();
-    await scheduler.shutdown({ graceMs: opts.graceMs });
+    server?.stopAccepting();
+    await scheduler?.shutdown({ graceMs: outcome.reason !== null ? 0 : opts.graceMs });
   } catch (err) {
-    code = 1;
+    code = EXIT_FAILED;
     log.error({ err }, 'scheduler shutdown failed');
   } finally {
-    await server.close();
-    await lock.release();
+    await cleanUp();
     process.off('SIGINT', repeat);
     process.off('SIGTERM', repeat);
   }
   log.info({ code }, 'daemon stopped');
-  daemonLog.flush();
+  daemonLog?.flush();
   // Everything we own is closed. Should a dependency still hold the event loop open, do not hang
   // past the grace period: the contract is "exit 0 after shutdown" (unref'd, so it never delays a clean exit).
   setTimeout(() => process.exit(code), 2000).unref();

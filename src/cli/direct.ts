@@ -41,7 +41,7 @@ export class DirectScheduler implements Scheduler {
 
   /** Opens (creating if needed) the store of `dataDir`. */
   static async open(dataDir: string, clock: Clock = new SystemClock()): Promise<DirectScheduler> {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // private: the store holds commands and env values
     return new DirectScheduler(dataDir, await Store.open({ dataDir }), clock);
   }
 

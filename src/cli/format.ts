@@ -90,6 +90,7 @@ export function formatJob(job: Job, nowMs: number = Date.now()): string {
   ];
   if (job.cwd !== null) lines.push(['cwd', job.cwd]);
   if (Object.keys(job.env).length > 0) lines.push(['env', Object.keys(job.env).join(', ')]);
+  if (job.inheritEnv) lines.push(['inherits env', job.inheritEnv === true ? 'all of the daemon\'s' : job.inheritEnv.join(', ')]);
   if (job.jitterMs > 0) lines.push(['jitter', formatDuration(job.jitterMs)]);
   for (const t of job.triggers) {
     const text = t.type === 'watch' ? `watch ${t.paths.join(', ')}`

@@ -17,6 +17,8 @@ export interface AddOptions {
   catchUp?: CatchUpPolicy;
   cwd?: string;
   env?: string[];
+  /** `--inherit-env` alone: true; `--inherit-env A,B`: those names. */
+  inheritEnv?: boolean | string;
   watch?: string[];
   when?: string;
   cooldown?: string;
@@ -79,6 +81,7 @@ export function buildJobSpec(args: AddArgs, opts: AddOptions, cwd: string = proc
   if (opts.catchUp !== undefined) spec.catchUp = opts.catchUp;
   if (opts.cwd !== undefined) spec.cwd = absolute(opts.cwd, cwd);
   if (opts.env !== undefined && opts.env.length > 0) spec.env = parseEnv(opts.env);
+  if (opts.inheritEnv !== undefined) spec.inheritEnv = parseInheritEnv(opts.inheritEnv);
   if (opts.jitter !== undefined) spec.jitterMs = parseDuration(opts.jitter, '--jitter');
   if (opts.disabled === true) spec.enabled = false;
 
@@ -143,6 +146,16 @@ function parseEnv(pairs: string[]): Record<string, string> {
     env[key] = pair.slice(eq + 1);
   }
   return env;
+}
+
+function parseInheritEnv(v: boolean | string): boolean | string[] {
+  if (v === true || v === false) return v;
+  const names = v.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  for (const n of names) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) throw new ValidationError(`--inherit-env: '${n}' is not a variable name`, '--inherit-env');
+  }
+  if (names.length === 0) throw new ValidationError('--inherit-env: give NAME[,NAME...] or nothing (everything)', '--inherit-env');
+  return names;
 }
 
 function parseInteger(text: string, field: string, nonNegative: boolean): number {

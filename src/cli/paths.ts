@@ -8,8 +8,12 @@ export interface DataDirPaths {
   dataDir: string;
   /** The control socket (`<dataDir>/rae-sched.sock`). */
   socket: string;
-  /** The daemon's lock: its pid, written while it runs. */
+  /** The daemon's pid, written while it runs (information only: the lock is {@link lockFile}). */
   pidFile: string;
+  /** The file the daemon holds an exclusive flock on while it runs (src/cli/lock.ts). */
+  lockFile: string;
+  /** Folder of the automatic hot backups (`daemon --backup-every`). */
+  backupDir: string;
   /** Folder of the daemon's log files. */
   logDir: string;
   /** The daemon's structured log. */
@@ -34,6 +38,8 @@ export function dataDirPaths(dataDir: string): DataDirPaths {
     dataDir,
     socket: join(dataDir, 'rae-sched.sock'),
     pidFile: join(dataDir, 'rae-sched.pid'),
+    lockFile: join(dataDir, 'rae-sched.lock'),
+    backupDir: join(dataDir, 'backups'),
     logDir,
     logFile: join(logDir, 'daemon.log'),
     store: join(dataDir, 'store'),

@@ -5,8 +5,9 @@
  * The routes are fastify's (src/http/app.ts); this file owns the socket file.
  */
 import { createServer, type Server } from 'node:http';
-import { chmod, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
+import { bindPrivately, finishPrivateSocket } from './private-socket';
 import { ConflictError } from '../errors';
 import type { Logger, Scheduler } from '../api';
 import { TokenStore } from '../actors/persistence/tokens';
@@ -57,13 +58,14 @@ export class ControlServer {
       });
       await new Promise<void>((resolveListen, reject) => {
         server.#server.once('error', reject);
-        server.#server.listen(socketPath, () => {
+        // Only the owner may drive the scheduler (it runs arbitrary commands): the socket is created
+        // owner-only, with no window in which another user could connect (src/cli/private-socket.ts).
+        bindPrivately(socketPath, () => server.#server.listen(socketPath, () => {
           server.#server.off('error', reject);
           resolveListen();
-        });
+        }));
       });
-      // Only the owner may drive the scheduler: it runs arbitrary commands.
-      await chmod(socketPath, 0o600);
+      finishPrivateSocket(socketPath);
       if (opts.http) server.#http = await HttpListener.start(core, opts.http, logger);
     } catch (err) {
       await server.close();

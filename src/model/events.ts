@@ -6,6 +6,8 @@ import type { Run, Slot } from './run';
 export type SchedulerEvent =
   | { type: 'scheduler.started'; at: string }
   | { type: 'scheduler.stopping'; at: string }
+  /** The root supervisor gave up: nothing fires any more. The daemon exits non-zero on it. */
+  | { type: 'scheduler.failed'; at: string; reason: string }
   | { type: 'job.added'; at: string; job: Job }
   | { type: 'job.updated'; at: string; job: Job }
   | { type: 'job.removed'; at: string; jobId: string; name: string }

@@ -59,7 +59,14 @@ export interface JobSpec {
   /** @default 'once' */
   catchUp?: CatchUpPolicy;
   cwd?: string;
+  /** Variables added to the run's environment (names: no '=', not empty). */
   env?: Record<string, string>;
+  /**
+   * What the run inherits of the scheduler's own environment: `false` (default) only PATH, HOME,
+   * USER, LOGNAME, SHELL, LANG, TZ; `true` everything; a list of names: those too.
+   * @default false
+   */
+  inheritEnv?: boolean | string[];
   triggers?: TriggerSpec[];
   /** Random delay in [0, jitterMs) added to each scheduled fire. @default 0 */
   jitterMs?: number;
@@ -91,6 +98,8 @@ export interface Job {
   catchUp: CatchUpPolicy;
   cwd: string | null;
   env: Record<string, string>;
+  /** See {@link JobSpec.inheritEnv}. Absent in jobs stored before it existed: `false`. */
+  inheritEnv?: boolean | string[];
   triggers: TriggerSpec[];
   jitterMs: number;
   createdAt: string;

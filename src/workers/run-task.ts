@@ -22,6 +22,7 @@ import { cancelCause, endedEarly } from './run/cancel';
 import { ProcessRun, type SpawnSpec } from './run/process-run';
 
 export { cancelCause } from './run/cancel';
+import { jobEnvironment } from './run/job-env';
 
 /** Default usage sampling period. */
 const DEFAULT_SAMPLE_INTERVAL_MS = 250;
@@ -42,15 +43,10 @@ function moduleFacts(req: RunRequest): Record<string, string> {
 
 /** Turns a request into what to spawn: a shell string, an argv, or the JS module host. */
 export function spawnSpecFor(req: RunRequest, eventVars: Record<string, string> = {}): SpawnSpec | string {
+  // Clean by default; `inheritEnv` opts in (src/workers/run/job-env.ts). What a file trigger saw (none
+  // for other runs, see run/event-env.ts) comes after the job's own env, the RAE_SCHED_* facts last.
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...req.env,
-    // What a file trigger saw (none for other runs): see run/event-env.ts.
-    ...eventVars,
-    // Facts about the run, for scripts that want to log or dedupe by them.
-    RAE_SCHED_JOB_ID: req.jobId,
-    RAE_SCHED_RUN_ID: req.runId,
-    RAE_SCHED_ATTEMPT: String(req.attempt),
+    ...jobEnvironment({ ...req, env: { ...req.env, ...eventVars } }),
     ...(req.module !== null ? moduleFacts(req) : {}),
   };
   const base = { cwd: req.cwd, env };

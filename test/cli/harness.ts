@@ -86,9 +86,9 @@ export interface DaemonHandle {
   stop(signal?: NodeJS.Signals): Promise<number | string | null>;
 }
 
-/** Starts `rae-sched daemon --data-dir dir` and waits until its socket answers health. */
-export async function startDaemon(dataDir: string, extra: string[] = []): Promise<DaemonHandle> {
-  const child = spawn(process.execPath, [BIN, 'daemon', '--data-dir', dataDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `rae-sched daemon --data-dir dir` (through `bin`) and waits until its socket answers health. */
+export async function startDaemon(dataDir: string, extra: string[] = [], bin: string = BIN): Promise<DaemonHandle> {
+  const child = spawn(process.execPath, [bin, 'daemon', '--data-dir', dataDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));

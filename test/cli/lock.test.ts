@@ -1,61 +1,75 @@
-/** The daemon's pid-file lock: exclusive while the holder lives, taken over once it is gone. */
+/** The data-directory lock: an flock held for exactly as long as its holder lives (kill -9 included). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PidLock } from '../../src/cli/lock';
+import { DataDirLock } from '../../src/cli/lock';
 import { SchedulerError } from '../../src/errors';
 
-describe('PidLock', () => {
+describe('DataDirLock', () => {
   let dir: string;
   let pidFile: string;
+  let lockFile: string;
   const children: ChildProcess[] = [];
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rae-lock-'));
     pidFile = join(dir, 'rae-sched.pid');
+    lockFile = join(dir, 'rae-sched.lock');
   });
   afterEach(async () => {
     for (const c of children.splice(0)) c.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** A live process whose command line looks like a daemon's. */
-  async function liveHolder(): Promise<number> {
-    const child = spawn(process.execPath, ['-e', 'console.log("up"); setInterval(() => {}, 1000)', 'rae-sched', 'daemon'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  /** Another process holding the lock (through the same module). */
+  async function otherHolder(): Promise<ChildProcess> {
+    const code = `const { DataDirLock } = require(${JSON.stringify(require.resolve('../../src/cli/lock'))});
+      DataDirLock.acquire(${JSON.stringify(lockFile)}, ${JSON.stringify(pidFile)}); console.log('held'); setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
     await new Promise((resolve) => child.stdout!.once('data', resolve));
-    return child.pid!;
+    return child;
   }
 
-  it('writes our pid and removes it on release', async () => {
-    const lock = await PidLock.acquire(pidFile);
+  it('writes our pid, refuses a second holder (even in this process), and frees on release', async () => {
+    const lock = DataDirLock.acquire(lockFile, pidFile);
     expect((await readFile(pidFile, 'utf8')).trim()).toBe(String(process.pid));
-    await lock.release();
+    expect(() => DataDirLock.acquire(lockFile, pidFile)).toThrow(/\(pid \d+\) already runs/);
+    expect(DataDirLock.probe(lockFile, pidFile)).toEqual({ held: true, pid: process.pid });
+    lock.release();
     await expect(stat(pidFile)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(DataDirLock.probe(lockFile, pidFile).held).toBe(false);
+    DataDirLock.acquire(lockFile, pidFile).release();
   });
 
-  it('refuses while a live daemon holds it', async () => {
-    const pid = await liveHolder();
-    await writeFile(pidFile, `${pid}\n`);
-    await expect(PidLock.acquire(pidFile)).rejects.toMatchObject({ code: 'CONFLICT' });
-    await expect(PidLock.acquire(pidFile)).rejects.toBeInstanceOf(SchedulerError);
-    expect((await readFile(pidFile, 'utf8')).trim()).toBe(String(pid));
+  it('refuses while another process holds it, without touching its pid file', async () => {
+    const holder = await otherHolder();
+    let err: unknown;
+    try {
+      DataDirLock.acquire(lockFile, pidFile);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SchedulerError);
+    expect(err).toMatchObject({ code: 'CONFLICT' });
+    expect((await readFile(pidFile, 'utf8')).trim()).toBe(String(holder.pid));
   });
 
-  it('takes over a lock whose holder is gone, or whose pid now belongs to another program', async () => {
-    const child = spawn(process.execPath, ['-e', '0']);
-    const deadPid = child.pid!;
-    await new Promise((resolve) => child.once('exit', resolve));
-    await writeFile(pidFile, `${deadPid}\n`);
-    const lock = await PidLock.acquire(pidFile);
-    await lock.release();
+  it('is free once its holder is killed with SIGKILL (no stale lock to judge)', async () => {
+    const holder = await otherHolder();
+    holder.kill('SIGKILL');
+    await new Promise((resolve) => holder.once('exit', resolve));
+    const lock = DataDirLock.acquire(lockFile, pidFile);
+    expect((await readFile(pidFile, 'utf8')).trim()).toBe(String(process.pid));
+    lock.release();
+  });
 
+  it('a pid file naming a live unrelated process decides nothing', async () => {
     const other = spawn('sleep', ['30']);
     children.push(other);
     await writeFile(pidFile, `${other.pid}\n`);
-    await (await PidLock.acquire(pidFile)).release();
-
-    await writeFile(pidFile, 'garbage');
-    await (await PidLock.acquire(pidFile)).release();
+    expect(DataDirLock.probe(lockFile, pidFile)).toEqual({ held: false, pid: other.pid });
+    const lock = DataDirLock.acquire(lockFile, pidFile);
+    lock.release();
   });
 });

@@ -40,8 +40,10 @@ export interface RunRequest {
   scheduledAt?: string;
   /** Working directory; `null` = the scheduler's. */
   cwd: string | null;
-  /** Merged over the scheduler's `process.env`. */
+  /** The job's own variables, over the clean base environment (src/workers/run/job-env.ts). */
   env: Record<string, string>;
+  /** `true`: the scheduler's whole environment; names: those too; absent/false: clean. */
+  inheritEnv?: boolean | string[];
   limits: Limits;
   /**
    * The trigger event that caused the run — today the file change of a watch trigger — else

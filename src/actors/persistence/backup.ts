@@ -13,6 +13,7 @@ import type { BackupDocument } from '../../api';
 import type { Run } from '../../model/run';
 import { backupDocumentSchema, parseOrThrow } from './schema';
 import { headOf, type Tables, type Writer } from './tables';
+import { checkStoredJob } from '../scheduler/job-spec';
 
 /** Reads every job, run and slot. Call synchronously: lmdb-js keeps one read snapshot per event turn. */
 export function exportDocument(t: Tables, createdAt: string): BackupDocument {
@@ -62,6 +63,8 @@ function checkReferences(doc: BackupDocument): void {
   const ids = new Set<string>();
   const names = new Set<string>();
   doc.jobs.forEach((job, i) => {
+    // The same rules as `addJob`: a restore must not bring in a job `add` would refuse.
+    checkStoredJob(job as unknown as Record<string, unknown>, `jobs[${i}]`);
     if (ids.has(job.id)) fail(`jobs[${i}].id`, `duplicate job id ${job.id}`);
     if (names.has(job.name)) fail(`jobs[${i}].name`, `duplicate job name '${job.name}'`);
     ids.add(job.id);

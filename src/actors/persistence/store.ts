@@ -14,6 +14,8 @@ import {
   entryCount, headOf, newestFirst, openTables, SCHEMA_KEY, SCHEMA_VERSION, storePath, type JobHead, type Tables,
 } from './tables';
 import { deleteJobData, pruneHistory, type PruneResult } from './retention';
+import { checkStoreFiles } from './store-check';
+import { writeFailure } from './store-errors';
 import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSION, rollUpFinal, type RunRollup } from './rollup';
 
 export type { ScheduleState } from './schema';
@@ -90,6 +92,8 @@ export class Store {
     if (readOnly && !fs.existsSync(path.join(where, 'data.mdb'))) {
       throw new PersistenceError(`no store at ${where} (nothing to open read-only)`);
     }
+    // Refuse what LMDB would crash on or silently replace (truncated, zeroed, wrong kind of file).
+    checkStoreFiles(opts.dataDir, { readOnly });
     let t: Tables;
     try {
       t = openTables(opts.dataDir, readOnly);
@@ -489,7 +493,8 @@ export class Store {
       return result;
     } catch (err) {
       if (err instanceof SchedulerError) throw err;
-      throw new PersistenceError(`store write failed: ${(err as Error).message}`, { cause: err });
+      // Names a full disk as such, and handles lmdb's separate commitError promise (store-errors.ts).
+      throw await writeFailure(err, (this.#t.env as unknown as { path?: string }).path ?? '.');
     }
   }
 }

@@ -193,6 +193,8 @@ export class Engine {
       this.#d.logger.warn({ pids: orphans.killed }, 'killed processes left running by a previous scheduler');
     }
     for (const run of unfinished) {
+      // A run another live scheduler executes (a foreground `rae-sched run`) is its owner's to finish.
+      if (orphans.ownedElsewhere.has(run.id)) continue;
       const job = await this.#job(run.jobId);
       if (job !== undefined) await this.#runs.recover(job, run);
     }

@@ -10,7 +10,12 @@ import type { CatchUpPolicy, Isolation, Job, OverlapPolicy } from '../../model/j
 
 /** A JobSpec with every default filled in: exactly the user-given fields of a stored Job. */
 export type FilledJobSpec = Pick<Job, 'name' | 'schedule' | 'command' | 'module' | 'isolation' | 'timezone' | 'priority' |
-  'retry' | 'limits' | 'overlap' | 'catchUp' | 'cwd' | 'env' | 'triggers' | 'jitterMs' | 'enabled'>;
+  'retry' | 'limits' | 'overlap' | 'catchUp' | 'cwd' | 'env' | 'triggers' | 'jitterMs' | 'enabled'> &
+  { inheritEnv: boolean | string[] };
+
+/** The fields of a stored Job that came from its spec (what {@link checkStoredJob} re-validates). */
+export const SPEC_FIELDS = ['name', 'schedule', 'command', 'module', 'isolation', 'timezone', 'priority', 'retry', 'limits',
+  'overlap', 'catchUp', 'cwd', 'env', 'inheritEnv', 'triggers', 'jitterMs', 'enabled'] as const;
 
 /** Defaults applied to every job. */
 export const JOB_DEFAULTS = {
@@ -28,9 +33,23 @@ const ID_FORM = /^job_[0-9a-z]{22}$/i;
 
 const positiveMs = z.number().int().positive().max(365 * 86_400_000);
 
+/** No C0/C1 control characters (ESC sequences, \x01 ...): names are printed into terminals. */
+const NO_CONTROL = /^[^\p{Cc}]*$/u;
+/** Job names: printable, no spaces or slashes. */
+const nameSchema = z.string().trim().min(1, 'must not be empty')
+  .max(MAX_NAME_LENGTH, `is longer than ${MAX_NAME_LENGTH} characters`)
+  .regex(NO_CONTROL, 'must not contain control characters')
+  .regex(/^[^\s/]+$/, 'must not contain spaces or slashes')
+  // JOB is an id or a name: a name shaped like an id would make one of the two jobs unreachable.
+  .refine((n) => !ID_FORM.test(n), 'must not have the form of a job id (job_ followed by 22 letters and digits)');
+/** An environment variable name: what execve accepts (no '=', no NUL, not empty). */
+const envName = z.string().min(1, 'environment variable names must not be empty').max(1024)
+  .regex(/^[^=\0]+$/, "environment variable names must not contain '=' or NUL");
+const envValue = z.string().regex(/^[^\0]*$/, 'environment values must not contain NUL');
+
 const triggerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('watch'), paths: z.array(z.string().min(1)).min(1), debounceMs: z.number().int().min(0).optional() }),
-  z.object({ type: z.literal('after'), job: z.string().min(1), on: z.enum(['succeeded', 'failed', 'finished']) }),
+  z.object({ type: z.literal('after'), job: nameSchema, on: z.enum(['succeeded', 'failed', 'finished']) }),
   z.object({ type: z.literal('when'), condition: z.string().min(1), cooldownMs: z.number().int().min(0).optional() }),
 ]);
 
@@ -41,17 +60,11 @@ const triggerSchema = z.discriminatedUnion('type', [
 export const SPEC_BOUNDS = { text: 65_536, argv: 1024, envEntries: 1024, envKey: 256 } as const;
 
 /**
- * The JobSpec's schema: what `addJob` accepts, and (converted to JSON Schema) what the HTTP API
- * validates and publishes in its OpenAPI document — one schema for both doors.
+ * The JobSpec's schema: what `addJob` and `restore` accept, and (converted to JSON Schema) what the
+ * HTTP API validates and publishes in its OpenAPI document — one schema for every door.
  */
 export const jobSpecInputSchema = z.object({
-  // No control characters (ESC sequences, \x01 ...): names are printed raw into terminals.
-  name: z.string().trim().min(1, 'must not be empty')
-    .max(MAX_NAME_LENGTH, `is longer than ${MAX_NAME_LENGTH} characters`)
-    .regex(/^[^\s/\p{Cc}]+$/u, 'must not contain spaces, slashes or control characters')
-    .meta({ description: 'must not contain spaces, slashes or control characters' })
-    // JOB is an id or a name: a name shaped like an id would make one of the two jobs unreachable.
-    .refine((n) => !ID_FORM.test(n), 'must not have the form of a job id (job_ followed by 22 letters and digits)'),
+  name: nameSchema.meta({ description: 'must not contain spaces, slashes or control characters' }),
   schedule: z.string().trim().min(1, 'must not be empty').max(1000),
   command: z.union([
     z.string().trim().min(1, 'must not be empty').max(SPEC_BOUNDS.text),
@@ -75,13 +88,13 @@ export const jobSpecInputSchema = z.object({
   overlap: z.enum(['skip', 'queue', 'allow', 'replace']).optional(),
   catchUp: z.enum(['none', 'once', 'all']).optional(),
   cwd: z.string().min(1).max(4096).nullable().optional(),
-  env: z.record(z.string().max(SPEC_BOUNDS.envKey), z.string().max(SPEC_BOUNDS.text)).optional()
+  env: z.record(envName.max(SPEC_BOUNDS.envKey), envValue.max(SPEC_BOUNDS.text)).optional()
     .refine((e) => e === undefined || Object.keys(e).length <= SPEC_BOUNDS.envEntries, `at most ${SPEC_BOUNDS.envEntries} variables`),
+  inheritEnv: z.union([z.boolean(), z.array(envName).max(1000)]).optional(),
   triggers: z.array(triggerSchema).max(64).optional(),
   jitterMs: z.number().int().min(0).max(86_400_000).optional(),
   enabled: z.boolean().optional(),
 }).strict();
-const specSchema = jobSpecInputSchema;
 
 /** Formats the first zod issue as one line naming the field. */
 export function zodMessage(err: z.ZodError, root = ''): { message: string; field: string } {
@@ -96,7 +109,7 @@ export function zodMessage(err: z.ZodError, root = ''): { message: string; field
  * @throws ValidationError naming the offending field.
  */
 export function fillJobSpec(input: unknown): FilledJobSpec {
-  const parsed = specSchema.safeParse(input);
+  const parsed = jobSpecInputSchema.safeParse(input);
   if (!parsed.success) {
     const { message, field } = zodMessage(parsed.error);
     throw new ValidationError(message, field);
@@ -137,10 +150,35 @@ export function fillJobSpec(input: unknown): FilledJobSpec {
     catchUp: s.catchUp ?? JOB_DEFAULTS.catchUp,
     cwd: s.cwd ?? null,
     env: { ...(s.env ?? {}) },
+    inheritEnv: s.inheritEnv ?? false,
     triggers: s.triggers ?? [],
     jitterMs: s.jitterMs ?? 0,
     enabled: s.enabled ?? true,
   };
+}
+
+/**
+ * Checks the user-given fields of a stored job (from a backup being restored) with exactly the
+ * rules `addJob` applies, so both doors accept the same jobs (issue 9 item 9). Stored nulls mean
+ * "not given"; `root` prefixes the field in the error (`jobs[3]`).
+ * @throws ValidationError naming the offending field.
+ */
+export function checkStoredJob(job: Record<string, unknown>, root: string): void {
+  const spec: Record<string, unknown> = {};
+  for (const key of SPEC_FIELDS) {
+    const v = job[key];
+    if (v === null && key !== 'timezone' && key !== 'cwd') continue;
+    if (v !== undefined) spec[key] = v;
+  }
+  try {
+    fillJobSpec(spec);
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      const field = `${root}.${err.field ?? 'spec'}`;
+      throw new ValidationError(`${root}.${err.message}`, field);
+    }
+    throw err;
+  }
 }
 
 /**

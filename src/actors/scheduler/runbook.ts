@@ -145,7 +145,7 @@ export class RunBook {
       await this.#d.executor.ask('start', {
         request: {
           runId: run.id, jobId: job.id, attempt: run.attempt, command: job.command, module: job.module,
-          cwd: job.cwd, env: job.env, limits: job.limits, event,
+          cwd: job.cwd, env: job.env, inheritEnv: job.inheritEnv ?? false, limits: job.limits, event,
           isolation: job.isolation ?? undefined, jobName: job.name, scheduledAt: run.scheduledAt,
         },
       });

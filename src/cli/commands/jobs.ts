@@ -95,6 +95,7 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
     .addOption(new Option('--catch-up <policy>', 'runs missed while the daemon was down').choices(['none', 'once', 'all']))
     .option('--cwd <dir>', 'working directory of the run')
     .option('--env <k=v>', 'environment variable (repeatable)', collect)
+    .option('--inherit-env [names]', "pass the daemon's whole environment to the job, or only NAME,NAME (default: a clean one)")
     .option('--watch <path>', 'also run when this path changes (repeatable)', collect)
     .option('--when <condition>', 'also run when this usage/threshold condition holds')
     .option('--cooldown <dur>', 'least time between two --when fires')

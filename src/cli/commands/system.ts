@@ -1,16 +1,19 @@
 /** System commands: daemon, health, stats, metrics, events, backup, restore. */
 import type { Command } from 'commander';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Health } from '../../api';
 import { ValidationError } from '../../errors';
 import { parseDuration } from '../../model/duration';
+import { assertMaxDepth } from '../../model/depth';
 import type { SchedulerEvent } from '../../model/events';
 import { daemonAnswers } from '../client';
 import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
 import { type HttpFlags, httpOptionsOf } from './api';
+import { formatDoctor, runDoctor } from '../doctor';
 import { formatHealth, formatStats } from '../format';
 import { dataDirPaths } from '../paths';
+import { parsePositiveInt } from '../job-spec';
 
 /** Registers the system commands. */
 export function registerSystemCommands(program: Command, ctx: CliContext): void {
@@ -19,13 +22,23 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
     .option('--grace <dur>', 'time running jobs get to finish at shutdown (default 10s)')
     .option('--http <host:port>', 'also serve the API and the dashboard on TCP (loopback: 127.0.0.1:7070); every request needs a token')
     .option('--tls-cert <file>', 'PEM certificate: serve --http as HTTPS (with --tls-key)')
-    .option('--tls-key <file>', 'PEM private key of --tls-cert'))
-    .action(async (opts: CommonOptions & { grace?: string } & HttpFlags) => {
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--backup-every <dur>', 'take a hot backup of the store this often, into DIR/backups (e.g. 6h)')
+    .option('--backup-keep <n>', 'how many automatic backups to keep (default 7)'))
+    .action(async (opts: CommonOptions & { grace?: string; backupEvery?: string; backupKeep?: string } & HttpFlags) => {
       const graceMs = opts.grace === undefined ? 10_000 : parseDuration(opts.grace, '--grace');
       const http = httpOptionsOf(opts);
+      if (opts.backupKeep !== undefined && opts.backupEvery === undefined) {
+        throw new ValidationError('--backup-keep: only applies with --backup-every DUR', '--backup-keep');
+      }
+      const backupEveryMs = opts.backupEvery === undefined ? undefined : parseDuration(opts.backupEvery, '--backup-every');
+      if (backupEveryMs !== undefined && backupEveryMs < 1000) {
+        throw new ValidationError(`--backup-every: '${opts.backupEvery}' is shorter than 1s`, '--backup-every');
+      }
+      const backupKeep = opts.backupKeep === undefined ? undefined : parsePositiveInt(opts.backupKeep, '--backup-keep');
       // Loaded here: the daemon's server, logger and schemas cost every other command start-up time.
       const { runDaemon } = await import('../daemon');
-      ctx.exitCode = await runDaemon({ dataDir: ctx.dataDir(opts), graceMs, ...(http ? { http } : {}) });
+      ctx.exitCode = await runDaemon({ dataDir: ctx.dataDir(opts), graceMs, backupEveryMs, backupKeep, ...(http ? { http } : {}) });
     });
 
   withCommonOptions(program.command('health').description('each component\'s health; exit 0 when all are healthy'))
@@ -37,6 +50,14 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
         : { healthy: false, components: { daemon: { healthy: false, detail: `no daemon answers on ${socket}` } } };
       ctx.print(opts, health, () => formatHealth(health));
       ctx.exitCode = health.healthy ? 0 : 1;
+    });
+
+  withCommonOptions(program.command('doctor')
+    .description('check the data directory, lock, socket, store, free space and backups; exit 0 when nothing failed'))
+    .action(async (opts: CommonOptions) => {
+      const report = await runDoctor(ctx.dataDir(opts));
+      ctx.print(opts, report, () => formatDoctor(report));
+      ctx.exitCode = report.healthy ? 0 : 1;
     });
 
   withCommonOptions(program.command('stats').description('counts, success rate, duration percentiles, queue depth, restarts'))
@@ -114,20 +135,35 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
     });
 }
 
+/** Largest backup file `restore` reads (the control API's body limit for a restore is the same). */
+export const MAX_BACKUP_FILE_BYTES = 256 * 1024 * 1024;
+
 async function readBackupFile(path: string, shown: string): Promise<unknown> {
   let text: string;
   try {
+    const st = await stat(path);
+    if (!st.isFile()) throw new ValidationError(`FILE: '${shown}' is not a regular file`, 'FILE');
+    if (st.size > MAX_BACKUP_FILE_BYTES) {
+      throw new ValidationError(
+        `FILE: '${shown}' is too large (${(st.size / 1024 / 1024).toFixed(0)} MiB; a backup file may be at most ${MAX_BACKUP_FILE_BYTES / 1024 / 1024} MiB)`, 'FILE');
+    }
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new ValidationError(`FILE: cannot read '${shown}' (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 'FILE');
+    if (e instanceof ValidationError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
+    throw new ValidationError(`FILE: cannot read '${shown}' (${why})`, 'FILE');
   }
+  let doc: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    doc = JSON.parse(text) as unknown;
   } catch (e) {
     // JSON.parse quotes the text around the fault, newlines included: keep the error on one line.
     const why = (e as Error).message.replace(/\s*\n\s*/g, ' ').slice(0, 300);
     throw new ValidationError(`FILE: '${shown}' is not JSON (${why})`, 'FILE', { cause: e });
   }
+  assertMaxDepth(doc, 'FILE', `'${shown}'`);
+  return doc;
 }
 
 /** The job an event is about, if any. */
@@ -164,6 +200,8 @@ export function describeEvent(ev: SchedulerEvent, name?: string): string {
       case 'actor.restarted':
       case 'actor.failed':
         return `${ev.actor}: ${ev.reason}`;
+      case 'scheduler.failed':
+        return ev.reason;
       case 'clock.jumped':
         return `by ${ev.deltaMs}ms`;
       default:

@@ -11,6 +11,7 @@ import { timeoutCause, type KillCause } from './cancel';
 import { OutputRing } from './output-ring';
 import { groupAlive, terminateGroup } from './process-group';
 import { LimitPolicy, UsageSampler } from './usage';
+import { killEscaped, runTree, startTicks } from './descendants';
 
 /** What to start. `file` + `args` are passed to spawn with no shell. */
 export interface SpawnSpec {
@@ -53,6 +54,8 @@ export class ProcessRun {
   readonly #policy: LimitPolicy;
   #cause: KillCause | null = null;
   #pid: number | null = null;
+  /** The run's marker and the main process's start time: what finds escaped descendants. */
+  #tree: { runId: string; sinceTicks: number } | null = null;
   #killing: Promise<void> | null = null;
 
   constructor(spec: SpawnSpec, opts: ProcessRunOptions) {
@@ -66,7 +69,21 @@ export class ProcessRun {
   kill(cause: KillCause): void {
     if (this.#cause) return;
     this.#cause = cause;
-    if (this.#pid !== null) this.#killing = terminateGroup(this.#pid, this.#opts.killGraceMs);
+    if (this.#pid !== null) this.#killing = this.#terminateTree(this.#pid);
+  }
+
+  /** Ends the whole tree: the group (SIGTERM, grace, SIGKILL), then every escaped descendant. */
+  async #terminateTree(pgid: number): Promise<void> {
+    await terminateGroup(pgid, this.#opts.killGraceMs);
+    this.#killEscapedAll(pgid);
+  }
+
+  /** SIGKILLs escaped descendants until none is left (bounded: a forking one may race a round). */
+  #killEscapedAll(pgid: number): void {
+    if (!this.#tree) return;
+    for (let round = 0; round < 5; round++) {
+      if (killEscaped(pgid, this.#tree.runId, this.#tree.sinceTicks) === 0) return;
+    }
   }
 
   /** Runs the process to the end and reports what happened. Never rejects. */
@@ -97,9 +114,12 @@ export class ProcessRun {
   async #supervise(child: ChildProcess, pid: number): Promise<RunResult> {
     const startedAt = Date.now();
     this.#pid = pid;
+    const runId = this.#spec.env.RAE_SCHED_RUN_ID;
+    const since = startTicks(pid);
+    if (runId !== undefined && since !== null) this.#tree = { runId, sinceTicks: since };
     this.#opts.onStarted(pid, startedAt);
     // A cancel that arrived while we were spawning: honour it now that there is a group to kill.
-    if (this.#cause) this.#killing = terminateGroup(pid, this.#opts.killGraceMs);
+    if (this.#cause) this.#killing = this.#terminateTree(pid);
 
     const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     child.stdout?.on('data', (c: Buffer) => this.#ring.write(c));
@@ -111,14 +131,15 @@ export class ProcessRun {
     });
 
     // Sampling costs a /proc scan of every process on the machine plus pidusage per member, every
-    // interval: only runs with a memory or CPU limit pay it (their peakMemoryBytes stays null otherwise).
+    // interval: only runs with a memory or CPU limit pay it (escaped descendants included,
+    // src/workers/run/descendants.ts) (their peakMemoryBytes stays null otherwise).
     const { maxMemoryBytes, maxCpuPercent } = this.#opts.limits;
     const sampler = maxMemoryBytes === undefined && maxCpuPercent === undefined
       ? null
       : new UsageSampler(pid, this.#opts.sampleIntervalMs, (sample) => {
         const violation = this.#policy.observe(sample);
         if (violation) this.kill({ status: 'killed', error: violation.message });
-      });
+      }, this.#tree ?? undefined);
     sampler?.start();
     const { timeoutMs } = this.#opts.limits;
     const timer =
@@ -139,6 +160,8 @@ export class ProcessRun {
     // too, otherwise a leftover holding the pipes would keep the run open forever.
     if (this.#killing) await this.#killing;
     else if (groupAlive(pid)) await terminateGroup(pid, this.#opts.killGraceMs);
+    // Descendants that left the group (setsid) end with the run too: nothing of it outlives it.
+    if (this.#tree && (runTree(pid, this.#tree.runId, this.#tree.sinceTicks)?.escaped.length ?? 0) > 0) this.#killEscapedAll(pid);
     await this.#drain(child, closed);
 
     const finishedAt = Date.now();

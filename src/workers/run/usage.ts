@@ -4,6 +4,7 @@
 import pidusage from 'pidusage';
 import type { Limits } from '../../model/job';
 import { groupMembers } from './process-group';
+import { runTree } from './descendants';
 
 /** Summed usage of every live process in the group at one instant. */
 export interface UsageSample {
@@ -70,20 +71,26 @@ export class LimitPolicy {
 }
 
 /**
- * Samples the whole process group every `intervalMs` (falling back to the leader alone where /proc
+ * Samples the whole process group (and escaped descendants, see the constructor) every `intervalMs` (falling back to the leader alone where /proc
  * cannot list the group) and hands each sample to `onSample`. Samples never overlap.
  */
 export class UsageSampler {
   readonly #pgid: number;
   readonly #intervalMs: number;
   readonly #onSample: (s: UsageSample) => void;
+  readonly #tree: { runId: string; sinceTicks: number } | null;
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
 
-  constructor(pgid: number, intervalMs: number, onSample: (s: UsageSample) => void) {
+  /**
+   * With `tree`, descendants that escaped the group but carry the run's marker count too
+   * (src/workers/run/descendants.ts).
+   */
+  constructor(pgid: number, intervalMs: number, onSample: (s: UsageSample) => void, tree?: { runId: string; sinceTicks: number }) {
     this.#pgid = pgid;
     this.#intervalMs = intervalMs;
     this.#onSample = onSample;
+    this.#tree = tree ?? null;
   }
 
   /** Takes a first sample right away (short jobs still get a peak), then one per interval. */
@@ -109,7 +116,8 @@ export class UsageSampler {
   }
 
   async #sample(): Promise<UsageSample | null> {
-    const pids = groupMembers(this.#pgid) ?? [this.#pgid];
+    const tree = this.#tree ? runTree(this.#pgid, this.#tree.runId, this.#tree.sinceTicks) : null;
+    const pids = tree ? [...tree.group, ...tree.escaped] : (groupMembers(this.#pgid) ?? [this.#pgid]);
     if (pids.length === 0) return null;
     // pidusage keeps an open fd and CPU history per pid for `maxage`: keep it a few intervals so
     // CPU is measured between our samples, yet short so exited pids do not hold fds for a minute.

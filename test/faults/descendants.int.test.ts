@@ -1,0 +1,76 @@
+/**
+ * Fault suite: descendants that leave the run's process group with setsid (issue 9 item 7). They
+ * must be killed at the run's timeout, counted against --max-memory (and in the peak), and cleaned
+ * up when a daemon restarts after a kill -9.
+ */
+import { eventually, rae, startDaemon, type DaemonHandle } from '../cli/harness';
+import { pidsWithEnv, tempDir } from './helpers';
+
+jest.setTimeout(180_000);
+
+let dir: string;
+let cleanup: () => Promise<void>;
+const daemons: DaemonHandle[] = [];
+beforeEach(async () => ({ dir, cleanup } = await tempDir('rae-flt-tree-')));
+afterEach(async () => {
+  for (const d of daemons.splice(0)) {
+    if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
+    await d.exited;
+  }
+  await cleanup();
+});
+const cli = (...args: string[]) => rae([...args, '--data-dir', dir], { timeoutMs: 120_000 });
+
+interface RunJson { id: string; status: string; error: string | null; peakMemoryBytes: number | null }
+
+/** Waits until no live process carries the run's marker. */
+async function treeGone(runId: string): Promise<void> {
+  await eventually(async () => (pidsWithEnv('RAE_SCHED_RUN_ID', runId).length === 0 ? true : undefined),
+    `every process of ${runId} to be gone`, 15_000);
+}
+
+describe('escaped descendants', () => {
+  it('are killed at the timeout: nothing of the run outlives it', async () => {
+    const cmd = "setsid sh -c 'sleep 300' & setsid sh -c 'sleep 301' & (setsid sleep 302 &) ; sleep 300";
+    expect((await cli('add', 'esc', 'never', cmd, '--timeout', '2s')).code).toBe(0);
+    const r = await cli('run', 'esc', '--wait', '--json');
+    const run = JSON.parse(r.stdout) as RunJson;
+    expect(run.status).toBe('timeout');
+    await treeGone(run.id);
+  });
+
+  it('a run that exits normally takes its escaped descendants with it', async () => {
+    expect((await cli('add', 'bg', 'never', "setsid sleep 300 & echo started")).code).toBe(0);
+    const run = JSON.parse((await cli('run', 'bg', '--wait', '--json')).stdout) as RunJson;
+    expect(run.status).toBe('succeeded');
+    await treeGone(run.id);
+  });
+
+  it('count against --max-memory and in the peak', async () => {
+    const hog = `setsid ${process.execPath} -e "const a=[];setInterval(()=>a.push(Buffer.alloc(16e6,1)),50)" & sleep 300`;
+    expect((await cli('add', 'hog', 'never', hog, '--max-memory', '50MB', '--timeout', '60s')).code).toBe(0);
+    const run = JSON.parse((await cli('run', 'hog', '--wait', '--json')).stdout) as RunJson;
+    expect(run.status).toBe('killed');
+    expect(run.error).toMatch(/memory limit/);
+    expect(run.peakMemoryBytes).toBeGreaterThan(50 * 1024 * 1024);
+    await treeGone(run.id);
+  });
+
+  it('are cleaned up when a daemon restarts after a kill -9', async () => {
+    const first = await startDaemon(dir);
+    daemons.push(first);
+    await cli('add', 'long', 'never', 'setsid sleep 300 & sleep 300');
+    const queued = (await cli('run', 'long')).stdout.trim();
+    await eventually(async () => (pidsWithEnv('RAE_SCHED_RUN_ID', queued).length >= 2 ? true : undefined), 'both processes', 30_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(pidsWithEnv('RAE_SCHED_RUN_ID', queued).length).toBeGreaterThanOrEqual(2); // they survived the crash
+    const second = await startDaemon(dir);
+    daemons.push(second);
+    await treeGone(queued);
+    const runs = JSON.parse((await cli('history', 'long', '--json')).stdout) as RunJson[];
+    expect(runs.find((x) => x.id === queued)?.status).toBe('interrupted');
+    expect(await second.stop()).toBe(0);
+  });
+});
+

@@ -1,0 +1,104 @@
+/**
+ * Fault suite: a full disk (issue 9 item 5), on a small tmpfs mounted by the test (root only; the
+ * reason is printed when skipped). Data directory and logs on the same full file system.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually, rae, startDaemon, type DaemonHandle } from '../cli/harness';
+import { IS_ROOT, skipBecause } from './helpers';
+
+jest.setTimeout(180_000);
+
+let mnt = '';
+let mounted = false;
+const daemons: DaemonHandle[] = [];
+beforeAll(() => {
+  if (!IS_ROOT) return;
+  mnt = mkdtempSync(join(tmpdir(), 'rae-flt-disk-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt]);
+    mounted = true;
+  } catch (err) {
+    skipBecause('full-disk faults', `cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})`);
+  }
+});
+afterAll(async () => {
+  for (const d of daemons) {
+    if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
+    await d.exited;
+  }
+  if (mounted) execFileSync('umount', ['-l', mnt]);
+  if (mnt) await rm(mnt, { recursive: true, force: true });
+});
+if (!IS_ROOT) skipBecause('full-disk faults', 'not running as root (cannot mount a tmpfs)');
+
+const fill = () => {
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${join(mnt, 'fill')}`, 'bs=1M'], { stdio: 'ignore' });
+  } catch {
+    // dd ends with ENOSPC: that is the point
+  }
+};
+const big = 'a'.repeat(60_000);
+
+describe('a full disk', () => {
+  it('writes are refused with a clear error, the daemon stays up, logs fall back, and it recovers when space returns', async () => {
+    if (!mounted) return skipBecause('full-disk faults', 'no tmpfs');
+    const dir = join(mnt, 'data');
+    const cli = (...args: string[]) => rae([...args, '--data-dir', dir]);
+    expect((await cli('add', 'hourly', 'every 1h', 'true')).code).toBe(0);
+    const daemon = await startDaemon(dir);
+    daemons.push(daemon);
+    fill();
+    // Each add needs new pages: the first that cannot get them is refused, saying why.
+    let refused: { code: number | null; stderr: string } | undefined;
+    for (let i = 0; i < 40 && refused === undefined; i++) {
+      const r = await cli('add', `big${i}`, 'every 1h', 'true', '--env', `X=${big}`);
+      if (r.code !== 0) refused = r;
+    }
+    expect(refused).toBeDefined();
+    expect(refused!.code).toBe(1);
+    expect(refused!.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused!.stderr).toMatch(/^rae-sched: error: the disk holding the store is full \(ENOSPC\)/);
+    // The daemon is still up and answering; nothing crashed on the log file.
+    expect((await cli('health')).code).toBe(0);
+    expect(daemon.child.exitCode).toBeNull();
+    const jobs = JSON.parse((await cli('list', '--json')).stdout) as { name: string; state: string }[];
+    expect(jobs.find((j) => j.name === 'hourly')?.state).toBe('scheduled');
+
+    await rm(join(mnt, 'fill'));
+    // Space is back: writes work again without a restart.
+    await eventually(async () => ((await cli('add', 'after-space', 'every 1h', 'true')).code === 0 ? true : undefined), 'an add to succeed again', 60_000);
+    // (A log line that cannot be written falls back to stderr: test/cli/daemon-log.test.ts, on /dev/full.)
+    expect(await daemon.stop('SIGTERM')).toBe(0);
+  });
+
+  // Known gap (reported in issue 9): a scheduled fire whose durable write fails on the full disk is
+  // dropped by the engine (`tell failed`), and its job is not re-armed until the daemon restarts.
+  // The fire path belongs to the batched hot path (issue 7); this test flips to passing once a
+  // failed fire re-arms its job.
+  it.failing('a job whose fire failed on the full disk fires again once space returns', async () => {
+    if (!mounted) throw new Error('no tmpfs');
+    const dir = join(mnt, 'data2');
+    const cli = (...args: string[]) => rae([...args, '--data-dir', dir]);
+    expect((await cli('add', 'tick', 'every 1s', 'true')).code).toBe(0);
+    const d = await startDaemon(dir);
+    daemons.push(d);
+    try {
+      fill();
+      for (let i = 0; i < 40; i++) if ((await cli('add', `b${i}`, 'every 1h', 'true', '--env', `X=${big}`)).code !== 0) break;
+      await new Promise((r) => setTimeout(r, 3000));
+      await rm(join(mnt, 'fill'));
+      const before = (JSON.parse((await cli('history', 'tick', '--json')).stdout) as unknown[]).length;
+      await eventually(async () => {
+        const n = (JSON.parse((await cli('history', 'tick', '--json')).stdout) as unknown[]).length;
+        return n >= before + 2 ? true : undefined;
+      }, 'tick to fire again', 20_000);
+    } finally {
+      await d.stop('SIGTERM');
+    }
+  });
+});
