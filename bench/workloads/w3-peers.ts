@@ -11,7 +11,7 @@
  *
  * Each loads only its own library (dynamic import), so RSS is that library's.
  */
-import { childMain } from '../harness/child';
+import { childMain, type ChildContext } from '../harness/child';
 import { rssSampler, sleep } from '../harness/measure';
 import type { Sample } from '../harness/types';
 import { SlotTally, nextWholeSecond, type SlotReport } from './w3-slots';
@@ -77,7 +77,7 @@ export function slotSample(r: SlotReport, extra: Record<string, number>, notes: 
   };
 }
 
-async function peer(a: Args): Promise<Sample> {
+async function peer(a: Args, ctx: ChildContext): Promise<void> {
   let tally: SlotTally | null = null;
   const started = await starters[a.peer](a.n, (i) => tally?.fire(i, Date.now()));
   const rssSetup = process.memoryUsage.rss();
@@ -94,9 +94,9 @@ async function peer(a: Args): Promise<Sample> {
   const cpuPct = ((cpu.user + cpu.system) / 1000 / (Date.now() - w0)) * 100;
   await sleep(GRACE_MS);
   const peak = rss.stop();
-  await started.stop();
-  const r = tally.report();
-  return slotSample(r, { rssMb: peak / 1048576, rssSetupMb: rssSetup / 1048576, cpuPct });
+  // Deliver first: stopping 10,000 jobs can take long in some libraries, and the process exits anyway.
+  ctx.deliver(slotSample(tally.report(), { rssMb: peak / 1048576, rssSetupMb: rssSetup / 1048576, cpuPct }));
+  await Promise.race([started.stop(), sleep(5000)]);
 }
 
 if (require.main === module) childMain({ peer });
