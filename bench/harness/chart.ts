@@ -43,7 +43,7 @@ export function renderChart(headline: readonly Headline[], subtitle: string): st
     const color = b.met === null ? '#8c8c8c' : b.met ? '#2e8b57' : '#c0392b';
     parts.push(`<text x="${LABEL_W}" y="${y + 18}" text-anchor="end">${esc(b.label)}</text>`);
     if (b.value === null) {
-      parts.push(`<text x="${BAR_X0 + 4}" y="${y + 18}" fill="#c0392b">no figure (failed)</text>`);
+      parts.push(`<text x="${BAR_X0 + 4}" y="${y + 18}" fill="#c0392b">no figure (see the table)</text>`);
     } else {
       const x1 = xOf(b.value);
       parts.push(`<rect x="${BAR_X0}" y="${y + 6}" width="${Math.max(1, x1 - BAR_X0).toFixed(1)}" height="16" fill="${color}"/>`);

@@ -6,6 +6,7 @@
  * running task terminates its worker thread and every other run on it.
  */
 import path from 'node:path';
+import { type EventEnv, MAX_INLINE_PATHS_BYTES, eventEnv } from './run/event-env';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import {
   DEFAULT_KILL_GRACE_MS,
@@ -17,32 +18,40 @@ import {
   type RunTaskPayload,
   type ToTaskMessage,
 } from '../actors/executor/types';
-import { ProcessRun, type KillCause, type SpawnSpec } from './run/process-run';
+import { cancelCause, endedEarly } from './run/cancel';
+import { ProcessRun, type SpawnSpec } from './run/process-run';
+
+export { cancelCause } from './run/cancel';
 
 /** Default usage sampling period. */
 const DEFAULT_SAMPLE_INTERVAL_MS = 250;
 
-/** The status and error a cancel reason leads to. */
-export function cancelCause(reason: CancelReason): KillCause {
-  switch (reason) {
-    case 'shutdown':
-      return { status: 'interrupted', error: 'interrupted: the scheduler shut down while the run was in progress' };
-    case 'replace':
-      return { status: 'killed', error: "killed: replaced by a newer run of the same job (overlap policy 'replace')" };
-    case 'manual':
-      return { status: 'killed', error: 'killed: cancelled on request' };
+/** What a process-hosted module's context is built from besides the ids (module-host.ts). */
+function moduleFacts(req: RunRequest): Record<string, string> {
+  const facts: Record<string, string> = {};
+  if (req.jobName !== undefined) facts.RAE_SCHED_JOB_NAME = req.jobName;
+  if (req.scheduledAt !== undefined) facts.RAE_SCHED_SCHEDULED_AT = req.scheduledAt;
+  // A huge event (thousands of paths) would overflow the environment: the module host then reads
+  // it from the RAE_EVENT_* variables and their file instead (run/event-env.ts).
+  if (req.event !== undefined && req.event !== null) {
+    const json = JSON.stringify(req.event);
+    if (Buffer.byteLength(json) <= MAX_INLINE_PATHS_BYTES) facts.RAE_SCHED_EVENT = json;
   }
+  return facts;
 }
 
 /** Turns a request into what to spawn: a shell string, an argv, or the JS module host. */
-export function spawnSpecFor(req: RunRequest): SpawnSpec | string {
+export function spawnSpecFor(req: RunRequest, eventVars: Record<string, string> = {}): SpawnSpec | string {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...req.env,
+    // What a file trigger saw (none for other runs): see run/event-env.ts.
+    ...eventVars,
     // Facts about the run, for scripts that want to log or dedupe by them.
     RAE_SCHED_JOB_ID: req.jobId,
     RAE_SCHED_RUN_ID: req.runId,
     RAE_SCHED_ATTEMPT: String(req.attempt),
+    ...(req.module !== null ? moduleFacts(req) : {}),
   };
   const base = { cwd: req.cwd, env };
   if (req.module !== null) {
@@ -68,11 +77,7 @@ export function spawnSpecFor(req: RunRequest): SpawnSpec | string {
 }
 
 function notStarted(error: string, status: RunResult['status'] = 'failed'): RunResult {
-  const now = Date.now();
-  return {
-    status, exitCode: null, signal: null, startedAt: now, finishedAt: now, durationMs: 0,
-    peakMemoryBytes: null, error, output: '',
-  };
+  return endedEarly(status, error);
 }
 
 /** A cancel already waiting on the port (sent while the task sat in Piscina's queue). */
@@ -89,13 +94,15 @@ function pendingCancel(port: MessagePort): CancelReason | null {
  * @returns the run's result; job failures of every kind are data, the promise does not reject.
  */
 export default async function runTask({ request, port }: RunTaskPayload): Promise<RunResult> {
+  let event: EventEnv | null = null;
   try {
     const early = pendingCancel(port);
     if (early) {
       const cause = cancelCause(early);
       return notStarted(cause.error, cause.status);
     }
-    const spec = spawnSpecFor(request);
+    event = eventEnv(request.event);
+    const spec = spawnSpecFor(request, event.vars);
     if (typeof spec === 'string') return notStarted(spec);
 
     const run = new ProcessRun(spec, {
@@ -116,6 +123,7 @@ export default async function runTask({ request, port }: RunTaskPayload): Promis
     // A bug of ours, not the job's: still report it as data so the executor records the run.
     return notStarted(`internal executor error: ${(err as Error)?.message ?? String(err)}`);
   } finally {
+    event?.cleanup();
     port.close();
   }
 }

@@ -164,7 +164,7 @@ describe('chart', () => {
     expect(svg).toContain('W1 &lt;ratio&gt;');
     expect(svg).toContain('W5 &amp; more');
     expect(svg).toContain('0.0012x');
-    expect(svg).toContain('no figure (failed)');
+    expect(svg).toContain('no figure (see the table)');
     expect(svg.match(/stroke-dasharray/g)).toHaveLength(3); // two goals + the legend
     expect(svg).toContain('fill="#c0392b"');   // not met
     expect(svg).toContain('fill="#8c8c8c"');   // no goal

@@ -3,12 +3,22 @@
  * Everything here crosses a thread boundary by structured clone, so it is plain data.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { Command, Limits } from '../../model/job';
+import type { Command, Isolation, Limits } from '../../model/job';
 
 /** Default size of the output ring: the last 64 KiB of stdout+stderr are kept. */
 export const DEFAULT_OUTPUT_LIMIT_BYTES = 64 * 1024;
 /** Default time between SIGTERM and SIGKILL when a run's process group is killed. */
 export const DEFAULT_KILL_GRACE_MS = 2000;
+
+/**
+ * What a file trigger saw, handed to the run that it caused: the first change of the debounced
+ * burst (`type`, `path`) and every distinct path of the burst, in order (`paths`).
+ */
+export interface RunEvent {
+  type: 'create' | 'update' | 'delete';
+  path: string;
+  paths: string[];
+}
 
 /** One run to execute: exactly one of `command` / `module` is set. */
 export interface RunRequest {
@@ -19,16 +29,31 @@ export interface RunRequest {
   command: Command | null;
   /** Path of a JS job module; relative paths resolve against `cwd` (else the scheduler's cwd). */
   module: string | null;
+  /**
+   * Where a module runs. Absent means `process`: module jobs stored before isolation existed keep
+   * running the way they were added (new jobs are filled with `thread`). Ignored for commands.
+   */
+  isolation?: Isolation;
+  /** The job's name, for the module's context. */
+  jobName?: string;
+  /** Nominal time of the slot this run is for (ISO), for the module's context. */
+  scheduledAt?: string;
   /** Working directory; `null` = the scheduler's. */
   cwd: string | null;
   /** Merged over the scheduler's `process.env`. */
   env: Record<string, string>;
   limits: Limits;
+  /**
+   * The trigger event that caused the run — today the file change of a watch trigger — else
+   * null/absent. A command gets it as RAE_EVENT_TYPE / RAE_EVENT_PATH / RAE_EVENT_PATHS
+   * (docs/triggers.md); a module's context as `event` (plain JSON: it crosses to threads and processes).
+   */
+  event?: RunEvent | null;
   /** Bytes of stdout+stderr kept (the last ones). @default 65536 */
   outputLimitBytes?: number;
   /** SIGTERM → SIGKILL grace when the group is killed. @default 2000 */
   killGraceMs?: number;
-  /** Usage sampling period (memory / CPU limits, peak memory). @default 250 */
+  /** Usage sampling period of runs with a memory or CPU limit. @default 250 */
   sampleIntervalMs?: number;
 }
 
@@ -45,7 +70,10 @@ export interface RunResult {
   startedAt: number;
   finishedAt: number;
   durationMs: number;
-  /** Highest summed RSS of the process group seen by the sampler; `null` if never sampled. */
+  /**
+   * Process runs: highest summed RSS of the process group seen by the sampler. Thread runs: highest
+   * JS heap of the thread seen. `null` when not sampled: only runs with a memory or CPU limit are.
+   */
   peakMemoryBytes: number | null;
   error: string | null;
   /** The last `outputLimitBytes` of stdout+stderr, interleaved in arrival order. */

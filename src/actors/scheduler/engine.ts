@@ -4,9 +4,9 @@
  * (thread actors) and the queue and executor (main-thread actors); none of those ever asks back, so
  * no cycle of waits can form. Progress from the queue's timer and the executor arrives as messages.
  */
-import type { Logger, WhyReport } from '../../api';
-import { ConflictError, NotFoundError, ShutdownError, ValidationError } from '../../errors';
-import type { Job, TriggerSpec } from '../../model/job';
+import type { Logger } from '../../api';
+import { NotFoundError, ShutdownError } from '../../errors';
+import type { Job } from '../../model/job';
 import type { Run, RunTrigger } from '../../model/run';
 import type { SchedulerEvent } from '../../model/events';
 import type { Clock } from '../../runtime/clock';
@@ -20,15 +20,13 @@ import type { PersistenceHandlers, ScheduleState } from '../persistence/actor';
 import type { JobPageEntry } from '../persistence/store';
 import type { QueueHandlers } from '../queue/actor';
 import type { ExecutorHandlers } from '../executor/actor';
-import type { RunResult } from '../executor/types';
-import { checkPaths, fillJobSpec } from './job-spec';
-import { iso, jobState, newRun } from './runs';
+import type { RunEvent, RunResult } from '../executor/types';
+import { prepareNewJob } from './new-job';
+import { abandonRun, iso, jobState, newRun } from './runs';
 import { RunBook } from './runbook';
 import { SlotKeeper } from './slots';
-import { explainBlockers } from './why';
 import { killOrphans } from './orphans';
-import { parseCondition, type TriggerHub } from '../triggers';
-import { newId } from '../../model/ids';
+import type { TriggerHub } from '../triggers';
 import { RETRY_KEY_PREFIX } from '../queue/actor';
 
 /** What the engine talks to. */
@@ -102,20 +100,15 @@ export class Engine {
       executorLost: (_p: Record<string, never>) => this.#runs.executorLost(),
       addJob: (p: { spec: unknown }) => this.#addJob(p.spec),
       removeJob: (p: { ref: string }) => this.#removeJob(p.ref),
-      getJob: async (p: { ref: string }) => this.#present(await this.#find(p.ref)),
-      listJobs: (_p: Record<string, never>) => this.#listJobs(),
       setEnabled: (p: { ref: string; enabled: boolean }) => this.#setEnabled(p.ref, p.enabled),
       runNow: (p: { ref: string }) => this.#runNow(p.ref),
-      history: async (p: { ref: string; limit?: number }) =>
-        this.#d.persistence.ask('listRuns', { jobId: (await this.#find(p.ref)).id, limit: p.limit ?? 20 }),
-      why: (p: { ref: string }) => this.#why(p.ref),
-      jobCounts: (_p: Record<string, never>) => this.#index.counts(),
       runningCount: (_p: Record<string, never>) => this.#runs.runningCount,
+      pendingCount: (_p: Record<string, never>) => this.#runs.pendingCount,
       slotsDue: (p: { due: Array<{ jobId: string; at: number }> }) => this.#slotsDue(p.due),
       clockJumped: async (p: { deltaMs: number }) => this.#slots.clockJumped(await this.#activeJobs(), p.deltaMs),
       rearm: (_p: Record<string, never>) => this.#rearmAll(),
       runFinished: (p: { runId: string; result: RunResult }) => this.#runs.finished(p.runId, p.result),
-      triggerFired: (p: { jobId: string; reason: string }) => this.#triggerFired(p.jobId, p.reason),
+      triggerFired: (p: { jobId: string; reason: string; event?: RunEvent | null }) => this.#triggerFired(p.jobId, p.reason, p.event ?? null),
       beginShutdown: async (_p: Record<string, never>) => {
         this.#stopping = true;
         this.#runs.stop();
@@ -123,6 +116,25 @@ export class Engine {
       },
       drain: (_p: Record<string, never>) => this.#runs.runningCount,
     };
+  }
+
+  // ---- live facts, read beside the mailbox ---------------------------------------------------
+  // The read path (src/reads) runs on this same thread between messages, so it may look at these
+  // maps without a message: it sees them as of the last await of whatever handler is in flight.
+
+  /** The job's runs executing now. */
+  runningOf(jobId: string): Run[] {
+    return this.#runs.runningOf(jobId);
+  }
+
+  /** Runs executing now. */
+  get runningCount(): number {
+    return this.#runs.runningCount;
+  }
+
+  /** Job counts of the index. */
+  jobCounts(): { total: number; enabled: number; paused: number; done: number } {
+    return this.#index.counts();
   }
 
   // ---- start-up ----------------------------------------------------------------------------
@@ -190,6 +202,8 @@ export class Engine {
 
   /** After a restore: forget everything, reload from the store, re-arm. */
   async #reload(): Promise<void> {
+    // The restored jobs set up their own triggers below; the replaced jobs' watches must not stay open.
+    await this.#d.triggers?.clear();
     for (const id of [...this.#index.active()]) {
       await this.#runs.dropJob(id);
       await this.#d.queue.ask('disarm', { key: id });
@@ -213,32 +227,14 @@ export class Engine {
 
   async #addJob(input: unknown): Promise<Job> {
     this.#refuseIfStopping();
-    const spec = fillJobSpec(input);
-    for (const t of spec.triggers) if (t.type === 'when') parseCondition(t.condition);
-    for (const t of spec.triggers) {
-      if (t.type === 'after' && this.#index.idOf(t.job) === undefined) {
-        throw new ValidationError(`triggers: --after names job '${t.job}', which does not exist`, 'after');
-      }
-    }
-    await this.#refuseCycle(spec.name, spec.triggers);
-    if (this.#index.hasName(spec.name)) throw new ConflictError(`name: a job named '${spec.name}' already exists`);
     const now = this.#d.clock.now();
-    const schedule = await this.#d.parser.ask('parse', { text: spec.schedule, tz: spec.timezone, now });
-    if (schedule.kind === 'once' && schedule.at <= now) {
-      throw new ValidationError(`schedule: '${spec.schedule}' is in the past (${iso(schedule.at)})`, 'schedule');
-    }
-    checkPaths(spec);
-    const job: Job = {
-      id: newId('job', now),
-      ...spec,
-      schedule: schedule.canonical,
-      createdAt: iso(now),
-      updatedAt: iso(now),
-      completedAt: null,
-      nextRunAt: null,
-      lastRun: null,
-      state: 'scheduled',
-    };
+    const { job, schedule } = await prepareNewJob(input, {
+      now,
+      idOf: (ref) => this.#index.idOf(ref),
+      hasName: (name) => this.#index.hasName(name),
+      jobOf: (id) => this.#job(id),
+      parse: (text, tz, at) => this.#d.parser.ask('parse', { text, tz, now: at }),
+    });
     // Watches are set up before the job is stored, so a path that cannot be watched stores nothing.
     if (job.enabled) await this.#d.triggers?.set(job.id, job.triggers);
     try {
@@ -300,9 +296,10 @@ export class Engine {
     const job = await this.#find(ref);
     const now = this.#d.clock.now();
     const run = newRun(job, 'manual', now, 1, now);
+    // Queued first: a full queue refuses the caller (QueueFullError) and records nothing.
+    await this.#runs.enqueue(job, run, { refuseWhenFull: true });
     await this.#d.persistence.ask('putRun', { run });
     this.#d.bus.publish({ type: 'run.queued', at: iso(now), run });
-    await this.#runs.enqueue(job, run);
     await this.#runs.pump();
     return run;
   }
@@ -337,13 +334,21 @@ export class Engine {
    * Fires one slot: applies the overlap policy, records the slot's outcome together with its run in
    * one transaction (a slot already recorded is deduped: no slot ever runs twice), then queues the run.
    */
-  async #fireSlot(job: Job, slotAt: number, trigger: RunTrigger, state: ScheduleState | null): Promise<void> {
+  async #fireSlot(job: Job, slotAt: number, trigger: RunTrigger, state: ScheduleState | null,
+    event: RunEvent | null = null): Promise<void> {
     const now = this.#d.clock.now();
     const verdict = this.#slots.overlap(job, this.#runs.runningOf(job.id).length, await this.#runs.waitingOf(job.id));
     // Catch-up runs the policy chose are not skipped by overlap: they wait their turn, one by one.
     if (trigger === 'catch-up' && verdict.decision === 'skip') verdict.decision = 'enqueue';
     if (verdict.decision === 'skip') {
-      if (state !== null) await this.#slots.record(job, slotAt, 'skipped', null, verdict.reason, state);
+      // A skipped fire is a `skipped` run in history (counted in stats and metrics), beside its slot.
+      const skipped = abandonRun(newRun(job, trigger, slotAt, 1, now), 'skipped', verdict.reason ?? 'overlap policy', now);
+      if (state !== null) {
+        if (!await this.#slots.record(job, slotAt, 'skipped', skipped, verdict.reason, state)) return;
+      } else {
+        await this.#d.persistence.ask('putRun', { run: skipped });
+      }
+      this.#d.bus.publish({ type: 'run.finished', at: iso(now), run: skipped });
       return;
     }
     const run = newRun(job, trigger, slotAt, 1, now);
@@ -354,38 +359,19 @@ export class Engine {
       await this.#d.persistence.ask('putRun', { run });
     }
     this.#d.bus.publish({ type: 'run.queued', at: iso(now), run });
+    if (event !== null) this.#runs.attachEvent(run.id, event);
     if (verdict.decision === 'replace') await this.#runs.replace(job.id);
     if (verdict.decision === 'enqueue') this.#runs.hold(job, run);
     else await this.#runs.enqueue(job, run);
   }
 
-  /**
-   * `--after` edges must not form a cycle (A after B after A would run forever). Follows the new
-   * job's upstream jobs' own `--after` triggers; reaching the new job's name is a cycle.
-   */
-  async #refuseCycle(name: string, triggers: TriggerSpec[]): Promise<void> {
-    const seen = new Set<string>();
-    const stack = triggers.flatMap((t) => (t.type === 'after' ? [t.job] : []));
-    while (stack.length > 0) {
-      const ref = stack.pop()!;
-      if (ref === name) throw new ValidationError(`triggers: --after would make a cycle through '${name}'`, 'after');
-      const id = this.#index.idOf(ref);
-      if (id === undefined || seen.has(id)) continue;
-      seen.add(id);
-      const up = await this.#job(id);
-      if (up === undefined) continue;
-      if (up.name === name) throw new ValidationError(`triggers: --after would make a cycle through '${name}'`, 'after');
-      for (const t of up.triggers) if (t.type === 'after') stack.push(t.job);
-    }
-  }
-
   /** A watch or usage trigger of the job fired: the job runs (trigger `event`), under its overlap policy. */
-  async #triggerFired(jobId: string, reason: string): Promise<void> {
+  async #triggerFired(jobId: string, reason: string, event: RunEvent | null): Promise<void> {
     if (this.#stopping) return;
     const job = await this.#job(jobId);
     if (job === undefined || !job.enabled || job.completedAt !== null) return;
     this.#d.logger.info({ jobId, name: job.name, reason }, 'trigger fired');
-    await this.#fireSlot(job, this.#d.clock.now(), 'event', null);
+    await this.#fireSlot(job, this.#d.clock.now(), 'event', null, event);
     await this.#runs.pump();
   }
 
@@ -463,23 +449,6 @@ export class Engine {
     const schedule = this.#schedule(job);
     const next = await this.#slots.nextRunAt(job, schedule, this.#d.mode === 'active');
     return { ...job, nextRunAt: next === null ? null : iso(next), lastRun, state: jobState(job, schedule) };
-  }
-
-  async #listJobs(): Promise<Job[]> {
-    const out: Job[] = [];
-    for (const job of await this.#d.persistence.ask('listJobs', {})) out.push(await this.#present(job));
-    return out;
-  }
-
-  async #why(ref: string): Promise<WhyReport> {
-    const job = await this.#present(await this.#find(ref));
-    const slots = await this.#d.persistence.ask('listSlots', { jobId: job.id, limit: 20 });
-    const blockers = explainBlockers({
-      job, schedule: this.#schedule(job), offline: this.#d.mode === 'offline',
-      running: this.#runs.runningOf(job.id),
-      runningTotal: this.#runs.runningCount, maxConcurrent: this.#d.maxConcurrent,
-    });
-    return { job, slots, nextRunAt: job.nextRunAt, blockers };
   }
 
   #refuseIfStopping(): void {

@@ -13,7 +13,7 @@ import type { ActorRef } from '../../runtime/types';
 import type { PersistenceHandlers } from '../persistence/actor';
 import { RETRY_KEY_PREFIX, type QueueHandlers } from '../queue/actor';
 import type { ExecutorHandlers } from '../executor/actor';
-import type { RunResult } from '../executor/types';
+import type { RunEvent, RunResult } from '../executor/types';
 import { retryDelay, shouldRetry } from '../executor/retry-policy';
 import { LRUCache } from 'lru-cache';
 import { abandonRun, finishRun, iso, newRun } from './runs';
@@ -49,6 +49,8 @@ export class RunBook {
   readonly #retries = new Map<string, Run>();
   /** Newest run of recently shown or run jobs (bounded: runs carry up to 64 KiB of output). */
   readonly #lastRuns = new LRUCache<string, Run>({ max: 1000 });
+  /** What a file trigger saw, for the run it caused, until the run starts (memory only: not across restarts). */
+  readonly #events = new Map<string, RunEvent>();
   #stopping = false;
 
   constructor(deps: RunBookDeps) {
@@ -57,6 +59,13 @@ export class RunBook {
 
   get runningCount(): number {
     return this.#running.size;
+  }
+
+  /** Runs not yet final: running, queued, held, or waiting for a retry's backoff. */
+  get pendingCount(): number {
+    let held = 0;
+    for (const h of this.#held.values()) held += h.length;
+    return this.#running.size + this.#queued.size + held + this.#retries.size;
   }
 
   /** This job's runs executing now. */
@@ -79,20 +88,28 @@ export class RunBook {
     return run ?? null;
   }
 
+  /** Hands `event` to the run when it starts (watch-triggered runs). */
+  attachEvent(runId: string, event: RunEvent): void {
+    this.#events.set(runId, event);
+  }
+
   /** No new starts or retries from now on (shutdown). */
   stop(): void {
     this.#stopping = true;
   }
 
-  /** Puts a run in the ready queue; a full queue turns it into a `skipped` run with the reason. */
-  async enqueue(job: Job, run: Run): Promise<void> {
+  /**
+   * Puts a run in the ready queue; a full queue turns it into a `skipped` run with the reason, or,
+   * with `refuseWhenFull` (a caller is waiting: `runNow`), throws the QueueFullError.
+   */
+  async enqueue(job: Job, run: Run, opts: { refuseWhenFull?: boolean } = {}): Promise<void> {
     try {
       await this.#d.queue.ask('enqueue', {
         item: { runId: run.id, jobId: job.id, priority: job.priority, dueAt: Date.parse(run.scheduledAt), slotAt: null },
       });
       this.#queued.set(run.id, run);
     } catch (err) {
-      if (!(err instanceof SchedulerError) || err.code !== 'QUEUE_FULL') throw err;
+      if (!(err instanceof SchedulerError) || err.code !== 'QUEUE_FULL' || opts.refuseWhenFull === true) throw err;
       await this.#finish(job, abandonRun(run, 'skipped', `ready queue full: ${err.message}`, this.#d.clock.now()));
     }
   }
@@ -117,6 +134,8 @@ export class RunBook {
       const run = this.#queued.get(item.runId);
       const job = await this.#d.jobOf(item.jobId);
       this.#queued.delete(item.runId);
+      const event = this.#events.get(item.runId) ?? null;
+      this.#events.delete(item.runId);
       if (run === undefined || job === undefined) continue;
       const now = this.#d.clock.now();
       const started: Run = { ...run, status: 'running', startedAt: iso(now) };
@@ -126,7 +145,8 @@ export class RunBook {
       await this.#d.executor.ask('start', {
         request: {
           runId: run.id, jobId: job.id, attempt: run.attempt, command: job.command, module: job.module,
-          cwd: job.cwd, env: job.env, limits: job.limits,
+          cwd: job.cwd, env: job.env, limits: job.limits, event,
+          isolation: job.isolation ?? undefined, jobName: job.name, scheduledAt: run.scheduledAt,
         },
       });
     }

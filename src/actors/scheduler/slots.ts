@@ -22,6 +22,7 @@ import { explainOverlap, type OverlapVerdict } from '../queue/overlap-policy';
 import { planCatchUp } from '../queue/catch-up-policy';
 import { jitterFor } from '../queue/jitter';
 import { iso, newSlot } from './runs';
+import { nextRunAtOf } from './next-run';
 
 /** A slot handled later than this after its time counts as missed (then the catch-up policy decides). */
 export const LATE_TOLERANCE_MS = 30_000;
@@ -112,10 +113,7 @@ export class SlotKeeper {
   /** The job's next fire time for people (`nextRunAt`). */
   async nextRunAt(job: Job, schedule: Schedule | undefined, active: boolean): Promise<number | null> {
     if (!job.enabled || job.completedAt !== null || schedule === undefined || schedule.kind === 'event') return null;
-    const s = await this.#state(job);
-    if (active) return s.nextRunAt === null ? null : Date.parse(s.nextRunAt);
-    const after = Math.max(this.#d.clock.now(), s.lastSlotAt === null ? -Infinity : Date.parse(s.lastSlotAt));
-    return nextFire(schedule, after, this.#anchor(job, s));
+    return nextRunAtOf(job, schedule, await this.#state(job), active, this.#d.clock.now());
   }
 
   /** Drops cached state of a removed or paused job. */
