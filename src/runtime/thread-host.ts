@@ -8,6 +8,7 @@
  * which would itself wait for an answer that never comes.
  * @internal
  */
+import diagnostics_channel from 'node:diagnostics_channel';
 import { PendingCalls } from './pending-calls';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import * as Comlink from 'comlink';
@@ -25,6 +26,25 @@ export interface ThreadSpec {
   init?: unknown;
   resourceLimits?: ResourceLimits;
 }
+
+/**
+ * Name of the diagnostics channel on which every thread incarnation announces itself once its
+ * worker exists ({@link ThreadStarted}). Nothing is published while nobody subscribes; crash tests
+ * and the benchmark subscribe through `threadActorProbe` (rae-scheduler/testing).
+ * @internal
+ */
+export const THREAD_STARTED_CHANNEL = 'rae-scheduler:thread-actor-started';
+
+/** What {@link THREAD_STARTED_CHANNEL} carries. @internal */
+export interface ThreadStarted {
+  /** The actor's name (`persistence`, `parser`). */
+  name: string;
+  threadId: number;
+  /** Terminates this incarnation's worker from outside, as a crash would. */
+  terminate(): Promise<void>;
+}
+
+const threadStarted = diagnostics_channel.channel(THREAD_STARTED_CHANNEL);
 
 /** @internal */
 export class ThreadIncarnation implements Incarnation {
@@ -64,6 +84,9 @@ export class ThreadIncarnation implements Incarnation {
     this.#worker.on('error', (err) => { this.#lastError = err; });
     this.#worker.once('exit', (code) => this.#onExit(code));
     this.#api = Comlink.wrap<WorkerApi>(nodeEndpoint(this.#worker as unknown as Parameters<typeof nodeEndpoint>[0]));
+    if (threadStarted.hasSubscribers) {
+      threadStarted.publish({ name: spec.name, threadId: this.#worker.threadId, terminate: () => this.terminateForTest() } satisfies ThreadStarted);
+    }
   }
 
   /** Worker thread id (for logs and diagnostics). */

@@ -1,0 +1,192 @@
+/**
+ * W3 firing precision: N jobs on `every 1s`, in phase (all due on the same whole second, as N cron
+ * jobs `* * * * * *` are), measured over a window of whole seconds after a warm-up: lateness of each
+ * run's start (run.startedAt − run.scheduledAt, from the `run.started` events), slots of the window
+ * with no run (by the end of a short grace period), peak RSS and CPU of the process.
+ *
+ * rae-scheduler's jobs are loaded with `restore()` of a backup document built from one job added
+ * with `addJob` (jobs in phase, and 10,000 jobs in seconds: addJob alone runs at ~100/s today, which
+ * W5 measures). Beside it, in their own processes: croner, node-cron, node-schedule, toad-scheduler
+ * and the bare-setTimeout floor holding the same N per-second jobs (w3-peers.ts).
+ */
+import { rmSync } from 'node:fs';
+import { filter } from 'rxjs';
+import type { Job } from '../../src';
+import { childMain, type ChildContext } from '../harness/child';
+import { rssSampler, sleep } from '../harness/measure';
+import { fmt } from '../harness/report';
+import { ratio } from '../harness/stats';
+import type { Workload } from '../harness/runner';
+import type { Headline, MeasurementSpec, Mode, Row } from '../harness/types';
+import { addModuleJob, isolationOfThisBuild, openScheduler } from './rae';
+import { GRACE_MS, LEAD_MS, PEERS, slotSample, type Peer } from './w3-peers';
+import { SlotTally, nextWholeSecond } from './w3-slots';
+
+const WINDOW_S: Record<Mode, number> = { quick: 10, full: 30 };
+/** What runs in each mode: sizes of module jobs with the peers beside them, and the argv size. */
+const PLAN: Record<Mode, { modules: Array<{ n: number; peers: readonly Peer[] }>; argv: number[] }> = {
+  quick: { modules: [{ n: 1000, peers: ['croner', 'floor'] }], argv: [] },
+  full: { modules: [{ n: 1000, peers: PEERS }, { n: 10_000, peers: PEERS }], argv: [200] },
+};
+/** maxConcurrentJobs: module runs in threads are cheap; in processes, 16 node processes is plenty for 2 cores. */
+const CONCURRENCY = { thread: 1024, process: 16, argv: 64 };
+
+interface Args { kind: 'module' | 'argv'; n: number; windowS: number; threads: boolean }
+
+async function rae(a: Args, ctx: ChildContext): Promise<void> {
+  const notes: string[] = [];
+  const maxConcurrentJobs = a.kind === 'argv' ? CONCURRENCY.argv : a.threads ? CONCURRENCY.thread : CONCURRENCY.process;
+  notes.push(`maxConcurrentJobs ${maxConcurrentJobs}`);
+  // Load the jobs on an offline scheduler (restore, no timers), then start an active one on the same
+  // store: its start-up arms every job (no ask timeout on that path, however slow the machine).
+  // createdAt is a whole second AFTER the expected set-up time: `every 1s` is anchored there, so every
+  // job is due on whole seconds, and none has slots to miss while the store is being loaded.
+  const tLoad = Date.now();
+  // (Generous: once 10,000 jobs fire per second the engine cannot answer start-up's last asks.)
+  const created = nextWholeSecond(Date.now(), 8000 + a.n * 4);
+  const offline = await openScheduler({ mode: 'offline' });
+  let jobs: Job[];
+  try {
+    const spec = { name: 'template', schedule: 'never', catchUp: 'none' as const };
+    if (a.kind === 'module') notes.unshift(`isolation: ${(await addModuleJob(offline.s, spec)).isolation}`);
+    else await offline.s.addJob({ ...spec, command: { argv: ['/bin/true'] } });
+    const doc = await offline.s.backup();
+    const tpl = doc.jobs[0]!;
+    const at = new Date(created).toISOString();
+    jobs = Array.from({ length: a.n }, (_, i) => ({
+      ...tpl, id: `${tpl.id}${String(i).padStart(6, '0')}`, name: `tick-${i}`, schedule: 'every 1s',
+      createdAt: at, updatedAt: at, nextRunAt: null, lastRun: null,
+    }));
+    await offline.s.restore({ ...doc, jobs, runs: [], slots: [] });
+    await offline.s.shutdown({ graceMs: 0 });
+    notes.push(`jobs loaded by restore in ${fmt((Date.now() - tLoad) / 1000)} s`);
+  } catch (err) {
+    await offline.close();
+    throw err;
+  }
+  const { s, close } = await openScheduler({ maxConcurrentJobs, maxQueuedJobs: a.n + 1000 }, offline.dataDir);
+  const loadMs = Date.now() - tLoad;
+  notes.push(`loaded and armed in ${fmt(loadMs / 1000)} s`);
+  try {
+    const index = new Map(jobs.map((j, i) => [j.id, i]));
+    let tally: SlotTally | null = null;
+    const notRun: Record<string, number> = {};
+    let window: [number, number] = [0, 0];
+    const subs = [
+      s.events$.pipe(filter((e) => e.type === 'run.started')).subscribe((e) => {
+        if (tally === null || e.type !== 'run.started' || e.run.startedAt === null) return;
+        tally.fireAt(index.get(e.run.jobId) ?? -1, Date.parse(e.run.scheduledAt), Date.parse(e.run.startedAt));
+      }),
+      s.events$.pipe(filter((e) => e.type === 'slot.recorded')).subscribe((e) => {
+        if (e.type !== 'slot.recorded' || e.slot.outcome === 'fired') return;
+        const at = Date.parse(e.slot.at);
+        if (at >= window[0] && at < window[1]) notRun[e.slot.outcome] = (notRun[e.slot.outcome] ?? 0) + 1;
+      }),
+    ];
+    const rssSetup = process.memoryUsage.rss();
+    // At least one fire of every job before the window (warm-up), and the usual lead after set-up.
+    const t0 = Math.max(nextWholeSecond(Date.now(), LEAD_MS), created + 2000);
+    if (Date.now() > created) notes.push(`set-up ended ${fmt((Date.now() - created) / 1000)} s after the jobs' first slot`);
+    const t1 = t0 + a.windowS * 1000;
+    window = [t0, t1];
+    tally = new SlotTally(a.n, t0, t1);
+    await sleep(t0 - Date.now());
+    const rss = rssSampler();
+    const cpu0 = process.cpuUsage();
+    const w0 = Date.now();
+    await sleep(t1 - Date.now());
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPct = ((cpu.user + cpu.system) / 1000 / (Date.now() - w0)) * 100;
+    await sleep(GRACE_MS);
+    const peak = rss.stop();
+    for (const sub of subs) sub.unsubscribe();
+    const r = tally.report();
+    const outcomes = Object.entries(notRun).map(([k, v]) => `${fmt(v)} ${k}`).join(', ');
+    if (outcomes !== '') notes.push(`slots of the window not run: ${outcomes}`);
+    // Deliver before shutting down: a scheduler left behind by the load may take long to drain.
+    ctx.deliver(slotSample(r, {
+      rssMb: peak / 1048576, rssSetupMb: rssSetup / 1048576, cpuPct, loadMs,
+      skipped: notRun.skipped ?? 0, missed: notRun.missed ?? 0,
+    }, notes));
+  } finally {
+    await close();
+    rmSync(offline.dataDir, { recursive: true, force: true });
+  }
+}
+
+const specOf = (id: string, label: string, role: MeasurementSpec['role'], fn: string, file: string, args: unknown, windowS: number): MeasurementSpec => ({
+  id, label, role, file, fn, args, timeoutMs: windowS * 1000 + 240_000,
+});
+
+/** W3 as the harness runs it. */
+export const w3: Workload = {
+  id: 'W3',
+  title: 'firing precision: N jobs on `every 1s`, lateness of run start and slots with no run',
+  run: async (ctx) => {
+    const windowS = WINDOW_S[ctx.mode];
+    const plan = PLAN[ctx.mode];
+    // One repetition by default: a window is already N × windowS slots, and a full run of W3 holds
+    // 13 windows of 30 s (see bench/README.md for the time budget).
+    const reps = ctx.reps({ quick: 1, full: 1 });
+    const peerFile = require.resolve('./w3-peers');
+    const { threads } = await ctx.shared('isolation', isolationOfThisBuild);
+    for (const { n, peers } of plan.modules) {
+      await ctx.interleave([
+        specOf(`W3.rae.${n}`, `rae-scheduler, ${fmt(n)} module jobs`, 'rae', 'rae', __filename, { kind: 'module', n, windowS, threads }, windowS),
+        ...peers.map((p) => specOf(`W3.${p}.${n}`, `${p === 'floor' ? 'floor: one setTimeout per second' : p}, ${fmt(n)} jobs`, p === 'floor' ? 'floor' : 'peer', 'peer', peerFile, { peer: p, n, windowS }, windowS)),
+      ], reps);
+    }
+    for (const n of plan.argv) {
+      await ctx.interleave([
+        specOf(`W3.rae.argv.${n}`, `rae-scheduler, ${fmt(n)} /bin/true argv jobs`, 'rae', 'rae', __filename, { kind: 'argv', n, windowS, threads }, windowS),
+        specOf(`W3.floor.argv.${n}`, `floor: one setTimeout per second, ${fmt(n)} jobs`, 'floor', 'peer', peerFile, { peer: 'floor', n, windowS }, windowS),
+      ], reps);
+    }
+  },
+  evaluate: (r, mode) => {
+    const rows: Row[] = [];
+    const headline: Headline[] = [];
+    const fig = (id: string): string => {
+      const res = r.get(id);
+      if (res === undefined || res.samples.length === 0) return res?.errors[0] ? `failed: ${res.errors[0]}` : 'failed';
+      if (r.m(id, 'ran') === 0) return `no run started in the window: ${fmt(r.m(id, 'missing'))} of ${fmt(r.m(id, 'expected'))} slots without a run, ${fmt(r.m(id, 'rssMb'))} MB`;
+      return `p50/p99/max ${fmt(r.m(id, 'p50'))}/${fmt(r.m(id, 'p99'))}/${fmt(r.m(id, 'max'))} ms, ${fmt(r.m(id, 'missing'))} of ${fmt(r.m(id, 'expected'))} slots without a run, ${fmt(r.m(id, 'rssMb'))} MB`;
+    };
+    const sizes = [...PLAN[mode].modules.map((m) => ({ n: m.n, id: `W3.rae.${m.n}`, peers: m.peers, kind: 'module jobs' })),
+      ...PLAN[mode].argv.map((n) => ({ n, id: `W3.rae.argv.${n}`, peers: ['floor'] as readonly Peer[], kind: '/bin/true argv jobs' }))];
+    for (const { n, id, peers, kind } of sizes) {
+      const p99 = r.m(id, 'p99');
+      const missing = r.m(id, 'missing');
+      const croner = r.m(`W3.croner.${n}`, 'p99');
+      const isArgv = id.includes('argv');
+      const peerId = (p: Peer): string => (isArgv ? `W3.${p}.argv.${n}` : `W3.${p}.${n}`);
+      let goal: string | null = null;
+      let met: boolean | null = null;
+      if (!isArgv && n === 1000) {
+        goal = '0 slots without a run, p99 ≤ 50 ms';
+        met = p99 !== null && missing === 0 && p99 <= 50;
+        headline.push({ label: 'W3 1,000 jobs: 50 ms ÷ p99 lateness', value: ratio(50, Math.max(1, p99 ?? NaN)), goal: 1, met });
+      } else if (!isArgv && n === 10_000) {
+        goal = "0 slots without a run, p99 ≤ croner's";
+        met = p99 !== null && croner !== null && missing === 0 && p99 <= croner;
+        headline.push({ label: "W3 10,000 jobs: croner's p99 ÷ p99", value: ratio(Math.max(1, croner ?? NaN), Math.max(1, p99 ?? NaN)), goal: 1, met });
+      }
+      rows.push({
+        workload: 'W3', what: `${fmt(n)} ${kind}: rae-scheduler`, rae: fig(id), beside: '—', ratio: null, goal, met,
+        note: r.get(id)?.notes.join('; ') || undefined,
+      });
+      for (const p of peers) {
+        const pid = peerId(p);
+        const pp99 = r.m(pid, 'p99');
+        rows.push({
+          workload: 'W3', what: `${fmt(n)} ${kind}: vs ${p === 'floor' ? 'the floor (one setTimeout per second)' : p} (ratio: p99 ÷ its p99)`, rae: `p99 ${fmt(p99)} ms`, beside: fig(pid),
+          // rae p99 ÷ peer p99, both floored at 1 ms (ms resolution; x/0 says nothing).
+          ratio: ratio(p99 === null ? null : Math.max(1, p99), pp99 === null ? null : Math.max(1, pp99)), goal: null, met: null,
+        });
+      }
+    }
+    return { rows, headline };
+  },
+};
+
+if (require.main === module) childMain({ rae });

@@ -1,0 +1,132 @@
+/**
+ * W6 supervision: a thread actor dies under load; how long until the scheduler serves again, and is
+ * any acknowledged call lost?
+ *
+ * One fresh scheduler per repetition and actor. CALLERS concurrent callers each add jobs in a loop
+ * (`addJob` goes through the parser thread, to check the schedule, and the persistence thread, to
+ * store it). After a warm-up, the actor's worker thread is terminated from outside (as a crash
+ * would: `threadActorProbe().crash(name)` from rae-scheduler/testing). Measured:
+ * - restart: death → the supervisor's `actor.restarted` event;
+ * - serving again: death → the first reply of an `addJob` ASKED after the death (asked again at once
+ *   until one succeeds);
+ * - calls in flight at the death, and calls that failed (not acknowledged: the caller got an error);
+ * - lost: acknowledged jobs (addJob resolved) missing afterwards — from `listJobs` on the same
+ *   scheduler, and again after a shutdown and a fresh `createScheduler` on the same store. Must be 0.
+ */
+import { rmSync } from 'node:fs';
+import { filter, firstValueFrom } from 'rxjs';
+import { threadActorProbe } from '../../src/testing';
+import { childMain } from '../harness/child';
+import { msSince, sleep } from '../harness/measure';
+import { fmt, fmtSummary } from '../harness/report';
+import type { Workload } from '../harness/runner';
+import type { MeasurementSpec, Mode, Sample } from '../harness/types';
+import { openScheduler } from './rae';
+
+const CALLERS = 8;
+const ACTORS = ['persistence', 'parser'] as const;
+
+interface Args { actor: (typeof ACTORS)[number]; warmMs: number; afterMs: number }
+
+async function crash(a: Args): Promise<Sample> {
+  const probe = threadActorProbe();
+  const first = await openScheduler({ maxConcurrentJobs: 4 });
+  const { s, dataDir } = first;
+  let reopened: Awaited<ReturnType<typeof openScheduler>> | null = null;
+  try {
+    const acked: string[] = [];
+    const failed: Record<string, number> = {};
+    let inFlight = 0;
+    let seq = 0;
+    let stop = false;
+    const loops = Array.from({ length: CALLERS }, async () => {
+      while (!stop) {
+        const name = `job-${seq++}`;
+        inFlight++;
+        try {
+          await s.addJob({ name, schedule: 'every 6 hours', timezone: 'UTC', command: { argv: ['/bin/true'] } });
+          acked.push(name);
+        } catch (err) {
+          const code = (err as { code?: string }).code ?? 'ERROR';
+          failed[code] = (failed[code] ?? 0) + 1;
+        } finally {
+          inFlight--;
+        }
+      }
+    });
+    await sleep(a.warmMs);
+    const restarted = firstValueFrom(s.events$.pipe(filter((e) => e.type === 'actor.restarted' && e.actor === a.actor)));
+    const inFlightAtDeath = inFlight;
+    const ackedBefore = acked.length;
+    const t0 = process.hrtime.bigint();
+    await probe.crash(a.actor);
+    let servingMs = NaN;
+    let probes = 0;
+    for (;;) {
+      probes++;
+      try {
+        await s.addJob({ name: `probe-${probes}`, schedule: 'every 6 hours', timezone: 'UTC', command: { argv: ['/bin/true'] } });
+        servingMs = msSince(t0);
+        acked.push(`probe-${probes}`);
+        break;
+      } catch {
+        if (msSince(t0) > 60_000) break;
+      }
+    }
+    await restarted;
+    const restartMs = msSince(t0);
+    await sleep(a.afterMs);
+    stop = true;
+    await Promise.all(loops);
+    const names = new Set((await s.listJobs()).map((j) => j.name));
+    const lostLive = acked.filter((n) => !names.has(n)).length;
+    await s.shutdown({ graceMs: 1000 });
+    reopened = await openScheduler({ maxConcurrentJobs: 4 }, dataDir);
+    const stored = new Set((await reopened.s.listJobs()).map((j) => j.name));
+    const lostAfterRestart = acked.filter((n) => !stored.has(n)).length;
+    const failedTotal = Object.values(failed).reduce((x, y) => x + y, 0);
+    return {
+      metrics: {
+        servingMs, restartMs, inFlightAtDeath, acked: acked.length, ackedAfterDeath: acked.length - ackedBefore,
+        failed: failedTotal, lost: Math.max(lostLive, lostAfterRestart), lostLive, lostAfterRestart, incarnations: probe.started(a.actor),
+      },
+      notes: failedTotal > 0 ? [`${a.actor}: not acknowledged (caller got an error): ${Object.entries(failed).map(([k, v]) => `${v} ${k}`).join(', ')}`] : [],
+    };
+  } finally {
+    probe.close();
+    await reopened?.s.shutdown({ graceMs: 1000 }).catch(() => undefined);
+    await s.shutdown({ graceMs: 1000 }).catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const ARGS: Record<Mode, Omit<Args, 'actor'>> = { quick: { warmMs: 1000, afterMs: 500 }, full: { warmMs: 2000, afterMs: 1000 } };
+
+/** W6 as the harness runs it. */
+export const w6: Workload = {
+  id: 'W6',
+  title: `supervision: a thread actor's worker dies under ${CALLERS} concurrent addJob callers`,
+  run: async (ctx) => {
+    const specs: MeasurementSpec[] = ACTORS.map((actor) => ({
+      id: `W6.${actor}`, label: `${actor} thread terminated`, role: 'rae', file: __filename, fn: 'crash', args: { actor, ...ARGS[ctx.mode] }, timeoutMs: 180_000,
+    }));
+    await ctx.interleave(specs, ctx.reps({ quick: 2, full: 5 }));
+  },
+  evaluate: (r) => {
+    const rows = ACTORS.map((actor) => {
+      const id = `W6.${actor}`;
+      const res = r.get(id);
+      // Lost acknowledged calls are judged on the WORST repetition, not the median.
+      const lostMax = res && res.samples.length > 0 ? Math.max(...res.samples.map((x) => x.metrics.lost ?? NaN)) : null;
+      const met = lostMax === 0 && (res?.errors.length ?? 1) === 0;
+      return {
+        workload: 'W6', what: `${actor} thread killed: death → serving again`, rae: fmtSummary(r.s(id, 'servingMs'), 'ms'),
+        beside: `restart event ${fmtSummary(r.s(id, 'restartMs'), 'ms')}; in flight ${fmt(r.m(id, 'inFlightAtDeath'))}, failed (unacked) ${fmt(r.m(id, 'failed'))}, acked lost ${lostMax === null ? '—' : fmt(lostMax)}`,
+        ratio: null, goal: '0 acknowledged calls lost', met, note: res?.notes.join('; ') || undefined,
+      };
+    });
+    return { rows, headline: [] };
+  },
+};
+
+if (require.main === module) childMain({ crash });
