@@ -38,6 +38,12 @@ export interface SchedulerOptions {
    * queued or running are never pruned). @default 1000
    */
   historyPerJob?: number;
+  /**
+   * Longest one step of the run path may take — a store commit, handing runs to the executor —
+   * before it counts as failed (a commit is then retried with backoff; runs not handed over are
+   * recorded `interrupted` and retried per their policy). On the scheduler's clock. @default 30000
+   */
+  stepTimeoutMs?: number;
 }
 
 /** Per-component health. */

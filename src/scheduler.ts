@@ -36,6 +36,7 @@ const optionsSchema = z.object({
   clock: z.any().optional(),
   mode: z.enum(['active', 'offline']).optional(),
   historyPerJob: z.number().int().min(1).max(1_000_000).optional(),
+  stepTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
 });
 
 /** Longest start-up (loading and arming every stored job) before createScheduler gives up. */
@@ -43,6 +44,23 @@ const STARTUP_TIMEOUT_MS = 30 * 60_000;
 
 /** Up to this many stored jobs, the monitor learns every job's name at start-up. */
 const NAMED_METRICS_LIMIT = 10_000;
+
+/** Messages the persistence thread handles at once. */
+const PERSISTENCE_CONCURRENCY = 16;
+
+/** Most due timeline entries handed to the scheduler in one message. */
+const TIMER_BATCH = 10_000;
+
+/** Waits for `p` at most `ms` (real time), then calls `onTimeout` and gives up. */
+async function withTimeout(p: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((r) => { t = setTimeout(() => { onTimeout(); r(); }, ms); });
+  try {
+    await Promise.race([p, late]);
+  } finally {
+    clearTimeout(t);
+  }
+}
 
 /** How often old history is pruned. */
 const PRUNE_EVERY_MS = 3_600_000;
@@ -105,6 +123,7 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     clock: options.clock ?? new SystemClock(),
     mode: options.mode ?? 'active',
     historyPerJob: options.historyPerJob ?? 1000,
+    stepTimeoutMs: options.stepTimeoutMs ?? 30_000,
   };
   mkdirSync(opts.dataDir, { recursive: true });
   const s = new RaeScheduler(opts);
@@ -133,6 +152,8 @@ class RaeScheduler implements Scheduler {
   readonly #triggers: TriggerHub | null;
   readonly #subs: Subscription[] = [];
   #queueDepth = { depth: 0, scheduled: 0, running: 0 };
+  /** Why store commits fail, while they do (health shows it). */
+  #storeFault: string | null = null;
   #shutdown: Promise<void> | null = null;
   #firstStart = true;
   #pruneTimer: TimerHandle | null = null;
@@ -158,13 +179,16 @@ class RaeScheduler implements Scheduler {
     this.#persistence = this.#system.spawnThread<PersistenceHandlers>({
       name: 'persistence', workerFile: workerFile('persistence.worker.js'), init: { dataDir: opts.dataDir },
       mailboxSize: 100_000,
+      // Several messages in flight: commits from the scheduler, concurrent adds and reads overlap,
+      // and lmdb writes the transactions queued in one turn with one flush.
+      concurrency: PERSISTENCE_CONCURRENCY,
     });
     this.#parser = this.#system.spawnThread<ParserHandlers>({ name: 'parser', workerFile: workerFile('parser.worker.js'), mailboxSize: 100_000 });
     const self = (): ActorRef<SchedulerHandlers> => this.#scheduler;
     this.#queue = this.#system.spawn<QueueHandlers>({
       name: 'queue', mailboxSize: 100_000,
       factory: () => createQueueHandlers({
-        clock, maxQueued: opts.maxQueuedJobs,
+        clock, maxBatch: TIMER_BATCH,
         onDue: (due) => self().tell('slotsDue', { due }),
         onClockJump: (deltaMs) => self().ask('clockJumped', { deltaMs }),
         onError: (err) => logger.error({ err: String(err) }, 'queue timer error'),
@@ -175,7 +199,7 @@ class RaeScheduler implements Scheduler {
       factory: () => createExecutorHandlers({
         maxConcurrent: opts.maxConcurrentJobs, logger,
         onStarted: () => undefined,
-        onFinished: (runId, result) => self().tell('runFinished', { runId, result }),
+        onFinished: (results) => self().tell('runsFinished', { results }),
       }),
     });
     // Watches are native and async; their fires enter the scheduler's mailbox like any message.
@@ -202,9 +226,12 @@ class RaeScheduler implements Scheduler {
   async #engineHandlers(): Promise<SchedulerHandlers> {
     const engine = new Engine({
       clock: this.#opts.clock, logger: this.#opts.logger, mode: this.#opts.mode,
-      maxConcurrent: this.#opts.maxConcurrentJobs,
+      maxConcurrent: this.#opts.maxConcurrentJobs, maxQueued: this.#opts.maxQueuedJobs,
       parser: this.#parser, persistence: this.#persistence, queue: this.#queue, executor: this.#executor, bus: this.#bus,
+      self: () => this.#scheduler,
       triggers: this.#triggers,
+      onStoreFault: (detail) => { this.#storeFault = detail; },
+      stepTimeoutMs: this.#opts.stepTimeoutMs,
     });
     const handlers = engine.handlers();
     if (this.#firstStart) {
@@ -232,7 +259,9 @@ class RaeScheduler implements Scheduler {
       });
     });
     try {
-      await Promise.race([this.#scheduler.ask('runningCount', {}, { timeoutMs: STARTUP_TIMEOUT_MS }), failed]);
+      // `started` answers once start-up has been handled; its `idle` once what it recorded is durable.
+      const started = await Promise.race([this.#scheduler.ask('started', {}, { timeoutMs: STARTUP_TIMEOUT_MS }), failed]);
+      await Promise.race([started.idle, failed]);
     } finally {
       sub?.unsubscribe();
     }
@@ -252,8 +281,10 @@ class RaeScheduler implements Scheduler {
   }
 
   async #refreshDepth(): Promise<void> {
-    const [q, running] = await Promise.all([this.#queue.ask('depth', {}), this.#scheduler.ask('runningCount', {})]);
-    this.#queueDepth = { depth: q.depth, scheduled: q.scheduled, running };
+    const [q, ready, running] = await Promise.all([
+      this.#queue.ask('depth', {}), this.#scheduler.ask('readyCount', {}), this.#scheduler.ask('runningCount', {}),
+    ]);
+    this.#queueDepth = { depth: ready, scheduled: q.scheduled, running };
   }
 
   #components(): Record<string, { healthy: boolean; detail?: string; restarts?: number }> {
@@ -261,6 +292,8 @@ class RaeScheduler implements Scheduler {
     for (const c of this.#system.children()) {
       out[c.id] = { healthy: c.running, restarts: c.restarts, ...(c.running ? {} : { detail: 'not running' }) };
     }
+    // Commits failing (a full disk, a broken store): fires are kept and retried, but say so.
+    if (this.#storeFault !== null) out.store = { healthy: false, detail: this.#storeFault };
     if (this.#triggers !== null) {
       const n = this.#triggers.counts();
       out.triggers = { healthy: true, detail: `${n.watches} watched paths, ${n.conditions} usage conditions` };
@@ -268,8 +301,10 @@ class RaeScheduler implements Scheduler {
     return out;
   }
 
-  addJob(spec: Parameters<Scheduler['addJob']>[0]): Promise<Job> {
-    return this.#scheduler.ask('addJob', { spec });
+  async addJob(spec: Parameters<Scheduler['addJob']>[0]): Promise<Job> {
+    // The scheduler answers once the job is indexed and armed; `durable` once it is on disk.
+    const { durable } = await this.#scheduler.ask('addJob', { spec });
+    return durable;
   }
   removeJob(idOrName: string): Promise<void> {
     return this.#scheduler.ask('removeJob', { ref: idOrName });
@@ -286,8 +321,9 @@ class RaeScheduler implements Scheduler {
   resumeJob(idOrName: string): Promise<Job> {
     return this.#scheduler.ask('setEnabled', { ref: idOrName, enabled: true });
   }
-  runNow(idOrName: string): Promise<Run> {
-    return this.#scheduler.ask('runNow', { ref: idOrName });
+  async runNow(idOrName: string): Promise<Run> {
+    const { durable } = await this.#scheduler.ask('runNow', { ref: idOrName });
+    return durable;
   }
   history(idOrName: string, opts?: { limit?: number }): Promise<Run[]> {
     return this.#scheduler.ask('history', { ref: idOrName, limit: opts?.limit });
@@ -366,7 +402,8 @@ class RaeScheduler implements Scheduler {
     await this.#scheduler.ask('beginShutdown', {}, { timeoutMs });
     await this.#executor.ask('close', { graceMs }, { timeoutMs });
     // Messages are handled in order: once `drain` answers, every run's final status is stored.
-    await this.#scheduler.ask('drain', {}, { timeoutMs });
+    const drained = await this.#scheduler.ask('drain', {}, { timeoutMs });
+    await withTimeout(drained.idle, timeoutMs, () => this.#opts.logger.error({}, 'shutdown: records still not durable; giving up on them'));
     this.#monitor.stop();
     for (const s of this.#subs) s.unsubscribe();
     await this.#system.stop();

@@ -11,6 +11,7 @@
  * | `unfinished` | run id               | job id       | queued/running runs, for crash recovery           |
  * | `slots`      | `[jobId, at]`        | Slot         | slots of a job newest first = one reverse range   |
  * | `states`     | job id               | ScheduleState|                                                  |
+ * | `parked`     | run id               | job id       | queued runs a graceful stop left unstarted        |
  *
  * Run ids (src/model/ids.ts) and slot times (canonical ISO UTC) sort lexically by time, and lmdb's
  * ordered-binary keys sort arrays element by element, so `[jobId, *]` ranges come out in time order.
@@ -45,6 +46,8 @@ export interface Tables {
   states: Database<ScheduleState, string>;
   /** Compact per-job start-up records (see {@link JobHead}), kept in step with `jobs`. */
   heads: Database<JobHead, string>;
+  /** Unfinished runs a graceful stop left unstarted (queued again at the next start). */
+  parked: Database<string, string>;
 }
 
 /**
@@ -62,6 +65,13 @@ export interface JobHead {
   after: string[];
   /** True when the job has watch/usage triggers (start-up then needs the whole spec). */
   events: boolean;
+  /**
+   * Canonical schedule text and zone: the scheduler keeps every armed job's parsed schedule (shared
+   * between jobs with the same text) beside its timeline entry, so a clock jump re-arms in memory.
+   * Absent in heads written before they carried it (the store rebuilds those at open).
+   */
+  schedule?: string;
+  timezone?: string | null;
 }
 
 /** The head of a job. */
@@ -74,6 +84,8 @@ export function headOf(job: Job): JobHead {
     jitterMs: job.jitterMs,
     after: job.triggers.flatMap((t) => (t.type === 'after' ? [t.job] : [])),
     events: job.triggers.some((t) => t.type !== 'after'),
+    schedule: job.schedule,
+    timezone: job.timezone,
   };
 }
 
@@ -116,6 +128,7 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     slots: env.openDB<Slot, [string, string]>('slots', db),
     states: env.openDB<ScheduleState, string>('states', db),
     heads: env.openDB<JobHead, string>('heads', db),
+    parked: env.openDB<string, string>('parked', db),
   };
 }
 
