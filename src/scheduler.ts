@@ -19,7 +19,8 @@ import type { ActorRef } from './runtime/types';
 import type { ParserHandlers } from './actors/parser/actor';
 import type { PersistenceHandlers } from './actors/persistence/actor';
 import { createQueueHandlers, type QueueHandlers } from './actors/queue/actor';
-import { createExecutorHandlers, type ExecutorHandlers } from './actors/executor/actor';
+import { createExecutorHandlers, type ExecutorFault, type ExecutorHandlers } from './actors/executor/actor';
+import type { InjectedFault } from './actors/persistence/port';
 import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
 import { zodMessage } from './actors/scheduler/job-spec';
 import { Monitor } from './actors/monitor';
@@ -93,6 +94,18 @@ function logEvent(logger: Logger, e: SchedulerEvent): void {
     default:
       break;
   }
+}
+
+/** What `testHooks()` of a scheduler gives tests. @internal */
+export interface SchedulerTestHooks {
+  storeFault(fault: InjectedFault): Promise<void>;
+  executorFault(fault: ExecutorFault): Promise<void>;
+  commitStats(): Promise<{ commits: number; failures: number; records: number }>;
+}
+
+/** The test hooks of a scheduler made by {@link createScheduler}. @internal */
+export function testHooksOf(s: Scheduler): SchedulerTestHooks {
+  return (s as unknown as { testHooks(): SchedulerTestHooks }).testHooks();
 }
 
 /** Where the built worker entry files are (next to this file, in dist/src/workers). */
@@ -299,6 +312,19 @@ class RaeScheduler implements Scheduler {
       out.triggers = { healthy: true, detail: `${n.watches} watched paths, ${n.conditions} usage conditions` };
     }
     return out;
+  }
+
+  /**
+   * Fault injection and counters for tests and benches: store commits that fail, end the
+   * persistence thread mid-commit or are slow; executor hand-overs that crash or are slow.
+   * @internal
+   */
+  testHooks(): SchedulerTestHooks {
+    return {
+      storeFault: (fault) => this.#persistence.ask('injectFault', fault),
+      executorFault: (fault) => this.#executor.ask('injectFault', fault),
+      commitStats: () => this.#scheduler.ask('commitStats', {}),
+    };
   }
 
   async addJob(spec: Parameters<Scheduler['addJob']>[0]): Promise<Job> {

@@ -29,12 +29,14 @@ export interface ExecutorInit {
 }
 
 /**
- * A fault the executor's test hook injects into its next `startMany`: `hang` never answers (the
- * scheduler's ask times out), `crash` ends the incarnation (ActorCrash: the supervisor restarts it).
+ * A fault the executor's test hook injects into its next `startMany`: `slow` hands the runs over
+ * only after `ms` of real time (the scheduler's ask may time out first), `crash` ends the
+ * incarnation (ActorCrash: the supervisor restarts it).
  * @internal for tests
  */
 export interface ExecutorFault {
-  mode: 'hang' | 'crash';
+  mode: 'slow' | 'crash';
+  ms?: number;
   times?: number;
 }
 
@@ -100,7 +102,10 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
         fault.times = (fault.times ?? 1) - 1;
         if (fault.times <= 0) faults.shift();
         if (fault.mode === 'crash') throw new ActorCrash('injected executor crash (test)');
-        return new Promise<void>(() => undefined);
+        return new Promise<void>((resolve) => setTimeout(() => {
+          for (const r of requests) start(r);
+          resolve();
+        }, fault.ms ?? 1000));
       }
       for (const r of requests) start(r);
     },

@@ -71,12 +71,17 @@ export interface UnfinishedRun {
 
 /**
  * A fault the store's test hook injects into its next commits: `fail` throws a PersistenceError
- * before anything is written; `exit` ends the persistence thread inside the transaction (a crash
- * mid-commit: nothing of the batch is written); `hang` never answers (the caller's ask times out).
+ * before anything is written; `die` ends the persistence thread before it writes the batch;
+ * `exit` ends it after the batch is durable but before it answers; `slow` commits only after `ms`
+ * of real time (the caller's ask may time out first, and retry a batch that lands after all).
+ * (A crash of the whole process in the middle of a commit is tested with `kill -9`: a thread that
+ * dies inside an LMDB write transaction would leave the process's environment locked.)
  * @internal for tests
  */
 export interface InjectedFault {
-  mode: 'fail' | 'exit' | 'hang';
+  mode: 'fail' | 'die' | 'exit' | 'slow';
+  /** `slow`: real milliseconds before the commit starts. */
+  ms?: number;
   /** How many commits it hits. @default 1 */
   times?: number;
   /** Only commits carrying these kinds of records. @default any commit */

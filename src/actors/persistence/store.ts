@@ -427,14 +427,15 @@ export class Store implements SchedulerStorePort {
   async commitBatch(batch: Batch): Promise<BatchResult> {
     const b = checkBatch(batch);
     const fault = this.#takeFault(b);
-    if (fault === 'fail') throw new PersistenceError('store write failed: injected fault (test)');
-    if (fault === 'hang') return await new Promise<never>(() => undefined);
-    return await this.#write(() => {
-      const result = writeBatchTx(this.#t, b);
-      // A crash in the middle of the commit: the thread ends before the transaction commits.
-      if (fault === 'exit') process.exit(70);
-      return result;
-    });
+    if (fault?.mode === 'fail') throw new PersistenceError('store write failed: injected fault (test)');
+    if (fault?.mode === 'slow') await new Promise((r) => setTimeout(r, fault.ms ?? 1000));
+    // The thread dies holding the batch, before writing it.
+    if (fault?.mode === 'die') process.exit(70);
+    const result = await this.#write(() => writeBatchTx(this.#t, b));
+    // The thread dies after the commit is on disk, before anyone hears of it: the retry must find
+    // its own slots (same run ids) and count them as written, not deduped.
+    if (fault?.mode === 'exit') process.exit(70);
+    return result;
   }
 
   /** Runs stored `queued` or `running`, each with whether a graceful stop parked it. */
@@ -458,14 +459,14 @@ export class Store implements SchedulerStorePort {
     this.#faults.push({ times: 1, when: 'any', ...fault });
   }
 
-  #takeFault(b: Batch): InjectedFault['mode'] | null {
+  #takeFault(b: Batch): InjectedFault | null {
     const finishes = b.runs.some((r) => r.finishedAt !== null);
     const i = this.#faults.findIndex((f) => f.when === 'any' || (f.when === 'fires' ? b.fires.length > 0 : finishes));
     if (i < 0) return null;
     const f = this.#faults[i]!;
     f.times = (f.times ?? 1) - 1;
     if (f.times <= 0) this.#faults.splice(i, 1);
-    return f.mode;
+    return f;
   }
 
   #assertOpen(): void {

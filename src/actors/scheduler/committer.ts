@@ -139,8 +139,8 @@ export class Committer {
     if (sealed === null || sealed.id !== id) return;
     if (!outcome.ok) {
       this.stats.failures++;
-      const delay = backoffDelay(this.#failures++, this.#backoff);
-      this.#d.logger.error({ err: outcome.error, records: this.#count(sealed.batch), retryInMs: Math.round(delay) },
+      const delay = Math.round(backoffDelay(this.#failures++, this.#backoff));
+      this.#d.logger.error({ err: outcome.error, records: this.#count(sealed.batch), retryInMs: delay },
         'store commit failed; the batch is kept and retried');
       this.#d.onFault(`commits failing since ${this.#failures} attempt(s): ${outcome.error} (retrying)`);
       this.#waiting = true;
