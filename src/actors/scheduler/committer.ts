@@ -108,6 +108,11 @@ export class Committer {
     this.#open.add(part, after);
   }
 
+  /** Takes a job's state back out of the open batch (it is written another way, e.g. with its insert). */
+  unstage(jobId: string): void {
+    this.#open.states.delete(jobId);
+  }
+
   /** Records waiting or in flight. */
   get busy(): boolean {
     return this.#sealed !== null || !this.#open.empty || this.#open.after.length > 0;

@@ -80,6 +80,8 @@ export class Engine {
   readonly #schedules = new LRUCache<string, Schedule>({ max: JOB_CACHE_SIZE });
   /** Main-thread schedule maths with its own caches (stored schedules were validated by the parser thread). */
   readonly #math = new ScheduleMath();
+  /** Schedule texts (with zone) the parser thread accepted, as given to `addJob`. */
+  readonly #validated = new LRUCache<string, Schedule>({ max: 1000 });
   readonly arming = new Arming();
   readonly commit: Committer;
   readonly slots: SlotKeeper;
@@ -142,9 +144,10 @@ export class Engine {
       runningCount: (_p: Record<string, never>) => this.runs.runningCount,
       readyCount: (_p: Record<string, never>) => this.runs.readyCount,
       slotsDue: (p: { due: Array<{ jobId: string; at: number }> }) => this.#slotsDue(p.due),
-      clockJumped: (p: { deltaMs: number }) => this.#turn(() => {
+      clockJumped: async (p: { deltaMs: number }) => {
         this.slots.clockJumped(p.deltaMs);
-      }),
+        await this.endTurn(true);
+      },
       rearm: (_p: Record<string, never>) => this.#turn(() => {
         this.slots.rearmAll();
         this.runs.rearm();
@@ -179,12 +182,18 @@ export class Engine {
     await this.endTurn();
   }
 
-  /** Sends what this turn collected: timeline changes (awaited: a clock jump's re-arm must land first), starts, the commit. */
-  async endTurn(): Promise<void> {
+  /**
+   * Sends what this turn collected: starts, the commit, timeline changes. The timeline message is
+   * a `tell` (the queue applies it in order), awaited only where the caller needs it applied
+   * before it answers (a clock jump: the timer hands over due entries right after).
+   */
+  async endTurn(awaitArms = false): Promise<void> {
     this.runs.pump();
     this.commit.flush();
     const arms = this.arming.take();
-    if (arms !== null && this.#d.mode === 'active') await this.#d.queue.ask('armMany', arms);
+    if (arms === null || this.#d.mode !== 'active') return;
+    if (awaitArms) await this.#d.queue.ask('armMany', arms);
+    else this.#d.queue.tell('armMany', arms);
   }
 
   #start(requests: RunRequest[]): void {
@@ -229,7 +238,14 @@ export class Engine {
     await this.#refuseCycle(spec.name, spec.triggers);
     if (this.index.hasName(spec.name)) throw new ConflictError(`name: a job named '${spec.name}' already exists`);
     const now = this.#d.clock.now();
-    const schedule = await this.#d.parser.ask('parse', { text: spec.schedule, tz: spec.timezone, now });
+    // The parser thread validates schedule text; text it already accepted (not a one-time form,
+    // which depends on `now`) is not sent again — bulk adds usually share a few schedules.
+    const inputKey = `${spec.timezone ?? ''}\0${spec.schedule}`;
+    let schedule = this.#validated.get(inputKey);
+    if (schedule === undefined) {
+      schedule = await this.#d.parser.ask('parse', { text: spec.schedule, tz: spec.timezone, now });
+      if (schedule.kind !== 'once') this.#validated.set(inputKey, schedule);
+    }
     if (schedule.kind === 'once' && schedule.at <= now) {
       throw new ValidationError(`schedule: '${spec.schedule}' is in the past (${iso(schedule.at)})`, 'schedule');
     }
@@ -254,7 +270,9 @@ export class Engine {
       this.slots.arm(job, schedule, now);
     }
     const first = this.slots.stateOf(job.id) ?? state;
-    await this.endTurnArmsOnly();
+    // The first state is written with the job (one transaction), not in a batch of its own.
+    this.commit.unstage(job.id);
+    await this.endTurn();
     const shown: Job = { ...job, nextRunAt: first.nextRunAt, lastRun: null, state: jobState(job, schedule) };
     const durable = this.#d.persistence.ask('insertJob', { job, state: first }).then(
       () => {
@@ -268,12 +286,6 @@ export class Engine {
     );
     durable.catch(() => undefined);
     return { job: shown, durable };
-  }
-
-  /** Timeline changes sent at once (the add's state also goes with its insert). */
-  async endTurnArmsOnly(): Promise<void> {
-    const arms = this.arming.take();
-    if (arms !== null && this.#d.mode === 'active') await this.#d.queue.ask('armMany', arms);
   }
 
   /** An insert failed: the job never existed. */
