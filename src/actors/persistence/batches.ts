@@ -70,7 +70,15 @@ export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
     void t.slots.put([slot.jobId, slot.at], slot);
     if (run !== null) putRunTx(t, run);
   }
-  for (const run of batch.runs) if (!putRunTx(t, run)) dropped.add(run.jobId);
+  const finals: Run[] = [];
+  for (const run of batch.runs) {
+    if (UNFINISHED.has(run.status)) {
+      if (!putRunTx(t, run)) dropped.add(run.jobId);
+    } else {
+      finals.push(run);
+    }
+  }
+  for (const jobId of commitFinishesTx(t, finals)) dropped.add(jobId);
   for (const st of batch.states) {
     if (t.jobs.get(st.jobId) === undefined) dropped.add(st.jobId);
     else void t.states.put(st.jobId, st);
@@ -80,6 +88,17 @@ export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
     if (jobId !== undefined) void t.parked.put(id, jobId);
   }
   return { deduped, dropped: [...dropped] };
+}
+
+/**
+ * Inside the batch's transaction: the final records of finished runs (all finishes of a turn).
+ * The one place a run's end is written — per-job statistics rolled up as runs finish belong here.
+ * Returns the ids of jobs that are gone (their records dropped).
+ */
+export function commitFinishesTx(t: Tables, finals: Run[]): string[] {
+  const gone: string[] = [];
+  for (const run of finals) if (!putRunTx(t, run)) gone.push(run.jobId);
+  return gone;
 }
 
 /** Unfinished runs, each with whether a graceful stop parked it unstarted. */
