@@ -6,7 +6,12 @@
  * child_process at the same concurrency (with `shell: true` for the shell form). Nothing that spawns
  * a process per run can beat it; the ratio is how much of it the scheduler keeps.
  *
- * Run: `npx tsc -p . && node dist/bench/throughput.js [--runs 500]`
+ * Logging: the same scheduler workload (argv form, concurrency 4) with the daemon's log — pino, info
+ * level, one `run.finished` line per run, asynchronous file destination (`createDaemonLog`) — against
+ * the silent default logger, alternated in fresh processes (`--logging-repeat` pairs, default 3).
+ * `--logging-only` runs just that comparison.
+ *
+ * Run: `npx tsc -p . && node dist/bench/throughput.js [--runs 500] [--logging-only]`
  * Writes bench/results/throughput.json.
  */
 import { spawn } from 'node:child_process';
@@ -16,10 +21,12 @@ import path from 'node:path';
 import Table from 'cli-table3';
 import { filter } from 'rxjs';
 import { createScheduler } from '../src/scheduler';
+import { createDaemonLog } from '../src/cli/daemon';
+import type { Logger } from '../src/api';
 import { childMain, msSince, percentiles, runChild, writeResult, type Percentiles } from './lib';
 
 type Form = 'argv' | 'shell';
-interface Args { form: Form; concurrency: number; n: number }
+interface Args { form: Form; concurrency: number; n: number; log?: boolean }
 
 interface Result {
   runsPerSec: number;
@@ -31,7 +38,8 @@ interface Result {
 
 async function scheduler(a: Args): Promise<Result> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rae-bench-tput-'));
-  const s = await createScheduler({ dataDir, maxConcurrentJobs: a.concurrency });
+  const log = a.log === true ? createDaemonLog(path.join(dataDir, 'logs', 'daemon.log'), false) : null;
+  const s = await createScheduler({ dataDir, maxConcurrentJobs: a.concurrency, ...(log === null ? {} : { logger: log.logger as unknown as Logger }) });
   try {
     // overlap 'allow': every runNow runs, none is skipped behind the previous one.
     await s.addJob({ name: 'noop', schedule: 'never', overlap: 'allow', command: a.form === 'argv' ? { argv: ['true'] } : 'true' });
@@ -66,6 +74,7 @@ async function scheduler(a: Args): Promise<Result> {
     return { runsPerSec: Math.round(a.n / (totalMs / 1000)), totalMs: Math.round(totalMs), succeeded, latency: percentiles(lat) };
   } finally {
     await s.shutdown({ graceMs: 2000 });
+    log?.flush();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -87,9 +96,33 @@ async function ceiling(a: Args): Promise<Result> {
   return { runsPerSec: Math.round(a.n / (totalMs / 1000)), totalMs: Math.round(totalMs), succeeded, latency: null };
 }
 
+/** Runs/s with the daemon's info log on vs the silent logger, in alternating fresh processes. */
+async function logging(n: number, repeat: number): Promise<Record<string, unknown>> {
+  const on: number[] = [];
+  const off: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    off.push((await runChild<Result>(__filename, 'scheduler', { form: 'argv', concurrency: 4, n, log: false })).runsPerSec);
+    on.push((await runChild<Result>(__filename, 'scheduler', { form: 'argv', concurrency: 4, n, log: true })).runsPerSec);
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const ratio = +(med(on) / med(off)).toFixed(2);
+  console.log(`logging (argv, concurrency 4, ${n} runs): silent ${off.join(' / ')} runs/s, info log ${on.join(' / ')} runs/s; median ratio ${ratio}x`);
+  return { runs: n, form: 'argv', concurrency: 4, silentRunsPerSec: off, loggedRunsPerSec: on, medianRatio: ratio };
+}
+
+function flag(name: string, dflt: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
 async function main(): Promise<void> {
-  const i = process.argv.indexOf('--runs');
-  const n = i >= 0 ? Number(process.argv[i + 1]) : 500;
+  const n = flag('--runs', 500);
+  const logRepeat = flag('--logging-repeat', 3);
+  if (process.argv.includes('--logging-only')) {
+    const log = await logging(n, logRepeat);
+    console.log(`written ${writeResult('throughput-logging', log)}`);
+    return;
+  }
   const rows: Array<Args & { scheduler: Result; ceiling: Result; ratio: number }> = [];
   const table = new Table({ style: { head: [], border: [] }, head: ['form', 'concurrency', 'scheduler runs/s', 'ok', 'run latency p50/p99 ms', 'spawn ceiling runs/s', 'ratio'] });
   for (const form of ['argv', 'shell'] as const) {
@@ -104,7 +137,8 @@ async function main(): Promise<void> {
   }
   console.log(table.toString());
   console.log('ratio = scheduler runs/s / direct child_process spawn runs/s (same run, same concurrency)');
-  console.log(`written ${writeResult('throughput', { runs: n, rows })}`);
+  const log = await logging(n, logRepeat);
+  console.log(`written ${writeResult('throughput', { runs: n, rows, logging: log })}`);
 }
 
 if (!childMain({ scheduler, ceiling })) {

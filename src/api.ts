@@ -22,7 +22,12 @@ export interface SchedulerOptions {
   dataDir: string;
   /** Runs executing at once. @default 4 */
   maxConcurrentJobs?: number;
-  /** Runs waiting in the ready queue before new ones are refused with QueueFullError. @default 10000 */
+  /**
+   * Runs waiting in the ready queue before new ones are refused: `runNow` rejects with
+   * QueueFullError (code `QUEUE_FULL`) and records nothing; a scheduled, triggered, dependent or
+   * retry run that finds the queue full is recorded as a `skipped` run with the reason.
+   * @default 10000
+   */
   maxQueuedJobs?: number;
   /** pino-compatible logger. @default a silent logger */
   logger?: Logger;
@@ -86,18 +91,49 @@ export interface WhyReport {
   blockers: string[];
 }
 
+/** Paging of {@link Scheduler.listJobs}. */
+export interface ListJobsOptions {
+  /** Jobs per page, 1 to 10,000. @default 100 */
+  limit?: number;
+  /** The `next` cursor of the previous page; omitted for the first page. */
+  after?: string;
+}
+
+/** One page of jobs, in creation (id) order. */
+export interface JobPage {
+  jobs: Job[];
+  /** Cursor of the next page (pass it as `after`), or null when this page is the last. */
+  next: string | null;
+}
+
 /** The scheduler, embedded as a library or hosted by the daemon. */
 export interface Scheduler {
   addJob(spec: JobSpec): Promise<Job>;
   removeJob(idOrName: string): Promise<void>;
   getJob(idOrName: string): Promise<Job>;
+  /** Every job, in creation order. */
   listJobs(): Promise<Job[]>;
+  /**
+   * One page of jobs. Reads a snapshot of the store: it never waits behind the scheduler's work.
+   * @example
+   * for (let page = await s.listJobs({ limit: 100 }); ; page = await s.listJobs({ limit: 100, after: page.next })) {
+   *   show(page.jobs);
+   *   if (page.next === null) break;
+   * }
+   */
+  listJobs(opts: ListJobsOptions): Promise<JobPage>;
   pauseJob(idOrName: string): Promise<Job>;
   resumeJob(idOrName: string): Promise<Job>;
-  /** Fires the job once now; resolves with the queued run. */
+  /** Fires the job once now; resolves with the queued run. @throws QueueFullError when the ready queue is full */
   runNow(idOrName: string): Promise<Run>;
   /** Resolves when the run reaches a final status. */
   waitForRun(runId: string): Promise<Run>;
+  /**
+   * Resolves once this scheduler has no run left that is not final (running, queued, held, or
+   * waiting for a retry). In-process schedulers only: what `rae-sched run` without a daemon waits
+   * for, so a job's retries and its `--after` dependents run in the foreground too.
+   */
+  idle?(): Promise<void>;
   history(idOrName: string, opts?: { limit?: number }): Promise<Run[]>;
   why(idOrName: string): Promise<WhyReport>;
   health(): Promise<Health>;

@@ -9,7 +9,7 @@
 export { createScheduler } from './scheduler';
 export { nextRuns } from './actors/parser/schedule';
 export type {
-  Scheduler, SchedulerOptions, Health, ComponentHealth, Stats, WhyReport, BackupDocument, Logger,
+  Scheduler, SchedulerOptions, Health, ComponentHealth, Stats, WhyReport, BackupDocument, Logger, ListJobsOptions, JobPage,
 } from './api';
 export * from './errors';
 export type {

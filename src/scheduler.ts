@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { filter, firstValueFrom, map, type Observable, type Subscription } from 'rxjs';
 import { z } from 'zod';
-import type { BackupDocument, Health, Logger, Scheduler, SchedulerOptions, Stats, WhyReport } from './api';
+import type { BackupDocument, Health, JobPage, ListJobsOptions, Logger, Scheduler, SchedulerOptions, Stats, WhyReport } from './api';
 import { NotFoundError, SchedulerError, ValidationError } from './errors';
 import type { Job } from './model/job';
 import { FINAL_RUN_STATUSES, type Run } from './model/run';
@@ -26,6 +26,8 @@ import { zodMessage } from './actors/scheduler/job-spec';
 import { Monitor } from './actors/monitor';
 import { TriggerHub } from './actors/triggers';
 import { iso } from './actors/scheduler/runs';
+import { Store } from './actors/persistence/store';
+import { ReadView } from './reads/read-view';
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -138,7 +140,8 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     historyPerJob: options.historyPerJob ?? 1000,
     stepTimeoutMs: options.stepTimeoutMs ?? 30_000,
   };
-  mkdirSync(opts.dataDir, { recursive: true });
+  // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const s = new RaeScheduler(opts);
   try {
     await s.ready();
@@ -170,6 +173,13 @@ class RaeScheduler implements Scheduler {
   #shutdown: Promise<void> | null = null;
   #firstStart = true;
   #pruneTimer: TimerHandle | null = null;
+  /** The scheduler actor's current incarnation (its live facts are read beside the mailbox). */
+  #engine: Engine | null = null;
+  /** The queue actor's handlers (their depth is read beside the mailbox). */
+  #queueHandlers: QueueHandlers | null = null;
+  /** Reads answered from a read-only view of the store on this thread (src/reads). */
+  #reads: ReadView | null = null;
+  #readStore: Store | null = null;
   readonly events$: Observable<SchedulerEvent>;
 
   constructor(opts: Filled) {
@@ -185,7 +195,8 @@ class RaeScheduler implements Scheduler {
       probes: {
         queue: () => this.#queueDepth,
         components: () => this.#components(),
-        jobs: () => this.#scheduler.ask('jobCounts', {}),
+        jobs: async () => this.#view().jobCounts(),
+        rollup: () => this.#view().rollup(),
       },
     });
     // Start order is dependency order; the system stops them in reverse.
@@ -200,12 +211,12 @@ class RaeScheduler implements Scheduler {
     const self = (): ActorRef<SchedulerHandlers> => this.#scheduler;
     this.#queue = this.#system.spawn<QueueHandlers>({
       name: 'queue', mailboxSize: 100_000,
-      factory: () => createQueueHandlers({
+      factory: () => (this.#queueHandlers = createQueueHandlers({
         clock, maxBatch: TIMER_BATCH,
         onDue: (due) => self().tell('slotsDue', { due }),
         onClockJump: (deltaMs) => self().ask('clockJumped', { deltaMs }),
         onError: (err) => logger.error({ err: String(err) }, 'queue timer error'),
-      }),
+      })),
     });
     this.#executor = this.#system.spawn<ExecutorHandlers>({
       name: 'executor', mailboxSize: 100_000,
@@ -247,15 +258,22 @@ class RaeScheduler implements Scheduler {
       stepTimeoutMs: this.#opts.stepTimeoutMs,
     });
     const handlers = engine.handlers();
+    this.#engine = engine;
     if (this.#firstStart) {
-      // Stored history, read before start-up recovery publishes anything, so nothing counts twice.
-      const [history, counts] = await Promise.all([
-        this.#persistence.ask('runSummary', { maxDurations: 10_000 }),
-        this.#persistence.ask('counts', {}),
-      ]);
+      // The persistence thread has opened (and, if needed, migrated) the store: open a read-only
+      // view of it on this thread. Same process, so lmdb-js shares one native environment.
+      this.#readStore ??= await Store.open({ dataDir: this.#opts.dataDir, readOnly: true });
+      this.#reads ??= new ReadView({
+        store: this.#readStore, clock: this.#opts.clock, mode: this.#opts.mode,
+        maxConcurrent: this.#opts.maxConcurrentJobs, logger: this.#opts.logger,
+        live: {
+          runningOf: (jobId) => this.#engine?.runningOf(jobId) ?? [],
+          runningCount: () => this.#engine?.runningCount ?? 0,
+          jobCounts: () => this.#engine?.jobCounts() ?? { total: 0, enabled: 0, paused: 0, done: 0 },
+        },
+      });
       // Metric labels use job names; with very many jobs, those not touched since start show their id.
-      const jobs = counts.jobs <= NAMED_METRICS_LIMIT ? await this.#persistence.ask('listJobs', {}) : [];
-      this.#monitor.seed({ ...history, jobNames: jobs.map((j): [string, string] => [j.id, j.name]) });
+      this.#monitor.seedNames(this.#reads.jobNames(NAMED_METRICS_LIMIT));
     }
     await handlers.load({ start: this.#opts.mode === 'active', reboot: this.#firstStart });
     this.#firstStart = false;
@@ -278,7 +296,7 @@ class RaeScheduler implements Scheduler {
     } finally {
       sub?.unsubscribe();
     }
-    await this.#refreshDepth();
+    this.#refreshDepth();
     if (this.#opts.mode === 'active') this.#armPrune();
   }
 
@@ -293,11 +311,19 @@ class RaeScheduler implements Scheduler {
     }, PRUNE_EVERY_MS);
   }
 
-  async #refreshDepth(): Promise<void> {
-    const [q, ready, running] = await Promise.all([
-      this.#queue.ask('depth', {}), this.#scheduler.ask('readyCount', {}), this.#scheduler.ask('runningCount', {}),
-    ]);
-    this.#queueDepth = { depth: ready, scheduled: q.scheduled, running };
+  /**
+   * Queue depth and running runs, read from the queue's and the engine's memory on this thread,
+   * not asked through their mailboxes (which a burst of fires may fill).
+   */
+  #refreshDepth(): void {
+    const q = this.#queueHandlers?.depth({}) ?? { scheduled: 0 };
+    this.#queueDepth = { depth: this.#engine?.readyCount ?? 0, scheduled: q.scheduled, running: this.#engine?.runningCount ?? 0 };
+  }
+
+  /** The read view (open once the scheduler actor has started). */
+  #view(): ReadView {
+    if (this.#reads === null) throw new SchedulerError('INTERNAL', 'the scheduler has not started');
+    return this.#reads;
   }
 
   #components(): Record<string, { healthy: boolean; detail?: string; restarts?: number }> {
@@ -335,11 +361,13 @@ class RaeScheduler implements Scheduler {
   removeJob(idOrName: string): Promise<void> {
     return this.#scheduler.ask('removeJob', { ref: idOrName });
   }
-  getJob(idOrName: string): Promise<Job> {
-    return this.#scheduler.ask('getJob', { ref: idOrName });
+  async getJob(idOrName: string): Promise<Job> {
+    return this.#view().getJob(idOrName);
   }
-  listJobs(): Promise<Job[]> {
-    return this.#scheduler.ask('listJobs', {});
+  listJobs(): Promise<Job[]>;
+  listJobs(opts: ListJobsOptions): Promise<JobPage>;
+  async listJobs(opts?: ListJobsOptions): Promise<Job[] | JobPage> {
+    return opts === undefined ? this.#view().listJobs() : this.#view().listPage(opts);
   }
   pauseJob(idOrName: string): Promise<Job> {
     return this.#scheduler.ask('setEnabled', { ref: idOrName, enabled: false });
@@ -351,11 +379,11 @@ class RaeScheduler implements Scheduler {
     const { durable } = await this.#scheduler.ask('runNow', { ref: idOrName });
     return durable;
   }
-  history(idOrName: string, opts?: { limit?: number }): Promise<Run[]> {
-    return this.#scheduler.ask('history', { ref: idOrName, limit: opts?.limit });
+  async history(idOrName: string, opts?: { limit?: number }): Promise<Run[]> {
+    return this.#view().history(idOrName, opts?.limit);
   }
-  why(idOrName: string): Promise<WhyReport> {
-    return this.#scheduler.ask('why', { ref: idOrName });
+  async why(idOrName: string): Promise<WhyReport> {
+    return this.#view().why(idOrName);
   }
 
   async waitForRun(runId: string): Promise<Run> {
@@ -363,22 +391,35 @@ class RaeScheduler implements Scheduler {
     const finished = firstValueFrom(this.#bus.on('run.finished').pipe(
       filter((e) => e.run.id === runId), map((e) => e.run)));
     finished.catch(() => undefined);
-    const stored = await this.#persistence.ask('getRun', { id: runId });
+    const stored = this.#readStore?.getRun(runId) ?? await this.#persistence.ask('getRun', { id: runId });
     if (stored === null) throw new NotFoundError(`run '${runId}' not found`);
     if (FINAL_RUN_STATUSES.includes(stored.status)) return stored;
     return finished;
   }
 
+  /**
+   * Resolves once no run is running, queued, held or waiting for a retry's backoff. Asked after each
+   * finish: the scheduler's mailbox handles the ask after the whole finish (its retry, its `--after`
+   * dependents), so a follow-up run is always counted before the answer.
+   */
+  async idle(): Promise<void> {
+    for (;;) {
+      const finished = firstValueFrom(this.#bus.on('run.finished'));
+      finished.catch(() => undefined);
+      if (await this.#scheduler.ask('pendingCount', {}) === 0) return;
+      await finished;
+    }
+  }
+
   async health(): Promise<Health> {
-    await this.#refreshDepth();
     return this.#monitor.health();
   }
   async stats(): Promise<Stats> {
-    await this.#refreshDepth();
+    this.#refreshDepth();
     return this.#monitor.stats();
   }
   async metrics(): Promise<string> {
-    await this.#refreshDepth();
+    this.#refreshDepth();
     return this.#monitor.metrics();
   }
   backup(): Promise<BackupDocument> {
@@ -432,6 +473,7 @@ class RaeScheduler implements Scheduler {
     await withTimeout(drained.idle, timeoutMs, () => this.#opts.logger.error({}, 'shutdown: records still not durable; giving up on them'));
     this.#monitor.stop();
     for (const s of this.#subs) s.unsubscribe();
+    await this.#readStore?.close();
     await this.#system.stop();
     await this.#triggers?.stop();
     this.#bus.complete();

@@ -1,6 +1,7 @@
 /**
  * Which Scheduler a command talks to: the daemon over its socket when one answers, else the store
- * opened directly in offline mode (LMDB is safe across processes). Either way the result is the same.
+ * opened directly on this thread (LMDB is safe across processes), with no actor system booted
+ * ({@link DirectScheduler}). Either way the result is the same.
  */
 import { DaemonUnavailableError } from '../errors';
 import type { Scheduler } from '../api';
@@ -30,7 +31,7 @@ export async function openBackend(dataDir: string, opts: { requireDaemon?: strin
     );
   }
   // Loaded on demand: commands that never open the store (`next`, `--help`) stay fast.
-  const { createScheduler } = await import('../index');
-  const scheduler = await createScheduler({ dataDir, mode: 'offline' });
-  return { scheduler, remote: false, close: () => scheduler.shutdown({ graceMs: 0 }) };
+  const { DirectScheduler } = await import('./direct');
+  const scheduler = await DirectScheduler.open(dataDir);
+  return { scheduler, remote: false, close: () => scheduler.shutdown() };
 }

@@ -4,15 +4,16 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import {
   DaemonUnavailableError, SchedulerError, deserializeError, isSerializedError,
 } from '../errors';
-import type { BackupDocument, Health, Scheduler, Stats, WhyReport } from '../api';
+import type { BackupDocument, Health, JobPage, ListJobsOptions, Scheduler, Stats, WhyReport } from '../api';
 import type { Job, JobSpec } from '../model/job';
 import type { Run } from '../model/run';
 import type { SchedulerEvent } from '../model/events';
-import { API_PREFIX } from './protocol';
+import { API_PREFIX } from './api-path';
+import { loadRxjs } from './lazy';
 
 /**
  * True when a process accepts connections on `socketPath`. A socket file left by a dead daemon
@@ -51,8 +52,16 @@ export class RemoteScheduler implements Scheduler {
   getJob(idOrName: string): Promise<Job> {
     return this.#call('GET', `/jobs/${enc(idOrName)}`);
   }
-  listJobs(): Promise<Job[]> {
-    return this.#call('GET', '/jobs');
+  listJobs(): Promise<Job[]>;
+  listJobs(opts: ListJobsOptions): Promise<JobPage>;
+  listJobs(opts?: ListJobsOptions): Promise<Job[] | JobPage> {
+    if (opts === undefined) return this.#call('GET', '/jobs');
+    const q = new URLSearchParams();
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    if (opts.after !== undefined) q.set('after', opts.after);
+    // `page=1` asks for the page shape even when neither limit nor after is given.
+    q.set('page', '1');
+    return this.#call('GET', `/jobs?${q.toString()}`);
   }
   pauseJob(idOrName: string): Promise<Job> {
     return this.#call('POST', `/jobs/${enc(idOrName)}/pause`);
@@ -94,6 +103,7 @@ export class RemoteScheduler implements Scheduler {
 
   /** The daemon's live events (NDJSON stream), opened on subscribe and closed on unsubscribe. */
   get events$(): Observable<SchedulerEvent> {
+    const { Observable } = loadRxjs();
     return new Observable<SchedulerEvent>((sub) => {
       let res: IncomingMessage | undefined;
       let closed = false;

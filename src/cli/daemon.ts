@@ -18,12 +18,35 @@ export interface DaemonOptions {
   logToStderr?: boolean;
 }
 
-/** The daemon's structured log: JSON lines to `<dataDir>/logs/daemon.log` and to stderr, at info. */
-function createLogger(logFile: string, toStderr: boolean): pino.Logger {
-  // Synchronous destinations: the last lines before exit (shutdown, errors) must not be lost.
-  const streams: pino.StreamEntry[] = [{ level: 'info', stream: pino.destination({ dest: logFile, sync: true, mkdir: true }) }];
-  if (toStderr) streams.push({ level: 'info', stream: pino.destination({ dest: 2, sync: true }) });
-  return pino({ level: 'info', base: { pid: process.pid, name: 'rae-sched' } }, pino.multistream(streams));
+/** The daemon's log and how to get its buffered lines out. */
+export interface DaemonLog {
+  logger: pino.Logger;
+  /** Writes out every buffered line now (synchronously). Safe to call at any time, and at exit. */
+  flush(): void;
+}
+
+/**
+ * The daemon's structured log: JSON lines to `<dataDir>/logs/daemon.log` and to stderr, at info.
+ * Asynchronous destinations (SonicBoom buffers up to 4 KiB and writes in the background): a line per
+ * run must not cost the hot path a write syscall. `flush()` runs at shutdown and at process exit,
+ * so the last lines (shutdown, errors) still reach the file.
+ */
+export function createDaemonLog(logFile: string, toStderr: boolean): DaemonLog {
+  const dests = [pino.destination({ dest: logFile, sync: false, mkdir: true, minLength: 4096 })];
+  if (toStderr) dests.push(pino.destination({ dest: 2, sync: false, minLength: 4096 }));
+  const logger = pino({ level: 'info', base: { pid: process.pid, name: 'rae-sched' } },
+    pino.multistream(dests.map((stream) => ({ level: 'info' as const, stream }))));
+  const flush = (): void => {
+    for (const d of dests) {
+      try {
+        d.flushSync();
+      } catch {
+        // Not open yet (nothing buffered) or already closed.
+      }
+    }
+  };
+  process.once('exit', flush);
+  return { logger, flush };
 }
 
 /**
@@ -35,7 +58,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // 0700: the socket, the store and the logs are the owner's only.
   await mkdir(paths.dataDir, { recursive: true, mode: 0o700 });
   await mkdir(paths.logDir, { recursive: true, mode: 0o700 });
-  const log = createLogger(paths.logFile, opts.logToStderr ?? true);
+  const daemonLog = createDaemonLog(paths.logFile, opts.logToStderr ?? true);
+  const log = daemonLog.logger;
   const lock = await PidLock.acquire(paths.pidFile);
   // Listen from the start: a signal during start-up must still end in a clean shutdown, not in
   // Node's default exit that would leave the socket and lock behind.
@@ -55,6 +79,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     process.off('SIGTERM', first);
     await scheduler?.shutdown({ graceMs: 0 }).catch(() => undefined);
     await lock.release();
+    daemonLog.flush();
     throw err;
   }
   log.info({ dataDir: paths.dataDir, socket: paths.socket, graceMs: opts.graceMs }, 'daemon listening');
@@ -83,6 +108,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     process.off('SIGTERM', repeat);
   }
   log.info({ code }, 'daemon stopped');
+  daemonLog.flush();
   // Everything we own is closed. Should a dependency still hold the event loop open, do not hang
   // past the grace period: the contract is "exit 0 after shutdown" (unref'd, so it never delays a clean exit).
   setTimeout(() => process.exit(code), 2000).unref();

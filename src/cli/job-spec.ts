@@ -2,7 +2,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { ValidationError } from '../errors';
 import { parseDuration, parseSize } from '../model/duration';
-import type { CatchUpPolicy, Command, JobSpec, OverlapPolicy, TriggerSpec } from '../model/job';
+import type { CatchUpPolicy, Command, Isolation, JobSpec, OverlapPolicy, TriggerSpec } from '../model/job';
 
 /** The options of `add`, as commander hands them over (strings, repeatables as arrays). */
 export interface AddOptions {
@@ -23,6 +23,7 @@ export interface AddOptions {
   after?: string[];
   jitter?: string;
   module?: string;
+  isolation?: Isolation;
   disabled?: boolean;
 }
 
@@ -49,6 +50,16 @@ export function buildJobSpec(args: AddArgs, opts: AddOptions, cwd: string = proc
   const command = chooseCommand(args, opts);
   if (command !== undefined) spec.command = command;
   if (opts.module !== undefined) spec.module = absolute(opts.module, cwd);
+  if (opts.isolation !== undefined) {
+    if (opts.module === undefined) {
+      throw new ValidationError('--isolation: only applies to --module jobs (a command always runs in its own process)', '--isolation');
+    }
+    spec.isolation = opts.isolation;
+  }
+  if (opts.module !== undefined && opts.maxCpu !== undefined && (opts.isolation ?? 'thread') === 'thread') {
+    throw new ValidationError(
+      "--max-cpu: a module running in a thread (the default) cannot have a CPU limit; add --isolation process", '--max-cpu');
+  }
   if (opts.tz !== undefined) spec.timezone = opts.tz;
   if (opts.priority !== undefined) spec.priority = parseInteger(opts.priority, '--priority', false);
 

@@ -72,12 +72,30 @@ export function describeFailure(err: unknown): { code: number; message: string }
 }
 
 /**
+ * `rae-sched list | head -1`: once the reader closes the pipe, a write fails with EPIPE, which Node
+ * raises as an unhandled 'error' event (a stack trace). Like `git log | head`, we stop quietly: the
+ * output nobody reads is dropped and the exit code is 0 — the command did not fail, its reader left.
+ * (A run in progress in the foreground is not at stake: commands print only after they are done,
+ * except `events`, which has nothing left to do once nobody reads.)
+ */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(EXIT.OK);
+      throw err;
+    });
+  }
+}
+
+/**
  * Runs `rae-sched` with `argv` (without the node and script paths). Resolves with the exit code;
  * never rejects.
  * @example
  * process.exitCode = await main(['list', '--json'])
  */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  if (io === processIo) exitQuietlyOnClosedPipe();
   const ctx = new CliContext(io);
   const debug = argv.includes('--debug');
   const { args, argvCommand } = splitArgvCommand(argv);

@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { ValidationError, type ErrorCode } from '../errors';
 import type { JobSpec } from '../model/job';
 
-/** Routes are versioned so a later TCP/REST layer and web UI can reuse them. */
-export const API_PREFIX = '/v1';
+// Its own tiny module: the CLI's client needs the prefix without loading zod (~50-250 ms per command).
+export { API_PREFIX } from './api-path';
 
 /** HTTP status of an error response, by error code. */
 export function httpStatusOf(code: ErrorCode): number {
@@ -40,6 +40,7 @@ export const jobSpecSchema = z.strictObject({
   schedule: z.string().min(1),
   command: z.union([z.string().min(1), z.strictObject({ argv: z.array(z.string()).min(1) })]).optional(),
   module: z.string().min(1).optional(),
+  isolation: z.enum(['process', 'thread']).optional(),
   timezone: z.string().min(1).nullable().optional(),
   priority: z.number().int().optional(),
   retry: z.strictObject({ maxRetries: z.number().int().nonnegative().optional(), backoffMs: duration.optional() }).optional(),

@@ -138,7 +138,7 @@ export class ControlServer {
       route('GET', '/health', async () => ({ json: await s.health() })),
       route('GET', '/stats', async () => ({ json: await s.stats() })),
       route('GET', '/metrics', async () => ({ text: await s.metrics(), contentType: PROMETHEUS_TYPE })),
-      route('GET', '/jobs', async () => ({ json: await s.listJobs() })),
+      route('GET', '/jobs', async (c) => ({ json: await listJobs(s, c.url) })),
       route('POST', '/jobs', async (c) => ({ json: await s.addJob(parseJobSpec(await c.body())), status: 201 })),
       route('GET', job, async (c) => ({ json: await s.getJob(c.params[0]!) })),
       route('DELETE', job, async (c) => {
@@ -183,6 +183,21 @@ export class ControlServer {
     res.on('close', drop);
     return { streaming: true };
   }
+}
+
+/**
+ * `GET /v1/jobs`: every job as an array; with `?limit=N`, `?after=CURSOR` (or `?page=1`) one page,
+ * `{ "jobs": [...], "next": cursor | null }`.
+ */
+function listJobs(s: Scheduler, url: URL): Promise<unknown> {
+  const q = url.searchParams;
+  if (!q.has('limit') && !q.has('after') && !q.has('page')) return s.listJobs();
+  const limit = q.get('limit');
+  const after = q.get('after');
+  return s.listJobs({
+    ...(limit === null ? {} : { limit: parseWith(limitSchema, limit, 'limit') }),
+    ...(after === null ? {} : { after }),
+  });
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {

@@ -15,6 +15,13 @@ export type TriggerSpec =
   | { type: 'after'; job: string; on: 'succeeded' | 'failed' | 'finished' }
   | { type: 'when'; condition: string; cooldownMs?: number };
 
+/**
+ * Where a JS module job runs: `thread` (default) imports it into one of the executor's worker
+ * threads, cached between runs; `process` starts a child `node` process per run. Commands always
+ * run in their own process. docs/jobs.md "Thread or process".
+ */
+export type Isolation = 'process' | 'thread';
+
 /** Resource limits enforced on each run. */
 export interface Limits {
   timeoutMs?: number;
@@ -39,6 +46,8 @@ export interface JobSpec {
   command?: Command;
   /** Path of a JS job module (instead of a command). */
   module?: string;
+  /** Module jobs only: run in a worker thread or a child process. @default 'thread' */
+  isolation?: Isolation;
   /** IANA zone; `null`/absent means the machine's zone. */
   timezone?: string | null;
   /** Higher runs first. @default 0 */
@@ -69,6 +78,11 @@ export interface Job {
   timezone: string | null;
   command: Command | null;
   module: string | null;
+  /**
+   * Module jobs: `thread` or `process`; `null` for command jobs. A module job stored before this
+   * field existed reads as absent and runs as `process`, the way it was added.
+   */
+  isolation?: Isolation | null;
   enabled: boolean;
   priority: number;
   retry: RetryPolicySpec;

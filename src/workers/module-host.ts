@@ -1,35 +1,17 @@
 /**
- * Child-process entry for JS job modules: `node module-host.js FILE`. Running the module in its own
- * process (rather than in the worker thread) gives it the same limits, output capture and group
- * kill as a command. The run task reads a one-line JSON report from fd 3.
- *
- * Module contract (docs/jobs.md): export a default (or `run`) function `(ctx) => unknown`, sync or
- * async. `ctx = { jobId, runId, attempt, signal, log(...args) }`. A resolved value other than
- * `undefined` is printed to stdout as JSON; a throw or rejection fails the run with its message.
+ * Child-process entry for JS job modules with `isolation: 'process'`: `node module-host.js FILE`.
+ * Running the module in its own process gives it the same limits, output capture and group kill as
+ * a command. The run task reads a one-line JSON report from fd 3. The module contract is in
+ * `run/job-module.ts` (docs/jobs.md).
  */
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
+import { errorMessage, importModule, loadError, noEntryError, pickEntry, type JobContext, type JobFunction } from './run/job-module';
 
-/** The context handed to a job module. */
-export interface JobContext {
-  jobId: string;
-  runId: string;
-  attempt: number;
-  /** Aborted when the run is being stopped (timeout, limit, cancel, shutdown): finish up quickly. */
-  signal: AbortSignal;
-  /** Writes one line to the run's output (like console.log). */
-  log(...args: unknown[]): void;
-}
-
-/** A job module's entry function. */
-export type JobFunction = (ctx: JobContext) => unknown;
+export type { JobContext, JobFunction } from './run/job-module';
 
 const REPORT_FD = 3;
-
-// TypeScript compiles `import()` to `require()` under CommonJS; a real dynamic import loads both
-// CommonJS and ES modules.
-const importModule = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<Record<string, unknown>>;
 
 function report(body: { ok: boolean; error?: string }): void {
   try {
@@ -39,15 +21,18 @@ function report(body: { ok: boolean; error?: string }): void {
   }
 }
 
-function pickEntry(mod: Record<string, unknown>): JobFunction | null {
-  const candidates = [mod.default, mod.run, (mod.default as Record<string, unknown> | undefined)?.default,
-    (mod.default as Record<string, unknown> | undefined)?.run];
-  return (candidates.find((c) => typeof c === 'function') as JobFunction | undefined) ?? null;
-}
-
 function finish(code: number): void {
   // Exit only once stdout has flushed (it is a pipe), and do not wait for handles the module left open.
   process.stdout.write('', () => process.exit(code));
+}
+
+function parseEvent(text: string | undefined): unknown {
+  if (text === undefined) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
 }
 
 async function main(file: string | undefined): Promise<void> {
@@ -63,17 +48,21 @@ async function main(file: string | undefined): Promise<void> {
   try {
     entry = pickEntry(await importModule(pathToFileURL(file).href));
   } catch (err) {
-    report({ ok: false, error: `cannot load job module '${file}': ${(err as Error)?.message ?? String(err)}` });
+    report({ ok: false, error: loadError(file, err) });
     return finish(1);
   }
   if (!entry) {
-    report({ ok: false, error: `job module '${file}' exports no default or 'run' function` });
+    report({ ok: false, error: noEntryError(file) });
     return finish(1);
   }
   const ctx: JobContext = {
     jobId: process.env.RAE_SCHED_JOB_ID ?? '',
+    jobName: process.env.RAE_SCHED_JOB_NAME ?? '',
     runId: process.env.RAE_SCHED_RUN_ID ?? '',
     attempt: Number(process.env.RAE_SCHED_ATTEMPT ?? 1),
+    scheduledAt: process.env.RAE_SCHED_SCHEDULED_AT ?? null,
+    env: process.env,
+    event: parseEvent(process.env.RAE_SCHED_EVENT),
     signal: controller.signal,
     log: (...args: unknown[]) => void process.stdout.write(format(...args) + '\n'),
   };
@@ -94,7 +83,7 @@ async function main(file: string | undefined): Promise<void> {
     finish(0);
   } catch (err) {
     settled = true;
-    const message = err instanceof Error ? err.message : format(err);
+    const message = errorMessage(err);
     process.stderr.write(`${err instanceof Error && err.stack ? err.stack : message}\n`);
     report({ ok: false, error: message });
     finish(1);

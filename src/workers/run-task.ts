@@ -17,21 +17,21 @@ import {
   type RunTaskPayload,
   type ToTaskMessage,
 } from '../actors/executor/types';
-import { ProcessRun, type KillCause, type SpawnSpec } from './run/process-run';
+import { cancelCause, endedEarly } from './run/cancel';
+import { ProcessRun, type SpawnSpec } from './run/process-run';
+
+export { cancelCause } from './run/cancel';
 
 /** Default usage sampling period. */
 const DEFAULT_SAMPLE_INTERVAL_MS = 250;
 
-/** The status and error a cancel reason leads to. */
-export function cancelCause(reason: CancelReason): KillCause {
-  switch (reason) {
-    case 'shutdown':
-      return { status: 'interrupted', error: 'interrupted: the scheduler shut down while the run was in progress' };
-    case 'replace':
-      return { status: 'killed', error: "killed: replaced by a newer run of the same job (overlap policy 'replace')" };
-    case 'manual':
-      return { status: 'killed', error: 'killed: cancelled on request' };
-  }
+/** What a process-hosted module's context is built from besides the ids (module-host.ts). */
+function moduleFacts(req: RunRequest): Record<string, string> {
+  const facts: Record<string, string> = {};
+  if (req.jobName !== undefined) facts.RAE_SCHED_JOB_NAME = req.jobName;
+  if (req.scheduledAt !== undefined) facts.RAE_SCHED_SCHEDULED_AT = req.scheduledAt;
+  if (req.event !== undefined && req.event !== null) facts.RAE_SCHED_EVENT = JSON.stringify(req.event);
+  return facts;
 }
 
 /** Turns a request into what to spawn: a shell string, an argv, or the JS module host. */
@@ -43,6 +43,7 @@ export function spawnSpecFor(req: RunRequest): SpawnSpec | string {
     RAE_SCHED_JOB_ID: req.jobId,
     RAE_SCHED_RUN_ID: req.runId,
     RAE_SCHED_ATTEMPT: String(req.attempt),
+    ...(req.module !== null ? moduleFacts(req) : {}),
   };
   const base = { cwd: req.cwd, env };
   if (req.module !== null) {
@@ -68,11 +69,7 @@ export function spawnSpecFor(req: RunRequest): SpawnSpec | string {
 }
 
 function notStarted(error: string, status: RunResult['status'] = 'failed'): RunResult {
-  const now = Date.now();
-  return {
-    status, exitCode: null, signal: null, startedAt: now, finishedAt: now, durationMs: 0,
-    peakMemoryBytes: null, error, output: '',
-  };
+  return endedEarly(status, error);
 }
 
 /** A cancel already waiting on the port (sent while the task sat in Piscina's queue). */

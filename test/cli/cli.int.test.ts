@@ -41,6 +41,9 @@ describe('usage errors → exit 2, one line, no stack', () => {
     // A typo in a path is caught when the job is added, not on every run after.
     [['add', 'n', 'every 1s', '--module', '/nonexistent/rae-qa/job.js'], '--module'],
     [['add', 'n', 'every 1s', 'true', '--cwd', '/nonexistent/rae-qa'], '--cwd'],
+    [['add', 'n', 'every 1s', 'true', '--isolation', 'thread'], '--isolation: only applies to --module jobs'],
+    [['add', 'n', 'every 1s', '--module', '/nonexistent/rae-qa/job.js', '--isolation', 'vm'], '--isolation'],
+    [['add', 'n', 'every 1s', '--module', '/nonexistent/rae-qa/job.js', '--max-cpu', '50'], '--max-cpu'],
   ])('%j', async (args, mentions) => {
     expectUsageError(await cli(...args), mentions);
   });

@@ -73,3 +73,25 @@ describe('parsePositiveInt', () => {
     for (const bad of ['0', '-1', '1.5', 'ten', '']) expect(fieldOf(() => parsePositiveInt(bad, '--limit'))).toBe('--limit');
   });
 });
+
+describe('buildJobSpec --isolation', () => {
+  it('passes --isolation of a --module job through, and leaves it out when not given', () => {
+    expect(buildJobSpec({ name: 'm', schedule: 'never' }, { module: 'job.js', isolation: 'process' }, '/w'))
+      .toEqual({ name: 'm', schedule: 'never', module: '/w/job.js', isolation: 'process' });
+    expect(buildJobSpec({ name: 'm', schedule: 'never' }, { module: '/j.js' })).toEqual({ name: 'm', schedule: 'never', module: '/j.js' });
+  });
+
+  it('refuses --isolation on a command job, naming the flag', () => {
+    expect(fieldOf(() => buildJobSpec({ name: 'c', schedule: 'never', command: 'true' }, { isolation: 'thread' }))).toBe('--isolation');
+    expect(() => buildJobSpec({ name: 'c', schedule: 'never', argv: ['true'] }, { isolation: 'process' }))
+      .toThrow('--isolation: only applies to --module jobs (a command always runs in its own process)');
+  });
+
+  it('refuses --max-cpu on a module in a thread (the default) and points to --isolation process', () => {
+    expect(() => buildJobSpec({ name: 'm', schedule: 'never' }, { module: '/j.js', maxCpu: '50' }))
+      .toThrow(/^--max-cpu: .*thread.*--isolation process$/);
+    expect(fieldOf(() => buildJobSpec({ name: 'm', schedule: 'never' }, { module: '/j.js', maxCpu: '50', isolation: 'thread' }))).toBe('--max-cpu');
+    expect(buildJobSpec({ name: 'm', schedule: 'never' }, { module: '/j.js', maxCpu: '50', isolation: 'process' }).limits)
+      .toEqual({ maxCpuPercent: 50 });
+  });
+});

@@ -41,6 +41,24 @@ describe('cron', () => {
     expect(runs(text, 'UTC', 2)).toEqual(first);
   });
 
+  it.each([
+    // Lists whose values overlap mean the union (Vixie cron, croner, cron-parser 4, croniter agree).
+    ['0 0 * * 0,7', ['2027-01-03T00:00:00.000Z', '2027-01-10T00:00:00.000Z']],
+    ['1 1 0-6,1,10 * * *', ['2027-01-01T10:01:01.000Z', '2027-01-02T00:01:01.000Z']],
+    ['*/10,30-35 * * * * *', ['2027-01-01T10:00:10.000Z', '2027-01-01T10:00:20.000Z', '2027-01-01T10:00:30.000Z',
+      '2027-01-01T10:00:31.000Z', '2027-01-01T10:00:32.000Z', '2027-01-01T10:00:33.000Z', '2027-01-01T10:00:34.000Z',
+      '2027-01-01T10:00:35.000Z', '2027-01-01T10:00:40.000Z']],
+    ['0 0 1,1,15 JAN,jan *', ['2027-01-15T00:00:00.000Z', '2028-01-01T00:00:00.000Z']],
+    ['0 0 * * 5-7,1', ['2027-01-02T00:00:00.000Z', '2027-01-03T00:00:00.000Z']],
+    // The syntax is case-insensitive: a lowercase `l` is `L`.
+    ['0 0 l * *', ['2027-01-31T00:00:00.000Z', '2027-02-28T00:00:00.000Z']],
+    ['0 0 * * 5l', ['2027-01-29T00:00:00.000Z', '2027-02-26T00:00:00.000Z']],
+  ])('%s is accepted and keeps the typed text', (text, first) => {
+    const s = parse(text);
+    expect(s.canonical).toBe(text);
+    expect(runs(text, 'UTC', first.length)).toEqual(first);
+  });
+
   it('fires in the job zone, including half-hour offsets', () => {
     expect(runs('0 9 * * *', 'Asia/Kolkata', 1)).toEqual(['2027-01-02T03:30:00.000Z']);
     expect(runs('0 9 * * *', 'Australia/Adelaide', 1)).toEqual(['2027-01-01T22:30:00.000Z']);

@@ -11,13 +11,18 @@ const MINUTE = 60_000;
 
 const field = (min: number, max: number): fc.Arbitrary<string> => {
   const v = fc.integer({ min, max });
+  const step = fc.integer({ min: 1, max: Math.max(1, Math.floor((max - min) / 2)) }).map((n) => `*/${n}`);
+  const range = fc.tuple(v, v).map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`);
+  const rangeStep = fc.tuple(v, v, fc.integer({ min: 1, max: 5 })).map(([a, b, n]) => `${Math.min(a, b)}-${Math.max(a, b)}/${n}`);
   return fc.oneof(
     fc.constant('*'),
-    fc.integer({ min: 1, max: Math.max(1, Math.floor((max - min) / 2)) }).map((n) => `*/${n}`),
+    step,
     v.map(String),
-    fc.tuple(v, v).map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`),
-    fc.tuple(v, v, fc.integer({ min: 1, max: 5 })).map(([a, b, n]) => `${Math.min(a, b)}-${Math.max(a, b)}/${n}`),
+    range,
+    rangeStep,
     fc.uniqueArray(v, { minLength: 2, maxLength: 4 }).map((xs) => xs.join(',')),
+    // Lists whose parts may overlap (`0-6,1,10`, `*`/10,30-35`, `5,5`): every cron reads them as the union.
+    fc.array(fc.oneof(v.map(String), range, rangeStep, step), { minLength: 2, maxLength: 4 }).map((xs) => xs.join(',')),
   );
 };
 
@@ -28,7 +33,7 @@ const cronExpr = fc.record({
   // Days up to 28 exist in every month, so every generated expression fires.
   dom: fc.oneof(fc.constant('*'), fc.constant('*'), field(1, 28), fc.constant('L')),
   month: fc.oneof(fc.constant('*'), field(1, 12)),
-  dow: fc.oneof(fc.constant('*'), fc.constant('*'), field(0, 6),
+  dow: fc.oneof(fc.constant('*'), fc.constant('*'), field(0, 6), field(0, 7),
     fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 4 })).map(([d, k]) => `${d}#${k}`),
     fc.integer({ min: 0, max: 6 }).map((d) => `${d}L`)),
 }).map((f) => [f.seconds, f.minute, f.hour, f.dom, f.month, f.dow].filter((x) => x !== null).join(' '));
@@ -41,6 +46,8 @@ function expand(text: string, min: number, max: number): Set<number> {
     const hi = b ?? (step === undefined ? a! : max);
     for (let x = a!; x <= hi; x += Number(step ?? 1)) out.add(x);
   }
+  // Day-of-week 7 is Sunday, as 0 is.
+  if (max === 7 && out.has(7)) out.add(0);
   return out;
 }
 
@@ -52,7 +59,7 @@ function matcher(expr: string): (w: Date) => boolean {
   const dom = f[3]!;
   const dow = f[5]!;
   const domSet = dom === 'L' ? null : expand(dom, 1, 31);
-  const plainDow = /[#L]/.test(dow) ? null : expand(dow, 0, 6);
+  const plainDow = /[#L]/.test(dow) ? null : expand(dow, 0, 7);
   // cron-parser's rule, which we document: only a bare `*` leaves a day field unrestricted (Vixie cron
   // also treats `*/n` so).
   const domRestricted = dom !== '*';
@@ -118,7 +125,8 @@ describe('cron properties', () => {
       fc.assert(fc.property(cronExpr, fc.oneof(start, nearChange), (expr, from) => {
         const s = math.parse(expr, { tz: zone, now: from });
         const matches = matcher(expr);
-        const hourFixed = s.kind === 'cron' && !/^\*/.test(s.expr.split(' ')[2]!);
+        // docs/schedules.md: the hour is a wildcard only when the field is exactly `*` or `*`/n.
+        const hourFixed = s.kind === 'cron' && !/^[*?](\/\d+)?$/.test(s.expr.split(' ')[2]!);
         let prev = from;
         for (const t of math.slotsBetween(s, from, Number.MAX_SAFE_INTEGER, 6)) {
           expect(t).toBeGreaterThan(prev);

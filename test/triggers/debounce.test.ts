@@ -42,9 +42,11 @@ describe('Debouncer', () => {
       d.push('log');
       await clock.advance(100);
     }
-    // 5 s of events every 100 ms: the cap (2 s from each burst's start) fires it repeatedly.
-    expect(fires.length).toBeGreaterThanOrEqual(2);
-    expect(fires[0]!.at).toBe(2000);
+    // 5 s of events every 100 ms: the cap (2 s from each burst's start) fires at 2 s and 4 s, 20 events
+    // each; the last 10 fire once the stream has been quiet for 500 ms (last push at 4.9 s).
+    expect(fires).toEqual([{ first: 'log', count: 20, at: 2000 }, { first: 'log', count: 20, at: 4000 }]);
+    await clock.advance(1000);
+    expect(fires[2]).toEqual({ first: 'log', count: 10, at: 5400 });
   });
 
   test('cancel drops a waiting burst', async () => {

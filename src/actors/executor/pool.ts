@@ -2,12 +2,16 @@
  * The executor's pool of worker threads (ARCHITECTURE "Flow of a job", step 3): hands runs to the
  * Piscina task in `src/workers/run-task.ts` and reports each run's result. Failures are data.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Logger } from '../../api';
 import { ShutdownError, ValidationError } from '../../errors';
-import type { CancelReason, FromTaskMessage, RunRequest, RunResult, RunTaskPayload, ToTaskMessage } from './types';
+import { ModuleThreads } from './module-threads';
+import {
+  DEFAULT_KILL_GRACE_MS, type CancelReason, type FromTaskMessage, type RunRequest, type RunResult, type RunTaskPayload, type ToTaskMessage,
+} from './types';
 
 /** Options of {@link ExecutorPool}. */
 export interface ExecutorPoolOptions {
@@ -16,13 +20,25 @@ export interface ExecutorPoolOptions {
   logger?: Logger;
   /** The built task file. @default dist/src/workers/run-task.js beside this file */
   workerFile?: string;
-  /** Worker threads. A run mostly awaits its child process, so few are needed. @default min(2, maxConcurrent) */
+  /** Worker threads supervising processes. A run mostly awaits its child process, so few are needed. @default min(2, maxConcurrent) */
   threads?: number;
+  /** The built task file of thread modules. @default dist/src/workers/module-task.js beside this file */
+  moduleWorkerFile?: string;
+  /** Worker threads kept for thread modules. @default one per core (at least 2), at most maxConcurrent */
+  moduleThreads?: number;
+  /**
+   * Most threads of thread modules; a run with a timeout or memory cap holds one alone.
+   * @default min(maxConcurrent, max(4, 2 × cores)), at least moduleThreads
+   */
+  maxModuleThreads?: number;
 }
 
 /** Callbacks of one run. */
 export interface RunHooks {
-  /** The process has spawned. Always called before `result` resolves, if the process started at all. */
+  /**
+   * The process has spawned. Always called before `result` resolves, if the process started at all.
+   * Thread modules: called with `pid: null` just before the result (no message per run is spent on it).
+   */
   onStarted?(info: { pid: number | null; startedAt: number }): void;
 }
 
@@ -51,6 +67,7 @@ interface RunChannel {
 }
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const noop = (): void => undefined;
 
 /**
  * How long a worker thread above the first may stay idle before Piscina retires it. Piscina's
@@ -73,10 +90,11 @@ const THREAD_IDLE_MS = 30_000;
  * console.log((await result).status); // 'succeeded'
  */
 export class ExecutorPool {
-  readonly #opts: Required<Omit<ExecutorPoolOptions, 'logger'>>;
+  readonly #opts: Required<Pick<ExecutorPoolOptions, 'maxConcurrent' | 'threads' | 'workerFile'>>;
   readonly #log: Logger;
   readonly #slots = new Set<PoolSlot>();
-  readonly #runs = new Map<string, { handle: RunHandle; settled: Promise<void> }>();
+  readonly #runs = new Map<string, { handle: RunHandle; settled: Promise<unknown> }>();
+  readonly #modules: ModuleThreads;
   #current: PoolSlot | null = null;
   #closing = false;
   #seq = 0;
@@ -96,11 +114,23 @@ export class ExecutorPool {
       workerFile: opts.workerFile ?? path.join(__dirname, '..', '..', 'workers', 'run-task.js'),
     };
     this.#log = opts.logger ?? SILENT;
+    const moduleThreads = opts.moduleThreads ?? ModuleThreads.defaultThreads(maxConcurrent);
+    const maxModuleThreads = Math.max(moduleThreads, opts.maxModuleThreads ?? Math.min(maxConcurrent, Math.max(4, 2 * os.availableParallelism())));
+    for (const [field, n] of [['moduleThreads', moduleThreads], ['maxModuleThreads', maxModuleThreads]] as const) {
+      if (!Number.isInteger(n) || n < 1) throw new ValidationError(`${field}: must be an integer >= 1 (got ${n})`, field);
+    }
+    this.#modules = new ModuleThreads({
+      maxConcurrent,
+      threads: moduleThreads,
+      maxThreads: maxModuleThreads,
+      workerFile: opts.moduleWorkerFile ?? path.join(__dirname, '..', '..', 'workers', 'module-task.js'),
+      logger: this.#log,
+    });
   }
 
   /** Runs started and not yet finished. */
   get running(): number {
-    return this.#runs.size;
+    return this.#runs.size + this.#modules.running.size;
   }
 
   /**
@@ -110,6 +140,7 @@ export class ExecutorPool {
    */
   start(req: RunRequest, hooks: RunHooks = {}): RunHandle {
     if (this.#closing) throw new ShutdownError('executor: the pool is closing and takes no new runs');
+    if (req.module !== null && req.isolation === 'thread') return this.#startThread(req, hooks);
     const key = `${req.runId}#${++this.#seq}`;
     const channel: RunChannel = {
       port: null,
@@ -146,8 +177,20 @@ export class ExecutorPool {
         channel.port?.postMessage({ type: 'cancel', reason } satisfies ToTaskMessage);
       },
     };
-    this.#runs.set(key, { handle, settled: result.then(() => undefined) });
+    this.#runs.set(key, { handle, settled: result });
     return handle;
+  }
+
+  /** A JS module run in a worker thread (module-threads.ts). */
+  #startThread(req: RunRequest, hooks: RunHooks): RunHandle {
+    const onStarted = hooks.onStarted;
+    return this.#modules.start(req, onStarted === undefined ? noop : (r) => {
+      try {
+        onStarted({ pid: null, startedAt: r.startedAt });
+      } catch (err) {
+        this.#log.error({ err, runId: req.runId }, 'executor: onStarted hook threw');
+      }
+    });
   }
 
   /**
@@ -156,15 +199,23 @@ export class ExecutorPool {
    */
   async close(opts: { graceMs: number }): Promise<void> {
     this.#closing = true;
-    const all = () => Promise.all([...this.#runs.values()].map((r) => r.settled));
+    const all = () => Promise.all([...this.#runs.values()].map((r) => r.settled).concat([...this.#modules.running].map((h) => h.result)));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'grace'>((resolve) => (timer = setTimeout(() => resolve('grace'), Math.max(0, opts.graceMs))));
     const first = await Promise.race([all().then(() => 'done' as const), graceOver]);
     clearTimeout(timer);
     if (first === 'grace') {
       for (const { handle } of this.#runs.values()) handle.cancel('shutdown');
+      for (const handle of this.#modules.running) handle.cancel('shutdown');
+      // A module stuck on a shared thread (a busy loop) never answers its abort: destroying the
+      // module threads ends it, and its run with its cancel's status.
+      let stuck: NodeJS.Timeout | undefined;
+      await Promise.race([all(), new Promise((resolve) => (stuck = setTimeout(resolve, DEFAULT_KILL_GRACE_MS + 1000)))]);
+      clearTimeout(stuck);
+      await this.#modules.destroy();
       await all();
     }
+    await this.#modules.destroy();
     await Promise.all([...this.#slots].map((slot) => this.#destroy(slot)));
     this.#current = null;
   }

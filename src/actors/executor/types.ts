@@ -3,7 +3,7 @@
  * Everything here crosses a thread boundary by structured clone, so it is plain data.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { Command, Limits } from '../../model/job';
+import type { Command, Isolation, Limits } from '../../model/job';
 
 /** Default size of the output ring: the last 64 KiB of stdout+stderr are kept. */
 export const DEFAULT_OUTPUT_LIMIT_BYTES = 64 * 1024;
@@ -19,6 +19,17 @@ export interface RunRequest {
   command: Command | null;
   /** Path of a JS job module; relative paths resolve against `cwd` (else the scheduler's cwd). */
   module: string | null;
+  /**
+   * Where a module runs. Absent means `process`: module jobs stored before isolation existed keep
+   * running the way they were added (new jobs are filled with `thread`). Ignored for commands.
+   */
+  isolation?: Isolation;
+  /** The job's name, for the module's context. */
+  jobName?: string;
+  /** Nominal time of the slot this run is for (ISO), for the module's context. */
+  scheduledAt?: string;
+  /** Data of the trigger event that fired the run (file change, condition...), if any: plain JSON. */
+  event?: unknown;
   /** Working directory; `null` = the scheduler's. */
   cwd: string | null;
   /** Merged over the scheduler's `process.env`. */
@@ -28,7 +39,7 @@ export interface RunRequest {
   outputLimitBytes?: number;
   /** SIGTERM → SIGKILL grace when the group is killed. @default 2000 */
   killGraceMs?: number;
-  /** Usage sampling period (memory / CPU limits, peak memory). @default 250 */
+  /** Usage sampling period of runs with a memory or CPU limit. @default 250 */
   sampleIntervalMs?: number;
 }
 
@@ -45,7 +56,10 @@ export interface RunResult {
   startedAt: number;
   finishedAt: number;
   durationMs: number;
-  /** Highest summed RSS of the process group seen by the sampler; `null` if never sampled. */
+  /**
+   * Process runs: highest summed RSS of the process group seen by the sampler. Thread runs: highest
+   * JS heap of the thread seen. `null` when not sampled: only runs with a memory or CPU limit are.
+   */
   peakMemoryBytes: number | null;
   error: string | null;
   /** The last `outputLimitBytes` of stdout+stderr, interleaved in arrival order. */

@@ -13,12 +13,18 @@ import type { Clock } from '../../runtime/clock';
 import { DurationWindow } from './duration-window';
 import { LabelCap } from './label-cap';
 import { MonitorMetrics } from './metrics';
+import { percentilesOf, runsOf, type RunRollup } from '../persistence/rollup';
 
 /** Live values the monitor asks for when it answers (the scheduler wires them to its actors). */
 export interface MonitorProbes {
   queue(): { depth: number; running: number; scheduled: number };
   components(): Record<string, ComponentHealth>;
   jobs(): Promise<{ total: number; enabled: number; paused: number; done: number }>;
+  /**
+   * Run statistics of the whole stored history, rolled up in the store as runs finish. When given,
+   * `stats()` reports these instead of the runs this monitor saw since it started.
+   */
+  rollup?(): RunRollup;
 }
 
 /** Options of {@link Monitor}. */
@@ -88,33 +94,21 @@ export class Monitor {
     return this.#metrics.registry.contentType;
   }
 
-  /**
-   * Seeds `stats()` with the history already in the store when the scheduler starts, so counts and
-   * percentiles describe every stored run, not only those since this process began. Prometheus
-   * counters are not seeded: by convention they count from process start.
-   */
-  seed(history: { counts: Record<string, number>; durationsMs: number[]; jobNames?: Array<[string, string]> }): void {
-    for (const [status, n] of Object.entries(history.counts)) {
-      if (status in this.#counts && Number.isInteger(n) && n > 0) this.#counts[status as FinalStatus] += n;
-    }
-    for (const ms of history.durationsMs) this.#durations.record(ms);
-    for (const [id, name] of history.jobNames ?? []) this.#names.set(id, name);
+  /** Job names known at start-up, so metric labels carry names (not ids) from the first run on. */
+  seedNames(jobNames: Array<[string, string]>): void {
+    for (const [id, name] of jobNames) this.#names.set(id, name);
   }
 
   /** Counts, success rate, duration percentiles, queue, restarts and uptime. */
   async stats(): Promise<Stats> {
     const jobs = await this.#probes.jobs();
-    const c = this.#counts;
-    const total = FINAL_RUN_STATUSES.reduce((n, s) => n + c[s as FinalStatus], 0);
-    // Skipped runs never executed, so they count neither for nor against the success rate.
-    const executed = total - c.skipped;
+    const rollup = this.#probes.rollup?.();
     return {
       jobs: { ...jobs },
-      runs: {
-        total, succeeded: c.succeeded, failed: c.failed, timeout: c.timeout, killed: c.killed,
-        interrupted: c.interrupted, skipped: c.skipped, successRate: executed === 0 ? null : c.succeeded / executed,
-      },
-      durationMs: this.#durations.summary(),
+      ...(rollup !== undefined
+        ? { runs: runsOf(rollup.counts), durationMs: percentilesOf(rollup) }
+        // Without a store: the runs this monitor saw since it started.
+        : { runs: runsOf(this.#counts), durationMs: this.#durations.summary() }),
       queue: { ...this.#probes.queue() },
       restarts: this.#mergedRestarts(this.#components().components),
       uptimeMs: this.#clock.monotonic() - this.#startMono,

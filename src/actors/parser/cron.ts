@@ -39,7 +39,62 @@ export function looksLikeCron(text: string): boolean {
 }
 
 function parseUtc(expr6: string): CronExpression {
-  return CronExpressionParser.parse(expr6, { tz: 'UTC', currentDate: new Date(0) });
+  return CronExpressionParser.parse(cronParserForm(expr6), { tz: 'UTC', currentDate: new Date(0) });
+}
+
+/**
+ * The expression as cron-parser accepts it, with the same fire times. cron-parser 5 refuses two
+ * things every other cron (Vixie cron, croner, cron-parser 4, croniter) accepts:
+ * - lists whose parts overlap (`0,7` in day-of-week — both Sunday —, `0-6,1,10`, `*`/10,30-35):
+ *   the meaning is the union of the values, so a list field is rewritten as its sorted, deduplicated
+ *   values (parts with `L`, `W`, `#` or `?` are kept as written);
+ * - a lowercase `l` (`l`, `5l`): the syntax is case-insensitive, so every field is upper-cased.
+ * Only fields holding a list are rewritten, and only with values all in range: anything else reaches
+ * cron-parser unchanged, so its error (and our field message) stays what it was.
+ */
+export function cronParserForm(expr6: string): string {
+  return expr6.split(' ').map((field, i) => {
+    const up = field.toUpperCase();
+    return up.includes(',') ? unionList(up, FIELDS[i]!, i) ?? up : up;
+  }).join(' ');
+}
+
+/** A list field's values as one list without repeats, or null when a part is not plain numbers/names in range. */
+function unionList(field: string, f: (typeof FIELDS)[number], i: number): string | null {
+  const values = new Set<number>();
+  const special: string[] = [];
+  for (const part of field.split(',')) {
+    if (/[LW#?]/.test(part.replace(NAME, ''))) {
+      if (!special.includes(part)) special.push(part);
+      continue;
+    }
+    const m = /^(\*|[0-9A-Z]+(?:-[0-9A-Z]+)?)(?:\/(\d+))?$/.exec(part);
+    if (m === null) return null;
+    const step = m[2] === undefined ? 1 : Number(m[2]);
+    if (!(step >= 1)) return null;
+    let lo: number;
+    let hi: number;
+    if (m[1] === '*') {
+      [lo, hi] = [f.min, i === 5 ? 6 : f.max];
+    } else {
+      const [a, b] = m[1]!.split('-').map((v) => valueOf(v, i));
+      if (a === undefined || Number.isNaN(a) || (b !== undefined && Number.isNaN(b))) return null;
+      lo = a;
+      hi = b ?? (m[2] === undefined ? a : f.max);
+    }
+    if (lo < f.min || hi > f.max || lo > hi) return null;
+    // Day-of-week 7 is Sunday, as 0 is.
+    for (let v = lo; v <= hi; v += step) values.add(i === 5 && v === 7 ? 0 : v);
+  }
+  const sorted = [...values].sort((a, b) => a - b).map(String);
+  return [...sorted, ...special].join(',') || null;
+}
+
+/** A field value: a number, or a month / day name (NaN when neither). */
+function valueOf(text: string, i: number): number {
+  if (/^\d+$/.test(text)) return Number(text);
+  const k = (i === 4 ? MONTHS : i === 5 ? DAYS : []).indexOf(text.toLowerCase());
+  return k < 0 ? NaN : i === 4 ? k + 1 : k;
 }
 
 /** Why one field is wrong, or null when cron-parser accepts it on its own. */

@@ -9,7 +9,7 @@ import type { BackupDocument } from '../../api';
 import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
-import { Store, type JobPageEntry, type RunSummary, type StoreCounts } from './store';
+import { Store, type JobPageEntry, type StoreCounts } from './store';
 import type { Batch, BatchResult, InjectedFault, UnfinishedRun } from './port';
 import type { PruneResult } from './retention';
 import { STOP_HANDLER } from '../../runtime/types';
@@ -69,8 +69,6 @@ export type PersistenceHandlers = {
   counts(p: Record<string, never>): StoreCounts;
   /** A page of jobs (id order) with their schedule states, after `after` (exclusive). */
   jobPage(p: { after: string | null; limit: number; now: number }): JobPageEntry[];
-  /** Run counts by status and the newest durations, for stats across restarts. */
-  runSummary(p: { maxDurations: number }): RunSummary;
   close(p: Record<string, never>): Promise<void>;
   /** Called by the runtime when the actor stops gracefully: waits for writes, closes the store. */
   [STOP_HANDLER](): Promise<void>;
@@ -117,7 +115,6 @@ export async function createPersistenceHandlers(init: PersistenceInit): Promise<
     backup: (p) => store.backup(p?.createdAt),
     restore: async (p) => store.restore(p?.doc),
     counts: () => store.counts(),
-    runSummary: ({ maxDurations }) => store.runSummary(maxDurations),
     jobPage: ({ after, limit, now }) => store.jobPage(after, limit, now),
     close: async () => store.close(),
     [STOP_HANDLER]: async () => store.close(),

@@ -9,6 +9,7 @@ import { ValidationError } from '../../errors';
 import type { Run } from '../../model/run';
 import type { Batch, BatchResult, UnfinishedRun } from './port';
 import type { Tables } from './tables';
+import { rollUpFinal } from './rollup';
 
 const UNFINISHED: ReadonlySet<Run['status']> = new Set(['queued', 'running']);
 
@@ -19,8 +20,11 @@ export function putRunTx(t: Tables, r: Run): boolean {
   if (owner !== undefined && owner !== r.jobId) {
     throw new ValidationError(`run ${r.id} belongs to job ${owner}, not ${r.jobId}`, 'run.jobId');
   }
+  const prev = t.runs.get([r.jobId, r.id]);
   void t.runs.put([r.jobId, r.id], r);
   void t.runJob.put(r.id, r.jobId);
+  // A run's final record: its statistics roll up in the same transaction (rollup.ts).
+  rollUpFinal(t, r, prev);
   if (UNFINISHED.has(r.status)) void t.unfinished.put(r.id, r.jobId);
   else {
     void t.unfinished.remove(r.id);

@@ -39,6 +39,8 @@ export async function deleteJobData(t: Tables, write: Writer, jobId: string): Pr
       void t.jobs.remove(jobId);
       void t.heads.remove(jobId);
       void t.states.remove(jobId);
+      // The whole-store record keeps counting the job's runs: totals never go down.
+      void t.stats.remove(jobId);
       return true;
     });
     if (done) return;

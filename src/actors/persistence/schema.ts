@@ -56,6 +56,7 @@ const runStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'timeout',
 const runTrigger = z.enum(['schedule', 'manual', 'event', 'retry', 'catch-up', 'dependency']);
 const overlap = z.enum(['skip', 'queue', 'allow', 'replace']);
 const catchUp = z.enum(['none', 'once', 'all']);
+const isolation = z.enum(['process', 'thread']);
 
 /** A stored run (CONTRACT.md "Run (JSON)"). */
 export const runSchema: z.ZodType<Run> = z.object({
@@ -93,6 +94,7 @@ export const jobSchema: z.ZodType<Job> = z.object({
   timezone: z.string().nullable(),
   command: commandSchema.nullable(),
   module: z.string().nullable(),
+  isolation: isolation.nullable().optional(),
   enabled: z.boolean(),
   priority: z.number().int(),
   retry: z.object({ maxRetries: nonNegInt, backoffMs: nonNegInt }),
@@ -126,6 +128,7 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z
     schedule: nonEmpty,
     command: commandSchema.optional(),
     module: nonEmpty.optional(),
+    isolation: isolation.optional(),
     timezone: z.string().nullable().optional(),
     priority: z.number().int().optional(),
     retry: z.object({ maxRetries: nonNegInt.optional(), backoffMs: nonNegInt.optional() }).optional(),

@@ -8,19 +8,19 @@ import { ConflictError, NotFoundError, PersistenceError, SchedulerError, Validat
 import type { BackupDocument } from '../../api';
 import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
+import type { ScheduleState } from './schema';
+import { backupModule, check } from './checks';
 import {
-  jobSchema, parseOrThrow, runSchema, scheduleStateSchema, slotSchema, type ScheduleState,
-} from './schema';
-import {
-  entryCount, headOf, newestFirst, openTables, SCHEMA_KEY, SCHEMA_VERSION, storePath, type Tables,
+  entryCount, headOf, newestFirst, openTables, SCHEMA_KEY, SCHEMA_VERSION, storePath, type JobHead, type Tables,
 } from './tables';
 import { deleteJobData, pruneHistory, type PruneResult } from './retention';
 import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
 import type { Batch, BatchResult, InjectedFault, JobPageEntry, SchedulerStorePort, UnfinishedRun } from './port';
-import { exportDocument, importDocument } from './backup';
+import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSION, type RunRollup } from './rollup';
 
 export type { ScheduleState } from './schema';
 export type { PruneResult } from './retention';
+export type { RunRollup } from './rollup';
 
 /** Options of {@link Store.open}. */
 export interface StoreOptions {
@@ -32,10 +32,11 @@ export interface StoreOptions {
 
 export type { JobPageEntry } from './port';
 
-/** Run counts by status and recent durations (oldest first), from the whole store. */
-export interface RunSummary {
-  counts: Record<string, number>;
-  durationsMs: number[];
+/** A job as `list` shows it: the job, its schedule state and its newest run. */
+export interface JobListEntry {
+  job: Job;
+  state: ScheduleState | null;
+  lastRun: Run | null;
 }
 
 /** Sizes of the store, for `stats` and tests. */
@@ -120,6 +121,15 @@ export class Store implements SchedulerStorePort {
         });
         await t.env.flushed;
       }
+      // Stores written before run statistics were rolled up: count the stored runs once.
+      if (!readOnly && t.meta.get(ROLLUP_META_KEY) !== ROLLUP_VERSION) {
+        await t.env.childTransaction(() => {
+          if (t.meta.get(ROLLUP_META_KEY) === ROLLUP_VERSION) return;
+          rebuildRollups(t);
+          void t.meta.put(ROLLUP_META_KEY, ROLLUP_VERSION);
+        });
+        await t.env.flushed;
+      }
       return new Store(t, readOnly, version);
     } catch (err) {
       await t.env.close().catch(() => undefined);
@@ -151,8 +161,8 @@ export class Store implements SchedulerStorePort {
    * @throws ConflictError if its name (or id) is taken; ValidationError if it is malformed.
    */
   async insertJob(job: Job, state?: ScheduleState): Promise<void> {
-    const j = parseOrThrow(jobSchema, job, 'job');
-    const st = state === undefined ? undefined : parseOrThrow(scheduleStateSchema, state, 'state');
+    const j = check.job(job, 'job');
+    const st = state === undefined ? undefined : check.scheduleState(state, 'state');
     if (st !== undefined && st.jobId !== j.id) throw new ValidationError(`state.jobId: expected '${j.id}' (the job's id)`, 'state.jobId');
     return await this.#write(() => {
       if (st !== undefined) void this.#t.states.put(st.jobId, st);
@@ -170,7 +180,7 @@ export class Store implements SchedulerStorePort {
    * @throws NotFoundError if it does not exist; ConflictError if renamed to a taken name.
    */
   async updateJob(job: Job): Promise<void> {
-    const j = parseOrThrow(jobSchema, job, 'job');
+    const j = check.job(job, 'job');
     return await this.#write(() => {
       const old = this.#requireJob(j.id);
       if (old.name !== j.name) {
@@ -220,7 +230,7 @@ export class Store implements SchedulerStorePort {
    * @throws NotFoundError if its job does not exist; ConflictError if the id belongs to another job's run.
    */
   async putRun(run: Run): Promise<void> {
-    const r = parseOrThrow(runSchema, run, 'run');
+    const r = check.run(run, 'run');
     return await this.#write(() => {
       this.#requireJob(r.jobId);
       this.#putRunTx(r);
@@ -257,7 +267,7 @@ export class Store implements SchedulerStorePort {
    * @throws NotFoundError if its job does not exist.
    */
   async putSlot(slot: Slot): Promise<void> {
-    const s = parseOrThrow(slotSchema, slot, 'slot');
+    const s = check.slot(slot, 'slot');
     return await this.#write(() => {
       this.#requireJob(s.jobId);
       void this.#t.slots.put([s.jobId, s.at], s);
@@ -284,7 +294,7 @@ export class Store implements SchedulerStorePort {
    * @throws NotFoundError if its job does not exist.
    */
   async putScheduleState(state: ScheduleState): Promise<void> {
-    const st = parseOrThrow(scheduleStateSchema, state, 'state');
+    const st = check.scheduleState(state, 'state');
     return await this.#write(() => {
       this.#requireJob(st.jobId);
       void this.#t.states.put(st.jobId, st);
@@ -293,7 +303,7 @@ export class Store implements SchedulerStorePort {
 
   /** Many schedule states in ONE transaction (one flush): the scheduler arms thousands at start-up. */
   async putScheduleStates(states: ScheduleState[]): Promise<void> {
-    const all = states.map((st, i) => parseOrThrow(scheduleStateSchema, st, `states[${i}]`));
+    const all = states.map((st, i) => check.scheduleState(st, `states[${i}]`));
     return await this.#write(() => {
       for (const st of all) {
         this.#requireJob(st.jobId);
@@ -309,9 +319,9 @@ export class Store implements SchedulerStorePort {
    * crash and restart; NotFoundError if the job does not exist; ValidationError if the parts disagree.
    */
   async recordFire(slot: Slot, run: Run | null, state: ScheduleState): Promise<void> {
-    const s = parseOrThrow(slotSchema, slot, 'slot');
-    const r = run === null ? null : parseOrThrow(runSchema, run, 'run');
-    const st = parseOrThrow(scheduleStateSchema, state, 'state');
+    const s = check.slot(slot, 'slot');
+    const r = run === null ? null : check.run(run, 'run');
+    const st = check.scheduleState(state, 'state');
     if (r !== null && r.jobId !== s.jobId) {
       throw new ValidationError(`run.jobId: run is for job ${r.jobId}, the slot for ${s.jobId}`, 'run.jobId');
     }
@@ -340,7 +350,7 @@ export class Store implements SchedulerStorePort {
 
   /** The whole store as one JSON document, from one read snapshot. */
   backup(createdAt: string = new Date().toISOString()): BackupDocument {
-    return this.#read(() => exportDocument(this.#t, createdAt));
+    return this.#read(() => backupModule().exportDocument(this.#t, createdAt));
   }
 
   /**
@@ -349,7 +359,9 @@ export class Store implements SchedulerStorePort {
    */
   async restore(doc: unknown): Promise<{ jobs: number; runs: number }> {
     this.#assertOpen();
-    return await importDocument(this.#t, (fn) => this.#write(fn), doc);
+    const result = await backupModule().importDocument(this.#t, (fn) => this.#write(fn), doc);
+    await this.#write(() => rebuildRollups(this.#t));
+    return result;
   }
 
   /** Entry counts and schema version. */
@@ -386,22 +398,39 @@ export class Store implements SchedulerStorePort {
   }
 
   /**
-   * What the monitor needs to answer `stats` for the whole stored history (not just since start):
-   * run counts by status and the durations of the newest `maxDurations` finished runs.
+   * Run statistics rolled up as runs finished: of one job, or (no argument) of the whole store.
+   * Two small reads, whatever the history (see rollup.ts for the histogram's precision).
    */
-  runSummary(maxDurations: number): RunSummary {
+  runRollup(jobId?: string): RunRollup {
+    return this.#read(() => this.#t.stats.get(jobId ?? GLOBAL_KEY) ?? emptyRollup());
+  }
+
+  /**
+   * Up to `limit` jobs in id order (ids sort by creation time) after `afterId` (exclusive), each with
+   * its schedule state and newest run, and whether more jobs follow. All from ONE read snapshot: a
+   * page of 50 touches about 150 records, whatever the store holds.
+   */
+  listJobsPage(afterId: string | null, limit: number): { entries: JobListEntry[]; more: boolean } {
     return this.#read(() => {
-      const counts: Record<string, number> = {};
-      const durations: Array<[string, number]> = [];
-      for (const { value: run } of this.#t.runs.getRange({})) {
-        counts[run.status] = (counts[run.status] ?? 0) + 1;
-        if (run.durationMs !== null && run.finishedAt !== null && run.status !== 'skipped') {
-          durations.push([run.finishedAt, run.durationMs]);
+      const entries: JobListEntry[] = [];
+      let more = false;
+      for (const { key, value: job } of this.#t.jobs.getRange({ start: afterId ?? undefined, limit: limit + 2 })) {
+        if (key === afterId) continue;
+        if (entries.length >= limit) {
+          more = true;
+          break;
         }
+        let lastRun: Run | null = null;
+        for (const { value } of this.#t.runs.getRange(newestFirst(key, 1))) lastRun = value;
+        entries.push({ job, state: this.#t.states.get(key) ?? null, lastRun });
       }
-      durations.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      return { counts, durationsMs: durations.slice(-maxDurations).map(([, d]) => d) };
+      return { entries, more };
     });
+  }
+
+  /** Every job's head (id order), for counts and names without reading whole specs. */
+  listHeads(): JobHead[] {
+    return this.#read(() => [...this.#t.heads.getRange({}).map(({ value }) => value)]);
   }
 
   #requireJob(id: string): Job {

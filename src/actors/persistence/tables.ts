@@ -12,16 +12,20 @@
  * | `slots`      | `[jobId, at]`        | Slot         | slots of a job newest first = one reverse range   |
  * | `states`     | job id               | ScheduleState|                                                  |
  * | `parked`     | run id               | job id       | queued runs a graceful stop left unstarted        |
+ * | `heads`      | job id               | JobHead      | compact start-up records                          |
+ * | `stats`      | job id, or `'*'`     | RunRollup    | run counts and duration histogram, kept as runs finish (rollup.ts) |
  *
  * Run ids (src/model/ids.ts) and slot times (canonical ISO UTC) sort lexically by time, and lmdb's
  * ordered-binary keys sort arrays element by element, so `[jobId, *]` ranges come out in time order.
  * @internal
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { open, type Database, type RootDatabase, type RootDatabaseOptions } from 'lmdb';
 import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
+import type { RunRollup } from './rollup';
 
 /** Layout version written into `meta`. Bump it (and add a migration) when the layout changes. */
 export const SCHEMA_VERSION = 1;
@@ -48,6 +52,8 @@ export interface Tables {
   heads: Database<JobHead, string>;
   /** Unfinished runs a graceful stop left unstarted (queued again at the next start). */
   parked: Database<string, string>;
+  /** Run statistics per job and for the whole store, updated with each run's final record. */
+  stats: Database<RunRollup, string>;
 }
 
 /**
@@ -114,7 +120,10 @@ export function envOptions(readOnly: boolean): RootDatabaseOptions {
 
 /** Opens the environment and its sub-databases. @internal */
 export function openTables(dataDir: string, readOnly: boolean): Tables {
+  // The store holds commands and `--env` values: private, whoever creates it (daemon or CLI).
+  if (!readOnly) fs.mkdirSync(storePath(dataDir), { recursive: true, mode: 0o700 });
   const env = open(storePath(dataDir), envOptions(readOnly));
+  if (!readOnly) privateFiles(storePath(dataDir));
   // Sub-databases are created by the first writer; a read-only open finds them all.
   const db = {};
   return {
@@ -129,7 +138,20 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     states: env.openDB<ScheduleState, string>('states', db),
     heads: env.openDB<JobHead, string>('heads', db),
     parked: env.openDB<string, string>('parked', db),
+    stats: env.openDB<RunRollup, string>('stats', db),
   };
+}
+
+/** LMDB creates its files 0644 (umask permitting): make them owner-only (not ours to change: left as is). */
+function privateFiles(dir: string): void {
+  for (const name of ['data.mdb', 'lock.mdb']) {
+    try {
+      const file = path.join(dir, name);
+      if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
+    } catch {
+      // Another user's store, or no such file: nothing to tighten here.
+    }
+  }
 }
 
 /** Range options selecting every `[jobId, …]` key, newest (highest second part) first. */

@@ -10,9 +10,9 @@
  * group commit (Committer); each handler ends with {@link Engine.endTurn}: one timeline message,
  * one executor message for the starts, one commit.
  */
-import type { Logger, WhyReport } from '../../api';
-import { ConflictError, NotFoundError, ShutdownError, ValidationError } from '../../errors';
-import type { Job, TriggerSpec } from '../../model/job';
+import type { Logger } from '../../api';
+import { ConflictError, NotFoundError, ShutdownError } from '../../errors';
+import type { Job } from '../../model/job';
 import type { Run, RunTrigger } from '../../model/run';
 import type { SchedulerEvent } from '../../model/events';
 import type { Clock } from '../../runtime/clock';
@@ -27,15 +27,13 @@ import type { BatchResult } from '../persistence/port';
 import type { QueueHandlers } from '../queue/actor';
 import type { ExecutorHandlers } from '../executor/actor';
 import type { RunRequest, RunResult } from '../executor/types';
-import { checkPaths, fillJobSpec } from './job-spec';
-import { iso, jobState, newRun } from './runs';
+import { prepareNewJob } from './new-job';
+import { abandonRun, iso, jobState, newRun } from './runs';
 import { RunBook } from './runbook';
 import { Arming, SlotKeeper } from './slots';
 import { Committer } from './committer';
-import { explainBlockers } from './why';
 import { killOrphans } from './orphans';
-import { parseCondition, type TriggerHub } from '../triggers';
-import { newId } from '../../model/ids';
+import type { TriggerHub } from '../triggers';
 import { RETRY_KEY_PREFIX } from '../queue/actor';
 import { loadJobs } from './startup';
 
@@ -132,16 +130,11 @@ export class Engine {
       /** The reply carries `durable`, settled once the job is on disk (callers await it). */
       addJob: (p: { spec: unknown }) => this.#addJob(p.spec),
       removeJob: (p: { ref: string }) => this.#removeJob(p.ref),
-      getJob: async (p: { ref: string }) => this.#present(await this.#find(p.ref)),
-      listJobs: (_p: Record<string, never>) => this.#listJobs(),
       setEnabled: (p: { ref: string; enabled: boolean }) => this.#setEnabled(p.ref, p.enabled),
       /** The reply carries `durable`, settled once the run is on disk. */
       runNow: (p: { ref: string }) => this.#runNow(p.ref),
-      history: async (p: { ref: string; limit?: number }) =>
-        this.#d.persistence.ask('listRuns', { jobId: (await this.#find(p.ref)).id, limit: p.limit ?? 20 }),
-      why: (p: { ref: string }) => this.#why(p.ref),
-      jobCounts: (_p: Record<string, never>) => this.index.counts(),
       runningCount: (_p: Record<string, never>) => this.runs.runningCount,
+      pendingCount: (_p: Record<string, never>) => this.runs.pendingCount + (this.commit.busy ? 1 : 0),
       readyCount: (_p: Record<string, never>) => this.runs.readyCount,
       slotsDue: (p: { due: Array<{ jobId: string; at: number }> }) => this.#slotsDue(p.due),
       clockJumped: async (p: { deltaMs: number }) => {
@@ -174,6 +167,30 @@ export class Engine {
       /** Counters of the group commit (benches, tests). */
       commitStats: (_p: Record<string, never>) => ({ ...this.commit.stats }),
     };
+  }
+
+  // ---- live facts, read beside the mailbox ---------------------------------------------------
+  // The read path (src/reads) runs on this same thread between messages, so it may look at these
+  // maps without a message: it sees them as of the last await of whatever handler is in flight.
+
+  /** The job's runs executing now. */
+  runningOf(jobId: string): Run[] {
+    return this.runs.runningOf(jobId);
+  }
+
+  /** Runs executing now. */
+  get runningCount(): number {
+    return this.runs.runningCount;
+  }
+
+  /** Runs waiting for capacity. */
+  get readyCount(): number {
+    return this.runs.readyCount;
+  }
+
+  /** Job counts of the index. */
+  jobCounts(): { total: number; enabled: number; paused: number; done: number } {
+    return this.index.counts();
   }
 
   /** Runs `fn`, then ends the turn (one timeline message, one executor message, one commit). */
@@ -213,6 +230,8 @@ export class Engine {
 
   /** After a restore: forget everything, reload from the store, re-arm. */
   async #reload(): Promise<void> {
+    // The restored jobs set up their own triggers below; the replaced jobs' watches must not stay open.
+    await this.#d.triggers?.clear();
     for (const id of [...this.index.active()]) {
       this.runs.dropJob(id);
       this.arming.disarm(id);
@@ -228,34 +247,16 @@ export class Engine {
 
   async #addJob(input: unknown): Promise<{ job: Job; durable: Promise<Job> }> {
     this.#refuseIfStopping();
-    const spec = fillJobSpec(input);
-    for (const t of spec.triggers) if (t.type === 'when') parseCondition(t.condition);
-    for (const t of spec.triggers) {
-      if (t.type === 'after' && this.index.idOf(t.job) === undefined) {
-        throw new ValidationError(`triggers: --after names job '${t.job}', which does not exist`, 'after');
-      }
-    }
-    await this.#refuseCycle(spec.name, spec.triggers);
-    if (this.index.hasName(spec.name)) throw new ConflictError(`name: a job named '${spec.name}' already exists`);
     const now = this.#d.clock.now();
-    // The parser thread validates schedule text; text it already accepted (not a one-time form,
-    // which depends on `now`) is not sent again — bulk adds usually share a few schedules.
-    const inputKey = `${spec.timezone ?? ''}\0${spec.schedule}`;
-    let schedule = this.#validated.get(inputKey);
-    if (schedule === undefined) {
-      schedule = await this.#d.parser.ask('parse', { text: spec.schedule, tz: spec.timezone, now });
-      if (schedule.kind !== 'once') this.#validated.set(inputKey, schedule);
-    }
-    if (schedule.kind === 'once' && schedule.at <= now) {
-      throw new ValidationError(`schedule: '${spec.schedule}' is in the past (${iso(schedule.at)})`, 'schedule');
-    }
+    const { job, schedule } = await prepareNewJob(input, {
+      now,
+      idOf: (ref) => this.index.idOf(ref),
+      hasName: (name) => this.index.hasName(name),
+      jobOf: (id) => this.#job(id),
+      parse: (text, tz, at) => this.#parse(text, tz, at),
+    });
     // A concurrent add with the same name may have been indexed while we waited for the parser.
-    if (this.index.hasName(spec.name)) throw new ConflictError(`name: a job named '${spec.name}' already exists`);
-    checkPaths(spec);
-    const job: Job = {
-      id: newId('job', now), ...spec, schedule: schedule.canonical, createdAt: iso(now), updatedAt: iso(now),
-      completedAt: null, nextRunAt: null, lastRun: null, state: 'scheduled',
-    };
+    if (this.index.hasName(job.name)) throw new ConflictError(`name: a job named '${job.name}' already exists`);
     // Watches are set up before the job is stored, so a path that cannot be watched stores nothing.
     if (job.enabled) await this.#d.triggers?.set(job.id, job.triggers);
     // The job is indexed (its name taken) and armed at once, so concurrent adds do not wait for
@@ -286,6 +287,19 @@ export class Engine {
     );
     durable.catch(() => undefined);
     return { job: shown, durable };
+  }
+
+  /**
+   * The parser thread validates schedule text; text it already accepted (not a one-time form,
+   * which depends on `now`) is not sent again — bulk adds usually share a few schedules.
+   */
+  async #parse(text: string, tz: string | null, now: number): Promise<Schedule> {
+    const key = `${tz ?? ''}\0${text}`;
+    const known = this.#validated.get(key);
+    if (known !== undefined) return known;
+    const schedule = await this.#d.parser.ask('parse', { text, tz, now });
+    if (schedule.kind !== 'once') this.#validated.set(key, schedule);
+    return schedule;
   }
 
   /** An insert failed: the job never existed. */
@@ -347,6 +361,8 @@ export class Engine {
     this.#refuseIfStopping();
     const job = await this.#find(ref);
     const now = this.#d.clock.now();
+    // A full ready queue refuses the caller (QueueFullError) and records nothing.
+    this.runs.assertRoom();
     const run = newRun(job, 'manual', now, 1, now);
     let resolve!: (r: Run) => void;
     const durable = new Promise<Run>((r) => (resolve = r));
@@ -398,35 +414,22 @@ export class Engine {
     const verdict = this.runs.verdict(job);
     // Catch-up runs the policy chose are not skipped by overlap: they wait their turn, one by one.
     if (trigger === 'catch-up' && verdict.decision === 'skip') verdict.decision = 'enqueue';
+    const now = this.#d.clock.now();
     if (verdict.decision === 'skip') {
-      if (slotted) this.slots.record(job, slotAt, 'skipped', null, verdict.reason);
+      // A skipped fire is a `skipped` run in history (counted in stats and metrics), beside its slot.
+      const skipped = abandonRun(newRun(job, trigger, slotAt, 1, now), 'skipped', verdict.reason ?? 'overlap policy', now);
+      const published = (writtenOff: boolean): void => {
+        if (!writtenOff) this.#d.bus.publish({ type: 'run.finished', at: iso(this.#d.clock.now()), run: skipped });
+      };
+      if (slotted) this.slots.record(job, slotAt, 'skipped', skipped, verdict.reason, published);
+      else this.commit.add({ runs: [skipped] }, (result) => published(result.dropped.includes(job.id)));
       return;
     }
-    const run = newRun(job, trigger, slotAt, 1, this.#d.clock.now());
+    const run = newRun(job, trigger, slotAt, 1, now);
     this.runs.fired(job.id);
     const after = (writtenOff: boolean): void => this.runs.fireDurable(job, run, verdict.decision, writtenOff);
     if (slotted) this.slots.record(job, slotAt, trigger === 'catch-up' ? 'caught-up' : 'fired', run, null, after);
     else this.commit.add({ runs: [run] }, (result) => after(result.dropped.includes(job.id)));
-  }
-
-  /**
-   * `--after` edges must not form a cycle (A after B after A would run forever). Follows the new
-   * job's upstream jobs' own `--after` triggers; reaching the new job's name is a cycle.
-   */
-  async #refuseCycle(name: string, triggers: TriggerSpec[]): Promise<void> {
-    const seen = new Set<string>();
-    const stack = triggers.flatMap((t) => (t.type === 'after' ? [t.job] : []));
-    while (stack.length > 0) {
-      const ref = stack.pop()!;
-      if (ref === name) throw new ValidationError(`triggers: --after would make a cycle through '${name}'`, 'after');
-      const id = this.index.idOf(ref);
-      if (id === undefined || seen.has(id)) continue;
-      seen.add(id);
-      const up = await this.#job(id);
-      if (up === undefined) continue;
-      if (up.name === name) throw new ValidationError(`triggers: --after would make a cycle through '${name}'`, 'after');
-      for (const t of up.triggers) if (t.type === 'after') stack.push(t.job);
-    }
   }
 
   /** A watch or usage trigger of the job fired: the job runs (trigger `event`), under its overlap policy. */
@@ -529,23 +532,6 @@ export class Engine {
     const stored = timed && !this.slots.has(job.id) ? await this.#d.persistence.ask('getScheduleState', { jobId: job.id }) : null;
     const next = this.slots.nextRunAt(job, schedule, stored);
     return { ...job, nextRunAt: next === null ? null : iso(next), lastRun, state: jobState(job, schedule) };
-  }
-
-  async #listJobs(): Promise<Job[]> {
-    const out: Job[] = [];
-    for (const job of await this.#d.persistence.ask('listJobs', {})) out.push(await this.#present(job));
-    return out;
-  }
-
-  async #why(ref: string): Promise<WhyReport> {
-    const job = await this.#present(await this.#find(ref));
-    const slots = await this.#d.persistence.ask('listSlots', { jobId: job.id, limit: 20 });
-    const blockers = explainBlockers({
-      job, schedule: this.schedule(job), offline: this.#d.mode === 'offline',
-      running: this.runs.runningOf(job.id),
-      runningTotal: this.runs.runningCount, maxConcurrent: this.#d.maxConcurrent,
-    });
-    return { job, slots, nextRunAt: job.nextRunAt, blockers };
   }
 
   #refuseIfStopping(): void {

@@ -6,10 +6,10 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from '../../errors';
-import type { CatchUpPolicy, Job, OverlapPolicy } from '../../model/job';
+import type { CatchUpPolicy, Isolation, Job, OverlapPolicy } from '../../model/job';
 
 /** A JobSpec with every default filled in: exactly the user-given fields of a stored Job. */
-export type FilledJobSpec = Pick<Job, 'name' | 'schedule' | 'command' | 'module' | 'timezone' | 'priority' |
+export type FilledJobSpec = Pick<Job, 'name' | 'schedule' | 'command' | 'module' | 'isolation' | 'timezone' | 'priority' |
   'retry' | 'limits' | 'overlap' | 'catchUp' | 'cwd' | 'env' | 'triggers' | 'jitterMs' | 'enabled'>;
 
 /** Defaults applied to every job. */
@@ -18,7 +18,13 @@ export const JOB_DEFAULTS = {
   retry: { maxRetries: 0, backoffMs: 1000 },
   overlap: 'skip' as OverlapPolicy,
   catchUp: 'once' as CatchUpPolicy,
+  isolation: 'thread' as Isolation,
 } as const;
+
+/** Longest job name. */
+export const MAX_NAME_LENGTH = 200;
+/** What {@link newId} makes for jobs (case-insensitive: `status JOB_...` finds nothing either way). */
+const ID_FORM = /^job_[0-9a-z]{22}$/i;
 
 const positiveMs = z.number().int().positive().max(365 * 86_400_000);
 
@@ -29,14 +35,18 @@ const triggerSchema = z.discriminatedUnion('type', [
 ]);
 
 const specSchema = z.object({
-  name: z.string().trim().min(1, 'must not be empty').max(200)
-    .regex(/^[^\s/]+$/, 'must not contain spaces or slashes'),
+  name: z.string().trim().min(1, 'must not be empty')
+    .max(MAX_NAME_LENGTH, `is longer than ${MAX_NAME_LENGTH} characters`)
+    .regex(/^[^\s/]+$/, 'must not contain spaces or slashes')
+    // JOB is an id or a name: a name shaped like an id would make one of the two jobs unreachable.
+    .refine((n) => !ID_FORM.test(n), 'must not have the form of a job id (job_ followed by 22 letters and digits)'),
   schedule: z.string().trim().min(1, 'must not be empty'),
   command: z.union([
     z.string().trim().min(1, 'must not be empty'),
     z.object({ argv: z.array(z.string()).min(1, 'argv must name a program') }).strict(),
   ]).optional(),
   module: z.string().min(1).optional(),
+  isolation: z.enum(['process', 'thread']).optional(),
   timezone: z.string().min(1).nullable().optional(),
   priority: z.number().int().min(-1000).max(1000).optional(),
   retry: z.object({
@@ -82,11 +92,24 @@ export function fillJobSpec(input: unknown): FilledJobSpec {
   if (s.command !== undefined && s.module !== undefined) {
     throw new ValidationError('module: give either a command or a module, not both', 'module');
   }
+  if (s.isolation !== undefined && s.module === undefined) {
+    throw new ValidationError("isolation: only applies to module jobs (a command always runs in its own process)", 'isolation');
+  }
+  const isolation = s.module === undefined ? null : s.isolation ?? JOB_DEFAULTS.isolation;
+  if (isolation === 'thread' && s.limits?.maxCpuPercent !== undefined) {
+    // A thread's CPU time cannot be capped, and killing it for a sampled percentage would take the
+    // process's sampling with it; a process can be (docs/jobs.md "Thread or process").
+    throw new ValidationError(
+      "limits.maxCpuPercent: a module running in a thread cannot have a CPU limit; use isolation 'process' for it",
+      'limits.maxCpuPercent',
+    );
+  }
   return {
     name: s.name.trim(),
     schedule: s.schedule.trim(),
     command: s.command ?? null,
     module: s.module ?? null,
+    isolation,
     timezone: s.timezone ?? null,
     priority: s.priority ?? JOB_DEFAULTS.priority,
     retry: {

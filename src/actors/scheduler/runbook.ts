@@ -85,6 +85,21 @@ export class RunBook {
     return this.#ready.size;
   }
 
+  /** Runs not yet final: fired, running, ready, held, or waiting for a retry's backoff. */
+  get pendingCount(): number {
+    let n = this.#running.size + this.#queued.size + this.#retries.size;
+    for (const h of this.#held.values()) n += h.length;
+    for (const p of this.#pendingPerJob.values()) n += p;
+    return n;
+  }
+
+  /** @throws QueueFullError when the ready queue is full (a caller waiting for a new run is refused). */
+  assertRoom(): void {
+    if (this.#ready.size >= this.#ready.maxSize) {
+      throw new QueueFullError(`the ready queue is full (${this.#ready.maxSize} runs waiting); try again later`);
+    }
+  }
+
   /** This job's runs executing now. */
   runningOf(jobId: string): Run[] {
     if ((this.#runningPerJob.get(jobId) ?? 0) === 0) return [];
@@ -200,6 +215,7 @@ export class RunBook {
       requests.push({
         runId: run.id, jobId: job.id, attempt: run.attempt, command: job.command, module: job.module,
         cwd: job.cwd, env: job.env, limits: job.limits,
+        isolation: job.isolation ?? undefined, jobName: job.name, scheduledAt: run.scheduledAt,
       });
     }
     if (requests.length > 0) this.#d.start(requests);

@@ -84,6 +84,17 @@ export class TriggerHub {
     return this.#serial(() => this.#set(jobId, []));
   }
 
+  /** Removes every job's triggers (a restore replaces all jobs); unlike {@link stop}, later `set` calls work. */
+  clear(): Promise<void> {
+    return this.#serial(async () => {
+      this.#conditions.clear();
+      this.#disarm();
+      const all = [...this.#watches.values()];
+      this.#watches.clear();
+      await Promise.all(all.map((w) => w.close()));
+    });
+  }
+
   /** Number of active watched paths and conditions (for health). */
   counts(): { watches: number; conditions: number } {
     let watches = 0;

@@ -6,8 +6,11 @@ import type { JobSpec } from '../../model/job';
 import type { AddOptions } from '../job-spec';
 import { buildJobSpec, parsePositiveInt } from '../job-spec';
 import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
-import { formatJob, formatJobs, formatRun, formatRuns, formatWhy } from '../format';
+import { formatJob, formatJobs, formatRun, formatRuns, formatWhy, relativeTime } from '../format';
+import type { Scheduler } from '../../api';
+import type { Run } from '../../model/run';
 import { checkZone } from './next';
+import { checkPageLimit, decodeCursor, DEFAULT_PAGE, MAX_PAGE } from '../../reads/cursor';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -26,6 +29,34 @@ async function expectPath(path: string, field: string, kind: 'file' | 'directory
 async function checkPaths(spec: JobSpec): Promise<void> {
   if (spec.module !== undefined) await expectPath(spec.module, '--module', 'file');
   if (spec.cwd !== undefined) await expectPath(spec.cwd, '--cwd', 'directory');
+}
+
+/**
+ * `run JOB` without a daemon: nothing else would execute the run, so it happens here, in the
+ * foreground — and so do its retries (after their backoff) and the jobs that run `--after` it, each
+ * announced on stderr as it is queued. Resolves with the job's last attempt.
+ */
+async function runInForeground(ctx: CliContext, s: Scheduler, ref: string): Promise<Run> {
+  const job = await s.getJob(ref);
+  const sub = s.events$.subscribe((e) => {
+    if (e.type !== 'run.queued' || e.run.trigger === 'manual') return;
+    const when = relativeTime(e.run.scheduledAt);
+    const what = e.run.trigger === 'retry' && e.run.jobId === job.id
+      ? `retry (attempt ${e.run.attempt} of ${job.retry.maxRetries + 1}) ${when === 'now' ? 'now' : when}`
+      : `${e.run.jobId} (${e.run.trigger})`;
+    ctx.io.stderr(`rae-sched: no daemon runs, so this runs here in the foreground: ${what}\n`);
+  });
+  try {
+    const first = await s.runNow(ref);
+    let last = await s.waitForRun(first.id);
+    if (s.idle !== undefined) {
+      await s.idle();
+      last = (await s.history(job.id, { limit: 1 }))[0] ?? last;
+    }
+    return last;
+  } finally {
+    sub.unsubscribe();
+  }
 }
 
 /**
@@ -55,6 +86,8 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
     .option('--after <job>', 'also run when JOB succeeds (JOB:failed, JOB:finished) (repeatable)', collect)
     .option('--jitter <dur>', 'random delay added to each scheduled fire')
     .option('--module <file>', 'a JS job module instead of a command')
+    .addOption(new Option('--isolation <mode>', 'where a --module job runs: a worker thread (default) or its own process')
+      .choices(['thread', 'process']))
     .option('--disabled', 'add the job paused'))
     .action(async (name: string, schedule: string, command: string | undefined, opts: AddOptions & CommonOptions) => {
       if (opts.tz !== undefined) checkZone(opts.tz);
@@ -65,10 +98,23 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
       ctx.print(opts, job, () => job.id);
     });
 
-  withCommonOptions(program.command('list').description('all jobs (--json: array of jobs)'))
-    .action(async (opts: CommonOptions) => {
-      const jobs = await ctx.withScheduler(opts, (s) => s.listJobs());
-      ctx.print(opts, jobs, () => formatJobs(jobs));
+  withCommonOptions(program.command('list')
+    .description('all jobs, in creation order (--json: array of jobs; with --limit/--after: {"jobs": [...], "next": cursor|null})')
+    .option('--limit <n>', `one page of at most N jobs (1 to ${MAX_PAGE}; default ${DEFAULT_PAGE} with --after)`)
+    .option('--after <cursor>', 'the page after this cursor (printed by the previous page)'))
+    .action(async (opts: CommonOptions & { limit?: string; after?: string }) => {
+      if (opts.limit === undefined && opts.after === undefined) {
+        const jobs = await ctx.withScheduler(opts, (s) => s.listJobs());
+        return ctx.print(opts, jobs, () => formatJobs(jobs));
+      }
+      // Checked before the store or the daemon is reached: a bad flag is a usage error either way.
+      const limit = opts.limit === undefined ? undefined : checkPageLimit(parsePositiveInt(opts.limit, '--limit'), '--limit');
+      if (opts.after !== undefined) decodeCursor(opts.after, '--after');
+      const page = await ctx.withScheduler(opts, (s) => s.listJobs({
+        ...(limit === undefined ? {} : { limit }), ...(opts.after === undefined ? {} : { after: opts.after }),
+      }));
+      ctx.print(opts, page, () => formatJobs(page.jobs) +
+        (page.next === null ? '' : `\nmore: rae-sched list --limit ${limit ?? DEFAULT_PAGE} --after ${page.next}`));
     });
 
   withCommonOptions(program.command('status').description('one job: spec, state, last run, next run').argument('<job>', 'job id or name'))
@@ -97,10 +143,16 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
     .option('--wait', 'wait for the run to finish'))
     .action(async (job: string, opts: CommonOptions & { wait?: boolean }) => {
       const { run, waited } = await ctx.withScheduler(opts, async (s, remote) => {
+        if (!remote) return { run: await runInForeground(ctx, s, job), waited: true };
         const queued = await s.runNow(job);
-        // Without a daemon nothing else would execute it: the run happens here, in the foreground.
-        if (opts.wait || !remote) return { run: await s.waitForRun(queued.id), waited: true };
-        return { run: queued, waited: false };
+        if (!opts.wait) return { run: queued, waited: false };
+        const done = await s.waitForRun(queued.id);
+        const spec = await s.getJob(job);
+        if (done.status !== 'succeeded' && done.attempt <= spec.retry.maxRetries) {
+          ctx.io.stderr(`rae-sched: note: attempt ${done.attempt} of ${spec.retry.maxRetries + 1} ${done.status}; ` +
+            `the daemon retries it (see \`rae-sched history ${job}\`)\n`);
+        }
+        return { run: done, waited: true };
       });
       if (!waited) return ctx.print(opts, run, () => run.id);
       ctx.print(opts, run, () => formatRun(run));

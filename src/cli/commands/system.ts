@@ -8,7 +8,6 @@ import { parseDuration } from '../../model/duration';
 import type { SchedulerEvent } from '../../model/events';
 import { daemonAnswers } from '../client';
 import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
-import { runDaemon } from '../daemon';
 import { formatHealth, formatStats } from '../format';
 import { dataDirPaths } from '../paths';
 
@@ -19,6 +18,8 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
     .option('--grace <dur>', 'time running jobs get to finish at shutdown (default 10s)'))
     .action(async (opts: CommonOptions & { grace?: string }) => {
       const graceMs = opts.grace === undefined ? 10_000 : parseDuration(opts.grace, '--grace');
+      // Loaded here: the daemon's server, logger and schemas cost every other command start-up time.
+      const { runDaemon } = await import('../daemon');
       ctx.exitCode = await runDaemon({ dataDir: ctx.dataDir(opts), graceMs });
     });
 
@@ -100,7 +101,9 @@ async function readBackupFile(path: string, shown: string): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new ValidationError(`FILE: '${shown}' is not JSON (${(e as Error).message})`, 'FILE', { cause: e });
+    // JSON.parse quotes the text around the fault, newlines included: keep the error on one line.
+    const why = (e as Error).message.replace(/\s*\n\s*/g, ' ').slice(0, 300);
+    throw new ValidationError(`FILE: '${shown}' is not JSON (${why})`, 'FILE', { cause: e });
   }
 }
 

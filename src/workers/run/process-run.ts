@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import type { Limits } from '../../model/job';
 import type { RunOutcome, RunResult } from '../../actors/executor/types';
-import { formatDuration } from '../../model/duration';
+import { timeoutCause, type KillCause } from './cancel';
 import { OutputRing } from './output-ring';
 import { groupAlive, terminateGroup } from './process-group';
 import { LimitPolicy, UsageSampler } from './usage';
@@ -33,11 +33,7 @@ export interface ProcessRunOptions {
   onStarted(pid: number, startedAt: number): void;
 }
 
-/** Why the run is being killed; the first cause wins and decides the status. */
-export interface KillCause {
-  status: Exclude<RunOutcome, 'succeeded' | 'failed'>;
-  error: string;
-}
+export type { KillCause } from './cancel';
 
 /** The report a JS module host writes on fd 3. */
 interface ModuleReport {
@@ -114,17 +110,22 @@ export class ProcessRun {
       // Errors after spawn (e.g. a failed signal delivery) change nothing: exit/close still come.
     });
 
-    const sampler = new UsageSampler(pid, this.#opts.sampleIntervalMs, (sample) => {
-      const violation = this.#policy.observe(sample);
-      if (violation) this.kill({ status: 'killed', error: violation.message });
-    });
-    sampler.start();
+    // Sampling costs a /proc scan of every process on the machine plus pidusage per member, every
+    // interval: only runs with a memory or CPU limit pay it (their peakMemoryBytes stays null otherwise).
+    const { maxMemoryBytes, maxCpuPercent } = this.#opts.limits;
+    const sampler = maxMemoryBytes === undefined && maxCpuPercent === undefined
+      ? null
+      : new UsageSampler(pid, this.#opts.sampleIntervalMs, (sample) => {
+        const violation = this.#policy.observe(sample);
+        if (violation) this.kill({ status: 'killed', error: violation.message });
+      });
+    sampler?.start();
     const { timeoutMs } = this.#opts.limits;
     const timer =
       timeoutMs === undefined
         ? null
         : setTimeout(
-            () => this.kill({ status: 'timeout', error: `timed out after ${formatDuration(timeoutMs)} (timeoutMs ${timeoutMs})` }),
+            () => this.kill(timeoutCause(timeoutMs)),
             timeoutMs,
           );
 
@@ -133,7 +134,7 @@ export class ProcessRun {
       else child.once('exit', (code, sig) => resolve([code, sig]));
     });
     if (timer) clearTimeout(timer);
-    sampler.stop();
+    sampler?.stop();
     // The run ends with its main process; whatever it left behind in its group (a `cmd &`) is killed
     // too, otherwise a leftover holding the pipes would keep the run open forever.
     if (this.#killing) await this.#killing;

@@ -1,0 +1,49 @@
+/**
+ * Typed protocol between the executor (main thread) and the thread-module task
+ * (`src/workers/module-task.ts`, Piscina worker threads). Plain data: it crosses by structured clone.
+ *
+ * - One Piscina task carries a **batch** of runs (many runs per message); it resolves once every run
+ *   of it settled, with the results not already sent.
+ * - Results of runs that settle while others of their batch are still going are sent early, grouped
+ *   per event-loop turn, as {@link ModuleThreadEvent} `results` on the worker's `parentPort`
+ *   (Piscina re-emits those as the pool's `message` event).
+ * - Cancels go to every thread of the pool on one `BroadcastChannel` (cancels are rare; no per-run
+ *   port is created, which is what a per-run MessageChannel would cost at tens of thousands of runs/s).
+ * @internal
+ */
+import type { CancelReason, RunRequest, RunResult } from './types';
+
+/** The Piscina task payload. */
+export interface ModuleTaskPayload {
+  /** Id of this batch in its pool, to match early results. */
+  batch: number;
+  /** A solo task (timeout or memory cap) runs alone on its thread and reports when it starts. */
+  solo: boolean;
+  /** The requests as the executor got them (the thread fills their defaults). */
+  runs: RunRequest[];
+}
+
+/** The task's value: per run, its result, or `null` if it was already sent as an event. */
+export type ModuleTaskResult = Array<RunResult | null>;
+
+/** Messages a module thread posts on its parentPort. */
+export type ModuleThreadEvent =
+  | { type: 'rae.results'; batch: number; items: Array<[index: number, result: RunResult]> }
+  | { type: 'rae.started'; batch: number; runId: string; startedAt: number }
+  /** The thread should not take more work (a module called process.exit, escaped an error, or too many reloads). */
+  | { type: 'rae.retire'; reason: string };
+
+/** Messages to every module thread of a pool. */
+export type ModuleThreadCommand = { type: 'cancel'; runId: string; reason: CancelReason };
+
+/** `workerData` of a module thread. */
+export interface ModuleThreadData {
+  /** Name of the pool's BroadcastChannel for {@link ModuleThreadCommand}s. */
+  commands: string;
+}
+
+/** Whether a Piscina `message` is one of ours. */
+export function isModuleThreadEvent(msg: unknown): msg is ModuleThreadEvent {
+  const t = (msg as { type?: unknown } | null)?.type;
+  return t === 'rae.results' || t === 'rae.started' || t === 'rae.retire';
+}

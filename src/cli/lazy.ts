@@ -1,0 +1,8 @@
+/**
+ * rxjs on demand. Its CommonJS bundle loads every operator at once, which costs a CLI command
+ * 50–250 ms of start-up on this machine; only `events` needs it, so the others never load it.
+ */
+export function loadRxjs(): typeof import('rxjs') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('rxjs') as typeof import('rxjs');
+}

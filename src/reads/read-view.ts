@@ -1,0 +1,178 @@
+/**
+ * The read path: `list`, `status`, `history`, `why` and the run statistics, answered from a read
+ * snapshot of the store on the caller's thread — never a message in the scheduler actor's mailbox,
+ * so a burst of fires does not delay them, and LMDB readers never block (nor wait for) the writer.
+ * What only the running scheduler knows (runs executing now, job counts of its index) comes from
+ * {@link LiveFacts}, read synchronously; with no scheduler (the CLI without a daemon) there is none.
+ */
+import { LRUCache } from 'lru-cache';
+import type { JobPage, ListJobsOptions, Logger, WhyReport } from '../api';
+import { NotFoundError, ValidationError } from '../errors';
+import type { Job } from '../model/job';
+import type { Run } from '../model/run';
+import type { Clock } from '../runtime/clock';
+import { ScheduleMath, type Schedule } from '../actors/parser/schedule';
+import type { JobListEntry, Store } from '../actors/persistence/store';
+import type { RunRollup } from '../actors/persistence/rollup';
+import { iso, jobState } from '../actors/scheduler/runs';
+import { nextRunAtOf } from '../actors/scheduler/next-run';
+import { explainBlockers } from '../actors/scheduler/why';
+import { checkPageLimit, decodeCursor, DEFAULT_PAGE, encodeCursor } from './cursor';
+
+/** Job counts as `stats` shows them. */
+export interface JobCounts {
+  total: number;
+  enabled: number;
+  paused: number;
+  done: number;
+}
+
+/** What a running scheduler knows that is not in the store, read without a message. */
+export interface LiveFacts {
+  /** The job's runs executing now. */
+  runningOf(jobId: string): Run[];
+  /** Runs executing now, all jobs. */
+  runningCount(): number;
+  /** Counts from the scheduler's in-memory job index. */
+  jobCounts(): JobCounts;
+}
+
+/** Options of {@link ReadView}. */
+export interface ReadViewOptions {
+  store: Store;
+  clock: Clock;
+  /** `active`: a scheduler runs and has armed the stored next slots. */
+  mode: 'active' | 'offline';
+  maxConcurrent: number;
+  logger: Logger;
+  /** Absent when no scheduler runs in this process. */
+  live?: LiveFacts;
+}
+
+/** Parsed schedules kept (many jobs share a few schedules). */
+const SCHEDULE_CACHE = 10_000;
+const NO_LIVE: LiveFacts = { runningOf: () => [], runningCount: () => 0, jobCounts: () => ({ total: 0, enabled: 0, paused: 0, done: 0 }) };
+
+/** Answers reads from the store. */
+export class ReadView {
+  readonly #o: ReadViewOptions;
+  readonly #live: LiveFacts;
+  readonly #math = new ScheduleMath();
+  readonly #schedules = new LRUCache<string, Schedule | 'invalid'>({ max: SCHEDULE_CACHE });
+
+  constructor(opts: ReadViewOptions) {
+    this.#o = opts;
+    this.#live = opts.live ?? NO_LIVE;
+  }
+
+  /** Every job, in creation (id) order. */
+  listJobs(): Job[] {
+    const out: Job[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page = this.#o.store.listJobsPage(after, 1000);
+      for (const e of page.entries) out.push(this.#present(e));
+      if (!page.more || page.entries.length === 0) return out;
+      after = page.entries[page.entries.length - 1]!.job.id;
+    }
+  }
+
+  /**
+   * One page of jobs after the cursor.
+   * @throws ValidationError for a bad `limit` or `after`.
+   */
+  listPage(opts: ListJobsOptions): JobPage {
+    const limit = opts.limit === undefined ? DEFAULT_PAGE : checkPageLimit(opts.limit);
+    const after = opts.after === undefined ? null : decodeCursor(opts.after);
+    const page = this.#o.store.listJobsPage(after, limit);
+    const jobs = page.entries.map((e) => this.#present(e));
+    return { jobs, next: page.more && jobs.length > 0 ? encodeCursor(jobs[jobs.length - 1]!.id) : null };
+  }
+
+  /** A job by id or name, as people see it. @throws NotFoundError */
+  getJob(ref: string): Job {
+    return this.#presentStored(this.find(ref));
+  }
+
+  /** A stored job by id or name. @throws NotFoundError */
+  find(ref: string): Job {
+    const store = this.#o.store;
+    const job = store.getJob(ref) ?? store.getJobByName(ref);
+    if (job === null) throw new NotFoundError(`job '${ref}' not found`);
+    return job;
+  }
+
+  /** A job's runs, newest first. @throws NotFoundError; ValidationError for a bad limit. */
+  history(ref: string, limit = 20): Run[] {
+    if (!Number.isInteger(limit) || limit < 1) throw new ValidationError('limit: expected a positive integer', 'limit');
+    return this.#o.store.listRuns(this.find(ref).id, limit);
+  }
+
+  /** `rae-sched why`: recent slots, next run and what could block the job. */
+  why(ref: string): WhyReport {
+    const stored = this.find(ref);
+    const job = this.#presentStored(stored);
+    const slots = this.#o.store.listSlots(job.id, 20);
+    const blockers = explainBlockers({
+      job, schedule: this.#schedule(stored), offline: this.#o.mode === 'offline',
+      running: this.#live.runningOf(job.id), runningTotal: this.#live.runningCount(), maxConcurrent: this.#o.maxConcurrent,
+    });
+    return { job, slots, nextRunAt: job.nextRunAt, blockers };
+  }
+
+  /** Run statistics of the whole store (rolled up as runs finished: no scan of history). */
+  rollup(): RunRollup {
+    return this.#o.store.runRollup();
+  }
+
+  /** Job counts: the scheduler's index when one runs, else the stored job heads. */
+  jobCounts(): JobCounts {
+    if (this.#o.live !== undefined) return this.#o.live.jobCounts();
+    const c: JobCounts = { total: 0, enabled: 0, paused: 0, done: 0 };
+    for (const h of this.#o.store.listHeads()) {
+      c.total++;
+      if (h.done) c.done++;
+      else if (h.enabled) c.enabled++;
+      else c.paused++;
+    }
+    return c;
+  }
+
+  /** Id and name of every job, when there are at most `max` (metric labels); else empty. */
+  jobNames(max: number): Array<[string, string]> {
+    if (this.#o.store.counts().jobs > max) return [];
+    return this.#o.store.listHeads().map((h): [string, string] => [h.id, h.name]);
+  }
+
+  /** A stored job as people see it, reading its state and newest run. */
+  #presentStored(job: Job): Job {
+    const store = this.#o.store;
+    return this.#present({ job, state: store.getScheduleState(job.id), lastRun: store.listRuns(job.id, 1)[0] ?? null });
+  }
+
+  /** A job with its live parts: state, next run, newest run (a run executing now if it is newer). */
+  #present({ job, state, lastRun }: JobListEntry): Job {
+    const schedule = this.#schedule(job);
+    const next = nextRunAtOf(job, schedule, state, this.#o.mode === 'active', this.#o.clock.now());
+    let last = lastRun;
+    // Ids sort by creation time: a run executing now that is newer than the stored one wins.
+    for (const r of this.#live.runningOf(job.id)) if (last === null || r.id >= last.id) last = r;
+    return { ...job, nextRunAt: next === null ? null : iso(next), lastRun: last, state: jobState(job, schedule) };
+  }
+
+  /** A stored schedule, parsed in-process (the parser thread validated it at add), cached. */
+  #schedule(job: Pick<Job, 'id' | 'schedule' | 'timezone'>): Schedule | undefined {
+    const key = `${job.timezone ?? ''}\0${job.schedule}`;
+    let s = this.#schedules.get(key);
+    if (s === undefined) {
+      try {
+        s = this.#math.parse(job.schedule, { tz: job.timezone, now: this.#o.clock.now() });
+      } catch (err) {
+        this.#o.logger.warn({ jobId: job.id, err: String(err) }, 'stored schedule no longer parses');
+        s = 'invalid';
+      }
+      this.#schedules.set(key, s);
+    }
+    return s === 'invalid' ? undefined : s;
+  }
+}
