@@ -134,7 +134,7 @@ export class Engine {
       /** The reply carries `durable`, settled once the run is on disk. */
       runNow: (p: { ref: string }) => this.#runNow(p.ref),
       runningCount: (_p: Record<string, never>) => this.runs.runningCount,
-      pendingCount: (_p: Record<string, never>) => this.runs.pendingCount + (this.commit.busy ? 1 : 0),
+      pendingCount: (_p: Record<string, never>) => this.runs.pendingCount,
       readyCount: (_p: Record<string, never>) => this.runs.readyCount,
       slotsDue: (p: { due: Array<{ jobId: string; at: number }> }) => this.#slotsDue(p.due),
       clockJumped: async (p: { deltaMs: number }) => {
@@ -208,7 +208,8 @@ export class Engine {
     this.runs.pump();
     this.commit.flush();
     const arms = this.arming.take();
-    if (arms === null || this.#d.mode !== 'active') return;
+    // (Offline mode arms no slots, but a foreground run's retries do go through the timeline.)
+    if (arms === null) return;
     if (awaitArms) await this.#d.queue.ask('armMany', arms);
     else this.#d.queue.tell('armMany', arms);
   }

@@ -70,6 +70,8 @@ export class RunBook {
   /** Newest run of recently shown or run jobs (bounded: runs carry up to 64 KiB of output). */
   readonly #lastRuns = new LRUCache<string, Run>({ max: 1000 });
   #stopping = false;
+  /** Final records added to the open batch, not durable yet (their retries are not armed yet). */
+  #finalsInFlight = 0;
 
   constructor(deps: RunBookDeps) {
     this.#d = deps;
@@ -87,7 +89,7 @@ export class RunBook {
 
   /** Runs not yet final: fired, running, ready, held, or waiting for a retry's backoff. */
   get pendingCount(): number {
-    let n = this.#running.size + this.#queued.size + this.#retries.size;
+    let n = this.#running.size + this.#queued.size + this.#retries.size + this.#finalsInFlight;
     for (const h of this.#held.values()) n += h.length;
     for (const p of this.#pendingPerJob.values()) n += p;
     return n;
@@ -332,7 +334,9 @@ export class RunBook {
    * `run.finished` is published, the retry is armed, dependents fire and held runs may go.
    */
   #final(job: Job, done: Run, retry: Run | null): void {
+    this.#finalsInFlight++;
     this.#d.commit.add({ runs: retry === null ? [done] : [done, retry] }, () => {
+      this.#finalsInFlight--;
       const at = iso(this.#d.clock.now());
       this.#lastRuns.set(job.id, done);
       this.#d.bus.publish({ type: 'run.finished', at, run: done });
