@@ -49,6 +49,11 @@ export interface SchedulerOptions {
    * recorded `interrupted` and retried per their policy). On the scheduler's clock. @default 30000
    */
   stepTimeoutMs?: number;
+  /**
+   * Also expose the process's own metrics in `metrics()` (prom-client's default collectors:
+   * event-loop lag, heap, CPU, open handles). The daemon turns this on. @default false
+   */
+  processMetrics?: boolean;
 }
 
 /** Per-component health. */

@@ -40,6 +40,7 @@ const optionsSchema = z.object({
   mode: z.enum(['active', 'offline']).optional(),
   historyPerJob: z.number().int().min(1).max(1_000_000).optional(),
   stepTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+  processMetrics: z.boolean().optional(),
 });
 
 /** Longest start-up (loading and arming every stored job) before createScheduler gives up. */
@@ -139,6 +140,7 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     mode: options.mode ?? 'active',
     historyPerJob: options.historyPerJob ?? 1000,
     stepTimeoutMs: options.stepTimeoutMs ?? 30_000,
+    processMetrics: options.processMetrics ?? false,
   };
   // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -191,6 +193,7 @@ class RaeScheduler implements Scheduler {
     // Before the actors: it must see every event, from the first start-up recovery on.
     this.#monitor = new Monitor({
       clock,
+      processMetrics: opts.processMetrics,
       events$: this.#bus.events$,
       probes: {
         queue: () => this.#queueDepth,
@@ -228,7 +231,7 @@ class RaeScheduler implements Scheduler {
     });
     // Watches are native and async; their fires enter the scheduler's mailbox like any message.
     this.#triggers = opts.mode === 'active'
-      ? new TriggerHub({ clock, logger, onFire: (jobId, reason) => self().tell('triggerFired', { jobId, reason }) })
+      ? new TriggerHub({ clock, logger, onFire: (jobId, reason, event) => self().tell('triggerFired', { jobId, reason, event: event ?? null }) })
       : null;
     this.#scheduler = this.#system.spawn<SchedulerHandlers>({
       name: 'scheduler', mailboxSize: 100_000,

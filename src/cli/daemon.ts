@@ -72,7 +72,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let scheduler: Scheduler | undefined;
   try {
     const { createScheduler } = await import('../index');
-    scheduler = await createScheduler({ dataDir: paths.dataDir, mode: 'active', logger: log as unknown as Logger });
+    scheduler = await createScheduler({ dataDir: paths.dataDir, mode: 'active', processMetrics: true, logger: log as unknown as Logger });
     server = await ControlServer.start(scheduler, paths.socket, log as unknown as Logger);
   } catch (err) {
     process.off('SIGINT', first);

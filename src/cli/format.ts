@@ -119,11 +119,18 @@ export function formatRuns(runs: Run[], nowMs: number = Date.now()): string {
   return table(
     ['RUN', 'STATUS', 'TRIGGER', 'ATTEMPT', 'STARTED', 'DURATION', 'EXIT'],
     runs.map((r) => [
-      r.id, r.status, r.trigger, String(r.attempt), relativeTime(r.startedAt ?? r.scheduledAt, nowMs),
+      r.id, r.status, r.trigger, String(r.attempt), startedText(r, nowMs),
       r.durationMs !== null ? formatDuration(r.durationMs) : '-',
       r.exitCode !== null ? String(r.exitCode) : (r.signal ?? '-'),
     ]),
   );
+}
+
+/** When the run started; one that never did says so (skipped, interrupted before it began) or when it is due. */
+function startedText(r: Run, nowMs: number): string {
+  if (r.startedAt !== null) return relativeTime(r.startedAt, nowMs);
+  if (r.status === 'queued') return `not started (due ${relativeTime(r.scheduledAt, nowMs)})`;
+  return 'not started';
 }
 
 /** `run --wait`: the finished run, its error and the tail of its output. */
@@ -133,7 +140,7 @@ export function formatRun(run: Run, nowMs: number = Date.now()): string {
     ['job', run.jobId],
     ['status', run.status],
     ['trigger', `${run.trigger} (attempt ${run.attempt})`],
-    ['started', run.startedAt ? `${run.startedAt} (${relativeTime(run.startedAt, nowMs)})` : '-'],
+    ['started', run.startedAt ? `${run.startedAt} (${relativeTime(run.startedAt, nowMs)})` : startedText(run, nowMs)],
     ['duration', run.durationMs !== null ? formatDuration(run.durationMs) : '-'],
     ['exit', run.exitCode !== null ? String(run.exitCode) : (run.signal ?? '-')],
   ];
@@ -150,10 +157,21 @@ export function formatHealth(h: Health): string {
   return `${h.healthy ? 'healthy' : 'UNHEALTHY'}\n${table(['COMPONENT', 'STATUS', 'RESTARTS', 'DETAIL'], rows)}`;
 }
 
-/** `stats`: counts, success rate, duration percentiles, queue, restarts. */
-export function formatStats(s: Stats): string {
+/**
+ * `stats`: counts, success rate, duration percentiles, queue, restarts. Without a daemon (`live`
+ * false) only the stored history means anything: no uptime, queue or restarts are shown.
+ */
+export function formatStats(s: Stats, live = true): string {
   const ms = (v: number | null): string => (v === null ? '-' : formatDuration(v));
   const restarts = Object.entries(s.restarts).filter(([, n]) => n > 0).map(([a, n]) => `${a} ${n}`);
+  const stored = keyValues([
+    ['jobs', `${s.jobs.total} (${s.jobs.enabled} enabled, ${s.jobs.paused} paused, ${s.jobs.done} done)`],
+    ['runs', `${s.runs.total} (${s.runs.succeeded} succeeded, ${s.runs.failed} failed, ${s.runs.timeout} timeout, ` +
+      `${s.runs.killed} killed, ${s.runs.interrupted} interrupted, ${s.runs.skipped} skipped)`],
+    ['success rate', s.runs.successRate === null ? '-' : `${(s.runs.successRate * 100).toFixed(1)}%`],
+    ['duration', `p50 ${ms(s.durationMs.p50)}, p90 ${ms(s.durationMs.p90)}, p99 ${ms(s.durationMs.p99)}, max ${ms(s.durationMs.max)}`],
+  ]);
+  if (!live) return `no daemon runs: stored history only (no uptime, queue or restarts)\n${stored}`;
   return keyValues([
     ['jobs', `${s.jobs.total} (${s.jobs.enabled} enabled, ${s.jobs.paused} paused, ${s.jobs.done} done)`],
     ['runs', `${s.runs.total} (${s.runs.succeeded} succeeded, ${s.runs.failed} failed, ${s.runs.timeout} timeout, ` +
@@ -166,8 +184,25 @@ export function formatStats(s: Stats): string {
   ]);
 }
 
-/** `why`: recent slots, the next run and what could block it. */
-export function formatWhy(w: WhyReport, nowMs: number = Date.now()): string {
+/**
+ * `why` of a job with triggers: each one, when it last caused a run and how many of `recent` it
+ * caused. `watch` and `when` both cause `event` runs (a run does not record which of the two).
+ */
+function triggerLines(job: Job, recent: Run[], nowMs: number): string {
+  const caused = (kind: Run['trigger']): string => {
+    const runs = recent.filter((r) => r.trigger === kind);
+    if (runs.length === 0) return 'never fired (in the last runs kept)';
+    const last = runs[0]!;
+    return `last fired ${relativeTime(last.scheduledAt, nowMs)} (${last.id} ${last.status}), ${runs.length} runs caused`;
+  };
+  return job.triggers.map((t) => {
+    const what = t.type === 'watch' ? `watch ${t.paths.join(', ')}` : t.type === 'after' ? `after ${t.job} ${t.on}` : `when ${t.condition}`;
+    return `  - ${what}: ${caused(t.type === 'after' ? 'dependency' : 'event')}`;
+  }).join('\n');
+}
+
+/** `why`: recent slots, the next run and what could block it; with `recent` runs, what each trigger caused. */
+export function formatWhy(w: WhyReport, nowMs: number = Date.now(), recent: Run[] = []): string {
   const head = keyValues([
     ['job', `${w.job.name} (${w.job.id})`],
     ['schedule', w.job.schedule + (w.job.timezone ? ` (${w.job.timezone})` : '')],
@@ -179,7 +214,8 @@ export function formatWhy(w: WhyReport, nowMs: number = Date.now()): string {
     ['SLOT', 'WHEN', 'OUTCOME', 'RUN', 'REASON'],
     w.slots.map((s) => [s.at, relativeTime(s.at, nowMs), s.outcome, s.runId ?? '-', s.reason ?? '']),
   );
-  return `${head}\ncould block it:\n${blockers}\n${slots}`;
+  const triggers = w.job.triggers.length > 0 ? `\ntriggers:\n${triggerLines(w.job, recent, nowMs)}` : '';
+  return `${head}${triggers}\ncould block it:\n${blockers}\n${slots}`;
 }
 
 /** `next`: each fire time in UTC, in the schedule's zone, and relative to now. */

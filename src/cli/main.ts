@@ -7,9 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { SchedulerError } from '../errors';
-import { CliContext, type Io, processIo } from './context';
+import { type SerializedError, serializeError } from '../errors';
+import { ADD_NAME_PLACEHOLDER, CliContext, type Io, processIo } from './context';
 import { registerJobCommands } from './commands/jobs';
+import { registerCompletionCommand } from './commands/completion';
 import { registerNextCommand } from './commands/next';
 import { registerSystemCommands } from './commands/system';
 
@@ -37,6 +38,7 @@ export function buildProgram(ctx: CliContext, argvCommand: string[] | undefined)
   registerSystemCommands(program, ctx);
   registerJobCommands(program, ctx, argvCommand);
   registerNextCommand(program, ctx);
+  registerCompletionCommand(program, ctx);
   return program;
 }
 
@@ -60,15 +62,64 @@ function splitArgvCommand(argv: string[]): { args: string[]; argvCommand: string
   return { args: argv.slice(0, dd), argvCommand: argv.slice(dd + 1) };
 }
 
-/** Exit code for an error, and its one-line message. */
-export function describeFailure(err: unknown): { code: number; message: string } {
+/** Options every command takes, accepted before the command name too (`rae-sched --json list`). */
+const GLOBAL_FLAGS = new Set(['--json', '--debug']);
+const GLOBAL_VALUES = new Set(['--data-dir']);
+
+/**
+ * Moves the common options typed before the command name to just after it, where every command
+ * declares them: `rae-sched --data-dir X list` is `rae-sched list --data-dir X`. Anything else
+ * before the command (`--help`, `-V`, an unknown option) is left for commander to judge.
+ */
+export function hoistGlobalOptions(args: string[]): string[] {
+  const moved: string[] = [];
+  let i = 0;
+  while (i < args.length && args[i]!.startsWith('-')) {
+    const a = args[i]!;
+    const name = a.split('=')[0]!;
+    if (GLOBAL_FLAGS.has(a) || (GLOBAL_VALUES.has(name) && a.includes('='))) {
+      moved.push(a);
+      i += 1;
+    } else if (GLOBAL_VALUES.has(a) && i + 1 < args.length) {
+      moved.push(a, args[i + 1]!);
+      i += 2;
+    } else {
+      return args;
+    }
+  }
+  if (moved.length === 0 || i >= args.length) return args;
+  return [args[i]!, ...moved, ...args.slice(i + 1)];
+}
+
+/**
+ * `add --name -weird SCHEDULE COMMAND`: a name that starts with `-` would read as an option, so
+ * `--name NAME` gives it instead of the first positional. Commander cannot make a positional
+ * optional only when an option is present: the name is taken out here and a placeholder holds its
+ * place (`add` reads the real name from the context).
+ */
+function takeAddName(args: string[]): { args: string[]; name?: string } {
+  if (args[0] !== 'add') return { args };
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--name' && i + 1 < args.length) {
+      return { args: ['add', ADD_NAME_PLACEHOLDER, ...args.slice(1, i), ...args.slice(i + 2)], name: args[i + 1]! };
+    }
+    if (a.startsWith('--name=')) {
+      return { args: ['add', ADD_NAME_PLACEHOLDER, ...args.slice(1, i), ...args.slice(i + 1)], name: a.slice('--name='.length) };
+    }
+  }
+  return { args };
+}
+
+/** A failure as the ONE wire form of errors (errors.ts), with the exit code it maps to. */
+export function describeFailure(err: unknown): { code: number; error: SerializedError } {
   if (err instanceof CommanderError) {
-    return { code: EXIT.USAGE, message: err.message.replace(/^error:\s*/, '') };
+    // Commander puts its "(Did you mean --timeout?)" on a second line: keep it, on the same line.
+    const message = err.message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ').trim();
+    return { code: EXIT.USAGE, error: { name: 'UsageError', code: 'VALIDATION', message } };
   }
-  if (err instanceof SchedulerError) {
-    return { code: err.code === 'VALIDATION' ? EXIT.USAGE : EXIT.FAILED, message: err.message };
-  }
-  return { code: EXIT.FAILED, message: err instanceof Error ? err.message : String(err) };
+  const error = serializeError(err);
+  return { code: error.code === 'VALIDATION' ? EXIT.USAGE : EXIT.FAILED, error };
 }
 
 /**
@@ -98,7 +149,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   if (io === processIo) exitQuietlyOnClosedPipe();
   const ctx = new CliContext(io);
   const debug = argv.includes('--debug');
-  const { args, argvCommand } = splitArgvCommand(argv);
+  const split = splitArgvCommand(argv);
+  const argvCommand = split.argvCommand;
+  const named = takeAddName(hoistGlobalOptions(split.args));
+  const args = named.args;
+  if (named.name !== undefined) ctx.addName = named.name;
   if (args.length === 0) {
     io.stderr('rae-sched: error: missing command (see `rae-sched --help`)\n');
     return EXIT.USAGE;
@@ -112,8 +167,13 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return ctx.exitCode;
   } catch (err) {
     if (err instanceof CommanderError && QUIET_EXITS.has(err.code)) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
-    const { code, message } = describeFailure(err);
-    io.stderr(`rae-sched: error: ${message.split('\n')[0]}\n`);
+    const { code, error } = describeFailure(err);
+    const line = error.message.split('\n')[0]!;
+    io.stderr(`rae-sched: error: ${line}\n`);
+    // With --json a UI reads the error from stdout too, as one JSON document.
+    if (args.includes('--json')) {
+      io.stdout(JSON.stringify({ error: { code: error.code, message: line, field: error.field ?? null } }) + '\n');
+    }
     if (debug && err instanceof Error && err.stack) io.stderr(err.stack + '\n');
     return code;
   }

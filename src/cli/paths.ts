@@ -14,6 +14,8 @@ export interface DataDirPaths {
   logDir: string;
   /** The daemon's structured log. */
   logFile: string;
+  /** The LMDB environment (`STORE_DIR` of src/actors/persistence/tables.ts, not imported: that loads lmdb). */
+  store: string;
 }
 
 /**
@@ -34,5 +36,6 @@ export function dataDirPaths(dataDir: string): DataDirPaths {
     pidFile: join(dataDir, 'rae-sched.pid'),
     logDir,
     logFile: join(logDir, 'daemon.log'),
+    store: join(dataDir, 'store'),
   };
 }

@@ -121,6 +121,8 @@ export class ReadView {
     const blockers = explainBlockers({
       job, schedule: this.#schedule(stored), offline: this.#o.mode === 'offline',
       running: this.#live.runningOf(job.id), runningTotal: this.#live.runningCount(), maxConcurrent: this.#o.maxConcurrent,
+      missingUpstreams: job.triggers.flatMap((t) => (t.type === 'after' &&
+        (this.#o.store.getJob(t.job) ?? this.#o.store.getJobByName(t.job)) === null ? [t.job] : [])),
     });
     return { job, slots, nextRunAt: job.nextRunAt, blockers };
   }

@@ -10,6 +10,25 @@ import { format } from 'node:util';
 import { errorMessage, importModule, loadError, noEntryError, pickEntry, type JobContext, type JobFunction } from './run/job-module';
 
 export type { JobContext, JobFunction } from './run/job-module';
+import type { RunEvent } from '../actors/executor/types';
+
+/**
+ * The file change of a watch-triggered run from the RAE_EVENT_* variables (run/event-env.ts): used
+ * when the event was too large to travel whole as RAE_SCHED_EVENT (its paths are then in a file).
+ */
+export function eventFromEnv(env: NodeJS.ProcessEnv): RunEvent | null {
+  const type = env.RAE_EVENT_TYPE;
+  if (type !== 'create' && type !== 'update' && type !== 'delete') return null;
+  let list = env.RAE_EVENT_PATHS ?? '';
+  if (env.RAE_EVENT_PATHS_FILE !== undefined) {
+    try {
+      list = fs.readFileSync(env.RAE_EVENT_PATHS_FILE, 'utf8');
+    } catch {
+      list = env.RAE_EVENT_PATH ?? '';
+    }
+  }
+  return { type, path: env.RAE_EVENT_PATH ?? '', paths: list.split('\n').filter((p) => p !== '') };
+}
 
 const REPORT_FD = 3;
 
@@ -62,7 +81,7 @@ async function main(file: string | undefined): Promise<void> {
     attempt: Number(process.env.RAE_SCHED_ATTEMPT ?? 1),
     scheduledAt: process.env.RAE_SCHED_SCHEDULED_AT ?? null,
     env: process.env,
-    event: parseEvent(process.env.RAE_SCHED_EVENT),
+    event: parseEvent(process.env.RAE_SCHED_EVENT) ?? eventFromEnv(process.env),
     signal: controller.signal,
     log: (...args: unknown[]) => void process.stdout.write(format(...args) + '\n'),
   };

@@ -6,6 +6,7 @@
  * running task terminates its worker thread and every other run on it.
  */
 import path from 'node:path';
+import { type EventEnv, MAX_INLINE_PATHS_BYTES, eventEnv } from './run/event-env';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import {
   DEFAULT_KILL_GRACE_MS,
@@ -30,15 +31,22 @@ function moduleFacts(req: RunRequest): Record<string, string> {
   const facts: Record<string, string> = {};
   if (req.jobName !== undefined) facts.RAE_SCHED_JOB_NAME = req.jobName;
   if (req.scheduledAt !== undefined) facts.RAE_SCHED_SCHEDULED_AT = req.scheduledAt;
-  if (req.event !== undefined && req.event !== null) facts.RAE_SCHED_EVENT = JSON.stringify(req.event);
+  // A huge event (thousands of paths) would overflow the environment: the module host then reads
+  // it from the RAE_EVENT_* variables and their file instead (run/event-env.ts).
+  if (req.event !== undefined && req.event !== null) {
+    const json = JSON.stringify(req.event);
+    if (Buffer.byteLength(json) <= MAX_INLINE_PATHS_BYTES) facts.RAE_SCHED_EVENT = json;
+  }
   return facts;
 }
 
 /** Turns a request into what to spawn: a shell string, an argv, or the JS module host. */
-export function spawnSpecFor(req: RunRequest): SpawnSpec | string {
+export function spawnSpecFor(req: RunRequest, eventVars: Record<string, string> = {}): SpawnSpec | string {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...req.env,
+    // What a file trigger saw (none for other runs): see run/event-env.ts.
+    ...eventVars,
     // Facts about the run, for scripts that want to log or dedupe by them.
     RAE_SCHED_JOB_ID: req.jobId,
     RAE_SCHED_RUN_ID: req.runId,
@@ -86,13 +94,15 @@ function pendingCancel(port: MessagePort): CancelReason | null {
  * @returns the run's result; job failures of every kind are data, the promise does not reject.
  */
 export default async function runTask({ request, port }: RunTaskPayload): Promise<RunResult> {
+  let event: EventEnv | null = null;
   try {
     const early = pendingCancel(port);
     if (early) {
       const cause = cancelCause(early);
       return notStarted(cause.error, cause.status);
     }
-    const spec = spawnSpecFor(request);
+    event = eventEnv(request.event);
+    const spec = spawnSpecFor(request, event.vars);
     if (typeof spec === 'string') return notStarted(spec);
 
     const run = new ProcessRun(spec, {
@@ -113,6 +123,7 @@ export default async function runTask({ request, port }: RunTaskPayload): Promis
     // A bug of ours, not the job's: still report it as data so the executor records the run.
     return notStarted(`internal executor error: ${(err as Error)?.message ?? String(err)}`);
   } finally {
+    event?.cleanup();
     port.close();
   }
 }

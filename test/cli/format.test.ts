@@ -1,6 +1,9 @@
 /** Output for people: relative times and aligned tables. */
-import { formatJobs, formatNext, formatSize, relativeTime, table } from '../../src/cli/format';
+import { formatJobs, formatNext, formatRuns, formatSize, formatWhy, relativeTime, table } from '../../src/cli/format';
+import { describeEvent } from '../../src/cli/commands/system';
+import type { SchedulerEvent } from '../../src/model/events';
 import type { Job } from '../../src/model/job';
+import type { Run } from '../../src/model/run';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const at = (ms: number): string => new Date(NOW + ms).toISOString();
@@ -52,5 +55,54 @@ describe('tables', () => {
     expect(out).toContain('2026-07-01T07:00:00.000Z');
     expect(out).toContain('Wed 2026-07-01 09:00:00 GMT+2');
     expect(out).toContain('LOCAL (Europe/Paris)');
+  });
+});
+
+describe('history and events for people', () => {
+  const run = (over: Partial<Run>): Run => ({
+    id: 'run_1', jobId: 'job_1', attempt: 1, trigger: 'schedule', status: 'succeeded', exitCode: 0, signal: null,
+    scheduledAt: at(-60_000), startedAt: at(-60_000), finishedAt: at(-59_000), durationMs: 900, peakMemoryBytes: null,
+    error: null, output: '', ...over,
+  });
+
+  it('shows a run that never started as not started', () => {
+    const text = formatRuns([
+      run({ id: 'run_s', status: 'skipped', startedAt: null, durationMs: null, exitCode: null, error: 'previous run still running' }),
+      run({ id: 'run_q', status: 'queued', startedAt: null, finishedAt: null, durationMs: null, exitCode: null, scheduledAt: at(5000) }),
+      run({ id: 'run_ok' }),
+    ], NOW).split('\n');
+    expect(text[1]).toMatch(/^run_s\s+skipped\s+schedule\s+1\s+not started\s+-\s+-$/);
+    expect(text[2]).toMatch(/^run_q\s+queued\s+schedule\s+1\s+not started \(due in 5s\)/);
+    expect(text[3]).toMatch(/^run_ok\s+succeeded\s+schedule\s+1\s+1m ago\s+900ms\s+0$/);
+  });
+
+  it('names the job in event lines when the name is known', () => {
+    const ev: SchedulerEvent = { type: 'run.finished', at: at(0), run: run({ exitCode: 2, status: 'failed' }) };
+    expect(describeEvent(ev, 'backup')).toContain('run_1 backup (job_1) failed exit 2');
+    expect(describeEvent(ev)).toContain('run_1 job job_1 failed exit 2');
+  });
+
+  it('keeps columns aligned with wide characters (CJK, emoji)', () => {
+    const job = (name: string) => ({ name, id: 'job_x', schedule: 'never', state: 'waiting', nextRunAt: null, lastRun: null }) as unknown as Job;
+    const lines = formatJobs([job('日本語ジョブ'), job('plain'), job('🚀rocket')], NOW).split('\n');
+    // Display columns: a CJK character or an emoji takes two.
+    const width = (s: string) => [...s].reduce((w, ch) => w + (/[\u3000-\u9fff\u{1f300}-\u{1faff}]/u.test(ch) ? 2 : 1), 0);
+    const idColumn = lines.map((l) => width(l.slice(0, l.indexOf('job_x') < 0 ? l.indexOf('ID') : l.indexOf('job_x'))));
+    expect(new Set(idColumn).size).toBe(1);
+  });
+});
+
+describe('why of a trigger job', () => {
+  it('lists each trigger with its last fire and the runs it caused', () => {
+    const job = {
+      id: 'job_1', name: 'ingest', schedule: 'never', timezone: null, state: 'waiting',
+      triggers: [{ type: 'watch', paths: ['/in'] }, { type: 'after', job: 'up', on: 'failed' }],
+    } as unknown as Job;
+    const r = (id: string, trigger: Run['trigger'], ago: number): Run => ({
+      id, jobId: 'job_1', attempt: 1, trigger, status: 'succeeded', exitCode: 0, signal: null, scheduledAt: at(-ago),
+      startedAt: at(-ago), finishedAt: at(-ago), durationMs: 1, peakMemoryBytes: null, error: null, output: '',
+    });
+    const text = formatWhy({ job, slots: [], nextRunAt: null, blockers: [] }, NOW, [r('run_3', 'event', 60_000), r('run_2', 'manual', 120_000), r('run_1', 'event', 7_200_000)]);
+    expect(text).toContain('triggers:\n  - watch /in: last fired 1m ago (run_3 succeeded), 2 runs caused\n  - after up failed: never fired');
   });
 });

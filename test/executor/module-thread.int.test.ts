@@ -46,7 +46,7 @@ it('runs in this process (a thread), with its context; console, ctx.log and the 
   );
   const req = threadRequest({
     module: file, attempt: 2, jobName: 'greeter', scheduledAt: '2030-01-01T00:00:00.000Z', env: { GREETING: 'hi' },
-    event: { path: '/tmp/x' },
+    event: { type: 'update', path: '/tmp/x', paths: ['/tmp/x'] },
   });
   const r = await pool.start(req).result;
   expect(r).toMatchObject({ status: 'succeeded', exitCode: 0, error: null, peakMemoryBytes: null });

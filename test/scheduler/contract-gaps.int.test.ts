@@ -109,3 +109,43 @@ describe('run times (docs/jobs.md "Run times")', () => {
     }
   });
 });
+
+describe('a manual run of a job whose overlap-skip run is in progress', () => {
+  it('runs anyway (a person asked for it; docs/cli.md "run")', async () => {
+    const { s, clock } = await open(T0);
+    await s.addJob({ name: 'long', schedule: 'every 10s', command: 'sleep 30' });
+    await clock.advance(10_000);
+    const manual = await s.runNow('long');
+    const history = await s.history('long');
+    expect(history.map((r) => [r.trigger, r.status])).toEqual([['manual', 'running'], ['schedule', 'running']]);
+    expect(history[0]!.id).toBe(manual.id);
+  });
+});
+
+describe('process metrics', () => {
+  it('are in metrics() with processMetrics (the daemon), and not without', async () => {
+    const { s } = await open(T0, { processMetrics: true });
+    const text = await s.metrics();
+    for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'process_cpu_seconds_total', 'nodejs_active_handles_total']) {
+      expect(text).toContain(`# TYPE ${name}`);
+    }
+    expect(text).toContain('rae_runs_total');
+    const plain = await createScheduler({ dataDir: join(dir(), 'plain'), mode: 'offline' });
+    try {
+      expect(await plain.metrics()).not.toContain('process_cpu_seconds_total');
+    } finally {
+      await plain.shutdown({ graceMs: 0 });
+    }
+  });
+});
+
+describe('why of a job whose --after upstream is gone', () => {
+  it('says that trigger can never fire', async () => {
+    const { s } = await open(T0);
+    await s.addJob({ name: 'up', schedule: 'never', command: 'true' });
+    await s.addJob({ name: 'down', schedule: 'never', command: 'true', triggers: [{ type: 'after', job: 'up', on: 'succeeded' }] });
+    expect((await s.why('down')).blockers.some((b) => b.includes("--after 'up'"))).toBe(false);
+    await s.removeJob('up');
+    expect((await s.why('down')).blockers).toContain("--after 'up': no such job any more (removed or renamed): that trigger can never fire");
+  });
+});

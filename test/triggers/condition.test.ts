@@ -48,3 +48,32 @@ describe('holds', () => {
     expect(holds(parseCondition(text), sample)).toBe(expected);
   });
 });
+
+describe('and / or', () => {
+  const sample = (cpu: number, memory: number, load: number) => ({ cpu, memory, load });
+
+  it('parses parts joined by and, with one for DUR for the whole', () => {
+    const c = parseCondition('cpu idle and memory < 50% for 5m');
+    expect(c).toMatchObject({ join: 'and', forMs: 300_000 });
+    expect(c.parts!.map((p) => [p.metric, p.op, p.value, p.text])).toEqual([['cpu', '<', 10, 'cpu idle'], ['memory', '<', 50, 'memory < 50%']]);
+    expect(holds(c, sample(5, 40, 0))).toBe(true);
+    expect(holds(c, sample(5, 60, 0))).toBe(false);
+  });
+
+  it('or holds when any part holds', () => {
+    const c = parseCondition('load > 4 or memory > 90%');
+    expect(holds(c, sample(0, 95, 0))).toBe(true);
+    expect(holds(c, sample(0, 10, 5))).toBe(true);
+    expect(holds(c, sample(0, 10, 1))).toBe(false);
+  });
+
+  it.each([
+    ['cpu idle and load > 1 or memory > 3', "mixes 'and' with 'or'"],
+    ['banana > 3 and cpu idle', "unknown metric 'banana'"],
+    ['cpu idle and nonsense', "a part that is not a condition: 'nonsense'"],
+  ])('%s is refused naming the bad part and listing the metrics', (text, what) => {
+    const e = rejects(text);
+    expect(e.message).toContain(what);
+    expect(e.message).toContain('metrics: cpu, memory, load');
+  });
+});

@@ -10,6 +10,16 @@ export const DEFAULT_OUTPUT_LIMIT_BYTES = 64 * 1024;
 /** Default time between SIGTERM and SIGKILL when a run's process group is killed. */
 export const DEFAULT_KILL_GRACE_MS = 2000;
 
+/**
+ * What a file trigger saw, handed to the run that it caused: the first change of the debounced
+ * burst (`type`, `path`) and every distinct path of the burst, in order (`paths`).
+ */
+export interface RunEvent {
+  type: 'create' | 'update' | 'delete';
+  path: string;
+  paths: string[];
+}
+
 /** One run to execute: exactly one of `command` / `module` is set. */
 export interface RunRequest {
   runId: string;
@@ -28,13 +38,17 @@ export interface RunRequest {
   jobName?: string;
   /** Nominal time of the slot this run is for (ISO), for the module's context. */
   scheduledAt?: string;
-  /** Data of the trigger event that fired the run (file change, condition...), if any: plain JSON. */
-  event?: unknown;
   /** Working directory; `null` = the scheduler's. */
   cwd: string | null;
   /** Merged over the scheduler's `process.env`. */
   env: Record<string, string>;
   limits: Limits;
+  /**
+   * The trigger event that caused the run — today the file change of a watch trigger — else
+   * null/absent. A command gets it as RAE_EVENT_TYPE / RAE_EVENT_PATH / RAE_EVENT_PATHS
+   * (docs/triggers.md); a module's context as `event` (plain JSON: it crosses to threads and processes).
+   */
+  event?: RunEvent | null;
   /** Bytes of stdout+stderr kept (the last ones). @default 65536 */
   outputLimitBytes?: number;
   /** SIGTERM → SIGKILL grace when the group is killed. @default 2000 */

@@ -3,7 +3,7 @@
  * default registry, so two schedulers in one process (and parallel tests) do not collide or
  * double-count. Names and labels are listed in docs/metrics.md.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Upper bounds (seconds) of the run-duration histogram: sub-second scripts to hour-long jobs. */
 export const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600];
@@ -13,6 +13,16 @@ export const LATENESS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 /** @internal The metric objects, registered on `registry`. */
 export class MonitorMetrics {
   readonly registry = new Registry();
+
+  /**
+   * @param processMetrics also register prom-client's default collectors (event-loop lag, heap, CPU,
+   *   open handles...) — for the daemon, whose process is the scheduler's; not for an embedded or
+   *   offline scheduler, whose process is someone else's.
+   */
+  constructor(processMetrics = false) {
+    if (processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
   readonly runs = new Counter({
     name: 'rae_runs_total', help: 'Runs that reached a final status, by job name and status.',
     labelNames: ['job', 'status'] as const, registers: [this.registry],

@@ -29,6 +29,8 @@ export interface MonitorProbes {
 
 /** Options of {@link Monitor}. */
 export interface MonitorOptions {
+  /** Also expose this process's own metrics (prom-client's default collectors). @default false */
+  processMetrics?: boolean;
   clock: Clock;
   events$: Observable<SchedulerEvent>;
   probes: MonitorProbes;
@@ -50,7 +52,7 @@ export class Monitor {
   readonly #clock: Clock;
   readonly #probes: MonitorProbes;
   readonly #startMono: number;
-  readonly #metrics = new MonitorMetrics();
+  readonly #metrics: MonitorMetrics;
   readonly #durations: DurationWindow;
   readonly #jobLabels: LabelCap;
   readonly #actorLabels = new LabelCap(100);
@@ -61,6 +63,7 @@ export class Monitor {
   #droppedEvents = 0;
 
   constructor(opts: MonitorOptions) {
+    this.#metrics = new MonitorMetrics(opts.processMetrics === true);
     const maxJobLabels = opts.maxJobLabels ?? 500;
     if (!Number.isInteger(maxJobLabels) || maxJobLabels < 1) {
       throw new ValidationError(`maxJobLabels must be an integer >= 1, got ${String(maxJobLabels)}`, 'maxJobLabels');

@@ -26,7 +26,7 @@ import type { PersistenceHandlers, ScheduleState } from '../persistence/actor';
 import type { BatchResult } from '../persistence/port';
 import type { QueueHandlers } from '../queue/actor';
 import type { ExecutorHandlers } from '../executor/actor';
-import type { RunRequest, RunResult } from '../executor/types';
+import type { RunEvent, RunRequest, RunResult } from '../executor/types';
 import { prepareNewJob } from './new-job';
 import { abandonRun, iso, jobState, newRun } from './runs';
 import { RunBook } from './runbook';
@@ -151,7 +151,7 @@ export class Engine {
       forgetJob: (p: { id: string }) => this.forgetJob(p.id),
       commitRetry: (_p: Record<string, never>) => this.#turn(() => this.commit.retryNow()),
       finalOutcome: (p: { job: Job; run: Run }) => this.#fireDependents(p.job, p.run),
-      triggerFired: (p: { jobId: string; reason: string }) => this.#triggerFired(p.jobId, p.reason),
+      triggerFired: (p: { jobId: string; reason: string; event?: RunEvent | null }) => this.#triggerFired(p.jobId, p.reason, p.event ?? null),
       beginShutdown: async (_p: Record<string, never>) => {
         this.#stopping = true;
         this.runs.stop();
@@ -411,7 +411,7 @@ export class Engine {
    * outcome and its run go to the open batch together (a slot already recorded is deduped: no slot
    * ever runs twice); the run waits for capacity once that batch is durable.
    */
-  fireSlot(job: Job, slotAt: number, trigger: RunTrigger, slotted: boolean): void {
+  fireSlot(job: Job, slotAt: number, trigger: RunTrigger, slotted: boolean, event: RunEvent | null = null): void {
     const verdict = this.runs.verdict(job);
     // Catch-up runs the policy chose are not skipped by overlap: they wait their turn, one by one.
     if (trigger === 'catch-up' && verdict.decision === 'skip') verdict.decision = 'enqueue';
@@ -428,18 +428,19 @@ export class Engine {
     }
     const run = newRun(job, trigger, slotAt, 1, now);
     this.runs.fired(job.id);
+    if (event !== null) this.runs.attachEvent(run.id, event);
     const after = (writtenOff: boolean): void => this.runs.fireDurable(job, run, verdict.decision, writtenOff);
     if (slotted) this.slots.record(job, slotAt, trigger === 'catch-up' ? 'caught-up' : 'fired', run, null, after);
     else this.commit.add({ runs: [run] }, (result) => after(result.dropped.includes(job.id)));
   }
 
   /** A watch or usage trigger of the job fired: the job runs (trigger `event`), under its overlap policy. */
-  async #triggerFired(jobId: string, reason: string): Promise<void> {
+  async #triggerFired(jobId: string, reason: string, event: RunEvent | null): Promise<void> {
     if (this.#stopping) return;
     const job = await this.#job(jobId);
     if (job === undefined || !job.enabled || job.completedAt !== null) return;
     this.#d.logger.info({ jobId, name: job.name, reason }, 'trigger fired');
-    this.fireSlot(job, this.#d.clock.now(), 'event', false);
+    this.fireSlot(job, this.#d.clock.now(), 'event', false, event);
     await this.endTurn();
   }
 

@@ -22,7 +22,7 @@ import { QueueFullError } from '../../errors';
 import { RETRY_KEY_PREFIX } from '../queue/actor';
 import { ReadyQueue } from '../queue/ready-queue';
 import { explainOverlap, type OverlapDecision } from '../queue/overlap-policy';
-import type { RunRequest, RunResult } from '../executor/types';
+import type { RunEvent, RunRequest, RunResult } from '../executor/types';
 import { retryDelay, shouldRetry } from '../executor/retry-policy';
 import { LRUCache } from 'lru-cache';
 import { abandonRun, finishRun, iso, newRun } from './runs';
@@ -69,6 +69,8 @@ export class RunBook {
   readonly #retries = new Map<string, Entry>();
   /** Newest run of recently shown or run jobs (bounded: runs carry up to 64 KiB of output). */
   readonly #lastRuns = new LRUCache<string, Run>({ max: 1000 });
+  /** What a watch-triggered run is told about its event (handed to it when it starts). */
+  readonly #events = new Map<string, RunEvent>();
   #stopping = false;
   /** Final records added to the open batch, not durable yet (their retries are not armed yet). */
   #finalsInFlight = 0;
@@ -134,6 +136,11 @@ export class RunBook {
   /** No new starts or retries from now on (shutdown). */
   stop(): void {
     this.#stopping = true;
+  }
+
+  /** Hands `event` to the run when it starts (watch-triggered runs). */
+  attachEvent(runId: string, event: RunEvent): void {
+    this.#events.set(runId, event);
   }
 
   /** A run was fired: its record is in the open batch. It counts as waiting until {@link fireDurable}. */
@@ -202,13 +209,18 @@ export class RunBook {
       if (item === undefined) break;
       const e = this.#queued.get(item.runId);
       this.#queued.delete(item.runId);
-      if (e === undefined) continue;
+      if (e === undefined) {
+        this.#events.delete(item.runId);
+        continue;
+      }
       const { job, run } = e;
       // One at a time for `skip` and `queue`, whatever path the run came by.
       if ((job.overlap === 'skip' || job.overlap === 'queue') && this.#runningN(job.id) > 0) {
         this.#hold(e);
         continue;
       }
+      const event = this.#events.get(run.id) ?? null;
+      this.#events.delete(run.id);
       const now = this.#d.clock.now();
       const started: Run = { ...run, status: 'running', startedAt: iso(now) };
       this.#running.set(run.id, { job, run: started });
@@ -216,7 +228,7 @@ export class RunBook {
       this.#d.bus.publish({ type: 'run.started', at: iso(now), run: started });
       requests.push({
         runId: run.id, jobId: job.id, attempt: run.attempt, command: job.command, module: job.module,
-        cwd: job.cwd, env: job.env, limits: job.limits,
+        cwd: job.cwd, env: job.env, limits: job.limits, event,
         isolation: job.isolation ?? undefined, jobName: job.name, scheduledAt: run.scheduledAt,
       });
     }

@@ -13,6 +13,8 @@ export interface BlockerFacts {
   running: Run[];
   runningTotal: number;
   maxConcurrent: number;
+  /** `--after` upstream jobs (as written) that no longer exist. */
+  missingUpstreams?: string[];
 }
 
 /** Each reason the job may not fire or start right now (empty when nothing stands in its way). */
@@ -30,6 +32,9 @@ export function explainBlockers(f: BlockerFacts): string[] {
   }
   if (f.running.length > 0 && job.overlap === 'skip') {
     out.push(`a run (${f.running[0]!.id}) is still running and overlap is 'skip': slots that come meanwhile are skipped`);
+  }
+  for (const up of f.missingUpstreams ?? []) {
+    out.push(`--after '${up}': no such job any more (removed or renamed): that trigger can never fire`);
   }
   if (f.runningTotal >= f.maxConcurrent) out.push(`the executor is at capacity (${f.maxConcurrent} runs at once)`);
   return out;

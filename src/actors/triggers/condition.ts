@@ -22,9 +22,17 @@ export interface Condition {
   forMs: number;
   /** The text as the user wrote it (trimmed), for reasons and messages. */
   text: string;
+  /**
+   * Compound conditions only (`A and B`, `A or B`): how the parts combine, and the parts (each a
+   * simple comparison, `forMs` 0: the `for DUR` at the end applies to the whole). `metric`, `op`
+   * and `value` are then the first part's.
+   */
+  join?: 'and' | 'or';
+  parts?: Condition[];
 }
 
-const FORMS = "use e.g. 'cpu < 10% for 10m', 'cpu idle for 10m', 'memory > 80%', 'memory used > 80% for 1m', 'load > 2 for 5m'";
+const FORMS = "metrics: cpu, memory, load; use e.g. 'cpu < 10% for 10m', 'cpu idle for 10m', 'memory > 80%', " +
+  "'memory used > 80% for 1m', 'load > 2 for 5m', 'cpu idle and memory < 50% for 5m', 'load > 4 or memory > 90%'";
 
 /** `cpu idle` means below this % busy. */
 export const IDLE_CPU_PERCENT = 10;
@@ -61,12 +69,27 @@ export function parseCondition(text: string): Condition {
     }
   }
 
+  const joins = [...head.matchAll(/\s+(and|or)\s+/g)].map((m) => m[1]!);
+  if (joins.length > 0) {
+    if (new Set(joins).size > 1) fail("mixes 'and' with 'or' (no parentheses: use one of them per condition)");
+    const parts = head.split(/\s+(?:and|or)\s+/).map((part) => {
+      if (/\sfor\s/.test(` ${part} `)) fail("has 'for DUR' inside a part: give it once, at the end");
+      return { ...comparison(part, src, fail), text: part };
+    });
+    const first = parts[0]!;
+    return { metric: first.metric, op: first.op, value: first.value, forMs, text: src, join: joins[0] as 'and' | 'or', parts };
+  }
+  return { ...comparison(head, src, fail), forMs };
+}
+
+/** One comparison (`cpu idle`, `memory used > 80%`), `forMs` 0, the part's own text. */
+function comparison(head: string, src: string, fail: (what: string) => never): Condition {
   if (/^cpu\s+idle$/.test(head)) {
-    return { metric: 'cpu', op: '<', value: IDLE_CPU_PERCENT, forMs, text: src };
+    return { metric: 'cpu', op: '<', value: IDLE_CPU_PERCENT, forMs: 0, text: src };
   }
 
   const m = /^([a-z]+)((?:\s+[a-z]+)*?)\s*(<=|>=|<|>)\s*(\S+)$/.exec(head);
-  if (!m) return fail('is not a condition');
+  if (!m) return fail(head === src.toLowerCase() ? 'is not a condition' : `has a part that is not a condition: '${head}'`);
   const metric = Object.hasOwn(METRICS, m[1]!) ? METRICS[m[1]!] : undefined;
   if (metric === undefined) return fail(`names an unknown metric '${m[1]!}' (cpu, memory or load)`);
   for (const word of m[2]!.trim().split(/\s+/).filter((w) => w !== '')) {
@@ -81,11 +104,14 @@ export function parseCondition(text: string): Condition {
   } else if (value > 100) {
     fail(`has a ${metric} threshold above 100%`);
   }
-  return { metric, op, value, forMs, text: src };
+  return { metric, op, value, forMs: 0, text: src };
 }
 
 /** True when `sample` satisfies the condition's comparison (duration aside). */
 export function holds(cond: Condition, sample: UsageSample): boolean {
+  if (cond.parts !== undefined) {
+    return cond.join === 'or' ? cond.parts.some((p) => holds(p, sample)) : cond.parts.every((p) => holds(p, sample));
+  }
   const v = sample[cond.metric];
   switch (cond.op) {
     case '<': return v < cond.value;
@@ -97,6 +123,9 @@ export function holds(cond: Condition, sample: UsageSample): boolean {
 
 /** Formats the sampled value of the condition's metric, for a fire reason. */
 export function describeValue(cond: Condition, sample: UsageSample): string {
+  if (cond.parts !== undefined) {
+    return [...new Set(cond.parts.map((p) => describeValue(p, sample)))].join(', ');
+  }
   const v = sample[cond.metric];
   return cond.metric === 'load' ? `load ${v.toFixed(2)}` : `${cond.metric} ${v.toFixed(1)}%`;
 }

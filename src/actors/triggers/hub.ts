@@ -8,13 +8,14 @@ import type { Clock, TimerHandle } from '../../runtime/clock';
 import { type Condition, describeValue, holds, parseCondition } from './condition';
 import { OsUsageSource, type UsageSample, type UsageSource } from './usage';
 import { JobWatch, type Subscribe } from './watch';
+import type { RunEvent } from '../executor/types';
 
 /** Options of a {@link TriggerHub}. */
 export interface TriggerHubOptions {
   clock: Clock;
   logger?: Logger;
-  /** Called when a job should fire; `reason` is one line for people (logs, `why`). */
-  onFire(jobId: string, reason: string): void;
+  /** Called when a job should fire; `reason` is one line for people (logs, `why`); `event`: what a watch saw. */
+  onFire(jobId: string, reason: string, event?: RunEvent): void;
   /** @default the real machine ({@link OsUsageSource}) */
   usage?: UsageSource;
   /** How often conditions are sampled while any exists. @default 5000 */
@@ -48,7 +49,7 @@ interface ConditionState {
 export class TriggerHub {
   readonly #clock: Clock;
   readonly #log: Logger | undefined;
-  readonly #onFire: (jobId: string, reason: string) => void;
+  readonly #onFire: (jobId: string, reason: string, event?: RunEvent) => void;
   readonly #usage: UsageSource;
   readonly #interval: number;
   readonly #subscribe: Subscribe | undefined;
@@ -144,7 +145,7 @@ export class TriggerHub {
         logger: this.#log,
         paths: watchSpecs.flatMap((t) => t.paths),
         debounceMs: debounces.length > 0 ? Math.max(...debounces) : undefined,
-        onFire: (reason) => this.#fire(jobId, reason),
+        onFire: (reason, event) => this.#fire(jobId, reason, event),
         ...(this.#subscribe ? { subscribe: this.#subscribe } : {}),
       });
       await watch.start();
@@ -160,9 +161,9 @@ export class TriggerHub {
     await previous?.close();
   }
 
-  #fire(jobId: string, reason: string): void {
+  #fire(jobId: string, reason: string, event?: RunEvent): void {
     try {
-      this.#onFire(jobId, reason);
+      this.#onFire(jobId, reason, event);
     } catch (err) {
       // A failing listener must not stop the watches or the sampler.
       this.#log?.error({ err, jobId }, 'trigger onFire failed');

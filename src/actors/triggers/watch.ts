@@ -15,6 +15,7 @@ import picomatch from 'picomatch';
 import { ValidationError } from '../../errors';
 import type { Logger } from '../../api';
 import type { Clock } from '../../runtime/clock';
+import type { RunEvent } from '../executor/types';
 import { Debouncer } from './debounce';
 
 /** One watch PATH resolved to the directory to subscribe to and a filter. */
@@ -99,6 +100,14 @@ async function existingAncestor(given: string, start: string): Promise<string> {
   return dir;
 }
 
+/** Most distinct paths one burst hands to its run. */
+export const MAX_EVENT_PATHS = 10_000;
+
+/** @parcel/watcher's event types are ours; anything else counts as an update. */
+function changeType(t: string): RunEvent['type'] {
+  return t === 'create' || t === 'delete' ? t : 'update';
+}
+
 /** Options of a {@link JobWatch}. */
 export interface JobWatchOptions {
   clock: Clock;
@@ -107,8 +116,8 @@ export interface JobWatchOptions {
   paths: string[];
   /** @default 500 ({@link DEFAULT_DEBOUNCE_MS}) */
   debounceMs?: number | undefined;
-  /** Called once per debounced burst of matching changes. */
-  onFire(reason: string): void;
+  /** Called once per debounced burst of matching changes, with what changed. */
+  onFire(reason: string, event: RunEvent): void;
   /** @default @parcel/watcher's subscribe */
   subscribe?: Subscribe;
 }
@@ -118,6 +127,9 @@ export class JobWatch {
   readonly #o: JobWatchOptions;
   readonly #debounce: Debouncer;
   readonly #subs: WatchSubscription[] = [];
+  /** The current burst: each distinct path (in first-seen order) and its latest change type. */
+  #burst = new Map<string, RunEvent['type']>();
+  #firstOfBurst: { path: string; type: RunEvent['type'] } | null = null;
   #closed = false;
 
   constructor(opts: JobWatchOptions) {
@@ -126,8 +138,12 @@ export class JobWatch {
       clock: opts.clock,
       quietMs: opts.debounceMs ?? DEFAULT_DEBOUNCE_MS,
       onSettled: (first, count) => {
+        const head = this.#firstOfBurst ?? { path: first, type: 'update' as const };
+        const event: RunEvent = { type: head.type, path: head.path, paths: [...this.#burst.keys()] };
+        this.#burst = new Map();
+        this.#firstOfBurst = null;
         if (this.#closed) return;
-        opts.onFire(count > 1 ? `watch: ${first} changed (${count} events)` : `watch: ${first} changed`);
+        opts.onFire(count > 1 ? `watch: ${first} changed (${count} events)` : `watch: ${first} changed`, event);
       },
     });
   }
@@ -174,7 +190,7 @@ export class JobWatch {
       }
       for (const ev of events) {
         const p = toGiven(ev.path);
-        if (target.matches(p)) this.#debounce.push(p);
+        if (target.matches(p)) this.#push(p, changeType(ev.type));
         else if (ev.type === 'create' && target.mayContain(p)) void this.#scanCreated(target, p);
       }
     });
@@ -191,8 +207,15 @@ export class JobWatch {
     if (this.#closed) return;
     for (const rel of entries.slice(0, MAX_SCAN_ENTRIES)) {
       const p = path.join(dir, rel);
-      if (target.matches(p)) this.#debounce.push(p);
+      if (target.matches(p)) this.#push(p, 'create');
     }
+  }
+
+  #push(p: string, type: RunEvent['type']): void {
+    this.#firstOfBurst ??= { path: p, type };
+    // Bounded: a burst over a huge tree keeps its first paths (the count still says how many events).
+    if (this.#burst.has(p) || this.#burst.size < MAX_EVENT_PATHS) this.#burst.set(p, type);
+    this.#debounce.push(p);
   }
 
   /** Unsubscribes everything and drops a waiting fire. Safe to call twice. */

@@ -5,7 +5,7 @@ import { ValidationError } from '../../errors';
 import type { JobSpec } from '../../model/job';
 import type { AddOptions } from '../job-spec';
 import { buildJobSpec, parsePositiveInt } from '../job-spec';
-import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
+import { ADD_NAME_PLACEHOLDER, type CliContext, type CommonOptions, withCommonOptions } from '../context';
 import { formatJob, formatJobs, formatRun, formatRuns, formatWhy, relativeTime } from '../format';
 import type { Scheduler } from '../../api';
 import type { Run } from '../../model/run';
@@ -29,6 +29,21 @@ async function expectPath(path: string, field: string, kind: 'file' | 'directory
 async function checkPaths(spec: JobSpec): Promise<void> {
   if (spec.module !== undefined) await expectPath(spec.module, '--module', 'file');
   if (spec.cwd !== undefined) await expectPath(spec.cwd, '--cwd', 'directory');
+}
+
+/**
+ * `--after a:exploded`: a name may hold ':', so the scheduler looked for a job named `a:exploded`.
+ * When there is none and the part after the last ':' reads like a misspelt outcome, say that.
+ */
+function explainAfter(err: unknown, after: string[]): unknown {
+  if (!(err instanceof ValidationError) || err.field !== 'after') return err;
+  for (const text of after) {
+    const m = /^(.+):([A-Za-z]+)$/.exec(text);
+    if (m === null || !err.message.includes(`'${text}'`)) continue;
+    return new ValidationError(`--after: '${text}': no job has that name, and '${m[2]}' is not an outcome ` +
+      `(use ${m[1]}, ${m[1]}:succeeded, ${m[1]}:failed or ${m[1]}:finished)`, '--after');
+  }
+  return err;
 }
 
 /**
@@ -66,7 +81,7 @@ async function runInForeground(ctx: CliContext, s: Scheduler, ref: string): Prom
 export function registerJobCommands(program: Command, ctx: CliContext, argvCommand: string[] | undefined): void {
   withCommonOptions(program.command('add')
     .description('add a job; prints its id (--json: the job)')
-    .argument('<name>', 'unique job name')
+    .argument('<name>', 'unique job name (or --name NAME, e.g. for a name starting with -)')
     .argument('<schedule>', 'cron, "every 5m", "every day at 09:30", "at 2027-01-01T09:00", "never" ...')
     .argument('[command]', 'one shell command string (or `-- PROG ARG...` for argv without a shell)')
     .option('--tz <zone>', 'IANA time zone of the schedule')
@@ -89,12 +104,15 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
     .addOption(new Option('--isolation <mode>', 'where a --module job runs: a worker thread (default) or its own process')
       .choices(['thread', 'process']))
     .option('--disabled', 'add the job paused'))
-    .action(async (name: string, schedule: string, command: string | undefined, opts: AddOptions & CommonOptions) => {
+    .action(async (nameArg: string, schedule: string, command: string | undefined, opts: AddOptions & CommonOptions) => {
+      const name = nameArg === ADD_NAME_PLACEHOLDER && ctx.addName !== undefined ? ctx.addName : nameArg;
       if (opts.tz !== undefined) checkZone(opts.tz);
       const args = { name, schedule, ...(command !== undefined ? { command } : {}), ...(argvCommand !== undefined ? { argv: argvCommand } : {}) };
       const spec = buildJobSpec(args, opts, ctx.cwd);
       await checkPaths(spec);
-      const job = await ctx.withScheduler(opts, (s) => s.addJob(spec));
+      const job = await ctx.withScheduler(opts, (s) => s.addJob(spec)).catch((err: unknown) => {
+        throw explainAfter(err, opts.after ?? []);
+      });
       ctx.print(opts, job, () => job.id);
     });
 
@@ -104,13 +122,13 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
     .option('--after <cursor>', 'the page after this cursor (printed by the previous page)'))
     .action(async (opts: CommonOptions & { limit?: string; after?: string }) => {
       if (opts.limit === undefined && opts.after === undefined) {
-        const jobs = await ctx.withScheduler(opts, (s) => s.listJobs());
+        const jobs = await ctx.withStore(opts, (s) => s.listJobs());
         return ctx.print(opts, jobs, () => formatJobs(jobs));
       }
       // Checked before the store or the daemon is reached: a bad flag is a usage error either way.
       const limit = opts.limit === undefined ? undefined : checkPageLimit(parsePositiveInt(opts.limit, '--limit'), '--limit');
       if (opts.after !== undefined) decodeCursor(opts.after, '--after');
-      const page = await ctx.withScheduler(opts, (s) => s.listJobs({
+      const page = await ctx.withStore(opts, (s) => s.listJobs({
         ...(limit === undefined ? {} : { limit }), ...(opts.after === undefined ? {} : { after: opts.after }),
       }));
       ctx.print(opts, page, () => formatJobs(page.jobs) +
@@ -119,20 +137,20 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
 
   withCommonOptions(program.command('status').description('one job: spec, state, last run, next run').argument('<job>', 'job id or name'))
     .action(async (job: string, opts: CommonOptions) => {
-      const found = await ctx.withScheduler(opts, (s) => s.getJob(job));
+      const found = await ctx.withStore(opts, (s) => s.getJob(job));
       ctx.print(opts, found, () => formatJob(found));
     });
 
   withCommonOptions(program.command('remove').description('remove the job and stop it firing').argument('<job>', 'job id or name'))
     .action(async (job: string, opts: CommonOptions) => {
-      await ctx.withScheduler(opts, (s) => s.removeJob(job));
+      await ctx.withStore(opts, (s) => s.removeJob(job));
       ctx.print(opts, { removed: job }, () => `removed ${job}`);
     });
 
   for (const [verb, text] of [['pause', 'stop firing (history is kept)'], ['resume', 'restart firing']] as const) {
     withCommonOptions(program.command(verb).description(text).argument('<job>', 'job id or name'))
       .action(async (job: string, opts: CommonOptions) => {
-        const updated = await ctx.withScheduler(opts, (s) => (verb === 'pause' ? s.pauseJob(job) : s.resumeJob(job)));
+        const updated = await ctx.withStore(opts, (s) => (verb === 'pause' ? s.pauseJob(job) : s.resumeJob(job)));
         ctx.print(opts, updated, () => `${verb === 'pause' ? 'paused' : 'resumed'} ${updated.name} (${updated.state})`);
       });
   }
@@ -142,7 +160,7 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
     .argument('<job>', 'job id or name')
     .option('--wait', 'wait for the run to finish'))
     .action(async (job: string, opts: CommonOptions & { wait?: boolean }) => {
-      const { run, waited } = await ctx.withScheduler(opts, async (s, remote) => {
+      const { run, waited } = await ctx.withStore(opts, async (s, remote) => {
         if (!remote) return { run: await runInForeground(ctx, s, job), waited: true };
         const queued = await s.runNow(job);
         if (!opts.wait) return { run: queued, waited: false };
@@ -165,7 +183,7 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
     .option('--limit <n>', 'at most N runs (default 20)'))
     .action(async (job: string, opts: CommonOptions & { limit?: string }) => {
       const limit = opts.limit === undefined ? 20 : parsePositiveInt(opts.limit, '--limit');
-      const runs = await ctx.withScheduler(opts, (s) => s.history(job, { limit }));
+      const runs = await ctx.withStore(opts, (s) => s.history(job, { limit }));
       ctx.print(opts, runs, () => formatRuns(runs));
     });
 
@@ -173,7 +191,11 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
     .description('explain recent slots (fired, skipped, missed, deduped), the next run and what could block it')
     .argument('<job>', 'job id or name'))
     .action(async (job: string, opts: CommonOptions) => {
-      const report = await ctx.withScheduler(opts, (s) => s.why(job));
-      ctx.print(opts, report, () => formatWhy(report));
+      const { report, recent } = await ctx.withStore(opts, async (s) => {
+        const r = await s.why(job);
+        // Runs that triggers caused (the slots above are the schedule's only).
+        return { report: r, recent: r.job.triggers.length > 0 ? await s.history(r.job.id, { limit: 200 }) : [] };
+      });
+      ctx.print(opts, report, () => formatWhy(report, Date.now(), recent));
     });
 }

@@ -36,13 +36,13 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
 
   withCommonOptions(program.command('stats').description('counts, success rate, duration percentiles, queue depth, restarts'))
     .action(async (opts: CommonOptions) => {
-      const stats = await ctx.withScheduler(opts, (s) => s.stats());
-      ctx.print(opts, stats, () => formatStats(stats));
+      const { stats, remote } = await ctx.withStore(opts, async (s, remote) => ({ stats: await s.stats(), remote }));
+      ctx.print(opts, stats, () => formatStats(stats, remote));
     });
 
   withCommonOptions(program.command('metrics').description('Prometheus text exposition (--json: {"metrics": text})'))
     .action(async (opts: CommonOptions) => {
-      const text = await ctx.withScheduler(opts, (s) => s.metrics());
+      const text = await ctx.withStore(opts, (s) => s.metrics());
       if (opts.json) ctx.print(opts, { metrics: text }, () => text);
       else ctx.io.stdout(text.endsWith('\n') ? text : text + '\n');
     });
@@ -56,8 +56,26 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
           process.off('SIGTERM', stop);
           resolveStream();
         };
+        // People read names: each job id is looked up once (in event order: lines stay in order).
+        const names = new Map<string, Promise<string | undefined>>();
+        const nameOf = (id: string): Promise<string | undefined> => {
+          let n = names.get(id);
+          if (n === undefined) {
+            n = s.getJob(id).then((j) => j.name, () => undefined);
+            names.set(id, n);
+          }
+          return n;
+        };
+        let printed = Promise.resolve();
         const sub = s.events$.subscribe({
-          next: (ev) => ctx.io.stdout((opts.json ? JSON.stringify(ev) : describeEvent(ev)) + '\n'),
+          next: (ev) => {
+            if (opts.json) return ctx.io.stdout(JSON.stringify(ev) + '\n');
+            if (ev.type === 'job.added' || ev.type === 'job.updated') names.set(ev.job.id, Promise.resolve(ev.job.name));
+            const id = jobIdOf(ev);
+            printed = printed.then(async () => {
+              ctx.io.stdout(describeEvent(ev, id === undefined ? undefined : await nameOf(id)) + '\n');
+            });
+          },
           complete: stop,
           error: (e: unknown) => {
             stop();
@@ -71,7 +89,7 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
 
   withCommonOptions(program.command('backup').description('export the whole store to one JSON file').argument('<file>', 'output file'))
     .action(async (file: string, opts: CommonOptions) => {
-      const doc = await ctx.withScheduler(opts, (s) => s.backup());
+      const doc = await ctx.withStore(opts, (s) => s.backup());
       const path = resolve(ctx.cwd, file);
       // Write then rename: an interrupted backup never leaves a truncated file under the real name.
       const tmp = `${path}.${process.pid}.tmp`;
@@ -107,8 +125,23 @@ async function readBackupFile(path: string, shown: string): Promise<unknown> {
   }
 }
 
-/** One line per event for people. */
-export function describeEvent(ev: SchedulerEvent): string {
+/** The job an event is about, if any. */
+function jobIdOf(ev: SchedulerEvent): string | undefined {
+  switch (ev.type) {
+    case 'run.queued':
+    case 'run.started':
+    case 'run.finished':
+      return ev.run.jobId;
+    case 'slot.recorded':
+      return ev.slot.jobId;
+    default:
+      return undefined;
+  }
+}
+
+/** One line per event for people; `name` is the job's name where the event carries only its id. */
+export function describeEvent(ev: SchedulerEvent, name?: string): string {
+  const job = (id: string): string => (name !== undefined ? `${name} (${id})` : `job ${id}`);
   const what = ((): string => {
     switch (ev.type) {
       case 'job.added':
@@ -118,11 +151,11 @@ export function describeEvent(ev: SchedulerEvent): string {
         return `${ev.name} (${ev.jobId})`;
       case 'run.queued':
       case 'run.started':
-        return `${ev.run.id} job ${ev.run.jobId} (${ev.run.trigger})`;
+        return `${ev.run.id} ${job(ev.run.jobId)} (${ev.run.trigger})`;
       case 'run.finished':
-        return `${ev.run.id} job ${ev.run.jobId} ${ev.run.status}${ev.run.exitCode !== null ? ` exit ${ev.run.exitCode}` : ''}`;
+        return `${ev.run.id} ${job(ev.run.jobId)} ${ev.run.status}${ev.run.exitCode !== null ? ` exit ${ev.run.exitCode}` : ''}`;
       case 'slot.recorded':
-        return `job ${ev.slot.jobId} slot ${ev.slot.at} ${ev.slot.outcome}${ev.slot.reason ? `: ${ev.slot.reason}` : ''}`;
+        return `${job(ev.slot.jobId)} slot ${ev.slot.at} ${ev.slot.outcome}${ev.slot.reason ? `: ${ev.slot.reason}` : ''}`;
       case 'actor.restarted':
       case 'actor.failed':
         return `${ev.actor}: ${ev.reason}`;
