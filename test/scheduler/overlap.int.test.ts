@@ -64,6 +64,13 @@ describe('overlap skip on every path', () => {
       await pause(40);
     }
     await ledger.quiet(() => b.clock.now());
+    // The retry was queued during start-up, before the ledger subscribed: wait for it by its record.
+    const done = async () => (await b.s.history('ov', { limit: 100 })).some((r) => r.trigger === 'retry' && r.status === 'succeeded');
+    for (let i = 0; i < 200 && !(await done()); i++) {
+      await b.clock.advance(250);
+      await pause(50);
+    }
+    await ledger.quiet(() => b.clock.now());
     const history = await b.s.history('ov', { limit: 100 });
     expect(history.find((r) => r.id === running.id)?.status).toBe('interrupted');
     // The retry of the interrupted run, the parked run and the catch-up run all ran, one at a time.

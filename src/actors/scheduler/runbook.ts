@@ -156,6 +156,8 @@ export class RunBook {
     if (writtenOff) return;
     this.#d.bus.publish({ type: 'run.queued', at: iso(this.#d.clock.now()), run });
     this.#place(job, run, decision);
+    // Durable after a graceful stop began: it will not start here, the next start queues it again.
+    if (this.#stopping) this.#d.commit.add({ parked: [run.id] });
   }
 
   /**
@@ -214,8 +216,9 @@ export class RunBook {
         continue;
       }
       const { job, run } = e;
-      // One at a time for `skip` and `queue`, whatever path the run came by.
-      if ((job.overlap === 'skip' || job.overlap === 'queue') && this.#runningN(job.id) > 0) {
+      // One at a time for `skip` and `queue`, whatever path the run came by (a manual run excepted:
+      // a person asked for it, docs/cli.md "run").
+      if ((job.overlap === 'skip' || job.overlap === 'queue') && run.trigger !== 'manual' && this.#runningN(job.id) > 0) {
         this.#hold(e);
         continue;
       }
