@@ -44,6 +44,12 @@ export interface SchedulerOptions {
    */
   historyPerJob?: number;
   /**
+   * Longest one step of the run path may take — a store commit, handing runs to the executor —
+   * before it counts as failed (a commit is then retried with backoff; runs not handed over are
+   * recorded `interrupted` and retried per their policy). On the scheduler's clock. @default 30000
+   */
+  stepTimeoutMs?: number;
+  /**
    * Also expose the process's own metrics in `metrics()` (prom-client's default collectors:
    * event-loop lag, heap, CPU, open handles). The daemon turns this on. @default false
    */

@@ -19,7 +19,8 @@ import type { ActorRef } from './runtime/types';
 import type { ParserHandlers } from './actors/parser/actor';
 import type { PersistenceHandlers } from './actors/persistence/actor';
 import { createQueueHandlers, type QueueHandlers } from './actors/queue/actor';
-import { createExecutorHandlers, type ExecutorHandlers } from './actors/executor/actor';
+import { createExecutorHandlers, type ExecutorFault, type ExecutorHandlers } from './actors/executor/actor';
+import type { InjectedFault } from './actors/persistence/port';
 import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
 import { zodMessage } from './actors/scheduler/job-spec';
 import { Monitor } from './actors/monitor';
@@ -39,6 +40,7 @@ const optionsSchema = z.object({
   clock: z.any().optional(),
   mode: z.enum(['active', 'offline']).optional(),
   historyPerJob: z.number().int().min(1).max(1_000_000).optional(),
+  stepTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
   processMetrics: z.boolean().optional(),
 });
 
@@ -47,6 +49,23 @@ const STARTUP_TIMEOUT_MS = 30 * 60_000;
 
 /** Up to this many stored jobs, the monitor learns every job's name at start-up. */
 const NAMED_METRICS_LIMIT = 10_000;
+
+/** Messages the persistence thread handles at once. */
+const PERSISTENCE_CONCURRENCY = 16;
+
+/** Most due timeline entries handed to the scheduler in one message. */
+const TIMER_BATCH = 10_000;
+
+/** Waits for `p` at most `ms` (real time), then calls `onTimeout` and gives up. */
+async function withTimeout(p: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((r) => { t = setTimeout(() => { onTimeout(); r(); }, ms); });
+  try {
+    await Promise.race([p, late]);
+  } finally {
+    clearTimeout(t);
+  }
+}
 
 /** How often old history is pruned. */
 const PRUNE_EVERY_MS = 3_600_000;
@@ -81,6 +100,18 @@ function logEvent(logger: Logger, e: SchedulerEvent): void {
   }
 }
 
+/** What `testHooks()` of a scheduler gives tests. @internal */
+export interface SchedulerTestHooks {
+  storeFault(fault: InjectedFault): Promise<void>;
+  executorFault(fault: ExecutorFault): Promise<void>;
+  commitStats(): Promise<{ commits: number; failures: number; records: number }>;
+}
+
+/** The test hooks of a scheduler made by {@link createScheduler}. @internal */
+export function testHooksOf(s: Scheduler): SchedulerTestHooks {
+  return (s as unknown as { testHooks(): SchedulerTestHooks }).testHooks();
+}
+
 /** Where the built worker entry files are (next to this file, in dist/src/workers). */
 const workerFile = (name: string): string => path.join(__dirname, 'workers', name);
 
@@ -109,6 +140,7 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     clock: options.clock ?? new SystemClock(),
     mode: options.mode ?? 'active',
     historyPerJob: options.historyPerJob ?? 1000,
+    stepTimeoutMs: options.stepTimeoutMs ?? 30_000,
     processMetrics: options.processMetrics ?? false,
   };
   // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
@@ -139,6 +171,8 @@ class RaeScheduler implements Scheduler {
   readonly #triggers: TriggerHub | null;
   readonly #subs: Subscription[] = [];
   #queueDepth = { depth: 0, scheduled: 0, running: 0 };
+  /** Why store commits fail, while they do (health shows it). */
+  #storeFault: string | null = null;
   #shutdown: Promise<void> | null = null;
   #firstStart = true;
   #pruneTimer: TimerHandle | null = null;
@@ -173,13 +207,16 @@ class RaeScheduler implements Scheduler {
     this.#persistence = this.#system.spawnThread<PersistenceHandlers>({
       name: 'persistence', workerFile: workerFile('persistence.worker.js'), init: { dataDir: opts.dataDir },
       mailboxSize: 100_000,
+      // Several messages in flight: commits from the scheduler, concurrent adds and reads overlap,
+      // and lmdb writes the transactions queued in one turn with one flush.
+      concurrency: PERSISTENCE_CONCURRENCY,
     });
     this.#parser = this.#system.spawnThread<ParserHandlers>({ name: 'parser', workerFile: workerFile('parser.worker.js'), mailboxSize: 100_000 });
     const self = (): ActorRef<SchedulerHandlers> => this.#scheduler;
     this.#queue = this.#system.spawn<QueueHandlers>({
       name: 'queue', mailboxSize: 100_000,
       factory: () => (this.#queueHandlers = createQueueHandlers({
-        clock, maxQueued: opts.maxQueuedJobs,
+        clock, maxBatch: TIMER_BATCH,
         onDue: (due) => self().tell('slotsDue', { due }),
         onClockJump: (deltaMs) => self().ask('clockJumped', { deltaMs }),
         onError: (err) => logger.error({ err: String(err) }, 'queue timer error'),
@@ -190,7 +227,7 @@ class RaeScheduler implements Scheduler {
       factory: () => createExecutorHandlers({
         maxConcurrent: opts.maxConcurrentJobs, logger,
         onStarted: () => undefined,
-        onFinished: (runId, result) => self().tell('runFinished', { runId, result }),
+        onFinished: (results) => self().tell('runsFinished', { results }),
       }),
     });
     // Watches are native and async; their fires enter the scheduler's mailbox like any message.
@@ -219,9 +256,12 @@ class RaeScheduler implements Scheduler {
   async #engineHandlers(): Promise<SchedulerHandlers> {
     const engine = new Engine({
       clock: this.#opts.clock, logger: this.#opts.logger, mode: this.#opts.mode,
-      maxConcurrent: this.#opts.maxConcurrentJobs,
+      maxConcurrent: this.#opts.maxConcurrentJobs, maxQueued: this.#opts.maxQueuedJobs,
       parser: this.#parser, persistence: this.#persistence, queue: this.#queue, executor: this.#executor, bus: this.#bus,
+      self: () => this.#scheduler,
       triggers: this.#triggers,
+      onStoreFault: (detail) => { this.#storeFault = detail; },
+      stepTimeoutMs: this.#opts.stepTimeoutMs,
     });
     const handlers = engine.handlers();
     this.#engine = engine;
@@ -256,7 +296,9 @@ class RaeScheduler implements Scheduler {
       });
     });
     try {
-      await Promise.race([this.#scheduler.ask('runningCount', {}, { timeoutMs: STARTUP_TIMEOUT_MS }), failed]);
+      // `started` answers once start-up has been handled; its `idle` once what it recorded is durable.
+      const started = await Promise.race([this.#scheduler.ask('started', {}, { timeoutMs: STARTUP_TIMEOUT_MS }), failed]);
+      await Promise.race([started.idle, failed]);
     } finally {
       sub?.unsubscribe();
     }
@@ -280,8 +322,8 @@ class RaeScheduler implements Scheduler {
    * not asked through their mailboxes (which a burst of fires may fill).
    */
   #refreshDepth(): void {
-    const q = this.#queueHandlers?.depth({}) ?? { depth: 0, scheduled: 0 };
-    this.#queueDepth = { depth: q.depth, scheduled: q.scheduled, running: this.#engine?.runningCount ?? 0 };
+    const q = this.#queueHandlers?.depth({}) ?? { scheduled: 0 };
+    this.#queueDepth = { depth: this.#engine?.readyCount ?? 0, scheduled: q.scheduled, running: this.#engine?.runningCount ?? 0 };
   }
 
   /** The read view (open once the scheduler actor has started). */
@@ -295,6 +337,8 @@ class RaeScheduler implements Scheduler {
     for (const c of this.#system.children()) {
       out[c.id] = { healthy: c.running, restarts: c.restarts, ...(c.running ? {} : { detail: 'not running' }) };
     }
+    // Commits failing (a full disk, a broken store): fires are kept and retried, but say so.
+    if (this.#storeFault !== null) out.store = { healthy: false, detail: this.#storeFault };
     if (this.#triggers !== null) {
       const n = this.#triggers.counts();
       out.triggers = { healthy: true, detail: `${n.watches} watched paths, ${n.conditions} usage conditions` };
@@ -302,8 +346,23 @@ class RaeScheduler implements Scheduler {
     return out;
   }
 
-  addJob(spec: Parameters<Scheduler['addJob']>[0]): Promise<Job> {
-    return this.#scheduler.ask('addJob', { spec });
+  /**
+   * Fault injection and counters for tests and benches: store commits that fail, end the
+   * persistence thread mid-commit or are slow; executor hand-overs that crash or are slow.
+   * @internal
+   */
+  testHooks(): SchedulerTestHooks {
+    return {
+      storeFault: (fault) => this.#persistence.ask('injectFault', fault),
+      executorFault: (fault) => this.#executor.ask('injectFault', fault),
+      commitStats: () => this.#scheduler.ask('commitStats', {}),
+    };
+  }
+
+  async addJob(spec: Parameters<Scheduler['addJob']>[0]): Promise<Job> {
+    // The scheduler answers once the job is indexed and armed; `durable` once it is on disk.
+    const { durable } = await this.#scheduler.ask('addJob', { spec });
+    return durable;
   }
   removeJob(idOrName: string): Promise<void> {
     return this.#scheduler.ask('removeJob', { ref: idOrName });
@@ -322,8 +381,9 @@ class RaeScheduler implements Scheduler {
   resumeJob(idOrName: string): Promise<Job> {
     return this.#scheduler.ask('setEnabled', { ref: idOrName, enabled: true });
   }
-  runNow(idOrName: string): Promise<Run> {
-    return this.#scheduler.ask('runNow', { ref: idOrName });
+  async runNow(idOrName: string): Promise<Run> {
+    const { durable } = await this.#scheduler.ask('runNow', { ref: idOrName });
+    return durable;
   }
   async history(idOrName: string, opts?: { limit?: number }): Promise<Run[]> {
     return this.#view().history(idOrName, opts?.limit);
@@ -417,7 +477,8 @@ class RaeScheduler implements Scheduler {
       await this.#scheduler.ask('beginShutdown', {}, { timeoutMs });
       await this.#executor.ask('close', { graceMs }, { timeoutMs });
       // Messages are handled in order: once `drain` answers, every run's final status is stored.
-      await this.#scheduler.ask('drain', {}, { timeoutMs });
+      const drained = await this.#scheduler.ask('drain', {}, { timeoutMs });
+      await withTimeout(drained.idle, timeoutMs, () => this.#opts.logger.error({}, 'shutdown: records still not durable; giving up on them'));
     } finally {
       // Even when an actor is gone (a store that could not open, a failed system), every thread
       // must stop: a worker left running would keep the process alive forever.

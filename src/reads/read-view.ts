@@ -105,7 +105,12 @@ export class ReadView {
   /** A job's runs, newest first. @throws NotFoundError; ValidationError for a bad limit. */
   history(ref: string, limit = 20): Run[] {
     if (!Number.isInteger(limit) || limit < 1) throw new ValidationError('limit: expected a positive integer', 'limit');
-    return this.#o.store.listRuns(this.find(ref).id, limit);
+    const id = this.find(ref).id;
+    const runs = this.#o.store.listRuns(id, limit);
+    // A start is not written to the store (only a run's fire and its end are): runs executing now
+    // are shown as the scheduler holds them.
+    const live = new Map(this.#live.runningOf(id).map((r) => [r.id, r]));
+    return live.size === 0 ? runs : runs.map((r) => live.get(r.id) ?? r);
   }
 
   /** `rae-sched why`: recent slots, next run and what could block the job. */

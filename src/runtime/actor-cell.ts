@@ -1,11 +1,12 @@
 /**
  * The stable side of an actor: its name, bounded mailbox and counters, which outlive every
- * incarnation. The mailbox is an RxJS Subject drained by `concatMap` — one message at a time —
+ * incarnation. The mailbox is an RxJS Subject drained by `mergeMap` with the actor's concurrency
+ * (1 by default: one message at a time, as `concatMap`) —
  * with each message isolated by `defer(...).pipe(catchError(...))`, so a failing message never
  * tears the pipeline down (a Subject that saw `error()` is dead for good).
  * @internal
  */
-import { Subject, concatMap, defer, catchError, EMPTY } from 'rxjs';
+import { Subject, mergeMap, defer, catchError, EMPTY } from 'rxjs';
 import { ActorStoppedError, AskTimeoutError, MailboxFullError } from '../errors';
 import type { Logger } from '../api';
 import type { Clock, TimerHandle } from './clock';
@@ -20,6 +21,8 @@ export interface CellOptions {
   logger: Logger;
   mailboxSize: number;
   stashSize: number;
+  /** Messages in flight at once (1: one at a time). */
+  concurrency: number;
   askTimeoutMs: number;
   publish: (e: RuntimeEvent) => void;
 }
@@ -56,7 +59,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
     this.name = o.name;
     this.#o = o;
     this.#mailbox
-      .pipe(concatMap((env) => defer(() => this.#deliver(env)).pipe(catchError(() => EMPTY))))
+      .pipe(mergeMap((env) => defer(() => this.#deliver(env)).pipe(catchError(() => EMPTY)), o.concurrency))
       .subscribe();
   }
 

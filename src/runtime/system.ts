@@ -41,6 +41,13 @@ export interface SpawnCommon {
   mailboxSize?: number;
   /** Messages accepted while the actor restarts, before new ones are refused. @default mailboxSize */
   stashSize?: number;
+  /**
+   * Messages handled at once. 1 (the default) is the actor model's one-at-a-time mailbox; more
+   * suits an actor whose handlers are independent and mostly wait on I/O — the persistence thread
+   * lets several commits be in flight so lmdb batches them into one flush. Handlers of such an
+   * actor must not rely on running alone. @default 1
+   */
+  concurrency?: number;
   /** @default 'permanent' */
   restart?: RestartType;
   /** Grace for a graceful stop before the actor is killed. @default 5000 */
@@ -160,8 +167,12 @@ export class ActorSystem {
     if (!Number.isInteger(stashSize) || stashSize < 0) {
       throw new ValidationError(`actor '${spec.name}': stashSize must be an integer >= 0, got ${stashSize}`, 'stashSize');
     }
+    const concurrency = spec.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new ValidationError(`actor '${spec.name}': concurrency must be an integer >= 1, got ${concurrency}`, 'concurrency');
+    }
     const cell = new ActorCell<H>({
-      name: spec.name, clock: this.#clock, logger: this.#logger, mailboxSize, stashSize,
+      name: spec.name, clock: this.#clock, logger: this.#logger, mailboxSize, stashSize, concurrency,
       askTimeoutMs: this.#askTimeoutMs, publish: (e) => this.#bus.publish(e),
     });
     this.#cells.set(spec.name, cell as unknown as ActorCell<Handlers>);

@@ -56,7 +56,8 @@ export class ThreadIncarnation implements Incarnation {
   /** Calls in flight: failed at once when the worker is gone. */
   readonly #pending = new PendingCalls();
   #state: 'starting' | 'running' | 'stopping' | 'dead' = 'starting';
-  #inflight: Promise<unknown> | null = null;
+  /** Calls in flight (several when the actor's concurrency allows): stop() lets them finish. */
+  readonly #inflight = new Set<Promise<unknown>>();
   #lastError: unknown;
 
   /** Starts the worker and runs the factory in it. Rejects (worker terminated) if either fails. */
@@ -97,7 +98,9 @@ export class ThreadIncarnation implements Incarnation {
   async invoke(type: string, payload: unknown): Promise<unknown> {
     if (this.#state !== 'running') throw new ActorStoppedError(`actor '${this.#name}' is stopping`);
     const call = this.#call((api) => api.invoke(type, payload));
-    this.#inflight = call.catch(() => undefined);
+    const settled = call.catch(() => undefined);
+    this.#inflight.add(settled);
+    void settled.then(() => this.#inflight.delete(settled));
     const r = await call;
     if (r.ok) return r.value;
     const error = deserializeError(r.error);
@@ -114,7 +117,7 @@ export class ThreadIncarnation implements Incarnation {
   async stop(): Promise<void> {
     if (this.#state === 'dead') return;
     this.#state = 'stopping';
-    await this.#inflight;
+    await Promise.all([...this.#inflight]);
     try {
       await this.#call((api) => api.stop());
     } catch {

@@ -1,28 +1,55 @@
 /**
- * The executor actor: a thin mailbox in front of the {@link ExecutorPool}. `start` returns as soon
- * as the run is handed to the pool; the run's progress comes back to the scheduler as messages
- * (`onStarted` / `onFinished`), so no mailbox is ever blocked by a long-running job.
+ * The executor actor: a thin mailbox in front of the {@link ExecutorPool}. `startMany` takes every
+ * run the scheduler starts in one turn and returns as soon as they are handed to the pool; results
+ * come back to the scheduler batched — every result that arrives in one event-loop turn goes out
+ * as ONE `onFinished` call — so no mailbox is ever blocked by a long-running job and a burst of
+ * finishes costs one message.
+ *
+ * The task side (RunRequest / RunResult, src/actors/executor/types.ts) is unchanged: one Piscina
+ * task per run.
  */
 import type { Logger } from '../../api';
-import { STOP_HANDLER } from '../../runtime/types';
+import { ActorCrash, STOP_HANDLER } from '../../runtime/types';
 import { ExecutorPool } from './pool';
 import type { CancelReason, RunRequest, RunResult } from './types';
+
+/** A result for the scheduler. */
+export interface FinishedRun {
+  runId: string;
+  result: RunResult;
+}
 
 /** Init of the executor actor (main thread: it holds callbacks). */
 export interface ExecutorInit {
   maxConcurrent: number;
   logger?: Logger;
   onStarted(runId: string, info: { pid: number | null; startedAt: number }): void;
-  onFinished(runId: string, result: RunResult): void;
+  /** Every result of one event-loop turn, in one call. */
+  onFinished(results: FinishedRun[]): void;
+}
+
+/**
+ * A fault the executor's test hook injects into its next `startMany`: `slow` hands the runs over
+ * only after `ms` of real time (the scheduler's ask may time out first), `crash` ends the
+ * incarnation (ActorCrash: the supervisor restarts it).
+ * @internal for tests
+ */
+export interface ExecutorFault {
+  mode: 'slow' | 'crash';
+  ms?: number;
+  times?: number;
 }
 
 /** The executor actor's messages. */
 export type ExecutorHandlers = {
-  start(p: { request: RunRequest }): void;
+  /** Hands runs to the pool; returns once they are handed over. */
+  startMany(p: { requests: RunRequest[] }): void | Promise<void>;
   cancel(p: { runId: string; reason: CancelReason }): boolean;
   running(p: Record<string, never>): number;
-  /** Stops taking work; running runs get `graceMs`, then are interrupted. */
+  /** Stops taking work; running runs get `graceMs`, then are interrupted (their results delivered). */
   close(p: { graceMs: number }): Promise<void>;
+  /** Test hook. @internal */
+  injectFault(p: ExecutorFault): void;
   [STOP_HANDLER](): Promise<void>;
 };
 
@@ -30,15 +57,57 @@ export type ExecutorHandlers = {
 export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
   const pool = new ExecutorPool({ maxConcurrent: init.maxConcurrent, logger: init.logger });
   const active = new Map<string, (reason: CancelReason) => void>();
+  const faults: ExecutorFault[] = [];
+  let done: FinishedRun[] = [];
+  let flushing = false;
   let closed = false;
-  return {
-    start({ request }) {
-      const handle = pool.start(request, { onStarted: (info) => init.onStarted(request.runId, info) });
-      active.set(request.runId, (r) => handle.cancel(r));
-      void handle.result.then((result) => {
-        active.delete(request.runId);
-        init.onFinished(request.runId, result);
+  const flush = (): void => {
+    flushing = false;
+    if (done.length === 0) return;
+    const out = done;
+    done = [];
+    init.onFinished(out);
+  };
+  const finished = (runId: string, result: RunResult): void => {
+    done.push({ runId, result });
+    // Results resolving in the same turn (a burst of short runs) share one message.
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+  };
+  const start = (request: RunRequest): void => {
+    let handle: ReturnType<ExecutorPool['start']>;
+    try {
+      handle = pool.start(request, { onStarted: (info) => init.onStarted(request.runId, info) });
+    } catch (err) {
+      // The pool refused it (closing): the run is over before it began, and says why.
+      const now = Date.now();
+      finished(request.runId, {
+        status: 'interrupted', exitCode: null, signal: null, startedAt: now, finishedAt: now, durationMs: 0,
+        peakMemoryBytes: null, error: `the executor did not take the run: ${(err as Error).message}`, output: '',
       });
+      return;
+    }
+    active.set(request.runId, (r) => handle.cancel(r));
+    void handle.result.then((result) => {
+      active.delete(request.runId);
+      finished(request.runId, result);
+    });
+  };
+  return {
+    startMany({ requests }) {
+      const fault = faults[0];
+      if (fault !== undefined) {
+        fault.times = (fault.times ?? 1) - 1;
+        if (fault.times <= 0) faults.shift();
+        if (fault.mode === 'crash') throw new ActorCrash('injected executor crash (test)');
+        return new Promise<void>((resolve) => setTimeout(() => {
+          for (const r of requests) start(r);
+          resolve();
+        }, fault.ms ?? 1000));
+      }
+      for (const r of requests) start(r);
     },
     cancel({ runId, reason }) {
       const cancel = active.get(runId);
@@ -53,6 +122,12 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
       if (closed) return;
       closed = true;
       await pool.close({ graceMs });
+      // Every run's result is out before close answers (the scheduler then drains in order).
+      await new Promise((r) => setImmediate(r));
+      flush();
+    },
+    injectFault(p) {
+      faults.push({ ...p });
     },
     async [STOP_HANDLER]() {
       if (!closed) {

@@ -10,6 +10,7 @@ import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
 import { Store, type JobPageEntry, type StoreCounts } from './store';
+import type { Batch, BatchResult, InjectedFault, UnfinishedRun } from './port';
 import type { PruneResult } from './retention';
 import { STOP_HANDLER } from '../../runtime/types';
 
@@ -25,7 +26,7 @@ export interface PersistenceInit {
 // A type alias, not an interface: the runtime's Handlers needs the implicit index signature.
 export type PersistenceHandlers = {
   /** @throws ConflictError if the name is taken. */
-  insertJob(p: { job: Job }): Promise<void>;
+  insertJob(p: { job: Job; state?: ScheduleState }): Promise<void>;
   /** @throws NotFoundError if missing; ConflictError if renamed to a taken name. */
   updateJob(p: { job: Job }): Promise<void>;
   getJob(p: { id: string }): Job | null;
@@ -47,6 +48,14 @@ export type PersistenceHandlers = {
   /** Newest first. */
   listSlots(p: { jobId: string; limit?: number }): Slot[];
   getScheduleState(p: { jobId: string }): ScheduleState | null;
+  /** The port's group commit: a whole batch in ONE durable transaction (port.ts). */
+  commitBatch(p: { batch: Batch }): Promise<BatchResult>;
+  /** Unfinished runs with their parked flag (start-up recovery). */
+  unfinishedRuns(p: Record<string, never>): UnfinishedRun[];
+  /** Specs of these jobs, in one read. */
+  getJobs(p: { ids: string[] }): Job[];
+  /** Test hook: the next matching commits fail, end the thread mid-commit, or hang. @internal */
+  injectFault(p: InjectedFault): void;
   /** Slot + run + schedule state in ONE transaction. @throws ConflictError if the slot exists. */
   recordFire(p: { slot: Slot; run: Run | null; state: ScheduleState }): Promise<void>;
   putScheduleState(p: { jobId: string; state: ScheduleState }): Promise<void>;
@@ -76,7 +85,7 @@ export type PersistenceHandlers = {
 export async function createPersistenceHandlers(init: PersistenceInit): Promise<PersistenceHandlers> {
   const store = await Store.open({ dataDir: text(init?.dataDir, 'dataDir') });
   return {
-    insertJob: async (p) => store.insertJob(p?.job),
+    insertJob: async (p) => store.insertJob(p?.job, p?.state),
     updateJob: async (p) => store.updateJob(p?.job),
     getJob: (p) => store.getJob(text(p?.id, 'id')),
     getJobByName: (p) => store.getJobByName(text(p?.name, 'name')),
@@ -90,6 +99,10 @@ export async function createPersistenceHandlers(init: PersistenceInit): Promise<
     getSlot: (p) => store.getSlot(text(p?.jobId, 'jobId'), text(p?.at, 'at')),
     listSlots: (p) => store.listSlots(text(p?.jobId, 'jobId'), limit(p?.limit)),
     getScheduleState: (p) => store.getScheduleState(text(p?.jobId, 'jobId')),
+    commitBatch: async (p) => store.commitBatch(p?.batch),
+    unfinishedRuns: () => store.unfinishedRuns(),
+    getJobs: (p) => store.getJobs(Array.isArray(p?.ids) ? p.ids : []),
+    injectFault: (p) => store.injectFault(p),
     recordFire: async (p) => store.recordFire(p?.slot, p?.run ?? null, p?.state),
     putScheduleStates: async (p) => store.putScheduleStates(p.states),
     putScheduleState: async (p) => {

@@ -36,7 +36,7 @@ export async function importDocument(t: Tables, write: Writer, input: unknown): 
   const doc = parseOrThrow(backupDocumentSchema, input);
   checkReferences(doc);
   await write(() => {
-    for (const db of [t.jobs, t.heads, t.jobNames, t.runJob, t.unfinished, t.states] as const) {
+    for (const db of [t.jobs, t.heads, t.jobNames, t.runJob, t.unfinished, t.states, t.parked] as const) {
       for (const key of [...db.getKeys({})]) void db.remove(key);
     }
     for (const key of [...t.runs.getKeys({})]) void t.runs.remove(key);

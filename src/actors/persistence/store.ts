@@ -16,7 +16,9 @@ import {
 import { deleteJobData, pruneHistory, type PruneResult } from './retention';
 import { checkStoreFiles } from './store-check';
 import { writeFailure } from './store-errors';
-import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSION, rollUpFinal, type RunRollup } from './rollup';
+import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
+import type { Batch, BatchResult, InjectedFault, JobPageEntry, SchedulerStorePort, UnfinishedRun } from './port';
+import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSION, type RunRollup } from './rollup';
 
 export type { ScheduleState } from './schema';
 export type { PruneResult } from './retention';
@@ -30,12 +32,7 @@ export interface StoreOptions {
   readOnly?: boolean;
 }
 
-/** One job in a start-up page: its head and state, and its whole spec only where needed. */
-export interface JobPageEntry {
-  head: JobHead;
-  state: ScheduleState | null;
-  job: Job | null;
-}
+export type { JobPageEntry } from './port';
 
 /** A job as `list` shows it: the job, its schedule state and its newest run. */
 export interface JobListEntry {
@@ -52,8 +49,6 @@ export interface StoreCounts {
   schemaVersion: number;
 }
 
-const UNFINISHED: ReadonlySet<Run['status']> = new Set(['queued', 'running']);
-
 /**
  * The store. Every write runs in ONE LMDB child transaction (all or nothing: a callback that throws
  * rolls back what it wrote) and resolves only after that commit is flushed to disk — lmdb-js resolves
@@ -66,13 +61,15 @@ const UNFINISHED: ReadonlySet<Run['status']> = new Set(['queued', 'running']);
  * const store = await Store.open({ dataDir: '/var/lib/rae' });
  * try { console.log(store.listJobs()); } finally { await store.close(); }
  */
-export class Store {
+export class Store implements SchedulerStorePort {
   readonly #t: Tables;
   readonly #readOnly: boolean;
   readonly #schemaVersion: number;
   #closed = false;
   /** Writes in flight: close() lets them finish (and flush) before it closes the environment. */
   readonly #pending = new Set<Promise<unknown>>();
+  /** Faults a test asked for (see {@link injectFault}). */
+  #faults: InjectedFault[] = [];
 
   private constructor(t: Tables, readOnly: boolean, schemaVersion: number) {
     this.#t = t;
@@ -118,8 +115,10 @@ export class Store {
         });
         await t.env.flushed;
       }
-      // Stores written before the heads table existed (or by a crash between versions): rebuild it.
-      if (!readOnly && entryCount(t.heads) !== entryCount(t.jobs)) {
+      // Stores written before the heads table existed (or before heads carried the schedule, or
+      // by a crash between versions): rebuild it.
+      const first = [...t.heads.getRange({ limit: 1 })][0]?.value;
+      if (!readOnly && (entryCount(t.heads) !== entryCount(t.jobs) || (first !== undefined && first.schedule === undefined))) {
         await t.env.childTransaction(() => {
           for (const key of [...t.heads.getKeys({})]) void t.heads.remove(key);
           for (const { key, value } of t.jobs.getRange({})) void t.heads.put(key, headOf(value));
@@ -162,12 +161,15 @@ export class Store {
   }
 
   /**
-   * Stores a new job.
+   * Stores a new job (with its first schedule state, in the same transaction, when given).
    * @throws ConflictError if its name (or id) is taken; ValidationError if it is malformed.
    */
-  async insertJob(job: Job): Promise<void> {
+  async insertJob(job: Job, state?: ScheduleState): Promise<void> {
     const j = check.job(job, 'job');
+    const st = state === undefined ? undefined : check.scheduleState(state, 'state');
+    if (st !== undefined && st.jobId !== j.id) throw new ValidationError(`state.jobId: expected '${j.id}' (the job's id)`, 'state.jobId');
     return await this.#write(() => {
+      if (st !== undefined) void this.#t.states.put(st.jobId, st);
       const owner = this.#t.jobNames.get(j.name);
       if (owner !== undefined) throw new ConflictError(`a job named '${j.name}' already exists (${owner})`);
       if (this.#t.jobs.get(j.id) !== undefined) throw new ConflictError(`a job with id ${j.id} already exists`);
@@ -445,13 +447,59 @@ export class Store {
   #putRunTx(r: Run): void {
     const owner = this.#t.runJob.get(r.id);
     if (owner !== undefined && owner !== r.jobId) throw new ConflictError(`run ${r.id} belongs to job ${owner}, not ${r.jobId}`);
-    const prev = this.#t.runs.get([r.jobId, r.id]);
-    void this.#t.runs.put([r.jobId, r.id], r);
-    void this.#t.runJob.put(r.id, r.jobId);
-    // The one place a run's final record is written: its statistics roll up in the same transaction.
-    rollUpFinal(this.#t, r, prev);
-    if (UNFINISHED.has(r.status)) void this.#t.unfinished.put(r.id, r.jobId);
-    else void this.#t.unfinished.remove(r.id);
+    putRunTx(this.#t, r);
+  }
+
+  // ---- the port's batch operations (port.ts) ------------------------------------------------
+
+  /**
+   * Writes a whole batch — fires with their runs, other runs, final records, schedule states — in
+   * ONE transaction, resolved once flushed. Several batches in flight at once (the persistence
+   * actor takes several messages at a time) are written by lmdb in one commit and one flush.
+   */
+  async commitBatch(batch: Batch): Promise<BatchResult> {
+    const b = checkBatch(batch);
+    const fault = this.#takeFault(b);
+    if (fault?.mode === 'fail') throw new PersistenceError('store write failed: injected fault (test)');
+    if (fault?.mode === 'slow') await new Promise((r) => setTimeout(r, fault.ms ?? 1000));
+    // The thread dies holding the batch, before writing it.
+    if (fault?.mode === 'die') process.exit(70);
+    const result = await this.#write(() => writeBatchTx(this.#t, b));
+    // The thread dies after the commit is on disk, before anyone hears of it: the retry must find
+    // its own slots (same run ids) and count them as written, not deduped.
+    if (fault?.mode === 'exit') process.exit(70);
+    return result;
+  }
+
+  /** Runs stored `queued` or `running`, each with whether a graceful stop parked it. */
+  unfinishedRuns(): UnfinishedRun[] {
+    return this.#read(() => unfinishedRunsTx(this.#t));
+  }
+
+  /** Specs of these jobs in one read (missing ones are left out). */
+  getJobs(ids: string[]): Job[] {
+    return this.#read(() => ids.flatMap((id) => {
+      const j = this.#t.jobs.get(id);
+      return j === undefined ? [] : [j];
+    }));
+  }
+
+  /**
+   * Test hook: the next matching commits fail, end the thread mid-transaction, or hang.
+   * @internal for tests
+   */
+  injectFault(fault: InjectedFault): void {
+    this.#faults.push({ times: 1, when: 'any', ...fault });
+  }
+
+  #takeFault(b: Batch): InjectedFault | null {
+    const finishes = b.runs.some((r) => r.finishedAt !== null);
+    const i = this.#faults.findIndex((f) => f.when === 'any' || (f.when === 'fires' ? b.fires.length > 0 : finishes));
+    if (i < 0) return null;
+    const f = this.#faults[i]!;
+    f.times = (f.times ?? 1) - 1;
+    if (f.times <= 0) this.#faults.splice(i, 1);
+    return f;
   }
 
   #assertOpen(): void {

@@ -11,6 +11,7 @@
  * | `unfinished` | run id               | job id       | queued/running runs, for crash recovery           |
  * | `slots`      | `[jobId, at]`        | Slot         | slots of a job newest first = one reverse range   |
  * | `states`     | job id               | ScheduleState|                                                  |
+ * | `parked`     | run id               | job id       | queued runs a graceful stop left unstarted        |
  * | `heads`      | job id               | JobHead      | compact start-up records                          |
  * | `stats`      | job id, or `'*'`     | RunRollup    | run counts and duration histogram, kept as runs finish (rollup.ts) |
  *
@@ -49,6 +50,8 @@ export interface Tables {
   states: Database<ScheduleState, string>;
   /** Compact per-job start-up records (see {@link JobHead}), kept in step with `jobs`. */
   heads: Database<JobHead, string>;
+  /** Unfinished runs a graceful stop left unstarted (queued again at the next start). */
+  parked: Database<string, string>;
   /** Run statistics per job and for the whole store, updated with each run's final record. */
   stats: Database<RunRollup, string>;
 }
@@ -68,6 +71,13 @@ export interface JobHead {
   after: string[];
   /** True when the job has watch/usage triggers (start-up then needs the whole spec). */
   events: boolean;
+  /**
+   * Canonical schedule text and zone: the scheduler keeps every armed job's parsed schedule (shared
+   * between jobs with the same text) beside its timeline entry, so a clock jump re-arms in memory.
+   * Absent in heads written before they carried it (the store rebuilds those at open).
+   */
+  schedule?: string;
+  timezone?: string | null;
 }
 
 /** The head of a job. */
@@ -80,6 +90,8 @@ export function headOf(job: Job): JobHead {
     jitterMs: job.jitterMs,
     after: job.triggers.flatMap((t) => (t.type === 'after' ? [t.job] : [])),
     events: job.triggers.some((t) => t.type !== 'after'),
+    schedule: job.schedule,
+    timezone: job.timezone,
   };
 }
 
@@ -125,6 +137,7 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     slots: env.openDB<Slot, [string, string]>('slots', db),
     states: env.openDB<ScheduleState, string>('states', db),
     heads: env.openDB<JobHead, string>('heads', db),
+    parked: env.openDB<string, string>('parked', db),
     stats: env.openDB<RunRollup, string>('stats', db),
   };
 }

@@ -1,13 +1,14 @@
 /**
- * The queue actor: owns the timeline of upcoming fires (one armed timer for the earliest) and the
- * ready queue. It never waits on other actors — it only `tell`s the scheduler what fell due — so the
- * scheduler can `ask` it from inside its own handlers without risk of deadlock.
+ * The queue actor: owns the timeline of upcoming fires (one armed timer for the earliest). It
+ * never waits on other actors — it only `tell`s the scheduler what fell due, every due entry of a
+ * wake in one message — so the scheduler can `ask` it from inside its own handlers without risk of
+ * deadlock. (The ready queue of runs waiting for capacity lives in the scheduler's RunBook: starting
+ * a run is then memory work, not a message.)
  */
 import type { Clock } from '../../runtime/clock';
 import { STOP_HANDLER } from '../../runtime/types';
 import { Timeline, type TimelineEntry } from './timeline';
 import { TimelineTimer } from './timer';
-import { ReadyQueue, type ReadyItem } from './ready-queue';
 
 /** Timeline keys of retries: `retry:<runId>` (job keys are job ids, which never contain ':'). */
 export const RETRY_KEY_PREFIX = 'retry:';
@@ -15,38 +16,34 @@ export const RETRY_KEY_PREFIX = 'retry:';
 /** Init of the queue actor (main thread: it holds callbacks). */
 export interface QueueInit {
   clock: Clock;
-  maxQueued: number;
   onDue(due: TimelineEntry[]): void;
-  onClockJump(deltaMs: number): void;
+  onClockJump(deltaMs: number): void | Promise<void>;
   onError(err: unknown): void;
+  /** Most entries handed over per `onDue` call. @default 1000 */
+  maxBatch?: number;
 }
 
 /** The queue actor's messages. */
 export type QueueHandlers = {
   arm(p: { key: string; at: number }): void;
-  armMany(p: { entries: TimelineEntry[] }): void;
+  /** A whole turn's timeline changes in one message. */
+  armMany(p: { entries: TimelineEntry[]; disarm?: string[] }): void;
   disarm(p: { key: string }): boolean;
-  /** @throws QueueFullError */
-  enqueue(p: { item: ReadyItem }): 'queued' | 'deduped';
-  pull(p: Record<string, never>): ReadyItem | null;
-  /** Removes every queued item of the job (and its timeline entry); returns the removed items. */
-  removeJob(p: { jobId: string }): ReadyItem[];
-  countForJob(p: { jobId: string }): number;
-  depth(p: Record<string, never>): { depth: number; scheduled: number };
+  depth(p: Record<string, never>): { scheduled: number };
   armedAt(p: { key: string }): number | null;
   [STOP_HANDLER](): void;
 };
 
-/** Builds a fresh queue incarnation; the scheduler re-arms it from the store after a restart. */
+/** Builds a fresh queue incarnation; the scheduler re-arms it from its memory after a restart. */
 export function createQueueHandlers(init: QueueInit): QueueHandlers {
   const timeline = new Timeline();
-  const ready = new ReadyQueue({ maxSize: init.maxQueued });
   const timer = new TimelineTimer({
     clock: init.clock,
     timeline,
     onDue: init.onDue,
     onClockJump: init.onClockJump,
     onError: init.onError,
+    maxBatch: init.maxBatch,
   });
   timer.start();
   return {
@@ -54,7 +51,8 @@ export function createQueueHandlers(init: QueueInit): QueueHandlers {
       timeline.upsert(key, at);
       timer.reschedule();
     },
-    armMany({ entries }) {
+    armMany({ entries, disarm }) {
+      for (const key of disarm ?? []) timeline.remove(key);
       for (const e of entries) timeline.upsert(e.jobId, e.at);
       timer.reschedule();
     },
@@ -63,21 +61,8 @@ export function createQueueHandlers(init: QueueInit): QueueHandlers {
       if (removed) timer.reschedule();
       return removed;
     },
-    enqueue({ item }) {
-      return ready.push(item);
-    },
-    pull() {
-      return ready.pop() ?? null;
-    },
-    removeJob({ jobId }) {
-      if (timeline.remove(jobId)) timer.reschedule();
-      return ready.removeJob(jobId);
-    },
-    countForJob({ jobId }) {
-      return ready.countForJob(jobId);
-    },
     depth() {
-      return { depth: ready.size, scheduled: timeline.size };
+      return { scheduled: timeline.size };
     },
     armedAt({ key }) {
       return timeline.get(key) ?? null;

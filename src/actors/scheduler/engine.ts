@@ -2,10 +2,16 @@
  * The scheduler actor's behaviour: job lifecycle and the life of every slot and run. It runs on the
  * main thread, one message at a time, so its maps need no locks. It asks the parser and persistence
  * (thread actors) and the queue and executor (main-thread actors); none of those ever asks back, so
- * no cycle of waits can form. Progress from the queue's timer and the executor arrives as messages.
+ * no cycle of waits can form. Progress from the queue's timer, the executor and the store's
+ * commits arrives as messages.
+ *
+ * The hot path is paid per batch: a `slotsDue` message carries every entry the timer popped; the
+ * slots are decided in memory (SlotKeeper, RunBook) and everything to make durable goes to the
+ * group commit (Committer); each handler ends with {@link Engine.endTurn}: one timeline message,
+ * one executor message for the starts, one commit.
  */
 import type { Logger } from '../../api';
-import { NotFoundError, ShutdownError } from '../../errors';
+import { ConflictError, NotFoundError, ShutdownError } from '../../errors';
 import type { Job } from '../../model/job';
 import type { Run, RunTrigger } from '../../model/run';
 import type { SchedulerEvent } from '../../model/events';
@@ -17,17 +23,19 @@ import { ScheduleMath, type Schedule } from '../parser/schedule';
 import { LRUCache } from 'lru-cache';
 import { JobIndex, factsOf, kindOf } from './job-index';
 import type { PersistenceHandlers, ScheduleState } from '../persistence/actor';
-import type { JobPageEntry } from '../persistence/store';
+import type { BatchResult } from '../persistence/port';
 import type { QueueHandlers } from '../queue/actor';
 import type { ExecutorHandlers } from '../executor/actor';
-import type { RunEvent, RunResult } from '../executor/types';
+import type { RunEvent, RunRequest, RunResult } from '../executor/types';
 import { prepareNewJob } from './new-job';
 import { abandonRun, iso, jobState, newRun } from './runs';
 import { RunBook } from './runbook';
-import { SlotKeeper } from './slots';
+import { Arming, SlotKeeper } from './slots';
+import { Committer } from './committer';
 import { killOrphans } from './orphans';
 import type { TriggerHub } from '../triggers';
 import { RETRY_KEY_PREFIX } from '../queue/actor';
+import { loadJobs } from './startup';
 
 /** What the engine talks to. */
 export interface EngineDeps {
@@ -35,60 +43,77 @@ export interface EngineDeps {
   logger: Logger;
   mode: 'active' | 'offline';
   maxConcurrent: number;
+  maxQueued: number;
   parser: ActorRef<ParserHandlers>;
   persistence: ActorRef<PersistenceHandlers>;
   queue: ActorRef<QueueHandlers>;
   executor: ActorRef<ExecutorHandlers>;
   bus: EventBus<SchedulerEvent>;
+  /** The scheduler actor itself: completions come back through its mailbox. */
+  self(): ActorRef<SchedulerHandlers>;
   /** File and usage triggers; null in offline mode (nothing fires there). */
   triggers: TriggerHub | null;
+  /** The store's commits started (detail) or stopped (null) failing. */
+  onStoreFault(detail: string | null): void;
+  /** Longest a commit or an executor hand-over may take. @default 30000 */
+  stepTimeoutMs?: number;
 }
 
 /** Job specs and parsed schedules kept in memory at once; the rest are read from the store. */
 const JOB_CACHE_SIZE = 10_000;
-/** Jobs read from the store per message at start-up. */
-const LOAD_PAGE = 2000;
 
 /** The scheduler actor's messages. */
 export type SchedulerHandlers = ReturnType<Engine['handlers']>;
+
+type Outcome = { ok: true; result: BatchResult } | { ok: false; error: string };
 
 /** State and handlers of the scheduler actor. */
 export class Engine {
   readonly #d: EngineDeps;
   /** Every job's id, name and flags (specs stay in the store). */
-  readonly #index = new JobIndex();
+  readonly index = new JobIndex();
   /** Recently used job specs. */
   readonly #jobs = new LRUCache<string, Job>({ max: JOB_CACHE_SIZE });
   /** Parsed schedules by zone and canonical text (many jobs share a few schedules). */
   readonly #schedules = new LRUCache<string, Schedule>({ max: JOB_CACHE_SIZE });
   /** Main-thread schedule maths with its own caches (stored schedules were validated by the parser thread). */
   readonly #math = new ScheduleMath();
-  readonly #slots: SlotKeeper;
-  #runs: RunBook;
+  /** Schedule texts (with zone) the parser thread accepted, as given to `addJob`. */
+  readonly #validated = new LRUCache<string, Schedule>({ max: 1000 });
+  readonly arming = new Arming();
+  readonly commit: Committer;
+  readonly slots: SlotKeeper;
+  runs: RunBook;
   #stopping = false;
 
   constructor(deps: EngineDeps) {
     this.#d = deps;
-    this.#slots = new SlotKeeper({
-      clock: deps.clock,
-      persistence: deps.persistence,
-      queue: deps.queue,
-      bus: deps.bus,
-      logger: deps.logger,
-      fire: (job, slotAt, trigger, state) => this.#fireSlot(job, slotAt, trigger, state),
-      complete: (job) => this.#complete(job),
-      scheduleOf: (job) => this.#schedule(job),
+    this.commit = new Committer({
+      clock: deps.clock, logger: deps.logger, persistence: deps.persistence,
+      commitTimeoutMs: deps.stepTimeoutMs,
+      deliver: (id, outcome) => deps.self().tell('committed', { id, outcome }),
+      retry: () => deps.self().tell('commitRetry', {}),
+      onFault: deps.onStoreFault,
     });
-    this.#runs = this.#newRunBook();
+    this.slots = new SlotKeeper({
+      clock: deps.clock, bus: deps.bus, commit: this.commit, arming: this.arming,
+      fire: (job, slotAt, trigger, slotted) => this.fireSlot(job, slotAt, trigger, slotted),
+      complete: (job) => this.#complete(job),
+    });
+    this.runs = this.#newRunBook();
   }
 
   #newRunBook(): RunBook {
     const d = this.#d;
     return new RunBook({
-      clock: d.clock, maxConcurrent: d.maxConcurrent, persistence: d.persistence, queue: d.queue,
-      executor: d.executor, bus: d.bus,
-      jobOf: (jobId) => this.#job(jobId),
-      onFinal: (job, run) => this.#fireDependents(job, run),
+      clock: d.clock, maxConcurrent: d.maxConcurrent, maxQueued: d.maxQueued, bus: d.bus,
+      commit: this.commit, arming: this.arming,
+      start: (requests) => this.#start(requests),
+      cancel: (runId, reason) => d.executor.tell('cancel', { runId, reason }),
+      exists: (jobId) => this.index.get(jobId) !== undefined,
+      onFinal: (job, run) => {
+        if (this.index.dependentsOf(job).length > 0) d.self().tell('finalOutcome', { job, run });
+      },
     });
   }
 
@@ -96,25 +121,51 @@ export class Engine {
   handlers() {
     return {
       load: (p: { start: boolean; reboot: boolean }) => this.#load(p.start, p.reboot),
+      /** Resolves (in the reply) once start-up's records are durable. */
+      started: (_p: Record<string, never>) => ({ idle: this.commit.idle() }),
       reload: (_p: Record<string, never>) => this.#reload(),
-      executorLost: (_p: Record<string, never>) => this.#runs.executorLost(),
+      executorLost: (_p: Record<string, never>) => this.#turn(() => {
+        killOrphans(new Set(this.runs.executorLost()));
+      }),
+      /** The reply carries `durable`, settled once the job is on disk (callers await it). */
       addJob: (p: { spec: unknown }) => this.#addJob(p.spec),
       removeJob: (p: { ref: string }) => this.#removeJob(p.ref),
       setEnabled: (p: { ref: string; enabled: boolean }) => this.#setEnabled(p.ref, p.enabled),
+      /** The reply carries `durable`, settled once the run is on disk. */
       runNow: (p: { ref: string }) => this.#runNow(p.ref),
-      runningCount: (_p: Record<string, never>) => this.#runs.runningCount,
-      pendingCount: (_p: Record<string, never>) => this.#runs.pendingCount,
+      runningCount: (_p: Record<string, never>) => this.runs.runningCount,
+      pendingCount: (_p: Record<string, never>) => this.runs.pendingCount,
+      readyCount: (_p: Record<string, never>) => this.runs.readyCount,
       slotsDue: (p: { due: Array<{ jobId: string; at: number }> }) => this.#slotsDue(p.due),
-      clockJumped: async (p: { deltaMs: number }) => this.#slots.clockJumped(await this.#activeJobs(), p.deltaMs),
-      rearm: (_p: Record<string, never>) => this.#rearmAll(),
-      runFinished: (p: { runId: string; result: RunResult }) => this.#runs.finished(p.runId, p.result),
+      clockJumped: async (p: { deltaMs: number }) => {
+        this.slots.clockJumped(p.deltaMs);
+        await this.endTurn(true);
+      },
+      rearm: (_p: Record<string, never>) => this.#turn(() => {
+        this.slots.rearmAll();
+        this.runs.rearm();
+      }),
+      runsFinished: (p: { results: Array<{ runId: string; result: RunResult }> }) => this.#turn(() => this.runs.finishedMany(p.results)),
+      startFailed: (p: { runIds: string[]; error: string }) => this.#turn(() => this.runs.startFailed(p.runIds, p.error)),
+      committed: (p: { id: number; outcome: Outcome }) => this.#turn(() => this.commit.settled(p.id, p.outcome)),
+      forgetJob: (p: { id: string }) => this.forgetJob(p.id),
+      commitRetry: (_p: Record<string, never>) => this.#turn(() => this.commit.retryNow()),
+      finalOutcome: (p: { job: Job; run: Run }) => this.#fireDependents(p.job, p.run),
       triggerFired: (p: { jobId: string; reason: string; event?: RunEvent | null }) => this.#triggerFired(p.jobId, p.reason, p.event ?? null),
       beginShutdown: async (_p: Record<string, never>) => {
         this.#stopping = true;
-        this.#runs.stop();
+        this.runs.stop();
         await this.#d.triggers?.stop();
       },
-      drain: (_p: Record<string, never>) => this.#runs.runningCount,
+      /** Parks unstarted runs; the reply's `idle` settles once every record is durable. */
+      drain: (_p: Record<string, never>) => {
+        const parked = this.runs.unstarted();
+        if (parked.length > 0) this.commit.add({ parked });
+        this.commit.flush();
+        return { running: this.runs.runningCount, idle: this.commit.idle() };
+      },
+      /** Counters of the group commit (benches, tests). */
+      commitStats: (_p: Record<string, never>) => ({ ...this.commit.stats }),
     };
   }
 
@@ -124,194 +175,216 @@ export class Engine {
 
   /** The job's runs executing now. */
   runningOf(jobId: string): Run[] {
-    return this.#runs.runningOf(jobId);
+    return this.runs.runningOf(jobId);
   }
 
   /** Runs executing now. */
   get runningCount(): number {
-    return this.#runs.runningCount;
+    return this.runs.runningCount;
+  }
+
+  /** Runs waiting for capacity. */
+  get readyCount(): number {
+    return this.runs.readyCount;
   }
 
   /** Job counts of the index. */
   jobCounts(): { total: number; enabled: number; paused: number; done: number } {
-    return this.#index.counts();
+    return this.index.counts();
+  }
+
+  /** Runs `fn`, then ends the turn (one timeline message, one executor message, one commit). */
+  async #turn(fn: () => void): Promise<void> {
+    fn();
+    await this.endTurn();
+  }
+
+  /**
+   * Sends what this turn collected: starts, the commit, timeline changes. The timeline message is
+   * a `tell` (the queue applies it in order), awaited only where the caller needs it applied
+   * before it answers (a clock jump: the timer hands over due entries right after).
+   */
+  async endTurn(awaitArms = false): Promise<void> {
+    this.runs.pump();
+    this.commit.flush();
+    const arms = this.arming.take();
+    // (Offline mode arms no slots, but a foreground run's retries do go through the timeline.)
+    if (arms === null) return;
+    if (awaitArms) await this.#d.queue.ask('armMany', arms);
+    else this.#d.queue.tell('armMany', arms);
+  }
+
+  #start(requests: RunRequest[]): void {
+    this.#d.executor.ask('startMany', { requests }, { timeoutMs: this.#d.stepTimeoutMs ?? 30_000 }).catch((err: unknown) => {
+      this.#d.self().tell('startFailed', { runIds: requests.map((r) => r.runId), error: err instanceof Error ? err.message : String(err) });
+    });
   }
 
   // ---- start-up ----------------------------------------------------------------------------
 
-  /**
-   * Loads the job index page by page (both modes). With `start` (active mode) it also arms every
-   * job: straight from its stored next slot when that is still ahead, or through recovery (missed
-   * slots, catch-up) when it is not; then it recovers runs a crash left behind.
-   */
   async #load(start: boolean, reboot: boolean): Promise<void> {
-    const now = this.#d.clock.now();
-    // Runs a crash left behind are read before anything fires, so a run queued below is not among them.
-    const unfinished = start ? await this.#d.persistence.ask('listUnfinishedRuns', {}) : [];
-    let after: string | null = null;
-    for (;;) {
-      const page: JobPageEntry[] = await this.#d.persistence.ask('jobPage', { after, limit: LOAD_PAGE, now });
-      const entries: Array<{ jobId: string; at: number }> = [];
-      const states: ScheduleState[] = [];
-      for (const { head, state, job } of page) {
-        if (job === null) {
-          // The head is enough: paused, done, or its next slot is stored and still ahead.
-          this.#index.set(head, 'timed');
-          const entry = start && head.enabled && !head.done ? this.#slots.entryFromState(head, state, now) : null;
-          if (entry !== null) entries.push(entry);
-          continue;
-        }
-        const schedule = this.#schedule(job);
-        this.#index.set(factsOf(job), kindOf(schedule ?? null));
-        if (!start || schedule === undefined || !job.enabled || job.completedAt !== null) continue;
-        await this.#watch(job);
-        if (schedule.kind === 'event') {
-          if (schedule.event === 'reboot' && reboot) await this.#fireSlot(job, now, 'event', null);
-          continue;
-        }
-        const entry = this.#slots.entryFromState(job, state, now);
-        if (entry !== null) {
-          entries.push(entry);
-          continue;
-        }
-        const plan = this.#slots.planArm(job, schedule, state, now);
-        if (plan === null) {
-          await this.#slots.recover(job, schedule, now);
-          continue;
-        }
-        states.push(plan.state);
-        if (plan.entry !== null) entries.push(plan.entry);
-      }
-      if (states.length > 0) await this.#d.persistence.ask('putScheduleStates', { states });
-      if (entries.length > 0) await this.#d.queue.ask('armMany', { entries });
-      if (page.length < LOAD_PAGE) break;
-      after = page[page.length - 1]!.head.id;
-    }
-    if (!start) return;
-    const orphans = killOrphans(new Set(unfinished.filter((r) => r.status === 'running').map((r) => r.id)));
-    if (orphans.killed.length > 0) {
-      this.#d.logger.warn({ pids: orphans.killed }, 'killed processes left running by a previous scheduler');
-    }
-    for (const run of unfinished) {
-      // A run another live scheduler executes (a foreground `rae-sched run`) is its owner's to finish.
-      if (orphans.ownedElsewhere.has(run.id)) continue;
-      const job = await this.#job(run.jobId);
-      if (job !== undefined) await this.#runs.recover(job, run);
-    }
-    this.#d.bus.publish({ type: 'scheduler.started', at: iso(now) });
-    await this.#runs.pump();
+    await loadJobs(this, { ...this.#d, start, reboot, remember: (job) => this.#jobs.set(job.id, job),
+      schedule: (job) => this.schedule(job), watch: (job) => this.#watch(job), jobs: (ids) => this.jobsOf(ids) });
+    if (start) this.#d.bus.publish({ type: 'scheduler.started', at: iso(this.#d.clock.now()) });
+    await this.endTurn();
   }
 
   /** After a restore: forget everything, reload from the store, re-arm. */
   async #reload(): Promise<void> {
     // The restored jobs set up their own triggers below; the replaced jobs' watches must not stay open.
     await this.#d.triggers?.clear();
-    for (const id of [...this.#index.active()]) {
-      await this.#runs.dropJob(id);
-      await this.#d.queue.ask('disarm', { key: id });
-      this.#slots.forget(id);
+    for (const id of [...this.index.active()]) {
+      this.runs.dropJob(id);
+      this.arming.disarm(id);
+      this.slots.forget(id);
     }
-    this.#runs = this.#newRunBook();
+    this.runs = this.#newRunBook();
     this.#jobs.clear();
-    this.#index.clear();
+    this.index.clear();
     await this.#load(this.#d.mode === 'active', false);
-  }
-
-  async #rearmAll(): Promise<void> {
-    for (const job of await this.#activeJobs()) {
-      const schedule = this.#schedule(job);
-      if (schedule !== undefined && schedule.kind !== 'event') await this.#slots.arm(job, schedule, this.#d.clock.now());
-    }
-    await this.#runs.rearm();
   }
 
   // ---- job lifecycle -----------------------------------------------------------------------
 
-  async #addJob(input: unknown): Promise<Job> {
+  async #addJob(input: unknown): Promise<{ job: Job; durable: Promise<Job> }> {
     this.#refuseIfStopping();
     const now = this.#d.clock.now();
     const { job, schedule } = await prepareNewJob(input, {
       now,
-      idOf: (ref) => this.#index.idOf(ref),
-      hasName: (name) => this.#index.hasName(name),
+      idOf: (ref) => this.index.idOf(ref),
+      hasName: (name) => this.index.hasName(name),
       jobOf: (id) => this.#job(id),
-      parse: (text, tz, at) => this.#d.parser.ask('parse', { text, tz, now: at }),
+      parse: (text, tz, at) => this.#parse(text, tz, at),
     });
+    // A concurrent add with the same name may have been indexed while we waited for the parser.
+    if (this.index.hasName(job.name)) throw new ConflictError(`name: a job named '${job.name}' already exists`);
     // Watches are set up before the job is stored, so a path that cannot be watched stores nothing.
     if (job.enabled) await this.#d.triggers?.set(job.id, job.triggers);
-    try {
-      await this.#d.persistence.ask('insertJob', { job });
-    } catch (err) {
-      await this.#d.triggers?.remove(job.id);
-      throw err;
-    }
+    // The job is indexed (its name taken) and armed at once, so concurrent adds do not wait for
+    // each other's flush: their inserts share lmdb commits. Its first fire cannot overtake its
+    // insert (the store commits in the order it was asked); if the insert fails, it is undone.
     this.#jobs.set(job.id, job);
-    this.#index.set(factsOf(job), kindOf(schedule));
+    this.index.set(factsOf(job), kindOf(schedule));
     const state: ScheduleState = { jobId: job.id, lastSlotAt: null, nextRunAt: null, anchorAt: job.createdAt };
-    await this.#d.persistence.ask('putScheduleState', { jobId: job.id, state });
-    if (this.#d.mode === 'active' && job.enabled && schedule.kind !== 'event') await this.#slots.arm(job, schedule, now);
-    const shown = await this.#present(job);
-    this.#d.bus.publish({ type: 'job.added', at: iso(now), job: shown });
-    return shown;
+    this.#schedules.set(this.#scheduleKey(job), schedule);
+    if (this.#d.mode === 'active' && job.enabled && schedule.kind !== 'event') {
+      this.slots.load(job, schedule, state);
+      this.slots.arm(job, schedule, now);
+    }
+    const first = this.slots.stateOf(job.id) ?? state;
+    // The first state is written with the job (one transaction), not in a batch of its own.
+    this.commit.unstage(job.id);
+    await this.endTurn();
+    const shown: Job = { ...job, nextRunAt: first.nextRunAt, lastRun: null, state: jobState(job, schedule) };
+    const durable = this.#d.persistence.ask('insertJob', { job, state: first }).then(
+      () => {
+        this.#d.bus.publish({ type: 'job.added', at: iso(this.#d.clock.now()), job: shown });
+        return shown;
+      },
+      (err: unknown) => {
+        this.#d.self().tell('forgetJob', { id: job.id });
+        throw err;
+      },
+    );
+    durable.catch(() => undefined);
+    return { job: shown, durable };
+  }
+
+  /**
+   * The parser thread validates schedule text; text it already accepted (not a one-time form,
+   * which depends on `now`) is not sent again — bulk adds usually share a few schedules.
+   */
+  async #parse(text: string, tz: string | null, now: number): Promise<Schedule> {
+    const key = `${tz ?? ''}\0${text}`;
+    const known = this.#validated.get(key);
+    if (known !== undefined) return known;
+    const schedule = await this.#d.parser.ask('parse', { text, tz, now });
+    if (schedule.kind !== 'once') this.#validated.set(key, schedule);
+    return schedule;
+  }
+
+  /** An insert failed: the job never existed. */
+  async forgetJob(id: string): Promise<void> {
+    const job = this.#jobs.get(id);
+    if (job === undefined) return;
+    await this.#d.triggers?.remove(id);
+    this.runs.dropJob(id);
+    this.arming.disarm(id);
+    this.slots.forget(id);
+    this.index.delete(job);
+    this.#jobs.delete(id);
+    await this.endTurn();
   }
 
   async #removeJob(ref: string): Promise<void> {
     const job = await this.#find(ref);
     const now = this.#d.clock.now();
     await this.#d.triggers?.remove(job.id);
-    await this.#runs.dropJob(job.id);
-    await this.#d.queue.ask('disarm', { key: job.id });
+    this.runs.dropJob(job.id);
+    this.arming.disarm(job.id);
+    this.slots.forget(job.id);
+    await this.endTurn();
     await this.#d.persistence.ask('deleteJob', { id: job.id });
     this.#jobs.delete(job.id);
-    this.#index.delete(job);
-    this.#slots.forget(job.id);
+    this.index.delete(job);
     this.#d.bus.publish({ type: 'job.removed', at: iso(now), jobId: job.id, name: job.name });
   }
 
   async #setEnabled(ref: string, enabled: boolean): Promise<Job> {
     const job = await this.#find(ref);
     const now = this.#d.clock.now();
-    if (job.enabled !== enabled) {
-      const updated: Job = { ...job, enabled, updatedAt: iso(now) };
-      await this.#d.persistence.ask('updateJob', { job: updated });
-      this.#jobs.set(job.id, updated);
-      const schedule = this.#schedule(updated);
-      this.#index.set(factsOf(updated), kindOf(schedule ?? null));
-      if (!enabled) {
-        await this.#d.triggers?.remove(job.id);
-        await this.#d.queue.ask('disarm', { key: job.id });
-        this.#slots.forget(job.id);
-      } else if (this.#d.mode === 'active' && schedule !== undefined && updated.completedAt === null) {
-        // Slots while paused are not "missed": account for them up to now, then arm the next one.
-        await this.#watch(updated);
-        if (schedule.kind !== 'event') await this.#slots.resume(updated, schedule, now);
+    if (job.enabled === enabled) return this.#present(job);
+    const updated: Job = { ...job, enabled, updatedAt: iso(now) };
+    await this.#d.persistence.ask('updateJob', { job: updated });
+    this.#jobs.set(job.id, updated);
+    this.runs.updateJob(updated);
+    const schedule = this.schedule(updated);
+    this.index.set(factsOf(updated), kindOf(schedule ?? null));
+    if (!enabled) {
+      await this.#d.triggers?.remove(job.id);
+      this.arming.disarm(job.id);
+      this.slots.pause(job.id);
+    } else if (this.#d.mode === 'active' && schedule !== undefined && updated.completedAt === null) {
+      // Slots while paused are not "missed": account for them up to now, then arm the next one.
+      await this.#watch(updated);
+      if (schedule.kind !== 'event') {
+        const stored = this.slots.pausedState(job.id) ?? await this.#d.persistence.ask('getScheduleState', { jobId: job.id });
+        this.slots.resume(updated, schedule, stored, now);
       }
-      const shown = await this.#present(updated);
-      this.#d.bus.publish({ type: 'job.updated', at: iso(now), job: shown });
-      return shown;
     }
-    return this.#present(job);
+    await this.endTurn();
+    const shown = await this.#present(updated);
+    this.#d.bus.publish({ type: 'job.updated', at: iso(now), job: shown });
+    return shown;
   }
 
-  async #runNow(ref: string): Promise<Run> {
+  async #runNow(ref: string): Promise<{ run: Run; durable: Promise<Run> }> {
     this.#refuseIfStopping();
     const job = await this.#find(ref);
     const now = this.#d.clock.now();
+    // A full ready queue refuses the caller (QueueFullError) and records nothing.
+    this.runs.assertRoom();
     const run = newRun(job, 'manual', now, 1, now);
-    // Queued first: a full queue refuses the caller (QueueFullError) and records nothing.
-    await this.#runs.enqueue(job, run, { refuseWhenFull: true });
-    await this.#d.persistence.ask('putRun', { run });
-    this.#d.bus.publish({ type: 'run.queued', at: iso(now), run });
-    await this.#runs.pump();
-    return run;
+    let resolve!: (r: Run) => void;
+    const durable = new Promise<Run>((r) => (resolve = r));
+    this.runs.fired(job.id);
+    this.commit.add({ runs: [run] }, (result) => {
+      this.runs.fireDurable(job, run, 'start', result.dropped.includes(job.id));
+      resolve(run);
+    });
+    await this.endTurn();
+    return { run, durable };
   }
 
-  async #complete(job: Job): Promise<void> {
+  #complete(job: Job): void {
     const done: Job = { ...job, completedAt: iso(this.#d.clock.now()), updatedAt: iso(this.#d.clock.now()) };
-    await this.#d.persistence.ask('updateJob', { job: done });
-    await this.#d.triggers?.remove(job.id);
+    // Not awaited: if it is lost, the next start finds the one slot recorded and completes the job again.
+    this.#d.persistence.ask('updateJob', { job: done }).catch((err: unknown) =>
+      this.#d.logger.warn({ jobId: job.id, err: String(err) }, 'could not mark a one-time job done'));
+    void this.#d.triggers?.remove(job.id);
     this.#jobs.set(job.id, done);
-    this.#index.set(factsOf(done), kindOf(this.#schedule(done) ?? null));
+    this.slots.forget(job.id);
+    this.index.set(factsOf(done), kindOf(this.schedule(done) ?? null));
   }
 
   // ---- firing ------------------------------------------------------------------------------
@@ -319,52 +392,46 @@ export class Engine {
   async #slotsDue(due: Array<{ jobId: string; at: number }>): Promise<void> {
     if (this.#stopping) return;
     const now = this.#d.clock.now();
+    const jobs = await this.jobsOf(due.filter((e) => !e.jobId.startsWith(RETRY_KEY_PREFIX)).map((e) => e.jobId));
     for (const { jobId: key, at } of due) {
       if (key.startsWith(RETRY_KEY_PREFIX)) {
-        await this.#runs.retryDue(key.slice(RETRY_KEY_PREFIX.length));
+        this.runs.retryDue(key.slice(RETRY_KEY_PREFIX.length));
         continue;
       }
-      const job = await this.#job(key);
-      const schedule = job === undefined ? undefined : this.#schedule(job);
+      const job = jobs.get(key);
+      const schedule = job === undefined ? undefined : this.schedule(job);
       if (job === undefined || schedule === undefined || !job.enabled || job.completedAt !== null) continue;
-      await this.#slots.due(job, schedule, at, now);
+      this.slots.due(job, schedule, at, now);
     }
-    await this.#runs.pump();
+    await this.endTurn();
   }
 
   /**
-   * Fires one slot: applies the overlap policy, records the slot's outcome together with its run in
-   * one transaction (a slot already recorded is deduped: no slot ever runs twice), then queues the run.
+   * Fires one slot (or one triggered run): the overlap policy decides in memory; the slot's
+   * outcome and its run go to the open batch together (a slot already recorded is deduped: no slot
+   * ever runs twice); the run waits for capacity once that batch is durable.
    */
-  async #fireSlot(job: Job, slotAt: number, trigger: RunTrigger, state: ScheduleState | null,
-    event: RunEvent | null = null): Promise<void> {
-    const now = this.#d.clock.now();
-    const verdict = this.#slots.overlap(job, this.#runs.runningOf(job.id).length, await this.#runs.waitingOf(job.id));
+  fireSlot(job: Job, slotAt: number, trigger: RunTrigger, slotted: boolean, event: RunEvent | null = null): void {
+    const verdict = this.runs.verdict(job);
     // Catch-up runs the policy chose are not skipped by overlap: they wait their turn, one by one.
     if (trigger === 'catch-up' && verdict.decision === 'skip') verdict.decision = 'enqueue';
+    const now = this.#d.clock.now();
     if (verdict.decision === 'skip') {
       // A skipped fire is a `skipped` run in history (counted in stats and metrics), beside its slot.
       const skipped = abandonRun(newRun(job, trigger, slotAt, 1, now), 'skipped', verdict.reason ?? 'overlap policy', now);
-      if (state !== null) {
-        if (!await this.#slots.record(job, slotAt, 'skipped', skipped, verdict.reason, state)) return;
-      } else {
-        await this.#d.persistence.ask('putRun', { run: skipped });
-      }
-      this.#d.bus.publish({ type: 'run.finished', at: iso(now), run: skipped });
+      const published = (writtenOff: boolean): void => {
+        if (!writtenOff) this.#d.bus.publish({ type: 'run.finished', at: iso(this.#d.clock.now()), run: skipped });
+      };
+      if (slotted) this.slots.record(job, slotAt, 'skipped', skipped, verdict.reason, published);
+      else this.commit.add({ runs: [skipped] }, (result) => published(result.dropped.includes(job.id)));
       return;
     }
     const run = newRun(job, trigger, slotAt, 1, now);
-    if (state !== null) {
-      const outcome = trigger === 'catch-up' ? 'caught-up' : 'fired';
-      if (!await this.#slots.record(job, slotAt, outcome, run, null, state)) return;
-    } else {
-      await this.#d.persistence.ask('putRun', { run });
-    }
-    this.#d.bus.publish({ type: 'run.queued', at: iso(now), run });
-    if (event !== null) this.#runs.attachEvent(run.id, event);
-    if (verdict.decision === 'replace') await this.#runs.replace(job.id);
-    if (verdict.decision === 'enqueue') this.#runs.hold(job, run);
-    else await this.#runs.enqueue(job, run);
+    this.runs.fired(job.id);
+    if (event !== null) this.runs.attachEvent(run.id, event);
+    const after = (writtenOff: boolean): void => this.runs.fireDurable(job, run, verdict.decision, writtenOff);
+    if (slotted) this.slots.record(job, slotAt, trigger === 'catch-up' ? 'caught-up' : 'fired', run, null, after);
+    else this.commit.add({ runs: [run] }, (result) => after(result.dropped.includes(job.id)));
   }
 
   /** A watch or usage trigger of the job fired: the job runs (trigger `event`), under its overlap policy. */
@@ -373,8 +440,8 @@ export class Engine {
     const job = await this.#job(jobId);
     if (job === undefined || !job.enabled || job.completedAt !== null) return;
     this.#d.logger.info({ jobId, name: job.name, reason }, 'trigger fired');
-    await this.#fireSlot(job, this.#d.clock.now(), 'event', null, event);
-    await this.#runs.pump();
+    this.fireSlot(job, this.#d.clock.now(), 'event', false, event);
+    await this.endTurn();
   }
 
   /** (Re)subscribes a stored job's watch and usage triggers; a failure is logged, not fatal. */
@@ -389,40 +456,60 @@ export class Engine {
 
   /** Jobs with `--after JOB[:outcome]` on this job run when its final attempt ends that way. */
   async #fireDependents(job: Job, run: Run): Promise<void> {
+    if (this.#stopping) return;
     const outcome = run.status === 'succeeded' ? 'succeeded' : 'failed';
-    for (const id of this.#index.dependentsOf(job)) {
+    for (const id of this.index.dependentsOf(job)) {
       const dep = await this.#job(id);
       if (dep === undefined || !dep.enabled || dep.completedAt !== null) continue;
       const hit = dep.triggers.some((t) => t.type === 'after' && (t.job === job.name || t.job === job.id) &&
         (t.on === 'finished' || t.on === outcome));
-      if (hit) await this.#fireSlot(dep, this.#d.clock.now(), 'dependency', null);
+      if (hit) this.fireSlot(dep, this.#d.clock.now(), 'dependency', false);
     }
+    await this.endTurn();
   }
 
   // ---- queries -----------------------------------------------------------------------------
 
   /** A job's spec: from the cache, else from the store. */
   async #job(id: string): Promise<Job | undefined> {
-    const cached = this.#jobs.get(id);
-    if (cached !== undefined || !this.#index.get(id)) return cached;
-    const job = await this.#d.persistence.ask('getJob', { id });
-    if (job !== null) this.#jobs.set(id, job);
-    return job ?? undefined;
+    return (await this.jobsOf([id])).get(id);
+  }
+
+  /** Specs of these jobs: from the cache, the rest in ONE store read. */
+  async jobsOf(ids: string[]): Promise<Map<string, Job>> {
+    const out = new Map<string, Job>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const cached = this.#jobs.get(id);
+      if (cached !== undefined) out.set(id, cached);
+      else if (this.index.get(id) !== undefined) missing.push(id);
+    }
+    if (missing.length > 0) {
+      for (const job of await this.#d.persistence.ask('getJobs', { ids: missing })) {
+        this.#jobs.set(job.id, job);
+        out.set(job.id, job);
+      }
+    }
+    return out;
   }
 
   async #find(ref: string): Promise<Job> {
-    const id = this.#index.idOf(ref);
+    const id = this.index.idOf(ref);
     const job = id === undefined ? undefined : await this.#job(id);
     if (job === undefined) throw new NotFoundError(`job '${ref}' not found`);
     return job;
+  }
+
+  #scheduleKey(job: Pick<Job, 'schedule' | 'timezone'>): string {
+    return `${job.timezone ?? ''}\0${job.schedule}`;
   }
 
   /**
    * A stored job's parsed schedule (undefined if it no longer parses). Stored text is canonical
    * (one-time forms are absolute), so parsing it again at any `now` gives the same schedule.
    */
-  #schedule(job: Pick<Job, 'id' | 'schedule' | 'timezone'>): Schedule | undefined {
-    const key = `${job.timezone ?? ''}\0${job.schedule}`;
+  schedule(job: Pick<Job, 'id' | 'schedule' | 'timezone'>): Schedule | undefined {
+    const key = this.#scheduleKey(job);
     let s = this.#schedules.get(key);
     if (s === undefined) {
       try {
@@ -436,20 +523,16 @@ export class Engine {
     return s;
   }
 
-  /** Jobs that may fire (read from the store: used only on rare events — clock jumps, queue restarts). */
-  async #activeJobs(): Promise<Job[]> {
-    const out: Job[] = [];
-    for (const id of [...this.#index.active()]) {
-      const job = await this.#job(id);
-      if (job !== undefined) out.push(job);
-    }
-    return out;
-  }
-
   async #present(job: Job): Promise<Job> {
-    const lastRun = await this.#runs.lastRun(job.id);
-    const schedule = this.#schedule(job);
-    const next = await this.#slots.nextRunAt(job, schedule, this.#d.mode === 'active');
+    let lastRun = this.runs.cachedLastRun(job.id) ?? null;
+    if (lastRun === null) {
+      lastRun = (await this.#d.persistence.ask('listRuns', { jobId: job.id, limit: 1 }))[0] ?? null;
+      if (lastRun !== null) this.runs.rememberLastRun(lastRun);
+    }
+    const schedule = this.schedule(job);
+    const timed = job.enabled && job.completedAt === null && schedule !== undefined && schedule.kind !== 'event';
+    const stored = timed && !this.slots.has(job.id) ? await this.#d.persistence.ask('getScheduleState', { jobId: job.id }) : null;
+    const next = this.slots.nextRunAt(job, schedule, stored);
     return { ...job, nextRunAt: next === null ? null : iso(next), lastRun, state: jobState(job, schedule) };
   }
 

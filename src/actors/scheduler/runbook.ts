@@ -1,23 +1,33 @@
 /**
- * The life of runs after they exist: waiting in the ready queue, held behind a running run of the
- * same job, executing, finishing, retried with backoff through the timeline, or interrupted. Owned
- * by the scheduler actor and only called from its mailbox, so its maps need no locks.
+ * The life of runs after they exist: waiting for their fire to be durable, waiting in the ready
+ * queue, held behind a running run of the same job, executing, finishing, retried with backoff
+ * through the timeline, or interrupted. Owned by the scheduler actor and only called from its
+ * mailbox, so its maps need no locks.
+ *
+ * Batches, not runs: `pump` hands every run that has capacity to the executor in ONE message;
+ * `finishedMany` takes every result of a turn and puts their final records (and the retries they
+ * cause) in the open batch, published once durable. The ready queue lives here, in the scheduler's
+ * memory, so starting a run costs no message of its own.
+ *
+ * Overlap holds on every path: a new slot, a retry, a recovered run and a catch-up run all pass
+ * through {@link admit}, and `pump` re-checks a job's running runs before it starts one of a job
+ * whose policy allows one at a time (`skip`, `queue`).
  */
-import { SchedulerError } from '../../errors';
 import type { Job } from '../../model/job';
 import type { Run } from '../../model/run';
 import type { SchedulerEvent } from '../../model/events';
 import type { Clock } from '../../runtime/clock';
 import type { EventBus } from '../../runtime/event-bus';
-import type { ActorRef } from '../../runtime/types';
-import type { PersistenceHandlers } from '../persistence/actor';
-import { RETRY_KEY_PREFIX, type QueueHandlers } from '../queue/actor';
-import type { ExecutorHandlers } from '../executor/actor';
-import type { RunEvent, RunResult } from '../executor/types';
+import { QueueFullError } from '../../errors';
+import { RETRY_KEY_PREFIX } from '../queue/actor';
+import { ReadyQueue } from '../queue/ready-queue';
+import { explainOverlap, type OverlapDecision } from '../queue/overlap-policy';
+import type { RunEvent, RunRequest, RunResult } from '../executor/types';
 import { retryDelay, shouldRetry } from '../executor/retry-policy';
 import { LRUCache } from 'lru-cache';
 import { abandonRun, finishRun, iso, newRun } from './runs';
-import { killOrphans } from './orphans';
+import type { Committer } from './committer';
+import type { Arming } from './slots';
 
 /** Longest retry backoff. */
 export const MAX_BACKOFF_MS = 3_600_000;
@@ -26,71 +36,101 @@ export const MAX_BACKOFF_MS = 3_600_000;
 export interface RunBookDeps {
   clock: Clock;
   maxConcurrent: number;
-  persistence: ActorRef<PersistenceHandlers>;
-  queue: ActorRef<QueueHandlers>;
-  executor: ActorRef<ExecutorHandlers>;
+  maxQueued: number;
   bus: EventBus<SchedulerEvent>;
-  /** The job of a run (undefined once removed). */
-  jobOf(jobId: string): Promise<Job | undefined>;
+  commit: Committer;
+  arming: Arming;
+  /** Hands runs to the executor (one message); a failure comes back through {@link startFailed}. */
+  start(requests: RunRequest[]): void;
+  /** Cancels a running run in the executor. */
+  cancel(runId: string, reason: 'replace' | 'manual'): void;
+  /** Whether the job still exists (removed jobs' results are not stored). */
+  exists(jobId: string): boolean;
   /** A run reached its final outcome (no retry follows): dependency triggers fire from here. */
-  onFinal(job: Job, run: Run): Promise<void>;
+  onFinal(job: Job, run: Run): void;
 }
+
+interface Entry { run: Run; job: Job }
 
 /** Runs in every state short of final. */
 export class RunBook {
   readonly #d: RunBookDeps;
   /** Runs executing now. */
-  readonly #running = new Map<string, Run>();
-  /** Runs in the ready queue, waiting for capacity. */
-  readonly #queued = new Map<string, Run>();
-  /** Runs held behind a running run of their job (overlap `queue`), per job, in order. */
-  readonly #held = new Map<string, Run[]>();
+  readonly #running = new Map<string, Entry>();
+  readonly #runningPerJob = new Map<string, number>();
+  /** Runs fired whose record is not durable yet, per job (they count as waiting for overlap). */
+  readonly #pendingPerJob = new Map<string, number>();
+  /** Runs waiting for capacity. */
+  readonly #ready: ReadyQueue;
+  readonly #queued = new Map<string, Entry>();
+  /** Runs held behind a running run of their job (overlap), per job, in order. */
+  readonly #held = new Map<string, Entry[]>();
   /** Retry runs waiting for their backoff to elapse (armed in the timeline as `retry:<runId>`). */
-  readonly #retries = new Map<string, Run>();
+  readonly #retries = new Map<string, Entry>();
   /** Newest run of recently shown or run jobs (bounded: runs carry up to 64 KiB of output). */
   readonly #lastRuns = new LRUCache<string, Run>({ max: 1000 });
-  /** What a file trigger saw, for the run it caused, until the run starts (memory only: not across restarts). */
+  /** What a watch-triggered run is told about its event (handed to it when it starts). */
   readonly #events = new Map<string, RunEvent>();
   #stopping = false;
+  /** Final records added to the open batch, not durable yet (their retries are not armed yet). */
+  #finalsInFlight = 0;
 
   constructor(deps: RunBookDeps) {
     this.#d = deps;
+    this.#ready = new ReadyQueue({ maxSize: deps.maxQueued });
   }
 
   get runningCount(): number {
     return this.#running.size;
   }
 
-  /** Runs not yet final: running, queued, held, or waiting for a retry's backoff. */
+  /** Runs waiting for capacity. */
+  get readyCount(): number {
+    return this.#ready.size;
+  }
+
+  /** Runs not yet final: fired, running, ready, held, or waiting for a retry's backoff. */
   get pendingCount(): number {
-    let held = 0;
-    for (const h of this.#held.values()) held += h.length;
-    return this.#running.size + this.#queued.size + held + this.#retries.size;
+    let n = this.#running.size + this.#queued.size + this.#retries.size + this.#finalsInFlight;
+    for (const h of this.#held.values()) n += h.length;
+    for (const p of this.#pendingPerJob.values()) n += p;
+    return n;
+  }
+
+  /** @throws QueueFullError when the ready queue is full (a caller waiting for a new run is refused). */
+  assertRoom(): void {
+    if (this.#ready.size >= this.#ready.maxSize) {
+      throw new QueueFullError(`the ready queue is full (${this.#ready.maxSize} runs waiting); try again later`);
+    }
   }
 
   /** This job's runs executing now. */
   runningOf(jobId: string): Run[] {
-    return [...this.#running.values()].filter((r) => r.jobId === jobId);
+    if ((this.#runningPerJob.get(jobId) ?? 0) === 0) return [];
+    return [...this.#running.values()].filter((e) => e.job.id === jobId).map((e) => e.run);
   }
 
-  /** Runs held or queued for the job (not yet started). */
-  async waitingOf(jobId: string): Promise<number> {
-    return (this.#held.get(jobId)?.length ?? 0) + await this.#d.queue.ask('countForJob', { jobId });
+  #runningN(jobId: string): number {
+    return this.#runningPerJob.get(jobId) ?? 0;
   }
 
-  /** The job's newest run (cached; read from the store once). */
-  async lastRun(jobId: string): Promise<Run | null> {
-    let run = this.#lastRuns.get(jobId);
-    if (run === undefined) {
-      run = (await this.#d.persistence.ask('listRuns', { jobId, limit: 1 }))[0];
-      if (run !== undefined) this.#lastRuns.set(jobId, run);
-    }
-    return run ?? null;
+  /** Runs of the job not started yet: fired (not durable yet), ready, or held. */
+  waitingOf(jobId: string): number {
+    return (this.#held.get(jobId)?.length ?? 0) + this.#ready.countForJob(jobId) + (this.#pendingPerJob.get(jobId) ?? 0);
   }
 
-  /** Hands `event` to the run when it starts (watch-triggered runs). */
-  attachEvent(runId: string, event: RunEvent): void {
-    this.#events.set(runId, event);
+  /** The overlap verdict for a new run of `job`, from what is in memory. */
+  verdict(job: Job): ReturnType<typeof explainOverlap> {
+    return explainOverlap(job.overlap, { running: this.#runningN(job.id), queued: this.waitingOf(job.id) });
+  }
+
+  /** The job's newest run, if this process has seen one (else the caller reads the store). */
+  cachedLastRun(jobId: string): Run | undefined {
+    return this.#lastRuns.get(jobId);
+  }
+
+  rememberLastRun(run: Run): void {
+    this.#lastRuns.set(run.jobId, run);
   }
 
   /** No new starts or retries from now on (shutdown). */
@@ -98,174 +138,248 @@ export class RunBook {
     this.#stopping = true;
   }
 
+  /** Hands `event` to the run when it starts (watch-triggered runs). */
+  attachEvent(runId: string, event: RunEvent): void {
+    this.#events.set(runId, event);
+  }
+
+  /** A run was fired: its record is in the open batch. It counts as waiting until {@link fireDurable}. */
+  fired(jobId: string): void {
+    this.#pendingPerJob.set(jobId, (this.#pendingPerJob.get(jobId) ?? 0) + 1);
+  }
+
+  /** A fired run's record is durable (or was deduped / dropped): it may now wait for capacity. */
+  fireDurable(job: Job, run: Run, decision: OverlapDecision, writtenOff: boolean): void {
+    const n = (this.#pendingPerJob.get(job.id) ?? 1) - 1;
+    if (n <= 0) this.#pendingPerJob.delete(job.id);
+    else this.#pendingPerJob.set(job.id, n);
+    if (writtenOff) return;
+    this.#d.bus.publish({ type: 'run.queued', at: iso(this.#d.clock.now()), run });
+    this.#place(job, run, decision);
+    // Durable after a graceful stop began: it will not start here, the next start queues it again.
+    if (this.#stopping) this.#d.commit.add({ parked: [run.id] });
+  }
+
   /**
-   * Puts a run in the ready queue; a full queue turns it into a `skipped` run with the reason, or,
-   * with `refuseWhenFull` (a caller is waiting: `runNow`), throws the QueueFullError.
+   * A run that exists already (a retry whose backoff elapsed, a run recovered at start-up) goes
+   * through the job's overlap policy like a new slot. It is never dropped: where `skip` would drop
+   * a new slot, it waits for the job's running run instead.
    */
-  async enqueue(job: Job, run: Run, opts: { refuseWhenFull?: boolean } = {}): Promise<void> {
+  admit(job: Job, run: Run): void {
+    const v = this.verdict(job);
+    this.#place(job, run, v.decision === 'skip' ? 'enqueue' : v.decision);
+  }
+
+  #place(job: Job, run: Run, decision: OverlapDecision): void {
+    if (decision === 'replace') {
+      for (const r of this.runningOf(job.id)) this.#d.cancel(r.id, 'replace');
+    }
+    if (decision === 'enqueue' && this.#runningN(job.id) + this.#ready.countForJob(job.id) > 0) this.#hold({ job, run });
+    else this.#enqueue({ job, run });
+  }
+
+  /** Puts a run in the ready queue; a full queue turns it into a `skipped` run with the reason. */
+  #enqueue(e: Entry): void {
     try {
-      await this.#d.queue.ask('enqueue', {
-        item: { runId: run.id, jobId: job.id, priority: job.priority, dueAt: Date.parse(run.scheduledAt), slotAt: null },
-      });
-      this.#queued.set(run.id, run);
+      this.#ready.push({ runId: e.run.id, jobId: e.job.id, priority: e.job.priority, dueAt: Date.parse(e.run.scheduledAt), slotAt: null });
+      this.#queued.set(e.run.id, e);
     } catch (err) {
-      if (!(err instanceof SchedulerError) || err.code !== 'QUEUE_FULL' || opts.refuseWhenFull === true) throw err;
-      await this.#finish(job, abandonRun(run, 'skipped', `ready queue full: ${err.message}`, this.#d.clock.now()));
+      if (!(err instanceof QueueFullError)) throw err;
+      this.#final(e.job, abandonRun(e.run, 'skipped', `ready queue full: ${err.message}`, this.#d.clock.now()), null);
     }
   }
 
-  /** Holds a run until the job's running run finishes (overlap `queue`). */
-  hold(job: Job, run: Run): void {
-    const held = this.#held.get(job.id) ?? [];
-    held.push(run);
-    this.#held.set(job.id, held);
+  #hold(e: Entry): void {
+    const held = this.#held.get(e.job.id) ?? [];
+    held.push(e);
+    this.#held.set(e.job.id, held);
   }
 
-  /** Kills the job's running runs (overlap `replace`). */
-  async replace(jobId: string): Promise<void> {
-    for (const r of this.runningOf(jobId)) await this.#d.executor.ask('cancel', { runId: r.id, reason: 'replace' });
+  /** The job has nothing running or ready: its first held run may go. */
+  #release(jobId: string): void {
+    const held = this.#held.get(jobId);
+    if (held === undefined || this.#runningN(jobId) > 0 || this.#ready.countForJob(jobId) > 0) return;
+    this.#enqueue(held.shift()!);
+    if (held.length === 0) this.#held.delete(jobId);
   }
 
-  /** Starts queued runs while there is capacity (the executor pulls; that is the backpressure). */
-  async pump(): Promise<void> {
+  /** Starts ready runs while there is capacity: every start of this turn in ONE executor message. */
+  pump(): void {
+    const requests: RunRequest[] = [];
     while (!this.#stopping && this.#running.size < this.#d.maxConcurrent) {
-      const item = await this.#d.queue.ask('pull', {});
-      if (item === null) return;
-      const run = this.#queued.get(item.runId);
-      const job = await this.#d.jobOf(item.jobId);
+      const item = this.#ready.pop();
+      if (item === undefined) break;
+      const e = this.#queued.get(item.runId);
       this.#queued.delete(item.runId);
-      const event = this.#events.get(item.runId) ?? null;
-      this.#events.delete(item.runId);
-      if (run === undefined || job === undefined) continue;
+      if (e === undefined) {
+        this.#events.delete(item.runId);
+        continue;
+      }
+      const { job, run } = e;
+      // One at a time for `skip` and `queue`, whatever path the run came by (a manual run excepted:
+      // a person asked for it, docs/cli.md "run").
+      if ((job.overlap === 'skip' || job.overlap === 'queue') && run.trigger !== 'manual' && this.#runningN(job.id) > 0) {
+        this.#hold(e);
+        continue;
+      }
+      const event = this.#events.get(run.id) ?? null;
+      this.#events.delete(run.id);
       const now = this.#d.clock.now();
       const started: Run = { ...run, status: 'running', startedAt: iso(now) };
-      await this.#d.persistence.ask('putRun', { run: started });
-      this.#running.set(run.id, started);
+      this.#running.set(run.id, { job, run: started });
+      this.#runningPerJob.set(job.id, this.#runningN(job.id) + 1);
       this.#d.bus.publish({ type: 'run.started', at: iso(now), run: started });
-      await this.#d.executor.ask('start', {
-        request: {
-          runId: run.id, jobId: job.id, attempt: run.attempt, command: job.command, module: job.module,
-          cwd: job.cwd, env: job.env, inheritEnv: job.inheritEnv ?? false, limits: job.limits, event,
-          isolation: job.isolation ?? undefined, jobName: job.name, scheduledAt: run.scheduledAt,
-        },
+      requests.push({
+        runId: run.id, jobId: job.id, attempt: run.attempt, command: job.command, module: job.module,
+        cwd: job.cwd, env: job.env, inheritEnv: job.inheritEnv ?? false, limits: job.limits, event,
+        isolation: job.isolation ?? undefined, jobName: job.name, scheduledAt: run.scheduledAt,
       });
+    }
+    if (requests.length > 0) this.#d.start(requests);
+  }
+
+  #stopped(e: Entry): void {
+    this.#running.delete(e.run.id);
+    const n = this.#runningN(e.job.id) - 1;
+    if (n <= 0) this.#runningPerJob.delete(e.job.id);
+    else this.#runningPerJob.set(e.job.id, n);
+  }
+
+  /** The executor reported results: their final records (and retries) go in ONE batch. */
+  finishedMany(results: Array<{ runId: string; result: RunResult }>): void {
+    const now = this.#d.clock.now();
+    for (const { runId, result } of results) {
+      const e = this.#running.get(runId);
+      if (e === undefined) continue;
+      this.#stopped(e);
+      const done = finishRun(e.run, result, now);
+      if (!this.#d.exists(e.job.id)) {
+        // Removed while running: the store no longer takes its runs.
+        this.#d.bus.publish({ type: 'run.finished', at: iso(now), run: done });
+        continue;
+      }
+      const retry = !this.#stopping && shouldRetry(result.status, done.attempt, e.job.retry.maxRetries);
+      this.#final(e.job, done, retry ? this.#retryOf(e.job, done) : null);
     }
   }
 
-  /** The executor reported a run's result. */
-  async finished(runId: string, result: RunResult): Promise<void> {
-    const run = this.#running.get(runId);
-    if (run === undefined) return;
-    this.#running.delete(runId);
-    const done = finishRun(run, result, this.#d.clock.now());
-    const job = await this.#d.jobOf(run.jobId);
-    if (job === undefined) {
-      // Removed while running: the store no longer takes its runs.
-      this.#d.bus.publish({ type: 'run.finished', at: iso(this.#d.clock.now()), run: done });
-      return;
+  /** The executor did not take these runs (its ask failed): they are interrupted, retried per policy. */
+  startFailed(runIds: string[], why: string): void {
+    for (const id of runIds) {
+      const e = this.#running.get(id);
+      if (e === undefined) continue;
+      this.#stopped(e);
+      // It may have started after all (an ask that timed out): make sure it does not run on.
+      this.#d.cancel(id, 'manual');
+      this.#interrupt(e.job, e.run, `could not hand the run to the executor: ${why}`);
     }
-    await this.#finish(job, done);
-    if (!this.#stopping) {
-      if (shouldRetry(result.status, done.attempt, job.retry.maxRetries)) await this.#scheduleRetry(job, done);
-      else await this.#d.onFinal(job, done);
-    }
-    const held = this.#held.get(job.id);
-    if (held !== undefined && held.length > 0 && this.runningOf(job.id).length === 0) {
-      await this.enqueue(job, held.shift()!);
-      if (held.length === 0) this.#held.delete(job.id);
-    }
-    await this.pump();
   }
 
   /** A retry's backoff elapsed (its `retry:<runId>` timeline entry fell due). */
-  async retryDue(runId: string): Promise<void> {
-    const run = this.#retries.get(runId);
-    if (run === undefined) return;
+  retryDue(runId: string): void {
+    const e = this.#retries.get(runId);
+    if (e === undefined) return;
     this.#retries.delete(runId);
-    const job = await this.#d.jobOf(run.jobId);
-    if (job !== undefined) await this.enqueue(job, run);
+    if (this.#d.exists(e.job.id)) this.admit(e.job, e.run);
   }
 
   /**
-   * Start-up: a run stored as `running` has no process any more (the scheduler crashed or was
-   * killed): it is interrupted. A queued one is queued again, or re-armed if it is a pending retry.
+   * Start-up: a run stored unfinished may have started before the scheduler stopped (a crash, or
+   * a kill): it is `interrupted` and retried per policy. A pending retry whose time has not come
+   * is re-armed; a run the last scheduler parked unstarted at a graceful stop is queued again.
    */
-  async recover(job: Job, run: Run): Promise<void> {
+  recover(job: Job, run: Run, parked: boolean): void {
     const now = this.#d.clock.now();
-    if (run.status === 'running') {
-      await this.#interrupt(job, run, 'the scheduler stopped while this run was in flight');
-    } else if (run.trigger === 'retry' && Date.parse(run.scheduledAt) > now) {
-      await this.#armRetry(run);
+    if (run.status === 'queued' && run.trigger === 'retry' && Date.parse(run.scheduledAt) > now) {
+      this.#armRetry({ job, run });
+    } else if (run.status === 'queued' && parked) {
+      this.admit(job, run);
     } else {
-      await this.enqueue(job, run);
+      this.#interrupt(job, run, run.status === 'running' || run.startedAt !== null
+        ? 'the scheduler stopped while this run was in flight'
+        : 'the scheduler stopped before this run finished (it may have started)');
     }
   }
 
-  /** The executor's incarnation died: its runs' processes are gone with it. */
-  async executorLost(): Promise<void> {
-    // The dead incarnation's pool may still have children running: they belong to no run any more.
-    killOrphans(new Set(this.#running.keys()));
-    for (const run of [...this.#running.values()]) {
-      this.#running.delete(run.id);
-      const job = await this.#d.jobOf(run.jobId);
-      if (job !== undefined) await this.#interrupt(job, run, 'the executor crashed while this run was in flight');
+  /** The executor's incarnation died: its runs' processes are gone with it. Returns their ids. */
+  executorLost(): string[] {
+    const lost = [...this.#running.values()];
+    for (const e of lost) {
+      this.#stopped(e);
+      this.#interrupt(e.job, e.run, 'the executor crashed while this run was in flight');
     }
-    await this.pump();
+    return lost.map((e) => e.run.id);
   }
 
-  /** A new queue incarnation starts empty: re-arm pending retries and re-queue waiting runs. */
-  async rearm(): Promise<void> {
-    for (const run of this.#retries.values()) {
-      await this.#d.queue.ask('arm', { key: RETRY_KEY_PREFIX + run.id, at: Date.parse(run.scheduledAt) });
-    }
-    const waiting = [...this.#queued.values()];
-    this.#queued.clear();
-    for (const run of waiting) {
-      const job = await this.#d.jobOf(run.jobId);
-      if (job !== undefined) await this.enqueue(job, run);
-    }
-    await this.pump();
+  /** Ids of running runs (orphan clean-up). */
+  runningIds(): string[] {
+    return [...this.#running.keys()];
+  }
+
+  /** A new queue incarnation starts empty: re-arm pending retries (the ready queue is here). */
+  rearm(): void {
+    for (const e of this.#retries.values()) this.#d.arming.arm(RETRY_KEY_PREFIX + e.run.id, Date.parse(e.run.scheduledAt));
+  }
+
+  /** Graceful stop: runs that never started, for the store to park (queued again at the next start). */
+  unstarted(): string[] {
+    return [...this.#queued.keys(), ...[...this.#held.values()].flat().map((e) => e.run.id)];
   }
 
   /** Forgets a removed job's waiting runs and kills its running ones. */
-  async dropJob(jobId: string): Promise<void> {
-    for (const item of await this.#d.queue.ask('removeJob', { jobId })) this.#queued.delete(item.runId);
-    for (const run of this.runningOf(jobId)) await this.#d.executor.ask('cancel', { runId: run.id, reason: 'manual' });
-    for (const run of [...this.#retries.values()]) {
-      if (run.jobId !== jobId) continue;
-      this.#retries.delete(run.id);
-      await this.#d.queue.ask('disarm', { key: RETRY_KEY_PREFIX + run.id });
+  dropJob(jobId: string): void {
+    for (const item of this.#ready.removeJob(jobId)) this.#queued.delete(item.runId);
+    for (const run of this.runningOf(jobId)) this.#d.cancel(run.id, 'manual');
+    for (const e of [...this.#retries.values()]) {
+      if (e.job.id !== jobId) continue;
+      this.#retries.delete(e.run.id);
+      this.#d.arming.disarm(RETRY_KEY_PREFIX + e.run.id);
     }
     this.#held.delete(jobId);
     this.#lastRuns.delete(jobId);
   }
 
-  /** A run that never executes stays in history with its reason. */
-  async #finish(job: Job, run: Run): Promise<void> {
-    await this.#d.persistence.ask('putRun', { run });
-    this.#lastRuns.set(job.id, run);
-    this.#d.bus.publish({ type: 'run.finished', at: iso(this.#d.clock.now()), run });
+  /** Updates the spec waiting runs carry (pause/resume changed it). */
+  updateJob(job: Job): void {
+    for (const e of this.#queued.values()) if (e.job.id === job.id) e.job = job;
+  }
+
+  /**
+   * A run's final record (with the retry it causes, if any) goes to the open batch; once durable
+   * `run.finished` is published, the retry is armed, dependents fire and held runs may go.
+   */
+  #final(job: Job, done: Run, retry: Run | null): void {
+    this.#finalsInFlight++;
+    this.#d.commit.add({ runs: retry === null ? [done] : [done, retry] }, () => {
+      this.#finalsInFlight--;
+      const at = iso(this.#d.clock.now());
+      this.#lastRuns.set(job.id, done);
+      this.#d.bus.publish({ type: 'run.finished', at, run: done });
+      if (retry !== null) {
+        this.#d.bus.publish({ type: 'run.queued', at, run: retry });
+        this.#armRetry({ job, run: retry });
+      } else if (!this.#stopping && done.status !== 'skipped') {
+        this.#d.onFinal(job, done);
+      }
+      this.#release(job.id);
+    });
   }
 
   /** `interrupted`, then retried if attempts are left: the run never reached an outcome of its own. */
-  async #interrupt(job: Job, run: Run, why: string): Promise<void> {
+  #interrupt(job: Job, run: Run, why: string): void {
     const done = abandonRun(run, 'interrupted', why, this.#d.clock.now());
-    await this.#finish(job, done);
-    if (done.attempt <= job.retry.maxRetries) await this.#scheduleRetry(job, done);
+    this.#final(job, done, done.attempt <= job.retry.maxRetries ? this.#retryOf(job, done) : null);
   }
 
   /** Retries go through the timeline (`retry:<runId>`), never by sleeping. */
-  async #scheduleRetry(job: Job, failed: Run): Promise<void> {
+  #retryOf(job: Job, failed: Run): Run {
     const now = this.#d.clock.now();
     const delay = retryDelay(failed.attempt, { baseMs: job.retry.backoffMs, maxMs: MAX_BACKOFF_MS, jitter: 0.2 });
-    const retry = newRun(job, 'retry', now + delay, failed.attempt + 1, now);
-    await this.#d.persistence.ask('putRun', { run: retry });
-    this.#d.bus.publish({ type: 'run.queued', at: iso(now), run: retry });
-    await this.#armRetry(retry);
+    return newRun(job, 'retry', now + delay, failed.attempt + 1, now);
   }
 
-  async #armRetry(run: Run): Promise<void> {
-    this.#retries.set(run.id, run);
-    await this.#d.queue.ask('arm', { key: RETRY_KEY_PREFIX + run.id, at: Date.parse(run.scheduledAt) });
+  #armRetry(e: Entry): void {
+    this.#retries.set(e.run.id, e);
+    this.#d.arming.arm(RETRY_KEY_PREFIX + e.run.id, Date.parse(e.run.scheduledAt));
   }
 }

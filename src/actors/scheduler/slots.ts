@@ -3,26 +3,27 @@
  * due (on time, late, or after downtime), catch-up, clock jumps, and the durable record of every
  * slot's outcome. Owned by the scheduler actor and only called from its mailbox.
  *
+ * Every armed job's schedule state (watermark, next slot, interval anchor) and parsed schedule are
+ * kept here, beside its timeline entry: handling a due slot or a clock jump is memory work only.
+ * What must become durable goes to the {@link Committer}'s open batch (slot + run + state of a fire
+ * in the same transaction); timeline changes are collected in {@link Arming} and sent as one
+ * message per turn.
+ *
  * Next-fire maths runs here, on the main thread, through the parser's pure functions: the parser
- * thread has already validated the schedule (a schedule that would hang or crash never gets here),
- * and a thread round-trip per fire would only add latency to the hot path.
+ * thread has already validated the schedule (a schedule that would hang or crash never gets here).
  */
-import type { Logger } from '../../api';
-import { SchedulerError } from '../../errors';
 import type { Job } from '../../model/job';
 import type { Run, RunTrigger, SlotOutcome } from '../../model/run';
 import type { SchedulerEvent } from '../../model/events';
 import type { Clock } from '../../runtime/clock';
 import type { EventBus } from '../../runtime/event-bus';
-import type { ActorRef } from '../../runtime/types';
 import { nextFire, slotsBetween, type Schedule } from '../parser/schedule';
-import type { PersistenceHandlers, ScheduleState } from '../persistence/actor';
-import type { QueueHandlers } from '../queue/actor';
-import { explainOverlap, type OverlapVerdict } from '../queue/overlap-policy';
+import type { ScheduleState } from '../persistence/actor';
 import { planCatchUp } from '../queue/catch-up-policy';
 import { jitterFor } from '../queue/jitter';
+import type { TimelineEntry } from '../queue/timeline';
+import type { Committer } from './committer';
 import { iso, newSlot } from './runs';
-import { nextRunAtOf } from './next-run';
 
 /** A slot handled later than this after its time counts as missed (then the catch-up policy decides). */
 export const LATE_TOLERANCE_MS = 30_000;
@@ -31,207 +32,306 @@ export const MAX_ENUMERATED_SLOTS = 1000;
 /** Most `missed` slots recorded one by one after downtime (the rest are summarised). */
 export const MAX_RECORDED_MISSED = 100;
 
+/** Timeline changes of one turn, sent to the queue as ONE message. */
+export class Arming {
+  readonly #arm = new Map<string, number>();
+  readonly #disarm = new Set<string>();
+
+  arm(key: string, at: number): void {
+    this.#disarm.delete(key);
+    this.#arm.set(key, at);
+  }
+
+  disarm(key: string): void {
+    this.#arm.delete(key);
+    this.#disarm.add(key);
+  }
+
+  /** What to send, emptied. */
+  take(): { entries: TimelineEntry[]; disarm: string[] } | null {
+    if (this.#arm.size === 0 && this.#disarm.size === 0) return null;
+    const out = { entries: [...this.#arm].map(([jobId, at]) => ({ jobId, at })), disarm: [...this.#disarm] };
+    this.#arm.clear();
+    this.#disarm.clear();
+    return out;
+  }
+}
+
+/** A job's schedule state in memory (NaN = none), with its parsed schedule and jitter. */
+interface JobClock {
+  last: number;
+  next: number;
+  anchor: number;
+  schedule: Schedule;
+  jitterMs: number;
+  /** Nominal slot of a jittered job's armed entry (the entry fires later than the slot). */
+  jittered: number;
+}
+
 /** What the keeper needs. */
 export interface SlotKeeperDeps {
   clock: Clock;
-  persistence: ActorRef<PersistenceHandlers>;
-  queue: ActorRef<QueueHandlers>;
   bus: EventBus<SchedulerEvent>;
-  logger: Logger;
-  /** Fires one slot (overlap policy, run, ready queue). */
-  fire(job: Job, slotAt: number, trigger: RunTrigger, state: ScheduleState): Promise<void>;
+  commit: Committer;
+  arming: Arming;
+  /** Fires one slot (overlap policy, run, ready queue); `slotted`: a schedule slot with its record. */
+  fire(job: Job, slotAt: number, trigger: RunTrigger, slotted: boolean): void;
   /** Marks a one-time job done. */
-  complete(job: Job): Promise<void>;
-  /** The parsed schedule of a job. */
-  scheduleOf(job: Job): Schedule | undefined;
+  complete(job: Job): void;
 }
+
+const num = (v: string | null | undefined): number => (v == null ? NaN : Date.parse(v));
+const str = (v: number): string | null => (Number.isNaN(v) ? null : iso(v));
 
 /** Slot bookkeeping of the scheduler actor. */
 export class SlotKeeper {
   readonly #d: SlotKeeperDeps;
-  /**
-   * Nominal slot time of jittered jobs' armed timeline entries (the entry fires later than the
-   * slot). Jobs without jitter are not in it: their entry's time is the slot.
-   */
-  readonly #jittered = new Map<string, number>();
+  readonly #clocks = new Map<string, JobClock>();
+  /** States of jobs paused in this process, until they resume. */
+  readonly #paused = new Map<string, ScheduleState>();
 
   constructor(deps: SlotKeeperDeps) {
     this.#d = deps;
   }
 
-  /** The overlap verdict for a new slot of `job`. */
-  overlap(job: Job, running: number, queued: number): OverlapVerdict {
-    return explainOverlap(job.overlap, { running, queued });
+  /** Whether the job's state is in memory (it is armed, or was since it was loaded). */
+  has(jobId: string): boolean {
+    return this.#clocks.has(jobId);
   }
 
-  /** The job's schedule state, from the store (not cached: a million jobs' states stay on disk). */
-  async #state(job: Job): Promise<ScheduleState> {
-    return await this.#d.persistence.ask('getScheduleState', { jobId: job.id }) ??
-      { jobId: job.id, lastSlotAt: null, nextRunAt: null, anchorAt: job.createdAt };
+  /** Takes a stored state (or a fresh one) into memory. */
+  load(job: Pick<Job, 'id' | 'jitterMs' | 'createdAt'>, schedule: Schedule, state: ScheduleState | null): void {
+    this.#clocks.set(job.id, {
+      last: num(state?.lastSlotAt), next: num(state?.nextRunAt), anchor: num(state?.anchorAt ?? job.createdAt),
+      schedule, jitterMs: job.jitterMs, jittered: NaN,
+    });
   }
 
-  #anchor(job: Job, s: ScheduleState): number {
-    return Date.parse(s.anchorAt ?? job.createdAt);
+  /** The job's state as stored. */
+  stateOf(jobId: string): ScheduleState | null {
+    const c = this.#clocks.get(jobId);
+    if (c === undefined) return null;
+    return { jobId, lastSlotAt: str(c.last), nextRunAt: str(c.next), anchorAt: str(c.anchor) };
   }
 
-  /** Arms the job's next slot strictly after max(now, last accounted slot). */
-  async arm(job: Job, schedule: Schedule, now: number): Promise<number | null> {
-    const s = await this.#state(job);
-    const after = Math.max(now, s.lastSlotAt === null ? -Infinity : Date.parse(s.lastSlotAt));
-    const next = nextFire(schedule, after, this.#anchor(job, s));
-    const nextIso = next === null ? null : iso(next);
+  #clock(job: Job, schedule: Schedule): JobClock {
+    let c = this.#clocks.get(job.id);
+    if (c === undefined) {
+      c = { last: NaN, next: NaN, anchor: Date.parse(job.createdAt), schedule, jitterMs: job.jitterMs, jittered: NaN };
+      this.#clocks.set(job.id, c);
+    }
+    c.schedule = schedule;
+    c.jitterMs = job.jitterMs;
+    return c;
+  }
+
+  #anchor(c: JobClock): number | undefined {
+    return Number.isNaN(c.anchor) ? undefined : c.anchor;
+  }
+
+  #save(jobId: string): void {
+    const s = this.stateOf(jobId);
+    if (s !== null) this.#d.commit.add({ states: [s] });
+  }
+
+  /** Arms the job's next slot strictly after max(now, last accounted slot). Returns it (null: none). */
+  arm(job: Job, schedule: Schedule, now: number): number | null {
+    const c = this.#clock(job, schedule);
+    return this.#armClock(job.id, c, now);
+  }
+
+  #armClock(jobId: string, c: JobClock, now: number): number | null {
+    const after = Number.isNaN(c.last) ? now : Math.max(now, c.last);
+    const next = nextFire(c.schedule, after, this.#anchor(c));
+    const value = next ?? NaN;
     // Start-up arms straight from the stored nextRunAt, so it must always be the armed slot.
-    if (s.nextRunAt !== nextIso) await this.#d.persistence.ask('putScheduleState', { jobId: job.id, state: { ...s, nextRunAt: nextIso } });
+    if (!Object.is(value, c.next)) {
+      c.next = value;
+      this.#save(jobId);
+    }
     if (next === null) {
-      this.#jittered.delete(job.id);
-      await this.#d.queue.ask('disarm', { key: job.id });
+      c.jittered = NaN;
+      this.#d.arming.disarm(jobId);
       return null;
     }
-    await this.#d.queue.ask('arm', { key: job.id, at: this.#entryAt(job, next) });
+    this.#d.arming.arm(jobId, this.#entryAt(jobId, c, next));
     return next;
   }
 
   /** Timeline time of a slot: the slot itself, or later by the job's deterministic jitter. */
-  #entryAt(job: Pick<Job, 'id' | 'jitterMs'>, slot: number): number {
-    if (job.jitterMs <= 0) return slot;
-    this.#jittered.set(job.id, slot);
-    return slot + jitterFor(job.id, slot, job.jitterMs);
+  #entryAt(jobId: string, c: JobClock, slot: number): number {
+    if (c.jitterMs <= 0) return slot;
+    c.jittered = slot;
+    return slot + jitterFor(jobId, slot, c.jitterMs);
   }
 
   /**
    * Start-up fast path: a job whose stored next slot is still ahead missed nothing; its timeline
-   * entry comes straight from the state, with no schedule maths. Returns null when the job needs the
-   * full {@link recover} (no stored next slot, or it has passed).
+   * entry comes straight from the state. Returns null when the job needs {@link recover}.
    */
-  entryFromState(job: Pick<Job, 'id' | 'jitterMs'>, state: ScheduleState | null, now: number): { jobId: string; at: number } | null {
+  entryFromState(job: Pick<Job, 'id' | 'jitterMs' | 'createdAt'>, schedule: Schedule, state: ScheduleState | null,
+    now: number): TimelineEntry | null {
     if (state?.nextRunAt == null) return null;
     const next = Date.parse(state.nextRunAt);
     if (!(next > now) || (state.lastSlotAt !== null && Date.parse(state.lastSlotAt) >= next)) return null;
-    return { jobId: job.id, at: this.#entryAt(job, next) };
+    this.load(job, schedule, state);
+    return { jobId: job.id, at: this.#entryAt(job.id, this.#clocks.get(job.id)!, next) };
   }
 
-  /** The job's next fire time for people (`nextRunAt`). */
-  async nextRunAt(job: Job, schedule: Schedule | undefined, active: boolean): Promise<number | null> {
+  /** The job's next fire time for people (`nextRunAt`), from memory when armed. */
+  nextRunAt(job: Job, schedule: Schedule | undefined, stored: ScheduleState | null): number | null {
     if (!job.enabled || job.completedAt !== null || schedule === undefined || schedule.kind === 'event') return null;
-    return nextRunAtOf(job, schedule, await this.#state(job), active, this.#d.clock.now());
+    const c = this.#clocks.get(job.id);
+    if (c !== undefined) return Number.isNaN(c.next) ? null : c.next;
+    // Not armed here (offline mode): what the next slot would be.
+    const last = num(stored?.lastSlotAt);
+    const after = Number.isNaN(last) ? this.#d.clock.now() : Math.max(this.#d.clock.now(), last);
+    return nextFire(schedule, after, Number.isNaN(num(stored?.anchorAt)) ? Date.parse(job.createdAt) : num(stored?.anchorAt));
   }
 
-  /** Drops cached state of a removed or paused job. */
+  /** Drops the state of a removed or done job. */
   forget(jobId: string): void {
-    this.#jittered.delete(jobId);
+    this.#clocks.delete(jobId);
+    this.#paused.delete(jobId);
+  }
+
+  /** A paused job leaves the armed set; its state is kept for resume (its write may not be durable yet). */
+  pause(jobId: string): void {
+    const s = this.stateOf(jobId);
+    this.#clocks.delete(jobId);
+    if (s !== null) this.#paused.set(jobId, s);
+  }
+
+  /** The state a job had when it was paused here (null: read it from the store). */
+  pausedState(jobId: string): ScheduleState | null {
+    const s = this.#paused.get(jobId) ?? null;
+    this.#paused.delete(jobId);
+    return s;
+  }
+
+  /** Timeline time of the job's armed entry (its slot, plus jitter). */
+  entryOf(jobId: string): number | undefined {
+    const c = this.#clocks.get(jobId);
+    if (c === undefined || Number.isNaN(c.next)) return undefined;
+    return c.jitterMs > 0 ? c.next + jitterFor(jobId, c.next, c.jitterMs) : c.next;
   }
 
   /**
-   * Records a slot's outcome (with its run, if any) and advances the job's watermark, in one
-   * transaction. Returns false when the slot was already recorded (deduped: it never runs twice).
+   * Records a slot's outcome (with its run, if any) and advances the job's watermark: both go to
+   * the open batch, in the same transaction. `after(deduped)` runs once durable; `deduped` means
+   * the slot already had an outcome (never twice), and it is reported as such.
    */
-  async record(job: Job, slotAt: number, outcome: SlotOutcome, run: Run | null, reason: string | null,
-    state: ScheduleState): Promise<boolean> {
+  record(job: Job, slotAt: number, outcome: SlotOutcome, run: Run | null, reason: string | null,
+    after?: (deduped: boolean) => void): void {
     const now = this.#d.clock.now();
+    const c = this.#clocks.get(job.id);
+    if (c !== undefined) c.last = Number.isNaN(c.last) ? slotAt : Math.max(c.last, slotAt);
     const slot = newSlot(job.id, slotAt, outcome, run?.id ?? null, reason, now);
-    const prev = state.lastSlotAt === null ? -Infinity : Date.parse(state.lastSlotAt);
-    const next: ScheduleState = { ...state, lastSlotAt: iso(Math.max(prev, slotAt)) };
-    try {
-      await this.#d.persistence.ask('recordFire', { slot, run, state: next });
-    } catch (err) {
-      if (err instanceof SchedulerError && err.code === 'CONFLICT') {
-        // The slot already has its one durable outcome; this second attempt is reported, not stored.
-        this.#d.logger.info({ jobId: job.id, slot: slot.at }, 'slot already recorded: deduped');
-        this.#d.bus.publish({ type: 'slot.recorded', at: iso(now), slot: { ...slot, outcome: 'deduped', runId: null, reason: 'this slot already has an outcome' } });
-        return false;
+    const state = this.stateOf(job.id);
+    this.#d.commit.add({ fires: [{ slot, run }], states: state === null ? [] : [state] }, (result) => {
+      const deduped = result.deduped.some((d) => d.jobId === slot.jobId && d.at === slot.at);
+      const at = iso(this.#d.clock.now());
+      if (deduped) {
+        this.#d.bus.publish({ type: 'slot.recorded', at, slot: { ...slot, outcome: 'deduped', runId: null, reason: 'this slot already has an outcome' } });
+      } else if (!result.dropped.includes(job.id)) {
+        this.#d.bus.publish({ type: 'slot.recorded', at, slot });
       }
-      throw err;
-    }
-    this.#d.bus.publish({ type: 'slot.recorded', at: iso(now), slot });
-    return true;
+      after?.(deduped || result.dropped.includes(job.id));
+    });
   }
 
   /** A timeline entry of `job` fell due. */
-  async due(job: Job, schedule: Schedule, firedAt: number, now: number): Promise<void> {
-    const slotAt = this.#jittered.get(job.id) ?? firedAt;
-    this.#jittered.delete(job.id);
-    const s = await this.#state(job);
-    const later = slotsBetween(schedule, slotAt, now, MAX_ENUMERATED_SLOTS, this.#anchor(job, s));
+  due(job: Job, schedule: Schedule, firedAt: number, now: number): void {
+    const c = this.#clock(job, schedule);
+    const slotAt = Number.isNaN(c.jittered) ? firedAt : c.jittered;
+    c.jittered = NaN;
+    const later = slotsBetween(schedule, slotAt, now, MAX_ENUMERATED_SLOTS, this.#anchor(c));
     if (later.length === 0 && now - slotAt <= LATE_TOLERANCE_MS) {
-      const next = nextFire(schedule, Math.max(now, slotAt), this.#anchor(job, s));
-      await this.#d.fire(job, slotAt, 'schedule', { ...s, nextRunAt: next === null ? null : iso(next) });
+      this.#d.fire(job, slotAt, 'schedule', true);
     } else {
-      await this.#catchUp(job, schedule, [slotAt, ...later], slotAt, now, 'late: the scheduler was busy or the machine asleep');
+      this.#catchUp(job, c, [slotAt, ...later], slotAt, now, 'late: the scheduler was busy or the machine asleep');
     }
-    await this.#armOrComplete(job, schedule, now);
+    this.#armOrComplete(job, c, now);
   }
 
   /**
-   * Start-up, batched: when no slot was missed since the job's watermark, returns its timeline entry
-   * and its state with the new next slot — for the caller to write and arm many at once. Returns
-   * null when slots were missed (the caller then runs {@link recover}, which applies catch-up).
+   * Start-up, batched: when no slot was missed since the job's watermark, arms it and returns true.
+   * Returns false when slots were missed (the caller then runs {@link recover}).
    */
-  planArm(job: Job, schedule: Schedule, state: ScheduleState | null, now: number):
-    { entry: { jobId: string; at: number } | null; state: ScheduleState } | null {
-    const s = state ?? { jobId: job.id, lastSlotAt: null, nextRunAt: null, anchorAt: job.createdAt };
-    const anchor = this.#anchor(job, s);
-    const from = Date.parse(s.lastSlotAt ?? s.anchorAt ?? job.createdAt);
-    if (slotsBetween(schedule, from, now, 1, anchor).length > 0) return null;
-    const after = Math.max(now, s.lastSlotAt === null ? -Infinity : Date.parse(s.lastSlotAt));
-    const next = nextFire(schedule, after, anchor);
-    return {
-      entry: next === null ? null : { jobId: job.id, at: this.#entryAt(job, next) },
-      state: { ...s, nextRunAt: next === null ? null : iso(next) },
-    };
+  planArm(job: Job, schedule: Schedule, state: ScheduleState | null, now: number): boolean {
+    this.load(job, schedule, state);
+    const c = this.#clocks.get(job.id)!;
+    const from = Number.isNaN(c.last) ? (this.#anchor(c) ?? Date.parse(job.createdAt)) : c.last;
+    if (slotsBetween(schedule, from, now, 1, this.#anchor(c)).length > 0) return false;
+    this.#armClock(job.id, c, now);
+    return true;
   }
 
   /** Start-up: slots since the job's watermark were missed while the daemon was down. */
-  async recover(job: Job, schedule: Schedule, now: number): Promise<void> {
-    const s = await this.#state(job);
-    const from = Date.parse(s.lastSlotAt ?? s.anchorAt ?? job.createdAt);
-    const missed = slotsBetween(schedule, from, now, MAX_ENUMERATED_SLOTS, this.#anchor(job, s));
-    if (missed.length > 0) await this.#catchUp(job, schedule, missed, from, now, 'the scheduler was not running');
-    await this.#armOrComplete(job, schedule, now);
+  recover(job: Job, schedule: Schedule, state: ScheduleState | null, now: number): void {
+    if (!this.#clocks.has(job.id)) this.load(job, schedule, state);
+    const c = this.#clock(job, schedule);
+    const from = Number.isNaN(c.last) ? (this.#anchor(c) ?? Date.parse(job.createdAt)) : c.last;
+    const missed = slotsBetween(schedule, from, now, MAX_ENUMERATED_SLOTS, this.#anchor(c));
+    if (missed.length > 0) this.#catchUp(job, c, missed, from, now, 'the scheduler was not running');
+    this.#armOrComplete(job, c, now);
   }
 
   /** Resume after pause: slots while paused are not missed; intervals restart from now. */
-  async resume(job: Job, schedule: Schedule, now: number): Promise<void> {
-    const s = await this.#state(job);
-    const next: ScheduleState = { ...s, lastSlotAt: iso(now), anchorAt: schedule.kind === 'interval' ? iso(now) : s.anchorAt };
-    await this.#d.persistence.ask('putScheduleState', { jobId: job.id, state: next });
-    await this.arm(job, schedule, now);
+  resume(job: Job, schedule: Schedule, state: ScheduleState | null, now: number): void {
+    this.load(job, schedule, state);
+    const c = this.#clocks.get(job.id)!;
+    c.last = now;
+    if (schedule.kind === 'interval') c.anchor = now;
+    this.#save(job.id);
+    this.#armClock(job.id, c, now);
   }
 
   /**
-   * The wall clock stepped by `deltaMs` (NTP, manual change). Intervals are elapsed time: their
-   * anchor and watermark move with the clock, so they neither burst nor stall. Calendar schedules
-   * follow the wall clock: after a forward step their skipped slots fall due and the catch-up
-   * policy decides; after a backward step nothing before the watermark fires again.
+   * The wall clock stepped by `deltaMs` (NTP, manual change), handled in memory for every armed
+   * job. Intervals are elapsed time: their anchor and watermark move with the clock, so they
+   * neither burst nor stall. Calendar schedules follow the wall clock: after a forward step their
+   * skipped slots fall due and the catch-up policy decides; after a backward step nothing before
+   * the watermark fires again. Returns how many jobs were re-armed.
    */
-  async clockJumped(jobs: Job[], deltaMs: number): Promise<void> {
+  clockJumped(deltaMs: number): number {
     const now = this.#d.clock.now();
     this.#d.bus.publish({ type: 'clock.jumped', at: iso(now), deltaMs });
-    for (const job of jobs) {
-      const schedule = this.#d.scheduleOf(job);
-      if (schedule === undefined) continue;
-      if (schedule.kind === 'interval') {
-        const s = await this.#state(job);
-        const shift = (v: string | null): string | null => (v === null ? null : iso(Date.parse(v) + deltaMs));
-        const moved: ScheduleState = { ...s, anchorAt: shift(s.anchorAt ?? job.createdAt), lastSlotAt: shift(s.lastSlotAt) };
-        await this.#d.persistence.ask('putScheduleState', { jobId: job.id, state: moved });
-        await this.arm(job, schedule, now);
-      } else if (deltaMs < 0 && schedule.kind !== 'event') {
-        await this.arm(job, schedule, now);
+    let n = 0;
+    for (const [jobId, c] of this.#clocks) {
+      const kind = c.schedule.kind;
+      if (kind === 'interval') {
+        if (!Number.isNaN(c.anchor)) c.anchor += deltaMs;
+        if (!Number.isNaN(c.last)) c.last += deltaMs;
+        this.#save(jobId);
+      } else if (!(deltaMs < 0 && kind !== 'event')) {
+        continue;
       }
+      if (Number.isNaN(c.next)) continue;
+      this.#armClock(jobId, c, now);
+      n++;
+    }
+    return n;
+  }
+
+  /** Every armed job's timeline entry again (a new queue incarnation starts empty). */
+  rearmAll(): void {
+    for (const [jobId, c] of this.#clocks) {
+      if (!Number.isNaN(c.next)) this.#d.arming.arm(jobId, Number.isNaN(c.jittered) ? c.next : this.#entryAt(jobId, c, c.next));
     }
   }
 
-  async #armOrComplete(job: Job, schedule: Schedule, now: number): Promise<void> {
-    const next = await this.arm(job, schedule, now);
-    if (next === null && schedule.kind === 'once') await this.#d.complete(job);
+  #armOrComplete(job: Job, c: JobClock, now: number): void {
+    const next = this.#armClock(job.id, c, now);
+    if (next === null && c.schedule.kind === 'once') this.#d.complete(job);
   }
 
   /**
    * Missed slots: the catch-up policy picks which run (trigger `catch-up`); every other one is
    * recorded `missed` — one by one up to a bound, then as one summary — so history explains them.
    */
-  async #catchUp(job: Job, schedule: Schedule, slots: number[], from: number, now: number, why: string): Promise<void> {
-    const s = await this.#state(job);
+  #catchUp(job: Job, c: JobClock, slots: number[], from: number, now: number, why: string): void {
+    const schedule = c.schedule;
     let list = slots;
     let summary: string | null = null;
     if (list.length >= MAX_ENUMERATED_SLOTS) {
@@ -239,26 +339,24 @@ export class SlotKeeper {
       let lo = from;
       while (list.length >= MAX_ENUMERATED_SLOTS && now - lo > 1) {
         lo = lo + Math.floor((now - lo) / 2);
-        list = slotsBetween(schedule, lo, now, MAX_ENUMERATED_SLOTS, this.#anchor(job, s));
+        list = slotsBetween(schedule, lo, now, MAX_ENUMERATED_SLOTS, this.#anchor(c));
       }
       summary = `at least ${MAX_ENUMERATED_SLOTS} slots between ${iso(from)} and ${iso(lo)} missed (${why}); not recorded one by one`;
       if (list.length === 0) list = [slots[slots.length - 1]!];
     }
     const plan = planCatchUp(job.catchUp, list);
-    const next = nextFire(schedule, Math.max(now, list[list.length - 1]!), this.#anchor(job, s));
     // Slots are recorded oldest first, so each record's max(watermark, slot) advances the watermark.
-    const state = (): ScheduleState => ({ ...s, nextRunAt: next === null ? null : iso(next) });
-    if (summary !== null) await this.record(job, slots[0]!, 'missed', null, summary, state());
+    if (summary !== null) this.record(job, slots[0]!, 'missed', null, summary);
     const missed = plan.missed;
     const skipOneByOne = missed.length > MAX_RECORDED_MISSED ? missed.length - MAX_RECORDED_MISSED : 0;
     if (skipOneByOne > 0) {
-      await this.record(job, missed[0]!, 'missed', null,
-        `${skipOneByOne} slots from ${iso(missed[0]!)} to ${iso(missed[skipOneByOne - 1]!)} missed (${why}); catch-up '${job.catchUp}'`, state());
+      this.record(job, missed[0]!, 'missed', null,
+        `${skipOneByOne} slots from ${iso(missed[0]!)} to ${iso(missed[skipOneByOne - 1]!)} missed (${why}); catch-up '${job.catchUp}'`);
     }
     for (const at of missed.slice(skipOneByOne)) {
       if (skipOneByOne > 0 && at === missed[0]) continue;
-      await this.record(job, at, 'missed', null, `${why}; catch-up '${job.catchUp}'`, state());
+      this.record(job, at, 'missed', null, `${why}; catch-up '${job.catchUp}'`);
     }
-    for (const at of plan.run) await this.#d.fire(job, at, 'catch-up', state());
+    for (const at of plan.run) this.#d.fire(job, at, 'catch-up', true);
   }
 }

@@ -1,0 +1,115 @@
+/**
+ * Probes of the batched hot path (issue 7), each in a fresh process:
+ * - `adds`: `addJob` durable round trips per second from N concurrent callers (they share commits),
+ *   and from one caller awaiting each add (every add its own flush);
+ * - `jump`: a 3-minute wall-clock step with K interval jobs armed (virtual clock): real time from
+ *   the `clock.jumped` event until the scheduler is idle again with every job re-armed;
+ * - `commits`: N `runNow` of `true` — store commits (group commits) per run, from the scheduler's
+ *   own counters. Run it under `strace -f -e trace=fdatasync,fsync -c` to count flushes.
+ *
+ * Run: `npx tsc -p . && node dist/bench/hot-path.js [--adds 2000] [--jobs 100000] [--runs 300]`
+ * Writes bench/results/hot-path.json.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { filter, firstValueFrom } from 'rxjs';
+import { createScheduler, testHooksOf } from '../src/scheduler';
+import { Store } from '../src/actors/persistence/store';
+import { VirtualClock } from '../src/runtime/clock';
+import type { Job } from '../src/model/job';
+import { childMain, msSince, runChild, writeResult } from './lib';
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'rae-bench-hot-'));
+
+async function adds(a: { n: number }): Promise<{ concurrentPerSec: number; sequentialPerSec: number }> {
+  const dir = tmp();
+  const s = await createScheduler({ dataDir: dir });
+  try {
+    await s.addJob({ name: 'warm', schedule: 'every 1h', command: 'true' });
+    let t = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: a.n }, (_, i) => s.addJob({ name: `c${i}`, schedule: 'every 1h', command: 'true' })));
+    const concurrentPerSec = Math.round(a.n / (msSince(t) / 1000));
+    const m = Math.min(a.n, 300);
+    t = process.hrtime.bigint();
+    for (let i = 0; i < m; i++) await s.addJob({ name: `s${i}`, schedule: 'every 1h', command: 'true' });
+    const sequentialPerSec = Math.round(m / (msSince(t) / 1000));
+    return { concurrentPerSec, sequentialPerSec };
+  } finally {
+    await s.shutdown({ graceMs: 0 });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function jump(a: { k: number }): Promise<{ jobs: number; handledMs: number; startupMs: number }> {
+  const dir = tmp();
+  const T0 = Date.parse('2030-01-01T00:00:00.000Z');
+  const iso = new Date(T0).toISOString();
+  // The jobs go in with one restore (one transaction), not k adds.
+  const jobs: Job[] = Array.from({ length: a.k }, (_, i) => ({
+    id: `job_${String(i).padStart(8, '0')}`, name: `j${i}`, schedule: 'every 10 minutes', timezone: null,
+    command: 'true', module: null, enabled: true, priority: 0, retry: { maxRetries: 0, backoffMs: 0 }, limits: {},
+    overlap: 'skip', catchUp: 'once', cwd: null, env: {}, triggers: [], jitterMs: 0, createdAt: iso, updatedAt: iso,
+    completedAt: null, nextRunAt: null, lastRun: null, state: 'scheduled',
+  }));
+  const store = await Store.open({ dataDir: dir });
+  await store.restore({ format: 'rae-sched-backup', version: 1, createdAt: iso, jobs, runs: [], slots: [] });
+  await store.close();
+  const clock = new VirtualClock(T0 + 1000);
+  let t = process.hrtime.bigint();
+  const s = await createScheduler({ dataDir: dir, clock });
+  const startupMs = Math.round(msSince(t));
+  try {
+    const jumped = firstValueFrom(s.events$.pipe(filter((e) => e.type === 'clock.jumped')));
+    let at = 0n;
+    void jumped.then(() => { at = process.hrtime.bigint(); });
+    clock.jump(180_000);
+    // The queue's timer notices the step at its next wake (each wait is capped at 30 s).
+    await clock.advance(30_000);
+    await jumped;
+    t = at;
+    // advance() returned once every actor was idle: the re-arm, its timeline message and its commit are done.
+    return { jobs: a.k, handledMs: Math.round(msSince(t)), startupMs };
+  } finally {
+    await s.shutdown({ graceMs: 0 });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function commits(a: { n: number }): Promise<{ runs: number; commits: number; commitsPerRun: number; records: number }> {
+  const dir = tmp();
+  const s = await createScheduler({ dataDir: dir, maxConcurrentJobs: 4 });
+  try {
+    await s.addJob({ name: 'noop', schedule: 'never', overlap: 'allow', command: { argv: ['true'] } });
+    const before = await testHooksOf(s).commitStats();
+    const runs = await Promise.all(Array.from({ length: a.n }, () => s.runNow('noop')));
+    await Promise.all(runs.map((r) => s.waitForRun(r.id)));
+    const after = await testHooksOf(s).commitStats();
+    const c = after.commits - before.commits;
+    return { runs: a.n, commits: c, commitsPerRun: +(c / a.n).toFixed(3), records: after.records - before.records };
+  } finally {
+    await s.shutdown({ graceMs: 0 });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const add = await runChild<Awaited<ReturnType<typeof adds>>>(__filename, 'adds', { n: arg('adds', 2000) });
+  console.log(`addJob: ${add.concurrentPerSec}/s from ${arg('adds', 2000)} concurrent callers, ${add.sequentialPerSec}/s one at a time`);
+  const j = await runChild<Awaited<ReturnType<typeof jump>>>(__filename, 'jump', { k: arg('jobs', 100_000) });
+  console.log(`clock step +3 min with ${j.jobs} interval jobs: handled in ${j.handledMs} ms (start-up ${j.startupMs} ms)`);
+  const c = await runChild<Awaited<ReturnType<typeof commits>>>(__filename, 'commits', { n: arg('runs', 300) });
+  console.log(`${c.runs} runNow: ${c.commits} store commits (${c.commitsPerRun} per run, ${c.records} records)`);
+  console.log(`written ${writeResult('hot-path', { adds: add, jump: j, commits: c })}`);
+}
+
+if (!childMain({ adds, jump, commits })) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
