@@ -76,11 +76,9 @@ describe('a full disk', () => {
     expect(await daemon.stop('SIGTERM')).toBe(0);
   });
 
-  // Known gap (reported in issue 9): a scheduled fire whose durable write fails on the full disk is
-  // dropped by the engine (`tell failed`), and its job is not re-armed until the daemon restarts.
-  // The fire path belongs to the batched hot path (issue 7); this test flips to passing once a
-  // failed fire re-arms its job.
-  it.failing('a job whose fire failed on the full disk fires again once space returns', async () => {
+  // A scheduled fire whose durable write fails on the full disk stays armed (the batch is kept and
+  // retried with backoff), so the job fires again once space returns — without a restart.
+  it('a job whose fire failed on the full disk fires again once space returns', async () => {
     if (!mounted) throw new Error('no tmpfs');
     const dir = join(mnt, 'data2');
     const cli = (...args: string[]) => rae([...args, '--data-dir', dir]);

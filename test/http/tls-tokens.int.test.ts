@@ -81,7 +81,7 @@ it('serves HTTPS with a token; a revoked token is refused on its next request', 
 it('refuses job names with control characters on the library path too (offline CLI), printing none of them', async () => {
   for (const name of ['red\u001b[31m', 'bell\u0007', 'x\u0001y']) {
     const r = await cli('add', name, 'never', 'true');
-    expectUsageError(r, 'name: must not contain spaces, slashes or control characters');
+    expectUsageError(r, 'name: must not contain control characters');
     // eslint-disable-next-line no-control-regex
     expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
   }
