@@ -1,0 +1,108 @@
+/**
+ * `process(NAME)` and `process(pidfile:PATH)` readings: which pids match (one scan of `/proc` per
+ * sample for all names), then pidusage for their CPU and memory, summed over the matches.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import pidusage from 'pidusage';
+import type { Reading } from './signals';
+
+/** Reads processes under a `/proc` directory (a fake one in tests). */
+export class ProcessReader {
+  readonly #proc: string;
+
+  constructor(procDir: string) {
+    this.#proc = procDir;
+  }
+
+  /**
+   * One reading per target (`NAME` or `pidfile:PATH`): `running` 1/0, `cpu` (% of one core, summed
+   * over the matching processes, so it can exceed 100), `memoryBytes` (RSS, summed) and `memoryPercent` of RAM.
+   */
+  async read(targets: readonly string[]): Promise<Map<string, Reading>> {
+    const names = targets.filter((t) => !t.startsWith('pidfile:'));
+    const byName = names.length > 0 ? await this.#scan(new Set(names)) : new Map<string, number[]>();
+    const pidsOf = new Map<string, number[]>();
+    await Promise.all(targets.map(async (t) => {
+      pidsOf.set(t, t.startsWith('pidfile:') ? await this.#pidFile(t.slice(8)) : byName.get(t) ?? []);
+    }));
+    const all = [...new Set([...pidsOf.values()].flat())];
+    const stats = await usage(all);
+    const total = os.totalmem();
+    const out = new Map<string, Reading>();
+    for (const [t, pids] of pidsOf) {
+      let cpu = 0;
+      let mem = 0;
+      let alive = 0;
+      for (const pid of pids) {
+        const s = stats.get(pid);
+        if (!s) continue; // exited between the scan and pidusage
+        alive++;
+        cpu += s.cpu;
+        mem += s.memory;
+      }
+      out.set(t, { running: alive > 0 ? 1 : 0, cpu, memoryBytes: mem, memoryPercent: total > 0 ? (mem / total) * 100 : 0 });
+    }
+    return out;
+  }
+
+  /** pid → matched names, one pass over `/proc/<pid>/comm` and `cmdline`. */
+  async #scan(names: Set<string>): Promise<Map<string, number[]>> {
+    const out = new Map<string, number[]>();
+    const entries = (await readdir(this.#proc)).filter((e) => /^\d+$/.test(e));
+    await Promise.all(entries.map(async (e) => {
+      const pid = Number(e);
+      if (pid === process.pid) return; // the scheduler itself is never the process a condition means
+      const [comm, cmdline] = await Promise.all([
+        readFile(path.join(this.#proc, e, 'comm'), 'utf8').catch(() => ''),
+        readFile(path.join(this.#proc, e, 'cmdline'), 'utf8').catch(() => ''),
+      ]);
+      // comm is cut at 15 characters; argv[0]'s base name carries the full name.
+      const argv0 = path.basename(cmdline.split('\0')[0] ?? '');
+      for (const n of names) {
+        if (comm.trim() === n || argv0 === n) out.set(n, [...(out.get(n) ?? []), pid]);
+      }
+    }));
+    return out;
+  }
+
+  async #pidFile(file: string): Promise<number[]> {
+    let pid: number;
+    try {
+      pid = Number.parseInt((await readFile(file, 'utf8')).trim(), 10);
+    } catch {
+      return []; // no pid file: not running
+    }
+    if (!Number.isInteger(pid) || pid <= 0) return [];
+    try {
+      process.kill(pid, 0); // signal 0 only checks: ESRCH when it is gone
+      return [pid];
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM' ? [pid] : []; // EPERM: alive, someone else's
+    }
+  }
+}
+
+/** pidusage for many pids; one that exits mid-call only drops that pid (pidusage fails the whole list). */
+async function usage(pids: number[]): Promise<Map<number, { cpu: number; memory: number }>> {
+  const out = new Map<number, { cpu: number; memory: number }>();
+  if (pids.length === 0) return out;
+  // Keep pidusage's per-pid history (and open fd) a little longer than our longest period, so CPU
+  // is measured between our samples.
+  const opts = { maxage: 15_000 };
+  try {
+    const all = await pidusage(pids, opts);
+    for (const pid of pids) if (all[pid]) out.set(pid, { cpu: all[pid]!.cpu, memory: all[pid]!.memory });
+  } catch {
+    await Promise.all(pids.map(async (pid) => {
+      try {
+        const s = await pidusage(pid, opts);
+        out.set(pid, { cpu: s.cpu, memory: s.memory });
+      } catch {
+        // gone
+      }
+    }));
+  }
+  return out;
+}
