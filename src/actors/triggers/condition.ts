@@ -97,9 +97,9 @@ export function parseCondition(text: string): Condition {
 
   // Take the (ARG)s out first: they keep their case and may hold spaces, "for", "and", "<".
   const args: string[] = [];
-  const masked = src.replace(/\(([^()]*)\)/g, (_m, arg: string) => `(\u0000${args.push(arg.trim()) - 1})`);
-  if (/[()]/.test(masked.replace(/\(\u0000\d+\)/g, ''))) fail('has an unbalanced parenthesis');
-  const unmask = (s: string): string => s.replace(/\(\u0000(\d+)\)/g, (_m, i: string) => `(${args[Number(i)]!})`);
+  const masked = src.replace(/\(([^()]*)\)/g, (_m, arg: string) => `(\uE000${args.push(arg.trim()) - 1})`);
+  if (/[()]/.test(masked.replace(/\(\uE000\d+\)/g, ''))) fail('has an unbalanced parenthesis');
+  const unmask = (s: string): string => s.replace(/\(\uE000(\d+)\)/g, (_m, i: string) => `(${args[Number(i)]!})`);
 
   // Split off "for DUR" so the duration's own letters never confuse the comparison part.
   const forMatch = /^(.*?)\s+for\s+(.+)$/i.exec(masked);
@@ -128,7 +128,7 @@ export function parseCondition(text: string): Condition {
 /** One check (`cpu idle`, `disk(#0).free < 5gb`); `piece` is lowercased with its args masked. */
 function check(piece: string, args: string[], text: string, notACondition: string, fail: (what: string) => never): Check {
   const argOf = (masked: string | undefined): string | undefined =>
-    masked === undefined ? undefined : args[Number(/\u0000(\d+)/.exec(masked)![1])];
+    masked === undefined ? undefined : args[Number(/\uE000(\d+)/.exec(masked)![1])];
   const flag = (metric: Metric, value: 0 | 1, signal: string, field: string, target?: string): Check =>
     ({ metric, ...(target !== undefined ? { target } : {}), op: '=', value, unit: 'flag', signal, field, text });
 
@@ -138,14 +138,14 @@ function check(piece: string, args: string[], text: string, notACondition: strin
   if (/^(?:user\s+)?idle$/.test(piece)) return flag('idle', 1, 'input', 'idle');
   if (/^on\s+(?:ac|mains)(?:\s+power)?$/.test(piece)) return flag('ac', 1, 'power', 'ac');
   if (/^on\s+battery(?:\s+power)?$/.test(piece)) return flag('ac', 0, 'power', 'ac');
-  const proc = /^process\((\u0000\d+)\)\s+(not\s+)?running$/.exec(piece);
+  const proc = /^process\((\uE000\d+)\)\s+(not\s+)?running$/.exec(piece);
   if (proc) {
     const target = processTarget(argOf(proc[1])!, fail);
     return flag('process.running', proc[2] ? 0 : 1, `process:${target}`, 'running', target);
   }
 
   // METRIC[(ARG)][.FIELD | FIELD] [FILLER...] OP VALUE
-  const m = /^([a-z]+)(\(\u0000\d+\))?(?:\.([a-z]+))?((?:\s+[a-z]+)*?)\s*(<=|>=|<|>|=)\s*(\d+(?:\.\d+)?\s*[a-z%]+|\S+)$/.exec(piece);
+  const m = /^([a-z]+)(\(\uE000\d+\))?(?:\.([a-z]+))?((?:\s+[a-z]+)*?)\s*(<=|>=|<|>|=)\s*(\d+(?:\.\d+)?\s*[a-z%]+|\S+)$/.exec(piece);
   if (!m) return fail(notACondition);
   const base = ALIASES[m[1]!] ?? m[1]!;
   let field: string | undefined = m[3];
