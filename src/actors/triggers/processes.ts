@@ -47,21 +47,23 @@ export class ProcessReader {
     return out;
   }
 
-  /** pid → matched names, one pass over `/proc/<pid>/comm` and `cmdline`. */
+  /** name → matching pids, one pass over `/proc/<pid>/comm` (and `cmdline` for names over 15 characters). */
   async #scan(names: Set<string>): Promise<Map<string, number[]>> {
     const out = new Map<string, number[]>();
     const entries = (await readdir(this.#proc)).filter((e) => /^\d+$/.test(e));
     await Promise.all(entries.map(async (e) => {
       const pid = Number(e);
       if (pid === process.pid) return; // the scheduler itself is never the process a condition means
-      const [comm, cmdline] = await Promise.all([
-        readFile(path.join(this.#proc, e, 'comm'), 'utf8').catch(() => ''),
-        readFile(path.join(this.#proc, e, 'cmdline'), 'utf8').catch(() => ''),
-      ]);
-      // comm is cut at 15 characters; argv[0]'s base name carries the full name.
-      const argv0 = path.basename(cmdline.split('\0')[0] ?? '');
+      const comm = (await readFile(path.join(this.#proc, e, 'comm'), 'utf8').catch(() => '')).trim();
+      let argv0: string | null = null;
       for (const n of names) {
-        if (comm.trim() === n || argv0 === n) out.set(n, [...(out.get(n) ?? []), pid]);
+        let match = comm === n;
+        // comm is cut at 15 characters: a longer name is told by argv[0]'s base name, read only then.
+        if (!match && comm.length === 15 && n.startsWith(comm)) {
+          argv0 ??= path.basename(((await readFile(path.join(this.#proc, e, 'cmdline'), 'utf8').catch(() => '')).split('\0')[0]) ?? '');
+          match = argv0 === n;
+        }
+        if (match) out.set(n, [...(out.get(n) ?? []), pid]);
       }
     }));
     return out;
