@@ -99,6 +99,8 @@ describe('parseCondition refusals', () => {
     ['disk.free < 5GB', 'needs disk(PATH)'],
     ['disk(var).free < 5GB', 'needs an absolute path in disk(var)'],
     ['disk(/).used > 5GB', "unknown field 'used' of disk"],
+    ['disk(/) frea < 1GB', "unexpected word 'frea' after 'disk(…)' (disk.free)"],
+    ['process(x) cpus > 5%', "unexpected word 'cpus' after 'process(…)' (process.cpu, process.memory)"],
     ['disk(/).free < 5 parsecs', "bad threshold '5 parsecs'"],
     ['disk(/).free < 5XB', "bad threshold '5xb'"],
     ['disk(/.free < 5GB', 'unbalanced parenthesis'],

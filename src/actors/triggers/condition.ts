@@ -157,6 +157,9 @@ function check(piece: string, args: string[], text: string, notACondition: strin
   const info = Object.hasOwn(COMPARABLE, name) ? COMPARABLE[name]! : undefined;
   if (info === undefined) {
     if (field !== undefined) return fail(`names an unknown field '${field}' of ${base} (${fieldsOf(base).map((f) => `${base}.${f}`).join(', ') || base})`);
+    if (words[0] !== undefined && !FILLER.test(words[0]) && fieldsOf(base).length > 0) {
+      return fail(`has an unexpected word '${words[0]}' after '${base}${m[2] ? '(…)' : ''}' (${fieldsOf(base).map((f) => `${base}.${f}`).join(', ')})`);
+    }
     if (fieldsOf(base).length === 0) return fail(`compares '${base}', which is a yes/no check (write it alone: '${base === 'on' ? 'on ac power' : base}')`);
     return fail(`needs a field after '${base}${m[2] ? '(…)' : ''}' (${fieldsOf(base).map((f) => `${base}.${f}`).join(', ')})`);
   }
