@@ -59,6 +59,23 @@ describe('the shared sampler', () => {
   });
 });
 
+describe('the shared sampler and the hub life cycle', () => {
+  test('clear (a restore) drops every signal and the timer; later conditions sample again', async () => {
+    const { clock, signals, hub } = setup();
+    await hub.set('a', [{ type: 'when', condition: 'process(pidfile:/run/a.pid) running for 10s' }]);
+    expect(hub.sampling()).toEqual({ periodMs: 1000, signals: ['process:pidfile:/run/a.pid'] });
+    await hub.clear();
+    expect(clock.pendingTimers).toBe(0);
+    expect(hub.sampling().signals).toEqual([]);
+    await clock.advance(MIN);
+    expect(signals.samples).toBe(0);
+    await hub.set('b', [{ type: 'when', condition: 'swap > 50%' }]);
+    await clock.advance(10 * S);
+    expect(signals.samples).toBe(2);
+    expect([...signals.readCounts.keys()]).toEqual(['swap']);
+  });
+});
+
 describe('new metrics on injected samples (virtual clock)', () => {
   test('disk(/) free < 5GB for 1m fires after a minute of low space, with the value in the reason', async () => {
     const { clock, signals, fires, hub } = setup();
