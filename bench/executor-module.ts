@@ -24,7 +24,13 @@ import type { RunRequest } from '../src/actors/executor/types';
 import { childMain, msSince, runChild, writeResult } from './lib';
 
 interface Args { n: number; inflight: number; threads: number; dir: string }
-interface Measure { runsPerSec: number; totalMs: number; succeeded: number; batchesSeen?: number }
+interface Measure {
+  runsPerSec: number;
+  totalMs: number;
+  succeeded: number;
+  /** CPU of the whole process (main + worker threads) per run, µs: steadier than runs/s on a shared machine. */
+  cpuUsPerRun: number;
+}
 
 /** `inflight` loops, each starting the next run when its previous one finished. */
 async function loop(a: Args, once: (i: number) => Promise<boolean>): Promise<Measure> {
@@ -33,6 +39,7 @@ async function loop(a: Args, once: (i: number) => Promise<boolean>): Promise<Mea
   let next = 0;
   let succeeded = 0;
   const t = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: a.inflight }, async () => {
     while (next < a.n) {
       const i = next++;
@@ -40,7 +47,11 @@ async function loop(a: Args, once: (i: number) => Promise<boolean>): Promise<Mea
     }
   }));
   const totalMs = msSince(t);
-  return { runsPerSec: Math.round(a.n / (totalMs / 1000)), totalMs: Math.round(totalMs), succeeded };
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    runsPerSec: Math.round(a.n / (totalMs / 1000)), totalMs: Math.round(totalMs), succeeded,
+    cpuUsPerRun: +((cpu.user + cpu.system) / a.n).toFixed(2),
+  };
 }
 
 async function viaPool(a: Args): Promise<Measure> {
@@ -93,14 +104,18 @@ async function main(): Promise<void> {
     const pool = best(pools);
     const raw = best(raws);
     const ratio = +(pool.runsPerSec / raw.runsPerSec).toFixed(2);
-    const table = new Table({ style: { head: [], border: [] }, head: ['', `runs/s (best of ${rounds})`, 'rounds', 'ok'] });
-    table.push(['ExecutorPool, thread modules', pool.runsPerSec, pools.map((m) => m.runsPerSec).join(' / '), `${pool.succeeded}/${n}`]);
-    table.push(['raw Piscina, same function', raw.runsPerSec, raws.map((m) => m.runsPerSec).join(' / '), `${raw.succeeded}/${n}`]);
+    const table = new Table({ style: { head: [], border: [] }, head: ['', `runs/s (best of ${rounds})`, 'rounds', 'CPU µs/run (rounds)', 'ok'] });
+    const cpus = (ms: Measure[]) => ms.map((m) => m.cpuUsPerRun).join(' / ');
+    table.push(['ExecutorPool, thread modules', pool.runsPerSec, pools.map((m) => m.runsPerSec).join(' / '), cpus(pools), `${pool.succeeded}/${n}`]);
+    table.push(['raw Piscina, same function', raw.runsPerSec, raws.map((m) => m.runsPerSec).join(' / '), cpus(raws), `${raw.succeeded}/${n}`]);
     process.stderr.write(`${table.toString()}\nratio = pool / raw Piscina: ${ratio}x (${threads} threads, ${inflight} in flight, ${n} runs)\n`);
     // The ratio of the best rounds, and each round's ratio to its neighbour (what the noise spans).
     const roundRatios = pools.map((m, i) => +(m.runsPerSec / raws[i]!.runsPerSec).toFixed(2));
     process.stderr.write(`per-round ratios: ${roundRatios.join(', ')}\n`);
-    const body = { runs: n, inflight, threads, pool, raw, poolRounds: pools, rawRounds: raws, ratio, roundRatios };
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    const cpuRatio = +(median(raws.map((m) => m.cpuUsPerRun)) / median(pools.map((m) => m.cpuUsPerRun))).toFixed(2);
+    process.stderr.write(`CPU per run, raw Piscina / pool (medians): ${cpuRatio}x (above 1: the pool spends less CPU per run)\n`);
+    const body = { runs: n, inflight, threads, pool, raw, poolRounds: pools, rawRounds: raws, ratio, roundRatios, cpuRatio };
     const file = writeResult('executor-module', body);
     process.stderr.write(`written ${file}\n`);
     process.stdout.write(`${JSON.stringify({ benchmark: 'executor-module', ...body })}\n`);

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
-import { errorMessage, importModule, loadError, noEntryError, pickEntry, type JobContext, type JobFunction } from './run/job-module';
+import { errorMessage, importModule, loadError, noEntryError, pickEntry, stackText, type JobContext, type JobFunction } from './run/job-module';
 
 export type { JobContext, JobFunction } from './run/job-module';
 import type { RunEvent } from '../actors/executor/types';
@@ -103,7 +103,7 @@ async function main(file: string | undefined): Promise<void> {
   } catch (err) {
     settled = true;
     const message = errorMessage(err);
-    process.stderr.write(`${err instanceof Error && err.stack ? err.stack : message}\n`);
+    process.stderr.write(`${stackText(err)}\n`);
     report({ ok: false, error: message });
     finish(1);
   }

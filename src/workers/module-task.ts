@@ -7,8 +7,9 @@
  * `src/actors/executor/thread-protocol.ts`.
  */
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
-import type {
-  ModuleTaskPayload, ModuleTaskResult, ModuleThreadCommand, ModuleThreadData, ModuleThreadEvent,
+import {
+  packResult, type ModuleTaskPayload, type ModuleTaskResult, type ModuleThreadCommand, type ModuleThreadData,
+  type ModuleThreadEvent, type PackedResult,
 } from '../actors/executor/thread-protocol';
 import type { RunRequest, RunResult } from '../actors/executor/types';
 import { cancelCause, endedEarly, type KillCause } from './run/cancel';
@@ -41,7 +42,9 @@ if (data?.commands) {
     const cmd = (ev as { data: ModuleThreadCommand }).data;
     if (cmd?.type !== 'cancel') return;
     const run = running.get(cmd.runId);
-    if (run) return run.stop(cancelCause(cmd.reason));
+    // Inside the run's context: the module's abort listeners run synchronously from here, and
+    // what they print belongs to the run.
+    if (run) return host.runs.run(run, () => run.stop(cancelCause(cmd.reason)));
     const now = Date.now();
     for (const [id, c] of earlyCancels) if (now - c.at > EARLY_CANCEL_TTL_MS) earlyCancels.delete(id);
     earlyCancels.set(cmd.runId, { cause: cancelCause(cmd.reason), at: now });
@@ -69,19 +72,19 @@ export default async function moduleTask(task: ModuleTaskPayload): Promise<Modul
   const { runs, batch } = task;
   const checked = new Set<string>();
   const hooks: ThreadRunHooks = { load: (f) => cache.load(f, checked), mayAbandon: !task.solo, retire };
-  if (runs.length === 1) return [await execute(runs[0]!, task, hooks)];
-  const out: ModuleTaskResult = new Array<RunResult | null>(runs.length).fill(null);
+  if (runs.length === 1) return [packResult(await execute(runs[0]!, task, hooks))];
+  const out: ModuleTaskResult = new Array<PackedResult | null>(runs.length).fill(null);
   let unsent: number[] = [];
   let flush: NodeJS.Immediate | null = null;
   const sendEarly = (): void => {
     flush = null;
-    const items = unsent.map((i): [number, RunResult] => [i, out[i]!]);
+    const items = unsent.map((i): [number, PackedResult] => [i, out[i]!]);
     for (const i of unsent) out[i] = null;
     unsent = [];
     post({ type: 'rae.results', batch, items });
   };
   await Promise.all(runs.map(async (req, i) => {
-    out[i] = await execute(req, task, hooks);
+    out[i] = packResult(await execute(req, task, hooks));
     unsent.push(i);
     // Runs that settle in the same turn as the last one travel with the task's own answer.
     flush ??= setImmediate(sendEarly);

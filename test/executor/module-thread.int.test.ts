@@ -25,6 +25,18 @@ function moduleFile(name: string, source: string): string {
   return file;
 }
 
+/** Resolves once `file` exists (a module writes it when it has started), polling; rejects after 20 s. */
+async function until(file: string): Promise<void> {
+  for (const deadline = Date.now() + 20_000; !fs.existsSync(file);) {
+    if (Date.now() > deadline) throw new Error(`${file} never appeared`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Source that marks `file` as started, then evaluates `body` (an expression of ctx). */
+const marks = (file: string, body: string) =>
+  `module.exports = (ctx) => { require('fs').writeFileSync(${JSON.stringify(file)}, ''); return ${body}; };`;
+
 const threadRequest = (over: Partial<RunRequest>) => request({ isolation: 'thread', killGraceMs: 300, ...over });
 const run = (over: Partial<RunRequest>) => pool.start(threadRequest(over)).result;
 
@@ -75,6 +87,8 @@ it('a throw or a rejection fails the run with its message; a missing module or e
   const sync = await run({ module: moduleFile('throws.js', "module.exports = () => { throw new Error('disk is full'); };") });
   expect(sync).toMatchObject({ status: 'failed', exitCode: 1, error: 'disk is full' });
   expect(sync.output).toContain('Error: disk is full');
+  expect(sync.output).toContain('throws.js:1');
+  expect(sync.output).not.toMatch(/workers[/\\]run/); // the scheduler's own frames are left out
   const rejects = await run({ module: moduleFile('rejects.mjs', "export default async () => { throw new Error('no network'); };") });
   expect(rejects).toMatchObject({ status: 'failed', error: 'no network' });
   expect((await run({ module: path.join(tmp.dir, 'nope.js') })).error).toMatch(/cannot load job module/);
@@ -154,19 +168,24 @@ describe('memory cap', () => {
 
 describe('cancel', () => {
   it('aborts a cooperative module: replace → killed', async () => {
+    const started = path.join(tmp.dir, 'cancellable-started');
     const file = moduleFile('cancellable.js',
-      "module.exports = (ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve('stopped')));");
+      marks(started, "new Promise((resolve) => ctx.signal.addEventListener('abort', () => { console.log('aborted'); resolve(); }))"));
     const handle = pool.start(threadRequest({ module: file }));
-    setTimeout(() => handle.cancel('replace'), 50);
+    await until(started);
+    handle.cancel('replace');
     const r = await handle.result;
+    expect(r.output).toBe('aborted\n');
     expect(r).toMatchObject({ status: 'killed' });
     expect(r.error).toMatch(/replaced by a newer run/);
   });
 
   it('a module on a shared thread that ignores the cancel is given up after the grace; the threads are replaced', async () => {
-    const file = moduleFile('deaf.js', 'module.exports = () => new Promise(() => setInterval(() => {}, 1000));');
+    const started = path.join(tmp.dir, 'deaf-started');
+    const file = moduleFile('deaf.js', marks(started, 'new Promise(() => setInterval(() => {}, 1000))'));
     const handle = pool.start(threadRequest({ module: file }));
-    setTimeout(() => handle.cancel('manual'), 50);
+    await until(started);
+    handle.cancel('manual');
     const r = await handle.result;
     expect(r.status).toBe('killed');
     expect(r.error).toBe('killed: cancelled on request; the module did not stop within 300ms of its abort signal');
@@ -205,11 +224,20 @@ it("`isolation: 'process'` still runs the module in a child process", async () =
 
 it('close interrupts thread runs still going after the grace', async () => {
   const own = new ExecutorPool({ maxConcurrent: 2, moduleThreads: 1 });
-  const file = moduleFile('forever.js', 'module.exports = () => { for (;;) {} };');
+  const started = path.join(tmp.dir, 'forever-started');
+  const file = moduleFile('forever.js', marks(started, '(() => { for (;;) {} })()'));
   const handle = own.start(threadRequest({ module: file }));
-  await new Promise((r) => setTimeout(r, 100));
+  await until(started);
   await own.close({ graceMs: 100 });
   const r = await handle.result;
   expect(r.status).toBe('interrupted');
   expect(r.error).toMatch(/shut down/);
+});
+
+it('a heap cap too small for a thread to boot fails the run, saying so, and the pool goes on', async () => {
+  const file = moduleFile('tiny.js', 'module.exports = () => 1;');
+  const r = await run({ module: file, limits: { maxMemoryBytes: 1024 * 1024 } });
+  expect(r.status).toBe('failed');
+  expect(r.error).toMatch(/maxMemoryBytes 1 MB is too small for a worker thread to start/);
+  expect((await run({ module: file })).status).toBe('succeeded');
 });

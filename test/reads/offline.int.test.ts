@@ -69,7 +69,7 @@ describe('offline reads (no daemon)', () => {
     expect(stats.jobs).toEqual({ total: 3, enabled: 2, paused: 1, done: 0 });
     expect(stats.runs).toMatchObject({ total: 3, succeeded: 2, failed: 1 });
     expect(stats.durationMs.max).toBe(Math.max(...runs.map((r) => r.durationMs!)));
-  });
+  }, 120_000);
 
   it('writes through the same checks as the scheduler: bad specs and names refused, nothing stored', async () => {
     await written();
@@ -82,7 +82,7 @@ describe('offline reads (no daemon)', () => {
     expect(dup.stderr).toMatch(/^rae-sched: error: .*already exists/);
     const names = (JSON.parse((await rae(['list', '--json', '--data-dir', dir])).stdout) as Job[]).map((j) => j.name);
     expect(names).toEqual(['tick', 'bad', 'idle']);
-  });
+  }, 120_000);
 
   it('pause, resume, add and remove offline are what a daemon then sees', async () => {
     await written();
@@ -97,7 +97,7 @@ describe('offline reads (no daemon)', () => {
     expect(jobs[2]!.triggers).toEqual([{ type: 'after', job: 'tick', on: 'succeeded' }]);
     // Resumed while no daemon ran: the slots while paused are not caught up at start-up.
     expect(await s.history('idle')).toEqual([]);
-  });
+  }, 120_000);
 });
 
 function tick(runs: Run[]): string {

@@ -48,7 +48,7 @@ describe('paginated job list', () => {
     const exact = await allPages(s, 25);
     expect(exact).toHaveLength(1);
     expect((await s.listJobs({})).jobs).toHaveLength(25);
-  });
+  }, 120_000);
 
   it('a cursor stays valid while jobs are added and removed: nothing repeated, nothing skipped', async () => {
     const s = await withJobs(12);
@@ -64,7 +64,7 @@ describe('paginated job list', () => {
     const seen = pages.flatMap((p) => p.jobs.map((j) => j.name));
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen).toEqual([...before, 'new0']);
-  });
+  }, 120_000);
 
   it('refuses a bad limit or cursor with a validation error', async () => {
     const s = await withJobs(1);
@@ -72,7 +72,7 @@ describe('paginated job list', () => {
     for (const after of ['', 'not a cursor!', 'am9iXzE', Buffer.from('j1.').toString('base64url')]) {
       expect(await codeOf(s.listJobs({ after }))).toBe('VALIDATION');
     }
-  });
+  }, 120_000);
 
   it('the CLI pages with --limit/--after; bad values are one line, exit 2', async () => {
     await withJobs(3);
@@ -88,7 +88,7 @@ describe('paginated job list', () => {
     expectUsageError(await rae(['list', '--after', 'bogus!', '--data-dir', dir]), '--after');
     expectUsageError(await rae(['list', '--limit', '0', '--data-dir', dir]), '--limit');
     expectUsageError(await rae(['list', '--limit', '20000', '--data-dir', dir]), '--limit');
-  });
+  }, 120_000);
 
   it('the control API pages with ?limit=&after= (and still answers a plain array without them)', async () => {
     const s = await withJobs(3);
@@ -108,5 +108,5 @@ describe('paginated job list', () => {
     } finally {
       await server.close();
     }
-  });
+  }, 120_000);
 });

@@ -2,7 +2,7 @@
 import { useSchedulers } from '../helpers/scheduler';
 import { Store } from '../../src/actors/persistence/store';
 import { openTables } from '../../src/actors/persistence/tables';
-import { emptyRollup, GLOBAL_KEY, ROLLUP_META_KEY } from '../../src/actors/persistence/rollup';
+import { emptyRollup, GLOBAL_KEY, ROLLUP_META_KEY, rollUpFinal } from '../../src/actors/persistence/rollup';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 
@@ -35,7 +35,7 @@ describe('statistics rolled up in the store', () => {
     const stats = await a.s.stats();
     expect(stats.runs).toMatchObject({ total: 3, succeeded: 2, failed: 1, successRate: 2 / 3 });
     expect(stats.durationMs.max).toBe(all.durations.maxMs);
-  });
+  }, 120_000);
 
   it('reads the stored rollup at restart instead of rescanning history, and keeps adding to it', async () => {
     const a = await fixture.open(T0);
@@ -56,7 +56,7 @@ describe('statistics rolled up in the store', () => {
     await b.s.runNow('ok');
     await b.runs.wait(1);
     expect((await b.s.stats()).runs).toMatchObject({ total: 1235, succeeded: 1001 });
-  });
+  }, 120_000);
 
   it('rebuilds the rollup once from stored runs when the store predates it', async () => {
     const a = await fixture.open(T0);
@@ -77,7 +77,31 @@ describe('statistics rolled up in the store', () => {
     const b = await fixture.open(T0 + 60_000);
     expect((await b.s.stats()).runs).toMatchObject({ total: 2, succeeded: 2 });
     expect((await stored(fixture.dir())).ok.counts.succeeded).toBe(2);
-  });
+  }, 120_000);
+
+  it('counts two runs finishing in one transaction, and a run put final twice in it once (reads see the transaction\'s own writes)', async () => {
+    const a = await fixture.open(T0);
+    await a.s.addJob({ name: 'ok', schedule: 'never', command: 'true' });
+    await a.s.runNow('ok');
+    await a.s.runNow('ok');
+    const [r1, r2] = await a.runs.wait(2);
+    await a.s.shutdown();
+    const t = openTables(fixture.dir(), false);
+    try {
+      await t.env.childTransaction(() => {
+        for (const key of [...t.stats.getKeys({})]) void t.stats.remove(key);
+        // Each finish over its `running` record: the second must see the record the first wrote.
+        rollUpFinal(t, r1!, { ...r1!, status: 'running' });
+        rollUpFinal(t, r2!, { ...r2!, status: 'running' });
+        // r1 again, over its stored final record: not counted twice.
+        rollUpFinal(t, r1!, t.runs.get([r1!.jobId, r1!.id]));
+      });
+      await t.env.flushed;
+      expect(t.stats.get(GLOBAL_KEY)?.counts.succeeded).toBe(2);
+    } finally {
+      await t.env.close();
+    }
+  }, 120_000);
 
   it('does not count a final record written twice', async () => {
     const a = await fixture.open(T0);
@@ -92,5 +116,5 @@ describe('statistics rolled up in the store', () => {
     } finally {
       await store.close();
     }
-  });
+  }, 120_000);
 });

@@ -24,7 +24,7 @@ import type { Logger } from '../../api';
 import { formatDuration } from '../../model/duration';
 import { cancelCause, endedEarly, timeoutCause } from '../../workers/run/cancel';
 import {
-  isModuleThreadEvent, type ModuleTaskPayload, type ModuleTaskResult, type ModuleThreadCommand, type ModuleThreadData,
+  isModuleThreadEvent, unpackResult, type ModuleTaskPayload, type ModuleTaskResult, type ModuleThreadCommand, type ModuleThreadData,
   type ModuleThreadEvent,
 } from './thread-protocol';
 import type { RunHandle } from './pool';
@@ -56,6 +56,8 @@ interface ThreadPool {
   /** Tasks submitted and not settled. */
   tasks: number;
   retired: boolean;
+  /** Why a thread of it failed, if one did. */
+  failure: string | null;
   /** `null` = the shared instance; else the heap cap in MiB. */
   capMb: number | null;
 }
@@ -174,7 +176,7 @@ export class ModuleThreads {
       (results) => {
         for (let i = 0; i < results.length; i++) {
           const r = results[i];
-          if (r) this.#settle(entries[i]!, r);
+          if (r) this.#settle(entries[i]!, unpackResult(r));
         }
         this.#taskOver(pool, batch, entries, null);
       },
@@ -188,7 +190,10 @@ export class ModuleThreads {
     if (err !== null) {
       const aborted = (err as Error)?.name === 'AbortError';
       const oom = (err as NodeJS.ErrnoException)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      if (!aborted && !oom) this.#retire(pool, `a module thread failed: ${(err as Error)?.message ?? String(err)}`);
+      if (!aborted && !oom) {
+        pool.failure ??= (err as Error)?.message ?? String(err);
+        this.#retire(pool, `a module thread failed: ${pool.failure}`);
+      }
       for (const e of entries) if (!e.done) this.#settle(e, this.#lost(e, err, oom));
     }
     // Early results travel on another channel and may still be on their way: keep the batch until
@@ -213,7 +218,7 @@ export class ModuleThreads {
       const cause = cancelCause(e.cancelled);
       return this.#since(e, endedEarly(cause.status, cause.error));
     }
-    return endedEarly('failed', `the module thread failed: ${(err as Error)?.message ?? String(err)}`);
+    return endedEarly('failed', `the module thread failed: ${e.pool?.failure ?? (err as Error)?.message ?? String(err)}`);
   }
 
   /** A result made here covers the run from its thread's start report, when there was one. */
@@ -265,7 +270,9 @@ export class ModuleThreads {
       case 'rae.results': {
         const entries = this.#batches.get(msg.batch);
         if (!entries) return;
-        for (const [i, r] of msg.items) if (entries[i]) this.#settle(entries[i], r);
+        for (const [i, r] of msg.items) if (entries[i]) this.#settle(entries[i], unpackResult(r));
+        // The task's own answer may have come first (the two travel on different ports).
+        if (entries.every((e) => e.done)) this.#batches.delete(msg.batch);
         return;
       }
       case 'rae.started': {
@@ -303,11 +310,20 @@ export class ModuleThreads {
       atomics: 'disabled',
       ...(capMb !== null ? { resourceLimits: { maxOldGenerationSizeMb: capMb } } : {}),
     });
-    const pool: ThreadPool = { piscina, commands, tasks: 0, retired: false, capMb };
+    const pool: ThreadPool = { piscina, commands, tasks: 0, retired: false, failure: null, capMb };
     piscina.on('message', (msg: unknown) => {
       if (isModuleThreadEvent(msg)) this.#onEvent(pool, msg);
     });
-    piscina.on('error', (err: unknown) => this.#retire(pool, `a module thread failed: ${(err as Error)?.message ?? String(err)}`));
+    piscina.on('error', (err: unknown) => {
+      // A thread that failed with no run on it: at bootstrap (e.g. a heap cap too small to boot a
+      // thread), after which Piscina never starts another one, or at idle.
+      pool.failure = capMb !== null && (err as NodeJS.ErrnoException)?.code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? `maxMemoryBytes ${capMb} MB is too small for a worker thread to start (its JS heap ran out while booting)`
+        : (err as Error)?.message ?? String(err);
+      this.#retire(pool, `a module thread failed: ${pool.failure}`);
+      // With no thread left, what waits in its queue would wait forever: destroying it ends those runs.
+      if (piscina.threads.length === 0) void this.#destroy(pool);
+    });
     this.#pools.add(pool);
     if (capMb === null) this.#shared = pool;
     else this.#capped.set(capMb, pool);

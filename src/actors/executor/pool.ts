@@ -1,6 +1,9 @@
 /**
- * The executor's pool of worker threads (ARCHITECTURE "Flow of a job", step 3): hands runs to the
- * Piscina task in `src/workers/run-task.ts` and reports each run's result. Failures are data.
+ * The executor's pools of worker threads (ARCHITECTURE "Flow of a job", step 3; docs/architecture.md
+ * "Executor"): process runs (commands, modules with `isolation: 'process'`) go to the Piscina task
+ * in `src/workers/run-task.ts`, which spawns and supervises them; JS modules with
+ * `isolation: 'thread'` go to {@link ModuleThreads}, which runs them inside worker threads. Every
+ * run's outcome is reported as data.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +91,8 @@ const THREAD_IDLE_MS = 30_000;
  * const pool = new ExecutorPool({ maxConcurrent: 4 });
  * const { result } = pool.start({ runId, jobId, attempt: 1, command: 'echo hi', module: null, cwd: null, env: {}, limits: {} });
  * console.log((await result).status); // 'succeeded'
+ * // A JS module in a worker thread:
+ * pool.start({ runId, jobId, attempt: 1, command: null, module: '/jobs/report.js', isolation: 'thread', cwd: null, env: {}, limits: {} });
  */
 export class ExecutorPool {
   readonly #opts: Required<Pick<ExecutorPoolOptions, 'maxConcurrent' | 'threads' | 'workerFile'>>;

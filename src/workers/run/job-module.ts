@@ -6,6 +6,7 @@
  * A resolved value other than `undefined` is appended to the output as one JSON line; a throw or
  * rejection fails the run with its message.
  */
+import path from 'node:path';
 import { format } from 'node:util';
 
 /** The context handed to a job module. */
@@ -56,3 +57,13 @@ export function errorMessage(err: unknown): string {
 /** Why a module could not be used at all. */
 export const loadError = (file: string, err: unknown): string => `cannot load job module '${file}': ${errorMessage(err)}`;
 export const noEntryError = (file: string): string => `job module '${file}' exports no default or 'run' function`;
+
+/** Frames of the scheduler's own hosting code (src/workers/**), which say nothing about the job. */
+const HOST_DIR = path.join(__dirname, '..');
+
+/** What a failed run's output gets for a thrown value: its stack without our hosting frames. */
+export function stackText(err: unknown): string {
+  if (!(err instanceof Error) || !err.stack) return errorMessage(err);
+  return err.stack.split('\n').filter((line) => !line.includes(HOST_DIR) && !line.includes('node:internal/async_hooks')).join('\n');
+}
+

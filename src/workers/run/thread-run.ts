@@ -11,7 +11,7 @@ import {
 } from '../../actors/executor/types';
 import { formatDuration } from '../../model/duration';
 import { timeoutCause, type KillCause } from './cancel';
-import { errorMessage, loadError, noEntryError, type JobContext, type JobFunction } from './job-module';
+import { errorMessage, loadError, noEntryError, stackText, type JobContext, type JobFunction } from './job-module';
 import { OutputRing } from './output-ring';
 
 /** Default period of heap sampling (memory-capped runs only). */
@@ -116,7 +116,7 @@ export class ThreadRun {
   /** The run's code raised an error that escaped it (uncaught, unhandled rejection). */
   fail(message: string, err: unknown): void {
     if (this.#settled) return;
-    this.write(`${err instanceof Error && err.stack ? err.stack : format(err)}\n`);
+    this.write(`${stackText(err)}\n`);
     this.#settle('failed', message);
   }
 
@@ -179,7 +179,7 @@ export class ThreadRun {
       this.#settle('succeeded', null);
     } catch (err) {
       if (this.#settled) return;
-      this.write(`${err instanceof Error && err.stack ? err.stack : errorMessage(err)}\n`);
+      this.write(`${stackText(err)}\n`);
       this.#settle('failed', errorMessage(err));
     }
   }
