@@ -11,7 +11,7 @@ import type { Logger } from '../api';
 import type { Clock, TimerHandle } from './clock';
 import { deferred, type Deferred, type Incarnation } from './incarnation';
 import type { Child } from './supervisor';
-import { describeError, type ActorRef, type ActorStats, type AskOptions, type Handlers, type PayloadOf, type RefusalReason, type Reply, type RuntimeEvent } from './types';
+import { describeError, type ActorRef, type ActorStats, type AskOptions, type Handlers, type MessageType, type PayloadOf, type RefusalReason, type Reply, type RuntimeEvent } from './types';
 
 /** Fully-filled options of one cell. @internal */
 export interface CellOptions {
@@ -60,7 +60,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
       .subscribe();
   }
 
-  ask<K extends keyof H & string>(type: K, payload: PayloadOf<H, K>, opts: AskOptions = {}): Promise<Reply<H, K>> {
+  ask<K extends MessageType<H>>(type: K, payload: PayloadOf<H, K>, opts: AskOptions = {}): Promise<Reply<H, K>> {
     const reply = deferred<unknown>();
     const env: Envelope = { type, payload, reply, timer: null, settled: false };
     if (!this.#accept(env)) return reply.promise as Promise<Reply<H, K>>;
@@ -74,7 +74,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
     return reply.promise as Promise<Reply<H, K>>;
   }
 
-  tell<K extends keyof H & string>(type: K, payload: PayloadOf<H, K>): void {
+  tell<K extends MessageType<H>>(type: K, payload: PayloadOf<H, K>): void {
     this.#accept({ type, payload, reply: null, timer: null, settled: false });
   }
 

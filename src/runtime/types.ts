@@ -15,6 +15,9 @@ export type Handlers = { [type: string]: (payload: never) => unknown };
 /** The resolved reply type of handler `K`. */
 export type Reply<H extends Handlers, K extends keyof H> = Awaited<ReturnType<H[K]>>;
 
+/** The message types of protocol `H`: its handler names, except the reserved `$stop`. */
+export type MessageType<H extends Handlers> = Exclude<keyof H & string, typeof STOP_HANDLER>;
+
 /** The payload of message `K` of protocol `H`. */
 export type PayloadOf<H extends Handlers, K extends keyof H> = Parameters<H[K]>[0];
 
@@ -25,8 +28,8 @@ export type PayloadOf<H extends Handlers, K extends keyof H> = Parameters<H[K]>[
  * // { type: 'add'; payload: { n: number } } | { type: 'reset'; payload: undefined }
  */
 export type MessageOf<H extends Handlers> = {
-  [K in keyof H & string]: { type: K; payload: PayloadOf<H, K> };
-}[keyof H & string];
+  [K in MessageType<H>]: { type: K; payload: PayloadOf<H, K> };
+}[MessageType<H>];
 
 /**
  * What an actor may do with another actor: ask and tell. A main-thread {@link ActorRef} is one; so
@@ -34,11 +37,16 @@ export type MessageOf<H extends Handlers> = {
  */
 export interface PeerRef<H extends Handlers> {
   readonly name: string;
+  /**
+   * Phantom (never set): makes refs of different protocols incompatible for the compiler (generic
+   * methods alone are compared loosely). A ref to a bigger protocol still fits a smaller one.
+   */
+  readonly __protocol?: H;
   /** Request/reply. Rejects with the handler's error (its `code` kept), MailboxFullError,
    *  AskTimeoutError, ActorDeadError (incarnation died with it in flight) or ActorStoppedError. */
-  ask<K extends keyof H & string>(type: K, payload: PayloadOf<H, K>, opts?: AskOptions): Promise<Reply<H, K>>;
+  ask<K extends MessageType<H>>(type: K, payload: PayloadOf<H, K>, opts?: AskOptions): Promise<Reply<H, K>>;
   /** Fire and forget. Failures are counted and logged, never thrown. */
-  tell<K extends keyof H & string>(type: K, payload: PayloadOf<H, K>): void;
+  tell<K extends MessageType<H>>(type: K, payload: PayloadOf<H, K>): void;
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import { deserializeError, serializeError, type SerializedError } from '../errors';
 import { PendingCalls } from './pending-calls';
-import type { AskOptions, Handlers, MessageOf, PayloadOf, PeerRef, Reply, UnexpectedErrorPolicy } from './types';
+import type { AskOptions, Handlers, MessageOf, MessageType, PayloadOf, PeerRef, Reply, UnexpectedErrorPolicy } from './types';
 
 /** An error on the wire: code, name, message (and field) kept, plus its cause chain. */
 export type WireError = SerializedError & { cause?: WireError };
@@ -155,13 +155,11 @@ export class PortCaller {
 export class PortPeerRef<H extends Handlers> implements PeerRef<H> {
   readonly name: string;
   readonly #caller: PortCaller;
-  readonly #closedError: () => Error;
   #closed = false;
 
   constructor(name: string, port: MessagePortLike & { on(event: 'close', l: () => void): unknown }, closedError: () => Error) {
     this.name = name;
     this.#caller = new PortCaller(port);
-    this.#closedError = closedError;
     port.on('message', (m) => {
       const r = m as PeerReply;
       if (r.kind === 'reply') this.#caller.onReply(r.id, r.result);
@@ -172,13 +170,13 @@ export class PortPeerRef<H extends Handlers> implements PeerRef<H> {
     });
   }
 
-  async ask<K extends keyof H & string>(type: K, payload: PayloadOf<H, K>, opts: AskOptions = {}): Promise<Reply<H, K>> {
+  async ask<K extends MessageType<H>>(type: K, payload: PayloadOf<H, K>, opts: AskOptions = {}): Promise<Reply<H, K>> {
     const message = { type, payload } as MessageOf<H> & AnyMessage;
     const r = await this.#caller.call((id): PeerRequest<MessageOf<H> & AnyMessage> => ({ kind: 'ask', id, message, timeoutMs: opts.timeoutMs }));
     return unwrap(r) as Reply<H, K>;
   }
 
-  tell<K extends keyof H & string>(type: K, payload: PayloadOf<H, K>): void {
+  tell<K extends MessageType<H>>(type: K, payload: PayloadOf<H, K>): void {
     if (this.#closed) return;
     const msg: PeerRequest<MessageOf<H> & AnyMessage> = { kind: 'tell', message: { type, payload } as MessageOf<H> & AnyMessage };
     try {
@@ -198,7 +196,7 @@ export function servePeer<H extends Handlers>(port: MessagePortLike & { close():
   let open = true;
   port.on('message', (m) => {
     const req = m as PeerRequest<MessageOf<H> & AnyMessage>;
-    const { type, payload } = req.message as { type: keyof H & string; payload: PayloadOf<H, keyof H & string> };
+    const { type, payload } = req.message as { type: MessageType<H>; payload: PayloadOf<H, MessageType<H>> };
     if (req.kind === 'tell') {
       ref.tell(type, payload);
       return;

@@ -59,13 +59,12 @@ describe('placement main vs thread (real worker threads)', () => {
 
   /** m (main) <-> a (thread) <-> b (thread); a's left is m, right is b; b's left is m, right is a. */
   function triangle() {
-    let m!: ActorRef<CounterProtocol>;
-    let a!: ActorRef<CounterProtocol>;
-    let b!: ActorRef<CounterProtocol>;
-    m = system.spawn({ name: 'm', logic: counter, init: { start: 0 }, peers: () => ({ right: a }) });
-    a = system.spawn({ name: 'a', logic: counter, placement: 'thread', init: { start: 100 }, peers: (): CounterPeers => ({ left: m, right: b }) });
-    b = system.spawn({ name: 'b', logic: counter, placement: 'thread', init: { start: 200 }, peers: (): CounterPeers => ({ left: m, right: a }) });
-    return { m, a, b };
+    // Peers as a function: resolved at each (re)start, so actors can refer to each other.
+    const r = {} as Record<'m' | 'a' | 'b', ActorRef<CounterProtocol>>;
+    r.m = system.spawn({ name: 'm', logic: counter, init: { start: 0 }, peers: () => ({ right: r.a }) });
+    r.a = system.spawn({ name: 'a', logic: counter, placement: 'thread', init: { start: 100 }, peers: (): CounterPeers => ({ left: r.m, right: r.b }) });
+    r.b = system.spawn({ name: 'b', logic: counter, placement: 'thread', init: { start: 200 }, peers: (): CounterPeers => ({ left: r.m, right: r.a }) });
+    return r;
   }
 
   it('a thread actor asks and tells a main-thread actor and another thread actor, both directions', async () => {
