@@ -13,7 +13,7 @@ import type { Clock } from './clock';
 import { EventBus } from './event-bus';
 import { MainIncarnation, loadFactory, type Incarnation } from './incarnation';
 import { Supervisor, type ExitReason, type Intensity, type RestartType, type SupervisorEvent } from './supervisor';
-import { ThreadIncarnation } from './thread-host';
+import { ThreadLauncher } from './thread-host';
 import {
   describeError, type ActorContext, type ActorFactory, type ActorLogic, type ActorRef, type Handlers, type HandlersOf,
   type InitOf, type PeerMap, type PeerRef, type PeersOf, type Placement, type RuntimeEvent, type UnexpectedErrorPolicy,
@@ -74,6 +74,12 @@ export interface LogicSpawnSpec<F> extends SpawnCommon {
   peers?: PeersOf<F> | (() => PeersOf<F>);
   /** V8 heap limits of the worker (placement 'thread' only). */
   resourceLimits?: ResourceLimits;
+  /**
+   * Keep one spare worker booted with the module loaded (placement 'thread' only), so a restart
+   * skips the worker boot and module load: one idle thread more, for a much faster recovery.
+   * @default false
+   */
+  standby?: boolean;
 }
 
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -93,6 +99,7 @@ export class ActorSystem {
   readonly #root: Supervisor;
   readonly #cells = new Map<string, ActorCell<Handlers>>();
   readonly #lastExit = new Map<string, string>();
+  readonly #launchers = new Map<string, ThreadLauncher>();
   readonly #askTimeoutMs: number;
   #stopped = false;
   /** Runtime events: actor.started / crashed / restarted / failed / stopped, mailbox.refused, system.failed. */
@@ -149,9 +156,12 @@ export class ActorSystem {
       return this.#spawn(spec, () => MainIncarnation.start(spec.name, loadFactory(spec.name, logic), spec.init, ctx(), policy));
     }
     if (placement !== 'thread') throw new ValidationError(`actor '${spec.name}': placement must be 'main' or 'thread', got ${String(placement)}`, 'placement');
-    return this.#spawn(spec, () => ThreadIncarnation.start({
-      name: spec.name, logic, init: spec.init, peers: peersOf(), resourceLimits: spec.resourceLimits, onUnexpectedError: policy,
-    }));
+    const launcher = new ThreadLauncher({
+      name: spec.name, logic, init: spec.init, peers: peersOf, resourceLimits: spec.resourceLimits, onUnexpectedError: policy,
+    }, spec.standby === true);
+    const ref = this.#spawn(spec, () => launcher.start());
+    this.#launchers.set(spec.name, launcher);
+    return ref;
   }
 
   /**
@@ -188,6 +198,8 @@ export class ActorSystem {
     this.#stopped = true;
     await this.#root.stop();
     for (const c of this.#cells.values()) c.markStopped();
+    await Promise.all([...this.#launchers.values()].map((l) => l.dispose()));
+    this.#launchers.clear();
     this.#bus.complete();
   }
 
@@ -249,6 +261,8 @@ export class ActorSystem {
       case 'child.terminated': {
         this.#cells.get(e.id)?.markStopped();
         this.#cells.delete(e.id);
+        void this.#launchers.get(e.id)?.dispose();
+        this.#launchers.delete(e.id);
         if (e.why === 'shutdown') this.#bus.publish({ type: 'actor.stopped', at, actor: e.id });
         else if (e.why === 'escalated' || e.why === 'start_failed' || this.#lastExit.get(e.id) !== 'exited normally') {
           this.#bus.publish({ type: 'actor.failed', at, actor: e.id, reason: this.#lastExit.get(e.id) ?? e.why });

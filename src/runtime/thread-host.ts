@@ -26,74 +26,123 @@ export interface ThreadSpec {
   name: string;
   logic: ActorLogic<unknown>;
   init?: unknown;
-  /** The peers' main-side refs, by the name the actor knows them by. */
-  peers?: Record<string, PeerRef<Handlers>>;
+  /** The peers' main-side refs, by the name the actor knows them by (resolved at each start). */
+  peers?: () => Record<string, PeerRef<Handlers>>;
   resourceLimits?: ResourceLimits;
   onUnexpectedError?: UnexpectedErrorPolicy;
+}
+
+/**
+ * A worker running the generic entry, module loaded (or loading), not started yet. Listeners are
+ * attached at creation so no message or exit is missed before an incarnation adopts it.
+ */
+class BootedWorker {
+  readonly worker: Worker;
+  readonly loaded = deferred<WireResult>();
+  readonly ready = deferred<WireResult>();
+  exited: number | null = null;
+  lastError: unknown;
+  onReply: (id: number, result: WireResult) => void = () => undefined;
+  onExit: (code: number) => void = () => undefined;
+
+  constructor(spec: ThreadSpec) {
+    const boot: ThreadBoot = { name: spec.name, module: spec.logic.module, export: spec.logic.export, onUnexpectedError: spec.onUnexpectedError ?? 'reject' };
+    this.worker = new Worker(THREAD_ENTRY, { workerData: boot, ...(spec.resourceLimits ? { resourceLimits: spec.resourceLimits } : {}) });
+    // Awaited only while starting; a late rejection must not be unhandled.
+    this.loaded.promise.catch(() => undefined);
+    this.ready.promise.catch(() => undefined);
+    this.worker.on('message', (m: HostReply) => {
+      if (m.kind === 'loaded') this.loaded.resolve(m.result);
+      else if (m.kind === 'ready') this.ready.resolve(m.result);
+      else this.onReply(m.id, m.result);
+    });
+    this.worker.on('error', (err) => { this.lastError = err; });
+    this.worker.once('exit', (code) => {
+      this.exited = code;
+      const gone = new ActorStoppedError(`actor '${spec.name}': worker exited with code ${code} while starting`);
+      this.loaded.reject(gone);
+      this.ready.reject(gone);
+      this.onExit(code);
+    });
+  }
+}
+
+/**
+ * Starts the incarnations of one thread actor. With `standby`, it keeps one spare worker booted
+ * with the module loaded, so a restart only runs the factory (the boot and the module load are
+ * most of a cold start: hundreds of ms for a module that loads a native store).
+ * @internal
+ */
+export class ThreadLauncher {
+  readonly #spec: ThreadSpec;
+  readonly #standby: boolean;
+  #spare: BootedWorker | null = null;
+  #disposed = false;
+
+  constructor(spec: ThreadSpec, standby: boolean) {
+    this.#spec = spec;
+    this.#standby = standby;
+  }
+
+  async start(): Promise<ThreadIncarnation> {
+    const spare = this.#spare;
+    this.#spare = null;
+    const worker = spare !== null && spare.exited === null ? spare : new BootedWorker(this.#spec);
+    const inc = await ThreadIncarnation.start(this.#spec, worker);
+    if (this.#standby && !this.#disposed) this.#spare = new BootedWorker(this.#spec);
+    return inc;
+  }
+
+  /** Terminates the spare (the actor is gone for good). */
+  async dispose(): Promise<void> {
+    this.#disposed = true;
+    const spare = this.#spare;
+    this.#spare = null;
+    await spare?.worker.terminate();
+  }
 }
 
 /** @internal */
 export class ThreadIncarnation implements Incarnation {
   readonly exited: Promise<ExitReason>;
   readonly #name: string;
+  readonly #booted: BootedWorker;
   readonly #worker: Worker;
   readonly #caller: PortCaller;
-  readonly #ready = deferred<WireResult>();
   readonly #exit = deferred<ExitReason>();
   readonly #closePeers: Array<() => void> = [];
   #state: 'starting' | 'running' | 'stopping' | 'dead' = 'starting';
   #inflight: Promise<unknown> | null = null;
-  #lastError: unknown;
 
-  /** Starts the worker and runs the factory in it. Rejects (worker terminated) if either fails. */
-  static async start(spec: ThreadSpec): Promise<ThreadIncarnation> {
-    const inc = new ThreadIncarnation(spec);
-    let r: WireResult;
+  /**
+   * Starts an incarnation on `booted` (a fresh worker by default): waits for the module, sends the
+   * init and the peer ports, waits for the factory. Rejects (worker terminated) if any step fails.
+   */
+  static async start(spec: ThreadSpec, booted: BootedWorker = new BootedWorker(spec)): Promise<ThreadIncarnation> {
+    const inc = new ThreadIncarnation(spec.name, booted);
     try {
-      r = await inc.#ready.promise;
+      const loaded = await booted.loaded.promise;
+      if (!loaded.ok) throw fromWireError(loaded.error);
+      inc.#sendStart(spec);
+      const r = await booted.ready.promise;
+      if (!r.ok) throw fromWireError(r.error);
     } catch (err) {
       await inc.kill();
       throw err;
-    }
-    if (!r.ok) {
-      await inc.kill();
-      throw fromWireError(r.error);
     }
     inc.#state = 'running';
     return inc;
   }
 
-  private constructor(spec: ThreadSpec) {
-    this.#name = spec.name;
+  private constructor(name: string, booted: BootedWorker) {
+    this.#name = name;
+    this.#booted = booted;
+    this.#worker = booted.worker;
     this.exited = this.#exit.promise;
-    // Awaited by start() only; a late rejection (exit after start) must not be unhandled.
-    this.#ready.promise.catch(() => undefined);
-    const ports: ThreadBoot['peers'] = {};
-    const transfer: MessagePort[] = [];
-    for (const [peer, ref] of Object.entries(spec.peers ?? {})) {
-      const { port1, port2 } = new MessageChannel();
-      this.#closePeers.push(servePeer(port1, ref));
-      ports[peer] = port2;
-      transfer.push(port2);
-    }
-    const boot: ThreadBoot = {
-      name: spec.name, module: spec.logic.module, export: spec.logic.export, init: spec.init,
-      peers: ports, onUnexpectedError: spec.onUnexpectedError ?? 'reject',
-    };
-    try {
-      this.#worker = new Worker(THREAD_ENTRY, { workerData: boot, transferList: transfer, ...(spec.resourceLimits ? { resourceLimits: spec.resourceLimits } : {}) });
-    } catch (err) {
-      // init not clonable (DataCloneError): nothing started.
-      for (const close of this.#closePeers) close();
-      throw err;
-    }
     this.#caller = new PortCaller(this.#worker);
-    this.#worker.on('message', (m: HostReply) => {
-      if (m.kind === 'ready') this.#ready.resolve(m.result);
-      else this.#caller.onReply(m.id, m.result);
-    });
-    this.#worker.on('error', (err) => { this.#lastError = err; });
-    this.#worker.once('exit', (code) => this.#onExit(code));
+    booted.onReply = (id, result) => this.#caller.onReply(id, result);
+    booted.onExit = (code) => this.#onExit(code);
+    if (booted.exited !== null) this.#onExit(booted.exited);
   }
 
   /** Worker thread id (for logs and diagnostics). */
@@ -136,13 +185,12 @@ export class ThreadIncarnation implements Incarnation {
     if (this.#state === 'dead') return;
     this.#state = 'stopping';
     this.#caller.end(new ActorStoppedError(`actor '${this.#name}' was killed`));
-    this.#ready.reject(new ActorStoppedError(`actor '${this.#name}' was killed while starting`));
     await this.#worker.terminate();
     this.#finish();
   }
 
   async fault(): Promise<void> {
-    this.#lastError = new ActorCrash('fault injected: worker terminated');
+    this.#booted.lastError = new ActorCrash('fault injected: worker terminated');
     await this.#worker.terminate();
   }
 
@@ -151,15 +199,26 @@ export class ThreadIncarnation implements Incarnation {
     await this.#worker.terminate();
   }
 
+  /** One MessageChannel per peer: our end served into the peer's ref, the other end transferred. */
+  #sendStart(spec: ThreadSpec): void {
+    const ports: Record<string, MessagePort> = {};
+    for (const [peer, ref] of Object.entries(spec.peers?.() ?? {})) {
+      const { port1, port2 } = new MessageChannel();
+      this.#closePeers.push(servePeer(port1, ref));
+      ports[peer] = port2;
+    }
+    // Throws DataCloneError if init is not structured-clonable: the start fails.
+    this.#worker.postMessage({ kind: 'start', init: spec.init, peers: ports } satisfies HostRequest, Object.values(ports));
+  }
+
   #onExit(code: number): void {
     if (this.#state === 'stopping' || this.#state === 'dead') {
       this.#finish();
       return;
     }
-    const why = this.#lastError instanceof Error ? `: ${this.#lastError.message}` : '';
-    const err = deadError(this.#name, new Error(`worker thread exited with code ${code}${why}`, { cause: this.#lastError }));
-    this.#ready.reject(err);
-    this.#die(err);
+    const last = this.#booted.lastError;
+    const why = last instanceof Error ? `: ${last.message}` : '';
+    this.#die(deadError(this.#name, new Error(`worker thread exited with code ${code}${why}`, { cause: last })));
   }
 
   /** Crash: reject every in-flight call at once, close the peer channels, end abnormally. */

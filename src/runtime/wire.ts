@@ -28,13 +28,18 @@ export type WireResult =
  */
 export type AnyMessage = { type: string; payload: unknown };
 
-/** Main → worker, on the host channel. */
+/**
+ * Main → worker, on the host channel. `start` (once) carries the init and the peer ports; a worker
+ * boots and loads the actor's module before it (so a standby worker can wait, module loaded).
+ */
 export type HostRequest =
+  | { kind: 'start'; init: unknown; peers: Record<string, MessagePortLike> }
   | { kind: 'invoke'; id: number; message: AnyMessage }
   | { kind: 'stop'; id: number };
 
-/** Worker → main, on the host channel. `ready` answers the start (the factory ran, or failed). */
+/** Worker → main, on the host channel. `loaded`: module loaded (or not); `ready`: the factory ran (or failed). */
 export type HostReply =
+  | { kind: 'loaded'; result: WireResult }
   | { kind: 'ready'; result: WireResult }
   | { kind: 'reply'; id: number; result: WireResult };
 
@@ -46,14 +51,11 @@ export type PeerRequest<M extends AnyMessage = AnyMessage> =
 /** Main-side peer server → thread actor. */
 export type PeerReply = { kind: 'reply'; id: number; result: WireResult };
 
-/** What the generic worker entry gets in `workerData`. */
+/** What the generic worker entry gets in `workerData` (init and peers come with `start`). */
 export interface ThreadBoot {
   name: string;
   module: string;
   export: string;
-  init: unknown;
-  /** One port per peer, by the name the actor knows it by. */
-  peers: Record<string, MessagePortLike>;
   onUnexpectedError: UnexpectedErrorPolicy;
 }
 

@@ -85,7 +85,8 @@ describe.each<Placement>(['main', 'thread'])('let it crash, placement %s', (plac
     try {
       expect(await asker.ask('addVia', { peer: 'right', n: 1 })).toBe(1);
       const asking = outcome(asker.ask('hangVia', { peer: 'right' }));
-      while (peer.stats().queued === 0) await settle(1);
+      for (let i = 0; i < 20_000 && peer.stats().queued === 0; i++) await settle(1);
+      expect(peer.stats().queued).toBe(1);
       await system.fault('peer');
       expect(await asking).toEqual({ code: 'ACTOR_DEAD', cause: expect.any(String) });
       expect(asker.stats()).toMatchObject({ restarts: 0, alive: true });

@@ -11,6 +11,15 @@ import type { CounterPeers, CounterProtocol } from './fixtures/counter-actor';
 
 const counter = actorModule<typeof import('./fixtures/counter-actor')>(join(__dirname, 'fixtures', 'counter-actor.js')).logic('createCounter');
 
+/** Polls `pred` every turn of the event loop, for at most 20 s (then fails, naming what it waited for). */
+async function until(pred: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 const outcome = (p: Promise<unknown>) => p.then(
   (value) => ({ value }),
   (e: Error & { code?: string }) => ({ code: e.code, name: e.name }),
@@ -99,7 +108,7 @@ describe('placement main vs thread (real worker threads)', () => {
     expect(await actors.a.ask('addVia', { peer: side, n: 5 })).toBe(start + 5);
     const asking = outcome(actors.a.ask('hangVia', { peer: side }));
     // Wait until the peer is handling the hang (in flight), then kill it.
-    while (peer.stats().queued === 0) await new Promise((r) => setImmediate(r));
+    await until(() => peer.stats().queued > 0, `${name} handling the hang`);
     const restarted = next('actor.restarted', name);
     await system.fault(name);
     expect(await asking).toEqual({ code: 'ACTOR_DEAD', name: 'ActorDeadError' });

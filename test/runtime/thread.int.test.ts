@@ -62,6 +62,14 @@ describe('thread actors (real worker threads)', () => {
     expect(a.stats()).toMatchObject({ restarts: 1, alive: true });
   });
 
+  it('errors keep code, name and cause across the thread: a crash is ActorDeadError caused by the ActorCrash', async () => {
+    const a = spawnEcho();
+    const err = await a.ask('crash', 'store lost').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ACTOR_DEAD', name: 'ActorDeadError', cause: { name: 'ActorCrash', message: 'store lost' } });
+    const plain = await a.ask('plain', undefined).catch((e: unknown) => e);
+    expect(plain).toMatchObject({ code: 'INTERNAL', name: 'TypeError', message: 'plain failure' });
+  });
+
   it('a worker terminated by V8 (heap over resourceLimits) is detected and restarted', async () => {
     const a = system.spawn({ name: 'hog', logic, placement: 'thread', init: { tag: 'H' }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
     const restarted = next('actor.restarted', 'hog');
