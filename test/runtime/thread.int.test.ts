@@ -70,6 +70,20 @@ describe('thread actors (real worker threads)', () => {
     expect(plain).toMatchObject({ code: 'INTERNAL', name: 'TypeError', message: 'plain failure' });
   });
 
+  it('standby: a restart runs on the spare worker booted (module loaded) after the previous start', async () => {
+    const a = system.spawn({ name: 'warm', logic, placement: 'thread', standby: true, init: { tag: 'W' } });
+    const first = await a.ask('whoami', undefined);
+    for (const round of [1, 2]) {
+      const restarted = next('actor.restarted', 'warm');
+      await system.fault('warm');
+      await restarted;
+      // Thread ids are handed out at Worker creation: the spare was created right after the
+      // previous incarnation started, so it has the next id.
+      expect(await a.ask('whoami', undefined)).toBe(first + round);
+      expect(await a.ask('count', undefined)).toBe(1);
+    }
+  });
+
   it('a worker terminated by V8 (heap over resourceLimits) is detected and restarted', async () => {
     const a = system.spawn({ name: 'hog', logic, placement: 'thread', init: { tag: 'H' }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
     const restarted = next('actor.restarted', 'hog');
