@@ -1,7 +1,7 @@
 /**
  * The persistence actor's handlers: the {@link Store} behind one-payload, structured-clonable
  * messages, so the runtime can host it on the main thread or in a worker thread
- * (src/workers/persistence.worker.ts). Errors are SchedulerError subclasses; the runtime carries
+ * (`placement: 'thread'`). Errors are SchedulerError subclasses; the runtime carries
  * their `code` across the thread boundary.
  */
 import { ValidationError } from '../../errors';
