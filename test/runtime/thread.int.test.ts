@@ -70,6 +70,14 @@ describe('thread actors (real worker threads)', () => {
     expect(plain).toMatchObject({ code: 'INTERNAL', name: 'TypeError', message: 'plain failure' });
   });
 
+  it('a payload or a reply that is not structured-clonable fails that ask (DataCloneError), not the actor', async () => {
+    const a = spawnEcho();
+    await expect(a.ask('echo', (() => 'x') as unknown as string)).rejects.toMatchObject({ name: 'DataCloneError' });
+    await expect(a.ask('unclonable', undefined)).rejects.toMatchObject({ code: 'INTERNAL', name: 'DataCloneError' });
+    expect(await a.ask('echo', 'still here')).toBe('T:still here');
+    expect(a.stats()).toMatchObject({ restarts: 0, alive: true });
+  });
+
   it('standby: a restart runs on the spare worker booted (module loaded) after the previous start', async () => {
     const a = system.spawn({ name: 'warm', logic, placement: 'thread', standby: true, init: { tag: 'W' } });
     const first = await a.ask('whoami', undefined);
