@@ -87,7 +87,7 @@ describe.each<Placement>(['main', 'thread'])('let it crash, placement %s', (plac
       const asking = outcome(asker.ask('hangVia', { peer: 'right' }));
       for (let i = 0; i < 20_000 && peer.stats().queued === 0; i++) await settle(1);
       expect(peer.stats().queued).toBe(1);
-      await system.fault('peer');
+      expect(await system.fault('peer')).toBe(true);
       expect(await asking).toEqual({ code: 'ACTOR_DEAD', cause: expect.any(String) });
       expect(asker.stats()).toMatchObject({ restarts: 0, alive: true });
     } finally {

@@ -94,10 +94,12 @@ describe('placement main vs thread (real worker threads)', () => {
 
   it('a peer deadline is enforced: asking a busy peer rejects ASK_TIMEOUT, and the asker lives on', async () => {
     const { a, b } = triangle();
+    // Both started first: a fault on an actor that is still starting would hit no incarnation.
+    await Promise.all([a.ask('total', undefined), b.ask('total', undefined)]);
     const hung = outcome(b.ask('hang', undefined));
     expect(await outcome(a.ask('addVia', { peer: 'right', n: 1, timeoutMs: 200 }))).toEqual({ code: 'ASK_TIMEOUT', name: 'AskTimeoutError' });
     expect(await a.ask('addVia', { peer: 'left', n: 1 })).toBe(1);
-    await system.fault('b');
+    expect(await system.fault('b')).toBe(true);
     expect(await hung).toMatchObject({ code: 'ACTOR_DEAD' });
   });
 
@@ -110,7 +112,7 @@ describe('placement main vs thread (real worker threads)', () => {
     // Wait until the peer is handling the hang (in flight), then kill it.
     await until(() => peer.stats().queued > 0, `${name} handling the hang`);
     const restarted = next('actor.restarted', name);
-    await system.fault(name);
+    expect(await system.fault(name)).toBe(true);
     expect(await asking).toEqual({ code: 'ACTOR_DEAD', name: 'ActorDeadError' });
     // Sent while the peer may still be restarting: stashed, then served by the new incarnation,
     // whose init rebuilt its state (the 5 added before the crash are gone).
@@ -122,10 +124,11 @@ describe('placement main vs thread (real worker threads)', () => {
   });
 
   it('the asker restarting gets fresh channels to its peers', async () => {
-    const { a } = triangle();
+    const { a, b } = triangle();
+    await b.ask('total', undefined);
     const first = await a.ask('where', undefined);
     const restarted = next('actor.restarted', 'a');
-    await system.fault('a');
+    expect(await system.fault('a')).toBe(true);
     await restarted;
     expect(await a.ask('where', undefined)).not.toBe(first);
     expect(await a.ask('addVia', { peer: 'left', n: 1 })).toBe(1);

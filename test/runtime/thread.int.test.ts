@@ -83,7 +83,7 @@ describe('thread actors (real worker threads)', () => {
     const first = await a.ask('whoami', undefined);
     for (const round of [1, 2]) {
       const restarted = next('actor.restarted', 'warm');
-      await system.fault('warm');
+      expect(await system.fault('warm')).toBe(true);
       await restarted;
       // Thread ids are handed out at Worker creation: the spare was created right after the
       // previous incarnation started, so it has the next id.
