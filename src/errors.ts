@@ -1,7 +1,7 @@
 /**
  * One error hierarchy for the whole scheduler. Every error has a stable `code` that callers and tests
  * match on (never the message text), and errors that cross a thread boundary are serialised with
- * their code (Comlink keeps only name, message and stack).
+ * their code (`src/runtime/wire.ts`: code, name, message, field and the cause chain).
  */
 
 /** Stable error codes. */

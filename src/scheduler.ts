@@ -15,7 +15,7 @@ import type { SchedulerEvent } from './model/events';
 import { SystemClock, VirtualClock, type Clock, type TimerHandle } from './runtime/clock';
 import { EventBus } from './runtime/event-bus';
 import { ActorSystem } from './runtime/system';
-import type { ActorRef } from './runtime/types';
+import { actorModule, type ActorRef } from './runtime/types';
 import type { ParserHandlers } from './actors/parser/actor';
 import type { PersistenceHandlers } from './actors/persistence/actor';
 import { createQueueHandlers, type QueueHandlers } from './actors/queue/actor';
@@ -112,8 +112,9 @@ export function testHooksOf(s: Scheduler): SchedulerTestHooks {
   return (s as unknown as { testHooks(): SchedulerTestHooks }).testHooks();
 }
 
-/** Where the built worker entry files are (next to this file, in dist/src/workers). */
-const workerFile = (name: string): string => path.join(__dirname, 'workers', name);
+/** The thread actors' logic, by module (the runtime's generic worker entry loads it). */
+const persistenceLogic = actorModule<typeof import('./actors/persistence/actor')>(require.resolve('./actors/persistence/actor')).logic('createPersistenceHandlers');
+const parserLogic = actorModule<typeof import('./actors/parser/actor')>(require.resolve('./actors/parser/actor')).logic('createParserHandlers');
 
 /** Longest a single shutdown step may take beyond the grace period. */
 const SHUTDOWN_SLACK_MS = 30_000;
@@ -204,14 +205,14 @@ class RaeScheduler implements Scheduler {
       },
     });
     // Start order is dependency order; the system stops them in reverse.
-    this.#persistence = this.#system.spawnThread<PersistenceHandlers>({
-      name: 'persistence', workerFile: workerFile('persistence.worker.js'), init: { dataDir: opts.dataDir },
+    this.#persistence = this.#system.spawn({
+      name: 'persistence', logic: persistenceLogic, placement: 'thread', init: { dataDir: opts.dataDir },
       mailboxSize: 100_000,
       // Several messages in flight: commits from the scheduler, concurrent adds and reads overlap,
       // and lmdb writes the transactions queued in one turn with one flush.
       concurrency: PERSISTENCE_CONCURRENCY,
     });
-    this.#parser = this.#system.spawnThread<ParserHandlers>({ name: 'parser', workerFile: workerFile('parser.worker.js'), mailboxSize: 100_000 });
+    this.#parser = this.#system.spawn({ name: 'parser', logic: parserLogic, placement: 'thread', mailboxSize: 100_000 });
     const self = (): ActorRef<SchedulerHandlers> => this.#scheduler;
     this.#queue = this.#system.spawn<QueueHandlers>({
       name: 'queue', mailboxSize: 100_000,

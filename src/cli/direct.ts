@@ -56,6 +56,11 @@ export class DirectScheduler implements Scheduler {
       hasName: (name) => store.getJobByName(name) !== null,
       jobOf: async (id) => store.getJob(id) ?? undefined,
       parse: async (text, tz, now) => this.#math.parse(text, { tz, now }),
+      // No daemon checks the condition as it arms it: refuse a signal this machine lacks here.
+      checkCondition: async (text) => {
+        const { parseCondition, refuseUnavailable, SystemSignals } = await import('../actors/triggers');
+        await refuseUnavailable(parseCondition(text), new SystemSignals());
+      },
     });
     await store.insertJob(job);
     await store.putScheduleState({ jobId: job.id, lastSlotAt: null, nextRunAt: null, anchorAt: job.createdAt });

@@ -12,7 +12,7 @@ import type { Logger } from '../api';
 import type { Clock, TimerHandle } from './clock';
 import { deferred, type Deferred, type Incarnation } from './incarnation';
 import type { Child } from './supervisor';
-import { describeError, type ActorRef, type ActorStats, type AskOptions, type Handlers, type RefusalReason, type Reply, type RuntimeEvent } from './types';
+import { describeError, type ActorRef, type ActorStats, type AskOptions, type Handlers, type MessageType, type PayloadOf, type RefusalReason, type Reply, type RuntimeEvent } from './types';
 
 /** Fully-filled options of one cell. @internal */
 export interface CellOptions {
@@ -63,7 +63,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
       .subscribe();
   }
 
-  ask<K extends keyof H & string>(type: K, payload: Parameters<H[K]>[0], opts: AskOptions = {}): Promise<Reply<H, K>> {
+  ask<K extends MessageType<H>>(type: K, payload: PayloadOf<H, K>, opts: AskOptions = {}): Promise<Reply<H, K>> {
     const reply = deferred<unknown>();
     const env: Envelope = { type, payload, reply, timer: null, settled: false };
     if (!this.#accept(env)) return reply.promise as Promise<Reply<H, K>>;
@@ -77,7 +77,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
     return reply.promise as Promise<Reply<H, K>>;
   }
 
-  tell<K extends keyof H & string>(type: K, payload: Parameters<H[K]>[0]): void {
+  tell<K extends MessageType<H>>(type: K, payload: PayloadOf<H, K>): void {
     this.#accept({ type, payload, reply: null, timer: null, settled: false });
   }
 
@@ -116,6 +116,14 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
         this.#notify();
       }
     };
+  }
+
+  /** Crashes the current incarnation (fault injection). False if none is running. @internal */
+  async fault(): Promise<boolean> {
+    const inc = this.#current;
+    if (inc === null) return false;
+    await inc.fault();
+    return true;
   }
 
   /** The actor is gone for good: queued messages reject with ActorStoppedError, new ones are refused. */

@@ -5,15 +5,33 @@
  * @internal
  */
 import { PendingCalls } from './pending-calls';
-import { ActorDeadError, ActorStoppedError, ValidationError } from '../errors';
+import { ActorDeadError, ActorStoppedError, SchedulerError, ValidationError } from '../errors';
 import type { Child, ExitReason } from './supervisor';
-import { ActorCrash, STOP_HANDLER, type Handlers } from './types';
+import { ActorCrash, STOP_HANDLER, type ActorContext, type ActorFactory, type Handlers, type UnexpectedErrorPolicy } from './types';
 
 /** What the ActorCell drives. `exited` settles on crash (abnormal) or after stop/kill (normal). */
 export interface Incarnation extends Child {
   /** Runs one message. Rejects with the handler's error, ActorDeadError (crash) or ActorStoppedError. */
   invoke(type: string, payload: unknown): Promise<unknown>;
   kill(): Promise<void>;
+  /** Ends this incarnation as a crash, now (fault injection: tests, benches, chaos drivers). */
+  fault(): Promise<void>;
+}
+
+/**
+ * Which handler errors crash the incarnation: always an ActorCrash; with policy `crash` also any
+ * error that is not a SchedulerError (SchedulerErrors are expected failures: a rejected ask).
+ * @internal
+ */
+export function crashPolicy(policy: UnexpectedErrorPolicy): (err: unknown) => boolean {
+  if (policy === 'crash') return (err) => err instanceof ActorCrash || !(err instanceof SchedulerError);
+  return (err) => err instanceof ActorCrash;
+}
+
+/** The error the sender of the message that crashed an incarnation gets. @internal */
+export function deadError(actor: string, err: unknown): ActorDeadError {
+  const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new ActorDeadError(`actor '${actor}' crashed: ${what}`, { cause: err });
 }
 
 /** A promise with its settle functions. @internal */
@@ -31,13 +49,39 @@ export function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
-/** The handler of `type`, or a ValidationError naming the actor and the unknown type. @internal */
-export function handlerOf(actor: string, handlers: Handlers, type: string): Handlers[string] {
-  const h = type === STOP_HANDLER ? undefined : handlers[type];
+/**
+ * The handler of `type` bound to its handlers object, or a ValidationError naming the actor and the
+ * unknown type. The one place where a message's payload meets its handler untyped: the types of
+ * both were checked at the sender (`ask<K>`), and the payload is plain data.
+ * @internal
+ */
+export function handlerOf(actor: string, handlers: Handlers, type: string): (payload: unknown) => unknown {
+  // Not Object.prototype's members ('constructor', 'toString'...): they are no message types.
+  const h = type === STOP_HANDLER || type in Object.prototype ? undefined : handlers[type];
   if (typeof h !== 'function') {
     throw new ValidationError(`actor '${actor}' has no handler for message type '${type}'`, 'type');
   }
-  return h;
+  return (payload) => (h as (p: unknown) => unknown).call(handlers, payload);
+}
+
+/**
+ * Loads a factory from its module reference (`require`: built CommonJS, absolute path). Used on the
+ * main thread and by the generic worker entry alike.
+ * @internal
+ */
+export function loadFactory(actor: string, logic: { module: string; export: string }): ActorFactory<unknown> {
+  let mod: Record<string, unknown>;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module is configuration, known only at run time
+    mod = require(logic.module) as Record<string, unknown>;
+  } catch (err) {
+    throw new ValidationError(`actor '${actor}': cannot load module ${logic.module}: ${err instanceof Error ? err.message : String(err)}`, 'logic.module', { cause: err });
+  }
+  const f = mod[logic.export];
+  if (typeof f !== 'function') {
+    throw new ValidationError(`actor '${actor}': module ${logic.module} has no function export '${logic.export}'`, 'logic.export');
+  }
+  return f as ActorFactory<unknown>;
 }
 
 /** Checks what a factory returned: an object of functions. @internal */
@@ -56,17 +100,21 @@ export class MainIncarnation implements Incarnation {
   readonly #exit = deferred<ExitReason>();
   /** Messages in flight: failed at once when the incarnation is killed. */
   readonly #pending = new PendingCalls();
+  readonly #isCrash: (err: unknown) => boolean;
   #state: 'running' | 'stopping' | 'dead' = 'running';
   #inflight: Promise<unknown> | null = null;
 
   /** Runs the factory; a factory that throws fails the start. */
-  static async start(name: string, factory: (init: unknown) => Handlers | Promise<Handlers>, init: unknown): Promise<MainIncarnation> {
-    return new MainIncarnation(name, checkHandlers(name, await factory(init)));
+  static async start(
+    name: string, factory: ActorFactory<unknown>, init: unknown, ctx: ActorContext, policy: UnexpectedErrorPolicy,
+  ): Promise<MainIncarnation> {
+    return new MainIncarnation(name, checkHandlers(name, await factory(init, ctx)), crashPolicy(policy));
   }
 
-  private constructor(name: string, handlers: Handlers) {
+  private constructor(name: string, handlers: Handlers, isCrash: (err: unknown) => boolean) {
     this.#name = name;
     this.#handlers = handlers;
+    this.#isCrash = isCrash;
     this.exited = this.#exit.promise;
   }
 
@@ -74,11 +122,12 @@ export class MainIncarnation implements Incarnation {
     if (this.#state !== 'running') {
       return Promise.reject(new ActorStoppedError(`actor '${this.#name}' is stopping`));
     }
-    const run = (async () => handlerOf(this.#name, this.#handlers, type).call(this.#handlers, payload))()
+    const run = (async () => handlerOf(this.#name, this.#handlers, type)(payload))()
       .catch((err: unknown) => {
-        if (!(err instanceof ActorCrash)) throw err;
-        this.#crash(err);
-        throw new ActorDeadError(`actor '${this.#name}' crashed: ${err.message}`, { cause: err });
+        if (!this.#isCrash(err)) throw err;
+        const dead = deadError(this.#name, err);
+        this.#crash(dead);
+        throw dead;
       });
     const raced = this.#pending.track(run);
     this.#inflight = raced.catch(() => undefined);
@@ -90,7 +139,7 @@ export class MainIncarnation implements Incarnation {
     this.#state = 'stopping';
     await this.#inflight;
     try {
-      await this.#handlers[STOP_HANDLER]?.(undefined);
+      await (this.#handlers[STOP_HANDLER] as (() => unknown) | undefined)?.call(this.#handlers);
     } finally {
       this.#state = 'dead';
       this.#exit.resolve({ normal: true });
@@ -105,7 +154,13 @@ export class MainIncarnation implements Incarnation {
     this.#exit.resolve({ normal: true });
   }
 
-  #crash(err: ActorCrash): void {
+  async fault(): Promise<void> {
+    const dead = deadError(this.#name, new ActorCrash('fault injected'));
+    this.#pending.end(dead);
+    this.#crash(dead);
+  }
+
+  #crash(err: ActorDeadError): void {
     if (this.#state === 'dead') return;
     this.#state = 'dead';
     this.#exit.resolve({ normal: false, error: err });

@@ -5,16 +5,19 @@
  */
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Observable } from 'rxjs';
-import { ConflictError, ValidationError } from '../errors';
+import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import type { Logger } from '../api';
 import { ActorCell } from './actor-cell';
 import type { BackoffOptions } from './backoff';
 import type { Clock } from './clock';
 import { EventBus } from './event-bus';
-import { MainIncarnation, type Incarnation } from './incarnation';
+import { MainIncarnation, loadFactory, type Incarnation } from './incarnation';
 import { Supervisor, type ExitReason, type Intensity, type RestartType, type SupervisorEvent } from './supervisor';
-import { ThreadIncarnation } from './thread-host';
-import { describeError, type ActorRef, type Handlers, type RuntimeEvent } from './types';
+import { ThreadLauncher } from './thread-host';
+import {
+  describeError, type ActorContext, type ActorFactory, type ActorLogic, type ActorRef, type Handlers, type HandlersOf,
+  type InitOf, type PeerMap, type PeerRef, type PeersOf, type Placement, type RuntimeEvent, type UnexpectedErrorPolicy,
+} from './types';
 
 /** Options of {@link ActorSystem}. */
 export interface ActorSystemOptions {
@@ -35,8 +38,6 @@ export interface ActorSystemOptions {
 export interface SpawnCommon {
   /** Unique in the system; used in events, logs and errors. */
   name: string;
-  /** Passed to the factory on every (re)start. Must be structured-clonable for thread actors. */
-  init?: unknown;
   /** Messages waiting + in flight before new ones are refused (MailboxFullError). @default 1000 */
   mailboxSize?: number;
   /** Messages accepted while the actor restarts, before new ones are refused. @default mailboxSize */
@@ -52,18 +53,40 @@ export interface SpawnCommon {
   restart?: RestartType;
   /** Grace for a graceful stop before the actor is killed. @default 5000 */
   shutdownMs?: number;
+  /** `crash`: an unexpected (non-SchedulerError) handler error crashes the actor ("let it crash"). @default 'reject' */
+  onUnexpectedError?: UnexpectedErrorPolicy;
 }
 
-/** Spec of a main-thread actor. */
+/** Spec of a main-thread actor built by a function (closures welcome; it cannot move to a thread). */
 export interface SpawnSpec<H extends Handlers> extends SpawnCommon {
-  factory: (init: any) => H | Promise<H>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  factory: (init: never, ctx: ActorContext<never>) => H | Promise<H>;
+  /** Passed to the factory on every (re)start. */
+  init?: unknown;
+  /** Refs given to the factory in `ctx.peers`; a function is called at every (re)start. */
+  peers?: PeerMap | (() => PeerMap);
 }
 
-/** Spec of a worker-thread actor. */
-export interface SpawnThreadSpec extends SpawnCommon {
-  /** Absolute path of a built .js entry that calls exposeActor. */
-  workerFile: string;
+/**
+ * Spec of an actor whose factory is a module export ({@link actorModule}): it runs on the main
+ * thread or in its own worker thread, by configuration. `init` and `peers` are checked against the
+ * factory's parameter types.
+ */
+export interface LogicSpawnSpec<F> extends SpawnCommon {
+  logic: ActorLogic<F>;
+  /** @default 'main' */
+  placement?: Placement;
+  /** Passed to the factory on every (re)start. Structured-clonable (it may cross to a thread). */
+  init?: InitOf<F>;
+  /** Refs to other actors (any placement), given to the factory in `ctx.peers`; a function is called at every (re)start. */
+  peers?: PeersOf<F> | (() => PeersOf<F>);
+  /** V8 heap limits of the worker (placement 'thread' only). */
   resourceLimits?: ResourceLimits;
+  /**
+   * Keep one spare worker booted with the module loaded (placement 'thread' only), so a restart
+   * skips the worker boot and module load: one idle thread more, for a much faster recovery.
+   * @default false
+   */
+  standby?: boolean;
 }
 
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -71,8 +94,9 @@ const silent: Logger = { debug: () => undefined, info: () => undefined, warn: ()
 /**
  * @example
  * const system = new ActorSystem({ clock: new SystemClock(), logger });
- * const parser = system.spawnThread<ParserHandlers>({ name: 'parser', workerFile: require.resolve('../workers/parser-thread') });
- * const next = await parser.ask('nextRuns', { schedule: '@daily', count: 3 });
+ * const parserLogic = actorModule<typeof import('../actors/parser/actor')>(require.resolve('../actors/parser/actor')).logic('createParserHandlers');
+ * const parser = system.spawn({ name: 'parser', logic: parserLogic, placement: 'thread' });
+ * const fires = await parser.ask('next', { schedule, after: Date.now(), count: 3 });
  * await system.stop();
  */
 export class ActorSystem {
@@ -82,6 +106,7 @@ export class ActorSystem {
   readonly #root: Supervisor;
   readonly #cells = new Map<string, ActorCell<Handlers>>();
   readonly #lastExit = new Map<string, string>();
+  readonly #launchers = new Map<string, ThreadLauncher>();
   readonly #askTimeoutMs: number;
   #stopped = false;
   /** Runtime events: actor.started / crashed / restarted / failed / stopped, mailbox.refused, system.failed. */
@@ -106,22 +131,55 @@ export class ActorSystem {
     void this.#root.exited.then((r) => this.#onRootExit(r));
   }
 
-  /** Actor on the main thread. `factory` runs on every (re)start; its handlers get one message at a time. */
-  spawn<H extends Handlers>(spec: SpawnSpec<H>): ActorRef<H> {
-    if (typeof spec.factory !== 'function') throw new ValidationError(`actor '${spec.name}': factory must be a function`, 'factory');
-    return this.#spawn<H>(spec, () => MainIncarnation.start(spec.name, spec.factory as (init: unknown) => Handlers, spec.init));
+  /**
+   * Spawns an actor and returns its stable ref. From a `logic` module reference it runs where
+   * `placement` says (a thread actor: its own Worker running the generic entry; the main side keeps
+   * the mailbox, a dead worker fails its in-flight call with ActorDeadError at once and is
+   * restarted with the same `init`). From a `factory` function it runs on the main thread.
+   */
+  spawn<F extends ActorFactory<never, Handlers, never>>(spec: LogicSpawnSpec<F>): ActorRef<HandlersOf<F>>;
+  spawn<H extends Handlers>(spec: SpawnSpec<H>): ActorRef<H>;
+  spawn(spec: SpawnSpec<Handlers> | LogicSpawnSpec<ActorFactory<unknown>>): ActorRef<Handlers> {
+    const policy = spec.onUnexpectedError ?? 'reject';
+    if (policy !== 'reject' && policy !== 'crash') {
+      throw new ValidationError(`actor '${spec.name}': onUnexpectedError must be 'reject' or 'crash', got ${String(policy)}`, 'onUnexpectedError');
+    }
+    const peersOf = (): Record<string, PeerRef<Handlers>> => {
+      const p = typeof spec.peers === 'function' ? spec.peers() : spec.peers ?? {};
+      return p as Record<string, PeerRef<Handlers>>;
+    };
+    const ctx = (): ActorContext => ({ name: spec.name, peers: peersOf() });
+    if ('factory' in spec) {
+      if (typeof spec.factory !== 'function') throw new ValidationError(`actor '${spec.name}': factory must be a function`, 'factory');
+      const factory = spec.factory as unknown as ActorFactory<unknown>;
+      return this.#spawn(spec, () => MainIncarnation.start(spec.name, factory, spec.init, ctx(), policy));
+    }
+    const { logic } = spec;
+    if (typeof logic?.module !== 'string' || !logic.module.startsWith('/') || typeof logic.export !== 'string') {
+      throw new ValidationError(`actor '${spec.name}': logic must name an absolute module path and an export, got ${JSON.stringify(logic)}`, 'logic');
+    }
+    const placement = spec.placement ?? 'main';
+    if (placement === 'main') {
+      return this.#spawn(spec, () => MainIncarnation.start(spec.name, loadFactory(spec.name, logic), spec.init, ctx(), policy));
+    }
+    if (placement !== 'thread') throw new ValidationError(`actor '${spec.name}': placement must be 'main' or 'thread', got ${String(placement)}`, 'placement');
+    const launcher = new ThreadLauncher({
+      name: spec.name, logic, init: spec.init, peers: peersOf, resourceLimits: spec.resourceLimits, onUnexpectedError: policy,
+    }, spec.standby === true);
+    const ref = this.#spawn(spec, () => launcher.start());
+    this.#launchers.set(spec.name, launcher);
+    return ref;
   }
 
   /**
-   * Same behaviour hosted in its own worker_threads Worker, bridged with Comlink. The main side
-   * keeps the mailbox and forwards one message at a time; a dead worker fails its in-flight call
-   * with ActorDeadError at once and is restarted (new Worker, factory runs again with `init`).
+   * Crashes actor `name`'s current incarnation now, as a real fault would (a thread actor's worker
+   * is terminated): its in-flight message fails with ActorDeadError and its supervisor takes over.
+   * For fault-injection tests, benches and chaos drivers. Resolves false if it was not running.
    */
-  spawnThread<H extends Handlers>(spec: SpawnThreadSpec): ActorRef<H> {
-    if (typeof spec.workerFile !== 'string' || !spec.workerFile.startsWith('/')) {
-      throw new ValidationError(`actor '${spec.name}': workerFile must be an absolute path to a built .js file, got ${String(spec.workerFile)}`, 'workerFile');
-    }
-    return this.#spawn<H>(spec, () => ThreadIncarnation.start({ name: spec.name, workerFile: spec.workerFile, init: spec.init, resourceLimits: spec.resourceLimits }));
+  async fault(name: string): Promise<boolean> {
+    const cell = this.#cells.get(name);
+    if (cell === undefined) throw new NotFoundError(`no actor named '${name}'`);
+    return cell.fault();
   }
 
   /**
@@ -147,6 +205,8 @@ export class ActorSystem {
     this.#stopped = true;
     await this.#root.stop();
     for (const c of this.#cells.values()) c.markStopped();
+    await Promise.all([...this.#launchers.values()].map((l) => l.dispose()));
+    this.#launchers.clear();
     this.#bus.complete();
   }
 
@@ -155,7 +215,7 @@ export class ActorSystem {
     return this.#root.children();
   }
 
-  #spawn<H extends Handlers>(spec: SpawnCommon, start: () => Promise<Incarnation>): ActorRef<H> {
+  #spawn(spec: SpawnCommon, start: () => Promise<Incarnation>): ActorRef<Handlers> {
     if (typeof spec.name !== 'string' || spec.name === '') throw new ValidationError('actor name must be a non-empty string', 'name');
     if (this.#stopped) throw new ValidationError(`actor system is stopped; cannot spawn '${spec.name}'`, 'name');
     if (this.#cells.has(spec.name)) throw new ConflictError(`an actor named '${spec.name}' already exists`);
@@ -171,11 +231,11 @@ export class ActorSystem {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new ValidationError(`actor '${spec.name}': concurrency must be an integer >= 1, got ${concurrency}`, 'concurrency');
     }
-    const cell = new ActorCell<H>({
+    const cell = new ActorCell<Handlers>({
       name: spec.name, clock: this.#clock, logger: this.#logger, mailboxSize, stashSize, concurrency,
       askTimeoutMs: this.#askTimeoutMs, publish: (e) => this.#bus.publish(e),
     });
-    this.#cells.set(spec.name, cell as unknown as ActorCell<Handlers>);
+    this.#cells.set(spec.name, cell);
     this.#root.addChild({
       id: spec.name, start: cell.childStart(start), restart: spec.restart, shutdownMs: spec.shutdownMs,
     }).catch((err: unknown) => {
@@ -212,6 +272,8 @@ export class ActorSystem {
       case 'child.terminated': {
         this.#cells.get(e.id)?.markStopped();
         this.#cells.delete(e.id);
+        void this.#launchers.get(e.id)?.dispose();
+        this.#launchers.delete(e.id);
         if (e.why === 'shutdown') this.#bus.publish({ type: 'actor.stopped', at, actor: e.id });
         else if (e.why === 'escalated' || e.why === 'start_failed' || this.#lastExit.get(e.id) !== 'exited normally') {
           this.#bus.publish({ type: 'actor.failed', at, actor: e.id, reason: this.#lastExit.get(e.id) ?? e.why });

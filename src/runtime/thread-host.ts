@@ -1,30 +1,106 @@
 /**
- * Main side of a thread actor: one incarnation = one worker_threads Worker running a built entry
- * file that calls exposeActor, bridged with Comlink.
+ * Main side of a thread actor: one incarnation = one worker_threads Worker running the generic
+ * entry (thread-entry.js), which loads the actor's factory by module path + export name.
  *
- * Comlink's node adapter listens only to `message`: a call to a worker that died would hang
- * forever. Every call is therefore raced against this incarnation's "gone" promise, which rejects
- * (ActorDeadError) on the worker's `error`/`exit`. The proxy is then dropped WITHOUT releaseProxy,
- * which would itself wait for an answer that never comes.
+ * Each peer the actor was given gets a fresh MessageChannel per incarnation: the worker holds one
+ * end, and the main thread serves the other into the peer's stable ActorRef (so peer refs keep
+ * working across the PEER's restarts: its mailbox stashes). The channels close with the incarnation.
+ *
+ * A call to a dead worker must not hang: every call in flight is failed (ActorDeadError) on the
+ * worker's `exit`, whatever the cause (error, process.exit, terminate, V8 resourceLimits).
  * @internal
  */
 import diagnostics_channel from 'node:diagnostics_channel';
-import { PendingCalls } from './pending-calls';
-import { Worker, type ResourceLimits } from 'node:worker_threads';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/umd/node-adapter';
-import { ActorDeadError, ActorStoppedError, deserializeError } from '../errors';
-import { deferred, type Incarnation } from './incarnation';
+import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
+import { join } from 'node:path';
+import { ActorStoppedError } from '../errors';
+import { deadError, deferred, type Incarnation } from './incarnation';
 import type { ExitReason } from './supervisor';
-import type { WireResult, WorkerApi } from './thread-actor';
+import { ActorCrash, type ActorLogic, type Handlers, type PeerRef, type UnexpectedErrorPolicy } from './types';
+import { PortCaller, fromWireError, servePeer, type HostReply, type HostRequest, type ThreadBoot, type WireResult } from './wire';
+
+/** The built generic worker entry (next to this file). */
+export const THREAD_ENTRY = join(__dirname, 'thread-entry.js');
 
 /** How to start a thread incarnation. @internal */
 export interface ThreadSpec {
   name: string;
-  /** Absolute path of a built .js entry that calls exposeActor. */
-  workerFile: string;
+  logic: ActorLogic<unknown>;
   init?: unknown;
+  /** The peers' main-side refs, by the name the actor knows them by (resolved at each start). */
+  peers?: () => Record<string, PeerRef<Handlers>>;
   resourceLimits?: ResourceLimits;
+  onUnexpectedError?: UnexpectedErrorPolicy;
+}
+
+/**
+ * A worker running the generic entry, module loaded (or loading), not started yet. Listeners are
+ * attached at creation so no message or exit is missed before an incarnation adopts it.
+ */
+class BootedWorker {
+  readonly worker: Worker;
+  readonly loaded = deferred<WireResult>();
+  readonly ready = deferred<WireResult>();
+  exited: number | null = null;
+  lastError: unknown;
+  onReply: (id: number, result: WireResult) => void = () => undefined;
+  onExit: (code: number) => void = () => undefined;
+
+  constructor(spec: ThreadSpec) {
+    const boot: ThreadBoot = { name: spec.name, module: spec.logic.module, export: spec.logic.export, onUnexpectedError: spec.onUnexpectedError ?? 'reject' };
+    this.worker = new Worker(THREAD_ENTRY, { workerData: boot, ...(spec.resourceLimits ? { resourceLimits: spec.resourceLimits } : {}) });
+    // Awaited only while starting; a late rejection must not be unhandled.
+    this.loaded.promise.catch(() => undefined);
+    this.ready.promise.catch(() => undefined);
+    this.worker.on('message', (m: HostReply) => {
+      if (m.kind === 'loaded') this.loaded.resolve(m.result);
+      else if (m.kind === 'ready') this.ready.resolve(m.result);
+      else this.onReply(m.id, m.result);
+    });
+    this.worker.on('error', (err) => { this.lastError = err; });
+    this.worker.once('exit', (code) => {
+      this.exited = code;
+      const gone = new ActorStoppedError(`actor '${spec.name}': worker exited with code ${code} while starting`);
+      this.loaded.reject(gone);
+      this.ready.reject(gone);
+      this.onExit(code);
+    });
+  }
+}
+
+/**
+ * Starts the incarnations of one thread actor. With `standby`, it keeps one spare worker booted
+ * with the module loaded, so a restart only runs the factory (the boot and the module load are
+ * most of a cold start: hundreds of ms for a module that loads a native store).
+ * @internal
+ */
+export class ThreadLauncher {
+  readonly #spec: ThreadSpec;
+  readonly #standby: boolean;
+  #spare: BootedWorker | null = null;
+  #disposed = false;
+
+  constructor(spec: ThreadSpec, standby: boolean) {
+    this.#spec = spec;
+    this.#standby = standby;
+  }
+
+  async start(): Promise<ThreadIncarnation> {
+    const spare = this.#spare;
+    this.#spare = null;
+    const worker = spare !== null && spare.exited === null ? spare : new BootedWorker(this.#spec);
+    const inc = await ThreadIncarnation.start(this.#spec, worker);
+    if (this.#standby && !this.#disposed) this.#spare = new BootedWorker(this.#spec);
+    return inc;
+  }
+
+  /** Terminates the spare (the actor is gone for good). */
+  async dispose(): Promise<void> {
+    this.#disposed = true;
+    const spare = this.#spare;
+    this.#spare = null;
+    await spare?.worker.terminate();
+  }
 }
 
 /**
@@ -50,43 +126,48 @@ const threadStarted = diagnostics_channel.channel(THREAD_STARTED_CHANNEL);
 export class ThreadIncarnation implements Incarnation {
   readonly exited: Promise<ExitReason>;
   readonly #name: string;
+  readonly #booted: BootedWorker;
   readonly #worker: Worker;
-  readonly #api: Comlink.Remote<WorkerApi>;
+  readonly #caller: PortCaller;
   readonly #exit = deferred<ExitReason>();
-  /** Calls in flight: failed at once when the worker is gone. */
-  readonly #pending = new PendingCalls();
+  readonly #closePeers: Array<() => void> = [];
   #state: 'starting' | 'running' | 'stopping' | 'dead' = 'starting';
   /** Calls in flight (several when the actor's concurrency allows): stop() lets them finish. */
   readonly #inflight = new Set<Promise<unknown>>();
-  #lastError: unknown;
 
-  /** Starts the worker and runs the factory in it. Rejects (worker terminated) if either fails. */
-  static async start(spec: ThreadSpec): Promise<ThreadIncarnation> {
-    const inc = new ThreadIncarnation(spec);
-    let r: WireResult;
+  /**
+   * Starts an incarnation on `booted` (a fresh worker by default): waits for the module, sends the
+   * init and the peer ports, waits for the factory. Rejects (worker terminated) if any step fails.
+   */
+  static async start(spec: ThreadSpec, booted: BootedWorker = new BootedWorker(spec)): Promise<ThreadIncarnation> {
+    const inc = new ThreadIncarnation(spec.name, booted);
     try {
-      r = await inc.#call((api) => api.init(spec.name, spec.init));
+      const loaded = await booted.loaded.promise;
+      if (!loaded.ok) throw fromWireError(loaded.error);
+      inc.#sendStart(spec);
+      const r = await booted.ready.promise;
+      if (!r.ok) throw fromWireError(r.error);
     } catch (err) {
       await inc.kill();
       throw err;
-    }
-    if (!r.ok) {
-      await inc.kill();
-      throw deserializeError(r.error);
     }
     inc.#state = 'running';
     return inc;
   }
 
-  private constructor(spec: ThreadSpec) {
-    this.#name = spec.name;
+  private constructor(name: string, booted: BootedWorker) {
+    this.#name = name;
+    this.#booted = booted;
+    this.#worker = booted.worker;
     this.exited = this.#exit.promise;
-    this.#worker = new Worker(spec.workerFile, spec.resourceLimits ? { resourceLimits: spec.resourceLimits } : {});
-    this.#worker.on('error', (err) => { this.#lastError = err; });
-    this.#worker.once('exit', (code) => this.#onExit(code));
-    this.#api = Comlink.wrap<WorkerApi>(nodeEndpoint(this.#worker as unknown as Parameters<typeof nodeEndpoint>[0]));
+    this.#caller = new PortCaller(this.#worker);
+    booted.onReply = (id, result) => this.#caller.onReply(id, result);
+    booted.onExit = (code) => this.#onExit(code);
+    if (booted.exited !== null) this.#onExit(booted.exited);
+    // Announced when the incarnation adopts its worker (a standby spare is not announced until
+    // then), so the probe's crash() hits the worker that serves the actor.
     if (threadStarted.hasSubscribers) {
-      threadStarted.publish({ name: spec.name, threadId: this.#worker.threadId, terminate: () => this.terminateForTest() } satisfies ThreadStarted);
+      threadStarted.publish({ name, threadId: this.#worker.threadId, terminate: () => this.terminateForTest() } satisfies ThreadStarted);
     }
   }
 
@@ -97,16 +178,17 @@ export class ThreadIncarnation implements Incarnation {
 
   async invoke(type: string, payload: unknown): Promise<unknown> {
     if (this.#state !== 'running') throw new ActorStoppedError(`actor '${this.#name}' is stopping`);
-    const call = this.#call((api) => api.invoke(type, payload));
+    const call = this.#caller.call((id): HostRequest => ({ kind: 'invoke', id, message: { type, payload } }));
     const settled = call.catch(() => undefined);
     this.#inflight.add(settled);
     void settled.then(() => this.#inflight.delete(settled));
     const r = await call;
     if (r.ok) return r.value;
-    const error = deserializeError(r.error);
+    const error = fromWireError(r.error);
     if (r.crash) {
-      // The handler declared the actor broken (ActorCrash): end this incarnation.
-      const dead = new ActorDeadError(`actor '${this.#name}' crashed: ${r.error.message}`, { cause: error });
+      // The handler declared the actor broken (ActorCrash, or an unexpected error under the
+      // `crash` policy): end this incarnation.
+      const dead = deadError(this.#name, error);
       this.#die(dead);
       void this.#worker.terminate();
       throw dead;
@@ -119,7 +201,7 @@ export class ThreadIncarnation implements Incarnation {
     this.#state = 'stopping';
     await Promise.all([...this.#inflight]);
     try {
-      await this.#call((api) => api.stop());
+      await this.#caller.call((id): HostRequest => ({ kind: 'stop', id }));
     } catch {
       // Died meanwhile: nothing left to stop.
     }
@@ -130,9 +212,14 @@ export class ThreadIncarnation implements Incarnation {
   async kill(): Promise<void> {
     if (this.#state === 'dead') return;
     this.#state = 'stopping';
-    this.#pending.end(new ActorStoppedError(`actor '${this.#name}' was killed`));
+    this.#caller.end(new ActorStoppedError(`actor '${this.#name}' was killed`));
     await this.#worker.terminate();
     this.#finish();
+  }
+
+  async fault(): Promise<void> {
+    this.#booted.lastError = new ActorCrash('fault injected: worker terminated');
+    await this.#worker.terminate();
   }
 
   /** Terminates the worker as if it had crashed. @internal for tests of crash handling. */
@@ -140,9 +227,16 @@ export class ThreadIncarnation implements Incarnation {
     await this.#worker.terminate();
   }
 
-  #call(fn: (api: Comlink.Remote<WorkerApi>) => unknown): Promise<WireResult> {
-    // Comlink's Remote<> type distributes over the WireResult union; the value is a WireResult.
-    return this.#pending.track(fn(this.#api) as Promise<WireResult>);
+  /** One MessageChannel per peer: our end served into the peer's ref, the other end transferred. */
+  #sendStart(spec: ThreadSpec): void {
+    const ports: Record<string, MessagePort> = {};
+    for (const [peer, ref] of Object.entries(spec.peers?.() ?? {})) {
+      const { port1, port2 } = new MessageChannel();
+      this.#closePeers.push(servePeer(port1, ref));
+      ports[peer] = port2;
+    }
+    // Throws DataCloneError if init is not structured-clonable: the start fails.
+    this.#worker.postMessage({ kind: 'start', init: spec.init, peers: ports } satisfies HostRequest, Object.values(ports));
   }
 
   #onExit(code: number): void {
@@ -150,21 +244,28 @@ export class ThreadIncarnation implements Incarnation {
       this.#finish();
       return;
     }
-    const why = this.#lastError instanceof Error ? `: ${this.#lastError.message}` : '';
-    this.#die(new ActorDeadError(`actor '${this.#name}': worker thread exited with code ${code}${why}`, { cause: this.#lastError }));
+    const last = this.#booted.lastError;
+    const why = last instanceof Error ? `: ${last.message}` : '';
+    this.#die(deadError(this.#name, new Error(`worker thread exited with code ${code}${why}`, { cause: last })));
   }
 
-  /** Crash: reject every in-flight call at once, end the incarnation abnormally. */
-  #die(err: ActorDeadError): void {
+  /** Crash: reject every in-flight call at once, close the peer channels, end abnormally. */
+  #die(err: Error): void {
     if (this.#state === 'dead') return;
     this.#state = 'dead';
-    this.#pending.end(err);
+    this.#caller.end(err);
+    this.#closeChannels();
     this.#exit.resolve({ normal: false, error: err });
   }
 
   #finish(): void {
     this.#state = 'dead';
-    this.#pending.end(new ActorStoppedError(`actor '${this.#name}' stopped`));
+    this.#caller.end(new ActorStoppedError(`actor '${this.#name}' stopped`));
+    this.#closeChannels();
     this.#exit.resolve({ normal: true });
+  }
+
+  #closeChannels(): void {
+    for (const close of this.#closePeers.splice(0)) close();
   }
 }

@@ -3,12 +3,116 @@
  * callers hold, and the {@link RuntimeEvent}s the system publishes.
  */
 
-/** An actor's behaviour: one handler per message type, each taking ONE structured-clonable payload. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Handlers = { [type: string]: (payload: any) => unknown };
+/**
+ * An actor's behaviour: one handler per message type, each taking ONE structured-clonable payload.
+ * The handlers object IS the actor's protocol: {@link MessageOf} turns it into the discriminated
+ * union of its messages, and every ref (main thread or across a thread) is typed by it.
+ */
+// `never` (not `any`) as the parameter: every one-parameter function is assignable to it, and
+// nothing can be passed to it without going through the typed ask/tell below.
+export type Handlers = { [type: string]: (payload: never) => unknown };
 
 /** The resolved reply type of handler `K`. */
 export type Reply<H extends Handlers, K extends keyof H> = Awaited<ReturnType<H[K]>>;
+
+/** The message types of protocol `H`: its handler names, except the reserved `$stop`. */
+export type MessageType<H extends Handlers> = Exclude<keyof H & string, typeof STOP_HANDLER>;
+
+/** The payload of message `K` of protocol `H`. */
+export type PayloadOf<H extends Handlers, K extends keyof H> = Parameters<H[K]>[0];
+
+/**
+ * The messages of protocol `H` as a discriminated union on `type`.
+ * @example
+ * type M = MessageOf<{ add(p: { n: number }): number; reset(): void }>;
+ * // { type: 'add'; payload: { n: number } } | { type: 'reset'; payload: undefined }
+ */
+export type MessageOf<H extends Handlers> = {
+  [K in MessageType<H>]: { type: K; payload: PayloadOf<H, K> };
+}[MessageType<H>];
+
+/**
+ * What an actor may do with another actor: ask and tell. A main-thread {@link ActorRef} is one; so
+ * is the ref a thread actor holds on a peer (over a MessagePort).
+ */
+export interface PeerRef<H extends Handlers> {
+  readonly name: string;
+  /**
+   * Phantom (never set): makes refs of different protocols incompatible for the compiler (generic
+   * methods alone are compared loosely). A ref to a bigger protocol still fits a smaller one.
+   */
+  readonly __protocol?: H;
+  /** Request/reply. Rejects with the handler's error (its `code` kept), MailboxFullError,
+   *  AskTimeoutError, ActorDeadError (incarnation died with it in flight) or ActorStoppedError. */
+  ask<K extends MessageType<H>>(type: K, payload: PayloadOf<H, K>, opts?: AskOptions): Promise<Reply<H, K>>;
+  /** Fire and forget. Failures are counted and logged, never thrown. */
+  tell<K extends MessageType<H>>(type: K, payload: PayloadOf<H, K>): void;
+}
+
+/**
+ * Peers an actor is given at start, by the name it knows them by: an object whose values are
+ * {@link PeerRef}s (`object`, not an index signature, so interfaces qualify too).
+ */
+export type PeerMap = object;
+
+/** What a factory gets besides its `init`. */
+export interface ActorContext<P extends PeerMap = PeerMap> {
+  /** The actor's name in its system. */
+  readonly name: string;
+  /** Refs to the peers given in the spawn spec (`peers`), wherever each of them runs. */
+  readonly peers: P;
+}
+
+/**
+ * An actor's logic: runs on every (re)start with the same `init` and returns the handlers of one
+ * incarnation. It must not care where it runs (main thread or worker thread).
+ */
+export type ActorFactory<I = never, H extends Handlers = Handlers, P extends PeerMap = PeerMap> =
+  (init: I, ctx: ActorContext<P>) => H | Promise<H>;
+
+/** The handlers (protocol) a factory builds. */
+export type HandlersOf<F> = F extends (...args: never[]) => infer R ? Awaited<R> extends Handlers ? Awaited<R> : never : never;
+/** The init a factory takes. */
+export type InitOf<F> = F extends (init: infer I, ...rest: never[]) => unknown ? I : never;
+/** The peers a factory expects in its context (`{}` if it takes none). */
+export type PeersOf<F> = F extends (init: never, ctx: ActorContext<infer P>) => unknown ? P : Record<string, never>;
+
+/**
+ * Where to find an actor's factory: a built module (absolute path) and the name of its export.
+ * The same reference runs on the main thread (`require`d there) or in the generic worker entry,
+ * so placement is a configuration value. `F` is a phantom type: the factory's type, so spawn specs
+ * and refs are checked against it without loading the module. Build one with {@link actorModule}.
+ */
+export interface ActorLogic<F> {
+  readonly module: string;
+  readonly export: string;
+  /** Phantom (never set): carries the factory type. */
+  readonly __factory?: F;
+}
+
+type FactoryKeys<M> = { [K in keyof M & string]: M[K] extends (init: never, ctx: never) => unknown ? K : never }[keyof M & string];
+
+/**
+ * References an actor module by path, typed by its module type, without loading it.
+ * @example
+ * const parserLogic = actorModule<typeof import('./actors/parser/actor')>(require.resolve('./actors/parser/actor'))
+ *   .logic('createParserHandlers'); // the export name is checked by the compiler
+ * system.spawn({ name: 'parser', logic: parserLogic, placement: 'thread' });
+ */
+export function actorModule<M>(modulePath: string): { logic<K extends FactoryKeys<M>>(exportName: K): ActorLogic<M[K]> } {
+  return { logic: (exportName) => ({ module: modulePath, export: exportName }) };
+}
+
+/** Where an actor runs: on the main thread, or alone in its own worker thread. */
+export type Placement = 'main' | 'thread';
+
+/**
+ * What an unexpected handler error does. `reject` (default): that message fails, the actor lives on.
+ * `crash`: an error that is not a SchedulerError (expected failures are SchedulerError subclasses
+ * and stay a rejected ask) crashes the incarnation, as an ActorCrash does: the sender gets
+ * ActorDeadError (`cause` = the error), the supervisor restarts it, and `init` rebuilds its state.
+ */
+export type UnexpectedErrorPolicy = 'reject' | 'crash';
 
 /** Options of {@link ActorRef.ask}. */
 export interface AskOptions {
@@ -36,13 +140,7 @@ export interface ActorStats {
  * A handle on an actor. It is STABLE across restarts: it always points at the current incarnation,
  * and messages sent while the actor restarts are stashed (bounded) and delivered after.
  */
-export interface ActorRef<H extends Handlers> {
-  readonly name: string;
-  /** Request/reply. Rejects with the handler's error (its `code` kept), MailboxFullError,
-   *  AskTimeoutError, ActorDeadError (incarnation died with it in flight) or ActorStoppedError. */
-  ask<K extends keyof H & string>(type: K, payload: Parameters<H[K]>[0], opts?: AskOptions): Promise<Reply<H, K>>;
-  /** Fire and forget. Failures are counted and logged, never thrown. */
-  tell<K extends keyof H & string>(type: K, payload: Parameters<H[K]>[0]): void;
+export interface ActorRef<H extends Handlers> extends PeerRef<H> {
   stats(): ActorStats;
 }
 

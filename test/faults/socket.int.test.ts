@@ -30,19 +30,19 @@ function underUmask000(args: string[]) {
  */
 function nobodyProbe(socket: string) {
   const code = `
-    const net = require('node:net'); let ok = 0, last = 'none', stop = false;
+    const net = require('node:net'); let ok = 0, last = 'none', stop = false; const seen = {};
     process.stdin.on('end', () => { stop = true; }); process.stdin.resume();
-    const tryOnce = () => { if (stop) { console.log(JSON.stringify({ ok, last })); return; }
+    const tryOnce = () => { if (stop) { console.log(JSON.stringify({ ok, last, seen })); return; }
       const c = net.connect(${JSON.stringify(socket)});
       c.on('connect', () => { ok++; c.write('POST /v1/jobs HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 2\\r\\n\\r\\n{}'); c.destroy(); setTimeout(tryOnce, 2); });
-      c.on('error', (e) => { last = e.code; setTimeout(tryOnce, 2); }); };
+      c.on('error', (e) => { last = e.code; seen[e.code] = (seen[e.code] || 0) + 1; setTimeout(tryOnce, 2); }); };
     tryOnce();`;
   const child = spawn('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', code], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const done = new Promise<{ ok: number; last: string }>((resolve, reject) => child.once('exit', () => {
+  const done = new Promise<{ ok: number; last: string; seen: Record<string, number> }>((resolve, reject) => child.once('exit', () => {
     try {
-      resolve(JSON.parse(out) as { ok: number; last: string });
+      resolve(JSON.parse(out) as { ok: number; last: string; seen: Record<string, number> });
     } catch {
       reject(new Error(`probe printed ${out}`));
     }
@@ -50,7 +50,7 @@ function nobodyProbe(socket: string) {
   return { stop: () => child.stdin.end(), done };
 }
 
-async function startAndProbe(dataDir: string): Promise<{ ok: number; last: string }> {
+async function startAndProbe(dataDir: string): Promise<{ ok: number; last: string; seen: Record<string, number> }> {
   const socket = join(dataDir, 'rae-sched.sock');
   const probe = nobodyProbe(socket);
   const daemon = underUmask000(['daemon', '--data-dir', dataDir]);
@@ -58,8 +58,9 @@ async function startAndProbe(dataDir: string): Promise<{ ok: number; last: strin
   try {
     await eventually(async () => (await socketGet(socket, '/v1/health').then((r) => r.status, () => 0)) === 200 || undefined, 'the daemon', 60_000);
     expect((await stat(socket)).mode & 0o777).toBe(0o600);
-    // Keep probing a little after start-up too.
-    await new Promise((r) => setTimeout(r, 300));
+    // Keep probing a while after start-up too (the probe runs as another process: on a loaded machine
+    // its loop lags, so give it time to meet the socket that now exists).
+    await new Promise((r) => setTimeout(r, 1000));
   } finally {
     probe.stop();
     daemon.kill('SIGTERM');
@@ -90,7 +91,10 @@ describe('the control socket and another user', () => {
     await chmod(dataDir, 0o777);
     for (let i = 0; i < 3; i++) {
       const r = await startAndProbe(dataDir);
-      expect(r).toEqual({ ok: 0, last: 'EACCES' });
+      // Never connected; and it did meet the socket while it existed, and was refused. (Its last attempt
+      // may come after the daemon removed the socket at stop: ENOENT then, which proves nothing.)
+      expect(r.ok).toBe(0);
+      expect(r.seen.EACCES ?? 0).toBeGreaterThan(0);
     }
   });
 });

@@ -1,10 +1,10 @@
-/** The built parser worker, hosted in a real worker thread by the runtime. */
+/** The built parser actor, hosted in a real worker thread by the runtime's generic entry. */
 import { join } from 'node:path';
 import { ActorSystem } from '../../src/runtime/system';
 import { SystemClock } from '../../src/runtime/clock';
-import type { ParserHandlers } from '../../src/actors/parser/actor';
+import { actorModule } from '../../src/runtime/types';
 
-const workerFile = join(__dirname, '..', '..', 'src', 'workers', 'parser.worker.js');
+const logic = actorModule<typeof import('../../src/actors/parser/actor')>(join(__dirname, '..', '..', 'src', 'actors', 'parser', 'actor.js')).logic('createParserHandlers');
 const NOW = Date.UTC(2027, 0, 1, 10, 0);
 
 describe('parser worker thread', () => {
@@ -15,7 +15,7 @@ describe('parser worker thread', () => {
   afterEach(() => system.stop());
 
   it('parses, computes fires and keeps serving after bad input', async () => {
-    const parser = system.spawnThread<ParserHandlers>({ name: 'parser', workerFile });
+    const parser = system.spawn({ name: 'parser', logic, placement: 'thread' });
     const s = await parser.ask('parse', { text: 'every day at 02:30', tz: 'America/New_York', now: NOW });
     expect(s).toMatchObject({ kind: 'cron', expr: '0 30 2 * * *', tz: 'America/New_York' });
     await expect(parser.ask('parse', { text: '61 * * * *', now: NOW }))

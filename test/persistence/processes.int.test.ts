@@ -12,7 +12,7 @@ import { makeJob, makeRun, removeDir, tempDir } from './helpers/fixtures';
 
 const CHILD = path.join(__dirname, 'helpers', 'store-child.js');
 const THREAD = path.join(__dirname, 'helpers', 'store-thread.js');
-const WORKER = path.join(__dirname, '..', '..', 'src', 'workers', 'persistence.worker.js');
+const LOGIC = { module: path.join(__dirname, '..', '..', 'src', 'actors', 'persistence', 'actor.js'), export: 'createPersistenceHandlers' };
 
 let dir: string;
 beforeEach(() => { dir = tempDir(); });
@@ -98,7 +98,7 @@ test('open/close cycles in worker threads beside an open store leave every write
 
 test('the built persistence worker serves the handlers through the runtime, codes kept', async () => {
   const job = makeJob(1);
-  const inc = await ThreadIncarnation.start({ name: 'persistence', workerFile: WORKER, init: { dataDir: dir } });
+  const inc = await ThreadIncarnation.start({ name: 'persistence', logic: LOGIC, init: { dataDir: dir } });
   try {
     await inc.invoke('insertJob', { job });
     await inc.invoke('putRun', { run: makeRun(job.id, 1) });

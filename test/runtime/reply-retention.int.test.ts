@@ -8,11 +8,11 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ActorSystem } from '../../src/runtime/system';
 import { SystemClock } from '../../src/runtime/clock';
+import { actorModule } from '../../src/runtime/types';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-const workerFile = join(__dirname, 'fixtures', 'echo-thread.js');
-type Echo = { echo(x: string): string };
+const logic = actorModule<typeof import('./fixtures/echo-actor')>(join(__dirname, 'fixtures', 'echo-actor.js')).logic('createEcho');
 
 async function heapAfterGc(): Promise<number> {
   for (let i = 0; i < 3; i++) {
@@ -26,7 +26,7 @@ describe('replies are not retained after their ask settles', () => {
   it('thread actor', async () => {
     const system = new ActorSystem({ clock: new SystemClock() });
     try {
-      const a = system.spawnThread<Echo>({ name: 'echo', workerFile, init: { tag: 'T' } });
+      const a = system.spawn({ name: 'echo', logic, placement: 'thread', init: { tag: 'T' } });
       const chunk = 'x'.repeat(1 << 20);
       await a.ask('echo', 'warm-up');
       const before = await heapAfterGc();

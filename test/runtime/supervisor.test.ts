@@ -209,3 +209,31 @@ describe('Supervisor: nested trees', () => {
     expect(h.log.slice(6)).toEqual(['stop:y', 'stop:x', 'stop:a']);
   });
 });
+
+describe('Supervisor: a child in a restart loop', () => {
+  it('keeps the supervisor responsive: other children are restarted meanwhile, and stop ends the loop', async () => {
+    const fails = Array.from({ length: 50 }, (_, i) => i + 2); // every restart of `a` fails
+    const { h, clock, sup } = make((h) => [h.spec('a', { failStarts: fails }), h.spec('b')], {
+      intensity: { maxRestarts: 1000, periodMs: 1_000_000 }, random: () => 0,
+      backoff: { minMs: 100, maxMs: 400, randomFactor: 0, resetAfterMs: 1_000_000 },
+    });
+    await sup.start();
+    h.child('a').crash();
+    await clock.advance(100 + 200 + 400);
+    expect(h.log.filter((l) => l === 'startfail:a')).toHaveLength(3);
+    // In the middle of a's loop, b crashes: it is restarted on its own schedule.
+    const bBack = h.next((e) => e.type === 'child.started' && e.id === 'b' && e.restart);
+    h.child('b').crash();
+    await clock.advance(100);
+    await bBack;
+    expect(sup.children()).toEqual([{ id: 'a', running: false, restarts: 0 }, { id: 'b', running: true, restarts: 1 }]);
+    // stop() is not stuck behind the loop, and cancels it.
+    await sup.stop();
+    const attempts = h.log.filter((l) => l === 'startfail:a').length;
+    await clock.advance(10_000);
+    expect(h.log.filter((l) => l === 'startfail:a')).toHaveLength(attempts);
+    expect(clock.pendingTimers).toBe(0);
+    expect(await sup.exited).toEqual({ normal: true });
+    expect(h.log.slice(-1)).toEqual(['stop:b']);
+  });
+});

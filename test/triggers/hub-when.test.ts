@@ -1,27 +1,18 @@
 import { VirtualClock } from '../../src/runtime/clock';
 import { ValidationError } from '../../src/errors';
 import { TriggerHub } from '../../src/actors/triggers/hub';
-import type { UsageSample, UsageSource } from '../../src/actors/triggers/usage';
-
-/** A machine whose usage the test sets; counts samples so tests can prove sampling stops. */
-class FakeUsage implements UsageSource {
-  value: UsageSample = { cpu: 50, memory: 50, load: 1 };
-  samples = 0;
-  sample(): UsageSample {
-    this.samples++;
-    return { ...this.value };
-  }
-}
+import { FakeSignals } from './fake-signals';
 
 const S = 1000;
 const MIN = 60 * S;
 
 function setup() {
   const clock = new VirtualClock();
-  const usage = new FakeUsage();
+  const usage = new FakeSignals();
   const fires: Array<{ jobId: string; reason: string; at: number }> = [];
+  // A fixed 5 s period: these tests are about the edge logic; the adaptive period has its own.
   const hub = new TriggerHub({
-    clock, usage, sampleIntervalMs: 5 * S,
+    clock, signals: usage, samplePeriod: { minMs: 5 * S, maxMs: 5 * S },
     onFire: (jobId, reason) => fires.push({ jobId, reason, at: clock.monotonic() }),
   });
   return { clock, usage, fires, hub };
@@ -117,7 +108,7 @@ describe('TriggerHub when-conditions (virtual clock)', () => {
     await hub.set('a', [{ type: 'when', condition: 'cpu > 90%' }, { type: 'after', job: 'x', on: 'succeeded' }]);
     await hub.set('b', [{ type: 'when', condition: 'memory > 80%' }, { type: 'when', condition: 'cpu > 50% for 10s' }]);
     expect(hub.counts()).toEqual({ watches: 0, conditions: 3 });
-    usage.value = { cpu: 95, memory: 10, load: 0 };
+    Object.assign(usage.value, { cpu: 95, memory: 10, load: 0 });
     await clock.advance(15 * S);
     expect(fires.map((f) => `${f.jobId}@${f.at / S}`)).toEqual(['a@5', 'b@15']);
   });
@@ -136,14 +127,11 @@ describe('TriggerHub when-conditions (virtual clock)', () => {
     const clock = new VirtualClock();
     let calls = 0;
     let failSample = true;
-    const usage: UsageSource = {
-      sample: () => {
-        if (failSample) throw new Error('no /proc');
-        return { cpu: 99, memory: 0, load: 0 };
-      },
-    };
+    const usage = new FakeSignals();
+    usage.value.cpu = 99;
+    usage.failWith = () => (failSample ? new Error('no /proc') : null);
     const hub = new TriggerHub({
-      clock, usage, sampleIntervalMs: 1000,
+      clock, signals: usage, samplePeriod: { minMs: 1000, maxMs: 1000 },
       onFire: () => { calls++; throw new Error('listener bug'); },
     });
     await hub.set('a', [{ type: 'when', condition: 'cpu > 90%', cooldownMs: 0 }]);

@@ -92,7 +92,8 @@ describe('watch triggers (real @parcel/watcher)', () => {
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'still no');
     fs.writeFileSync(path.join(dir, 'data.csv'), 'a,b\n');
     await fires.atLeast(1);
-    expect(fires.all[0]!.reason).toBe(`watch: ${path.join(dir, 'data.csv')} changed`);
+    // One write can reach inotify as create + modify, coalesced or not: the count is not the point.
+    expect(fires.all[0]!.reason).toMatch(new RegExp(`^watch: ${escapeRe(path.join(dir, 'data.csv'))} changed( \\(\\d+ events\\))?$`));
   });
 
   test('a recursive glob fires for a file made in a new subdirectory', async () => {
@@ -159,3 +160,7 @@ describe('watch triggers (real @parcel/watcher)', () => {
     expect(fires.all).toEqual([]);
   });
 });
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

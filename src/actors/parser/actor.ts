@@ -1,6 +1,6 @@
 /**
  * The parser actor's message handlers. Placement-agnostic: the runtime hosts them in a worker thread
- * (src/workers/parser.worker.ts) or on the main thread. Payloads and replies are plain data.
+ * (`placement: 'thread'`, the runtime's generic entry) or on the main thread. Payloads and replies are plain data.
  */
 import { ValidationError } from '../../errors';
 import { type Schedule, ScheduleMath } from './schedule';
@@ -44,7 +44,7 @@ function checkSchedule(s: unknown): Schedule {
 
 /**
  * Creates the handlers with their own cache of compiled schedules (owned by this actor instance).
- * @example exposeActor(createParserHandlers) // in the worker entry file
+ * @example system.spawn({ name: 'parser', logic: actorModule<typeof import('./actor')>(path).logic('createParserHandlers'), placement: 'thread' })
  */
 export function createParserHandlers(): ParserHandlers {
   const math = new ScheduleMath();

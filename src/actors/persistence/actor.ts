@@ -1,7 +1,7 @@
 /**
  * The persistence actor's handlers: the {@link Store} behind one-payload, structured-clonable
  * messages, so the runtime can host it on the main thread or in a worker thread
- * (src/workers/persistence.worker.ts). Errors are SchedulerError subclasses; the runtime carries
+ * (`placement: 'thread'`). Errors are SchedulerError subclasses; the runtime carries
  * their `code` across the thread boundary.
  */
 import { ValidationError } from '../../errors';
@@ -13,6 +13,7 @@ import { Store, type JobPageEntry, type StoreCounts } from './store';
 import type { Batch, BatchResult, InjectedFault, UnfinishedRun } from './port';
 import type { PruneResult } from './retention';
 import { STOP_HANDLER } from '../../runtime/types';
+import { ignoreLmdbCommitRejections } from './lmdb-rejections';
 
 export type { ScheduleState } from './schema';
 
@@ -83,6 +84,7 @@ export type PersistenceHandlers = {
  * h.listRuns({ jobId: job.id, limit: 20 });
  */
 export async function createPersistenceHandlers(init: PersistenceInit): Promise<PersistenceHandlers> {
+  ignoreLmdbCommitRejections();
   const store = await Store.open({ dataDir: text(init?.dataDir, 'dataDir') });
   return {
     insertJob: async (p) => store.insertJob(p?.job, p?.state),

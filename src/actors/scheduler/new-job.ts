@@ -22,6 +22,11 @@ export interface NewJobContext {
   jobOf(id: string): Promise<Job | undefined>;
   /** Validates schedule text and zone (the parser thread, or its pure functions in-process). */
   parse(text: string, tz: string | null, now: number): Promise<Schedule>;
+  /**
+   * Refuses a `--when` condition this machine cannot sample. The CLI's offline `add` passes it; a
+   * running scheduler leaves it out, because its trigger hub checks the condition as it sets it up.
+   */
+  checkCondition?(text: string): Promise<void>;
 }
 
 /**
@@ -30,7 +35,11 @@ export interface NewJobContext {
  */
 export async function prepareNewJob(input: unknown, c: NewJobContext): Promise<{ job: Job; schedule: Schedule }> {
   const spec = fillJobSpec(input);
-  for (const t of spec.triggers) if (t.type === 'when') parseCondition(t.condition);
+  for (const t of spec.triggers) {
+    if (t.type !== 'when') continue;
+    parseCondition(t.condition);
+    await c.checkCondition?.(t.condition);
+  }
   for (const t of spec.triggers) {
     if (t.type === 'after' && c.idOf(t.job) === undefined) {
       throw new ValidationError(`triggers: --after names job '${t.job}', which does not exist`, 'after');

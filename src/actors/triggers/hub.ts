@@ -4,9 +4,12 @@
  */
 import type { Logger } from '../../api';
 import type { TriggerSpec } from '../../model/job';
-import type { Clock, TimerHandle } from '../../runtime/clock';
-import { type Condition, describeValue, holds, parseCondition } from './condition';
-import { OsUsageSource, type UsageSample, type UsageSource } from './usage';
+import type { Clock } from '../../runtime/clock';
+import { ValidationError } from '../../errors';
+import { type Condition, describeValue, holds, parseCondition, signalsOf } from './condition';
+import { DEFAULT_SAMPLE_PERIOD, type SamplePeriod, SharedSampler } from './sampler';
+import type { Sample, SignalSource } from './signals';
+import { SystemSignals } from './usage';
 import { JobWatch, type Subscribe } from './watch';
 import type { RunEvent } from '../executor/types';
 
@@ -16,10 +19,13 @@ export interface TriggerHubOptions {
   logger?: Logger;
   /** Called when a job should fire; `reason` is one line for people (logs, `why`); `event`: what a watch saw. */
   onFire(jobId: string, reason: string, event?: RunEvent): void;
-  /** @default the real machine ({@link OsUsageSource}) */
-  usage?: UsageSource;
-  /** How often conditions are sampled while any exists. @default 5000 */
-  sampleIntervalMs?: number;
+  /** Where conditions' signals are read. @default the real machine ({@link SystemSignals}) */
+  signals?: SignalSource;
+  /**
+   * Bounds of the shared sampler's period, which adapts to the shortest `for DUR` (see `sampler.ts`).
+   * @default { minMs: 1000, maxMs: 5000 }
+   */
+  samplePeriod?: SamplePeriod;
   /** @internal file-watch subscriber; @default @parcel/watcher */
   subscribe?: Subscribe;
 }
@@ -30,6 +36,7 @@ export const MIN_DEFAULT_COOLDOWN_MS = 60_000;
 /** One `when` trigger and its edge-triggered state. */
 interface ConditionState {
   cond: Condition;
+  signals: string[];
   cooldownMs: number;
   /** Monotonic time of the first sample of the current unbroken run where it held, or null. */
   holdSince: number | null;
@@ -50,13 +57,11 @@ export class TriggerHub {
   readonly #clock: Clock;
   readonly #log: Logger | undefined;
   readonly #onFire: (jobId: string, reason: string, event?: RunEvent) => void;
-  readonly #usage: UsageSource;
-  readonly #interval: number;
+  readonly #source: SignalSource;
+  readonly #sampler: SharedSampler;
   readonly #subscribe: Subscribe | undefined;
   readonly #watches = new Map<string, JobWatch>();
   readonly #conditions = new Map<string, ConditionState[]>();
-  #timer: TimerHandle | null = null;
-  #sampling = false;
   #stopped = false;
   /** set/remove/stop run one at a time, so a job's old watches are gone before its new ones report. */
   #queue: Promise<unknown> = Promise.resolve();
@@ -65,16 +70,20 @@ export class TriggerHub {
     this.#clock = opts.clock;
     this.#log = opts.logger;
     this.#onFire = opts.onFire;
-    this.#usage = opts.usage ?? new OsUsageSource();
-    this.#interval = opts.sampleIntervalMs ?? 5000;
+    this.#source = opts.signals ?? new SystemSignals();
+    this.#sampler = new SharedSampler({
+      clock: this.#clock, source: this.#source, period: opts.samplePeriod ?? DEFAULT_SAMPLE_PERIOD,
+      onSample: (sample, now) => this.#evaluate(sample, now),
+      ...(this.#log ? { logger: this.#log } : {}),
+    });
     this.#subscribe = opts.subscribe;
   }
 
   /**
    * Replaces every trigger of the job (watch + when); an empty list removes them. On error nothing
    * changes: the job keeps its previous triggers.
-   * @throws ValidationError (field `when`) on a bad condition; (field `watch`) naming a path that
-   *   cannot be watched.
+   * @throws ValidationError (field `when`) on a bad condition or one whose signal this machine
+   *   cannot read ("not available here: ..."); (field `watch`) naming a path that cannot be watched.
    */
   set(jobId: string, triggers: TriggerSpec[]): Promise<void> {
     return this.#serial(() => this.#set(jobId, triggers));
@@ -89,7 +98,7 @@ export class TriggerHub {
   clear(): Promise<void> {
     return this.#serial(async () => {
       this.#conditions.clear();
-      this.#disarm();
+      this.#resample();
       const all = [...this.#watches.values()];
       this.#watches.clear();
       await Promise.all(all.map((w) => w.close()));
@@ -110,7 +119,7 @@ export class TriggerHub {
     return this.#serial(async () => {
       this.#stopped = true;
       this.#conditions.clear();
-      this.#disarm();
+      this.#sampler.stop();
       const all = [...this.#watches.values()];
       this.#watches.clear();
       await Promise.all(all.map((w) => w.close()));
@@ -127,14 +136,16 @@ export class TriggerHub {
     if (this.#stopped && triggers.length > 0) return;
     // Validate everything before touching anything.
     const whens: ConditionState[] = [];
+    const checked = new Set<string>();
     const old = this.#conditions.get(jobId) ?? [];
     for (const t of triggers) {
       if (t.type !== 'when') continue;
       const cond = parseCondition(t.condition);
+      await this.#refuseUnavailable(cond, checked);
       const cooldownMs = t.cooldownMs ?? Math.max(cond.forMs, MIN_DEFAULT_COOLDOWN_MS);
       // The same condition set again (a resume, an update) keeps its progress and cooldown.
       const same = old.find((s) => s.cond.text === cond.text && s.cooldownMs === cooldownMs && !whens.includes(s));
-      whens.push(same ?? { cond, cooldownMs, holdSince: null, rearmed: true, lastFiredAt: null });
+      whens.push(same ?? { cond, signals: signalsOf(cond), cooldownMs, holdSince: null, rearmed: true, lastFiredAt: null });
     }
     const watchSpecs = triggers.filter((t): t is Extract<TriggerSpec, { type: 'watch' }> => t.type === 'watch');
     let watch: JobWatch | null = null;
@@ -156,8 +167,7 @@ export class TriggerHub {
     else this.#watches.delete(jobId);
     if (whens.length > 0) this.#conditions.set(jobId, whens);
     else this.#conditions.delete(jobId);
-    if (this.#conditions.size > 0) this.#arm();
-    else this.#disarm();
+    this.#resample();
     await previous?.close();
   }
 
@@ -172,32 +182,30 @@ export class TriggerHub {
 
   // ---- usage conditions --------------------------------------------------------------------
 
-  #arm(): void {
-    if (this.#timer !== null || this.#sampling || this.#stopped) return;
-    this.#timer = this.#clock.setTimeout(() => void this.#tick(), this.#interval);
+  /** Refuses a condition reading a signal this machine cannot give (battery on a server...). */
+  async #refuseUnavailable(cond: Condition, checked: Set<string>): Promise<void> {
+    await refuseUnavailable(cond, this.#source, checked);
   }
 
-  #disarm(): void {
-    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
-    this.#timer = null;
-  }
-
-  async #tick(): Promise<void> {
-    this.#timer = null;
-    if (this.#conditions.size === 0 || this.#stopped) return;
-    this.#sampling = true;
-    try {
-      const sample = await this.#usage.sample();
-      this.#evaluate(sample, this.#clock.monotonic());
-    } catch (err) {
-      this.#log?.warn({ err }, 'usage sample failed');
-    } finally {
-      this.#sampling = false;
+  /** Tells the one sampler every condition's signals and windows. */
+  #resample(): void {
+    const signals: string[] = [];
+    const windows: number[] = [];
+    for (const states of this.#conditions.values()) {
+      for (const s of states) {
+        signals.push(...s.signals);
+        windows.push(s.cond.forMs);
+      }
     }
-    if (this.#conditions.size > 0) this.#arm();
+    this.#sampler.demand(signals, windows);
   }
 
-  #evaluate(sample: UsageSample, now: number): void {
+  /** Current sampling period and the distinct signals read per tick (for health and tests). */
+  sampling(): { periodMs: number; signals: readonly string[] } {
+    return { periodMs: this.#sampler.periodMs, signals: this.#sampler.signals };
+  }
+
+  #evaluate(sample: Sample, now: number): void {
     for (const [jobId, states] of this.#conditions) {
       for (const s of states) {
         if (!holds(s.cond, sample)) {
@@ -215,5 +223,18 @@ export class TriggerHub {
         }
       }
     }
+  }
+}
+
+/**
+ * Refuses (ValidationError, field `when`) a condition that reads a signal `source` cannot give — the
+ * one check for the hub (active mode) and the CLI's offline `add`. `checked` skips signals seen before.
+ */
+export async function refuseUnavailable(cond: Condition, source: SignalSource, checked = new Set<string>()): Promise<void> {
+  for (const signal of signalsOf(cond)) {
+    if (checked.has(signal)) continue;
+    const why = await source.unavailable(signal);
+    if (why !== null) throw new ValidationError(`when: '${cond.text}' is not available here: ${why}`, 'when');
+    checked.add(signal);
   }
 }

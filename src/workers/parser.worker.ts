@@ -1,3 +1,0 @@
-import { exposeActor } from '../runtime/thread-actor';
-import { createParserHandlers } from '../actors/parser/actor';
-exposeActor(createParserHandlers);
