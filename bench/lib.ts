@@ -28,24 +28,8 @@ export function msSince(startNs: bigint): number {
   return Number(process.hrtime.bigint() - startNs) / 1e6;
 }
 
-/** Latency summary in milliseconds. */
-export interface Percentiles {
-  n: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
-
-/** Nearest-rank percentiles of `samples` (ms), rounded to µs. */
-export function percentiles(samples: number[]): Percentiles {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number): number => (s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!);
-  const r = (v: number): number => Math.round(v * 1000) / 1000;
-  const mean = s.length === 0 ? NaN : s.reduce((a, b) => a + b, 0) / s.length;
-  return { n: s.length, p50: r(at(0.5)), p90: r(at(0.9)), p99: r(at(0.99)), max: r(at(1)), mean: r(mean) };
-}
+// One percentile summary for every bench: the harness's (unit-tested in test/bench/harness.test.ts).
+export { percentiles, type Percentiles } from './harness/stats';
 
 /** Options of {@link runChild}. */
 export interface ChildOptions {
