@@ -4,15 +4,15 @@ import type { Clock } from './runtime/clock';
 import type { Job, JobSpec } from './model/job';
 import type { Run, Slot } from './model/run';
 import type { SchedulerEvent } from './model/events';
+import type { Logger } from './model/logger';
+import type { Health, Stats } from './model/health';
+import type { BackupDocument } from './model/backup';
 
-/** Minimal structured logger (pino-compatible). */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  child?(bindings: object): Logger;
-}
+// Shapes the runtime and the actors share live in src/model; the facade re-exports them so the
+// public API is unchanged (docs/architecture.md, "Layering").
+export type { Logger } from './model/logger';
+export type { ComponentHealth, Health, Stats } from './model/health';
+export type { BackupDocument } from './model/backup';
 
 /**
  * Options of {@link createScheduler}.
@@ -54,38 +54,6 @@ export interface SchedulerOptions {
    * event-loop lag, heap, CPU, open handles). The daemon turns this on. @default false
    */
   processMetrics?: boolean;
-}
-
-/** Per-component health. */
-export interface ComponentHealth {
-  healthy: boolean;
-  detail?: string;
-  restarts?: number;
-}
-
-/** Result of `health()`. */
-export interface Health {
-  healthy: boolean;
-  components: Record<string, ComponentHealth>;
-}
-
-/** Result of `stats()`. */
-export interface Stats {
-  jobs: { total: number; enabled: number; paused: number; done: number };
-  runs: {
-    total: number;
-    succeeded: number;
-    failed: number;
-    timeout: number;
-    killed: number;
-    interrupted: number;
-    skipped: number;
-    successRate: number | null;
-  };
-  durationMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null };
-  queue: { depth: number; running: number; scheduled: number };
-  restarts: Record<string, number>;
-  uptimeMs: number;
 }
 
 /** Explanation of a job's recent slots and what could block it (`rae-sched why`). */
@@ -149,14 +117,4 @@ export interface Scheduler {
   restore(doc: unknown): Promise<{ jobs: number; runs: number }>;
   readonly events$: Observable<SchedulerEvent>;
   shutdown(opts?: { graceMs?: number }): Promise<void>;
-}
-
-/** The whole store as one JSON document (`rae-sched backup`). */
-export interface BackupDocument {
-  format: 'rae-sched-backup';
-  version: 1;
-  createdAt: string;
-  jobs: Job[];
-  runs: Run[];
-  slots: Slot[];
 }

@@ -1,10 +1,13 @@
 /** Output for people: aligned tables, relative times, durations. (`--json` output never comes here.) */
 import stringWidth from 'string-width';
 import { DateTime } from 'luxon';
-import type { Health, Stats, WhyReport } from '../api';
-import { formatDuration } from '../model/duration';
+import type { WhyReport } from '../api';
+import type { Health, Stats } from '../model/health';
+import { formatDuration, formatSize } from '../model/duration';
 import type { Command, Job } from '../model/job';
 import type { Run } from '../model/run';
+
+export { formatSize } from '../model/duration';
 
 /** `in 5m`, `2h ago`, `now` — the distance from `nowMs` to `iso`, in its largest unit. */
 export function relativeTime(iso: string | null | undefined, nowMs: number = Date.now()): string {
@@ -47,15 +50,6 @@ function shellQuote(a: string): string {
 function lastRunText(run: Run | null, nowMs: number): string {
   if (run === null) return '-';
   return `${run.status} ${relativeTime(run.finishedAt ?? run.startedAt ?? run.scheduledAt, nowMs)}`;
-}
-
-/** A byte count as people write it for `--max-memory` (`256MB`, `1.5GB`, `512KB`, `100 bytes`). */
-export function formatSize(bytes: number): string {
-  const units: [number, string][] = [[1024 ** 3, 'GB'], [1024 ** 2, 'MB'], [1024, 'KB']];
-  for (const [size, unit] of units) {
-    if (bytes >= size) return `${Number((bytes / size).toFixed(1))}${unit}`;
-  }
-  return `${bytes} bytes`;
 }
 
 /** `list`: one row per job. */

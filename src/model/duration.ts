@@ -49,6 +49,15 @@ export function parseSize(text: string, field = 'size'): number {
   return Math.round(Number(m[1]) * mult);
 }
 
+/** A byte count as people write it for `--max-memory` (`256MB`, `1.5GB`, `512KB`, `100 bytes`). */
+export function formatSize(bytes: number): string {
+  const units: [number, string][] = [[1024 ** 3, 'GB'], [1024 ** 2, 'MB'], [1024, 'KB']];
+  for (const [size, unit] of units) {
+    if (bytes >= size) return `${Number((bytes / size).toFixed(1))}${unit}`;
+  }
+  return `${bytes} bytes`;
+}
+
 /** Formats milliseconds for people: `850ms`, `12.3s`, `5m 2s`, `3h 10m`, `2d 4h`. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;

@@ -8,7 +8,7 @@
  */
 import { Subject, mergeMap, defer, catchError, EMPTY } from 'rxjs';
 import { ActorStoppedError, AskTimeoutError, MailboxFullError } from '../errors';
-import type { Logger } from '../api';
+import type { Logger } from '../model';
 import type { Clock, TimerHandle } from './clock';
 import { deferred, type Deferred, type Incarnation } from './incarnation';
 import type { Child } from './supervisor';

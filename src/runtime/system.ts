@@ -6,7 +6,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Observable } from 'rxjs';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
-import type { Logger } from '../api';
+import type { Logger } from '../model';
 import { ActorCell } from './actor-cell';
 import type { BackoffOptions } from './backoff';
 import type { Clock } from './clock';

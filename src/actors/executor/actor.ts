@@ -8,7 +8,7 @@
  * The task side (RunRequest / RunResult, src/actors/executor/types.ts) is unchanged: one Piscina
  * task per run.
  */
-import type { Logger } from '../../api';
+import type { Logger } from '../../model';
 import { ActorCrash, STOP_HANDLER } from '../../runtime/types';
 import { ExecutorPool } from './pool';
 import type { CancelReason, RunRequest, RunResult } from './types';

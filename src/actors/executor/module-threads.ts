@@ -20,7 +20,7 @@
 import os from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { Logger } from '../../api';
+import type { Logger } from '../../model';
 import { formatDuration } from '../../model/duration';
 import { cancelCause, endedEarly, timeoutCause } from '../../workers/run/cancel';
 import {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { Logger } from '../../api';
+import type { Logger } from '../../model';
 import { ShutdownError, ValidationError } from '../../errors';
 import { ModuleThreads } from './module-threads';
 import {

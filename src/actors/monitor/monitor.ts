@@ -5,7 +5,7 @@
  * window of durations, capped label values.
  */
 import type { Observable, Subscription } from 'rxjs';
-import type { ComponentHealth, Health, Stats } from '../../api';
+import type { ComponentHealth, Health, Stats } from '../../model';
 import { ValidationError } from '../../errors';
 import type { SchedulerEvent } from '../../model/events';
 import { FINAL_RUN_STATUSES, type Run, type RunStatus } from '../../model/run';

@@ -5,7 +5,7 @@
  * their `code` across the thread boundary.
  */
 import { ValidationError } from '../../errors';
-import type { BackupDocument } from '../../api';
+import type { BackupDocument } from '../../model';
 import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';

@@ -9,7 +9,7 @@
  * @internal
  */
 import { ValidationError } from '../../errors';
-import type { BackupDocument } from '../../api';
+import type { BackupDocument } from '../../model';
 import type { Run } from '../../model/run';
 import { backupDocumentSchema, parseOrThrow } from './schema';
 import { headOf, type Tables, type Writer } from './tables';

@@ -9,7 +9,7 @@
  * ~290 buckets cover up to a year, so a record stays small whatever the history.
  * @internal
  */
-import type { Stats } from '../../api';
+import type { Stats } from '../../model';
 import type { Run, RunStatus } from '../../model/run';
 import { FINAL_RUN_STATUSES } from '../../model/run';
 import type { Database } from 'lmdb';

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '../../errors';
-import type { BackupDocument } from '../../api';
+import type { BackupDocument } from '../../model';
 import type { Command, Job, JobSpec, Limits, TriggerSpec } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 

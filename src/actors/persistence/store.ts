@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConflictError, NotFoundError, PersistenceError, SchedulerError, ValidationError } from '../../errors';
-import type { BackupDocument } from '../../api';
+import type { BackupDocument } from '../../model';
 import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';

@@ -13,7 +13,7 @@
  * Completions come back through the scheduler's own mailbox (`deliver`), so callbacks run one at a
  * time with every other handler: the committer never touches engine state from outside it.
  */
-import type { Logger } from '../../api';
+import type { Logger } from '../../model';
 import type { Run } from '../../model/run';
 import type { Clock, TimerHandle } from '../../runtime/clock';
 import { backoffDelay, backoffOptions, type BackoffOptions } from '../../runtime/backoff';

@@ -10,7 +10,7 @@
  * group commit (Committer); each handler ends with {@link Engine.endTurn}: one timeline message,
  * one executor message for the starts, one commit.
  */
-import type { Logger } from '../../api';
+import type { Logger } from '../../model';
 import { ConflictError, NotFoundError, ShutdownError } from '../../errors';
 import type { Job } from '../../model/job';
 import type { Run, RunTrigger } from '../../model/run';

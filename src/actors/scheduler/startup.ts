@@ -4,7 +4,7 @@
  * through the catch-up policy, and runs a stop or crash left unfinished recovered. What start-up
  * makes durable goes to the group commit like any other turn (a page's states share one commit).
  */
-import type { Logger } from '../../api';
+import type { Logger } from '../../model';
 import type { Job } from '../../model/job';
 import type { ActorRef } from '../../runtime/types';
 import type { Schedule } from '../parser/schedule';

@@ -4,8 +4,7 @@
  * check reads is decided here ({@link Check.signal}); reading it is `usage.ts`'s job.
  */
 import { ValidationError } from '../../errors';
-import { parseDuration, parseSize } from '../../model/duration';
-import { formatSize } from '../../cli/format';
+import { formatSize, parseDuration, parseSize } from '../../model/duration';
 import type { Sample } from './signals';
 
 /** What a check watches. */

@@ -2,7 +2,7 @@
  * The triggers actor's state: every job's file watches and usage conditions. It only reports
  * "job X should fire because Y" through `onFire`; the scheduler applies the job's overlap policy.
  */
-import type { Logger } from '../../api';
+import type { Logger } from '../../model';
 import type { TriggerSpec } from '../../model/job';
 import type { Clock } from '../../runtime/clock';
 import { ValidationError } from '../../errors';

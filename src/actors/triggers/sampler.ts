@@ -2,7 +2,7 @@
  * ONE sampler for every `--when` condition: one timer, and each distinct signal read once per tick
  * however many conditions use it. Its period adapts to the shortest `for DUR` among them.
  */
-import type { Logger } from '../../api';
+import type { Logger } from '../../model';
 import type { Clock, TimerHandle } from '../../runtime/clock';
 import type { Sample, SignalSource } from './signals';
 

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import * as parcel from '@parcel/watcher';
 import picomatch from 'picomatch';
 import { ValidationError } from '../../errors';
-import type { Logger } from '../../api';
+import type { Logger } from '../../model';
 import type { Clock } from '../../runtime/clock';
 import type { RunEvent } from '../executor/types';
 import { Debouncer } from './debounce';
