@@ -22,7 +22,7 @@ import { createQueueHandlers, type QueueHandlers } from './actors/queue/actor';
 import { createExecutorHandlers, type ExecutorFault, type ExecutorHandlers } from './actors/executor/actor';
 import type { InjectedFault } from './actors/persistence/port';
 import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
-import { zodMessage } from './actors/scheduler/job-spec';
+import { parseOrThrow } from './model/zod-error';
 import { Monitor } from './actors/monitor';
 import { TriggerHub } from './actors/triggers';
 import { iso } from './actors/scheduler/runs';
@@ -128,11 +128,7 @@ const SHUTDOWN_SLACK_MS = 30_000;
  * await s.shutdown({ graceMs: 5000 });
  */
 export async function createScheduler(options: SchedulerOptions): Promise<Scheduler> {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const { message, field } = zodMessage(parsed.error, 'options');
-    throw new ValidationError(message, field);
-  }
+  parseOrThrow(optionsSchema, options, 'options');
   const opts = {
     dataDir: path.resolve(options.dataDir),
     maxConcurrentJobs: options.maxConcurrentJobs ?? 4,

@@ -1,11 +1,11 @@
 /**
  * The HTTP API's shapes, each defined once as a zod schema and converted to JSON Schema (2020-12) for
  * two uses: fastify validates requests with it (ajv), and the OpenAPI document publishes it. Request
- * bodies reuse the scheduler's own schemas (the JobSpec is `jobSpecInputSchema`, the one `addJob`
+ * bodies reuse the scheduler's own schemas (the JobSpec is `jobSpecSchema` in src/model/job-spec.ts, the one `addJob`
  * checks), responses reuse the store's (Job, Run, Slot), so the document cannot drift from the code.
  */
 import { z } from 'zod';
-import { jobSpecInputSchema } from '../actors/scheduler/job-spec';
+import { jobSpecSchema } from '../model/job-spec';
 import { jobSchema, runSchema, slotSchema } from '../actors/persistence/schema';
 import { MAX_PAGE } from '../reads/cursor';
 
@@ -108,7 +108,7 @@ export const loginCodeBodySchema = z.strictObject({ readOnly: z.boolean().option
 
 /** Every shape of the API, by name. */
 export const schemas = {
-  jobSpec: jobSpecInputSchema,
+  jobSpec: jobSpecSchema,
   job: jobSchema,
   jobs: z.array(jobSchema),
   run: runSchema,

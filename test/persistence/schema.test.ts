@@ -1,7 +1,6 @@
 /** The zod schemas and the one-line ValidationError they produce. */
-import {
-  backupDocumentSchema, formatPath, jobSchema, jobSpecSchema, parseOrThrow, runSchema,
-} from '../../src/actors/persistence/schema';
+import { backupDocumentSchema, jobSchema, runSchema } from '../../src/actors/persistence/schema';
+import { formatPath, parseOrThrow } from '../../src/model/zod-error';
 import { makeJob, makeRun } from './helpers/fixtures';
 
 function errorOf(fn: () => unknown): { code?: string; field?: string; message: string } {
@@ -35,15 +34,6 @@ test('the first bad path is named, with the root prefix and what is wrong', () =
 test('run status and timestamps are checked', () => {
   expect(errorOf(() => parseOrThrow(runSchema, { ...makeRun('j', 1), status: 'done' }))).toMatchObject({ field: 'status' });
   expect(errorOf(() => parseOrThrow(runSchema, { ...makeRun('j', 1), startedAt: '2026-01-01' }))).toMatchObject({ field: 'startedAt' });
-});
-
-test('job spec: name, schedule and exactly one of command / module', () => {
-  expect(parseOrThrow(jobSpecSchema, { name: 'a', schedule: 'hourly', command: 'true' })).toEqual({ name: 'a', schedule: 'hourly', command: 'true' });
-  expect(parseOrThrow(jobSpecSchema, { name: 'a', schedule: 'hourly', module: './m.js' }).module).toBe('./m.js');
-  expect(errorOf(() => parseOrThrow(jobSpecSchema, { name: 'a', schedule: 'hourly' }, 'spec'))).toMatchObject({ field: 'spec.command' });
-  expect(errorOf(() => parseOrThrow(jobSpecSchema, { name: 'a', schedule: 'x', command: 'c', module: 'm' }))).toMatchObject({ field: 'command' });
-  expect(errorOf(() => parseOrThrow(jobSpecSchema, { name: '', schedule: 'x', command: 'c' }))).toMatchObject({ field: 'name' });
-  expect(errorOf(() => parseOrThrow(jobSpecSchema, { name: 'a', schedule: 'x', command: { argv: [] } }))).toMatchObject({ field: 'command.argv' });
 });
 
 test('formatPath', () => {

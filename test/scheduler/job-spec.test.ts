@@ -1,5 +1,5 @@
 /** fillJobSpec: the library's JobSpec checked and filled once; here, module isolation. */
-import { fillJobSpec } from '../../src/actors/scheduler/job-spec';
+import { fillJobSpec } from '../../src/model/job-spec';
 import { ValidationError } from '../../src/errors';
 
 const base = { name: 'j', schedule: 'never' };
@@ -35,5 +35,24 @@ describe('fillJobSpec isolation', () => {
     expect(fillJobSpec({ ...base, module: '/m.js', isolation: 'process', limits: { maxCpuPercent: 50 } }).limits).toEqual({ maxCpuPercent: 50 });
     expect(fillJobSpec({ ...base, module: '/m.js', limits: { maxMemoryBytes: 64 << 20, timeoutMs: 1000 } }).limits)
       .toEqual({ maxMemoryBytes: 64 << 20, timeoutMs: 1000 });
+  });
+});
+
+describe('the one JobSpec schema', () => {
+  it('needs a name, a schedule and exactly one of command / module, naming the field', () => {
+    expect(fillJobSpec({ ...base, command: 'true' }).command).toBe('true');
+    expect(fillJobSpec({ ...base, module: './m.js' }).module).toBe('./m.js');
+    expect(refusal({ ...base })).toMatchObject({ field: 'command' });
+    expect(refusal({ ...base, command: 'c', module: 'm' })).toMatchObject({ field: 'module' });
+    expect(refusal({ ...base, name: '', command: 'c' })).toMatchObject({ field: 'name', message: 'name: must not be empty' });
+    expect(refusal({ ...base, command: { argv: [] } })).toMatchObject({ field: 'command.argv', message: 'command.argv: argv must name a program' });
+  });
+
+  it('formats a type error as one line naming the path, with the count of further problems', () => {
+    expect(refusal({ ...base, command: 'c', priority: 'high' })).toMatchObject({
+      field: 'priority', message: 'priority: expected number, received string',
+    });
+    expect(refusal('nope')).toMatchObject({ field: 'spec', message: 'spec: expected object, received string' });
+    expect(refusal({ name: 7, schedule: 8, command: 'c' }).message).toMatch(/^name: expected string, received number \(and 1 more problem\(s\)\)$/);
   });
 });

@@ -11,9 +11,10 @@
 import { ValidationError } from '../../errors';
 import type { BackupDocument } from '../../model';
 import type { Run } from '../../model/run';
-import { backupDocumentSchema, parseOrThrow } from './schema';
+import { backupDocumentSchema } from './schema';
+import { parseOrThrow } from '../../model/zod-error';
 import { headOf, type Tables, type Writer } from './tables';
-import { checkStoredJob } from '../scheduler/job-spec';
+import { checkStoredJob } from '../../model/job-spec';
 
 /** Reads every job, run and slot. Call synchronously: lmdb-js keeps one read snapshot per event turn. */
 export function exportDocument(t: Tables, createdAt: string): BackupDocument {

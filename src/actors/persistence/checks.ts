@@ -8,6 +8,7 @@ import type * as Backup from './backup';
 import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
+import { parseOrThrow } from '../../model/zod-error';
 
 let schemas: typeof Schemas | undefined;
 let backup: typeof Backup | undefined;
@@ -20,8 +21,8 @@ export const backupModule = (): typeof Backup => (backup ??= require('./backup')
 
 /** Parses a stored shape or throws a ValidationError naming `path`. */
 export const check = {
-  job: (v: unknown, path: string): Job => s().parseOrThrow(s().jobSchema, v, path),
-  run: (v: unknown, path: string): Run => s().parseOrThrow(s().runSchema, v, path),
-  slot: (v: unknown, path: string): Slot => s().parseOrThrow(s().slotSchema, v, path),
-  scheduleState: (v: unknown, path: string): ScheduleState => s().parseOrThrow(s().scheduleStateSchema, v, path),
+  job: (v: unknown, path: string): Job => parseOrThrow(s().jobSchema, v, path),
+  run: (v: unknown, path: string): Run => parseOrThrow(s().runSchema, v, path),
+  slot: (v: unknown, path: string): Slot => parseOrThrow(s().slotSchema, v, path),
+  scheduleState: (v: unknown, path: string): ScheduleState => parseOrThrow(s().scheduleStateSchema, v, path),
 };

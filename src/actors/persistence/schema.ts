@@ -1,15 +1,18 @@
 /**
- * zod schemas of the stored shapes (Job, Run, Slot, schedule state, backup document) and of the
- * `addJob` input (JobSpec). The store validates a whole backup document with them before `restore`
- * touches anything; the scheduler can reuse them to check input at the API boundary.
+ * zod schemas of the stored shapes (Job, Run, Slot, schedule state, backup document). The store
+ * checks every record it writes with them and a whole backup document before `restore` touches
+ * anything. A stored Job's spec fields are checked here only for shape (a job stored under older
+ * naming or size rules stays readable and updatable); what a new spec must satisfy is the one
+ * JobSpec schema, src/model/job-spec.ts, whose policy words this file reuses. Errors are formatted
+ * by src/model/zod-error.ts.
  *
  * Each schema is annotated with the model type it checks, so a change to src/model that the schema
  * does not follow fails to compile.
  */
 import { z } from 'zod';
-import { ValidationError } from '../../errors';
 import type { BackupDocument } from '../../model';
-import type { Command, Job, JobSpec, Limits, TriggerSpec } from '../../model/job';
+import type { Command, Job, Limits, TriggerSpec } from '../../model/job';
+import { afterOnSchema, catchUpSchema as catchUp, isolationSchema as isolation, overlapSchema as overlap } from '../../model/job-spec';
 import type { Run, Slot } from '../../model/run';
 
 /** What the queue needs to resume a job's timeline after a restart. */
@@ -48,15 +51,12 @@ export const limitsSchema: z.ZodType<Limits> = z.object({
 /** Event triggers attached to a job. */
 export const triggerSchema: z.ZodType<TriggerSpec> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('watch'), paths: z.array(nonEmpty).min(1), debounceMs: nonNegInt.optional() }),
-  z.object({ type: z.literal('after'), job: nonEmpty, on: z.enum(['succeeded', 'failed', 'finished']) }),
+  z.object({ type: z.literal('after'), job: nonEmpty, on: afterOnSchema }),
   z.object({ type: z.literal('when'), condition: nonEmpty, cooldownMs: nonNegInt.optional() }),
 ]);
 
 const runStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'timeout', 'killed', 'interrupted', 'skipped']);
 const runTrigger = z.enum(['schedule', 'manual', 'event', 'retry', 'catch-up', 'dependency']);
-const overlap = z.enum(['skip', 'queue', 'allow', 'replace']);
-const catchUp = z.enum(['none', 'once', 'all']);
-const isolation = z.enum(['process', 'thread']);
 
 /** A stored run (CONTRACT.md "Run (JSON)"). */
 export const runSchema: z.ZodType<Run> = z.object({
@@ -122,33 +122,6 @@ export const scheduleStateSchema: z.ZodType<ScheduleState> = z.object({
   anchorAt: nullableInstant,
 });
 
-/** Input of `addJob`: only name, schedule and one of command / module are required. */
-export const jobSpecSchema: z.ZodType<JobSpec> = z
-  .object({
-    name: nonEmpty,
-    schedule: nonEmpty,
-    command: commandSchema.optional(),
-    module: nonEmpty.optional(),
-    isolation: isolation.optional(),
-    timezone: z.string().nullable().optional(),
-    priority: z.number().int().optional(),
-    retry: z.object({ maxRetries: nonNegInt.optional(), backoffMs: nonNegInt.optional() }).optional(),
-    limits: limitsSchema.optional(),
-    overlap: overlap.optional(),
-    catchUp: catchUp.optional(),
-    cwd: nonEmpty.optional(),
-    env: z.record(z.string(), z.string()).optional(),
-    inheritEnv: z.union([z.boolean(), z.array(z.string())]).optional(),
-    triggers: z.array(triggerSchema).optional(),
-    jitterMs: nonNegInt.optional(),
-    enabled: z.boolean().optional(),
-  })
-  .superRefine((spec, ctx) => {
-    if ((spec.command === undefined) === (spec.module === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['command'], message: 'give exactly one of command or module' });
-    }
-  });
-
 /** A whole-store export (`rae-sched backup`). */
 export const backupDocumentSchema: z.ZodType<BackupDocument> = z.object({
   format: z.literal('rae-sched-backup'),
@@ -158,32 +131,3 @@ export const backupDocumentSchema: z.ZodType<BackupDocument> = z.object({
   runs: z.array(runSchema),
   slots: z.array(slotSchema),
 });
-
-/** Formats a zod issue path the way people write it: `jobs[3].retry.maxRetries`. */
-export function formatPath(path: readonly PropertyKey[], root = ''): string {
-  let out = root;
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
-  }
-  return out === '' ? '(root)' : out;
-}
-
-/**
- * Checks `value` against `schema` and returns it typed, or throws ONE ValidationError naming the
- * first bad path and what is wrong (`jobs[3].schedule: expected string, received number`).
- * `root` prefixes the path (e.g. `'job'` → `job.retry.maxRetries`).
- * @throws ValidationError with `field` set to the bad path.
- * @example
- * const spec = parseOrThrow(jobSpecSchema, input, 'spec');
- */
-export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, root = ''): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const where = formatPath(issue.path, root);
-  // zod prefixes type errors with "Invalid input: "; the path already says where, keep only what.
-  const what = issue.message.replace(/^Invalid input: /, '');
-  const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problem(s))` : '';
-  throw new ValidationError(`${where}: ${what}${more}`, where);
-}

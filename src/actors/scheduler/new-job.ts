@@ -8,7 +8,8 @@ import type { Job, TriggerSpec } from '../../model/job';
 import { newId } from '../../model/ids';
 import type { Schedule } from '../parser/schedule';
 import { parseCondition } from '../triggers/condition';
-import { checkPaths, fillJobSpec } from './job-spec';
+import { fillJobSpec } from '../../model/job-spec';
+import { checkPaths } from './job-spec';
 import { iso } from './runs';
 
 /** How the caller sees the other jobs and parses schedules. */
