@@ -11,12 +11,12 @@ describe('backoffDelay', () => {
     expect([0, 1, 2, 3, 4, 5, 60, 5000].map((n) => backoffDelay(n, opts, () => 0))).toEqual([100, 200, 400, 800, 1000, 1000, 1000, 1000]);
   });
 
-  it('jitter stays within [base, base * (1 + randomFactor)]', () => {
+  it('jitter only shortens: the delay stays within [base * (1 - randomFactor), base]', () => {
     fc.assert(fc.property(fc.nat(80), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (n, r) => {
       const base = Math.min(opts.maxMs, opts.minMs * 2 ** n);
       const d = backoffDelay(n, opts, () => r);
-      // <= at the top: the float product can round up to the bound itself.
-      return d >= base && d <= base * (1 + opts.randomFactor);
+      // >= at the bottom: the float product can round down to the bound itself.
+      return d >= base * (1 - opts.randomFactor) && d <= base;
     }));
   });
 
@@ -27,6 +27,7 @@ describe('backoffDelay', () => {
   it('rejects bad options with a VALIDATION error naming the field', () => {
     expect(() => backoffOptions({ minMs: -1 })).toThrow(expect.objectContaining({ code: 'VALIDATION', field: 'backoff.minMs' }));
     expect(() => backoffOptions({ minMs: 500, maxMs: 100 })).toThrow(expect.objectContaining({ code: 'VALIDATION', field: 'backoff.maxMs' }));
+    expect(() => backoffOptions({ randomFactor: 1.5 })).toThrow(expect.objectContaining({ code: 'VALIDATION', field: 'backoff.randomFactor' }));
   });
 });
 

@@ -29,9 +29,6 @@ import { abandonRun, finishRun, iso, newRun } from './runs';
 import type { Committer } from './committer';
 import type { Arming } from './slots';
 
-/** Longest retry backoff. */
-export const MAX_BACKOFF_MS = 3_600_000;
-
 /** What the run book needs. */
 export interface RunBookDeps {
   clock: Clock;
@@ -374,7 +371,7 @@ export class RunBook {
   /** Retries go through the timeline (`retry:<runId>`), never by sleeping. */
   #retryOf(job: Job, failed: Run): Run {
     const now = this.#d.clock.now();
-    const delay = retryDelay(failed.attempt, { baseMs: job.retry.backoffMs, maxMs: MAX_BACKOFF_MS, jitter: 0.2 });
+    const delay = retryDelay(failed.attempt, job.retry.backoffMs);
     return newRun(job, 'retry', now + delay, failed.attempt + 1, now);
   }
 
