@@ -1,14 +1,19 @@
 /** `next SCHEDULE`: validates a schedule and prints its next fire times. Pure: no store, no daemon. */
 import type { Command } from 'commander';
-import { IANAZone } from 'luxon';
 import { ValidationError } from '../../errors';
+import { validateTimeZone } from '../../actors/parser/zone';
 import { parsePositiveInt } from '../job-spec';
 import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
 import { formatNext } from '../format';
 
-/** @throws ValidationError naming `--tz` when `zone` is not an IANA zone. */
+/**
+ * The parser's one zone check ({@link validateTimeZone}), reported under the option's name.
+ * @throws ValidationError naming `--tz` when `zone` is not an IANA zone.
+ */
 export function checkZone(zone: string): void {
-  if (!IANAZone.isValidZone(zone)) {
+  try {
+    validateTimeZone(zone);
+  } catch {
     throw new ValidationError(`--tz: '${zone}' is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)`, '--tz');
   }
 }
