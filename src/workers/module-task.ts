@@ -12,7 +12,8 @@ import {
   type ModuleThreadEvent, type PackedResult,
 } from '../actors/executor/thread-protocol';
 import type { RunRequest, RunResult } from '../actors/executor/types';
-import { cancelCause, endedEarly, type KillCause } from './run/cancel';
+import { cancelCause, type KillCause } from './run/cancel';
+import { endedEarly } from '../actors/executor/result';
 import { ModuleCache } from './run/module-cache';
 import { installThreadHost } from './run/thread-host';
 import { ThreadRun, type ThreadRunHooks } from './run/thread-run';

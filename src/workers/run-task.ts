@@ -18,7 +18,8 @@ import {
   type RunTaskPayload,
   type ToTaskMessage,
 } from '../actors/executor/types';
-import { cancelCause, endedEarly } from './run/cancel';
+import { cancelCause } from './run/cancel';
+import { endedEarly } from '../actors/executor/result';
 import { ProcessRun, type SpawnSpec } from './run/process-run';
 
 export { cancelCause } from './run/cancel';
@@ -72,10 +73,6 @@ export function spawnSpecFor(req: RunRequest, eventVars: Record<string, string> 
   return cmd ? 'command.argv: must hold at least the program to run' : 'run request: needs a command or a module';
 }
 
-function notStarted(error: string, status: RunResult['status'] = 'failed'): RunResult {
-  return endedEarly(status, error);
-}
-
 /** A cancel already waiting on the port (sent while the task sat in Piscina's queue). */
 function pendingCancel(port: MessagePort): CancelReason | null {
   for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
@@ -95,11 +92,11 @@ export default async function runTask({ request, port }: RunTaskPayload): Promis
     const early = pendingCancel(port);
     if (early) {
       const cause = cancelCause(early);
-      return notStarted(cause.error, cause.status);
+      return endedEarly(cause.status, cause.error);
     }
     event = eventEnv(request.event);
     const spec = spawnSpecFor(request, event.vars);
-    if (typeof spec === 'string') return notStarted(spec);
+    if (typeof spec === 'string') return endedEarly('failed', spec);
 
     const run = new ProcessRun(spec, {
       limits: request.limits ?? {},
@@ -117,7 +114,7 @@ export default async function runTask({ request, port }: RunTaskPayload): Promis
     return await run.run();
   } catch (err) {
     // A bug of ours, not the job's: still report it as data so the executor records the run.
-    return notStarted(`internal executor error: ${(err as Error)?.message ?? String(err)}`);
+    return endedEarly('failed', `internal executor error: ${(err as Error)?.message ?? String(err)}`);
   } finally {
     event?.cleanup();
     port.close();

@@ -12,6 +12,7 @@ import type { Logger } from '../../model';
 import { ActorCrash, STOP_HANDLER } from '../../runtime/types';
 import { ExecutorPool } from './pool';
 import type { CancelReason, RunRequest, RunResult } from './types';
+import { endedEarly } from './result';
 
 /** A result for the scheduler. */
 export interface FinishedRun {
@@ -82,11 +83,7 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
       handle = pool.start(request, { onStarted: (info) => init.onStarted(request.runId, info) });
     } catch (err) {
       // The pool refused it (closing): the run is over before it began, and says why.
-      const now = Date.now();
-      finished(request.runId, {
-        status: 'interrupted', exitCode: null, signal: null, startedAt: now, finishedAt: now, durationMs: 0,
-        peakMemoryBytes: null, error: `the executor did not take the run: ${(err as Error).message}`, output: '',
-      });
+      finished(request.runId, endedEarly('interrupted', `the executor did not take the run: ${(err as Error).message}`));
       return;
     }
     active.set(request.runId, (r) => handle.cancel(r));

@@ -22,7 +22,8 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Logger } from '../../model';
 import { formatDuration } from '../../model/duration';
-import { cancelCause, endedEarly, timeoutCause } from '../../workers/run/cancel';
+import { cancelCause, timeoutCause } from '../../workers/run/cancel';
+import { endedEarly } from './result';
 import {
   isModuleThreadEvent, unpackResult, type ModuleTaskPayload, type ModuleTaskResult, type ModuleThreadCommand, type ModuleThreadData,
   type ModuleThreadEvent,

@@ -15,6 +15,7 @@ import { ModuleThreads } from './module-threads';
 import {
   DEFAULT_KILL_GRACE_MS, type CancelReason, type FromTaskMessage, type RunRequest, type RunResult, type RunTaskPayload, type ToTaskMessage,
 } from './types';
+import { endedEarly } from './result';
 
 /** Options of {@link ExecutorPool}. */
 export interface ExecutorPoolOptions {
@@ -258,7 +259,7 @@ export class ExecutorPool {
       this.#log.warn({ runId: req.runId, err: failure }, 'executor: resubmitting a run whose worker failed before it started');
       return this.#submit(req, channel, true);
     }
-    return workerFailure(`the executor worker thread failed: ${(failure as Error)?.message ?? String(failure)}`);
+    return endedEarly('failed', `the executor worker thread failed: ${(failure as Error)?.message ?? String(failure)}`);
   }
 
   #pool(): PoolSlot {
@@ -309,10 +310,3 @@ export class ExecutorPool {
   }
 }
 
-function workerFailure(error: string): RunResult {
-  const now = Date.now();
-  return {
-    status: 'failed', exitCode: null, signal: null, startedAt: now, finishedAt: now, durationMs: 0,
-    peakMemoryBytes: null, error, output: '',
-  };
-}

@@ -12,6 +12,7 @@
  * @internal
  */
 import type { CancelReason, RunOutcome, RunRequest, RunResult } from './types';
+import { runResult } from './result';
 
 /** The Piscina task payload. */
 export interface ModuleTaskPayload {
@@ -41,7 +42,7 @@ export function packResult(r: RunResult): PackedResult {
 /** The RunResult of a {@link PackedResult}. */
 export function unpackResult(p: PackedResult): RunResult {
   const [status, exitCode, startedAt, finishedAt, peakMemoryBytes, error, output] = p;
-  return { status, exitCode, signal: null, startedAt, finishedAt, durationMs: finishedAt - startedAt, peakMemoryBytes, error, output };
+  return runResult({ status, exitCode, startedAt, finishedAt, peakMemoryBytes, error, output });
 }
 
 /** The task's value: per run, its result, or `null` if it was already sent as an event. */

@@ -1,5 +1,5 @@
 /** What a cancel from outside means for a run, whichever way it is hosted. */
-import type { CancelReason, RunOutcome, RunResult } from '../../actors/executor/types';
+import type { CancelReason, RunOutcome } from '../../actors/executor/types';
 import { formatDuration } from '../../model/duration';
 
 /** Why a run is being stopped; the first cause wins and decides the status. */
@@ -23,13 +23,4 @@ export function cancelCause(reason: CancelReason): KillCause {
 /** The cause of a run stopped for its `timeoutMs`. */
 export function timeoutCause(timeoutMs: number): KillCause {
   return { status: 'timeout', error: `timed out after ${formatDuration(timeoutMs)} (timeoutMs ${timeoutMs})` };
-}
-
-/** A result for a run that ended before it really ran (not started, cancelled early, thread lost). */
-export function endedEarly(status: RunOutcome, error: string, output = ''): RunResult {
-  const now = Date.now();
-  return {
-    status, exitCode: null, signal: null, startedAt: now, finishedAt: now, durationMs: 0,
-    peakMemoryBytes: null, error, output,
-  };
 }

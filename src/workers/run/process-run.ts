@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import type { Limits } from '../../model/job';
 import type { RunOutcome, RunResult } from '../../actors/executor/types';
+import { endedEarly, runResult } from '../../actors/executor/result';
 import { timeoutCause, type KillCause } from './cancel';
 import { OutputRing } from './output-ring';
 import { groupAlive, terminateGroup } from './process-group';
@@ -166,17 +167,9 @@ export class ProcessRun {
 
     const finishedAt = Date.now();
     const { status, error } = this.#verdict(exitCode, signal, report.toString());
-    return {
-      status,
-      exitCode,
-      signal,
-      startedAt,
-      finishedAt,
-      durationMs: finishedAt - startedAt,
-      peakMemoryBytes: this.#policy.peakMemoryBytes,
-      error,
-      output: this.#ring.toString(),
-    };
+    return runResult({
+      status, exitCode, signal, startedAt, finishedAt, peakMemoryBytes: this.#policy.peakMemoryBytes, error, output: this.#ring.toString(),
+    });
   }
 
   /** Waits for the pipes to close; a process that escaped the group (setsid) must not hold the run. */
@@ -216,11 +209,7 @@ export class ProcessRun {
   }
 
   #early(status: RunOutcome, error: string): RunResult {
-    const now = Date.now();
-    return {
-      status, exitCode: null, signal: null, startedAt: now, finishedAt: now, durationMs: 0,
-      peakMemoryBytes: null, error, output: '',
-    };
+    return endedEarly(status, error);
   }
 }
 

@@ -11,6 +11,7 @@ import {
 } from '../../actors/executor/types';
 import { formatDuration } from '../../model/duration';
 import { timeoutCause, type KillCause } from './cancel';
+import { runResult } from '../../actors/executor/result';
 import { errorMessage, loadError, noEntryError, stackText, type JobContext, type JobFunction } from './job-module';
 import { OutputRing } from './output-ring';
 
@@ -199,16 +200,14 @@ export class ThreadRun {
     const status = this.#cause?.status ?? outcome;
     const finishedAt = Date.now();
     const startedAt = this.#startedAt || finishedAt;
-    this.#resolve({
+    this.#resolve(runResult({
       status,
       exitCode: this.#cause ? null : exitCode ?? (status === 'succeeded' ? 0 : status === 'failed' ? 1 : null),
-      signal: null,
       startedAt,
       finishedAt,
-      durationMs: finishedAt - startedAt,
       peakMemoryBytes: this.#peakHeap,
       error: this.#cause === null ? error : error?.startsWith(this.#cause.error) ? error : this.#cause.error,
       output: this.#ring?.toString() ?? '',
-    });
+    }));
   }
 }
