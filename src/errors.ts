@@ -59,7 +59,12 @@ export class ConflictError extends SchedulerError {
     super('CONFLICT', message, options);
   }
 }
-/** A run could not be started or executed. */
+/**
+ * A run could not be started or executed. Never thrown by the scheduler itself: a run that fails,
+ * even one that cannot start, is data (a Run with its status and error). Kept because the public
+ * contract (CONTRACT.md, "Errors") names it; code `EXECUTION` still round-trips across threads.
+ * @deprecated match a Run's `status` instead.
+ */
 export class ExecutionError extends SchedulerError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('EXECUTION', message, options);

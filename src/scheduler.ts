@@ -223,7 +223,6 @@ class RaeScheduler implements Scheduler {
       name: 'executor', mailboxSize: 100_000,
       factory: () => createExecutorHandlers({
         maxConcurrent: opts.maxConcurrentJobs, logger,
-        onStarted: () => undefined,
         onFinished: (results) => self().tell('runsFinished', { results }),
       }),
     });

@@ -4,7 +4,7 @@ import { QueueFullError } from '../../src/errors';
 
 let n = 0;
 const item = (over: Partial<ReadyItem> = {}): ReadyItem => ({
-  runId: `r${n++}`, jobId: 'job', priority: 0, dueAt: 1000, slotAt: null, ...over,
+  runId: `r${n++}`, jobId: 'job', priority: 0, dueAt: 1000, ...over,
 });
 
 describe('ReadyQueue', () => {
@@ -38,7 +38,7 @@ describe('ReadyQueue', () => {
       let id = 0;
       for (const c of cmds) {
         if (c.k === 'push') {
-          const it = { runId: `r${id++}`, jobId: `j${c.job}`, priority: c.priority, dueAt: c.dueAt, slotAt: null };
+          const it = { runId: `r${id++}`, jobId: `j${c.job}`, priority: c.priority, dueAt: c.dueAt };
           q.push(it);
           model.push(it);
         } else if (c.k === 'pop') {
@@ -61,25 +61,9 @@ describe('ReadyQueue', () => {
     }), { numRuns: 200 });
   });
 
-  it('dedupes the same (jobId, slotAt) while it is queued, never null slots', () => {
-    const q = new ReadyQueue({ maxSize: 10 });
-    expect(q.push(item({ jobId: 'a', slotAt: 60_000 }))).toBe('queued');
-    expect(q.push(item({ jobId: 'a', slotAt: 60_000 }))).toBe('deduped');
-    expect(q.push(item({ jobId: 'b', slotAt: 60_000 }))).toBe('queued');
-    expect(q.push(item({ jobId: 'a', slotAt: 120_000 }))).toBe('queued');
-    expect(q.push(item({ jobId: 'a', slotAt: null }))).toBe('queued');
-    expect(q.push(item({ jobId: 'a', slotAt: null }))).toBe('queued');
-    expect(q.size).toBe(5);
-    expect(q.countForJob('a')).toBe(4);
-    q.removeJob('a');
-    // Once the slot's run has left the queue, the key is free again.
-    expect(q.push(item({ jobId: 'a', slotAt: 60_000 }))).toBe('queued');
-  });
-
   it('refuses past maxSize with QueueFullError, and takes runs again once drained', () => {
     const q = new ReadyQueue({ maxSize: 2 });
-    const first = item({ slotAt: 1 });
-    q.push(first);
+    q.push(item());
     q.push(item());
     let err: unknown;
     try {
@@ -89,10 +73,9 @@ describe('ReadyQueue', () => {
     }
     expect(err).toBeInstanceOf(QueueFullError);
     expect(err).toMatchObject({ code: 'QUEUE_FULL' });
-    // A duplicate of a queued slot is 'deduped' even when the queue is full (it adds nothing).
-    expect(q.push({ ...first, runId: 'dup' })).toBe('deduped');
+    expect(q.size).toBe(2);
     q.pop();
-    expect(q.push(item())).toBe('queued');
+    q.push(item());
     expect(q.size).toBe(2);
   });
 

@@ -24,7 +24,6 @@ export interface FinishedRun {
 export interface ExecutorInit {
   maxConcurrent: number;
   logger?: Logger;
-  onStarted(runId: string, info: { pid: number | null; startedAt: number }): void;
   /** Every result of one event-loop turn, in one call. */
   onFinished(results: FinishedRun[]): void;
 }
@@ -80,7 +79,7 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
   const start = (request: RunRequest): void => {
     let handle: ReturnType<ExecutorPool['start']>;
     try {
-      handle = pool.start(request, { onStarted: (info) => init.onStarted(request.runId, info) });
+      handle = pool.start(request);
     } catch (err) {
       // The pool refused it (closing): the run is over before it began, and says why.
       finished(request.runId, endedEarly('interrupted', `the executor did not take the run: ${(err as Error).message}`));

@@ -12,8 +12,6 @@ export interface ReadyItem {
   priority: number;
   /** When it became due (epoch ms); earlier first among equal priorities. */
   dueAt: number;
-  /** The schedule slot it fires (epoch ms), or null for manual/event/retry runs (never deduped). */
-  slotAt: number | null;
 }
 
 interface Node {
@@ -28,24 +26,19 @@ export function readyBefore(a: ReadyItem, aSeq: number, b: ReadyItem, bSeq: numb
   return aSeq < bSeq;
 }
 
-function dedupeKey(jobId: string, slotAt: number): string {
-  return `${jobId}\u0000${slotAt}`;
-}
-
 /**
- * Bounded priority queue of ready runs with dedupe on `(jobId, slotAt)` among queued items.
+ * Bounded priority queue of ready runs. (No slot dedupe here: a slot's run enters the queue only
+ * once its slot record is durable, and the store's `(job, slot)` key already refused a second one.)
  *
  * @example
  * const q = new ReadyQueue({ maxSize: 10_000 });
- * q.push({ runId, jobId, priority: 0, dueAt: now, slotAt: slot }); // 'queued'
- * q.push({ runId: other, jobId, priority: 0, dueAt: now, slotAt: slot }); // 'deduped'
+ * q.push({ runId, jobId, priority: 0, dueAt: now });
  * const next = q.pop();
  */
 export class ReadyQueue {
   readonly #maxSize: number;
   #heap: Node[] = [];
   #pos = new Map<string, number>();
-  #keys = new Set<string>();
   #perJob = new Map<string, number>();
   #seq = 0;
 
@@ -68,14 +61,12 @@ export class ReadyQueue {
   }
 
   /**
-   * Adds a run. Returns 'deduped' (and adds nothing) when a run of the same job for the same slot
-   * is already queued; that check comes first, so a duplicate on a full queue is not an error.
+   * Adds a run.
    * @throws QueueFullError when `maxSize` runs are waiting
    * @throws ConflictError when a run with this runId is already queued
    */
-  push(item: ReadyItem): 'queued' | 'deduped' {
+  push(item: ReadyItem): void {
     validate(item);
-    if (item.slotAt !== null && this.#keys.has(dedupeKey(item.jobId, item.slotAt))) return 'deduped';
     if (this.#pos.has(item.runId)) throw new ConflictError(`run ${item.runId} is already in the ready queue`);
     if (this.#heap.length >= this.#maxSize) {
       throw new QueueFullError(`ready queue is full (${this.#maxSize} runs waiting, maxQueuedJobs); run of job ${item.jobId} refused`);
@@ -83,10 +74,8 @@ export class ReadyQueue {
     const node: Node = { item: { ...item }, seq: this.#seq++ };
     this.#heap.push(node);
     this.#pos.set(item.runId, this.#heap.length - 1);
-    if (item.slotAt !== null) this.#keys.add(dedupeKey(item.jobId, item.slotAt));
     this.#perJob.set(item.jobId, (this.#perJob.get(item.jobId) ?? 0) + 1);
     this.#up(this.#heap.length - 1);
-    return 'queued';
   }
 
   /** Takes the next run, or undefined when empty. */
@@ -134,7 +123,6 @@ export class ReadyQueue {
     }
     const { item } = node;
     this.#pos.delete(item.runId);
-    if (item.slotAt !== null) this.#keys.delete(dedupeKey(item.jobId, item.slotAt));
     const c = (this.#perJob.get(item.jobId) ?? 1) - 1;
     if (c === 0) this.#perJob.delete(item.jobId);
     else this.#perJob.set(item.jobId, c);
@@ -191,8 +179,5 @@ function validate(item: ReadyItem): void {
   }
   if (typeof item.dueAt !== 'number' || !Number.isFinite(item.dueAt)) {
     throw new ValidationError(`ready item dueAt must be finite epoch ms, got ${String(item.dueAt)}`, 'dueAt');
-  }
-  if (item.slotAt !== null && (typeof item.slotAt !== 'number' || !Number.isFinite(item.slotAt))) {
-    throw new ValidationError(`ready item slotAt must be finite epoch ms or null, got ${String(item.slotAt)}`, 'slotAt');
   }
 }

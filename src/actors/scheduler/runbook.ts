@@ -178,7 +178,7 @@ export class RunBook {
   /** Puts a run in the ready queue; a full queue turns it into a `skipped` run with the reason. */
   #enqueue(e: Entry): void {
     try {
-      this.#ready.push({ runId: e.run.id, jobId: e.job.id, priority: e.job.priority, dueAt: Date.parse(e.run.scheduledAt), slotAt: null });
+      this.#ready.push({ runId: e.run.id, jobId: e.job.id, priority: e.job.priority, dueAt: Date.parse(e.run.scheduledAt) });
       this.#queued.set(e.run.id, e);
     } catch (err) {
       if (!(err instanceof QueueFullError)) throw err;
