@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decideOverlap, explainOverlap } from '../../src/actors/queue/overlap-policy';
+import { explainOverlap } from '../../src/actors/queue/overlap-policy';
 import { planCatchUp } from '../../src/actors/queue/catch-up-policy';
 import { jitterFor } from '../../src/actors/queue/jitter';
 import type { OverlapPolicy } from '../../src/model/job';
@@ -12,18 +12,18 @@ describe('overlap policy', () => {
     ['replace', 0, 0, 'start'], ['replace', 1, 0, 'replace'], ['replace', 0, 1, 'replace'], ['replace', 2, 3, 'replace'],
   ];
   it.each(cases)('%s with %i running, %i queued → %s', (policy, running, queued, expected) => {
-    expect(decideOverlap(policy, { running, queued })).toBe(expected);
     const v = explainOverlap(policy, { running, queued });
+    expect(v.decision).toBe(expected);
     // Every decision other than a plain start carries a reason a person can read in `why`.
     if (expected === 'start') expect(v.reason).toBeNull();
     else expect(v.reason).toEqual(expect.stringContaining(`overlap=${policy}`));
   });
 
   it('rejects an unknown policy and bad counts, naming the field', () => {
-    expect(() => decideOverlap('sometimes' as OverlapPolicy, { running: 0, queued: 0 }))
+    expect(() => explainOverlap('sometimes' as OverlapPolicy, { running: 0, queued: 0 }))
       .toThrow(expect.objectContaining({ code: 'VALIDATION', field: 'overlap' }));
-    expect(() => decideOverlap('skip', { running: -1, queued: 0 })).toThrow(expect.objectContaining({ code: 'VALIDATION', field: 'running' }));
-    expect(() => decideOverlap('skip', { running: 0, queued: 0.5 })).toThrow(expect.objectContaining({ code: 'VALIDATION', field: 'queued' }));
+    expect(() => explainOverlap('skip', { running: -1, queued: 0 })).toThrow(expect.objectContaining({ code: 'VALIDATION', field: 'running' }));
+    expect(() => explainOverlap('skip', { running: 0, queued: 0.5 })).toThrow(expect.objectContaining({ code: 'VALIDATION', field: 'queued' }));
   });
 });
 

@@ -30,8 +30,11 @@ export interface OverlapVerdict {
 export const OVERLAP_POLICIES: readonly OverlapPolicy[] = ['skip', 'queue', 'allow', 'replace'];
 
 /**
- * Decides, with the reason.
+ * Decides what to do with a new slot of a job, given its runs in progress and waiting, with the reason.
  * @throws ValidationError for an unknown policy or counts that are not integers >= 0
+ * @example
+ * explainOverlap('skip', { running: 1, queued: 0 }).decision // 'skip'
+ * explainOverlap('queue', { running: 1, queued: 0 }).decision // 'enqueue'
  */
 export function explainOverlap(policy: OverlapPolicy, state: OverlapState): OverlapVerdict {
   for (const f of ['running', 'queued'] as const) {
@@ -60,15 +63,4 @@ export function explainOverlap(policy: OverlapPolicy, state: OverlapState): Over
     default:
       throw new ValidationError(`overlap must be one of ${OVERLAP_POLICIES.join('|')}, got ${String(policy)}`, 'overlap');
   }
-}
-
-/**
- * Decides what to do with a new slot of a job, given its runs in progress and waiting.
- *
- * @example
- * decideOverlap('skip', { running: 1, queued: 0 }) // 'skip'
- * decideOverlap('queue', { running: 1, queued: 0 }) // 'enqueue'
- */
-export function decideOverlap(policy: OverlapPolicy, state: OverlapState): OverlapDecision {
-  return explainOverlap(policy, state).decision;
 }
