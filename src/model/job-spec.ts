@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '../errors';
-import type { CatchUpPolicy, Isolation, Job, OverlapPolicy } from './job';
+import { CATCH_UP_POLICIES, OVERLAP_POLICIES, type CatchUpPolicy, type Isolation, type Job, type OverlapPolicy } from './job';
 import { parseOrThrow } from './zod-error';
 
 /** A JobSpec with every default filled in: exactly the user-given fields of a stored Job. */
@@ -52,8 +52,8 @@ const envName = z.string().min(1, 'environment variable names must not be empty'
 const envValue = z.string().regex(/^[^\0]*$/, 'environment values must not contain NUL');
 
 /** The policy and isolation words, shared with the store's Job schema. */
-export const overlapSchema = z.enum(['skip', 'queue', 'allow', 'replace']);
-export const catchUpSchema = z.enum(['none', 'once', 'all']);
+export const overlapSchema = z.enum(OVERLAP_POLICIES);
+export const catchUpSchema = z.enum(CATCH_UP_POLICIES);
 export const isolationSchema = z.enum(['process', 'thread']);
 /** What an `after` trigger waits for. */
 export const afterOnSchema = z.enum(['succeeded', 'failed', 'finished']);

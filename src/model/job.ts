@@ -1,10 +1,14 @@
 /** Data shapes of jobs, as users see them (CONTRACT.md "Job (JSON)"). */
 import type { Run } from './run';
 
+/** The overlap policies, in CONTRACT order: the one list the schema, the CLI and the policy use. */
+export const OVERLAP_POLICIES = ['skip', 'queue', 'allow', 'replace'] as const;
 /** What happens when a job's slot comes while a previous run of it is still running. */
-export type OverlapPolicy = 'skip' | 'queue' | 'allow' | 'replace';
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+/** The catch-up policies, in CONTRACT order. */
+export const CATCH_UP_POLICIES = ['none', 'once', 'all'] as const;
 /** What happens to slots missed while the scheduler was down. */
-export type CatchUpPolicy = 'none' | 'once' | 'all';
+export type CatchUpPolicy = (typeof CATCH_UP_POLICIES)[number];
 
 /** A command: one shell string, or an argv run without a shell. */
 export type Command = string | { argv: string[] };

@@ -3,7 +3,7 @@
  * job missed while the scheduler was down (or the machine asleep, or the clock stepped forward).
  */
 import { ValidationError } from '../../errors';
-import type { CatchUpPolicy } from '../../model/job';
+import { CATCH_UP_POLICIES, type CatchUpPolicy } from '../../model/job';
 
 /** Every missed slot lands in exactly one of the two lists (both ascending). */
 export interface CatchUpPlan {
@@ -12,9 +12,6 @@ export interface CatchUpPlan {
   /** Slots recorded as `missed`, not run. */
   missed: number[];
 }
-
-/** The catch-up policies, as values. */
-export const CATCH_UP_POLICIES: readonly CatchUpPolicy[] = ['none', 'once', 'all'];
 
 /** Default cap of `all`: a daemon down for a week with a per-minute job must not fire 10,080 runs. */
 export const DEFAULT_MAX_CATCH_UP = 100;

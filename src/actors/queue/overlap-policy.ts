@@ -3,7 +3,7 @@
  * new slot of a job that already has a run in progress or waiting.
  */
 import { ValidationError } from '../../errors';
-import type { OverlapPolicy } from '../../model/job';
+import { OVERLAP_POLICIES, type OverlapPolicy } from '../../model/job';
 
 /**
  * What the scheduler does with the new run:
@@ -25,9 +25,6 @@ export interface OverlapVerdict {
   decision: OverlapDecision;
   reason: string | null;
 }
-
-/** The overlap policies, as values (CONTRACT order). */
-export const OVERLAP_POLICIES: readonly OverlapPolicy[] = ['skip', 'queue', 'allow', 'replace'];
 
 /**
  * Decides what to do with a new slot of a job, given its runs in progress and waiting, with the reason.

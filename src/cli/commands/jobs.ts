@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { ValidationError } from '../../errors';
-import type { JobSpec } from '../../model/job';
+import { CATCH_UP_POLICIES, OVERLAP_POLICIES, type JobSpec } from '../../model/job';
 import type { AddOptions } from '../job-spec';
 import { buildJobSpec, parsePositiveInt } from '../job-spec';
 import { ADD_NAME_PLACEHOLDER, type CliContext, type CommonOptions, withCommonOptions } from '../context';
@@ -91,8 +91,8 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
     .option('--timeout <dur>', 'kill the run (status timeout) after this long')
     .option('--max-memory <size>', 'kill the run when its memory exceeds this, e.g. 256MB')
     .option('--max-cpu <percent>', 'kill the run when its CPU use exceeds this percentage')
-    .addOption(new Option('--overlap <policy>', 'when the previous run still runs').choices(['skip', 'queue', 'allow', 'replace']))
-    .addOption(new Option('--catch-up <policy>', 'runs missed while the daemon was down').choices(['none', 'once', 'all']))
+    .addOption(new Option('--overlap <policy>', 'when the previous run still runs').choices(OVERLAP_POLICIES))
+    .addOption(new Option('--catch-up <policy>', 'runs missed while the daemon was down').choices(CATCH_UP_POLICIES))
     .option('--cwd <dir>', 'working directory of the run')
     .option('--env <k=v>', 'environment variable (repeatable)', collect)
     .option('--inherit-env [names]', "pass the daemon's whole environment to the job, or only NAME,NAME (default: a clean one)")
