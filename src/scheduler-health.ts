@@ -83,7 +83,7 @@ export class SchedulerHealth {
       storeCheck(s.storeFault, sample),
       diskCheck(s.settings, sample),
       eventLoopCheck(s.settings, sample),
-      { name: 'triggers', run: () => this.#triggers() },
+      { name: 'watches', run: () => this.#triggers() },
       { name: 'sampler', run: () => this.#sampler() },
       { name: 'runs', run: () => this.#runs() },
       { name: 'deadman', run: () => this.#deadMan() },

@@ -54,8 +54,8 @@ describe('watch health', () => {
     expect(calls).toBe(1);
     const h = await s.health();
     expect(h.healthy).toBe(false);
-    expect(h.components.triggers!.detail).toMatch(/1 dead watch .*nfs: the watcher's subscribe did not answer within 300 ms/);
-    expect(h.components.triggers!.healthy).toBe(false);
+    expect(h.components.watches!.detail).toMatch(/1 dead watch .*nfs: the watcher's subscribe did not answer within 300 ms/);
+    expect(h.components.watches!.healthy).toBe(false);
 
     // Firing goes on while the native call hangs.
     await clock.advance(60_000);
@@ -81,13 +81,13 @@ describe('watch health', () => {
     s = await createScheduler(opts);
     const runs = new RunCollector(s.events$);
     await s.addJob({ name: 'ingest', schedule: 'never', command: 'true', triggers: [{ type: 'watch', paths: [watched] }] });
-    expect((await s.health()).components.triggers).toMatchObject({ healthy: true });
+    expect((await s.health()).components.watches).toMatchObject({ healthy: true });
 
     refuse = true;
     fail!(new Error('watcher backend failed'));
     const dead = await s.health();
     expect(dead.healthy).toBe(false);
-    expect(dead.components.triggers!.detail).toContain('ingest: watcher error: watcher backend failed');
+    expect(dead.components.watches!.detail).toContain('ingest: watcher error: watcher backend failed');
     // While nothing watches, a file arrives.
     fs.writeFileSync(path.join(watched, 'while-dead.csv'), 'x');
     // First retry after ~1 s fails too (still dead), the next (~2 s later) succeeds.
@@ -95,9 +95,9 @@ describe('watch health', () => {
     // (The retry's path checks are real file-system calls: wait for them, in real time.)
     await until('the first retry', async () => subscribes, (n) => n >= 2);
     expect(subscribes).toBe(2);
-    expect((await s.health()).components.triggers!.healthy).toBe(false);
+    expect((await s.health()).components.watches!.healthy).toBe(false);
     refuse = false;
-    await until('the watch alive again', () => s!.health(), (h) => h.components.triggers?.healthy === true, 30_000,
+    await until('the watch alive again', () => s!.health(), (h) => h.components.watches?.healthy === true, 30_000,
       async () => { await clock.advance(500); await new Promise((r) => setTimeout(r, 20)); });
     // The change made while it was dead is delivered from the snapshot: the job runs for it.
     const [run] = await until('the caught-up fire', async () => runs.runs, (r) => r.length >= 1, 30_000,
@@ -115,10 +115,10 @@ describe('watch health', () => {
     fs.mkdirSync(target);
     await s.addJob({ name: 'inbox', schedule: 'never', command: 'true', triggers: [{ type: 'watch', paths: [target] }] });
     fs.rmSync(target, { recursive: true });
-    const dead = await until('the dead watch', () => s!.health(), (h: Health) => h.components.triggers?.healthy === false);
-    expect(dead.components.triggers!.detail).toContain(`inbox: watched directory '${target}' was deleted`);
+    const dead = await until('the dead watch', () => s!.health(), (h: Health) => h.components.watches?.healthy === false);
+    expect(dead.components.watches!.detail).toContain(`inbox: watched directory '${target}' was deleted`);
     // The retry (on the scheduler's clock) re-subscribes to the parent, filtered to the path.
-    await until('the watch alive again', () => s!.health(), (h) => h.components.triggers?.healthy === true, 30_000,
+    await until('the watch alive again', () => s!.health(), (h) => h.components.watches?.healthy === true, 30_000,
       async () => { await clock.advance(1000); await new Promise((r) => setTimeout(r, 20)); });
     const before = runs.runs.length;
     fs.mkdirSync(target);
