@@ -5,13 +5,13 @@ import type { Job, JobSpec } from './model/job';
 import type { Run, Slot } from './model/run';
 import type { SchedulerEvent } from './model/events';
 import type { Logger } from './model/logger';
-import type { Health, Stats } from './model/health';
+import type { Health, HealthOptions, Stats } from './model/health';
 import type { BackupDocument } from './model/backup';
 
 // Shapes the runtime and the actors share live in src/model; the facade re-exports them so the
 // public API is unchanged (docs/architecture.md, "Layering").
 export type { Logger } from './model/logger';
-export type { ComponentHealth, Health, Stats } from './model/health';
+export type { ComponentHealth, Health, HealthOptions, Stats } from './model/health';
 export type { BackupDocument } from './model/backup';
 
 /**
@@ -54,6 +54,8 @@ export interface SchedulerOptions {
    * event-loop lag, heap, CPU, open handles). The daemon turns this on. @default false
    */
   processMetrics?: boolean;
+  /** Thresholds of `health()`'s checks (docs/operations.md). */
+  health?: HealthOptions;
 }
 
 /** Explanation of a job's recent slots and what could block it (`rae-sched why`). */
