@@ -109,4 +109,6 @@ async function main(file: string | undefined): Promise<void> {
   }
 }
 
-void main(process.argv[2]);
+// Only as the child's entry (`node module-host.js FILE`): a test importing `eventFromEnv` must
+// not run it (it would exit the importing process with code 2).
+if (require.main === module) void main(process.argv[2]);
