@@ -104,6 +104,9 @@ describe('dashboard in Chromium', () => {
 
     await page.click('.row[data-job="hello"]');
     await page.waitForSelector('[data-testid="job-page"][data-job="hello"]', WAIT);
+    // The next fires on a timeline, and why in words.
+    expect(await page.$$eval('[data-testid="timeline"] .tick', (t) => t.length)).toBe(10);
+    expect(await page.$eval('[data-testid="why"]', (e) => e.textContent)).toContain('Nothing blocks it.');
     await page.click('[data-action="run"]');
     await page.waitForFunction(
       `[...document.querySelectorAll('[data-testid="output"]')].some((e) => e.textContent.includes('hello from the dashboard'))`,
@@ -136,5 +139,33 @@ describe('dashboard in Chromium', () => {
     await page.type('[data-testid="search"]', 'nightly');
     await page.waitForFunction(`document.querySelectorAll('.row[data-job]').length === 1`, WAIT);
     expect(await page.$('.row[data-job="nightly-backup"]')).not.toBeNull();
+  });
+
+  it('removes a job only after the confirmation', async () => {
+    await page.click('.row[data-job="nightly-backup"]');
+    await page.waitForSelector('[data-testid="job-page"][data-job="nightly-backup"]', WAIT);
+    await page.click('[data-action="remove"]');
+    await page.waitForSelector('[data-action="confirm-remove"]', WAIT);
+    // Asked, not done yet.
+    expect((await cli('status', 'nightly-backup')).code).toBe(0);
+    await page.click('[data-action="confirm-remove"]');
+    await page.waitForSelector('[data-testid="jobs"]', WAIT);
+    await page.waitForFunction(`document.querySelector('.row[data-job="nightly-backup"]') === null`, WAIT);
+    expect((await cli('status', 'nightly-backup')).code).not.toBe(0);
+  });
+
+  it('shows the login again when the session is revoked from the CLI, and after logging out', async () => {
+    const list = JSON.parse((await cli('session', 'list', '--json')).stdout) as Array<{ id: string }>;
+    expect(list.length).toBe(1);
+    expect((await cli('session', 'revoke', list[0]!.id)).code).toBe(0);
+    // The page's next request (its stats poll, every 5 s) is refused: it says so.
+    await page.waitForFunction(`document.querySelector('[data-testid="login"]')?.textContent.includes('session has ended')`, WAIT);
+
+    const login = await cli('dashboard', '--no-open', '--json');
+    await page.goto((JSON.parse(login.stdout) as { url: string }).url, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('[data-testid="jobs"]', WAIT);
+    await page.click('[data-action="logout"]');
+    await page.waitForFunction(`document.querySelector('[data-testid="login"]')?.textContent.includes('session has ended')`, WAIT);
+    expect(JSON.parse((await cli('session', 'list', '--json')).stdout)).toEqual([]);
   });
 });
