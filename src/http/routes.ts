@@ -49,6 +49,8 @@ export interface RouteContext {
   invalidateJobs: () => void;
   /** Patches that snapshot with a write route's answer (see JobSnapshot.written). */
   jobsWritten: (operationId: string, answer: unknown, ref: string | undefined) => void;
+  /** Starts reading the jobs snapshot in the background (a dashboard is opening: it will search). */
+  warmJobs: () => void;
   /** The stored dashboard sessions (null without a TCP listener). */
   sessions: SessionTable | null;
 }
@@ -275,6 +277,7 @@ export const ROUTES: RouteDef[] = [
     body: schemas.sessionBody, responses: { 201: json(schemas.session, 'the session; its id is in the HttpOnly cookie') },
     handle: async (c, req, reply) => {
       const s = await c.auth.openSession(req, (req.body as { code: string }).code);
+      c.warmJobs();
       const secure = c.secure ? '; Secure' : '';
       void reply.header('set-cookie', `rae_session=${s.id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_MS / 1000}${secure}`);
       void reply.code(201);
@@ -289,6 +292,7 @@ export const ROUTES: RouteDef[] = [
       if (s === undefined) {
         throw new UnauthorizedError('no dashboard session (this route is for the dashboard\'s cookie)');
       }
+      c.warmJobs();
       return s;
     },
   },

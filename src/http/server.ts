@@ -23,8 +23,12 @@ import { isLoopback } from './address';
 
 export { parseListenAddress, isLoopback } from './address';
 
-/** Age at which the jobs snapshot that filtered pages are cut from is refreshed (in the background). */
-export const JOBS_SNAPSHOT_MS = 2000;
+/**
+ * Age at which the jobs snapshot that filtered pages are cut from is refreshed (in the background).
+ * Events keep it current meanwhile; only `nextRunAt` after a fire waits for a refresh. Each refresh
+ * reads every job, so this also bounds how often a searching page costs the daemon a full read.
+ */
+export const JOBS_SNAPSHOT_MS = 10_000;
 
 /** Timeouts of the TCP listener, in ms. */
 export interface HttpTimeouts {
@@ -97,6 +101,14 @@ export class ApiCore {
     return this.#snapshot.get();
   }
 
+  /**
+   * Starts reading the snapshot if there is none, without waiting: a dashboard session opening
+   * warms it, so the page's first search does not wait for a read of every job.
+   */
+  warmJobs(): void {
+    this.#snapshot.get().catch(() => undefined);
+  }
+
   /** Drops the jobs snapshot (a write through the API: the next filtered page reads afresh). */
   invalidateJobs(): void {
     this.#snapshot.invalidate();
@@ -110,6 +122,7 @@ export class ApiCore {
       listJobs: () => this.listJobs(),
       invalidateJobs: () => this.invalidateJobs(),
       jobsWritten: (op, answer, ref) => this.#snapshot.written(op, answer, ref),
+      warmJobs: () => this.warmJobs(),
       httpMetrics: () => this.registry.metrics(),
       sessions: this.tokens?.sessions ?? null,
       publicUrl: () => this.#publicUrl,

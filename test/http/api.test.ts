@@ -283,6 +283,27 @@ describe('limits', () => {
     const answer = await closed;
     expect(answer === '' || answer.startsWith('HTTP/1.1 408')).toBe(true);
   });
+
+  it('cuts off a client that trickles its body (whole request bound, requestMs: 2000 here); nothing is stored', async () => {
+    const { port } = new URL(server.httpUrl!);
+    const sock = connect(Number(port), '127.0.0.1');
+    const body = JSON.stringify(spec('trickled'));
+    const closed = new Promise<string>((r) => {
+      let got = '';
+      sock.on('data', (c: Buffer) => (got += c.toString()));
+      sock.on('close', () => r(got));
+      sock.on('error', () => undefined);
+    });
+    sock.write(`POST /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${full}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
+    // One byte every 200 ms: the body would take minutes; the server gives up on its own.
+    let i = 0;
+    const drip = setInterval(() => { if (i < body.length - 1 && !sock.destroyed) sock.write(body[i++]!); }, 200);
+    const answer = await closed;
+    clearInterval(drip);
+    expect(answer === '' || answer.startsWith('HTTP/1.1 408')).toBe(true);
+    expect(i).toBeLessThan(body.length - 1);
+    expect([...mem.jobs.values()].some((j) => j.name === 'trickled')).toBe(false);
+  });
 });
 
 describe('events', () => {

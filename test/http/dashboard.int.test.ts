@@ -5,12 +5,12 @@
  * resume it, and keep a screenshot (test-output/dashboard.png).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { Job } from '../../src/model/job';
-import { type DaemonHandle, rae, startDaemon } from '../cli/harness';
+import { type DaemonHandle, eventually, rae, startDaemon } from '../cli/harness';
 
 jest.setTimeout(240_000);
 
@@ -133,6 +133,27 @@ describe('dashboard in Chromium', () => {
     await mkdir(OUT, { recursive: true });
     await page.screenshot({ path: join(OUT, 'dashboard.png') });
     expect(existsSync(join(OUT, 'dashboard.png'))).toBe(true);
+  });
+
+  it('`rae-sched dashboard` prints the login link and, on a desktop, opens it', async () => {
+    // No desktop here: a stand-in xdg-open on PATH records what it was asked to open.
+    const bin = join(dir, 'fake-bin');
+    await mkdir(bin, { recursive: true });
+    const opened = join(dir, 'opened.txt');
+    await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`, { mode: 0o755 });
+    const r = await rae(['dashboard', '--data-dir', dir], { env: { DISPLAY: ':0', PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.code).toBe(0);
+    const url = r.stdout.split('\n')[0]!;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#code=[\w-]{43}$/);
+    expect(r.stdout).toContain('one-time login link, valid until');
+    await eventually(async () => (existsSync(opened) ? true : undefined), 'xdg-open to be called');
+    expect(await readFile(opened, 'utf8')).toBe(url);
+    // --no-open only prints.
+    await rm(opened);
+    const quiet = await rae(['dashboard', '--data-dir', dir, '--no-open'], { env: { DISPLAY: ':0', PATH: `${bin}:${process.env.PATH}` } });
+    expect(quiet.code).toBe(0);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(existsSync(opened)).toBe(false);
   });
 
   it('search filters the list on the daemon side', async () => {
