@@ -310,6 +310,16 @@ async function main(): Promise<void> {
   daemon.stderr!.on('data', (c: Buffer) => (log += c.toString()));
   const sock = path.join(dir, 'rae-sched.sock');
   let browser: Browser | undefined;
+  // Stopped from outside (Ctrl-C, timeout): leave no daemon, browser or data directory behind.
+  const stop = (): void => {
+    daemon.kill('SIGTERM');
+    void (browser?.close() ?? Promise.resolve()).finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
     for (let i = 0; (await call(sock, 'GET', '/v1/health').catch(() => ({ status: 0 }))).status !== 200; i++) {
       if (i > 1200) throw new Error(`daemon did not start:\n${log}`);

@@ -8,7 +8,8 @@
  * - Once older than `maxAgeMs` it is refreshed in the background (fields no event carries, like
  *   `nextRunAt` after a fire, are then at most that old plus one read): readers keep getting the
  *   current one meanwhile — stale-while-revalidate. Events that arrive during a refresh are applied
- *   again on top of its result.
+ *   again on top of its result (events carry whole jobs and runs, so re-applying one to a state that
+ *   already has it, in order, ends in the same state).
  * - A write through the API patches it with the write's answer before the answer is sent
  *   ({@link JobSnapshot.written}), so a page sees its own writes even before their events arrive;
  *   a restore or a failed write {@link JobSnapshot.invalidate}s it (the next reader waits for a read).

@@ -66,6 +66,21 @@ const pem = (v: string | Buffer): string | Buffer =>
   typeof v === 'string' && !v.includes('-----BEGIN') ? readFileSync(v) : v;
 
 
+/** Jobs per read of the snapshot: the cost of one dashboard page, so other requests interleave. */
+const SNAPSHOT_PAGE = 500;
+
+/**
+ * Every job, read page by page (the scheduler's paged `listJobs`): reading 10,000 at once would hold
+ * the daemon's thread for seconds on a loaded machine; pages let other requests in between.
+ */
+async function readAllJobs(scheduler: Scheduler): Promise<Job[]> {
+  const all: Job[] = [];
+  for (let page = await scheduler.listJobs({ limit: SNAPSHOT_PAGE }); ; page = await scheduler.listJobs({ limit: SNAPSHOT_PAGE, after: page.next })) {
+    all.push(...page.jobs);
+    if (page.next === null || page.jobs.length === 0) return all;
+  }
+}
+
 /** State shared by the listeners of one daemon: the event ring, streams, credentials, metrics. */
 export class ApiCore {
   readonly registry = new Registry();
@@ -85,7 +100,7 @@ export class ApiCore {
     this.#scheduler = scheduler;
     this.#heartbeatMs = opts.heartbeatMs;
     this.ring = new EventRing(scheduler.events$);
-    this.#snapshot = new JobSnapshot(() => scheduler.listJobs(), { maxAgeMs: JOBS_SNAPSHOT_MS });
+    this.#snapshot = new JobSnapshot(() => readAllJobs(scheduler), { maxAgeMs: JOBS_SNAPSHOT_MS });
     this.#ringSub = this.ring.live$.subscribe((n) => this.#snapshot.apply(n.event));
     this.tokens = opts.tokens ?? null;
     this.auth = new Authenticator({ tokens: this.tokens, registry: this.registry, ...(opts.logger ? { logger: opts.logger } : {}) });

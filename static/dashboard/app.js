@@ -122,6 +122,12 @@ function App({ session }) {
     if (soon.current === null) soon.current = setTimeout(() => { soon.current = null; void poll(); }, 500);
   };
 
+  // The filter as of now, for the event handler (one event stream for the page's life, not one per filter).
+  const filterNow = useRef(filter);
+  filterNow.current = filter;
+  const reloadNow = useRef(reload);
+  reloadNow.current = reload;
+
   // Names of the loaded jobs, for the event list (kept current without a pass per event).
   const names = useRef(new Map());
   names.current = useMemo(() => new Map(list.jobs.map((j) => [j.id, j.name])), [list.jobs]);
@@ -135,7 +141,7 @@ function App({ session }) {
       pending = [];
       const name = (id) => names.current.get(id) ?? id;
       setEvents((old) => [...batch.slice(-50).reverse().map((ev) => ({ ev, text: describe(ev, name) })), ...old].slice(0, 50));
-      setList((l) => applyEvents(l, batch, filter.q !== '' || filter.state !== ''));
+      setList((l) => applyEvents(l, batch, filterNow.current.q !== '' || filterNow.current.state !== ''));
       const touched = new Set();
       for (const ev of batch) {
         if (ev.type === 'run.finished' || ev.type.startsWith('job.')) refreshSoon();
@@ -153,14 +159,14 @@ function App({ session }) {
     };
     const stop = liveEvents({
       onState: setLive,
-      onGap: () => { void reload(); },
+      onGap: () => { void reloadNow.current(); },
       onEvent: (ev) => {
         pending.push(ev);
         if (timer === null) timer = setTimeout(flush, EVENT_BATCH_MS);
       },
     });
     return () => { clearTimeout(timer); stop(); };
-  }, [filter.q, filter.state]);
+  }, []);
 
   return html`<div class="layout">
     <header class="top">

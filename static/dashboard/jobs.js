@@ -11,6 +11,27 @@ const ROW = 34;
 const SETTLE_MS = 150;
 const recentCache = new Map();
 
+// Recent-runs requests go through a small queue, at most two at a time, and a row that leaves the
+// screen drops its queued request: the browser's six connections stay free for what the user asked
+// for (a search, a page of jobs), which would otherwise wait behind the history of every row on screen.
+const MAX_IN_FLIGHT = 2;
+const queue = [];
+let inFlight = 0;
+function pump() {
+  while (inFlight < MAX_IN_FLIGHT && queue.length > 0) {
+    const entry = queue.shift();
+    if (entry.cancelled) continue;
+    inFlight++;
+    entry.task().finally(() => { inFlight--; pump(); });
+  }
+}
+function enqueue(task) {
+  const entry = { task, cancelled: false };
+  queue.push(entry);
+  pump();
+  return () => { entry.cancelled = true; };
+}
+
 /** Forgets a job's cached recent runs (a run of it finished). */
 export function invalidateRecent(jobId) {
   recentCache.delete(jobId);
@@ -26,7 +47,7 @@ function useRecent(jobId, version, settled) {
       return undefined;
     }
     if (!settled) return undefined;
-    get(`/jobs/${enc(jobId)}/history?limit=20&output=false`).then((runs) => {
+    const cancel = enqueue(() => get(`/jobs/${enc(jobId)}/history?limit=20&output=false`).then((runs) => {
       const done = runs.filter((r) => r.finishedAt !== null);
       const ok = done.filter((r) => r.status === 'succeeded').length;
       const value = {
@@ -35,8 +56,8 @@ function useRecent(jobId, version, settled) {
       };
       recentCache.set(jobId, value);
       if (live) setRecent(value);
-    }, () => undefined);
-    return () => { live = false; };
+    }, () => undefined));
+    return () => { live = false; cancel(); };
   }, [jobId, version, settled]);
   return recent;
 }

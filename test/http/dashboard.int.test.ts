@@ -178,6 +178,9 @@ describe('dashboard in Chromium', () => {
   it('shows the login again when the session is revoked from the CLI, and after logging out', async () => {
     const list = JSON.parse((await cli('session', 'list', '--json')).stdout) as Array<{ id: string }>;
     expect(list.length).toBe(1);
+    const unknown = await cli('session', 'revoke', 'ses_nope');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no session 'ses_nope'");
     expect((await cli('session', 'revoke', list[0]!.id)).code).toBe(0);
     // The page's next request (its stats poll, every 5 s) is refused: it says so.
     await page.waitForFunction(`document.querySelector('[data-testid="login"]')?.textContent.includes('session has ended')`, WAIT);
