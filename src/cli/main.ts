@@ -4,10 +4,9 @@
  * 0 success, 1 the operation failed, 2 usage or validation error — errors as ONE stderr line
  * `rae-sched: error: ...`, with a stack trace only under `--debug`.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { type SerializedError, serializeError } from '../errors';
+import { packageVersion } from '../version';
 import { ADD_NAME_PLACEHOLDER, CliContext, type Io, processIo } from './context';
 import { registerJobCommands } from './commands/jobs';
 import { registerCompletionCommand } from './commands/completion';
@@ -26,7 +25,7 @@ export function buildProgram(ctx: CliContext, argvCommand: string[] | undefined)
   const program = new Command('rae-sched');
   program
     .description('Rae scheduler: run jobs by time, file-system events and usage patterns')
-    .version(readVersion(), '-V, --version')
+    .version(packageVersion(), '-V, --version')
     // Set before the subcommands are added so they inherit both: every parse error becomes a
     // CommanderError we format ourselves, and commander prints nothing of its own but help.
     .exitOverride()
@@ -44,14 +43,6 @@ export function buildProgram(ctx: CliContext, argvCommand: string[] | undefined)
   return program;
 }
 
-function readVersion(): string {
-  try {
-    // dist/src/cli/main.js → package.json at the package root.
-    return (JSON.parse(readFileSync(join(__dirname, '../../../package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 /**
  * `add NAME SCHEDULE -- PROG ARG...`: everything after the first `--` is the job's argv. It is split

@@ -3,9 +3,8 @@
  * validate requests (src/http/routes.ts, schemas.ts). Served at `GET /v1/openapi.json` and committed
  * as docs/openapi.json (a test checks the two are equal: `npm run openapi` rewrites the file).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
+import { packageVersion } from '../version';
 import { ROUTES, type RouteDef } from './routes';
 import { jsonSchema, schemas, type JsonSchema } from './schemas';
 
@@ -20,13 +19,6 @@ const ERROR_STATUSES: Record<number, string> = {
   503: 'queue full or shutting down',
 };
 
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(join(__dirname, '../../../package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 function parameters(route: RouteDef): JsonSchema[] {
   const out: JsonSchema[] = [];
@@ -99,7 +91,7 @@ export function openApiDocument(): JsonSchema {
     openapi: '3.1.0',
     info: {
       title: 'rae-scheduler API',
-      version: version(),
+      version: packageVersion(),
       description: 'Control API of the rae-sched daemon: on its Unix socket (no credentials; the socket is 0600) ' +
         'and, with `rae-sched daemon --http HOST:PORT`, on TCP, where every request needs a bearer token ' +
         '(`rae-sched token create NAME`) or a dashboard session. Errors are `{"error": {"code", "message", "field"}}`. ' +

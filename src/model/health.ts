@@ -13,6 +13,14 @@ export interface Health {
   components: Record<string, ComponentHealth>;
 }
 
+/** Run-duration percentiles (ms), null when no duration is known. */
+export interface DurationPercentiles {
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
 /** Result of `stats()`. */
 export interface Stats {
   jobs: { total: number; enabled: number; paused: number; done: number };
@@ -26,7 +34,7 @@ export interface Stats {
     skipped: number;
     successRate: number | null;
   };
-  durationMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null };
+  durationMs: DurationPercentiles;
   queue: { depth: number; running: number; scheduled: number };
   restarts: Record<string, number>;
   uptimeMs: number;

@@ -5,14 +5,8 @@
  * keeps the numbers deterministic (no random sampling to make tests or reports wobble).
  */
 import { ValidationError } from '../../errors';
+import type { DurationPercentiles } from '../../model/health';
 
-/** Percentiles reported by {@link DurationWindow.summary}. */
-export interface DurationSummary {
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  max: number | null;
-}
 
 /** Bounded window of durations (ms). */
 export class DurationWindow {
@@ -51,7 +45,7 @@ export class DurationWindow {
   }
 
   /** p50/p90/p99 over the window; max over all time. */
-  summary(): DurationSummary {
+  summary(): DurationPercentiles {
     const s = this.#sorted();
     return { p50: this.#pick(s, 50), p90: this.#pick(s, 90), p99: this.#pick(s, 99), max: this.#max };
   }

@@ -9,7 +9,7 @@
  * ~290 buckets cover up to a year, so a record stays small whatever the history.
  * @internal
  */
-import type { Stats } from '../../model';
+import type { DurationPercentiles, Stats } from '../../model';
 import type { Run, RunStatus } from '../../model/run';
 import { FINAL_RUN_STATUSES } from '../../model/run';
 import type { Database } from 'lmdb';
@@ -35,13 +35,6 @@ export interface RunRollup {
   lastFinishedAt: string | null;
 }
 
-/** Percentiles of a rollup (ms), null when it holds no duration. */
-export interface RollupPercentiles {
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  max: number | null;
-}
 
 /** An empty rollup. */
 export function emptyRollup(): RunRollup {
@@ -92,7 +85,7 @@ export function addRun(r: RunRollup, run: Run): RunRollup {
  * Nearest-rank p50/p90/p99 from the histogram (each the middle of its bucket, never above the exact
  * max) and the exact max.
  */
-export function percentilesOf(r: RunRollup): RollupPercentiles {
+export function percentilesOf(r: RunRollup): DurationPercentiles {
   const { n, maxMs, buckets } = r.durations;
   if (n === 0) return { p50: null, p90: null, p99: null, max: null };
   const sorted = Object.entries(buckets).map(([b, c]) => [Number(b), c] as const).sort((a, b) => a[0] - b[0]);
