@@ -159,20 +159,16 @@ export function formatHealth(h: Health): string {
 export function formatStats(s: Stats, live = true): string {
   const ms = (v: number | null): string => (v === null ? '-' : formatDuration(v));
   const restarts = Object.entries(s.restarts).filter(([, n]) => n > 0).map(([a, n]) => `${a} ${n}`);
-  const stored = keyValues([
+  const history: [string, string][] = [
     ['jobs', `${s.jobs.total} (${s.jobs.enabled} enabled, ${s.jobs.paused} paused, ${s.jobs.done} done)`],
     ['runs', `${s.runs.total} (${s.runs.succeeded} succeeded, ${s.runs.failed} failed, ${s.runs.timeout} timeout, ` +
       `${s.runs.killed} killed, ${s.runs.interrupted} interrupted, ${s.runs.skipped} skipped)`],
     ['success rate', s.runs.successRate === null ? '-' : `${(s.runs.successRate * 100).toFixed(1)}%`],
     ['duration', `p50 ${ms(s.durationMs.p50)}, p90 ${ms(s.durationMs.p90)}, p99 ${ms(s.durationMs.p99)}, max ${ms(s.durationMs.max)}`],
-  ]);
-  if (!live) return `no daemon runs: stored history only (no uptime, queue or restarts)\n${stored}`;
+  ];
+  if (!live) return `no daemon runs: stored history only (no uptime, queue or restarts)\n${keyValues(history)}`;
   return keyValues([
-    ['jobs', `${s.jobs.total} (${s.jobs.enabled} enabled, ${s.jobs.paused} paused, ${s.jobs.done} done)`],
-    ['runs', `${s.runs.total} (${s.runs.succeeded} succeeded, ${s.runs.failed} failed, ${s.runs.timeout} timeout, ` +
-      `${s.runs.killed} killed, ${s.runs.interrupted} interrupted, ${s.runs.skipped} skipped)`],
-    ['success rate', s.runs.successRate === null ? '-' : `${(s.runs.successRate * 100).toFixed(1)}%`],
-    ['duration', `p50 ${ms(s.durationMs.p50)}, p90 ${ms(s.durationMs.p90)}, p99 ${ms(s.durationMs.p99)}, max ${ms(s.durationMs.max)}`],
+    ...history,
     ['queue', `${s.queue.depth} ready, ${s.queue.running} running, ${s.queue.scheduled} scheduled`],
     ['restarts', restarts.length > 0 ? restarts.join(', ') : 'none'],
     ['uptime', formatDuration(s.uptimeMs)],
