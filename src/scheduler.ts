@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { filter, firstValueFrom, map, type Observable, type Subscription } from 'rxjs';
 import { z } from 'zod';
-import type { BackupDocument, Health, JobPage, ListJobsOptions, Logger, Scheduler, SchedulerOptions, Stats, WhyReport } from './api';
+import type { BackupDocument, ComponentHealth, Health, JobPage, ListJobsOptions, Logger, Scheduler, SchedulerOptions, Stats, WhyReport } from './api';
 import { NotFoundError, SchedulerError, ValidationError } from './errors';
 import type { Job } from './model/job';
 import { FINAL_RUN_STATUSES, type Run } from './model/run';
@@ -29,6 +29,7 @@ import { iso } from './actors/scheduler/runs';
 import { assertMaxDepth } from './model/depth';
 import { Store } from './actors/persistence/store';
 import { ReadView } from './reads/read-view';
+import { danglingComponent } from './reads/trigger-status';
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -333,8 +334,8 @@ class RaeScheduler implements Scheduler {
     return this.#reads;
   }
 
-  #components(): Record<string, { healthy: boolean; detail?: string; restarts?: number }> {
-    const out: Record<string, { healthy: boolean; detail?: string; restarts?: number }> = {};
+  #components(): Record<string, ComponentHealth> {
+    const out: Record<string, ComponentHealth> = {};
     for (const c of this.#system.children()) {
       out[c.id] = { healthy: c.running, restarts: c.restarts, ...(c.running ? {} : { detail: 'not running' }) };
     }
@@ -344,6 +345,8 @@ class RaeScheduler implements Scheduler {
       const n = this.#triggers.counts();
       out.triggers = { healthy: true, detail: `${n.watches} watched paths, ${n.conditions} usage conditions` };
     }
+    const dangling = danglingComponent(this.#engine?.index.danglingAfter() ?? []);
+    if (dangling !== null) out.dependencies = dangling;
     return out;
   }
 

@@ -31,7 +31,7 @@ const nullableNumber = z.number().nullable();
 export const healthSchema = z.object({
   healthy: z.boolean(),
   components: z.record(z.string(), z.object({
-    healthy: z.boolean(), detail: z.string().optional(), restarts: count.optional(),
+    healthy: z.boolean(), degraded: z.boolean().optional(), detail: z.string().optional(), restarts: count.optional(),
   })),
 }).meta({ title: 'Health' });
 
