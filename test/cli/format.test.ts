@@ -1,5 +1,5 @@
 /** Output for people: relative times and aligned tables. */
-import { formatJobs, formatNext, formatRuns, formatSize, formatWhy, relativeTime, table } from '../../src/cli/format';
+import { formatJobs, formatNext, formatRuns, formatSize, formatWhy, relativeTime, scheduleText, table } from '../../src/cli/format';
 import { describeEvent } from '../../src/cli/commands/system';
 import type { SchedulerEvent } from '../../src/model/events';
 import type { TriggerStatus } from '../../src/model/trigger-status';
@@ -109,5 +109,17 @@ describe('why of a trigger job', () => {
     expect(text).toContain('triggers:\n  - watch /in — last fired 1m ago (run_3), 3 fires: 2 runs, 1 skipped (overlap)\n' +
       '      reason: watch: /in/a changed\n      runs:   run_3, run_1\n' +
       "  - after up failed — never fired — 'up' no longer exists: it can never fire");
+  });
+});
+
+describe('scheduleText', () => {
+  it('shows the words of a one-time schedule beside the instant, in the job\'s zone; other schedules as stored', () => {
+    expect(scheduleText({ schedule: 'at 2026-12-02T08:00:00.000Z', scheduleText: 'tomorrow at 9am', timezone: 'Europe/Paris' }))
+      .toBe('tomorrow at 9am (2026-12-02 09:00 Europe/Paris)');
+    expect(scheduleText({ schedule: 'at 2026-12-01T11:20:28.512Z', scheduleText: 'in 10 minutes', timezone: 'UTC' }))
+      .toBe('in 10 minutes (2026-12-01 11:20:28 UTC)');
+    // Stored before the words were kept, or typed as the canonical text itself.
+    expect(scheduleText({ schedule: 'at 2026-12-02T08:00:00.000Z', timezone: null })).toBe('at 2026-12-02T08:00:00.000Z');
+    expect(scheduleText({ schedule: '*/5 * * * *', scheduleText: null, timezone: null })).toBe('*/5 * * * *');
   });
 });
