@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Health } from '../../api';
 import { ValidationError } from '../../errors';
 import { parseDuration } from '../../model/duration';
@@ -43,9 +44,10 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
 
   withCommonOptions(program.command('health').description('each component\'s health; exit 0 when all are healthy'))
     .action(async (opts: CommonOptions) => {
-      const { socket } = dataDirPaths(ctx.dataDir(opts));
-      // Health is the daemon's: a store at rest has no components running to report on.
-      const health: Health = await daemonAnswers(socket)
+      const { socket, store } = dataDirPaths(ctx.dataDir(opts));
+      // Health is the daemon's: a store at rest has no components running to report on, only what
+      // its records tell (an `--after` upstream gone); no store at all is not created for this.
+      const health: Health = await daemonAnswers(socket) || existsSync(store)
         ? await ctx.withScheduler(opts, (s) => s.health())
         : { healthy: false, components: { daemon: { healthy: false, detail: `no daemon answers on ${socket}` } } };
       ctx.print(opts, health, () => formatHealth(health));
