@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import type { Clock } from './runtime/clock';
 import type { Job, JobSpec } from './model/job';
 import type { Run, Slot } from './model/run';
+import type { TriggerStatus } from './model/trigger-status';
 import type { SchedulerEvent } from './model/events';
 import type { Logger } from './model/logger';
 import type { Health, HealthOptions, Stats } from './model/health';
@@ -64,6 +65,8 @@ export interface WhyReport {
   slots: Slot[];
   nextRunAt: string | null;
   blockers: string[];
+  /** Each trigger (and an `@reboot` schedule): its last fire and the runs it caused (also `job.triggerStatus`). */
+  triggers: TriggerStatus[];
 }
 
 /** Paging of {@link Scheduler.listJobs}. */

@@ -3,6 +3,11 @@
 /** Per-component health. */
 export interface ComponentHealth {
   healthy: boolean;
+  /**
+   * Works, but something needs a person's attention (e.g. a job's `--after` upstream no longer
+   * exists). Does not make the component, or the whole, unhealthy.
+   */
+  degraded?: boolean;
   detail?: string;
   restarts?: number;
 }

@@ -6,3 +6,4 @@ export * from './duration';
 export * from './logger';
 export * from './health';
 export * from './backup';
+export * from './trigger-status';

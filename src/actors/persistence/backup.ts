@@ -15,6 +15,7 @@ import { backupDocumentSchema } from './schema';
 import { parseOrThrow } from '../../model/zod-error';
 import { headOf, type Tables, type Writer } from './tables';
 import { checkStoredJob } from '../../model/job-spec';
+import { clearTriggerFires } from './trigger-fires';
 
 /** Reads every job, run and slot. Call synchronously: lmdb-js keeps one read snapshot per event turn. */
 export function exportDocument(t: Tables, createdAt: string): BackupDocument {
@@ -42,6 +43,7 @@ export async function importDocument(t: Tables, write: Writer, input: unknown): 
     }
     for (const key of [...t.runs.getKeys({})]) void t.runs.remove(key);
     for (const key of [...t.slots.getKeys({})]) void t.slots.remove(key);
+    clearTriggerFires(t);
     for (const job of doc.jobs) {
       void t.jobs.put(job.id, job);
       void t.heads.put(job.id, headOf(job));
