@@ -29,6 +29,7 @@ import { iso } from './actors/scheduler/runs';
 import { assertMaxDepth } from './model/depth';
 import { Store } from './actors/persistence/store';
 import { ReadView } from './reads/read-view';
+import { containment } from './workers/run/cgroup-detect';
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -340,6 +341,8 @@ class RaeScheduler implements Scheduler {
     }
     // Commits failing (a full disk, a broken store): fires are kept and retried, but say so.
     if (this.#storeFault !== null) out.store = { healthy: false, detail: this.#storeFault };
+    // Which mechanism contains the runs' process trees (docs/jobs.md "Containment").
+    out.containment = { healthy: true, detail: containment().summary };
     if (this.#triggers !== null) {
       const n = this.#triggers.counts();
       out.triggers = { healthy: true, detail: `${n.watches} watched paths, ${n.conditions} usage conditions` };

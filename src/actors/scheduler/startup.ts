@@ -12,6 +12,7 @@ import type { PersistenceHandlers } from '../persistence/actor';
 import type { JobPageEntry } from '../persistence/port';
 import { factsOf, kindOf } from './job-index';
 import { killOrphans } from './orphans';
+import { removeStaleGroups } from '../../workers/run/cgroup';
 import type { Engine } from './engine';
 
 /** Jobs read from the store per message at start-up. */
@@ -78,6 +79,10 @@ export async function loadJobs(e: Engine, d: LoadDeps): Promise<void> {
   // Any unfinished run may have been executing: its processes (found by RAE_SCHED_RUN_ID) are killed.
   const orphans = killOrphans(new Set(unfinished.map((u) => u.run.id)));
   if (orphans.killed.length > 0) d.logger.warn({ pids: orphans.killed }, 'killed processes left running by a previous scheduler');
+  // And every run cgroup of a scheduler that is gone, with what runs in it (also processes that
+  // cleared their environment, which the marker scan cannot see).
+  const stale = await removeStaleGroups();
+  if (stale > 0) d.logger.warn({ groups: stale }, 'removed the cgroups of runs left by a previous scheduler, and killed their processes');
   const jobs = await d.jobs([...new Set(unfinished.map((u) => u.run.jobId))]);
   for (const { run, parked } of unfinished) {
     // A run another live scheduler executes (a foreground `rae-sched run`) is its owner's to finish.
