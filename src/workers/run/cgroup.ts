@@ -157,17 +157,18 @@ export class RunCgroup {
   /** What the kernel counted so far. */
   usage(): GroupUsage {
     const mem = this.#dir('memory');
-    const cpu = this.#dir('cpuacct') ?? this.#dir('cpu');
     if (this.#b.version === 2) {
       return {
         peakMemoryBytes: mem ? readInt(path.join(mem, 'memory.peak')) ?? readInt(path.join(mem, 'memory.current')) : null,
-        cpuNs: cpu ? (statField(path.join(cpu, 'cpu.stat'), 'usage_usec') ?? NaN) * 1000 : null,
+        // cpu.stat's usage_usec is core (there even without the cpu controller).
+        cpuNs: (statField(path.join(this.dirs[0]!, 'cpu.stat'), 'usage_usec') ?? NaN) * 1000 || null,
         oomKills: mem ? statField(path.join(mem, 'memory.events'), 'oom_kill') ?? 0 : 0,
       };
     }
+    const cpu = this.#dir('cpuacct');
     return {
       peakMemoryBytes: mem ? readInt(path.join(mem, 'memory.max_usage_in_bytes')) : null,
-      cpuNs: cpu ? readInt(path.join(cpu, 'cpuacct.usage')) : null,
+      cpuNs: cpu !== null ? readInt(path.join(cpu, 'cpuacct.usage')) : null,
       oomKills: mem ? statField(path.join(mem, 'memory.oom_control'), 'oom_kill') ?? 0 : 0,
     };
   }
