@@ -33,6 +33,7 @@ import { RunBook } from './runbook';
 import { Arming, SlotKeeper } from './slots';
 import { Committer } from './committer';
 import { killOrphans } from './orphans';
+import { killRunGroups } from '../../workers/run/cgroup';
 import type { TriggerHub } from '../triggers';
 import { RETRY_KEY_PREFIX } from '../queue/actor';
 import { loadJobs } from './startup';
@@ -125,7 +126,9 @@ export class Engine {
       started: (_p: Record<string, never>) => ({ idle: this.commit.idle() }),
       reload: (_p: Record<string, never>) => this.#reload(),
       executorLost: (_p: Record<string, never>) => this.#turn(() => {
-        killOrphans(new Set(this.runs.executorLost()));
+        const lost = new Set(this.runs.executorLost());
+        killOrphans(lost);
+        void killRunGroups(lost); // their cgroups too (escapees that cleared their environment)
       }),
       /** The reply carries `durable`, settled once the job is on disk (callers await it). */
       addJob: (p: { spec: unknown }) => this.#addJob(p.spec),

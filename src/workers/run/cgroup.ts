@@ -55,6 +55,8 @@ const tryWrite = (file: string, value: string): boolean => {
 const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 let seq = 0;
+/** A run's group is named `<run id>-<pid>-<seq>` (a run id never holds a `-`). */
+const groupPrefix = (runId: string) => `${runId.replace(/[^A-Za-z0-9_.]/g, '_')}-`;
 
 /** One run's group across the backend's hierarchies. */
 export class RunCgroup {
@@ -74,7 +76,7 @@ export class RunCgroup {
    */
   static create(runId: string, limits: { maxMemoryBytes?: number; maxCpuPercent?: number }, backend = containment().backend): RunCgroup | null {
     if (!backend) return null;
-    const name = `${runId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${process.pid}-${++seq}`;
+    const name = `${groupPrefix(runId)}${process.pid}-${++seq}`;
     const dirs: string[] = [];
     try {
       for (const h of backend.hierarchies) {
@@ -266,16 +268,40 @@ export async function removeStaleGroups(backend = containment().backend): Promis
         // gone
       }
     }
-    const freezerAt = backend.hierarchies.findIndex((h) => h.controllers.includes('freezer'));
-    for (const run of runs) {
-      const dirs = backend.hierarchies.map((h) => path.join(h.base, owner, run));
-      await killGroup(backend.version, dirs.filter((d) => fs.existsSync(d)), freezerAt < 0 ? null : dirs[freezerAt]!);
-      for (const d of dirs) await rmdirSoon(d);
-      removed++;
-    }
+    removed += await killAndRemove(backend, owner, runs);
     for (const h of backend.hierarchies) tryRmdir(path.join(h.base, owner));
   }
   return removed;
+}
+
+/**
+ * Kills and removes this scheduler's groups of `runIds` — runs whose executor thread died under
+ * them (their ProcessRun will never clean up). Never throws.
+ */
+export async function killRunGroups(runIds: Iterable<string>, backend = containment().backend): Promise<number> {
+  if (!backend) return 0;
+  const prefixes = [...runIds].map(groupPrefix);
+  if (prefixes.length === 0) return 0;
+  const names = new Set<string>();
+  for (const h of backend.hierarchies) {
+    try {
+      for (const n of fs.readdirSync(path.join(h.base, backend.ownerName))) if (prefixes.some((p) => n.startsWith(p))) names.add(n);
+    } catch {
+      // none
+    }
+  }
+  return killAndRemove(backend, backend.ownerName, names);
+}
+
+/** Kills what runs in the groups `names` of `owner`, then removes them. */
+async function killAndRemove(backend: CgroupBackend, owner: string, names: Set<string>): Promise<number> {
+  const freezerAt = backend.hierarchies.findIndex((h) => h.controllers.includes('freezer'));
+  for (const name of names) {
+    const dirs = backend.hierarchies.map((h) => path.join(h.base, owner, name));
+    await killGroup(backend.version, dirs.filter((d) => fs.existsSync(d)), freezerAt < 0 ? null : dirs[freezerAt]!);
+    for (const d of dirs) await rmdirSoon(d);
+  }
+  return names.size;
 }
 
 /** At a clean stop: removes this scheduler's own (empty) owner groups and the parent if it is empty. */
