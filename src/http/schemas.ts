@@ -97,8 +97,16 @@ export const runParamsSchema = z.strictObject({ run: z.string().min(1).max(200) 
 export const sessionBodySchema = z.strictObject({ code: z.string().min(1).max(200) });
 /** A dashboard session as the page sees it (the session id itself stays in the HttpOnly cookie). */
 export const sessionSchema = z.object({
-  csrfToken: z.string(), readOnly: z.boolean(), expiresAt: z.string(),
+  csrfToken: z.string(), readOnly: z.boolean(),
+  expiresAt: z.string().meta({ description: 'absolute end of the session (12 h after login)' }),
+  idleExpiresAt: z.string().meta({ description: 'end if it stays unused (1 h after its last request)' }),
 }).meta({ title: 'Session' });
+/** A stored dashboard session as listed (`GET /v1/sessions`, `rae-sched session list`): no secret. */
+export const dashboardSessionSchema = z.object({
+  id: z.string(), readOnly: z.boolean(), createdAt: z.string(), lastSeenAt: z.string(), expiresAt: z.string(), idleExpiresAt: z.string(),
+}).meta({ title: 'DashboardSession' });
+/** Path parameter `{session}`: a session's public id. */
+export const sessionParamsSchema = z.strictObject({ session: z.string().min(1).max(200) });
 /** `POST /v1/login-codes` (Unix socket only): what `rae-sched dashboard` prints. */
 export const loginCodeSchema = z.object({
   code: z.string(), url: z.string(), expiresAt: z.string(),
@@ -125,11 +133,15 @@ export const schemas = {
   restoreBody: z.object({}).loose().meta({ description: 'a document written by `GET /v1/backup`; validated whole before anything changes' }),
   event: z.object({ type: z.string(), at: z.string() }).loose().meta({ title: 'SchedulerEvent' }),
   session: sessionSchema,
+  dashboardSession: dashboardSessionSchema,
+  dashboardSessions: z.array(dashboardSessionSchema),
+  sessionParams: sessionParamsSchema,
   sessionBody: sessionBodySchema,
   loginCode: loginCodeSchema,
   loginCodeBody: loginCodeBodySchema,
   jobListQuery: jobListQuerySchema,
   historyQuery: historyQuerySchema,
+  pageQuery: pageQuerySchema,
   nextQuery: nextQuerySchema,
   jobParams: jobParamsSchema,
   runParams: runParamsSchema,
