@@ -1,10 +1,10 @@
 /** Output for people: aligned tables, relative times, durations. (`--json` output never comes here.) */
 import stringWidth from 'string-width';
-import { DateTime } from 'luxon';
 import type { Health, Stats, WhyReport } from '../api';
 import { formatDuration } from '../model/duration';
 import type { Command, Job } from '../model/job';
 import type { Run } from '../model/run';
+import { loadLuxon } from './lazy';
 
 /** `in 5m`, `2h ago`, `now` — the distance from `nowMs` to `iso`, in its largest unit. */
 export function relativeTime(iso: string | null | undefined, nowMs: number = Date.now()): string {
@@ -221,6 +221,7 @@ export function formatWhy(w: WhyReport, nowMs: number = Date.now(), recent: Run[
 
 /** `next`: each fire time in UTC, in the schedule's zone, and relative to now. */
 export function formatNext(dates: Date[], zone: string | undefined, nowMs: number = Date.now()): string {
+  const { DateTime } = loadLuxon();
   const rows = dates.map((d) => {
     const local = DateTime.fromJSDate(d, zone !== undefined ? { zone } : {});
     return [d.toISOString(), local.toFormat('ccc yyyy-LL-dd HH:mm:ss ZZZZ'), relativeTime(d.toISOString(), nowMs)];
