@@ -53,13 +53,8 @@ export class Timeline {
       else this.#siftDown(i);
       return;
     }
-    if (this.#size === this.#at.length) this.#grow();
-    const n = this.#size++;
-    this.#at[n] = at;
-    this.#seq[n] = this.#nextSeq++;
-    this.#ids[n] = jobId;
-    this.#slot.set(jobId, n);
-    this.#siftUp(n);
+    this.#append(jobId, at);
+    this.#siftUp(this.#size - 1);
   }
 
   /**
