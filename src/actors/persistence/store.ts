@@ -8,6 +8,8 @@ import { ConflictError, NotFoundError, PersistenceError, SchedulerError, Validat
 import type { BackupDocument } from '../../api';
 import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
+import type { TriggerFireNote } from '../../model/trigger-status';
+import { applyTriggerFires, readTriggerFires, type StoredTriggerFire } from './trigger-fires';
 import type { ScheduleState } from './schema';
 import { backupModule, check } from './checks';
 import {
@@ -314,6 +316,20 @@ export class Store implements SchedulerStorePort {
         void this.#t.states.put(st.jobId, st);
       }
     });
+  }
+
+  /**
+   * Folds trigger fire notes into each trigger's record, in one transaction (notes of removed jobs
+   * are dropped). Resolves with how many were written.
+   */
+  async recordTriggerFires(notes: TriggerFireNote[]): Promise<number> {
+    if (!Array.isArray(notes) || notes.length === 0) return 0;
+    return await this.#write(() => applyTriggerFires(this.#t, notes));
+  }
+
+  /** A job's trigger fire records by trigger key (index or `reboot`). */
+  triggerFires(jobId: string): Map<string, StoredTriggerFire> {
+    return this.#read(() => readTriggerFires(this.#t, jobId));
   }
 
   /**

@@ -36,6 +36,7 @@ import { killOrphans } from './orphans';
 import type { TriggerHandlers } from '../triggers/actor';
 import { RETRY_KEY_PREFIX } from '../queue/actor';
 import { loadJobs } from './startup';
+import { afterTriggerKey, eventTriggerKey, TriggerLog } from './trigger-log';
 
 /** What the engine talks to. */
 export interface EngineDeps {
@@ -83,6 +84,8 @@ export class Engine {
   readonly arming = new Arming();
   readonly commit: Committer;
   readonly slots: SlotKeeper;
+  /** Notes trigger fires for `status` / `why` (trigger-log.ts). */
+  readonly triggerLog: TriggerLog;
   runs: RunBook;
   #stopping = false;
 
@@ -101,6 +104,7 @@ export class Engine {
       complete: (job) => this.#complete(job),
     });
     this.runs = this.#newRunBook();
+    this.triggerLog = new TriggerLog(deps);
   }
 
   #newRunBook(): RunBook {
@@ -425,7 +429,7 @@ export class Engine {
    * outcome and its run go to the open batch together (a slot already recorded is deduped: no slot
    * ever runs twice); the run waits for capacity once that batch is durable.
    */
-  fireSlot(job: Job, slotAt: number, trigger: RunTrigger, slotted: boolean, event: RunEvent | null = null): void {
+  fireSlot(job: Job, slotAt: number, trigger: RunTrigger, slotted: boolean, event: RunEvent | null = null): Run {
     const verdict = this.runs.verdict(job);
     // Catch-up runs the policy chose are not skipped by overlap: they wait their turn, one by one.
     if (trigger === 'catch-up' && verdict.decision === 'skip') verdict.decision = 'enqueue';
@@ -438,7 +442,7 @@ export class Engine {
       };
       if (slotted) this.slots.record(job, slotAt, 'skipped', skipped, verdict.reason, published);
       else this.commit.add({ runs: [skipped] }, (result) => published(result.dropped.includes(job.id)));
-      return;
+      return skipped;
     }
     const run = newRun(job, trigger, slotAt, 1, now);
     this.runs.fired(job.id);
@@ -446,6 +450,7 @@ export class Engine {
     const after = (writtenOff: boolean): void => this.runs.fireDurable(job, run, verdict.decision, writtenOff);
     if (slotted) this.slots.record(job, slotAt, trigger === 'catch-up' ? 'caught-up' : 'fired', run, null, after);
     else this.commit.add({ runs: [run] }, (result) => after(result.dropped.includes(job.id)));
+    return run;
   }
 
   /** A watch or usage trigger of the job fired: the job runs (trigger `event`), under its overlap policy. */
@@ -454,7 +459,8 @@ export class Engine {
     const job = await this.#job(jobId);
     if (job === undefined || !job.enabled || job.completedAt !== null) return;
     this.#d.logger.info({ jobId, name: job.name, reason }, 'trigger fired');
-    this.fireSlot(job, this.#d.clock.now(), 'event', false, event);
+    const now = this.#d.clock.now();
+    this.triggerLog.note(job, eventTriggerKey(job, reason), reason, this.fireSlot(job, now, 'event', false, event), now);
     await this.endTurn();
   }
 
@@ -474,9 +480,10 @@ export class Engine {
     for (const id of this.index.dependentsOf(job)) {
       const dep = await this.#job(id);
       if (dep === undefined || !dep.enabled || dep.completedAt !== null) continue;
-      const hit = dep.triggers.some((t) => t.type === 'after' && (t.job === job.name || t.job === job.id) &&
-        (t.on === 'finished' || t.on === outcome));
-      if (hit) this.fireSlot(dep, this.#d.clock.now(), 'dependency', false);
+      const key = afterTriggerKey(dep, job, outcome);
+      if (key === null) continue;
+      const now = this.#d.clock.now();
+      this.triggerLog.note(dep, key, `after ${job.name} ${run.status} (${run.id})`, this.fireSlot(dep, now, 'dependency', false), now);
     }
     await this.endTurn();
   }

@@ -12,6 +12,7 @@ import type { PersistenceHandlers } from '../persistence/actor';
 import type { JobPageEntry } from '../persistence/port';
 import { factsOf, kindOf } from './job-index';
 import { killOrphans } from './orphans';
+import { REBOOT_KEY } from './trigger-log';
 import type { Engine } from './engine';
 
 /** Jobs read from the store per message at start-up. */
@@ -105,7 +106,7 @@ async function armJob(e: Engine, d: LoadDeps, job: Job, state: ReturnType<Engine
   if (!d.start || schedule === undefined || !job.enabled || job.completedAt !== null) return;
   d.watch(job);
   if (schedule.kind === 'event') {
-    if (schedule.event === 'reboot' && d.reboot) e.fireSlot(job, now, 'event', false);
+    if (schedule.event === 'reboot' && d.reboot) e.triggerLog.note(job, REBOOT_KEY, '@reboot: the scheduler started', e.fireSlot(job, now, 'event', false), now);
     return;
   }
   const entry = e.slots.entryFromState(job, schedule, state, now);
