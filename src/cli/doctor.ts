@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { checkStoreFiles } from '../actors/persistence/store-check';
 import { detectContainment } from '../workers/run/cgroup-detect';
-import { STORE_DIR } from '../actors/persistence/tables';
+import { STORE_DIR } from '../actors/persistence/store-dir';
 import { daemonAnswers } from './client';
 import { listHotBackups } from './hot-backup';
 import { DataDirLock } from './lock';

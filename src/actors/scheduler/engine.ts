@@ -219,9 +219,12 @@ export class Engine {
    * a `tell` (the queue applies it in order), awaited only where the caller needs it applied
    * before it answers (a clock jump: the timer hands over due entries right after).
    */
-  async endTurn(awaitArms = false): Promise<void> {
+  async endTurn(awaitArms = false, holdArms = false): Promise<void> {
     this.runs.pump();
     this.commit.flush();
+    // Start-up holds its pages' timeline entries back and sends them in few large messages, which
+    // the queue heapifies (src/actors/queue/timeline.ts upsertMany) instead of inserting one by one.
+    if (holdArms) return;
     const arms = this.arming.take();
     // (Offline mode arms no slots, but a foreground run's retries do go through the timeline.)
     if (arms === null) return;

@@ -18,6 +18,8 @@ import type { Engine } from './engine';
 
 /** Jobs read from the store per message at start-up. */
 export const LOAD_PAGE = 2000;
+/** Fewest timeline entries start-up sends in one message (see loadJobs). */
+const ARM_CHUNK = 50_000;
 
 /** What loading needs beside the engine. */
 export interface LoadDeps {
@@ -44,6 +46,7 @@ export async function loadJobs(e: Engine, d: LoadDeps): Promise<void> {
   // Runs a crash left behind are read before anything fires, so a run queued below is not among them.
   const unfinished = d.start ? await d.persistence.ask('unfinishedRuns', {}) : [];
   let after: string | null = null;
+  let sentArms = 0;
   for (;;) {
     const page: JobPageEntry[] = await d.persistence.ask('jobPage', { after, limit: LOAD_PAGE, now });
     const needSpec: string[] = [];
@@ -57,7 +60,7 @@ export async function loadJobs(e: Engine, d: LoadDeps): Promise<void> {
           needSpec.push(head.id);
           continue;
         }
-        const entry = e.slots.entryFromState({ id: head.id, jitterMs: head.jitterMs, createdAt: state?.anchorAt ?? new Date(now).toISOString() }, schedule, state, now);
+        const entry = e.slots.entryFromState({ id: head.id, jitterMs: head.jitterMs, createdAt: state?.anchorAt ?? null }, schedule, state, now);
         if (entry === null) needSpec.push(head.id);
         else e.arming.arm(entry.jobId, entry.at);
         continue;
@@ -71,11 +74,19 @@ export async function loadJobs(e: Engine, d: LoadDeps): Promise<void> {
         if (job !== undefined) await armJob(e, d, job, e.slots.stateOf(id), now);
       }
     }
-    // One timeline message and one commit (of this page's states) per page.
-    await e.endTurn();
+    // One commit (of this page's states) per page. The timeline entries go in growing messages:
+    // once as many are held as the queue holds already (and at least ARM_CHUNK), so each message
+    // is heapified in one go and the whole start-up costs O(n) heap moves, with at most about half
+    // the jobs' entries waiting in memory at once.
+    const held = e.arming.size;
+    const hold = held < Math.max(ARM_CHUNK, sentArms);
+    if (!hold) sentArms += held;
+    await e.endTurn(false, hold);
     if (page.length < LOAD_PAGE) break;
     after = page[page.length - 1]!.head.id;
   }
+  // The last held entries.
+  await e.endTurn();
   if (!d.start) return;
   // Any unfinished run may have been executing: its processes (found by RAE_SCHED_RUN_ID) are killed.
   const orphans = killOrphans(new Set(unfinished.map((u) => u.run.id)));
