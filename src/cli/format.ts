@@ -1,12 +1,12 @@
 /** Output for people: aligned tables, relative times, durations. (`--json` output never comes here.) */
 import stringWidth from 'string-width';
-import { DateTime } from 'luxon';
 import type { WhyReport } from '../api';
 import type { Health, Stats } from '../model/health';
 import { formatDuration, formatSize } from '../model/duration';
 import type { Command, Job } from '../model/job';
 import type { Run } from '../model/run';
 import { triggerText, type TriggerStatus } from '../model/trigger-status';
+import { loadLuxon } from './lazy';
 
 export { formatSize } from '../model/duration';
 
@@ -61,6 +61,8 @@ export function scheduleText(job: Pick<Job, 'schedule' | 'scheduleText' | 'timez
   const typed = job.scheduleText ?? null;
   const at = /^at (\d{4}-\d\d-\d\dT[\d:.]+Z)$/.exec(job.schedule);
   if (typed === null || at === null) return job.schedule;
+  // luxon only for a one-time schedule typed in words (most lists never load it).
+  const { DateTime } = loadLuxon();
   const local = DateTime.fromISO(at[1]!, { zone: job.timezone ?? 'local' });
   if (!local.isValid) return `${typed} (${job.schedule})`;
   return `${typed} (${local.toFormat(local.second !== 0 ? 'yyyy-LL-dd HH:mm:ss' : 'yyyy-LL-dd HH:mm')} ${local.zoneName ?? 'UTC'})`;
@@ -232,6 +234,7 @@ export function formatWhy(w: WhyReport, nowMs: number = Date.now()): string {
 
 /** `next`: each fire time in UTC, in the schedule's zone, and relative to now. */
 export function formatNext(dates: Date[], zone: string | undefined, nowMs: number = Date.now()): string {
+  const { DateTime } = loadLuxon();
   const rows = dates.map((d) => {
     const local = DateTime.fromJSDate(d, zone !== undefined ? { zone } : {});
     return [d.toISOString(), local.toFormat('ccc yyyy-LL-dd HH:mm:ss ZZZZ'), relativeTime(d.toISOString(), nowMs)];

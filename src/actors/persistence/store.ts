@@ -402,16 +402,26 @@ export class Store implements SchedulerStorePort {
   jobPage(afterId: string | null, limit: number, now: number): JobPageEntry[] {
     return this.#read(() => {
       const out: JobPageEntry[] = [];
-      for (const { key, value: head } of this.#t.heads.getRange({ start: afterId ?? undefined, limit: limit + 1 })) {
-        if (key === afterId) continue;
-        if (out.length >= limit) break;
-        const state = this.#t.states.get(key) ?? null;
-        // The whole spec only where start-up needs more than the head: an active job whose next
-        // slot is unknown or past (recovery, catch-up), or one with watch/usage triggers.
-        const next = state?.nextRunAt == null ? NaN : Date.parse(state.nextRunAt);
-        const known = next > now && (state!.lastSlotAt === null || Date.parse(state!.lastSlotAt) < next);
-        const needsSpec = head.enabled && !head.done && (!known || head.events);
-        out.push({ head, state, job: needsSpec ? (this.#t.jobs.get(key) ?? null) : null });
+      // States are keyed like heads (job id): read them with ONE cursor walking beside the heads'
+      // (a merge join) instead of one B-tree descent per job. A key the walk does not meet exactly
+      // (a job without a state) falls back to a point read.
+      const states = this.#t.states.getRange({ start: afterId ?? undefined })[Symbol.iterator]();
+      let st = states.next();
+      try {
+        for (const { key, value: head } of this.#t.heads.getRange({ start: afterId ?? undefined, limit: limit + 1 })) {
+          if (key === afterId) continue;
+          if (out.length >= limit) break;
+          while (!st.done && st.value.key < key) st = states.next();
+          const state = (!st.done && st.value.key === key ? st.value.value : this.#t.states.get(key)) ?? null;
+          // The whole spec only where start-up needs more than the head: an active job whose next
+          // slot is unknown or past (recovery, catch-up), or one with watch/usage triggers.
+          const next = state?.nextRunAt == null ? NaN : Date.parse(state.nextRunAt);
+          const known = next > now && (state!.lastSlotAt === null || Date.parse(state!.lastSlotAt) < next);
+          const needsSpec = head.enabled && !head.done && (!known || head.events);
+          out.push({ head, state, job: needsSpec ? (this.#t.jobs.get(key) ?? null) : null });
+        }
+      } finally {
+        states.return?.();
       }
       return out;
     });

@@ -31,7 +31,8 @@ import type { StoredTriggerFire, TriggerFireTable } from './trigger-fires';
 /** Layout version written into `meta`. Bump it (and add a migration) when the layout changes. */
 export const SCHEMA_VERSION = 1;
 /** Sub-directory of the data directory holding the LMDB environment. */
-export const STORE_DIR = 'store';
+export { STORE_DIR } from './store-dir';
+import { STORE_DIR } from './store-dir';
 /** Key of the schema version record in the `meta` db. */
 export const SCHEMA_KEY = 'schemaVersion';
 

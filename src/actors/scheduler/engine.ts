@@ -33,6 +33,7 @@ import { RunBook } from './runbook';
 import { Arming, SlotKeeper } from './slots';
 import { Committer } from './committer';
 import { killOrphans } from './orphans';
+import { killRunGroups } from '../../workers/run/cgroup';
 import type { TriggerHandlers } from '../triggers/actor';
 import { RETRY_KEY_PREFIX } from '../queue/actor';
 import { loadJobs } from './startup';
@@ -129,7 +130,9 @@ export class Engine {
       started: (_p: Record<string, never>) => ({ idle: this.commit.idle() }),
       reload: (_p: Record<string, never>) => this.#reload(),
       executorLost: (_p: Record<string, never>) => this.#turn(() => {
-        killOrphans(new Set(this.runs.executorLost()));
+        const lost = new Set(this.runs.executorLost());
+        killOrphans(lost);
+        void killRunGroups(lost); // their cgroups too (escapees that cleared their environment)
       }),
       /** The reply carries `durable`, settled once the job is on disk (callers await it). */
       addJob: (p: { spec: unknown }) => this.#addJob(p.spec),
@@ -216,9 +219,12 @@ export class Engine {
    * a `tell` (the queue applies it in order), awaited only where the caller needs it applied
    * before it answers (a clock jump: the timer hands over due entries right after).
    */
-  async endTurn(awaitArms = false): Promise<void> {
+  async endTurn(awaitArms = false, holdArms = false): Promise<void> {
     this.runs.pump();
     this.commit.flush();
+    // Start-up holds its pages' timeline entries back and sends them in few large messages, which
+    // the queue heapifies (src/actors/queue/timeline.ts upsertMany) instead of inserting one by one.
+    if (holdArms) return;
     const arms = this.arming.take();
     // (Offline mode arms no slots, but a foreground run's retries do go through the timeline.)
     if (arms === null) return;
