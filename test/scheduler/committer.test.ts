@@ -17,19 +17,20 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} };
 function rig() {
   const clock = new VirtualClock(0);
   const sent: Array<{ batch: Batch; answer(ok: boolean): void }> = [];
-  let c!: Committer;
+  const ref: { c: Committer | null } = { c: null };
   const persistence = {
     ask: (_type: string, p: { batch: Batch }) => new Promise<BatchResult>((resolve, reject) => {
       sent.push({ batch: p.batch, answer: (ok) => (ok ? resolve(OK) : reject(new Error('injected'))) });
     }),
   };
-  c = new Committer({
+  const c = new Committer({
     clock, logger: silent, persistence: persistence as never,
     // The engine hands outcomes back through its mailbox; here synchronously (after the promise).
-    deliver: (id, outcome) => { c.settled(id, outcome); c.flush(); },
-    retry: () => c.retryNow(),
+    deliver: (id, outcome) => { ref.c!.settled(id, outcome); ref.c!.flush(); },
+    retry: () => ref.c!.retryNow(),
     onFault: () => undefined,
   });
+  ref.c = c;
   const settle = async (): Promise<void> => { for (let i = 0; i < 5; i++) await Promise.resolve(); };
   return { c, clock, sent, settle };
 }
