@@ -340,7 +340,8 @@ export class Engine {
     // A concurrent add with the same name may have been indexed while we waited for the parser.
     if (this.index.hasName(job.name)) throw new ConflictError(`name: a job named '${job.name}' already exists`);
     // Watches are set up before the job is stored, so a path that cannot be watched stores nothing.
-    if (job.enabled) await this.#d.triggers?.set(job.id, job.triggers);
+    // (A new job without watch or usage triggers has nothing in the hub: no call, no wait.)
+    if (job.enabled && job.triggers.some((t) => t.type !== 'after')) await this.#d.triggers?.set(job.id, job.triggers);
     // The job is indexed (its name taken) and armed at once, so concurrent adds do not wait for
     // each other's flush: their inserts share one commit. Its first fire cannot overtake its
     // insert (the store commits in the order it was asked); if the insert fails, it is undone.
