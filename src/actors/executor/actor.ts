@@ -50,6 +50,8 @@ export type ExecutorHandlers = {
   close(p: { graceMs: number }): Promise<void>;
   /** Test hook. @internal */
   injectFault(p: ExecutorFault): void;
+  /** Answers at once: the mailbox is being served (health's heartbeat). */
+  heartbeat(p: Record<string, never>): true;
   [STOP_HANDLER](): Promise<void>;
 };
 
@@ -128,6 +130,9 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
     },
     injectFault(p) {
       faults.push({ ...p });
+    },
+    heartbeat() {
+      return true;
     },
     async [STOP_HANDLER]() {
       if (!closed) {
