@@ -14,6 +14,7 @@ import { FINAL_RUN_STATUSES, type Run } from './model/run';
 import type { SchedulerEvent } from './model/events';
 import { SystemClock, VirtualClock, type Clock, type TimerHandle } from './runtime/clock';
 import { EventBus } from './runtime/event-bus';
+import { Coalescer, type Settled } from './runtime/coalesce';
 import { ActorSystem } from './runtime/system';
 import { actorModule, type ActorRef } from './runtime/types';
 import type { ParserHandlers } from './actors/parser/actor';
@@ -483,11 +484,20 @@ class RaeScheduler implements Scheduler {
     };
   }
 
-  async addJob(spec: Parameters<Scheduler['addJob']>[0]): Promise<Job> {
-    // The scheduler answers once the job is indexed and armed; `durable` once it is on disk.
-    const { durable } = await this.#scheduler.ask('addJob', { spec });
-    return durable;
+  addJob(spec: Parameters<Scheduler['addJob']>[0]): Promise<Job> {
+    return this.#addJob.call(spec);
   }
+
+  /**
+   * Concurrent `addJob` callers share one scheduler message and one insert transaction (group
+   * commit); each resolves once its job is on disk, or rejects with its own error.
+   */
+  readonly #addJob = new Coalescer<unknown, Job>(async (specs) => {
+    const { items } = await this.#scheduler.ask('addJobs', { specs });
+    return Promise.all(items.map((it): Promise<Settled<Job>> => ('error' in it
+      ? Promise.resolve({ ok: false, error: it.error })
+      : it.durable.then((job) => ({ ok: true as const, value: job }), (error: unknown) => ({ ok: false as const, error })))));
+  });
   removeJob(idOrName: string): Promise<void> {
     return this.#scheduler.ask('removeJob', { ref: idOrName });
   }
@@ -505,10 +515,19 @@ class RaeScheduler implements Scheduler {
   resumeJob(idOrName: string): Promise<Job> {
     return this.#scheduler.ask('setEnabled', { ref: idOrName, enabled: true });
   }
-  async runNow(idOrName: string): Promise<Run> {
-    const { durable } = await this.#scheduler.ask('runNow', { ref: idOrName });
-    return durable;
+  runNow(idOrName: string): Promise<Run> {
+    return this.#runNow.call(idOrName);
   }
+
+  /**
+   * Concurrent `runNow` callers share one scheduler message, one turn and one commit; each gets
+   * its own run (or error) once that commit is durable.
+   */
+  readonly #runNow = new Coalescer<string, Run>(async (refs) => {
+    const { items, durable } = await this.#scheduler.ask('runNowMany', { refs });
+    await durable;
+    return items.map((it): Settled<Run> => ('error' in it ? { ok: false, error: it.error } : { ok: true, value: it.run }));
+  });
   async history(idOrName: string, opts?: { limit?: number }): Promise<Run[]> {
     return this.#view().history(idOrName, opts?.limit);
   }

@@ -29,6 +29,11 @@ export interface PersistenceInit {
 export type PersistenceHandlers = {
   /** @throws ConflictError if the name is taken. */
   insertJob(p: { job: Job; state?: ScheduleState }): Promise<void>;
+  /**
+   * Many new jobs in ONE transaction (group commit of concurrent adds); per job, in order, null
+   * or the message of the conflict that refused it.
+   */
+  insertJobs(p: { entries: Array<{ job: Job; state?: ScheduleState }> }): Promise<Array<string | null>>;
   /** @throws NotFoundError if missing; ConflictError if renamed to a taken name. */
   updateJob(p: { job: Job }): Promise<void>;
   getJob(p: { id: string }): Job | null;
@@ -93,6 +98,7 @@ export async function createPersistenceHandlers(init: PersistenceInit): Promise<
   const store = await Store.open({ dataDir: text(init?.dataDir, 'dataDir') });
   return {
     insertJob: async (p) => store.insertJob(p?.job, p?.state),
+    insertJobs: async (p) => store.insertJobs(p?.entries),
     updateJob: async (p) => store.updateJob(p?.job),
     getJob: (p) => store.getJob(text(p?.id, 'id')),
     getJobByName: (p) => store.getJobByName(text(p?.name, 'name')),

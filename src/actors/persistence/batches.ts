@@ -9,27 +9,70 @@ import { ValidationError } from '../../errors';
 import type { Run } from '../../model/run';
 import type { Batch, BatchResult, UnfinishedRun } from './port';
 import type { Tables } from './tables';
-import { rollUpFinal } from './rollup';
+import { GLOBAL_KEY, addRun, emptyRollup, type RunRollup } from './rollup';
 
 const UNFINISHED: ReadonlySet<Run['status']> = new Set(['queued', 'running']);
 
-/** Inside a transaction: upserts a run and its index entries. Returns false if its job is gone. */
-export function putRunTx(t: Tables, r: Run): boolean {
-  if (t.jobs.get(r.jobId) === undefined) return false;
+/**
+ * What one transaction remembers while it writes many runs: which jobs exist (a job's spec is not
+ * decoded once per run) and the statistics rolled up so far (each job's rollup and the global one
+ * are read and written ONCE per batch, not once per finished run). {@link flushRollups} writes them.
+ */
+export class TxMemo {
+  readonly #jobs = new Map<string, boolean>();
+  readonly rollups = new Map<string, RunRollup>();
+  constructor(readonly t: Tables) {}
+
+  jobExists(jobId: string): boolean {
+    let known = this.#jobs.get(jobId);
+    if (known === undefined) {
+      known = this.t.jobs.doesExist(jobId);
+      this.#jobs.set(jobId, known);
+    }
+    return known;
+  }
+
+  /** Counts a run that just became final into its job's and the global rollup (written by flushRollups). */
+  count(run: Run): void {
+    for (const key of [run.jobId, GLOBAL_KEY]) {
+      const r = this.rollups.get(key) ?? this.t.stats.get(key) ?? emptyRollup();
+      this.rollups.set(key, addRun(r, run));
+    }
+  }
+
+  /** Writes the rollups this transaction moved. */
+  flushRollups(): void {
+    for (const [key, r] of this.rollups) void this.t.stats.put(key, r);
+    this.rollups.clear();
+  }
+}
+
+/**
+ * Inside a transaction: upserts a run and its index entries. Returns false if its job is gone.
+ * With a {@link TxMemo} (a batch), the caller flushes its rollups before the transaction ends.
+ */
+export function putRunTx(t: Tables, r: Run, memo?: TxMemo): boolean {
+  const m = memo ?? new TxMemo(t);
+  if (!m.jobExists(r.jobId)) return false;
   const owner = t.runJob.get(r.id);
   if (owner !== undefined && owner !== r.jobId) {
     throw new ValidationError(`run ${r.id} belongs to job ${owner}, not ${r.jobId}`, 'run.jobId');
   }
-  const prev = t.runs.get([r.jobId, r.id]);
+  const unfinished = UNFINISHED.has(r.status);
+  // Index entries are read before they are written (a read is cheaper than a write instruction):
+  // a run stored before is final already unless the `unfinished` index still holds it, so its
+  // statistics are counted once, when its final record is first written (no stored run decoded).
+  const wasUnfinished = owner !== undefined && t.unfinished.doesExist(r.id);
   void t.runs.put([r.jobId, r.id], r);
-  void t.runJob.put(r.id, r.jobId);
-  // A run's final record: its statistics roll up in the same transaction (rollup.ts).
-  rollUpFinal(t, r, prev);
-  if (UNFINISHED.has(r.status)) void t.unfinished.put(r.id, r.jobId);
-  else {
-    void t.unfinished.remove(r.id);
-    void t.parked.remove(r.id);
+  if (owner === undefined) void t.runJob.put(r.id, r.jobId);
+  if (unfinished) {
+    if (!wasUnfinished) void t.unfinished.put(r.id, r.jobId);
+  } else {
+    if (owner === undefined || wasUnfinished) m.count(r);
+    if (wasUnfinished) void t.unfinished.remove(r.id);
+    if (owner !== undefined && t.parked.doesExist(r.id)) void t.parked.remove(r.id);
   }
+  if (memo === undefined) m.flushRollups();
   return true;
 }
 
@@ -58,10 +101,11 @@ export function checkBatch(b: unknown): Batch {
 
 /** Inside ONE transaction: writes the batch (port rules: dedupe by slot, drop removed jobs). */
 export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
+  const memo = new TxMemo(t);
   const deduped: BatchResult['deduped'] = [];
   const dropped = new Set<string>();
   for (const { slot, run } of batch.fires) {
-    if (t.jobs.get(slot.jobId) === undefined) {
+    if (!memo.jobExists(slot.jobId)) {
       dropped.add(slot.jobId);
       continue;
     }
@@ -72,36 +116,38 @@ export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
       continue;
     }
     void t.slots.put([slot.jobId, slot.at], slot);
-    if (run !== null) putRunTx(t, run);
+    if (run !== null) putRunTx(t, run, memo);
   }
   const finals: Run[] = [];
   for (const run of batch.runs) {
     if (UNFINISHED.has(run.status)) {
-      if (!putRunTx(t, run)) dropped.add(run.jobId);
+      if (!putRunTx(t, run, memo)) dropped.add(run.jobId);
     } else {
       finals.push(run);
     }
   }
-  for (const jobId of commitFinishesTx(t, finals)) dropped.add(jobId);
+  for (const jobId of commitFinishesTx(t, finals, memo)) dropped.add(jobId);
   for (const st of batch.states) {
-    if (t.jobs.get(st.jobId) === undefined) dropped.add(st.jobId);
+    if (!memo.jobExists(st.jobId)) dropped.add(st.jobId);
     else void t.states.put(st.jobId, st);
   }
   for (const id of batch.parked ?? []) {
     const jobId = t.unfinished.get(id);
     if (jobId !== undefined) void t.parked.put(id, jobId);
   }
+  memo.flushRollups();
   return { deduped, dropped: [...dropped] };
 }
 
 /**
  * Inside the batch's transaction: the final records of finished runs (all finishes of a turn).
- * The one place a run's end is written — per-job statistics rolled up as runs finish belong here.
+ * The one place a run's end is written — per-job statistics rolled up as runs finish belong here
+ * (accumulated in `memo`, written once per job and batch).
  * Returns the ids of jobs that are gone (their records dropped).
  */
-export function commitFinishesTx(t: Tables, finals: Run[]): string[] {
+export function commitFinishesTx(t: Tables, finals: Run[], memo: TxMemo): string[] {
   const gone: string[] = [];
-  for (const run of finals) if (!putRunTx(t, run)) gone.push(run.jobId);
+  for (const run of finals) if (!putRunTx(t, run, memo)) gone.push(run.jobId);
   return gone;
 }
 

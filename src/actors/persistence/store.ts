@@ -182,6 +182,33 @@ export class Store implements SchedulerStorePort {
   }
 
   /**
+   * Stores many new jobs (each with its first schedule state) in ONE transaction, resolved once
+   * flushed: concurrent `addJob` callers share the commit (group commit). Jobs come from the
+   * scheduler, validated where they entered (`fillJobSpec`), so only their shape is checked here.
+   * A job whose name or id is taken is refused alone (its message in the answer, in order); the
+   * others are written.
+   * @throws PersistenceError if the transaction fails (then nothing is written).
+   */
+  async insertJobs(entries: Array<{ job: Job; state?: ScheduleState }>): Promise<Array<string | null>> {
+    if (!Array.isArray(entries)) throw new ValidationError('entries: expected an array of { job, state }', 'entries');
+    for (const [i, e] of entries.entries()) {
+      if (typeof e?.job?.id !== 'string' || typeof e.job.name !== 'string' || (e.state !== undefined && e.state?.jobId !== e.job.id)) {
+        throw new ValidationError(`entries[${i}]: expected a job with id and name, and its own state`, `entries[${i}]`);
+      }
+    }
+    return await this.#write(() => entries.map(({ job: j, state: st }) => {
+      const owner = this.#t.jobNames.get(j.name);
+      if (owner !== undefined) return `a job named '${j.name}' already exists (${owner})`;
+      if (this.#t.jobs.doesExist(j.id)) return `a job with id ${j.id} already exists`;
+      if (st !== undefined) void this.#t.states.put(st.jobId, st);
+      void this.#t.jobs.put(j.id, j);
+      void this.#t.heads.put(j.id, headOf(j));
+      void this.#t.jobNames.put(j.name, j.id);
+      return null;
+    }));
+  }
+
+  /**
    * Replaces a stored job, moving its name index entry on rename.
    * @throws NotFoundError if it does not exist; ConflictError if renamed to a taken name.
    */

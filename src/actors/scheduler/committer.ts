@@ -1,14 +1,21 @@
 /**
  * Group commit of the scheduler actor. Every handler adds what it wants durable (fires, runs,
  * final records, schedule states) to the *open* batch, with a callback for what follows once it is
- * durable (publish, dispatch, retry...). One batch is committed at a time, in ONE transaction
- * through the persistence port; everything that arrives meanwhile goes into the next one, so under
- * load a commit carries many turns' worth of records and the cost of a flush is shared.
+ * durable (publish, dispatch, retry...). Each batch is ONE transaction through the persistence
+ * port; everything that arrives while commits are in flight goes into the next one, so under load
+ * a commit carries many turns' worth of records and the cost of a flush is shared.
+ *
+ * Pipelined: up to {@link MAX_IN_FLIGHT} batches are in flight at once (the store writes them in
+ * the order sent — lmdb commits the next transaction while the previous one is being synced — and
+ * the scheduler's thread prepares the next batch meanwhile), but their callbacks always run in the
+ * order the batches were sealed, each only once its own batch and every earlier one is durable.
  *
  * Nothing popped is lost: a batch whose commit fails (a PersistenceError, an ask timeout, the
- * persistence thread dying) is merged back in front of the open batch and retried after a backoff
- * (the runtime's one backoff, src/runtime/backoff.ts); its callbacks run once it finally commits.
- * While commits fail, `fault` says why (health shows it).
+ * persistence thread dying) is kept; once every batch in flight has answered, the failed ones are
+ * merged (with what arrived since) and retried after a backoff (the runtime's one backoff,
+ * src/runtime/backoff.ts); callbacks of batches sealed after a failed one wait for its retry, so
+ * order holds. A schedule state that a later, durable batch already moved is not written again
+ * (it would go back in time). While commits fail, `fault` says why (health shows it).
  *
  * Completions come back through the scheduler's own mailbox (`deliver`), so callbacks run one at a
  * time with every other handler: the committer never touches engine state from outside it.
@@ -52,6 +59,9 @@ export interface CommitterDeps {
 /** Commit retry backoff: quick at first (a transient fault), capped so a recovered store is noticed soon. */
 const COMMIT_BACKOFF: Partial<BackoffOptions> = { minMs: 50, maxMs: 5_000, randomFactor: 0.2 };
 
+/** Batches committed at once (see the file comment). */
+export const MAX_IN_FLIGHT = 2;
+
 class OpenBatch {
   readonly fires: FireRecord[] = [];
   readonly runs = new Map<string, Run>();
@@ -64,18 +74,17 @@ class OpenBatch {
   }
 
   add(p: BatchPart, after?: AfterCommit): void {
-    if (p.fires !== undefined) this.fires.push(...p.fires);
-    for (const r of p.runs ?? []) this.runs.set(r.id, r);
+    if (p.fires !== undefined) for (const f of p.fires) this.fires.push(f);
+    if (p.runs !== undefined) for (const r of p.runs) this.runs.set(r.id, r);
     // States only move forward in memory: the newest copy of a job's state is the one to write.
-    for (const s of p.states ?? []) this.states.set(s.jobId, s);
-    if (p.parked !== undefined) this.parked.push(...p.parked);
+    if (p.states !== undefined) for (const s of p.states) this.states.set(s.jobId, s);
+    if (p.parked !== undefined) for (const id of p.parked) this.parked.push(id);
     if (after !== undefined) this.after.push(after);
   }
 
-  /** `later` merged behind this one (this one's records were popped first). */
-  merge(later: OpenBatch): void {
+  /** `later`'s records merged behind this one's (callbacks are the caller's business). */
+  mergeRecords(later: OpenBatch): void {
     this.add({ fires: later.fires, runs: [...later.runs.values()], states: [...later.states.values()], parked: later.parked });
-    this.after.push(...later.after);
   }
 
   toBatch(): Batch {
@@ -83,17 +92,38 @@ class OpenBatch {
   }
 }
 
+/** Callbacks of one sealed batch, with its own result once it is durable. */
+interface Group {
+  after: AfterCommit[];
+  /** null: the records of this group travel in the entry's batch (its result applies). */
+  result: BatchResult | null;
+}
+
+/** A batch sent (or waiting to be sent again), and the callbacks that wait for it. */
+interface InFlight {
+  id: number;
+  batch: OpenBatch;
+  /** Callback groups in seal order (a retry carries the groups of every batch it covers). */
+  groups: Group[];
+  /** Settled: durable (its result) or failed. */
+  state: 'sent' | 'failed' | { result: BatchResult };
+}
+
 /** The scheduler's group commit (see the file comment). */
 export class Committer {
   readonly #d: CommitterDeps;
   readonly #backoff: BackoffOptions;
   #open = new OpenBatch();
-  /** The batch being committed (or waiting out a backoff after failing), with its id. */
-  #sealed: { id: number; batch: OpenBatch } | null = null;
+  /** Batches in flight or kept after a failure, in seal order (callbacks run from the front). */
+  #inflight: InFlight[] = [];
+  /** A failure is waiting out its backoff (or for the other batches in flight to answer). */
   #waiting = false;
+  #retryDue = false;
   #retryTimer: TimerHandle | null = null;
   #seq = 0;
   #failures = 0;
+  /** Per job: id of the newest durable batch that wrote its schedule state. */
+  readonly #stateAt = new Map<string, number>();
   #idle: Array<() => void> = [];
   /** Counters, for tests and benches. */
   readonly stats = { commits: 0, failures: 0, records: 0 };
@@ -115,7 +145,7 @@ export class Committer {
 
   /** Records waiting or in flight. */
   get busy(): boolean {
-    return this.#sealed !== null || !this.#open.empty || this.#open.after.length > 0;
+    return this.#inflight.length > 0 || !this.#open.empty || this.#open.after.length > 0;
   }
 
   /** Resolves once everything added so far is durable (or given up at stop). */
@@ -124,57 +154,65 @@ export class Committer {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  /** Starts a commit of the open batch unless one is in flight or waiting to be retried. */
+  /** Starts a commit of the open batch unless {@link MAX_IN_FLIGHT} are in flight or a failure waits. */
   flush(): void {
-    if (this.#sealed !== null) return;
+    if (this.#waiting) return;
     if (this.#open.empty) {
-      // Callbacks without records (nothing to write): run them at once, in order.
+      if (this.#open.after.length === 0) return this.#settleIdle();
+      // Callbacks without records (nothing to write): they run at once, in order — after every
+      // batch in flight, whose callbacks were added before them.
+      if (this.#inflight.length > 0) return;
       const after = this.#open.after.splice(0);
       for (const fn of after) fn({ deduped: [], dropped: [] });
       this.#settleIdle();
       return;
     }
-    this.#send({ id: ++this.#seq, batch: this.#open });
+    if (this.#inflight.length >= MAX_IN_FLIGHT) return;
+    const batch = this.#open;
     this.#open = new OpenBatch();
+    this.#send({ id: ++this.#seq, batch, groups: [{ after: batch.after, result: null }], state: 'sent' });
   }
 
-  /** A commit's outcome, as delivered through the mailbox: run its callbacks, or retry it later. */
+  /** A commit's outcome, as delivered through the mailbox: run callbacks in order, or retry later. */
   settled(id: number, outcome: { ok: true; result: BatchResult } | { ok: false; error: string }): void {
-    const sealed = this.#sealed;
-    if (sealed === null || sealed.id !== id) return;
+    const entry = this.#inflight.find((e) => e.id === id);
+    if (entry === undefined || entry.state !== 'sent') return;
     if (!outcome.ok) {
+      entry.state = 'failed';
       this.stats.failures++;
-      const delay = Math.round(backoffDelay(this.#failures++, this.#backoff));
-      this.#d.logger.error({ err: outcome.error, records: this.#count(sealed.batch), retryInMs: delay },
+      this.#d.logger.error({ err: outcome.error, records: this.#count(entry.batch) },
         'store commit failed; the batch is kept and retried');
-      this.#d.onFault(`commits failing since ${this.#failures} attempt(s): ${outcome.error} (retrying)`);
-      this.#waiting = true;
-      this.#retryTimer = this.#d.clock.setTimeout(() => {
-        this.#retryTimer = null;
-        this.#d.retry();
-      }, delay);
+      this.#d.onFault(`commits failing since ${this.#failures + 1} attempt(s): ${outcome.error} (retrying)`);
+      if (!this.#waiting) {
+        this.#waiting = true;
+        const delay = Math.round(backoffDelay(this.#failures++, this.#backoff));
+        this.#retryTimer = this.#d.clock.setTimeout(() => {
+          this.#retryTimer = null;
+          this.#d.retry();
+        }, delay);
+      }
+      this.#retryIfReady();
       return;
     }
-    if (this.#failures > 0) {
+    entry.state = { result: outcome.result };
+    this.stats.commits++;
+    this.stats.records += this.#count(entry.batch);
+    for (const jobId of entry.batch.states.keys()) this.#stateAt.set(jobId, id);
+    if (!this.#waiting && this.#failures > 0) {
       this.#failures = 0;
       this.#d.onFault(null);
       this.#d.logger.info({}, 'store commits succeed again');
     }
-    this.stats.commits++;
-    this.stats.records += this.#count(sealed.batch);
-    this.#sealed = null;
-    for (const fn of sealed.batch.after) fn(outcome.result);
-    this.flush();
+    this.#drain();
+    if (this.#waiting) this.#retryIfReady();
+    else this.flush();
   }
 
-  /** The backoff after a failure elapsed: the failed batch goes again, with whatever arrived since. */
+  /** The backoff after a failure elapsed: the failed batches go again (once none is in flight). */
   retryNow(): void {
-    const sealed = this.#sealed;
-    if (sealed === null || !this.#waiting) return;
-    this.#waiting = false;
-    sealed.batch.merge(this.#open);
-    this.#open = new OpenBatch();
-    this.#send({ id: ++this.#seq, batch: sealed.batch });
+    if (!this.#waiting) return;
+    this.#retryDue = true;
+    this.#retryIfReady();
   }
 
   /** Stops retrying (shutdown of this engine incarnation). */
@@ -183,12 +221,54 @@ export class Committer {
     this.#retryTimer = null;
   }
 
-  #send(sealed: { id: number; batch: OpenBatch }): void {
-    this.#sealed = sealed;
-    const batch = sealed.batch.toBatch();
+  /** Runs the callbacks of every durable batch at the front, in seal order. */
+  #drain(): void {
+    while (this.#inflight.length > 0) {
+      const head = this.#inflight[0]!;
+      if (typeof head.state !== 'object') return;
+      this.#inflight.shift();
+      const result = head.state.result;
+      for (const g of head.groups) for (const fn of g.after) fn(g.result ?? result);
+    }
+  }
+
+  /**
+   * Once the backoff elapsed and every batch in flight has answered: the failed batches and all
+   * after them become ONE batch (records of the failed ones and of the open batch; callbacks of all
+   * of them, in order), sent again.
+   */
+  #retryIfReady(): void {
+    if (!this.#retryDue || this.#inflight.some((e) => e.state === 'sent')) return;
+    this.#retryDue = false;
+    this.#waiting = false;
+    const first = this.#inflight.findIndex((e) => e.state === 'failed');
+    if (first < 0) return this.flush();
+    const covered = this.#inflight.splice(first);
+    const batch = new OpenBatch();
+    const groups: Group[] = [];
+    for (const e of covered) {
+      if (e.state === 'failed') {
+        // A state a later durable batch already moved stays as that batch wrote it.
+        for (const jobId of [...e.batch.states.keys()]) if ((this.#stateAt.get(jobId) ?? 0) > e.id) e.batch.states.delete(jobId);
+        batch.mergeRecords(e.batch);
+        for (const g of e.groups) groups.push({ after: g.after, result: g.result });
+      } else {
+        const own = (e.state as { result: BatchResult }).result;
+        for (const g of e.groups) groups.push({ after: g.after, result: g.result ?? own });
+      }
+    }
+    batch.mergeRecords(this.#open);
+    groups.push({ after: this.#open.after, result: null });
+    this.#open = new OpenBatch();
+    this.#send({ id: ++this.#seq, batch, groups, state: 'sent' });
+  }
+
+  #send(entry: InFlight): void {
+    this.#inflight.push(entry);
+    const batch = entry.batch.toBatch();
     this.#d.persistence.ask('commitBatch', { batch }, { timeoutMs: this.#d.commitTimeoutMs ?? 30_000 }).then(
-      (result) => this.#d.deliver(sealed.id, { ok: true, result }),
-      (err: unknown) => this.#d.deliver(sealed.id, { ok: false, error: err instanceof Error ? err.message : String(err) }),
+      (result) => this.#d.deliver(entry.id, { ok: true, result }),
+      (err: unknown) => this.#d.deliver(entry.id, { ok: false, error: err instanceof Error ? err.message : String(err) }),
     );
   }
 

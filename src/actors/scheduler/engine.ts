@@ -136,10 +136,17 @@ export class Engine {
       }),
       /** The reply carries `durable`, settled once the job is on disk (callers await it). */
       addJob: (p: { spec: unknown }) => this.#addJob(p.spec),
+      /** Many adds in one turn and one insert transaction; each answer carries its own `durable`. */
+      addJobs: (p: { specs: unknown[] }) => this.#addJobs(p.specs),
       removeJob: (p: { ref: string }) => this.#removeJob(p.ref),
       setEnabled: (p: { ref: string; enabled: boolean }) => this.#setEnabled(p.ref, p.enabled),
       /** The reply carries `durable`, settled once the run is on disk. */
       runNow: (p: { ref: string }) => this.#runNow(p.ref),
+      /**
+       * Many `runNow` in one message (the facade coalesces concurrent callers): one answer per ref
+       * (a run or the error refusing it) and ONE `durable`, settled once every run is on disk.
+       */
+      runNowMany: (p: { refs: string[] }) => this.#runNowMany(p.refs),
       runningCount: (_p: Record<string, never>) => this.runs.runningCount,
       pendingCount: (_p: Record<string, never>) => this.runs.pendingCount,
       readyCount: (_p: Record<string, never>) => this.runs.readyCount,
@@ -265,8 +272,82 @@ export class Engine {
   // ---- job lifecycle -----------------------------------------------------------------------
 
   async #addJob(input: unknown): Promise<{ job: Job; durable: Promise<Job> }> {
+    const { items } = await this.#addJobs([input]);
+    const item = items[0]!;
+    if ('error' in item) throw item.error;
+    return item;
+  }
+
+  /**
+   * Many adds in ONE turn (the facade coalesces concurrent `addJob` callers): each spec is checked
+   * on its own (one refused spec refuses only that add), schedule texts the parser thread has not
+   * seen are asked for at once, every accepted job is indexed and armed, and all of them are stored
+   * in ONE transaction (`insertJobs`). Each answer carries its own `durable`, settled once the
+   * transaction is flushed; a job whose insert is refused or fails is forgotten again.
+   */
+  async #addJobs(inputs: unknown[]): Promise<{ items: Array<{ job: Job; durable: Promise<Job> } | { error: Error }> }> {
     this.#refuseIfStopping();
     const now = this.#d.clock.now();
+    await this.#preParse(inputs, now);
+    const items: Array<{ job: Job; durable: Promise<Job> } | { error: Error }> = [];
+    const staged: Array<{ job: Job; state: ScheduleState; shown: Job; settle(err: Error | null): void; durable: Promise<Job> }> = [];
+    for (const input of inputs) {
+      try {
+        const s = await this.#stageJob(input, now);
+        let settle!: (err: Error | null) => void;
+        const durable = new Promise<Job>((resolve, reject) => {
+          settle = (err) => (err === null ? resolve(s.shown) : reject(err));
+        });
+        durable.catch(() => undefined);
+        staged.push({ ...s, settle, durable });
+        items.push({ job: s.shown, durable });
+      } catch (err) {
+        items.push({ error: err as Error });
+      }
+    }
+    await this.endTurn();
+    if (staged.length === 0) return { items };
+    this.#d.persistence.ask('insertJobs', { entries: staged.map((s) => ({ job: s.job, state: s.state })) }).then(
+      (refused) => {
+        const at = iso(this.#d.clock.now());
+        staged.forEach((s, i) => {
+          const why = refused[i];
+          if (why === null || why === undefined) {
+            this.#d.bus.publish({ type: 'job.added', at, job: s.shown });
+            s.settle(null);
+          } else {
+            this.#d.self().tell('forgetJob', { id: s.job.id });
+            s.settle(new ConflictError(why));
+          }
+        });
+      },
+      (err: unknown) => {
+        for (const s of staged) {
+          this.#d.self().tell('forgetJob', { id: s.job.id });
+          s.settle(err as Error);
+        }
+      },
+    );
+    return { items };
+  }
+
+  /** Schedule texts of a batch of adds that the parser thread has not validated yet: asked at once. */
+  async #preParse(inputs: unknown[], now: number): Promise<void> {
+    const texts = new Map<string, { text: string; tz: string | null }>();
+    for (const input of inputs) {
+      const spec = input as { schedule?: unknown; timezone?: unknown } | null;
+      if (typeof spec?.schedule !== 'string') continue;
+      const tz = typeof spec.timezone === 'string' ? spec.timezone : null;
+      const key = `${tz ?? ''}\0${spec.schedule}`;
+      if (!this.#validated.has(key)) texts.set(key, { text: spec.schedule, tz });
+    }
+    if (texts.size < 2) return;
+    // Errors are left for each add's own check to report (it asks again).
+    await Promise.all([...texts.values()].map((t) => this.#parse(t.text, t.tz, now).catch(() => undefined)));
+  }
+
+  /** Checks one spec and indexes and arms its job (not stored yet). */
+  async #stageJob(input: unknown, now: number): Promise<{ job: Job; state: ScheduleState; shown: Job }> {
     const { job, schedule } = await prepareNewJob(input, {
       now,
       idOf: (ref) => this.index.idOf(ref),
@@ -282,7 +363,7 @@ export class Engine {
       await this.#d.triggers.ask('set', { jobId: job.id, triggers: job.triggers, strict: true }, { timeoutMs: this.#d.stepTimeoutMs ?? 30_000 });
     }
     // The job is indexed (its name taken) and armed at once, so concurrent adds do not wait for
-    // each other's flush: their inserts share lmdb commits. Its first fire cannot overtake its
+    // each other's flush: their inserts share one commit. Its first fire cannot overtake its
     // insert (the store commits in the order it was asked); if the insert fails, it is undone.
     this.#jobs.set(job.id, job);
     this.index.set(factsOf(job), kindOf(schedule));
@@ -295,20 +376,8 @@ export class Engine {
     const first = this.slots.stateOf(job.id) ?? state;
     // The first state is written with the job (one transaction), not in a batch of its own.
     this.commit.unstage(job.id);
-    await this.endTurn();
     const shown: Job = { ...job, nextRunAt: first.nextRunAt, lastRun: null, state: jobState(job, schedule) };
-    const durable = this.#d.persistence.ask('insertJob', { job, state: first }).then(
-      () => {
-        this.#d.bus.publish({ type: 'job.added', at: iso(this.#d.clock.now()), job: shown });
-        return shown;
-      },
-      (err: unknown) => {
-        this.#d.self().tell('forgetJob', { id: job.id });
-        throw err;
-      },
-    );
-    durable.catch(() => undefined);
-    return { job: shown, durable };
+    return { job, state: first, shown };
   }
 
   /**
@@ -380,21 +449,56 @@ export class Engine {
   }
 
   async #runNow(ref: string): Promise<{ run: Run; durable: Promise<Run> }> {
+    const { items, durable } = await this.#runNowMany([ref]);
+    const item = items[0]!;
+    if ('error' in item) throw item.error;
+    return { run: item.run, durable: durable.then(() => item.run) };
+  }
+
+  /**
+   * Manual runs of many jobs (or many of one job) in ONE turn: the specs in one read, every run in
+   * the open batch with ONE callback, one `pump`. A ref that is unknown, or a full ready queue,
+   * refuses that ref only (and records nothing for it).
+   */
+  async #runNowMany(refs: string[]): Promise<{ items: Array<{ run: Run } | { error: Error }>; durable: Promise<void> }> {
     this.#refuseIfStopping();
-    const job = await this.#find(ref);
+    const ids = refs.map((ref) => this.index.idOf(ref));
+    const jobs = await this.jobsOf([...new Set(ids.filter((id): id is string => id !== undefined))]);
     const now = this.#d.clock.now();
-    // A full ready queue refuses the caller (QueueFullError) and records nothing.
-    this.runs.assertRoom();
-    const run = newRun(job, 'manual', now, 1, now);
-    let resolve!: (r: Run) => void;
-    const durable = new Promise<Run>((r) => (resolve = r));
-    this.runs.fired(job.id);
-    this.commit.add({ runs: [run] }, (result) => {
-      this.runs.fireDurable(job, run, 'start', result.dropped.includes(job.id));
-      resolve(run);
-    });
-    await this.endTurn();
-    return { run, durable };
+    const items: Array<{ run: Run } | { error: Error }> = [];
+    const fired: Array<{ job: Job; run: Run }> = [];
+    const room = this.runs.room();
+    for (let i = 0; i < refs.length; i++) {
+      const id = ids[i];
+      const job = id === undefined ? undefined : jobs.get(id);
+      if (job === undefined) {
+        items.push({ error: new NotFoundError(`job '${refs[i]}' not found`) });
+        continue;
+      }
+      // A full ready queue refuses the caller (QueueFullError) and records nothing.
+      try {
+        this.runs.assertRoom(room - fired.length);
+      } catch (err) {
+        items.push({ error: err as Error });
+        continue;
+      }
+      const run = newRun(job, 'manual', now, 1, now);
+      this.runs.fired(job.id);
+      fired.push({ job, run });
+      items.push({ run });
+    }
+    let durable: Promise<void> = Promise.resolve();
+    if (fired.length > 0) {
+      let resolve!: () => void;
+      durable = new Promise<void>((r) => (resolve = r));
+      this.commit.add({ runs: fired.map((f) => f.run) }, (result) => {
+        const dropped = result.dropped.length === 0 ? null : new Set(result.dropped);
+        for (const { job, run } of fired) this.runs.fireDurable(job, run, 'start', dropped?.has(job.id) ?? false);
+        resolve();
+      });
+      await this.endTurn();
+    }
+    return { items, durable };
   }
 
   #complete(job: Job): void {

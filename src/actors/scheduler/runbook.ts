@@ -94,9 +94,17 @@ export class RunBook {
     return n;
   }
 
-  /** @throws QueueFullError when the ready queue is full (a caller waiting for a new run is refused). */
-  assertRoom(): void {
-    if (this.#ready.size >= this.#ready.maxSize) {
+  /** Places left in the ready queue now. */
+  room(): number {
+    return this.#ready.maxSize - this.#ready.size;
+  }
+
+  /**
+   * @param room places left (default: now); a batch of manual runs counts its own runs off it.
+   * @throws QueueFullError when the ready queue is full (a caller waiting for a new run is refused).
+   */
+  assertRoom(room = this.room()): void {
+    if (room <= 0) {
       throw new QueueFullError(`the ready queue is full (${this.#ready.maxSize} runs waiting); try again later`);
     }
   }

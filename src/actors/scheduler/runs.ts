@@ -5,8 +5,16 @@ import type { Run, RunTrigger, Slot, SlotOutcome } from '../../model/run';
 import type { Schedule } from '../parser/schedule';
 import type { RunResult } from '../executor/types';
 
-/** ISO form of an epoch-ms instant. */
-export const iso = (ms: number): string => new Date(ms).toISOString();
+const lastIso = { ms: NaN, text: '' };
+
+/** ISO form of an epoch-ms instant (the last one is remembered: a batch of runs shares one `now`). */
+export const iso = (ms: number): string => {
+  if (ms !== lastIso.ms) {
+    lastIso.text = new Date(ms).toISOString();
+    lastIso.ms = ms;
+  }
+  return lastIso.text;
+};
 
 /** A new run, queued. */
 export function newRun(job: Job, trigger: RunTrigger, scheduledAt: number, attempt: number, now: number): Run {

@@ -1,0 +1,116 @@
+/**
+ * Per-run costs of the run path, counted (issue 7): a W1-like closed loop of `runNow` on a no-op
+ * module job (thread isolation) in THIS process, with the runtime's pieces wrapped to count what
+ * each run pays — mailbox deliveries per actor and message type, thread hops (MessagePort posts
+ * main → thread), Piscina tasks, awaited store commits, event-bus publishes, ask timers, other
+ * timers, zod parses, log calls. Divided by the runs finished in the timed loop.
+ *
+ * Run: `npx tsc -p . && node dist/bench/run-path-count.js [--runs 20000] [--window 1024] [--concurrency 256]`
+ * Add `--cpu-prof` to node for a profile of the same loop. Prints one JSON document.
+ */
+import { MessagePort } from 'node:worker_threads';
+import { ActorCell } from '../src/runtime/actor-cell';
+import { EventBus } from '../src/runtime/event-bus';
+import { testHooksOf } from '../src/scheduler';
+import { closedLoop, addModuleJob, openScheduler, warmUp } from './workloads/rae';
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
+
+const counts = new Map<string, number>();
+const bump = (k: string, n = 1): void => { counts.set(k, (counts.get(k) ?? 0) + n); };
+
+function instrument(): void {
+  const cell = ActorCell.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const m of ['ask', 'tell'] as const) {
+    const orig = cell[m]!;
+    cell[m] = function (this: { name: string }, type: unknown, ...rest: unknown[]) {
+      bump(`mailbox ${this.name}.${String(type)}`);
+      if (m === 'ask') bump('ask (one timeout timer each)');
+      return orig.call(this, type, ...rest);
+    };
+  }
+  const bus = EventBus.prototype as unknown as { publish(e: { type: string }): void };
+  const publish = bus.publish;
+  bus.publish = function (e) {
+    bump(`publish ${e.type}`);
+    return publish.call(this, e);
+  };
+  const post = MessagePort.prototype.postMessage;
+  MessagePort.prototype.postMessage = function (this: MessagePort, ...a: Parameters<MessagePort['postMessage']>) {
+    bump('MessagePort.postMessage (main thread)');
+    return post.apply(this, a);
+  };
+  const st = globalThis.setTimeout;
+  (globalThis as { setTimeout: unknown }).setTimeout = (...a: Parameters<typeof setTimeout>) => { bump('setTimeout'); return st(...a); };
+  const si = globalThis.setImmediate;
+  (globalThis as { setImmediate: unknown }).setImmediate = (...a: Parameters<typeof setImmediate>) => { bump('setImmediate'); return si(...a); };
+  // zod: every parse goes through ZodType.prototype._parse.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ZodType } = require('zod') as { ZodType: { prototype: Record<string, (...a: unknown[]) => unknown> } };
+  for (const m of ['parse', 'safeParse', 'parseAsync', 'safeParseAsync']) {
+    const orig = ZodType.prototype[m]!;
+    ZodType.prototype[m] = function (this: unknown, ...a: unknown[]) { bump('zod parse (top level)'); return orig.apply(this, a); };
+  }
+}
+
+/** `--adds N`: N addJob from 16 concurrent callers (W5's shape) instead of the run loop. */
+async function adds(n: number): Promise<void> {
+  const { s, close } = await openScheduler({ maxConcurrentJobs: 16 });
+  try {
+    const job = (i: number, tag: string) => ({ name: `${tag}-${i}`, schedule: 'every 6 hours', timezone: 'UTC', command: { argv: ['/bin/true'] } });
+    for (let i = 0; i < 20; i++) await s.addJob(job(i, 'warm'));
+    instrument();
+    let next = 0;
+    const t0 = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      for (let i = next++; i < n; i = next++) await s.addJob(job(i, 'conc'));
+    }));
+    const cpu = process.cpuUsage(cpu0);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const per: Record<string, number> = {};
+    for (const [k, v] of [...counts].sort((a, b) => b[1] - a[1])) per[k] = Math.round((v / n) * 1000) / 1000;
+    console.log(JSON.stringify({ adds: n, callers: 16, addsPerSec: Math.round(n / (ms / 1000)), processCpuUsPerAdd: Math.round((cpu.user + cpu.system) / n), perAdd: per }, null, 2));
+  } finally {
+    await close();
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--adds')) return adds(arg('adds', 2000));
+  const runs = arg('runs', 20_000);
+  const window = arg('window', 1024);
+  const maxConcurrentJobs = arg('concurrency', 256);
+  const logger = {
+    debug: () => bump('log debug'), info: () => bump('log info'), warn: () => bump('log warn'), error: () => bump('log error'),
+  };
+  const { s, close } = await openScheduler({ maxConcurrentJobs, maxQueuedJobs: Math.max(window * 2, 10_000), logger });
+  try {
+    await addModuleJob(s, { name: 'noop', schedule: 'never', overlap: 'allow' });
+    await warmUp(s, 'noop', 500);
+    const hooks = testHooksOf(s);
+    const before = await hooks.commitStats();
+    instrument();
+    const cpu0 = process.cpuUsage();
+    const r = await closedLoop(s, 'noop', { n: runs, window, budgetMs: 120_000 });
+    const cpu = process.cpuUsage(cpu0);
+    const snapshot = new Map(counts);
+    const after = await hooks.commitStats();
+    const per: Record<string, number> = {};
+    for (const [k, v] of [...snapshot].sort((a, b) => b[1] - a[1])) per[k] = Math.round((v / r.finished) * 1000) / 1000;
+    per['store commits (awaited, one flush each)'] = Math.round(((after.commits - before.commits) / r.finished) * 1000) / 1000;
+    console.log(JSON.stringify({
+      runs: r.finished, failed: r.failed, refused: r.refused, window, maxConcurrentJobs,
+      jobsPerSec: Math.round(r.finished / (r.elapsedMs / 1000)),
+      processCpuUsPerRun: Math.round((cpu.user + cpu.system) / r.finished),
+      perRun: per,
+    }, null, 2));
+  } finally {
+    await close();
+  }
+}
+
+void main();

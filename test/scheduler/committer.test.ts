@@ -1,0 +1,110 @@
+/**
+ * The pipelined group commit (src/actors/scheduler/committer.ts): two batches in flight, callbacks
+ * always in seal order, a failed batch retried (with what arrived since) once every batch in flight
+ * has answered, and a schedule state that a later durable batch moved is not written back. The
+ * store side is a scripted port (each commit answered by the test, in any order), so every
+ * interleaving is deterministic; the real store and threads are in batches.int.test.ts.
+ */
+import { Committer, MAX_IN_FLIGHT } from '../../src/actors/scheduler/committer';
+import type { Batch, BatchResult } from '../../src/actors/persistence/port';
+import type { ScheduleState } from '../../src/actors/persistence/schema';
+import { VirtualClock } from '../../src/runtime/clock';
+import type { Run } from '../../src/model/run';
+
+const OK: BatchResult = { deduped: [], dropped: [] };
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+function rig() {
+  const clock = new VirtualClock(0);
+  const sent: Array<{ batch: Batch; answer(ok: boolean): void }> = [];
+  const ref: { c: Committer | null } = { c: null };
+  const persistence = {
+    ask: (_type: string, p: { batch: Batch }) => new Promise<BatchResult>((resolve, reject) => {
+      sent.push({ batch: p.batch, answer: (ok) => (ok ? resolve(OK) : reject(new Error('injected'))) });
+    }),
+  };
+  const c = new Committer({
+    clock, logger: silent, persistence: persistence as never,
+    // The engine hands outcomes back through its mailbox; here synchronously (after the promise).
+    deliver: (id, outcome) => { ref.c!.settled(id, outcome); ref.c!.flush(); },
+    retry: () => ref.c!.retryNow(),
+    onFault: () => undefined,
+  });
+  ref.c = c;
+  const settle = async (): Promise<void> => { for (let i = 0; i < 5; i++) await Promise.resolve(); };
+  return { c, clock, sent, settle };
+}
+
+const run = (id: string): Run => ({ id, jobId: 'j', status: 'queued' } as Run);
+const state = (jobId: string, nextRunAt: string): ScheduleState => ({ jobId, lastSlotAt: null, nextRunAt, anchorAt: null } as ScheduleState);
+
+describe('Committer (pipelined group commit)', () => {
+  it(`keeps ${MAX_IN_FLIGHT} batches in flight and runs callbacks in seal order even when the later one answers first`, async () => {
+    const { c, sent, settle } = rig();
+    const order: string[] = [];
+    c.add({ runs: [run('a')] }, () => order.push('a'));
+    c.flush();
+    c.add({ runs: [run('b')] }, () => order.push('b'));
+    c.flush();
+    c.add({ runs: [run('c')] }, () => order.push('c'));
+    c.flush();
+    expect(sent.length).toBe(MAX_IN_FLIGHT);
+    sent[1]!.answer(true);
+    await settle();
+    expect(order).toEqual([]);
+    sent[0]!.answer(true);
+    await settle();
+    expect(order).toEqual(['a', 'b']);
+    // The third batch went out once there was room.
+    expect(sent.length).toBe(3);
+    sent[2]!.answer(true);
+    await settle();
+    expect(order).toEqual(['a', 'b', 'c']);
+    expect(c.busy).toBe(false);
+  });
+
+  it('a failed batch is retried after the backoff with what arrived since; later callbacks wait for it; a state a later batch moved is not written back', async () => {
+    const { c, clock, sent, settle } = rig();
+    const order: string[] = [];
+    c.add({ runs: [run('a')], states: [state('x', 'old'), state('y', 'y1')] }, () => order.push('a'));
+    c.flush();
+    c.add({ runs: [run('b')], states: [state('x', 'new')] }, () => order.push('b'));
+    c.flush();
+    sent[0]!.answer(false);
+    sent[1]!.answer(true);
+    await settle();
+    expect(order).toEqual([]);
+    c.add({ runs: [run('c')] }, () => order.push('c'));
+    c.flush();
+    // Nothing is sent while the failure waits out its backoff.
+    expect(sent.length).toBe(2);
+    await clock.advance(10_000);
+    await settle();
+    expect(sent.length).toBe(3);
+    const retry = sent[2]!.batch;
+    expect(retry.runs.map((r) => r.id).sort()).toEqual(['a', 'c']);
+    // x's state was moved by the durable second batch: the retry must not take it back; y's goes again.
+    expect(retry.states.map((s) => `${s.jobId}=${s.nextRunAt}`)).toEqual(['y=y1']);
+    sent[2]!.answer(true);
+    await settle();
+    expect(order).toEqual(['a', 'b', 'c']);
+    expect(c.stats).toMatchObject({ commits: 2, failures: 1 });
+    expect(c.busy).toBe(false);
+  });
+
+  it('idle() waits for every batch in flight', async () => {
+    const { c, sent, settle } = rig();
+    c.add({ runs: [run('a')] });
+    c.flush();
+    c.add({ runs: [run('b')] });
+    c.flush();
+    let idle = false;
+    void c.idle().then(() => { idle = true; });
+    sent[0]!.answer(true);
+    await settle();
+    expect(idle).toBe(false);
+    sent[1]!.answer(true);
+    await settle();
+    expect(idle).toBe(true);
+  });
+});
