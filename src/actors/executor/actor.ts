@@ -9,7 +9,7 @@
  * task per run.
  */
 import type { Logger } from '../../api';
-import { ActorCrash, STOP_HANDLER } from '../../runtime/types';
+import { ActorCrash, CRASH_HANDLER, STOP_HANDLER } from '../../runtime/types';
 import { ExecutorPool } from './pool';
 import type { CancelReason, RunRequest, RunResult } from './types';
 
@@ -46,17 +46,28 @@ export type ExecutorHandlers = {
   startMany(p: { requests: RunRequest[] }): void | Promise<void>;
   cancel(p: { runId: string; reason: CancelReason }): boolean;
   running(p: Record<string, never>): number;
+  /**
+   * A new scheduler incarnation disowns every run this executor holds (the old one's): they are
+   * cancelled and their results dropped; the new scheduler records them `interrupted` from the
+   * store and retries them by policy. Returns how many were cancelled.
+   */
+  abandonAll(p: Record<string, never>): number;
   /** Stops taking work; running runs get `graceMs`, then are interrupted (their results delivered). */
   close(p: { graceMs: number }): Promise<void>;
   /** Test hook. @internal */
   injectFault(p: ExecutorFault): void;
   [STOP_HANDLER](): Promise<void>;
+  /** Crashed: its runs end with it (as they would with a dead thread); their results are dropped. */
+  [CRASH_HANDLER](): Promise<void>;
 };
 
 /** Builds an executor incarnation with its own pool. */
 export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
   const pool = new ExecutorPool({ maxConcurrent: init.maxConcurrent, logger: init.logger });
   const active = new Map<string, (reason: CancelReason) => void>();
+  /** Runs whose results nobody wants any more (their scheduler incarnation is gone). */
+  const disowned = new Set<string>();
+  let dead = false;
   const faults: ExecutorFault[] = [];
   let done: FinishedRun[] = [];
   let flushing = false;
@@ -69,6 +80,7 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
     init.onFinished(out);
   };
   const finished = (runId: string, result: RunResult): void => {
+    if (dead || disowned.delete(runId)) return;
     done.push({ runId, result });
     // Results resolving in the same turn (a burst of short runs) share one message.
     if (!flushing) {
@@ -118,6 +130,13 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
     running() {
       return active.size;
     },
+    abandonAll() {
+      for (const [runId, cancel] of active) {
+        disowned.add(runId);
+        cancel('manual');
+      }
+      return active.size;
+    },
     async close({ graceMs }) {
       if (closed) return;
       closed = true;
@@ -130,6 +149,13 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
       faults.push({ ...p });
     },
     async [STOP_HANDLER]() {
+      if (!closed) {
+        closed = true;
+        await pool.close({ graceMs: 0 });
+      }
+    },
+    async [CRASH_HANDLER]() {
+      dead = true;
       if (!closed) {
         closed = true;
         await pool.close({ graceMs: 0 });

@@ -6,7 +6,7 @@
  * a run is then memory work, not a message.)
  */
 import type { Clock } from '../../runtime/clock';
-import { STOP_HANDLER } from '../../runtime/types';
+import { CRASH_HANDLER, STOP_HANDLER } from '../../runtime/types';
 import { Timeline, type TimelineEntry } from './timeline';
 import { TimelineTimer } from './timer';
 
@@ -32,6 +32,8 @@ export type QueueHandlers = {
   depth(p: Record<string, never>): { scheduled: number };
   armedAt(p: { key: string }): number | null;
   [STOP_HANDLER](): void;
+  /** Crashed: the old timer must not fire into the scheduler beside the next incarnation's. */
+  [CRASH_HANDLER](): void;
 };
 
 /** Builds a fresh queue incarnation; the scheduler re-arms it from its memory after a restart. */
@@ -68,6 +70,9 @@ export function createQueueHandlers(init: QueueInit): QueueHandlers {
       return timeline.get(key) ?? null;
     },
     [STOP_HANDLER]() {
+      timer.stop();
+    },
+    [CRASH_HANDLER]() {
       timer.stop();
     },
   };
