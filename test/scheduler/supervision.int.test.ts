@@ -8,9 +8,12 @@
  * exactly one outcome, nothing acknowledged is lost, no run is left unfinished. Virtual clock, real
  * LMDB, real threads and processes.
  */
+import { join } from 'node:path';
 import { testHooksOf } from '../../src/scheduler';
 import { checkSlots, Ledger, readStore } from '../helpers/ledger';
 import { useSchedulers } from '../helpers/scheduler';
+import { eventually } from '../cli/harness';
+import { pidsWithEnv } from '../faults/helpers';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const JOBS = 4;
@@ -89,5 +92,39 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
     const interrupted = [...ledger.finished.values()].filter((r) => r.status === 'interrupted');
     expect(interrupted.length).toBeGreaterThan(0);
     expect(interrupted.every((r) => /stopped|restarted|crashed/.test(r.error ?? ''))).toBe(true);
+  }, 120_000);
+
+  it.each(['executor', 'scheduler'])('a run in flight when the %s crashes: its process is killed, it is recorded interrupted and retried', async (actor) => {
+    const { s, clock } = await fixture.open(T0, { maxConcurrentJobs: 8 });
+    const hooks = testHooksOf(s);
+    const marker = join(fixture.dir(), 'attempted');
+    const tag = `sup-${actor}-${process.pid}`;
+    // First attempt: leaves a marker and hangs; the retry finds the marker and succeeds.
+    await s.addJob({ name: 'long', schedule: 'never', command: `if [ -e ${marker} ]; then exit 0; fi; touch ${marker}; sleep 300`,
+      env: { SUP_TAG: tag }, retry: { maxRetries: 1, backoffMs: 500 } });
+    const run = await s.runNow('long');
+    await eventually(async () => (pidsWithEnv('SUP_TAG', tag).length > 0 ? true : undefined), 'the run executing', 30_000);
+    const retried = new Promise<string>((resolve) => {
+      const sub = s.events$.subscribe((e) => {
+        if (e.type === 'run.finished' && e.run.trigger === 'retry') {
+          sub.unsubscribe();
+          resolve(e.run.status);
+        }
+      });
+    });
+    expect(await hooks.fault(actor)).toBe(true);
+    // Its process goes at once (not after its 300 s).
+    await eventually(async () => (pidsWithEnv('SUP_TAG', tag).length === 0 ? true : undefined), 'the run\'s process to be killed', 20_000);
+    const interrupted = await eventually(async () => {
+      const h = await s.history('long');
+      return h.find((r) => r.id === run.id && r.status === 'interrupted');
+    }, 'the run to be recorded interrupted', 20_000);
+    expect(interrupted.error).toMatch(/crashed|stopped/);
+    // The retry waits out its backoff on the virtual clock, then runs (and succeeds).
+    await clock.advance(1000);
+    expect(await retried).toBe('succeeded');
+    const h = await s.history('long');
+    expect(h).toHaveLength(2);
+    expect(hooks.children().find((c) => c.id === actor)!.restarts).toBe(1);
   }, 120_000);
 });
