@@ -9,28 +9,17 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { rae, startDaemon, type DaemonHandle } from '../cli/harness';
-import { tempDir } from './helpers';
+import { rae, startDaemon } from '../cli/harness';
+import { useDaemonDir } from './helpers';
 
 jest.setTimeout(180_000);
 
-let dir: string;
-let cleanup: () => Promise<void>;
-const daemons: DaemonHandle[] = [];
-beforeEach(async () => ({ dir, cleanup } = await tempDir('rae-flt-esc-')));
-afterEach(async () => {
-  for (const d of daemons.splice(0)) {
-    if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
-    await d.exited;
-  }
-  await cleanup();
-});
-const cli = (...args: string[]) => rae([...args, '--data-dir', dir], { timeoutMs: 120_000 });
+const fx = useDaemonDir('rae-flt-esc-');
+const cli = (...args: string[]) => rae([...args, '--data-dir', fx.dir()], { timeoutMs: 120_000 });
 
 describe('restart intensity exceeded', () => {
   it('stops every actor in reverse order and exits the daemon non-zero, cleaned up', async () => {
-    const d = await startDaemon(dir, [], undefined, { RAE_SCHED_INJECT_CRASH: 'queue.armMany' });
-    daemons.push(d);
+    const d = fx.track(await startDaemon(fx.dir(), [], undefined, { RAE_SCHED_INJECT_CRASH: 'queue.armMany' }));
     // Adding a job arms it: the queue's first crash, and every re-arm after a restart crashes it again.
     const added = await cli('add', 'tick', 'every 1m', 'true');
     const code = await d.exited;
@@ -42,12 +31,11 @@ describe('restart intensity exceeded', () => {
     // Reverse start order: scheduler, executor, queue, parser, persistence.
     const stops = [...log.matchAll(/"actor":"(\w+)","why":"(\w+)".*actor stopped/g)].map((m) => m[1]);
     expect(stops).toEqual(['scheduler', 'executor', 'queue', 'parser', 'persistence']);
-    expect(existsSync(join(dir, 'rae-sched.sock'))).toBe(false);
-    expect(existsSync(join(dir, 'rae-sched.pid'))).toBe(false);
+    expect(existsSync(join(fx.dir(), 'rae-sched.sock'))).toBe(false);
+    expect(existsSync(join(fx.dir(), 'rae-sched.pid'))).toBe(false);
 
     // The lock is free: a healthy daemon starts on the same directory, and what was acknowledged is there.
-    const healthy = await startDaemon(dir);
-    daemons.push(healthy);
+    const healthy = fx.track(await startDaemon(fx.dir()));
     const list = await cli('list', '--json');
     if (added.code === 0) expect(list.stdout).toContain('"tick"');
     expect(await healthy.stop()).toBe(0);

@@ -7,31 +7,20 @@
  * checks every slot; test/faults/descendants.int.test.ts checks escaped descendants.)
  */
 import { join } from 'node:path';
-import { eventually, rae, startDaemon, type DaemonHandle } from '../cli/harness';
-import { pidsWithEnv, tempDir } from './helpers';
+import { eventually, rae, startDaemon } from '../cli/harness';
+import { pidsWithEnv, useDaemonDir } from './helpers';
 
 jest.setTimeout(180_000);
 
-let dir: string;
-let cleanup: () => Promise<void>;
-const daemons: DaemonHandle[] = [];
-beforeEach(async () => ({ dir, cleanup } = await tempDir('rae-flt-k9-')));
-afterEach(async () => {
-  for (const d of daemons.splice(0)) {
-    if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
-    await d.exited;
-  }
-  await cleanup();
-});
-const cli = (...args: string[]) => rae([...args, '--data-dir', dir], { timeoutMs: 120_000 });
+const fx = useDaemonDir('rae-flt-k9-');
+const cli = (...args: string[]) => rae([...args, '--data-dir', fx.dir()], { timeoutMs: 120_000 });
 
 interface RunJson { id: string; status: string; attempt: number; trigger: string; error: string | null }
 
 describe('kill -9 of the daemon during runs', () => {
   it('records the runs interrupted, kills their processes at restart, retries them by policy', async () => {
-    const first = await startDaemon(dir);
-    daemons.push(first);
-    const marker = join(dir, 'attempted');
+    const first = fx.track(await startDaemon(fx.dir()));
+    const marker = join(fx.dir(), 'attempted');
     // First attempt: leaves a marker and hangs; the retry finds the marker and succeeds.
     expect((await cli('add', 'again', 'never', `if [ -e ${marker} ]; then exit 0; fi; touch ${marker}; sleep 300`, '--retries', '1', '--backoff', '1s')).code).toBe(0);
     expect((await cli('add', 'once', 'never', 'sleep 300')).code).toBe(0);
@@ -44,8 +33,7 @@ describe('kill -9 of the daemon during runs', () => {
     // Their processes outlive the daemon (own process groups)...
     expect(pidsWithEnv('RAE_SCHED_RUN_ID', once).length).toBeGreaterThan(0);
 
-    const second = await startDaemon(dir);
-    daemons.push(second);
+    const second = fx.track(await startDaemon(fx.dir()));
     // ...until the next start kills them.
     await eventually(async () => (pidsWithEnv('RAE_SCHED_RUN_ID', again).length + pidsWithEnv('RAE_SCHED_RUN_ID', once).length === 0 ? true : undefined),
       'the orphaned processes to be killed', 15_000);
