@@ -54,6 +54,26 @@ export interface SchedulerOptions {
    * event-loop lag, heap, CPU, open handles). The daemon turns this on. @default false
    */
   processMetrics?: boolean;
+  /** Thresholds of `health()`'s checks (docs/operations.md). */
+  health?: HealthOptions;
+}
+
+/** Thresholds of the health checks. Heartbeats and samples run in real time. */
+export interface HealthOptions {
+  /** How often every actor is sent a heartbeat. @default 5000 */
+  heartbeatEveryMs?: number;
+  /** An actor that has not answered its heartbeat within this is unhealthy. @default 10000 */
+  heartbeatTimeoutMs?: number;
+  /** Free space on the store's file system below this is unhealthy. @default 104857600 (100 MiB) */
+  minFreeDiskBytes?: number;
+  /** Event-loop delay (p99 over a sample window) above this is unhealthy. @default 1000 */
+  maxEventLoopLagMs?: number;
+  /** A fire this much past its time with no recorded outcome trips the dead-man's switch. @default 60000 */
+  deadManToleranceMs?: number;
+  /** A run this much past its timeout (the executor should have ended it) is unhealthy. @default 30000 */
+  runTimeoutGraceMs?: number;
+  /** How often free disk, store writability and event-loop lag are sampled. @default 5000 */
+  sampleEveryMs?: number;
 }
 
 /** Per-component health. */

@@ -11,7 +11,7 @@ export { nextRuns } from './actors/parser/schedule';
 export { serveApi, type ServeApiOptions } from './http/serve';
 export type { HttpOptions, HttpTimeouts } from './http/server';
 export type {
-  Scheduler, SchedulerOptions, Health, ComponentHealth, Stats, WhyReport, BackupDocument, Logger, ListJobsOptions, JobPage,
+  Scheduler, SchedulerOptions, Health, HealthOptions, ComponentHealth, Stats, WhyReport, BackupDocument, Logger, ListJobsOptions, JobPage,
 } from './api';
 export * from './errors';
 export type {

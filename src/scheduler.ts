@@ -24,8 +24,14 @@ import { createExecutorHandlers, type ExecutorFault, type ExecutorHandlers } fro
 import type { InjectedFault } from './actors/persistence/port';
 import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
 import { zodMessage } from './actors/scheduler/job-spec';
-import { Monitor } from './actors/monitor';
-import { TriggerHub } from './actors/triggers';
+import type { Monitor } from './actors/monitor';
+import { createMonitorHandlers, type MonitorHandlers } from './actors/monitor/actor';
+import { HEALTH_DEFAULTS, type HealthSettings } from './actors/monitor/checks';
+import type { TriggerHub } from './actors/triggers';
+import { createTriggerHandlers, type TriggerHandlers } from './actors/triggers/actor';
+import type { Subscribe } from './actors/triggers/watch';
+import type { TriggerSpec } from './model/job';
+import { SchedulerHealth } from './scheduler-health';
 import { iso } from './actors/scheduler/runs';
 import { assertMaxDepth } from './model/depth';
 import { Store } from './actors/persistence/store';
@@ -43,7 +49,21 @@ const optionsSchema = z.object({
   historyPerJob: z.number().int().min(1).max(1_000_000).optional(),
   stepTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
   processMetrics: z.boolean().optional(),
+  health: z.object({
+    heartbeatEveryMs: z.number().int().min(10).max(3_600_000).optional(),
+    heartbeatTimeoutMs: z.number().int().min(10).max(3_600_000).optional(),
+    minFreeDiskBytes: z.number().int().min(0).optional(),
+    maxEventLoopLagMs: z.number().min(1).optional(),
+    deadManToleranceMs: z.number().int().min(0).optional(),
+    runTimeoutGraceMs: z.number().int().min(0).optional(),
+    sampleEveryMs: z.number().int().min(10).max(3_600_000).optional(),
+  }).strict().optional(),
+  watchSubscribe: z.function().optional(),
+  watchSubscribeTimeoutMs: z.number().int().min(1).optional(),
 });
+
+/** Longest `health`, `stats` and `metrics` wait for the monitor's mailbox (real time) before answering from its memory. */
+const MONITOR_DEADLINE_MS = 1000;
 
 /** Longest start-up (loading and arming every stored job) before createScheduler gives up. */
 const STARTUP_TIMEOUT_MS = 30 * 60_000;
@@ -150,6 +170,9 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     historyPerJob: options.historyPerJob ?? 1000,
     stepTimeoutMs: options.stepTimeoutMs ?? 30_000,
     processMetrics: options.processMetrics ?? false,
+    health: { ...HEALTH_DEFAULTS, ...options.health },
+    watchSubscribe: (options as InternalOptions).watchSubscribe,
+    watchSubscribeTimeoutMs: (options as InternalOptions).watchSubscribeTimeoutMs,
   };
   // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -163,7 +186,15 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
   return s;
 }
 
-type Filled = Required<SchedulerOptions> & { logger: Logger; clock: Clock };
+/** @internal options for tests: a file-watch subscriber standing in for @parcel/watcher (e.g. one that hangs). */
+export interface InternalOptions extends SchedulerOptions {
+  watchSubscribe?: Subscribe;
+  /** Real-time deadline of a native watch subscribe. @default 5000 */
+  watchSubscribeTimeoutMs?: number;
+}
+
+type Filled = Required<Omit<SchedulerOptions, 'health'>> & { logger: Logger; clock: Clock; health: HealthSettings;
+  watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined };
 
 /** @internal the Scheduler behind {@link createScheduler}. */
 class RaeScheduler implements Scheduler {
@@ -175,8 +206,16 @@ class RaeScheduler implements Scheduler {
   readonly #queue: ActorRef<QueueHandlers>;
   readonly #executor: ActorRef<ExecutorHandlers>;
   readonly #scheduler: ActorRef<SchedulerHandlers>;
-  readonly #monitor: Monitor;
-  readonly #triggers: TriggerHub | null;
+  readonly #monitor: ActorRef<MonitorHandlers>;
+  /** The current monitor incarnation (answers directly when its mailbox misses the deadline). */
+  #monitorNow: Monitor | null = null;
+  /** Bus events collected this turn, told to the monitor in one message. */
+  #events: SchedulerEvent[] = [];
+  #eventsLost = 0;
+  readonly #triggers: ActorRef<TriggerHandlers> | null;
+  /** The current trigger hub incarnation (health reads its watches between messages). */
+  #hub: TriggerHub | null = null;
+  readonly #health: SchedulerHealth;
   readonly #subs: Subscription[] = [];
   /** Handlers made to throw by tests (`testHooks().throwIn`) or by RAE_SCHED_INJECT_CRASH. */
   readonly #crashes = new CrashInjector();
@@ -201,18 +240,26 @@ class RaeScheduler implements Scheduler {
     this.events$ = this.#bus.events$;
     this.#system = new ActorSystem({ clock, logger });
     if (clock instanceof VirtualClock) clock.addSettler(() => this.#system.quiescent());
-    // Before the actors: it must see every event, from the first start-up recovery on.
-    this.#monitor = new Monitor({
-      clock,
-      processMetrics: opts.processMetrics,
-      events$: this.#bus.events$,
-      probes: {
-        queue: () => this.#queueDepth,
-        components: () => this.#components(),
-        jobs: async () => this.#view().jobCounts(),
-        rollup: () => this.#view().rollup(),
-      },
+    // First: it must see every event, from the first start-up recovery on (and it stops last).
+    this.#monitor = this.#system.spawn<MonitorHandlers>({
+      name: 'monitor', mailboxSize: 100_000,
+      factory: () => createMonitorHandlers({
+        options: {
+          clock, processMetrics: opts.processMetrics,
+          probes: {
+            queue: () => this.#queueDepth,
+            components: () => this.#health.health().components,
+            jobs: async () => this.#view().jobCounts(),
+            rollup: () => this.#view().rollup(),
+            lostEvents: () => this.#eventsLost,
+          },
+        },
+        // Metric labels use job names; with very many jobs, those not touched since start show their id.
+        names: () => this.#reads?.jobNames(NAMED_METRICS_LIMIT) ?? [],
+        onMonitor: (m) => { this.#monitorNow = m; },
+      }),
     });
+    this.#subs.push(this.#bus.events$.subscribe((e) => this.#toMonitor(e)));
     // Start order is dependency order; the system stops them in reverse.
     this.#persistence = this.#system.spawn({
       name: 'persistence', logic: persistenceLogic, placement: 'thread', init: { dataDir: opts.dataDir },
@@ -229,7 +276,10 @@ class RaeScheduler implements Scheduler {
       name: 'queue', mailboxSize: 100_000, onUnexpectedError: 'crash',
       factory: () => this.#crashes.wrap('queue', (this.#queueHandlers = createQueueHandlers({
         clock, maxBatch: TIMER_BATCH,
-        onDue: (due) => self().tell('slotsDue', { due }),
+        onDue: (due) => {
+          this.#health.handedOver(due);
+          self().tell('slotsDue', { due });
+        },
         onClockJump: (deltaMs) => self().ask('clockJumped', { deltaMs }),
         onError: (err) => logger.error({ err: String(err) }, 'queue timer error'),
       }))),
@@ -242,9 +292,23 @@ class RaeScheduler implements Scheduler {
         onFinished: (results) => self().tell('runsFinished', { results }),
       })),
     });
-    // Watches are native and async; their fires enter the scheduler's mailbox like any message.
+    // Watches are native and async; their fires enter the scheduler's mailbox like any message. The
+    // registry of wanted triggers outlives the actor's incarnations: a restart re-subscribes from it.
+    const registry = new Map<string, TriggerSpec[]>();
     this.#triggers = opts.mode === 'active'
-      ? new TriggerHub({ clock, logger, onFire: (jobId, reason, event) => self().tell('triggerFired', { jobId, reason, event: event ?? null }) })
+      ? this.#system.spawn<TriggerHandlers>({
+        name: 'triggers', mailboxSize: 100_000,
+        factory: () => createTriggerHandlers({
+          registry,
+          onHub: (hub) => { this.#hub = hub; },
+          hub: {
+            clock, logger, snapshotDir: path.join(opts.dataDir, 'watch-snapshots'),
+            ...(opts.watchSubscribe ? { subscribe: opts.watchSubscribe } : {}),
+            ...(opts.watchSubscribeTimeoutMs ? { subscribeTimeoutMs: opts.watchSubscribeTimeoutMs } : {}),
+            onFire: (jobId, reason, event) => self().tell('triggerFired', { jobId, reason, event: event ?? null }),
+          },
+        }),
+      })
       : null;
     this.#scheduler = this.#system.spawn<SchedulerHandlers>({
       name: 'scheduler', mailboxSize: 100_000, onUnexpectedError: 'crash',
@@ -261,7 +325,68 @@ class RaeScheduler implements Scheduler {
       // A new queue incarnation starts empty: re-arm it from the scheduler's state.
       if (e.type === 'actor.restarted' && e.actor === 'queue') this.#scheduler.tell('rearm', {});
       if (e.type === 'actor.restarted' && e.actor === 'executor') this.#scheduler.tell('executorLost', {});
+      // A new engine re-arms from the store: fires handed to the old one are not overdue by themselves.
+      if (e.type === 'actor.restarted' && e.actor === 'scheduler') this.#health.deadMan.reset();
+      if (e.type === 'actor.restarted' && e.actor === 'triggers') this.#hub = null;
+      if (e.type === 'mailbox.refused' && e.actor === 'monitor') this.#eventsLost++;
     }));
+    const refs: Array<{ name: string; ref: { ask(type: 'heartbeat', p: Record<string, never>, o: { timeoutMs: number }): Promise<unknown> } }> = [
+      { name: 'monitor', ref: this.#monitor }, { name: 'persistence', ref: this.#persistence }, { name: 'parser', ref: this.#parser },
+      { name: 'queue', ref: this.#queue }, { name: 'executor', ref: this.#executor }, { name: 'scheduler', ref: this.#scheduler },
+      ...(this.#triggers !== null ? [{ name: 'triggers', ref: this.#triggers }] : []),
+    ];
+    this.#health = new SchedulerHealth({
+      clock, dataDir: opts.dataDir, settings: opts.health,
+      children: () => this.#system.children(),
+      // The ask's own deadline is far: the heartbeat's deadline is real time (Heartbeats).
+      heartbeatTargets: refs.map(({ name, ref }) => ({ name, ping: () => ref.ask('heartbeat', {}, { timeoutMs: 3_600_000 }) })),
+      storeFault: () => this.#storeFault,
+      earliest: () => this.#queueHandlers?.earliest({}) ?? null,
+      running: () => this.#engine?.runningWithTimeouts() ?? [],
+      triggers: () => this.#hub?.health() ?? null,
+      nameOf: (jobId) => this.#nameOf(jobId),
+    });
+  }
+
+  /** Collects an event; the turn's events go to the monitor in one message (never awaited). */
+  #toMonitor(e: SchedulerEvent): void {
+    this.#events.push(e);
+    if (this.#events.length === 1) setImmediate(() => this.#flushEvents());
+  }
+
+  #flushEvents(): void {
+    if (this.#events.length === 0) return;
+    const events = this.#events;
+    this.#events = [];
+    this.#monitor.tell('observe', { events });
+  }
+
+  #nameOf(jobId: string): string | null {
+    try {
+      return this.#readStore?.getJob(jobId)?.name ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Asks the monitor's mailbox (after the events collected so far), for at most
+   * MONITOR_DEADLINE_MS of real time; past it, answers from the monitor's memory directly.
+   */
+  async #askMonitor<T>(ask: () => Promise<T>, direct: (m: Monitor) => Promise<T>): Promise<T> {
+    this.#flushEvents();
+    const asked = ask();
+    asked.catch(() => undefined);
+    let t: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => { t = setTimeout(() => r('late'), MONITOR_DEADLINE_MS); });
+    try {
+      const r = await Promise.race([asked, late]).catch(() => 'late' as const);
+      if (r !== 'late') return r;
+    } finally {
+      clearTimeout(t);
+    }
+    if (this.#monitorNow === null) throw new SchedulerError('INTERNAL', 'the monitor is not running');
+    return direct(this.#monitorNow);
   }
 
   /** A fresh engine: loads jobs from the store; in active mode recovers and arms. */
@@ -275,7 +400,18 @@ class RaeScheduler implements Scheduler {
       onStoreFault: (detail) => { this.#storeFault = detail; },
       stepTimeoutMs: this.#opts.stepTimeoutMs,
     });
-    const handlers = engine.handlers();
+    const engineHandlers = engine.handlers();
+    // The dead-man's switch follows each batch the timer handed over until the engine handled it.
+    const handlers = {
+      ...engineHandlers,
+      slotsDue: async (p: { due: Array<{ jobId: string; at: number }> }) => {
+        try {
+          await engineHandlers.slotsDue(p);
+        } finally {
+          this.#health.handled(p.due);
+        }
+      },
+    };
     this.#engine = engine;
     if (this.#firstStart) {
       // The persistence thread has opened (and, if needed, migrated) the store: open a read-only
@@ -290,8 +426,8 @@ class RaeScheduler implements Scheduler {
           jobCounts: () => this.#engine?.jobCounts() ?? { total: 0, enabled: 0, paused: 0, done: 0 },
         },
       });
-      // Metric labels use job names; with very many jobs, those not touched since start show their id.
-      this.#monitor.seedNames(this.#reads.jobNames(NAMED_METRICS_LIMIT));
+      this.#monitor.tell('seedNames', { names: this.#reads.jobNames(NAMED_METRICS_LIMIT) });
+      this.#health.start();
     }
     // A restart: the runs the crashed incarnation handed to the executor are nobody's now. They
     // are cancelled (results dropped); start-up below records them `interrupted` from the store
@@ -346,20 +482,6 @@ class RaeScheduler implements Scheduler {
   #view(): ReadView {
     if (this.#reads === null) throw new SchedulerError('INTERNAL', 'the scheduler has not started');
     return this.#reads;
-  }
-
-  #components(): Record<string, { healthy: boolean; detail?: string; restarts?: number }> {
-    const out: Record<string, { healthy: boolean; detail?: string; restarts?: number }> = {};
-    for (const c of this.#system.children()) {
-      out[c.id] = { healthy: c.running, restarts: c.restarts, ...(c.running ? {} : { detail: 'not running' }) };
-    }
-    // Commits failing (a full disk, a broken store): fires are kept and retried, but say so.
-    if (this.#storeFault !== null) out.store = { healthy: false, detail: this.#storeFault };
-    if (this.#triggers !== null) {
-      const n = this.#triggers.counts();
-      out.triggers = { healthy: true, detail: `${n.watches} watched paths, ${n.conditions} usage conditions` };
-    }
-    return out;
   }
 
   /**
@@ -437,15 +559,21 @@ class RaeScheduler implements Scheduler {
   }
 
   async health(): Promise<Health> {
-    return this.#monitor.health();
+    try {
+      return await this.#askMonitor(() => this.#monitor.ask('health', {}), (m) => m.health());
+    } catch {
+      // The monitor itself is down: the checks read memory only, so answer without it.
+      const h = this.#health.health();
+      return { healthy: false, components: { ...h.components, monitor: { healthy: false, detail: 'the monitor is not running' } } };
+    }
   }
   async stats(): Promise<Stats> {
     this.#refreshDepth();
-    return this.#monitor.stats();
+    return this.#askMonitor(() => this.#monitor.ask('stats', {}), (m) => m.stats());
   }
   async metrics(): Promise<string> {
     this.#refreshDepth();
-    return this.#monitor.metrics();
+    return this.#askMonitor(() => this.#monitor.ask('metrics', {}), (m) => m.metrics());
   }
   backup(): Promise<BackupDocument> {
     return this.#persistence.ask('backup', { createdAt: iso(this.#opts.clock.now()) });
@@ -501,11 +629,13 @@ class RaeScheduler implements Scheduler {
     } finally {
       // Even when an actor is gone (a store that could not open, a failed system), every thread
       // must stop: a worker left running would keep the process alive forever.
-      this.#monitor.stop();
+      this.#health.stop();
+      this.#flushEvents();
       for (const s of this.#subs) s.unsubscribe();
       await this.#readStore?.close();
+      // Stops every actor in reverse start order; the triggers actor unsubscribes its watches
+      // within its shutdown deadline (a hung native call is abandoned, not waited for).
       await this.#system.stop();
-      await this.#triggers?.stop();
       this.#bus.complete();
     }
   }

@@ -106,7 +106,7 @@ describe('chaos soak', () => {
         acknowledged.set(spec.name, spec.everyMs);
       }
       const actions: Array<[string, () => Promise<unknown> | void]> = [
-        ...['persistence', 'parser', 'queue', 'executor', 'scheduler'].map((a): [string, () => Promise<unknown>] => [`fault ${a}`, () => hooks.fault(a)]),
+        ...['monitor', 'persistence', 'parser', 'queue', 'executor', 'triggers', 'scheduler'].map((a): [string, () => Promise<unknown>] => [`fault ${a}`, () => hooks.fault(a)]),
         ['throw queue.armMany', () => hooks.throwIn('queue', 'armMany')],
         ['throw executor.startMany', () => hooks.throwIn('executor', 'startMany')],
         ['throw scheduler.slotsDue', () => hooks.throwIn('scheduler', 'slotsDue')],

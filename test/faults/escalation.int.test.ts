@@ -28,9 +28,9 @@ describe('restart intensity exceeded', () => {
     expect(log).toMatch(/injected crash \(RAE_SCHED_INJECT_CRASH=queue\.armMany\): queue\.armMany/);
     expect(log).toMatch(/the scheduler failed and cannot go on/);
     expect(log).toMatch(/actor system failed: root supervisor gave up/);
-    // Reverse start order: scheduler, executor, queue, parser, persistence.
+    // Reverse start order.
     const stops = [...log.matchAll(/"actor":"(\w+)","why":"(\w+)".*actor stopped/g)].map((m) => m[1]);
-    expect(stops).toEqual(['scheduler', 'executor', 'queue', 'parser', 'persistence']);
+    expect(stops).toEqual(['scheduler', 'triggers', 'executor', 'queue', 'parser', 'persistence', 'monitor']);
     expect(existsSync(join(fx.dir(), 'rae-sched.sock'))).toBe(false);
     expect(existsSync(join(fx.dir(), 'rae-sched.pid'))).toBe(false);
 

@@ -151,6 +151,7 @@ describe('Monitor.metrics', () => {
       ['rae_queue_depth', 'gauge'], ['rae_running_runs', 'gauge'], ['rae_scheduled_jobs', 'gauge'],
       ['rae_actor_restarts_total', 'counter'], ['rae_slots_total', 'counter'], ['rae_jobs', 'gauge'],
       ['rae_component_up', 'gauge'], ['rae_clock_jumps_total', 'counter'], ['rae_uptime_seconds', 'gauge'],
+      ['rae_monitor_event_errors_total', 'counter'], ['rae_monitor_events_lost_total', 'counter'],
     ]));
     expect(valueOf(first, 'rae_runs_total', { job: 'backup', status: 'succeeded' })).toBe(1);
     expect(valueOf(first, 'rae_runs_total', { job: 'backup', status: 'failed' })).toBe(1);

@@ -1,6 +1,7 @@
 /**
  * Let it crash, with the real actors of our tree (issue 8): each child of the root supervisor —
- * persistence and parser (worker threads), queue, executor and scheduler (main thread) — crashed
+ * persistence and parser (worker threads), monitor, queue, executor, triggers and scheduler (main
+ * thread) — crashed
  * from outside (`system.fault`: a thread actor's worker is terminated) or by a plain Error thrown in
  * one of its handlers (a bug: `onUnexpectedError: 'crash'`). Its supervisor restarts it whole, one
  * for one: the queue's timeline is re-armed, runs the executor or the scheduler had in flight are
@@ -69,7 +70,7 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
     return { ledger, health, jobs };
   }
 
-  it.each(['persistence', 'parser', 'queue', 'executor', 'scheduler'])('%s crashed from outside (its thread killed, or its incarnation ended) comes back whole', async (actor) => {
+  it.each(['monitor', 'persistence', 'parser', 'queue', 'executor', 'triggers', 'scheduler'])('%s crashed from outside (its thread killed, or its incarnation ended) comes back whole', async (actor) => {
     await scenario(actor, async (h) => {
       expect(await h.fault(actor)).toBe(true);
     });

@@ -56,6 +56,8 @@ export type ExecutorHandlers = {
   close(p: { graceMs: number }): Promise<void>;
   /** Test hook. @internal */
   injectFault(p: ExecutorFault): void;
+  /** Answers at once: the mailbox is being served (health's heartbeat). */
+  heartbeat(p: Record<string, never>): true;
   [STOP_HANDLER](): Promise<void>;
   /** Crashed: its runs end with it (as they would with a dead thread); their results are dropped. */
   [CRASH_HANDLER](): Promise<void>;
@@ -147,6 +149,9 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
     },
     injectFault(p) {
       faults.push({ ...p });
+    },
+    heartbeat() {
+      return true;
     },
     async [STOP_HANDLER]() {
       if (!closed) {

@@ -58,5 +58,13 @@ export class MonitorMetrics {
     name: 'rae_clock_jumps_total', help: 'Wall-clock jumps detected (NTP step, suspend/resume, manual change).',
     registers: [this.registry],
   });
+  readonly eventErrors = new Counter({
+    name: 'rae_monitor_event_errors_total', help: 'Events the monitor could not interpret (skipped).',
+    registers: [this.registry],
+  });
+  readonly eventsLost = new Counter({
+    name: 'rae_monitor_events_lost_total', help: 'Events that never reached the monitor (its mailbox was full or restarting).',
+    registers: [this.registry],
+  });
   readonly uptime = new Gauge({ name: 'rae_uptime_seconds', help: 'Seconds since the monitor started.', registers: [this.registry] });
 }

@@ -25,6 +25,8 @@ export interface MonitorProbes {
    * `stats()` reports these instead of the runs this monitor saw since it started.
    */
   rollup?(): RunRollup;
+  /** Events that never reached the monitor (its mailbox refused them), counted by whoever tells it. */
+  lostEvents?(): number;
 }
 
 /** Options of {@link Monitor}. */
@@ -32,7 +34,8 @@ export interface MonitorOptions {
   /** Also expose this process's own metrics (prom-client's default collectors). @default false */
   processMetrics?: boolean;
   clock: Clock;
-  events$: Observable<SchedulerEvent>;
+  /** Followed when given; otherwise events come through {@link Monitor.observe} (the monitor actor). */
+  events$?: Observable<SchedulerEvent>;
   probes: MonitorProbes;
   /** Most recent run durations kept for percentiles. @default 10000 */
   durationWindow?: number;
@@ -59,8 +62,10 @@ export class Monitor {
   readonly #names = new Map<string, string>();
   readonly #counts = Object.fromEntries(FINAL_RUN_STATUSES.map((s) => [s, 0])) as Record<FinalStatus, number>;
   readonly #restarts = new Map<string, number>();
-  readonly #sub: Subscription;
+  readonly #sub: Subscription | null;
   #droppedEvents = 0;
+  #exportedDropped = 0;
+  #exportedLost = 0;
 
   constructor(opts: MonitorOptions) {
     this.#metrics = new MonitorMetrics(opts.processMetrics === true);
@@ -73,18 +78,18 @@ export class Monitor {
     this.#startMono = opts.clock.monotonic();
     this.#durations = new DurationWindow(opts.durationWindow ?? 10_000);
     this.#jobLabels = new LabelCap(maxJobLabels);
-    this.#sub = opts.events$.subscribe({
-      next: (e) => {
-        // A malformed event must not end the subscription (a throw here would be re-thrown by RxJS
-        // as an uncaught exception and the monitor would go blind).
-        try {
-          this.#observe(e);
-        } catch {
-          this.#droppedEvents++;
-        }
-      },
-      error: () => undefined,
-    });
+    this.#sub = opts.events$?.subscribe({ next: (e) => this.observe([e]), error: () => undefined }) ?? null;
+  }
+
+  /** Takes in events, in order. A malformed one is counted (`rae_monitor_event_errors_total`) and skipped. */
+  observe(events: readonly SchedulerEvent[]): void {
+    for (const e of events) {
+      try {
+        this.#observe(e);
+      } catch {
+        this.#droppedEvents++;
+      }
+    }
   }
 
   /** Events that could not be interpreted (ignored, counted). */
@@ -134,12 +139,17 @@ export class Monitor {
     for (const state of ['total', 'enabled', 'paused', 'done'] as const) m.jobs.set({ state }, jobs[state]);
     for (const [name, h] of Object.entries(this.#components().components)) m.componentUp.set({ component: name }, h.healthy ? 1 : 0);
     m.uptime.set((this.#clock.monotonic() - this.#startMono) / 1000);
+    m.eventErrors.inc(this.#droppedEvents - this.#exportedDropped);
+    this.#exportedDropped = this.#droppedEvents;
+    const lost = this.#probes.lostEvents?.() ?? 0;
+    if (lost > this.#exportedLost) m.eventsLost.inc(lost - this.#exportedLost);
+    this.#exportedLost = Math.max(lost, this.#exportedLost);
     return m.registry.metrics();
   }
 
   /** Stops following the event bus (answers stay available, frozen at their last values). */
   stop(): void {
-    this.#sub.unsubscribe();
+    this.#sub?.unsubscribe();
   }
 
   #observe(e: SchedulerEvent): void {

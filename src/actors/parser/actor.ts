@@ -15,6 +15,8 @@ export type ParserHandlers = {
   next(p: { schedule: Schedule; after: number; anchor?: number; count: number }): number[];
   /** Fire times in (from, to], at most `limit`. */
   slots(p: { schedule: Schedule; from: number; to: number; limit: number; anchor?: number }): number[];
+  /** Answers at once: the mailbox is being served (health's heartbeat). */
+  heartbeat(p: Record<string, never>): true;
 };
 
 const MAX_COUNT = 100_000;
@@ -49,6 +51,7 @@ function checkSchedule(s: unknown): Schedule {
 export function createParserHandlers(): ParserHandlers {
   const math = new ScheduleMath();
   return {
+    heartbeat: () => true,
     parse: (p) => math.parse(p.text, { tz: p.tz ?? null, now: p.now }),
     next: (p) => {
       const s = checkSchedule(p.schedule);

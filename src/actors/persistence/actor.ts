@@ -72,6 +72,8 @@ export type PersistenceHandlers = {
   jobPage(p: { after: string | null; limit: number; now: number }): JobPageEntry[];
   close(p: Record<string, never>): Promise<void>;
   /** Called by the runtime when the actor stops gracefully: waits for writes, closes the store. */
+  /** Answers at once: the mailbox is being served (health's heartbeat). */
+  heartbeat(p: Record<string, never>): true;
   [STOP_HANDLER](): Promise<void>;
 };
 
@@ -119,6 +121,7 @@ export async function createPersistenceHandlers(init: PersistenceInit): Promise<
     counts: () => store.counts(),
     jobPage: ({ after, limit, now }) => store.jobPage(after, limit, now),
     close: async () => store.close(),
+    heartbeat: () => true,
     [STOP_HANDLER]: async () => store.close(),
   };
 }

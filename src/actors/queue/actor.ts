@@ -31,6 +31,10 @@ export type QueueHandlers = {
   disarm(p: { key: string }): boolean;
   depth(p: Record<string, never>): { scheduled: number };
   armedAt(p: { key: string }): number | null;
+  /** Answers at once: the mailbox is being served (health's heartbeat). */
+  heartbeat(p: Record<string, never>): true;
+  /** @internal The earliest entry (key and due time), read between messages by health's dead-man's switch. */
+  earliest(p: Record<string, never>): { key: string; at: number } | null;
   [STOP_HANDLER](): void;
   /** Crashed: the old timer must not fire into the scheduler beside the next incarnation's. */
   [CRASH_HANDLER](): void;
@@ -68,6 +72,13 @@ export function createQueueHandlers(init: QueueInit): QueueHandlers {
     },
     armedAt({ key }) {
       return timeline.get(key) ?? null;
+    },
+    heartbeat() {
+      return true;
+    },
+    earliest() {
+      const e = timeline.peek();
+      return e === undefined ? null : { key: e.jobId, at: e.at };
     },
     [STOP_HANDLER]() {
       timer.stop();

@@ -33,7 +33,7 @@ import { RunBook } from './runbook';
 import { Arming, SlotKeeper } from './slots';
 import { Committer } from './committer';
 import { killOrphans } from './orphans';
-import type { TriggerHub } from '../triggers';
+import type { TriggerHandlers } from '../triggers/actor';
 import { RETRY_KEY_PREFIX } from '../queue/actor';
 import { loadJobs } from './startup';
 
@@ -51,8 +51,8 @@ export interface EngineDeps {
   bus: EventBus<SchedulerEvent>;
   /** The scheduler actor itself: completions come back through its mailbox. */
   self(): ActorRef<SchedulerHandlers>;
-  /** File and usage triggers; null in offline mode (nothing fires there). */
-  triggers: TriggerHub | null;
+  /** The triggers actor (file and usage triggers), told what to watch; null in offline mode (nothing fires there). */
+  triggers: ActorRef<TriggerHandlers> | null;
   /** The store's commits started (detail) or stopped (null) failing. */
   onStoreFault(detail: string | null): void;
   /** Longest a commit or an executor hand-over may take. @default 30000 */
@@ -168,7 +168,8 @@ export class Engine {
       beginShutdown: async (_p: Record<string, never>) => {
         this.#stopping = true;
         this.runs.stop();
-        await this.#d.triggers?.stop();
+        // Told, not awaited: a hung native unsubscribe must not hold the shutdown.
+        this.#d.triggers?.tell('stop', {});
       },
       /** Parks unstarted runs; the reply's `idle` settles once every record is durable. */
       drain: (_p: Record<string, never>) => {
@@ -177,6 +178,8 @@ export class Engine {
         this.commit.flush();
         return { running: this.runs.runningCount, idle: this.commit.idle() };
       },
+      /** Answers once the mailbox reaches it (health's heartbeat). */
+      heartbeat: (_p: Record<string, never>) => true as const,
       /** Counters of the group commit (benches, tests). */
       commitStats: (_p: Record<string, never>) => ({ ...this.commit.stats }),
       /** The runtime calls it when this incarnation crashed (not a message). */
@@ -209,6 +212,11 @@ export class Engine {
   /** Runs executing now. */
   get runningCount(): number {
     return this.runs.runningCount;
+  }
+
+  /** Every run executing now, with its job's timeout (at most maxConcurrent). */
+  runningWithTimeouts(): Array<{ run: Run; timeoutMs: number | null }> {
+    return this.runs.runningWithTimeouts();
   }
 
   /** Runs waiting for capacity. */
@@ -260,7 +268,7 @@ export class Engine {
   /** After a restore: forget everything, reload from the store, re-arm. */
   async #reload(): Promise<void> {
     // The restored jobs set up their own triggers below; the replaced jobs' watches must not stay open.
-    await this.#d.triggers?.clear();
+    this.#d.triggers?.tell('clear', {});
     for (const id of [...this.index.active()]) {
       this.runs.dropJob(id);
       this.arming.disarm(id);
@@ -287,7 +295,10 @@ export class Engine {
     // A concurrent add with the same name may have been indexed while we waited for the parser.
     if (this.index.hasName(job.name)) throw new ConflictError(`name: a job named '${job.name}' already exists`);
     // Watches are set up before the job is stored, so a path that cannot be watched stores nothing.
-    if (job.enabled) await this.#d.triggers?.set(job.id, job.triggers);
+    // (Asked with a deadline; the hub answers within its subscribe deadline even if the watcher hangs.)
+    if (job.enabled && this.#d.triggers !== null && job.triggers.some((t) => t.type !== 'after')) {
+      await this.#d.triggers.ask('set', { jobId: job.id, triggers: job.triggers, strict: true }, { timeoutMs: this.#d.stepTimeoutMs ?? 30_000 });
+    }
     // The job is indexed (its name taken) and armed at once, so concurrent adds do not wait for
     // each other's flush: their inserts share lmdb commits. Its first fire cannot overtake its
     // insert (the store commits in the order it was asked); if the insert fails, it is undone.
@@ -335,7 +346,7 @@ export class Engine {
   async forgetJob(id: string): Promise<void> {
     const job = this.#jobs.get(id);
     if (job === undefined) return;
-    await this.#d.triggers?.remove(id);
+    this.#d.triggers?.tell('remove', { jobId: id });
     this.runs.dropJob(id);
     this.arming.disarm(id);
     this.slots.forget(id);
@@ -347,7 +358,7 @@ export class Engine {
   async #removeJob(ref: string): Promise<void> {
     const job = await this.#find(ref);
     const now = this.#d.clock.now();
-    await this.#d.triggers?.remove(job.id);
+    this.#d.triggers?.tell('remove', { jobId: job.id });
     this.runs.dropJob(job.id);
     this.arming.disarm(job.id);
     this.slots.forget(job.id);
@@ -369,12 +380,12 @@ export class Engine {
     const schedule = this.schedule(updated);
     this.index.set(factsOf(updated), kindOf(schedule ?? null));
     if (!enabled) {
-      await this.#d.triggers?.remove(job.id);
+      this.#d.triggers?.tell('remove', { jobId: job.id });
       this.arming.disarm(job.id);
       this.slots.pause(job.id);
     } else if (this.#d.mode === 'active' && schedule !== undefined && updated.completedAt === null) {
       // Slots while paused are not "missed": account for them up to now, then arm the next one.
-      await this.#watch(updated);
+      this.#watch(updated);
       if (schedule.kind !== 'event') {
         const stored = this.slots.pausedState(job.id) ?? await this.#d.persistence.ask('getScheduleState', { jobId: job.id });
         this.slots.resume(updated, schedule, stored, now);
@@ -413,7 +424,7 @@ export class Engine {
     // Not awaited: if it is lost, the next start finds the one slot recorded and completes the job again.
     this.#d.persistence.ask('updateJob', { job: done }).catch((err: unknown) =>
       this.#d.logger.warn({ jobId: job.id, err: String(err) }, 'could not mark a one-time job done'));
-    void this.#d.triggers?.remove(job.id);
+    this.#d.triggers?.tell('remove', { jobId: job.id });
     this.#jobs.set(job.id, done);
     this.slots.forget(job.id);
     this.index.set(factsOf(done), kindOf(this.schedule(done) ?? null));
@@ -476,14 +487,13 @@ export class Engine {
     await this.endTurn();
   }
 
-  /** (Re)subscribes a stored job's watch and usage triggers; a failure is logged, not fatal. */
-  async #watch(job: Job): Promise<void> {
+  /**
+   * (Re)subscribes a stored job's watch and usage triggers. Told, never awaited: a path that
+   * cannot be watched now is marked dead in health and retried by the triggers actor.
+   */
+  #watch(job: Job): void {
     if (this.#d.triggers === null || !job.triggers.some((t) => t.type !== 'after')) return;
-    try {
-      await this.#d.triggers.set(job.id, job.triggers);
-    } catch (err) {
-      this.#d.logger.error({ jobId: job.id, err: String(err) }, 'cannot set up the job\'s triggers');
-    }
+    this.#d.triggers.tell('set', { jobId: job.id, triggers: job.triggers, strict: false });
   }
 
   /** Jobs with `--after JOB[:outcome]` on this job run when its final attempt ends that way. */

@@ -28,7 +28,7 @@ export interface LoadDeps {
   reboot: boolean;
   remember(job: Job): void;
   schedule(job: Pick<Job, 'id' | 'schedule' | 'timezone'>): Schedule | undefined;
-  watch(job: Job): Promise<void>;
+  watch(job: Job): void;
   jobs(ids: string[]): Promise<Map<string, Job>>;
 }
 
@@ -92,7 +92,7 @@ async function armJob(e: Engine, d: LoadDeps, job: Job, state: ReturnType<Engine
   const schedule = d.schedule(job);
   e.index.set(factsOf(job), kindOf(schedule ?? null));
   if (!d.start || schedule === undefined || !job.enabled || job.completedAt !== null) return;
-  await d.watch(job);
+  d.watch(job);
   if (schedule.kind === 'event') {
     if (schedule.event === 'reboot' && d.reboot) e.fireSlot(job, now, 'event', false);
     return;

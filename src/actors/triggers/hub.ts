@@ -7,10 +7,15 @@ import type { TriggerSpec } from '../../model/job';
 import type { Clock } from '../../runtime/clock';
 import { ValidationError } from '../../errors';
 import { type Condition, describeValue, holds, parseCondition, signalsOf } from './condition';
-import { DEFAULT_SAMPLE_PERIOD, type SamplePeriod, SharedSampler } from './sampler';
+import { DEFAULT_SAMPLE_PERIOD, type SamplePeriod, type SamplerHealth, SharedSampler } from './sampler';
 import type { Sample, SignalSource } from './signals';
 import { SystemSignals } from './usage';
 import { JobWatch, type Subscribe } from './watch';
+import { backoffOptions, type BackoffOptions } from '../../runtime/backoff';
+import { parcelSnapshots, WATCH_RETRY, type Snapshots } from './target-watch';
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import type { RunEvent } from '../executor/types';
 
 /** Options of a {@link TriggerHub}. */
@@ -28,7 +33,33 @@ export interface TriggerHubOptions {
   samplePeriod?: SamplePeriod;
   /** @internal file-watch subscriber; @default @parcel/watcher */
   subscribe?: Subscribe;
+  /**
+   * Directory for the watches' snapshots: after a watch dies and is re-subscribed (or the hub
+   * restarts), what changed since the last snapshot is delivered. @default none (no catch-up)
+   */
+  snapshotDir?: string;
+  /** @internal snapshot calls; @default @parcel/watcher's (when `snapshotDir` is given) */
+  snapshots?: Snapshots;
+  /** Longest a native subscribe call may take before the watch counts as dead. @default 5000 */
+  subscribeTimeoutMs?: number;
+  /** Retry backoff of dead watches. @default {@link WATCH_RETRY} */
+  retry?: Partial<BackoffOptions>;
+  random?: () => number;
 }
+
+/** What the hub reports to `health`. */
+export interface TriggerHealth {
+  watches: number;
+  conditions: number;
+  /** Jobs whose watch is dead now (first {@link MAX_DEAD_LISTED}), with why. */
+  dead: Array<{ jobId: string; detail: string }>;
+  deadCount: number;
+  /** The usage sampler: null when no condition is registered. */
+  sampler: SamplerHealth | null;
+}
+
+/** Most dead watches listed by name in health (the count says how many). */
+export const MAX_DEAD_LISTED = 10;
 
 /** Least time between two fires of one condition when the trigger gives no `cooldownMs`. */
 export const MIN_DEFAULT_COOLDOWN_MS = 60_000;
@@ -61,12 +92,18 @@ export class TriggerHub {
   readonly #sampler: SharedSampler;
   readonly #subscribe: Subscribe | undefined;
   readonly #watches = new Map<string, JobWatch>();
+  /** Jobs whose watch is dead now (kept as it changes: health reads it without a scan). */
+  readonly #dead = new Map<string, string>();
+  readonly #o: TriggerHubOptions;
+  readonly #retry: BackoffOptions;
   readonly #conditions = new Map<string, ConditionState[]>();
   #stopped = false;
   /** set/remove/stop run one at a time, so a job's old watches are gone before its new ones report. */
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: TriggerHubOptions) {
+    this.#o = opts;
+    this.#retry = backoffOptions({ ...WATCH_RETRY, ...opts.retry });
     this.#clock = opts.clock;
     this.#log = opts.logger;
     this.#onFire = opts.onFire;
@@ -77,16 +114,21 @@ export class TriggerHub {
       ...(this.#log ? { logger: this.#log } : {}),
     });
     this.#subscribe = opts.subscribe;
+    if (opts.snapshotDir !== undefined) mkdirSync(opts.snapshotDir, { recursive: true, mode: 0o700 });
   }
 
   /**
    * Replaces every trigger of the job (watch + when); an empty list removes them. On error nothing
    * changes: the job keeps its previous triggers.
+   * @param strict true (a job being added): a path that cannot be watched is refused. false (a
+   *   stored job at start-up, a resume, a hub restart): it is marked dead in health and retried,
+   *   and what changed since its last snapshot (with `snapshotDir`) is delivered.
    * @throws ValidationError (field `when`) on a bad condition or one whose signal this machine
-   *   cannot read ("not available here: ..."); (field `watch`) naming a path that cannot be watched.
+   *   cannot read ("not available here: ..."); (field `watch`, strict only) naming a path that
+   *   cannot be watched.
    */
-  set(jobId: string, triggers: TriggerSpec[]): Promise<void> {
-    return this.#serial(() => this.#set(jobId, triggers));
+  set(jobId: string, triggers: TriggerSpec[], strict = true): Promise<void> {
+    return this.#serial(() => this.#set(jobId, triggers, strict));
   }
 
   /** Removes every trigger of the job. */
@@ -101,8 +143,20 @@ export class TriggerHub {
       this.#resample();
       const all = [...this.#watches.values()];
       this.#watches.clear();
-      await Promise.all(all.map((w) => w.close()));
+      this.#dead.clear();
+      await Promise.all(all.map((w) => w.close(true)));
     });
+  }
+
+  /** Watches, conditions, dead watches and the sampler's state: O(1) in the number of jobs. */
+  health(): TriggerHealth {
+    const { watches, conditions } = this.counts();
+    const dead: Array<{ jobId: string; detail: string }> = [];
+    for (const [jobId, detail] of this.#dead) {
+      if (dead.length >= MAX_DEAD_LISTED) break;
+      dead.push({ jobId, detail });
+    }
+    return { watches, conditions, dead, deadCount: this.#dead.size, sampler: conditions > 0 ? this.#sampler.health() : null };
   }
 
   /** Number of active watched paths and conditions (for health). */
@@ -132,7 +186,7 @@ export class TriggerHub {
     return next;
   }
 
-  async #set(jobId: string, triggers: TriggerSpec[]): Promise<void> {
+  async #set(jobId: string, triggers: TriggerSpec[], strict = true): Promise<void> {
     if (this.#stopped && triggers.length > 0) return;
     // Validate everything before touching anything.
     const whens: ConditionState[] = [];
@@ -157,18 +211,41 @@ export class TriggerHub {
         paths: watchSpecs.flatMap((t) => t.paths),
         debounceMs: debounces.length > 0 ? Math.max(...debounces) : undefined,
         onFire: (reason, event) => this.#fire(jobId, reason, event),
+        onState: (dead) => {
+          if (this.#watches.get(jobId) !== watch) return;
+          if (dead === null) this.#dead.delete(jobId);
+          else this.#dead.set(jobId, dead);
+        },
         ...(this.#subscribe ? { subscribe: this.#subscribe } : {}),
+        ...this.#snapshotsOf(jobId),
+        subscribeTimeoutMs: this.#o.subscribeTimeoutMs,
+        retry: this.#retry,
+        ...(this.#o.random ? { random: this.#o.random } : {}),
       });
-      await watch.start();
+      // Dead-state reports during start count once the watch is the job's (below).
+      await watch.start(strict, !strict);
     }
 
     const previous = this.#watches.get(jobId);
     if (watch) this.#watches.set(jobId, watch);
     else this.#watches.delete(jobId);
+    const dead = watch?.dead ?? null;
+    if (dead === null) this.#dead.delete(jobId);
+    else this.#dead.set(jobId, dead);
     if (whens.length > 0) this.#conditions.set(jobId, whens);
     else this.#conditions.delete(jobId);
     this.#resample();
-    await previous?.close();
+    await previous?.close(watch === null);
+  }
+
+  /** Each path's snapshot file: DIR/<hash of job and path>. */
+  #snapshotsOf(jobId: string): { snapshots?: Snapshots | null; snapshotFile?: (i: number, base: string) => string } {
+    const dir = this.#o.snapshotDir;
+    if (dir === undefined) return {};
+    return {
+      snapshots: this.#o.snapshots ?? parcelSnapshots,
+      snapshotFile: (_i, base) => path.join(dir, createHash('sha256').update(`${jobId}\0${base}`).digest('hex').slice(0, 32)),
+    };
   }
 
   #fire(jobId: string, reason: string, event?: RunEvent): void {

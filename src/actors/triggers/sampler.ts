@@ -40,6 +40,17 @@ export function periodFor(windowsMs: Iterable<number>, bounds: SamplePeriod = DE
   return Math.min(bounds.maxMs, Math.max(bounds.minMs, Math.round(shortest / SAMPLES_PER_WINDOW)));
 }
 
+/** The sampler's state for `health`. */
+export interface SamplerHealth {
+  healthy: boolean;
+  periodMs: number;
+  /** Why it is unhealthy: the last read failed, or a read has not answered for several periods. */
+  detail: string | null;
+}
+
+/** A read taking this many periods (at least 10 s) counts as hung. */
+const HUNG_PERIODS = 3;
+
 /**
  * Reads the signals asked for with {@link demand}, every {@link periodMs}, while any is asked for.
  *
@@ -60,6 +71,9 @@ export class SharedSampler {
   #sampling = false;
   #stopped = false;
   #ticks = 0;
+  /** Monotonic start of the read in progress, or null. */
+  #readingSince: number | null = null;
+  #lastError: string | null = null;
 
   constructor(opts: SharedSamplerOptions) {
     this.#clock = opts.clock;
@@ -111,8 +125,29 @@ export class SharedSampler {
   async tick(): Promise<void> {
     if (this.#signals.length === 0) return;
     this.#ticks++;
-    const sample = await this.#source.read(this.#signals);
-    this.#onSample(sample, this.#clock.monotonic());
+    this.#readingSince = this.#clock.monotonic();
+    try {
+      const sample = await this.#source.read(this.#signals);
+      this.#lastError = null;
+      this.#onSample(sample, this.#clock.monotonic());
+    } catch (err) {
+      this.#lastError = err instanceof Error ? err.message : String(err);
+      throw err;
+    } finally {
+      this.#readingSince = null;
+    }
+  }
+
+  /** Healthy unless the last read failed or the read in progress is hung. */
+  health(): SamplerHealth {
+    const periodMs = this.#period;
+    if (this.#lastError !== null) return { healthy: false, periodMs, detail: `the last usage sample failed: ${this.#lastError}` };
+    const hungMs = Math.max(10_000, HUNG_PERIODS * periodMs);
+    const since = this.#readingSince;
+    if (since !== null && this.#clock.monotonic() - since > hungMs) {
+      return { healthy: false, periodMs, detail: `a usage sample has not answered for ${Math.round((this.#clock.monotonic() - since) / 1000)} s` };
+    }
+    return { healthy: true, periodMs, detail: null };
   }
 
   #arm(): void {

@@ -10,95 +10,21 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import * as parcel from '@parcel/watcher';
-import picomatch from 'picomatch';
-import { ValidationError } from '../../errors';
+import { parcelSubscribe, type Subscribe, type WatchTarget } from './watch-path';
 import type { Logger } from '../../api';
 import type { Clock } from '../../runtime/clock';
 import type { RunEvent } from '../executor/types';
+import type { BackoffOptions } from '../../runtime/backoff';
 import { Debouncer } from './debounce';
+import { DEFAULT_SUBSCRIBE_TIMEOUT_MS, TargetWatch, WATCH_RETRY, type Snapshots } from './target-watch';
 
-/** One watch PATH resolved to the directory to subscribe to and a filter. */
-export interface WatchTarget {
-  /** The PATH as the job gives it (made absolute). */
-  path: string;
-  /** The existing directory subscribed to. */
-  base: string;
-  /** True when a changed path (absolute, under `base`) is one this PATH watches. */
-  matches(changed: string): boolean;
-  /**
-   * True when a directory just created at `created` may already hold matching paths. Files made
-   * right after their directory can precede the watcher's watch on it (inotify watches each
-   * directory separately), so such a directory is scanned once.
-   */
-  mayContain(created: string): boolean;
-}
-
-/** A live subscription (the shape of @parcel/watcher's). */
-export interface WatchSubscription {
-  unsubscribe(): Promise<void>;
-}
-/** Subscribes to every change below a directory (the shape of @parcel/watcher's `subscribe`). */
-export type Subscribe = (
-  dir: string,
-  cb: (err: Error | null, events: Array<{ path: string; type: string }>) => unknown,
-) => Promise<WatchSubscription>;
-
-/** The real subscriber. */
-export const parcelSubscribe: Subscribe = (dir, cb) => parcel.subscribe(dir, cb);
+export { resolveWatchTarget, parcelSubscribe, type Subscribe, type WatchSubscription, type WatchTarget } from './watch-path';
 
 /** Bound on the entries read from one just-created directory. */
 const MAX_SCAN_ENTRIES = 10_000;
 
 /** Quiet time after the last event of a burst before the job fires. */
 export const DEFAULT_DEBOUNCE_MS = 500;
-
-async function statKind(p: string): Promise<'dir' | 'file' | 'none'> {
-  try {
-    return (await fs.stat(p)).isDirectory() ? 'dir' : 'file';
-  } catch {
-    return 'none';
-  }
-}
-
-function under(dir: string): (p: string) => boolean {
-  const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
-  return (p) => p === dir || p.startsWith(prefix);
-}
-
-/**
- * Resolves a watch PATH to the directory to subscribe to and the filter for its events.
- * @throws ValidationError (field `watch`) when no ancestor but the filesystem root exists: a
- *   recursive watch of `/` would cover the whole machine.
- */
-export async function resolveWatchTarget(given: string): Promise<WatchTarget> {
-  const abs = path.resolve(given);
-  const scan = picomatch.scan(abs);
-  if (scan.isGlob) {
-    const isMatch = picomatch(abs);
-    const base = await existingAncestor(abs, path.resolve(scan.base || path.parse(abs).root));
-    return { path: abs, base, matches: isMatch, mayContain: () => true };
-  }
-  const kind = await statKind(abs);
-  // A created path below a watched directory matches by itself; its contents need no scan.
-  if (kind === 'dir') return { path: abs, base: abs, matches: under(abs), mayContain: () => false };
-  if (kind === 'file') return { path: abs, base: path.dirname(abs), matches: (p) => p === abs, mayContain: () => false };
-  const base = await existingAncestor(abs, path.dirname(abs));
-  return { path: abs, base, matches: under(abs), mayContain: (d) => abs.startsWith(d + path.sep) };
-}
-
-async function existingAncestor(given: string, start: string): Promise<string> {
-  let dir = start;
-  while ((await statKind(dir)) !== 'dir') {
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  if (dir === path.parse(dir).root) {
-    throw new ValidationError(`watch: '${given}' has no existing parent directory below '${dir}' to watch`, 'watch');
-  }
-  return dir;
-}
 
 /** Most distinct paths one burst hands to its run. */
 export const MAX_EVENT_PATHS = 10_000;
@@ -118,19 +44,31 @@ export interface JobWatchOptions {
   debounceMs?: number | undefined;
   /** Called once per debounced burst of matching changes, with what changed. */
   onFire(reason: string, event: RunEvent): void;
+  /** The watch died (detail: which path, why) or came back to life (null). */
+  onState?(dead: string | null): void;
   /** @default @parcel/watcher's subscribe */
   subscribe?: Subscribe;
+  /** Snapshots for catching up after a re-subscribe; null: none. @default null */
+  snapshots?: Snapshots | null;
+  /** Snapshot file of the i-th path's watched directory (its real path); absent: none. */
+  snapshotFile?(i: number, realBase: string): string;
+  /** @default 5000 ({@link DEFAULT_SUBSCRIBE_TIMEOUT_MS}) */
+  subscribeTimeoutMs?: number;
+  /** @default {@link WATCH_RETRY} */
+  retry?: BackoffOptions;
+  random?: () => number;
 }
 
-/** The file-system watches of one job: its subscriptions, their filters and one debounce. */
+/** The file-system watches of one job: one {@link TargetWatch} per path, their filters and one debounce. */
 export class JobWatch {
   readonly #o: JobWatchOptions;
   readonly #debounce: Debouncer;
-  readonly #subs: WatchSubscription[] = [];
+  readonly #targets: TargetWatch[];
   /** The current burst: each distinct path (in first-seen order) and its latest change type. */
   #burst = new Map<string, RunEvent['type']>();
   #firstOfBurst: { path: string; type: RunEvent['type'] } | null = null;
   #closed = false;
+  #dead: string | null = null;
 
   constructor(opts: JobWatchOptions) {
     this.#o = opts;
@@ -144,8 +82,19 @@ export class JobWatch {
         this.#firstOfBurst = null;
         if (this.#closed) return;
         opts.onFire(count > 1 ? `watch: ${first} changed (${count} events)` : `watch: ${first} changed`, event);
+        // What was delivered is not delivered again after a re-subscribe.
+        for (const t of this.#targets) t.snapshot();
       },
     });
+    this.#targets = opts.paths.map((p, i) => new TargetWatch({
+      clock: opts.clock, logger: opts.logger, path: p,
+      subscribe: opts.subscribe ?? parcelSubscribe,
+      snapshots: opts.snapshots ?? null, snapshotFile: opts.snapshotFile ? (base: string) => opts.snapshotFile!(i, base) : null,
+      subscribeTimeoutMs: opts.subscribeTimeoutMs ?? DEFAULT_SUBSCRIBE_TIMEOUT_MS,
+      retry: opts.retry ?? WATCH_RETRY, ...(opts.random ? { random: opts.random } : {}),
+      onEvents: (target, events) => this.#onEvents(target, events),
+      onState: () => this.#stateChanged(),
+    }));
   }
 
   /** Number of watched paths. */
@@ -153,47 +102,39 @@ export class JobWatch {
     return this.#o.paths.length;
   }
 
+  /** Why (one of) its paths is not watched now, or null when every one is. */
+  get dead(): string | null {
+    return this.#dead;
+  }
+
   /**
-   * Subscribes every path. All or nothing: if one fails, those already made are undone.
-   * @throws ValidationError (field `watch`) naming the path that cannot be watched.
+   * Subscribes every path. `strict` (a job being added): all or nothing — if one fails, those
+   * already made are undone. Otherwise a path that cannot be watched is marked dead and retried.
+   * @throws ValidationError (field `watch`) naming the path that cannot be watched (strict only).
    */
-  async start(): Promise<void> {
-    const subscribe = this.#o.subscribe ?? parcelSubscribe;
+  async start(strict = true, catchUp = false): Promise<void> {
     try {
-      for (const p of this.#o.paths) {
-        const target = await resolveWatchTarget(p);
-        let sub: WatchSubscription;
-        try {
-          sub = await this.#subscribeTarget(subscribe, target);
-        } catch (err) {
-          throw new ValidationError(`watch: cannot watch '${p}': ${(err as Error).message}`, 'watch', { cause: err });
-        }
-        this.#subs.push(sub);
-      }
+      for (const t of this.#targets) await t.start(strict, catchUp);
     } catch (err) {
       await this.close();
       throw err;
     }
   }
 
-  async #subscribeTarget(subscribe: Subscribe, target: WatchTarget): Promise<WatchSubscription> {
-    // Event paths come back under the directory's real path; map them to the one the user wrote
-    // (e.g. macOS's /tmp -> /private/tmp) so the filter sees what it was built from.
-    const real = await fs.realpath(target.base);
-    const toGiven = real === target.base ? (p: string) => p
-      : (p: string) => (under(real)(p) ? target.base + p.slice(real.length) : p);
-    return subscribe(real, (err, events) => {
-      if (this.#closed) return;
-      if (err) {
-        this.#o.logger?.warn({ err, path: target.path }, 'file watch error');
-        return;
-      }
-      for (const ev of events) {
-        const p = toGiven(ev.path);
-        if (target.matches(p)) this.#push(p, changeType(ev.type));
-        else if (ev.type === 'create' && target.mayContain(p)) void this.#scanCreated(target, p);
-      }
-    });
+  #stateChanged(): void {
+    const dead = this.#targets.find((t) => t.dead !== null);
+    const detail = dead === undefined ? null : `${dead.dead}`;
+    if (detail === this.#dead) return;
+    this.#dead = detail;
+    if (!this.#closed) this.#o.onState?.(detail);
+  }
+
+  #onEvents(target: WatchTarget, events: Array<{ path: string; type: string }>): void {
+    if (this.#closed) return;
+    for (const ev of events) {
+      if (target.matches(ev.path)) this.#push(ev.path, changeType(ev.type));
+      else if (ev.type === 'create' && target.mayContain(ev.path)) void this.#scanCreated(target, ev.path);
+    }
   }
 
   /** Reports matching paths already inside a just-created directory (see `mayContain`). */
@@ -218,14 +159,10 @@ export class JobWatch {
     this.#debounce.push(p);
   }
 
-  /** Unsubscribes everything and drops a waiting fire. Safe to call twice. */
-  async close(): Promise<void> {
+  /** Unsubscribes everything and drops a waiting fire; `forget`: removes the snapshots too. Safe to call twice. */
+  async close(forget = false): Promise<void> {
     this.#closed = true;
     this.#debounce.cancel();
-    const subs = this.#subs.splice(0);
-    const results = await Promise.allSettled(subs.map((s) => s.unsubscribe()));
-    for (const r of results) {
-      if (r.status === 'rejected') this.#o.logger?.warn({ err: r.reason }, 'file watch unsubscribe failed');
-    }
+    await Promise.all(this.#targets.map((t) => t.close(forget)));
   }
 }

@@ -1,0 +1,72 @@
+/**
+ * The triggers actor: the {@link TriggerHub} (file watches, usage conditions) behind a supervised
+ * mailbox. The scheduler `tell`s it what each job should watch; only `addJob` asks (to refuse a
+ * path that cannot be watched), with a deadline. A restart builds a fresh hub and re-subscribes
+ * every job's triggers from the registry, which outlives incarnations; each watch then delivers
+ * what changed since its last snapshot.
+ */
+import type { TriggerSpec } from '../../model/job';
+import { STOP_HANDLER } from '../../runtime/types';
+import { TriggerHub, type TriggerHubOptions } from './hub';
+
+/** What the triggers actor is started with (main thread: it holds callbacks). */
+export interface TriggersInit {
+  hub: TriggerHubOptions;
+  /** Every job's wanted watch/usage triggers; kept by the caller so a restart can rebuild. */
+  registry: Map<string, TriggerSpec[]>;
+  /** The hub of each new incarnation (health reads it between messages). */
+  onHub?(hub: TriggerHub): void;
+}
+
+/** The triggers actor's messages. */
+export type TriggerHandlers = {
+  /** Replaces the job's triggers. `strict`: refuse a path that cannot be watched (an add). */
+  set(p: { jobId: string; triggers: TriggerSpec[]; strict?: boolean }): Promise<void>;
+  remove(p: { jobId: string }): Promise<void>;
+  clear(p: Record<string, never>): Promise<void>;
+  /** Unsubscribes everything; later `set`s are ignored (shutdown). */
+  stop(p: Record<string, never>): Promise<void>;
+  /** Answers at once: the mailbox is being served. */
+  heartbeat(p: Record<string, never>): true;
+  [STOP_HANDLER](): Promise<void>;
+};
+
+/** Jobs with watch or usage triggers only (`--after` is the scheduler's). */
+function hubTriggers(triggers: TriggerSpec[]): TriggerSpec[] {
+  return triggers.filter((t) => t.type !== 'after');
+}
+
+/** Builds an incarnation: a fresh hub, re-subscribing every registered job (not awaited: its mailbox serves meanwhile). */
+export function createTriggerHandlers(init: TriggersInit): TriggerHandlers {
+  const hub = new TriggerHub(init.hub);
+  init.onHub?.(hub);
+  const log = init.hub.logger;
+  for (const [jobId, triggers] of init.registry) {
+    hub.set(jobId, triggers, false).catch((err: unknown) => log?.error({ jobId, err: String(err) }, 'cannot set up the job\'s triggers'));
+  }
+  return {
+    async set({ jobId, triggers, strict }) {
+      const wanted = hubTriggers(triggers);
+      await hub.set(jobId, wanted, strict ?? true);
+      if (wanted.length > 0) init.registry.set(jobId, wanted);
+      else init.registry.delete(jobId);
+    },
+    async remove({ jobId }) {
+      init.registry.delete(jobId);
+      await hub.remove(jobId);
+    },
+    async clear() {
+      init.registry.clear();
+      await hub.clear();
+    },
+    async stop() {
+      await hub.stop();
+    },
+    heartbeat() {
+      return true;
+    },
+    async [STOP_HANDLER]() {
+      await hub.stop();
+    },
+  };
+}
