@@ -52,7 +52,7 @@ async function jump(a: { k: number }): Promise<{ jobs: number; handledMs: number
   // The jobs go in with one restore (one transaction), not k adds.
   const jobs: Job[] = Array.from({ length: a.k }, (_, i) => ({
     id: `job_${String(i).padStart(8, '0')}`, name: `j${i}`, schedule: 'every 10 minutes', timezone: null,
-    command: 'true', module: null, enabled: true, priority: 0, retry: { maxRetries: 0, backoffMs: 0 }, limits: {},
+    command: 'true', module: null, enabled: true, priority: 0, retry: { maxRetries: 0, backoffMs: 1000 }, limits: {},
     overlap: 'skip', catchUp: 'once', cwd: null, env: {}, triggers: [], jitterMs: 0, createdAt: iso, updatedAt: iso,
     completedAt: null, nextRunAt: null, lastRun: null, state: 'scheduled',
   }));

@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import type { Clock } from './runtime/clock';
 import type { Job, JobSpec } from './model/job';
 import type { Run, Slot } from './model/run';
+import type { TriggerStatus } from './model/trigger-status';
 import type { SchedulerEvent } from './model/events';
 
 /** Minimal structured logger (pino-compatible). */
@@ -79,6 +80,11 @@ export interface HealthOptions {
 /** Per-component health. */
 export interface ComponentHealth {
   healthy: boolean;
+  /**
+   * Works, but something needs a person's attention (e.g. a job's `--after` upstream no longer
+   * exists). Does not make the component, or the whole, unhealthy.
+   */
+  degraded?: boolean;
   detail?: string;
   restarts?: number;
 }
@@ -114,6 +120,8 @@ export interface WhyReport {
   slots: Slot[];
   nextRunAt: string | null;
   blockers: string[];
+  /** Each trigger (and an `@reboot` schedule): its last fire and the runs it caused (also `job.triggerStatus`). */
+  triggers: TriggerStatus[];
 }
 
 /** Paging of {@link Scheduler.listJobs}. */

@@ -16,6 +16,7 @@ import {
 } from './actors/monitor/checks';
 import type { TriggerHealth } from './actors/triggers/hub';
 import { RETRY_KEY_PREFIX } from './actors/queue/actor';
+import { containment } from './workers/run/cgroup-detect';
 
 /** Where the checks read from (the facade wires them to its actors' live state). */
 export interface HealthSources {
@@ -87,6 +88,8 @@ export class SchedulerHealth {
       { name: 'sampler', run: () => this.#sampler() },
       { name: 'runs', run: () => this.#runs() },
       { name: 'deadman', run: () => this.#deadMan() },
+      // Which mechanism contains the runs' process trees (docs/jobs.md "Containment").
+      { name: 'containment', run: () => ({ healthy: true, detail: containment().summary }) },
       ...this.extra,
     ];
   }

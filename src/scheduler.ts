@@ -36,6 +36,7 @@ import { iso } from './actors/scheduler/runs';
 import { assertMaxDepth } from './model/depth';
 import { Store } from './actors/persistence/store';
 import { ReadView } from './reads/read-view';
+import { danglingComponent } from './reads/trigger-status';
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -346,6 +347,8 @@ class RaeScheduler implements Scheduler {
       triggers: () => this.#hub?.health() ?? null,
       nameOf: (jobId) => this.#nameOf(jobId),
     });
+    // `--after` upstreams that no longer exist: degraded (read from the engine's index, in memory).
+    this.#health.extra.push({ name: 'dependencies', run: () => danglingComponent(this.#engine?.index.danglingAfter() ?? []) });
   }
 
   /** Collects an event; the turn's events go to the monitor in one message (never awaited). */

@@ -34,6 +34,8 @@ export interface DaemonOptions {
   backupEveryMs?: number;
   /** How many automatic backups to keep. @default 7 */
   backupKeep?: number;
+  /** Health's free-disk floor under the store (`--min-free-disk`). @default 100 MiB */
+  minFreeDiskBytes?: number;
 }
 
 /** Exit code of a daemon whose scheduler failed for good (CONTRACT: 1 = the operation failed). */
@@ -79,7 +81,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     checkStoreFiles(paths.dataDir);
     if (stopSignalReceived() === null) {
       const { createScheduler } = await import('../index');
-      scheduler = await createScheduler({ dataDir: paths.dataDir, mode: 'active', processMetrics: true, logger: log as unknown as Logger });
+      scheduler = await createScheduler({
+        dataDir: paths.dataDir, mode: 'active', processMetrics: true, logger: log as unknown as Logger,
+        ...(opts.minFreeDiskBytes !== undefined ? { health: { minFreeDiskBytes: opts.minFreeDiskBytes } } : {}),
+      });
       scheduler.events$.subscribe((e) => {
         if (e.type === 'scheduler.failed') fatal(e.reason);
       });

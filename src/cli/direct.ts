@@ -19,6 +19,8 @@ import { percentilesOf, runsOf } from '../actors/persistence/rollup';
 import { ScheduleMath } from '../actors/parser/schedule';
 import { iso } from '../actors/scheduler/runs';
 import { ReadView } from '../reads/read-view';
+import { danglingComponent, danglingFromHeads } from '../reads/trigger-status';
+import { dataDirPaths } from './paths';
 
 const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -162,8 +164,18 @@ export class DirectScheduler implements Scheduler {
   async restore(doc: unknown): Promise<{ jobs: number; runs: number }> {
     return (await this.#boot()).restore(doc);
   }
+  /**
+   * Without a daemon: the daemon is down (exit 1), and what the store alone can tell — `--after`
+   * upstreams that no longer exist (the `dependencies` component, degraded).
+   */
   async health(): Promise<Health> {
-    return (await this.#boot()).health();
+    if (this.#system !== null) return (await this.#system).health();
+    const components: Health['components'] = {
+      daemon: { healthy: false, detail: `no daemon answers on ${dataDirPaths(this.#dataDir).socket}` },
+    };
+    const dependencies = danglingComponent(danglingFromHeads(this.#store.listHeads()));
+    if (dependencies !== null) components.dependencies = dependencies;
+    return { healthy: false, components };
   }
   async metrics(): Promise<string> {
     return (await this.#boot()).metrics();

@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { checkStoreFiles } from '../actors/persistence/store-check';
-import { STORE_DIR } from '../actors/persistence/tables';
+import { detectContainment } from '../workers/run/cgroup-detect';
+import { STORE_DIR } from '../actors/persistence/store-dir';
 import { daemonAnswers } from './client';
 import { listHotBackups } from './hot-backup';
 import { DataDirLock } from './lock';
@@ -16,7 +17,7 @@ import { runStoreTool } from './store-tool-client';
 
 /** One check's verdict. */
 export interface DoctorCheck {
-  name: 'data-dir' | 'lock' | 'socket' | 'store' | 'free-space' | 'log' | 'backups';
+  name: 'data-dir' | 'lock' | 'socket' | 'store' | 'free-space' | 'log' | 'backups' | 'containment';
   status: 'ok' | 'warn' | 'fail';
   detail: string;
   /** What to do about it (warn/fail). */
@@ -97,7 +98,16 @@ export async function runDoctor(dataDir: string): Promise<DoctorReport> {
     const age = Date.now() - fs.statSync(newest).mtimeMs;
     add({ name: 'backups', status: 'ok', detail: `${backups.length} automatic backup(s); newest ${newest} (${Math.round(age / 60_000)} min old)` });
   }
+  add(containmentCheck());
   return { dataDir: paths.dataDir, healthy: !checks.some((c) => c.status === 'fail'), checks };
+}
+
+/** Which containment a daemon started here gets (probed: nothing is created); `health` says what a running one has. */
+function containmentCheck(): DoctorCheck {
+  const c = detectContainment(true);
+  if (c.kind !== 'proc') return { name: 'containment', status: 'ok', detail: c.summary };
+  return { name: 'containment', status: 'warn', detail: c.summary,
+    hint: 'run the daemon as root with writable cgroups, or in a delegated cgroup v2 group, for the kernel to contain runs (docs/jobs.md "Containment")' };
 }
 
 async function storeCheck(dataDir: string, backupDir: string): Promise<DoctorCheck> {

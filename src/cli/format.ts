@@ -1,10 +1,11 @@
 /** Output for people: aligned tables, relative times, durations. (`--json` output never comes here.) */
 import stringWidth from 'string-width';
-import { DateTime } from 'luxon';
 import type { Health, Stats, WhyReport } from '../api';
 import { formatDuration } from '../model/duration';
 import type { Command, Job } from '../model/job';
 import type { Run } from '../model/run';
+import { triggerText, type TriggerStatus } from '../model/trigger-status';
+import { loadLuxon } from './lazy';
 
 /** `in 5m`, `2h ago`, `now` — the distance from `nowMs` to `iso`, in its largest unit. */
 export function relativeTime(iso: string | null | undefined, nowMs: number = Date.now()): string {
@@ -58,12 +59,27 @@ export function formatSize(bytes: number): string {
   return `${bytes} bytes`;
 }
 
+/**
+ * A job's schedule as people read it: a one-time schedule typed in words shows them beside the
+ * instant they resolved to, in the job's zone (`tomorrow at 9am (2026-12-02 09:00 Europe/Paris)`).
+ */
+export function scheduleText(job: Pick<Job, 'schedule' | 'scheduleText' | 'timezone'>): string {
+  const typed = job.scheduleText ?? null;
+  const at = /^at (\d{4}-\d\d-\d\dT[\d:.]+Z)$/.exec(job.schedule);
+  if (typed === null || at === null) return job.schedule;
+  // luxon only for a one-time schedule typed in words (most lists never load it).
+  const { DateTime } = loadLuxon();
+  const local = DateTime.fromISO(at[1]!, { zone: job.timezone ?? 'local' });
+  if (!local.isValid) return `${typed} (${job.schedule})`;
+  return `${typed} (${local.toFormat(local.second !== 0 ? 'yyyy-LL-dd HH:mm:ss' : 'yyyy-LL-dd HH:mm')} ${local.zoneName ?? 'UTC'})`;
+}
+
 /** `list`: one row per job. */
 export function formatJobs(jobs: Job[], nowMs: number = Date.now()): string {
   if (jobs.length === 0) return 'no jobs';
   return table(
     ['NAME', 'ID', 'SCHEDULE', 'STATE', 'NEXT', 'LAST'],
-    jobs.map((j) => [j.name, j.id, j.schedule, j.state, relativeTime(j.nextRunAt, nowMs), lastRunText(j.lastRun, nowMs)]),
+    jobs.map((j) => [j.name, j.id, scheduleText(j), j.state, relativeTime(j.nextRunAt, nowMs), lastRunText(j.lastRun, nowMs)]),
   );
 }
 
@@ -77,7 +93,7 @@ export function formatJob(job: Job, nowMs: number = Date.now()): string {
   const lines: [string, string][] = [
     ['name', job.name],
     ['id', job.id],
-    ['schedule', job.schedule + (job.timezone ? ` (${job.timezone})` : '')],
+    ['schedule', job.scheduleText ? scheduleText(job) : job.schedule + (job.timezone ? ` (${job.timezone})` : '')],
     ['command', commandText(job.command, job.module, job.isolation)],
     ['state', job.state + (job.enabled ? '' : ' (disabled)')],
     ['next run', job.nextRunAt ? `${job.nextRunAt} (${relativeTime(job.nextRunAt, nowMs)})` : '-'],
@@ -92,11 +108,10 @@ export function formatJob(job: Job, nowMs: number = Date.now()): string {
   if (Object.keys(job.env).length > 0) lines.push(['env', Object.keys(job.env).join(', ')]);
   if (job.inheritEnv) lines.push(['inherits env', job.inheritEnv === true ? 'all of the daemon\'s' : job.inheritEnv.join(', ')]);
   if (job.jitterMs > 0) lines.push(['jitter', formatDuration(job.jitterMs)]);
-  for (const t of job.triggers) {
-    const text = t.type === 'watch' ? `watch ${t.paths.join(', ')}`
-      : t.type === 'after' ? `after ${t.job} ${t.on}`
-        : `when ${t.condition}${t.cooldownMs !== undefined ? ` (cooldown ${formatDuration(t.cooldownMs)})` : ''}`;
-    lines.push(['trigger', text]);
+  if (job.triggerStatus !== undefined) {
+    for (const t of job.triggerStatus) lines.push(['trigger', triggerStatusLine(t, nowMs)]);
+  } else {
+    for (const t of job.triggers) lines.push(['trigger', triggerText(t, formatDuration)]);
   }
   lines.push(['created', `${job.createdAt} (${relativeTime(job.createdAt, nowMs)})`]);
   return keyValues(lines);
@@ -153,9 +168,10 @@ export function formatRun(run: Run, nowMs: number = Date.now()): string {
 /** `health`: one row per component. */
 export function formatHealth(h: Health): string {
   const rows = Object.entries(h.components).map(([name, c]) => [
-    name, c.healthy ? 'ok' : 'DOWN', c.restarts !== undefined ? String(c.restarts) : '-', c.detail ?? '',
+    name, !c.healthy ? 'DOWN' : c.degraded === true ? 'degraded' : 'ok', c.restarts !== undefined ? String(c.restarts) : '-', c.detail ?? '',
   ]);
-  return `${h.healthy ? 'healthy' : 'UNHEALTHY'}\n${table(['COMPONENT', 'STATUS', 'RESTARTS', 'DETAIL'], rows)}`;
+  const degraded = h.healthy && Object.values(h.components).some((c) => c.degraded === true) ? ' (degraded: see below)' : '';
+  return `${h.healthy ? 'healthy' : 'UNHEALTHY'}${degraded}\n${table(['COMPONENT', 'STATUS', 'RESTARTS', 'DETAIL'], rows)}`;
 }
 
 /**
@@ -186,27 +202,34 @@ export function formatStats(s: Stats, live = true): string {
 }
 
 /**
- * `why` of a job with triggers: each one, when it last caused a run and how many of `recent` it
- * caused. `watch` and `when` both cause `event` runs (a run does not record which of the two).
+ * One trigger and what it did: `watch /in — last fired 2m ago (run_...), 3 fires: 2 runs, 1 skipped`;
+ * an `--after` upstream that no longer exists says so.
  */
-function triggerLines(job: Job, recent: Run[], nowMs: number): string {
-  const caused = (kind: Run['trigger']): string => {
-    const runs = recent.filter((r) => r.trigger === kind);
-    if (runs.length === 0) return 'never fired (in the last runs kept)';
-    const last = runs[0]!;
-    return `last fired ${relativeTime(last.scheduledAt, nowMs)} (${last.id} ${last.status}), ${runs.length} runs caused`;
-  };
-  return job.triggers.map((t) => {
-    const what = t.type === 'watch' ? `watch ${t.paths.join(', ')}` : t.type === 'after' ? `after ${t.job} ${t.on}` : `when ${t.condition}`;
-    return `  - ${what}: ${caused(t.type === 'after' ? 'dependency' : 'event')}`;
+export function triggerStatusLine(t: TriggerStatus, nowMs: number = Date.now()): string {
+  const gone = t.upstreamExists === false && t.trigger?.type === 'after'
+    ? ` — '${t.trigger.job}' no longer exists: it can never fire` : '';
+  if (t.lastFiredAt === null) return `${t.text} — never fired${gone}`;
+  const skipped = t.skipped > 0 ? `, ${t.skipped} skipped (overlap)` : '';
+  return `${t.text} — last fired ${relativeTime(t.lastFiredAt, nowMs)} (${t.lastRunId ?? '-'}), ` +
+    `${t.fires} ${t.fires === 1 ? 'fire' : 'fires'}: ${t.runs} ${t.runs === 1 ? 'run' : 'runs'}${skipped}${gone}`;
+}
+
+/** `why`'s trigger section: each trigger's line, its last reason and the newest runs it caused. */
+function triggerLines(triggers: TriggerStatus[], nowMs: number): string {
+  return triggers.map((t) => {
+    const more = [
+      t.lastReason !== null ? `\n      reason: ${t.lastReason}` : '',
+      t.recentRunIds.length > 0 ? `\n      runs:   ${t.recentRunIds.join(', ')}` : '',
+    ].join('');
+    return `  - ${triggerStatusLine(t, nowMs)}${more}`;
   }).join('\n');
 }
 
-/** `why`: recent slots, the next run and what could block it; with `recent` runs, what each trigger caused. */
-export function formatWhy(w: WhyReport, nowMs: number = Date.now(), recent: Run[] = []): string {
+/** `why`: recent slots, the next run, what each trigger did and what could block it. */
+export function formatWhy(w: WhyReport, nowMs: number = Date.now()): string {
   const head = keyValues([
     ['job', `${w.job.name} (${w.job.id})`],
-    ['schedule', w.job.schedule + (w.job.timezone ? ` (${w.job.timezone})` : '')],
+    ['schedule', w.job.scheduleText ? scheduleText(w.job) : w.job.schedule + (w.job.timezone ? ` (${w.job.timezone})` : '')],
     ['state', w.job.state],
     ['next run', w.nextRunAt ? `${w.nextRunAt} (${relativeTime(w.nextRunAt, nowMs)})` : 'none'],
   ]);
@@ -215,12 +238,13 @@ export function formatWhy(w: WhyReport, nowMs: number = Date.now(), recent: Run[
     ['SLOT', 'WHEN', 'OUTCOME', 'RUN', 'REASON'],
     w.slots.map((s) => [s.at, relativeTime(s.at, nowMs), s.outcome, s.runId ?? '-', s.reason ?? '']),
   );
-  const triggers = w.job.triggers.length > 0 ? `\ntriggers:\n${triggerLines(w.job, recent, nowMs)}` : '';
+  const triggers = (w.triggers ?? []).length > 0 ? `\ntriggers:\n${triggerLines(w.triggers, nowMs)}` : '';
   return `${head}${triggers}\ncould block it:\n${blockers}\n${slots}`;
 }
 
 /** `next`: each fire time in UTC, in the schedule's zone, and relative to now. */
 export function formatNext(dates: Date[], zone: string | undefined, nowMs: number = Date.now()): string {
+  const { DateTime } = loadLuxon();
   const rows = dates.map((d) => {
     const local = DateTime.fromJSDate(d, zone !== undefined ? { zone } : {});
     return [d.toISOString(), local.toFormat('ccc yyyy-LL-dd HH:mm:ss ZZZZ'), relativeTime(d.toISOString(), nowMs)];

@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../api';
 import { checkStoreFiles } from '../actors/persistence/store-check';
-import { STORE_DIR } from '../actors/persistence/tables';
+import { STORE_DIR } from '../actors/persistence/store-dir';
 import { runStoreTool } from './store-tool-client';
 
 /** Options of {@link HotBackups}. */

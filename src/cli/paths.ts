@@ -18,7 +18,7 @@ export interface DataDirPaths {
   logDir: string;
   /** The daemon's structured log. */
   logFile: string;
-  /** The LMDB environment (`STORE_DIR` of src/actors/persistence/tables.ts, not imported: that loads lmdb). */
+  /** The LMDB environment (`STORE_DIR` of src/actors/persistence/store-dir.ts). */
   store: string;
 }
 

@@ -48,11 +48,14 @@ export class ControlServer {
       if (e.code !== 'ENOENT') throw e;
     });
     const tokens = opts.http ? TokenStore.open(opts.http.dataDir) : null;
-    const core = new ApiCore(scheduler, { tokens, ...(logger ? { logger } : {}) });
+    const core = new ApiCore(scheduler, {
+      tokens, ...(logger ? { logger } : {}),
+      ...(opts.http?.eventHeartbeatMs !== undefined ? { heartbeatMs: opts.http.eventHeartbeatMs } : {}),
+    });
     const server = new ControlServer(socketPath, core);
     try {
       server.#app = await buildApp({
-        transport: 'unix', ctx: core.context(false), registry: core.registry,
+        transport: 'unix', ctx: core.context(false, false), registry: core.registry,
         serverFactory: (handler) => server.#server.on('request', handler),
         ...(logger ? { logger } : {}),
       });

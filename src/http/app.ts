@@ -192,13 +192,17 @@ function register(app: FastifyInstance, route: RouteDef, ctx: RouteContext): voi
     config: { access: route.access },
     ...(route.bodyLimit !== undefined ? { bodyLimit: route.bodyLimit } : {}),
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
+      let out: unknown;
       try {
-        const out = await route.handle(ctx, req, reply);
-        if (reply.sent) return reply;
-        return out;
-      } finally {
+        out = await route.handle(ctx, req, reply);
+      } catch (err) {
+        // The store may or may not have changed: the next filtered page reads it afresh.
         if (CHANGES_JOBS.has(route.operationId)) ctx.invalidateJobs();
+        throw err;
       }
+      if (CHANGES_JOBS.has(route.operationId)) ctx.jobsWritten(route.operationId, out, (req.params as { job?: string } | undefined)?.job);
+      if (reply.sent) return reply;
+      return out;
     },
   });
 }

@@ -21,16 +21,15 @@ export const SESSION_COOKIE = 'rae_session';
 
 /** How long a login code printed by `rae-sched dashboard` can be traded for a session. */
 const LOGIN_CODE_TTL_MS = 10 * 60_000;
-/** How long a dashboard session lasts. */
-const SESSION_TTL_MS = 12 * 3600_000;
-/** Bounds on what an unauthenticated caller can make us keep in memory. */
+/** Bound on the login codes kept. */
 const MAX_CODES = 100;
-const MAX_SESSIONS = 1000;
 
-interface Session {
-  csrf: string;
+/** What `GET /v1/session` answers. */
+export interface SessionView {
+  csrfToken: string;
   readOnly: boolean;
-  expiresAt: number;
+  expiresAt: string;
+  idleExpiresAt: string;
 }
 
 /** Why a request was refused, as counted in metrics (never sent to the caller). */
@@ -38,12 +37,16 @@ export type AuthFailure = 'missing' | 'bad-token' | 'bad-session' | 'csrf' | 're
 
 const random = (): string => randomBytes(32).toString('base64url');
 
-/** Login codes and sessions (in memory: a daemon restart logs the dashboard out), and the checks. */
+/**
+ * Login codes, sessions and the checks. Sessions are stored (hashed, with idle and absolute expiry:
+ * src/actors/persistence/sessions.ts) so a daemon restart keeps pages logged in; login codes live in
+ * memory — they last 10 minutes and are used once, so a restart in between only means running
+ * `rae-sched dashboard` again, and an unused code never reaches the disk.
+ */
 export class Authenticator {
   readonly #tokens: TokenStore | null;
   readonly #logger: Logger | undefined;
   readonly #codes = new Map<string, { readOnly: boolean; expiresAt: number }>();
-  readonly #sessions = new Map<string, Session>();
   readonly #failures: Counter<'reason'>;
   readonly #now: () => number;
 
@@ -75,7 +78,7 @@ export class Authenticator {
     } else {
       const session = this.#session(cookie(header(req.headers, 'cookie'), SESSION_COOKIE));
       if (session === undefined) this.#fail(req, header(req.headers, 'cookie') === undefined ? 'missing' : 'bad-session');
-      if (access === 'write' && !safeEqual(header(req.headers, 'x-csrf-token') ?? '', session.csrf)) {
+      if (access === 'write' && !safeEqual(header(req.headers, 'x-csrf-token') ?? '', session.csrfToken)) {
         this.#fail(req, 'csrf', new ForbiddenError('a dashboard write needs its X-CSRF-Token header'));
       }
       readOnly = session.readOnly;
@@ -96,41 +99,32 @@ export class Authenticator {
   }
 
   /**
-   * Trades a login code (once) for a session.
+   * Trades a login code (once) for a stored session.
    * @throws UnauthorizedError when the code is unknown, used or expired.
    */
-  openSession(req: { ip?: string; method: string; url: string }, code: string): { id: string; csrfToken: string; readOnly: boolean; expiresAt: string } {
+  async openSession(req: { ip?: string; method: string; url: string }, code: string): Promise<{ id: string } & SessionView> {
     this.#sweep();
     const found = this.#codes.get(code);
     this.#codes.delete(code);
-    if (found === undefined || found.expiresAt <= this.#now()) this.#fail(req, 'bad-code');
-    if (this.#sessions.size >= MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value!);
-    const id = random();
-    const session: Session = { csrf: random(), readOnly: found.readOnly, expiresAt: this.#now() + SESSION_TTL_MS };
-    this.#sessions.set(id, session);
-    return { id, csrfToken: session.csrf, readOnly: session.readOnly, expiresAt: new Date(session.expiresAt).toISOString() };
+    if (found === undefined || found.expiresAt <= this.#now() || this.#tokens === null) this.#fail(req, 'bad-code');
+    const { secret, csrfToken, session } = await this.#tokens.sessions.open(found.readOnly);
+    return { id: secret, csrfToken, readOnly: session.readOnly, expiresAt: session.expiresAt, idleExpiresAt: session.idleExpiresAt };
   }
 
   /** The session of a request's cookie, for `GET /v1/session`. */
-  sessionOf(cookieHeader: string | undefined): { csrfToken: string; readOnly: boolean; expiresAt: string } | undefined {
+  sessionOf(cookieHeader: string | undefined): SessionView | undefined {
     const s = this.#session(cookie(cookieHeader, SESSION_COOKIE));
-    return s && { csrfToken: s.csrf, readOnly: s.readOnly, expiresAt: new Date(s.expiresAt).toISOString() };
+    return s && { csrfToken: s.csrfToken, readOnly: s.readOnly, expiresAt: s.expiresAt, idleExpiresAt: s.idleExpiresAt };
   }
 
-  /** Ends the session of a request's cookie. */
-  closeSession(cookieHeader: string | undefined): void {
+  /** Ends the session of a request's cookie (logout). */
+  async closeSession(cookieHeader: string | undefined): Promise<void> {
     const id = cookie(cookieHeader, SESSION_COOKIE);
-    if (id !== undefined) this.#sessions.delete(id);
+    if (id !== undefined) await this.#tokens?.sessions.close(id);
   }
 
-  #session(id: string | undefined): Session | undefined {
-    if (id === undefined) return undefined;
-    const s = this.#sessions.get(id);
-    if (s === undefined || s.expiresAt <= this.#now()) {
-      this.#sessions.delete(id);
-      return undefined;
-    }
-    return s;
+  #session(secret: string | undefined): (SessionView & { readOnly: boolean }) | undefined {
+    return this.#tokens?.sessions.use(secret);
   }
 
   #fail(req: { ip?: string; method: string; url: string }, reason: AuthFailure, err?: Error): never {
@@ -143,7 +137,6 @@ export class Authenticator {
   #sweep(): void {
     const now = this.#now();
     for (const [k, v] of this.#codes) if (v.expiresAt <= now) this.#codes.delete(k);
-    for (const [k, v] of this.#sessions) if (v.expiresAt <= now) this.#sessions.delete(k);
   }
 }
 

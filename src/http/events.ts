@@ -79,8 +79,10 @@ export class StreamSet {
   /**
    * Streams `ring` to `res` as SSE (`sse`) or NDJSON until the client leaves or {@link closeAll}.
    * SSE sends a comment every `heartbeatMs` so idle-connection timeouts and proxies keep it open.
+   * `stillAllowed` is asked on the same period: when the credentials the stream was opened with are
+   * revoked or expire, the stream ends (the client's reconnect then gets 401).
    */
-  open(res: ServerResponse, ring: EventRing, opts: { sse: boolean; lastEventId?: string; heartbeatMs?: number }): void {
+  open(res: ServerResponse, ring: EventRing, opts: { sse: boolean; lastEventId?: string; heartbeatMs?: number; stillAllowed?: () => boolean }): void {
     const headers: Record<string, string> = opts.sse
       ? { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' }
       : { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' };
@@ -99,7 +101,14 @@ export class StreamSet {
     }
     // Subscribed in the same turn as the replay above: no event falls between the two.
     const sub = ring.live$.subscribe({ next: write, complete: () => res.end() });
-    const beat = opts.sse ? setInterval(() => res.write(': ping\n\n'), opts.heartbeatMs ?? 15_000) : undefined;
+    const beat = opts.sse || opts.stillAllowed ? setInterval(() => {
+      if (opts.stillAllowed !== undefined && !opts.stillAllowed()) {
+        entry.stop();
+        res.end();
+        return;
+      }
+      if (opts.sse) res.write(': ping\n\n');
+    }, opts.heartbeatMs ?? 15_000) : undefined;
     beat?.unref();
     const entry = {
       res,

@@ -9,7 +9,8 @@ import type { Scheduler } from '../api';
 import type { Job } from '../model/job';
 import type { Run } from '../model/run';
 import { nextRuns } from '../actors/parser/schedule';
-import { ConflictError, UnauthorizedError } from '../errors';
+import { ConflictError, NotFoundError, UnauthorizedError } from '../errors';
+import { SESSION_TTL_MS, type SessionTable } from '../actors/persistence/sessions';
 import { DEFAULT_PAGE, decodeCursor, encodeCursor } from '../reads/cursor';
 import type { Access, Authenticator } from './auth';
 import type { EventRing, StreamSet } from './events';
@@ -38,10 +39,20 @@ export interface RouteContext {
   publicUrl: () => string | null;
   /** True on TCP with TLS: cookies get `Secure`. */
   secure: boolean;
+  /** True on TCP (requests are authenticated; an event stream re-checks its credentials). */
+  tcp: boolean;
+  /** Heartbeat (and credential re-check) period of event streams. @default 15000 */
+  heartbeatMs?: number;
   /** Every job sorted by id, from a short-lived shared snapshot (see ApiCore.listJobs). */
   listJobs: () => Promise<Job[]>;
-  /** Drops that snapshot: called by every route that changes jobs. */
+  /** Drops that snapshot: after a write route failed. */
   invalidateJobs: () => void;
+  /** Patches that snapshot with a write route's answer (see JobSnapshot.written). */
+  jobsWritten: (operationId: string, answer: unknown, ref: string | undefined) => void;
+  /** Starts reading the jobs snapshot in the background (a dashboard is opening: it will search). */
+  warmJobs: () => void;
+  /** The stored dashboard sessions (null without a TCP listener). */
+  sessions: SessionTable | null;
 }
 
 /** One answer a route documents. */
@@ -65,7 +76,7 @@ export interface RouteDef {
   handle(ctx: RouteContext, req: FastifyRequest, reply: FastifyReply): Promise<unknown>;
 }
 
-/** Routes that change jobs: the jobs snapshot is dropped after each (whatever the outcome). */
+/** Routes that change jobs: the jobs snapshot is patched with their answer (or dropped when they fail). */
 export const CHANGES_JOBS = new Set(['addJob', 'removeJob', 'pauseJob', 'resumeJob', 'runJob', 'restore']);
 
 type P<T> = FastifyRequest & { params: T };
@@ -230,9 +241,19 @@ export const ROUTES: RouteDef[] = [
       const accept = String(req.headers.accept ?? '');
       const lastEventId = req.headers['last-event-id'];
       reply.hijack();
+      const stillAllowed = (): boolean => {
+        try {
+          c.auth.check(req, 'read');
+          return true;
+        } catch {
+          return false;
+        }
+      };
       c.streams.open(reply.raw, c.ring, {
         sse: !accept.includes('application/x-ndjson'),
         lastEventId: typeof lastEventId === 'string' ? lastEventId : undefined,
+        ...(c.tcp ? { stillAllowed } : {}),
+        ...(c.heartbeatMs !== undefined ? { heartbeatMs: c.heartbeatMs } : {}),
       });
       return undefined;
     },
@@ -255,11 +276,12 @@ export const ROUTES: RouteDef[] = [
     method: 'POST', url: '/v1/session', operationId: 'openSession', summary: 'trade a login code for a session cookie', access: 'public',
     body: schemas.sessionBody, responses: { 201: json(schemas.session, 'the session; its id is in the HttpOnly cookie') },
     handle: async (c, req, reply) => {
-      const s = c.auth.openSession(req, (req.body as { code: string }).code);
+      const s = await c.auth.openSession(req, (req.body as { code: string }).code);
+      c.warmJobs();
       const secure = c.secure ? '; Secure' : '';
-      void reply.header('set-cookie', `rae_session=${s.id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200${secure}`);
+      void reply.header('set-cookie', `rae_session=${s.id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_MS / 1000}${secure}`);
       void reply.code(201);
-      return { csrfToken: s.csrfToken, readOnly: s.readOnly, expiresAt: s.expiresAt };
+      return { csrfToken: s.csrfToken, readOnly: s.readOnly, expiresAt: s.expiresAt, idleExpiresAt: s.idleExpiresAt };
     },
   },
   {
@@ -270,6 +292,7 @@ export const ROUTES: RouteDef[] = [
       if (s === undefined) {
         throw new UnauthorizedError('no dashboard session (this route is for the dashboard\'s cookie)');
       }
+      c.warmJobs();
       return s;
     },
   },
@@ -277,9 +300,29 @@ export const ROUTES: RouteDef[] = [
     method: 'DELETE', url: '/v1/session', operationId: 'closeSession', summary: 'log the dashboard out', access: 'read',
     responses: { 200: json(schemas.removed, 'the session is closed') },
     handle: async (c, req, reply) => {
-      c.auth.closeSession(req.headers.cookie);
+      await c.auth.closeSession(req.headers.cookie);
       void reply.header('set-cookie', 'rae_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0');
       return { removed: 'session' };
+    },
+  },
+  {
+    // Administrative: who is logged in to the dashboard. Not for read-only credentials.
+    method: 'GET', url: '/v1/sessions', operationId: 'listSessions', summary: 'logged-in dashboard sessions, oldest first, a page at a time', access: 'write',
+    query: schemas.pageQuery, paginated: true,
+    responses: { 200: json(schemas.dashboardSessions, 'a page of sessions (never their secrets)') },
+    handle: async (c, req, reply) => {
+      const q = req.query as PageQuery;
+      const page = paginate(c.sessions?.list() ?? [], q, { defaultLimit: DEFAULT_PAGE, order: 'ascending' });
+      return sendPage(req, reply, page);
+    },
+  },
+  {
+    method: 'DELETE', url: '/v1/sessions/:session', operationId: 'revokeSession', summary: 'log a dashboard session out (its next request gets 401)', access: 'write',
+    params: schemas.sessionParams, responses: { 200: json(schemas.dashboardSession, 'the revoked session') },
+    handle: async (c, req) => {
+      const id = (req.params as { session: string }).session;
+      if (c.sessions === null) throw new NotFoundError(`no session '${id}'`);
+      return c.sessions.revoke(id);
     },
   },
 ];

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { jobSpecInputSchema } from '../actors/scheduler/job-spec';
-import { jobSchema, runSchema, slotSchema } from '../actors/persistence/schema';
+import { jobSchema, runSchema, slotSchema, triggerSchema } from '../actors/persistence/schema';
 import { MAX_PAGE } from '../reads/cursor';
 
 /** A JSON Schema object as handed to fastify and written into the OpenAPI document. */
@@ -31,7 +31,7 @@ const nullableNumber = z.number().nullable();
 export const healthSchema = z.object({
   healthy: z.boolean(),
   components: z.record(z.string(), z.object({
-    healthy: z.boolean(), detail: z.string().optional(), restarts: count.optional(),
+    healthy: z.boolean(), degraded: z.boolean().optional(), detail: z.string().optional(), restarts: count.optional(),
   })),
 }).meta({ title: 'Health' });
 
@@ -48,12 +48,28 @@ export const statsSchema = z.object({
   uptimeMs: z.number().nonnegative(),
 }).meta({ title: 'Stats' });
 
+/** One trigger of a job and what its fires caused (`why`'s `triggers`, `getJob`'s `triggerStatus`). */
+export const triggerStatusSchema = z.object({
+  index: z.number().int().nonnegative().nullable().meta({ description: "index in the job's triggers; null for @reboot" }),
+  trigger: triggerSchema.nullable(),
+  text: z.string(),
+  lastFiredAt: z.string().nullable(),
+  lastReason: z.string().nullable(),
+  lastRunId: z.string().nullable(),
+  fires: count,
+  runs: count,
+  skipped: count,
+  recentRunIds: z.array(z.string()).meta({ description: 'newest first, at most 5' }),
+  upstreamExists: z.boolean().optional().meta({ description: '--after triggers: false when the upstream job no longer exists' }),
+}).meta({ title: 'TriggerStatus' });
+
 /** Result of `GET /v1/jobs/{job}/why`. */
 export const whySchema = z.object({
   job: jobSchema,
   slots: z.array(slotSchema),
   nextRunAt: z.string().nullable(),
   blockers: z.array(z.string()),
+  triggers: z.array(triggerStatusSchema),
 }).meta({ title: 'WhyReport' });
 
 /** `{"error": {...}}`: every error answer. `field` names the bad input when there is one. */
@@ -97,8 +113,16 @@ export const runParamsSchema = z.strictObject({ run: z.string().min(1).max(200) 
 export const sessionBodySchema = z.strictObject({ code: z.string().min(1).max(200) });
 /** A dashboard session as the page sees it (the session id itself stays in the HttpOnly cookie). */
 export const sessionSchema = z.object({
-  csrfToken: z.string(), readOnly: z.boolean(), expiresAt: z.string(),
+  csrfToken: z.string(), readOnly: z.boolean(),
+  expiresAt: z.string().meta({ description: 'absolute end of the session (12 h after login)' }),
+  idleExpiresAt: z.string().meta({ description: 'end if it stays unused (1 h after its last request)' }),
 }).meta({ title: 'Session' });
+/** A stored dashboard session as listed (`GET /v1/sessions`, `rae-sched session list`): no secret. */
+export const dashboardSessionSchema = z.object({
+  id: z.string(), readOnly: z.boolean(), createdAt: z.string(), lastSeenAt: z.string(), expiresAt: z.string(), idleExpiresAt: z.string(),
+}).meta({ title: 'DashboardSession' });
+/** Path parameter `{session}`: a session's public id. */
+export const sessionParamsSchema = z.strictObject({ session: z.string().min(1).max(200) });
 /** `POST /v1/login-codes` (Unix socket only): what `rae-sched dashboard` prints. */
 export const loginCodeSchema = z.object({
   code: z.string(), url: z.string(), expiresAt: z.string(),
@@ -125,11 +149,15 @@ export const schemas = {
   restoreBody: z.object({}).loose().meta({ description: 'a document written by `GET /v1/backup`; validated whole before anything changes' }),
   event: z.object({ type: z.string(), at: z.string() }).loose().meta({ title: 'SchedulerEvent' }),
   session: sessionSchema,
+  dashboardSession: dashboardSessionSchema,
+  dashboardSessions: z.array(dashboardSessionSchema),
+  sessionParams: sessionParamsSchema,
   sessionBody: sessionBodySchema,
   loginCode: loginCodeSchema,
   loginCodeBody: loginCodeBodySchema,
   jobListQuery: jobListQuerySchema,
   historyQuery: historyQuerySchema,
+  pageQuery: pageQuerySchema,
   nextQuery: nextQuerySchema,
   jobParams: jobParamsSchema,
   runParams: runParamsSchema,

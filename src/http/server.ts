@@ -16,14 +16,19 @@ import { TokenStore } from '../actors/persistence/tokens';
 import { buildApp } from './app';
 import { Authenticator } from './auth';
 import { EventRing, StreamSet } from './events';
+import { JobSnapshot } from './job-snapshot';
 import type { RouteContext } from './routes';
 import { StaticFiles } from './static';
 import { isLoopback } from './address';
 
 export { parseListenAddress, isLoopback } from './address';
 
-/** Longest age of the jobs snapshot that list pages are cut from. */
-export const JOBS_SNAPSHOT_MS = 2000;
+/**
+ * Age at which the jobs snapshot that filtered pages are cut from is refreshed (in the background).
+ * Events keep it current meanwhile; only `nextRunAt` after a fire waits for a refresh. Each refresh
+ * reads every job, so this also bounds how often a searching page costs the daemon a full read.
+ */
+export const JOBS_SNAPSHOT_MS = 10_000;
 
 /** Timeouts of the TCP listener, in ms. */
 export interface HttpTimeouts {
@@ -50,11 +55,31 @@ export interface HttpOptions {
   corsOrigins?: string[];
   /** Concurrent connections accepted. @default 256 */
   maxConnections?: number;
+  /**
+   * Period of event-stream heartbeats, and of re-checking a stream's credentials (a revoked token or
+   * session ends its open stream within this). @default 15000
+   */
+  eventHeartbeatMs?: number;
 }
 
 const pem = (v: string | Buffer): string | Buffer =>
   typeof v === 'string' && !v.includes('-----BEGIN') ? readFileSync(v) : v;
 
+
+/** Jobs per read of the snapshot: the cost of one dashboard page, so other requests interleave. */
+const SNAPSHOT_PAGE = 500;
+
+/**
+ * Every job, read page by page (the scheduler's paged `listJobs`): reading 10,000 at once would hold
+ * the daemon's thread for seconds on a loaded machine; pages let other requests in between.
+ */
+async function readAllJobs(scheduler: Scheduler): Promise<Job[]> {
+  const all: Job[] = [];
+  for (let page = await scheduler.listJobs({ limit: SNAPSHOT_PAGE }); ; page = await scheduler.listJobs({ limit: SNAPSHOT_PAGE, after: page.next })) {
+    all.push(...page.jobs);
+    if (page.next === null || page.jobs.length === 0) return all;
+  }
+}
 
 /** State shared by the listeners of one daemon: the event ring, streams, credentials, metrics. */
 export class ApiCore {
@@ -65,15 +90,18 @@ export class ApiCore {
   readonly tokens: TokenStore | null;
   #publicUrl: string | null = null;
   readonly #scheduler: Scheduler;
-  #snapshot: { at: number; jobs: Promise<Job[]> } | null = null;
+  readonly #snapshot: JobSnapshot;
   readonly #ringSub: Subscription;
 
-  constructor(scheduler: Scheduler, opts: { logger?: Logger; tokens?: TokenStore | null }) {
+  readonly #heartbeatMs: number | undefined;
+
+  /** `heartbeatMs`: period of event-stream heartbeats and credential re-checks (tests shorten it). */
+  constructor(scheduler: Scheduler, opts: { logger?: Logger; tokens?: TokenStore | null; heartbeatMs?: number }) {
     this.#scheduler = scheduler;
+    this.#heartbeatMs = opts.heartbeatMs;
     this.ring = new EventRing(scheduler.events$);
-    this.#ringSub = this.ring.live$.subscribe((n) => {
-      if (n.event.type.startsWith('job.')) this.invalidateJobs();
-    });
+    this.#snapshot = new JobSnapshot(() => readAllJobs(scheduler), { maxAgeMs: JOBS_SNAPSHOT_MS });
+    this.#ringSub = this.ring.live$.subscribe((n) => this.#snapshot.apply(n.event));
     this.tokens = opts.tokens ?? null;
     this.auth = new Authenticator({ tokens: this.tokens, registry: this.registry, ...(opts.logger ? { logger: opts.logger } : {}) });
   }
@@ -83,35 +111,35 @@ export class ApiCore {
     this.#publicUrl = url;
   }
 
-  /**
-   * Every job, sorted by id, from a snapshot at most {@link JOBS_SNAPSHOT_MS} old: the pages of one
-   * listing (the dashboard reads 500 at a time) and concurrent readers share one `listJobs()`,
-   * which reads every job. Job events and writes through the API drop the snapshot at once.
-   */
+  /** Every job, sorted by id, from the shared snapshot (src/http/job-snapshot.ts). */
   listJobs(): Promise<Job[]> {
-    const now = Date.now();
-    if (this.#snapshot !== null && now - this.#snapshot.at < JOBS_SNAPSHOT_MS) return this.#snapshot.jobs;
-    const jobs = this.#scheduler.listJobs().then((list) => list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
-    const entry = { at: now, jobs };
-    jobs.catch(() => {
-      if (this.#snapshot === entry) this.#snapshot = null;
-    });
-    this.#snapshot = entry;
-    return jobs;
+    return this.#snapshot.get();
   }
 
-  /** Drops the jobs snapshot (a job changed). */
+  /**
+   * Starts reading the snapshot if there is none, without waiting: a dashboard session opening
+   * warms it, so the page's first search does not wait for a read of every job.
+   */
+  warmJobs(): void {
+    this.#snapshot.get().catch(() => undefined);
+  }
+
+  /** Drops the jobs snapshot (a write through the API: the next filtered page reads afresh). */
   invalidateJobs(): void {
-    this.#snapshot = null;
+    this.#snapshot.invalidate();
   }
 
-  /** What the routes of one listener see. */
-  context(secure: boolean): RouteContext {
+  /** What the routes of one listener see: the Unix socket's (`tcp` false) or a TCP listener's. */
+  context(secure: boolean, tcp = true): RouteContext {
     return {
-      scheduler: this.#scheduler, auth: this.auth, ring: this.ring, streams: this.streams, secure,
+      scheduler: this.#scheduler, auth: this.auth, ring: this.ring, streams: this.streams, secure, tcp,
+      ...(this.#heartbeatMs !== undefined ? { heartbeatMs: this.#heartbeatMs } : {}),
       listJobs: () => this.listJobs(),
       invalidateJobs: () => this.invalidateJobs(),
+      jobsWritten: (op, answer, ref) => this.#snapshot.written(op, answer, ref),
+      warmJobs: () => this.warmJobs(),
       httpMetrics: () => this.registry.metrics(),
+      sessions: this.tokens?.sessions ?? null,
       publicUrl: () => this.#publicUrl,
     };
   }

@@ -3,3 +3,4 @@ export * from './run';
 export * from './events';
 export * from './ids';
 export * from './duration';
+export * from './trigger-status';

@@ -1,5 +1,6 @@
 /** Data shapes of jobs, as users see them (CONTRACT.md "Job (JSON)"). */
 import type { Run } from './run';
+import type { TriggerStatus } from './trigger-status';
 
 /** What happens when a job's slot comes while a previous run of it is still running. */
 export type OverlapPolicy = 'skip' | 'queue' | 'allow' | 'replace';
@@ -81,7 +82,13 @@ export type JobState = 'scheduled' | 'paused' | 'done' | 'waiting';
 export interface Job {
   id: string;
   name: string;
+  /** Canonical schedule text: a one-time schedule is stored as the instant it resolved to (`at <ISO>`). */
   schedule: string;
+  /**
+   * The schedule as it was typed, when that differs from `schedule` (`tomorrow at 9am`, `in 10
+   * minutes`, `at 2027-01-01T09:00`); null or absent otherwise (and in jobs stored before it existed).
+   */
+  scheduleText?: string | null;
   timezone: string | null;
   command: Command | null;
   module: string | null;
@@ -109,4 +116,9 @@ export interface Job {
   nextRunAt: string | null;
   lastRun: Run | null;
   state: JobState;
+  /**
+   * Each trigger (and an `@reboot` schedule) with its last fire and the runs it caused. Only in
+   * `getJob` (`status`) and `why` answers, not in `listJobs`; never stored with the job.
+   */
+  triggerStatus?: TriggerStatus[];
 }

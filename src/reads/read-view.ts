@@ -17,6 +17,7 @@ import type { RunRollup } from '../actors/persistence/rollup';
 import { iso, jobState } from '../actors/scheduler/runs';
 import { nextRunAtOf } from '../actors/scheduler/next-run';
 import { explainBlockers } from '../actors/scheduler/why';
+import { missingUpstreams, triggerStatusOf } from './trigger-status';
 import { checkPageLimit, decodeCursor, DEFAULT_PAGE, encodeCursor } from './cursor';
 
 /** Job counts as `stats` shows them. */
@@ -91,7 +92,7 @@ export class ReadView {
 
   /** A job by id or name, as people see it. @throws NotFoundError */
   getJob(ref: string): Job {
-    return this.#presentStored(this.find(ref));
+    return this.#withTriggers(this.find(ref));
   }
 
   /** A stored job by id or name. @throws NotFoundError */
@@ -116,15 +117,14 @@ export class ReadView {
   /** `rae-sched why`: recent slots, next run and what could block the job. */
   why(ref: string): WhyReport {
     const stored = this.find(ref);
-    const job = this.#presentStored(stored);
+    const job = this.#withTriggers(stored);
     const slots = this.#o.store.listSlots(job.id, 20);
     const blockers = explainBlockers({
       job, schedule: this.#schedule(stored), offline: this.#o.mode === 'offline',
       running: this.#live.runningOf(job.id), runningTotal: this.#live.runningCount(), maxConcurrent: this.#o.maxConcurrent,
-      missingUpstreams: job.triggers.flatMap((t) => (t.type === 'after' &&
-        (this.#o.store.getJob(t.job) ?? this.#o.store.getJobByName(t.job)) === null ? [t.job] : [])),
+      missingUpstreams: missingUpstreams(job, (r) => this.#exists(r)),
     });
-    return { job, slots, nextRunAt: job.nextRunAt, blockers };
+    return { job, slots, nextRunAt: job.nextRunAt, blockers, triggers: job.triggerStatus ?? [] };
   }
 
   /** Run statistics of the whole store (rolled up as runs finished: no scan of history). */
@@ -149,6 +149,18 @@ export class ReadView {
   jobNames(max: number): Array<[string, string]> {
     if (this.#o.store.counts().jobs > max) return [];
     return this.#o.store.listHeads().map((h): [string, string] => [h.id, h.name]);
+  }
+
+  /** A stored job as people see it, with what each of its triggers did. */
+  #withTriggers(stored: Job): Job {
+    const job = this.#presentStored(stored);
+    const fires = this.#o.store.triggerFires(job.id);
+    return { ...job, triggerStatus: triggerStatusOf(job, this.#schedule(stored), fires, (r) => this.#exists(r)) };
+  }
+
+  /** Whether a job has this id or name. */
+  #exists(ref: string): boolean {
+    return (this.#o.store.getJob(ref) ?? this.#o.store.getJobByName(ref)) !== null;
   }
 
   /** A stored job as people see it, reading its state and newest run. */

@@ -51,6 +51,8 @@ export async function call(method, path, body) {
   });
   const text = await res.text();
   const json = text === '' ? null : (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text;
+  // The session ended (expired, idle too long, revoked, logged out elsewhere): the page shows the login.
+  if (res.status === 401) window.dispatchEvent(new Event('rae-logged-out'));
   if (!res.ok) throw new ApiError(res.status, json?.error);
   return { json, res };
 }
@@ -84,6 +86,12 @@ export function liveEvents({ onEvent, onGap, onState }) {
   es.onmessage = (m) => onEvent(JSON.parse(m.data));
   es.addEventListener('gap', () => onGap());
   return () => es.close();
+}
+
+/** Ends the session (the cookie is cleared by the daemon's answer). */
+export async function logout() {
+  await fetch('/v1/session', { method: 'DELETE', credentials: 'same-origin' });
+  csrf = null;
 }
 
 export const enc = encodeURIComponent;

@@ -58,7 +58,9 @@ export function statusBadge(status) {
 /** A sparkline of values (oldest first) as inline SVG. */
 export function sparkline(values, { width = 90, height = 20, title = '' } = {}) {
   const v = values.filter((x) => typeof x === 'number');
-  if (v.length < 2) return html`<svg class="spark" width=${width} height=${height}><title>${title}</title></svg>`;
+  if (v.length === 0) return html`<svg class="spark" width=${width} height=${height}><title>${title}</title></svg>`;
+  // One run: a dot (a line needs two).
+  if (v.length === 1) return html`<svg class="spark" width=${width} height=${height}><title>${title}</title><circle cx="3" cy=${height / 2} r="2" /></svg>`;
   const max = Math.max(...v) || 1;
   const pts = v.map((x, i) => `${((i / (v.length - 1)) * (width - 2) + 1).toFixed(1)},${(height - 1 - (x / max) * (height - 2)).toFixed(1)}`);
   return html`<svg class="spark" width=${width} height=${height} viewBox=${`0 0 ${width} ${height}`}>

@@ -1,7 +1,8 @@
 /** Output for people: relative times and aligned tables. */
-import { formatJobs, formatNext, formatRuns, formatSize, formatWhy, relativeTime, table } from '../../src/cli/format';
+import { formatJobs, formatNext, formatRuns, formatSize, formatWhy, relativeTime, scheduleText, table } from '../../src/cli/format';
 import { describeEvent } from '../../src/cli/commands/system';
 import type { SchedulerEvent } from '../../src/model/events';
+import type { TriggerStatus } from '../../src/model/trigger-status';
 import type { Job } from '../../src/model/job';
 import type { Run } from '../../src/model/run';
 
@@ -93,16 +94,32 @@ describe('history and events for people', () => {
 });
 
 describe('why of a trigger job', () => {
-  it('lists each trigger with its last fire and the runs it caused', () => {
+  it('lists each trigger with its last fire, its reason and the runs it caused', () => {
     const job = {
       id: 'job_1', name: 'ingest', schedule: 'never', timezone: null, state: 'waiting',
       triggers: [{ type: 'watch', paths: ['/in'] }, { type: 'after', job: 'up', on: 'failed' }],
     } as unknown as Job;
-    const r = (id: string, trigger: Run['trigger'], ago: number): Run => ({
-      id, jobId: 'job_1', attempt: 1, trigger, status: 'succeeded', exitCode: 0, signal: null, scheduledAt: at(-ago),
-      startedAt: at(-ago), finishedAt: at(-ago), durationMs: 1, peakMemoryBytes: null, error: null, output: '',
-    });
-    const text = formatWhy({ job, slots: [], nextRunAt: null, blockers: [] }, NOW, [r('run_3', 'event', 60_000), r('run_2', 'manual', 120_000), r('run_1', 'event', 7_200_000)]);
-    expect(text).toContain('triggers:\n  - watch /in: last fired 1m ago (run_3 succeeded), 2 runs caused\n  - after up failed: never fired');
+    const triggers: TriggerStatus[] = [
+      { index: 0, trigger: job.triggers[0]!, text: 'watch /in', lastFiredAt: at(-60_000), lastReason: 'watch: /in/a changed',
+        lastRunId: 'run_3', fires: 3, runs: 2, skipped: 1, recentRunIds: ['run_3', 'run_1'] },
+      { index: 1, trigger: job.triggers[1]!, text: 'after up failed', lastFiredAt: null, lastReason: null, lastRunId: null,
+        fires: 0, runs: 0, skipped: 0, recentRunIds: [], upstreamExists: false },
+    ];
+    const text = formatWhy({ job, slots: [], nextRunAt: null, blockers: [], triggers }, NOW);
+    expect(text).toContain('triggers:\n  - watch /in — last fired 1m ago (run_3), 3 fires: 2 runs, 1 skipped (overlap)\n' +
+      '      reason: watch: /in/a changed\n      runs:   run_3, run_1\n' +
+      "  - after up failed — never fired — 'up' no longer exists: it can never fire");
+  });
+});
+
+describe('scheduleText', () => {
+  it('shows the words of a one-time schedule beside the instant, in the job\'s zone; other schedules as stored', () => {
+    expect(scheduleText({ schedule: 'at 2026-12-02T08:00:00.000Z', scheduleText: 'tomorrow at 9am', timezone: 'Europe/Paris' }))
+      .toBe('tomorrow at 9am (2026-12-02 09:00 Europe/Paris)');
+    expect(scheduleText({ schedule: 'at 2026-12-01T11:20:28.512Z', scheduleText: 'in 10 minutes', timezone: 'UTC' }))
+      .toBe('in 10 minutes (2026-12-01 11:20:28 UTC)');
+    // Stored before the words were kept, or typed as the canonical text itself.
+    expect(scheduleText({ schedule: 'at 2026-12-02T08:00:00.000Z', timezone: null })).toBe('at 2026-12-02T08:00:00.000Z');
+    expect(scheduleText({ schedule: '*/5 * * * *', scheduleText: null, timezone: null })).toBe('*/5 * * * *');
   });
 });

@@ -110,7 +110,7 @@ export class MemoryScheduler implements Scheduler {
   }
   async why(idOrName: string): Promise<WhyReport> {
     const job = this.#find(idOrName);
-    return { job, slots: [], nextRunAt: null, blockers: ['paused'] };
+    return { job, slots: [], nextRunAt: null, blockers: ['paused'], triggers: [] };
   }
   async health(): Promise<Health> {
     return { healthy: true, components: { queue: { healthy: true } } };

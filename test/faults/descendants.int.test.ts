@@ -4,6 +4,7 @@
  * up when a daemon restarts after a kill -9.
  */
 import { eventually, rae, startDaemon, type DaemonHandle } from '../cli/harness';
+import { detectContainment } from '../../src/workers/run/cgroup-detect';
 import { pidsWithEnv, tempDir } from './helpers';
 
 jest.setTimeout(180_000);
@@ -52,7 +53,9 @@ describe('escaped descendants', () => {
     const run = JSON.parse((await cli('run', 'hog', '--wait', '--json')).stdout) as RunJson;
     expect(run.status).toBe('killed');
     expect(run.error).toMatch(/memory limit/);
-    expect(run.peakMemoryBytes).toBeGreaterThan(50 * 1024 * 1024);
+    // Sampled RSS passes the limit before the kill; a cgroup's charge is stopped by the kernel at it.
+    if (detectContainment(true).backend === null) expect(run.peakMemoryBytes).toBeGreaterThan(50 * 1024 * 1024);
+    else expect(run.peakMemoryBytes).toBeGreaterThanOrEqual(0.9 * 50 * 1024 * 1024);
     await treeGone(run.id);
   });
 

@@ -50,8 +50,10 @@ describe('a full disk', () => {
     const dir = join(mnt, 'data');
     const cli = (...args: string[]) => rae([...args, '--data-dir', dir]);
     expect((await cli('add', 'hourly', 'every 1h', 'true')).code).toBe(0);
-    const daemon = await startDaemon(dir);
+    // A floor of 1 MiB: the 24 MiB tmpfs is above it until filled (the default 100 MiB would never clear here).
+    const daemon = await startDaemon(dir, ['--min-free-disk', '1MB']);
     daemons.push(daemon);
+    expect((await cli('health')).code).toBe(0);
     fill();
     // Each add needs new pages: the first that cannot get them is refused, saying why.
     let refused: { code: number | null; stderr: string } | undefined;
@@ -63,8 +65,13 @@ describe('a full disk', () => {
     expect(refused!.code).toBe(1);
     expect(refused!.stderr.trim().split('\n')).toHaveLength(1);
     expect(refused!.stderr).toMatch(/^rae-sched: error: the disk holding the store is full \(ENOSPC\)/);
-    // The daemon is still up and answering; nothing crashed on the log file.
-    expect((await cli('health')).code).toBe(0);
+    // The daemon is still up and answering, its health naming the full disk; nothing crashed on the log file.
+    await eventually(async () => {
+      const h = await cli('health', '--json');
+      if (h.code !== 1) return undefined;
+      const disk = (JSON.parse(h.stdout) as { components: Record<string, { healthy: boolean }> }).components.disk;
+      return disk && !disk.healthy ? true : undefined;
+    }, 'health to show the full disk', 60_000);
     expect(daemon.child.exitCode).toBeNull();
     const jobs = JSON.parse((await cli('list', '--json')).stdout) as { name: string; state: string }[];
     expect(jobs.find((j) => j.name === 'hourly')?.state).toBe('scheduled');
@@ -72,6 +79,8 @@ describe('a full disk', () => {
     await rm(join(mnt, 'fill'));
     // Space is back: writes work again without a restart.
     await eventually(async () => ((await cli('add', 'after-space', 'every 1h', 'true')).code === 0 ? true : undefined), 'an add to succeed again', 60_000);
+    // The fault clears from health once space is back.
+    await eventually(async () => ((await cli('health')).code === 0 ? true : undefined), 'health to clear', 60_000);
     // (A log line that cannot be written falls back to stderr: test/cli/daemon-log.test.ts, on /dev/full.)
     expect(await daemon.stop('SIGTERM')).toBe(0);
   });

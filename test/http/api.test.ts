@@ -218,6 +218,29 @@ describe('auth on TCP', () => {
     await api(unix, 'DELETE', '/v1/jobs/c1');
   });
 
+  it('lists stored dashboard sessions a page at a time (no secrets) and revokes one: its cookie gets 401', async () => {
+    const open = async (): Promise<string> => {
+      const { code } = (await api(unix, 'POST', '/v1/login-codes', { body: { readOnly: true } })).json as { code: string };
+      const opened = await api(tcp, 'POST', '/v1/session', { body: { code } });
+      expect(opened.json).toMatchObject({ readOnly: true });
+      return String(opened.headers['set-cookie']).split(';')[0]!;
+    };
+    const [c1, c2] = [await open(), await open()];
+    const first = await api(unix, 'GET', '/v1/sessions?limit=1');
+    expect(first.headers.link).toMatch(/rel="next"/);
+    const all = (await api(tcp, 'GET', '/v1/sessions', { token: full })).json as Array<{ id: string; readOnly: boolean }>;
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(all)).not.toContain(c1.split('=')[1]);
+    // Read-only credentials do not see who is logged in.
+    expect((await api(tcp, 'GET', '/v1/sessions', { token: readOnly })).status).toBe(403);
+    expect((await api(tcp, 'GET', '/v1/jobs', { headers: { cookie: c2 } })).status).toBe(200);
+    const newest = all[all.length - 1]!;
+    expect((await api(tcp, 'DELETE', `/v1/sessions/${newest.id}`, { token: full })).json).toMatchObject({ id: newest.id });
+    expect((await api(tcp, 'GET', '/v1/jobs', { headers: { cookie: c2 } })).status).toBe(401);
+    expect((await api(tcp, 'GET', '/v1/jobs', { headers: { cookie: c1 } })).status).toBe(200);
+    expect((await api(unix, 'DELETE', `/v1/sessions/${newest.id}`)).status).toBe(404);
+  });
+
   it('sends no CORS headers by default', async () => {
     const res = await rawRequest(tcp, 'GET', '/v1/health', { headers: { authorization: `Bearer ${full}`, origin: 'https://evil.example' } });
     expect(res.status).toBe(200);
@@ -259,6 +282,27 @@ describe('limits', () => {
     // Never finish the headers: the server must give up on its own (headersMs: 1000 here).
     const answer = await closed;
     expect(answer === '' || answer.startsWith('HTTP/1.1 408')).toBe(true);
+  });
+
+  it('cuts off a client that trickles its body (whole request bound, requestMs: 2000 here); nothing is stored', async () => {
+    const { port } = new URL(server.httpUrl!);
+    const sock = connect(Number(port), '127.0.0.1');
+    const body = JSON.stringify(spec('trickled'));
+    const closed = new Promise<string>((r) => {
+      let got = '';
+      sock.on('data', (c: Buffer) => (got += c.toString()));
+      sock.on('close', () => r(got));
+      sock.on('error', () => undefined);
+    });
+    sock.write(`POST /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${full}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
+    // One byte every 200 ms: the body would take minutes; the server gives up on its own.
+    let i = 0;
+    const drip = setInterval(() => { if (i < body.length - 1 && !sock.destroyed) sock.write(body[i++]!); }, 200);
+    const answer = await closed;
+    clearInterval(drip);
+    expect(answer === '' || answer.startsWith('HTTP/1.1 408')).toBe(true);
+    expect(i).toBeLessThan(body.length - 1);
+    expect([...mem.jobs.values()].some((j) => j.name === 'trickled')).toBe(false);
   });
 });
 

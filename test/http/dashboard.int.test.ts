@@ -5,12 +5,12 @@
  * resume it, and keep a screenshot (test-output/dashboard.png).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { Job } from '../../src/model/job';
-import { type DaemonHandle, rae, startDaemon } from '../cli/harness';
+import { type DaemonHandle, eventually, rae, startDaemon } from '../cli/harness';
 
 jest.setTimeout(240_000);
 
@@ -104,6 +104,9 @@ describe('dashboard in Chromium', () => {
 
     await page.click('.row[data-job="hello"]');
     await page.waitForSelector('[data-testid="job-page"][data-job="hello"]', WAIT);
+    // The next fires on a timeline, and why in words.
+    expect(await page.$$eval('[data-testid="timeline"] .tick', (t) => t.length)).toBe(10);
+    expect(await page.$eval('[data-testid="why"]', (e) => e.textContent)).toContain('Nothing blocks it.');
     await page.click('[data-action="run"]');
     await page.waitForFunction(
       `[...document.querySelectorAll('[data-testid="output"]')].some((e) => e.textContent.includes('hello from the dashboard'))`,
@@ -132,9 +135,61 @@ describe('dashboard in Chromium', () => {
     expect(existsSync(join(OUT, 'dashboard.png'))).toBe(true);
   });
 
+  it('`rae-sched dashboard` prints the login link and, on a desktop, opens it', async () => {
+    // No desktop here: a stand-in xdg-open on PATH records what it was asked to open.
+    const bin = join(dir, 'fake-bin');
+    await mkdir(bin, { recursive: true });
+    const opened = join(dir, 'opened.txt');
+    await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`, { mode: 0o755 });
+    const r = await rae(['dashboard', '--data-dir', dir], { env: { DISPLAY: ':0', PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.code).toBe(0);
+    const url = r.stdout.split('\n')[0]!;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#code=[\w-]{43}$/);
+    expect(r.stdout).toContain('one-time login link, valid until');
+    await eventually(async () => (existsSync(opened) ? true : undefined), 'xdg-open to be called');
+    expect(await readFile(opened, 'utf8')).toBe(url);
+    // --no-open only prints.
+    await rm(opened);
+    const quiet = await rae(['dashboard', '--data-dir', dir, '--no-open'], { env: { DISPLAY: ':0', PATH: `${bin}:${process.env.PATH}` } });
+    expect(quiet.code).toBe(0);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(existsSync(opened)).toBe(false);
+  });
+
   it('search filters the list on the daemon side', async () => {
     await page.type('[data-testid="search"]', 'nightly');
     await page.waitForFunction(`document.querySelectorAll('.row[data-job]').length === 1`, WAIT);
     expect(await page.$('.row[data-job="nightly-backup"]')).not.toBeNull();
+  });
+
+  it('removes a job only after the confirmation', async () => {
+    await page.click('.row[data-job="nightly-backup"]');
+    await page.waitForSelector('[data-testid="job-page"][data-job="nightly-backup"]', WAIT);
+    await page.click('[data-action="remove"]');
+    await page.waitForSelector('[data-action="confirm-remove"]', WAIT);
+    // Asked, not done yet.
+    expect((await cli('status', 'nightly-backup')).code).toBe(0);
+    await page.click('[data-action="confirm-remove"]');
+    await page.waitForSelector('[data-testid="jobs"]', WAIT);
+    await page.waitForFunction(`document.querySelector('.row[data-job="nightly-backup"]') === null`, WAIT);
+    expect((await cli('status', 'nightly-backup')).code).not.toBe(0);
+  });
+
+  it('shows the login again when the session is revoked from the CLI, and after logging out', async () => {
+    const list = JSON.parse((await cli('session', 'list', '--json')).stdout) as Array<{ id: string }>;
+    expect(list.length).toBe(1);
+    const unknown = await cli('session', 'revoke', 'ses_nope');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no session 'ses_nope'");
+    expect((await cli('session', 'revoke', list[0]!.id)).code).toBe(0);
+    // The page's next request (its stats poll, every 5 s) is refused: it says so.
+    await page.waitForFunction(`document.querySelector('[data-testid="login"]')?.textContent.includes('session has ended')`, WAIT);
+
+    const login = await cli('dashboard', '--no-open', '--json');
+    await page.goto((JSON.parse(login.stdout) as { url: string }).url, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('[data-testid="jobs"]', WAIT);
+    await page.click('[data-action="logout"]');
+    await page.waitForFunction(`document.querySelector('[data-testid="login"]')?.textContent.includes('session has ended')`, WAIT);
+    expect(JSON.parse((await cli('session', 'list', '--json')).stdout)).toEqual([]);
   });
 });

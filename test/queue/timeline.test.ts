@@ -127,4 +127,65 @@ describe('Timeline', () => {
     expect(t.size).toBe(0);
     expect(t.remove('missing')).toBe(false);
   });
+
+  describe('upsertMany (bulk load)', () => {
+    type Op = { kind: 'many'; entries: Array<{ jobId: string; at: number }> } | { kind: 'one'; jobId: string; at: number }
+      | { kind: 'remove'; jobId: string } | { kind: 'pop'; now: number; max: number };
+    // Few ids and few times: batches name the same job twice and hold many equal times, where the
+    // order of insertion decides the pop order.
+    const id = fc.integer({ min: 0, max: 60 }).map((i) => `j${i}`);
+    const at = fc.integer({ min: 0, max: 20 });
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 3, arbitrary: fc.array(fc.record({ jobId: id, at }), { maxLength: 200 }).map((entries) => ({ kind: 'many' as const, entries })) },
+      { weight: 2, arbitrary: fc.record({ jobId: id, at }).map((e) => ({ kind: 'one' as const, ...e })) },
+      { weight: 1, arbitrary: id.map((jobId) => ({ kind: 'remove' as const, jobId })) },
+      { weight: 1, arbitrary: fc.record({ now: at, max: fc.integer({ min: 1, max: 30 }) }).map((p) => ({ kind: 'pop' as const, ...p })) },
+    );
+
+    it('pops exactly what one upsert after another pops (property, against the incremental path)', () => {
+      fc.assert(fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const bulk = new Timeline();
+        const one = new Timeline();
+        for (const o of ops) {
+          if (o.kind === 'many') {
+            bulk.upsertMany(o.entries);
+            for (const e of o.entries) one.upsert(e.jobId, e.at);
+          } else if (o.kind === 'one') {
+            bulk.upsert(o.jobId, o.at);
+            one.upsert(o.jobId, o.at);
+          } else if (o.kind === 'remove') {
+            expect(bulk.remove(o.jobId)).toBe(one.remove(o.jobId));
+          } else {
+            expect(bulk.popDue(o.now, o.max)).toEqual(one.popDue(o.now, o.max));
+          }
+          expect(bulk.size).toBe(one.size);
+          expect(bulk.peek()).toEqual(one.peek());
+        }
+        expect(bulk.popDue(Infinity)).toEqual(one.popDue(Infinity));
+      }), { numRuns: 300 });
+    });
+
+    it('heapifies a large batch into an empty or small timeline and keeps ties in batch order', () => {
+      const t = new Timeline();
+      t.upsert('old', 5);
+      const n = 20_000;
+      // Three distinct times only: almost every entry ties with thousands of others.
+      t.upsertMany(Array.from({ length: n }, (_, i) => ({ jobId: `j${i}`, at: (i * 7919) % 3 })));
+      expect(t.size).toBe(n + 1);
+      const out = t.popDue(Infinity);
+      expect(out[out.length - 1]).toEqual({ jobId: 'old', at: 5 });
+      const expected = Array.from({ length: n }, (_, i) => ({ jobId: `j${i}`, at: (i * 7919) % 3 }))
+        .sort((a, b) => a.at - b.at || Number(a.jobId.slice(1)) - Number(b.jobId.slice(1)));
+      expect(out.slice(0, n)).toEqual(expected);
+    });
+
+    it('refuses a batch with a bad entry before changing anything', () => {
+      const t = new Timeline();
+      t.upsert('a', 1);
+      expect(() => t.upsertMany([{ jobId: 'b', at: 2 }, { jobId: 'c', at: NaN }]))
+        .toThrow(expect.objectContaining({ code: 'VALIDATION', field: 'at' }));
+      expect(t.size).toBe(1);
+      expect(t.has('b')).toBe(false);
+    });
+  });
 });

@@ -21,13 +21,13 @@ describe('restore through a running scheduler', () => {
       name: 'w', schedule: 'never', command: 'true',
       triggers: [{ type: 'watch', paths: [watched] }, { type: 'when', condition: 'load > 1000 for 1m' }],
     });
-    expect((await s.health()).components.triggers!.detail).toBe('1 watched paths, 1 usage conditions');
+    expect((await s.health()).components.watches!.detail).toBe('1 watched paths, 1 usage conditions');
     await s.restore(empty);
-    expect((await s.health()).components.triggers!.detail).toBe('0 watched paths, 0 usage conditions');
+    expect((await s.health()).components.watches!.detail).toBe('0 watched paths, 0 usage conditions');
     expect(await s.listJobs()).toEqual([]);
     // The hub still works for jobs added after the restore.
     await s.addJob({ name: 'w2', schedule: 'never', command: 'true', triggers: [{ type: 'watch', paths: [watched] }] });
-    expect((await s.health()).components.triggers!.detail).toBe('1 watched paths, 0 usage conditions');
+    expect((await s.health()).components.watches!.detail).toBe('1 watched paths, 0 usage conditions');
   });
 });
 

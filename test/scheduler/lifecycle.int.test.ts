@@ -140,7 +140,7 @@ describe('scheduler lifecycle (virtual clock, real threads and processes)', () =
     for (const r of runs.runs) expect(r).toMatchObject({ trigger: 'event', status: expect.stringMatching(/^(succeeded|skipped)$/) });
     await expect(s.addJob({ name: 'bad-when', schedule: 'never', command: 'true', triggers: [{ type: 'when', condition: 'cpu is sad' }] }))
       .rejects.toMatchObject({ code: 'VALIDATION', field: 'when' });
-    expect((await s.health()).components.triggers).toMatchObject({ healthy: true, detail: '1 watched paths, 0 usage conditions' });
+    expect((await s.health()).components.watches).toMatchObject({ healthy: true, detail: '1 watched paths, 0 usage conditions' });
     runs.stop();
   });
 

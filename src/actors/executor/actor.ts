@@ -10,6 +10,7 @@
  */
 import type { Logger } from '../../api';
 import { ActorCrash, CRASH_HANDLER, STOP_HANDLER } from '../../runtime/types';
+import { containment } from '../../workers/run/cgroup-detect';
 import { ExecutorPool } from './pool';
 import type { CancelReason, RunRequest, RunResult } from './types';
 
@@ -66,6 +67,8 @@ export type ExecutorHandlers = {
 /** Builds an executor incarnation with its own pool. */
 export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
   const pool = new ExecutorPool({ maxConcurrent: init.maxConcurrent, logger: init.logger });
+  // Which containment the runs get (docs/jobs.md "Containment"): detected once here, said once.
+  init.logger?.info({ containment: containment().summary }, 'run containment');
   const active = new Map<string, (reason: CancelReason) => void>();
   /** Runs whose results nobody wants any more (their scheduler incarnation is gone). */
   const disowned = new Set<string>();

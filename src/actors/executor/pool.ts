@@ -12,6 +12,7 @@ import { Piscina } from 'piscina';
 import type { Logger } from '../../api';
 import { ShutdownError, ValidationError } from '../../errors';
 import { ModuleThreads } from './module-threads';
+import { killRunGroups, removeOwnGroups } from '../../workers/run/cgroup';
 import {
   DEFAULT_KILL_GRACE_MS, type CancelReason, type FromTaskMessage, type RunRequest, type RunResult, type RunTaskPayload, type ToTaskMessage,
 } from './types';
@@ -223,6 +224,8 @@ export class ExecutorPool {
     await this.#modules.destroy();
     await Promise.all([...this.#slots].map((slot) => this.#destroy(slot)));
     this.#current = null;
+    // Every run's cgroup is gone with its run; this process's (empty) owner group goes too.
+    removeOwnGroups();
   }
 
   /** Submits to the current Piscina; a run whose worker died before it spawned is resubmitted once. */
@@ -254,6 +257,7 @@ export class ExecutorPool {
       } catch {
         // already gone
       }
+      void killRunGroups([req.runId]); // and its cgroup, whose owner thread is gone
     } else if (!resubmitted) {
       this.#log.warn({ runId: req.runId, err: failure }, 'executor: resubmitting a run whose worker failed before it started');
       return this.#submit(req, channel, true);

@@ -8,6 +8,7 @@ import { ValidationError } from '../../errors';
 import type { BackupDocument } from '../../api';
 import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
+import type { TriggerFireNote } from '../../model/trigger-status';
 import type { ScheduleState } from './schema';
 import { Store, type JobPageEntry, type StoreCounts } from './store';
 import type { Batch, BatchResult, InjectedFault, UnfinishedRun } from './port';
@@ -60,6 +61,8 @@ export type PersistenceHandlers = {
   /** Slot + run + schedule state in ONE transaction. @throws ConflictError if the slot exists. */
   recordFire(p: { slot: Slot; run: Run | null; state: ScheduleState }): Promise<void>;
   putScheduleState(p: { jobId: string; state: ScheduleState }): Promise<void>;
+  /** Trigger fires noted on their fire path, folded into each trigger's record in one transaction. */
+  recordTriggerFires(p: { notes: TriggerFireNote[] }): Promise<number>;
   /** Many states in one transaction. */
   putScheduleStates(p: { states: ScheduleState[] }): Promise<void>;
   /** Bounded batches; unfinished runs are kept. */
@@ -109,6 +112,7 @@ export async function createPersistenceHandlers(init: PersistenceInit): Promise<
     injectFault: (p) => store.injectFault(p),
     recordFire: async (p) => store.recordFire(p?.slot, p?.run ?? null, p?.state),
     putScheduleStates: async (p) => store.putScheduleStates(p.states),
+    recordTriggerFires: async (p) => store.recordTriggerFires(p?.notes),
     putScheduleState: async (p) => {
       if (p?.state?.jobId !== p?.jobId) {
         throw new ValidationError(`state.jobId: expected '${String(p?.jobId)}' (the jobId of the message)`, 'state.jobId');

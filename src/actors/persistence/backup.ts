@@ -14,6 +14,7 @@ import type { Run } from '../../model/run';
 import { backupDocumentSchema, parseOrThrow } from './schema';
 import { headOf, type Tables, type Writer } from './tables';
 import { checkStoredJob } from '../scheduler/job-spec';
+import { clearTriggerFires } from './trigger-fires';
 
 /** Reads every job, run and slot. Call synchronously: lmdb-js keeps one read snapshot per event turn. */
 export function exportDocument(t: Tables, createdAt: string): BackupDocument {
@@ -41,6 +42,7 @@ export async function importDocument(t: Tables, write: Writer, input: unknown): 
     }
     for (const key of [...t.runs.getKeys({})]) void t.runs.remove(key);
     for (const key of [...t.slots.getKeys({})]) void t.slots.remove(key);
+    clearTriggerFires(t);
     for (const job of doc.jobs) {
       void t.jobs.put(job.id, job);
       void t.heads.put(job.id, headOf(job));

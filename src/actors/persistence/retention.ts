@@ -6,6 +6,7 @@
  */
 import { ValidationError } from '../../errors';
 import { newestFirst, oldestFirst, type Tables, type Writer } from './tables';
+import { removeTriggerFires } from './trigger-fires';
 
 /** Entries removed per transaction. */
 export const BATCH = 500;
@@ -41,6 +42,7 @@ export async function deleteJobData(t: Tables, write: Writer, jobId: string): Pr
       void t.states.remove(jobId);
       // The whole-store record keeps counting the job's runs: totals never go down.
       void t.stats.remove(jobId);
+      removeTriggerFires(t, jobId);
       return true;
     });
     if (done) return;

@@ -91,6 +91,8 @@ export const jobSchema: z.ZodType<Job> = z.object({
   id: nonEmpty,
   name: nonEmpty,
   schedule: nonEmpty,
+  /** Absent in jobs stored before it existed. */
+  scheduleText: z.string().max(1000).nullable().optional(),
   timezone: z.string().nullable(),
   command: commandSchema.nullable(),
   module: z.string().nullable(),

@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PersistenceError } from '../../errors';
-import { STORE_DIR } from './tables';
+import { STORE_DIR } from './store-dir';
 
 /** LMDB's meta page magic (MDB_MAGIC). */
 const MDB_MAGIC = 0xbeefc0de;

@@ -8,6 +8,8 @@ import { ConflictError, NotFoundError, PersistenceError, SchedulerError, Validat
 import type { BackupDocument } from '../../api';
 import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
+import type { TriggerFireNote } from '../../model/trigger-status';
+import { applyTriggerFires, readTriggerFires, type StoredTriggerFire } from './trigger-fires';
 import type { ScheduleState } from './schema';
 import { backupModule, check } from './checks';
 import {
@@ -317,6 +319,20 @@ export class Store implements SchedulerStorePort {
   }
 
   /**
+   * Folds trigger fire notes into each trigger's record, in one transaction (notes of removed jobs
+   * are dropped). Resolves with how many were written.
+   */
+  async recordTriggerFires(notes: TriggerFireNote[]): Promise<number> {
+    if (!Array.isArray(notes) || notes.length === 0) return 0;
+    return await this.#write(() => applyTriggerFires(this.#t, notes));
+  }
+
+  /** A job's trigger fire records by trigger key (index or `reboot`). */
+  triggerFires(jobId: string): Map<string, StoredTriggerFire> {
+    return this.#read(() => readTriggerFires(this.#t, jobId));
+  }
+
+  /**
    * Records a fire in ONE transaction: the slot, its run (if any) and the job's new schedule state,
    * so a crash never leaves one without the others.
    * @throws ConflictError if the slot is already recorded — no slot ever runs twice, even across a
@@ -386,16 +402,26 @@ export class Store implements SchedulerStorePort {
   jobPage(afterId: string | null, limit: number, now: number): JobPageEntry[] {
     return this.#read(() => {
       const out: JobPageEntry[] = [];
-      for (const { key, value: head } of this.#t.heads.getRange({ start: afterId ?? undefined, limit: limit + 1 })) {
-        if (key === afterId) continue;
-        if (out.length >= limit) break;
-        const state = this.#t.states.get(key) ?? null;
-        // The whole spec only where start-up needs more than the head: an active job whose next
-        // slot is unknown or past (recovery, catch-up), or one with watch/usage triggers.
-        const next = state?.nextRunAt == null ? NaN : Date.parse(state.nextRunAt);
-        const known = next > now && (state!.lastSlotAt === null || Date.parse(state!.lastSlotAt) < next);
-        const needsSpec = head.enabled && !head.done && (!known || head.events);
-        out.push({ head, state, job: needsSpec ? (this.#t.jobs.get(key) ?? null) : null });
+      // States are keyed like heads (job id): read them with ONE cursor walking beside the heads'
+      // (a merge join) instead of one B-tree descent per job. A key the walk does not meet exactly
+      // (a job without a state) falls back to a point read.
+      const states = this.#t.states.getRange({ start: afterId ?? undefined })[Symbol.iterator]();
+      let st = states.next();
+      try {
+        for (const { key, value: head } of this.#t.heads.getRange({ start: afterId ?? undefined, limit: limit + 1 })) {
+          if (key === afterId) continue;
+          if (out.length >= limit) break;
+          while (!st.done && st.value.key < key) st = states.next();
+          const state = (!st.done && st.value.key === key ? st.value.value : this.#t.states.get(key)) ?? null;
+          // The whole spec only where start-up needs more than the head: an active job whose next
+          // slot is unknown or past (recovery, catch-up), or one with watch/usage triggers.
+          const next = state?.nextRunAt == null ? NaN : Date.parse(state.nextRunAt);
+          const known = next > now && (state!.lastSlotAt === null || Date.parse(state!.lastSlotAt) < next);
+          const needsSpec = head.enabled && !head.done && (!known || head.events);
+          out.push({ head, state, job: needsSpec ? (this.#t.jobs.get(key) ?? null) : null });
+        }
+      } finally {
+        states.return?.();
       }
       return out;
     });

@@ -26,11 +26,13 @@ import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
 import type { RunRollup } from './rollup';
+import type { StoredTriggerFire, TriggerFireTable } from './trigger-fires';
 
 /** Layout version written into `meta`. Bump it (and add a migration) when the layout changes. */
 export const SCHEMA_VERSION = 1;
 /** Sub-directory of the data directory holding the LMDB environment. */
-export const STORE_DIR = 'store';
+export { STORE_DIR } from './store-dir';
+import { STORE_DIR } from './store-dir';
 /** Key of the schema version record in the `meta` db. */
 export const SCHEMA_KEY = 'schemaVersion';
 
@@ -54,6 +56,8 @@ export interface Tables {
   parked: Database<string, string>;
   /** Run statistics per job and for the whole store, updated with each run's final record. */
   stats: Database<RunRollup, string>;
+  /** Last fire and counts per job trigger (trigger-fires.ts); null in a read-only open of a store made before it. */
+  triggerFires: TriggerFireTable;
 }
 
 /**
@@ -139,7 +143,18 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     heads: env.openDB<JobHead, string>('heads', db),
     parked: env.openDB<string, string>('parked', db),
     stats: env.openDB<RunRollup, string>('stats', db),
+    triggerFires: openTriggerFires(env, readOnly),
   };
+}
+
+/** The `triggerFires` table (trigger-fires.ts); a read-only open of a store made before it finds none. */
+function openTriggerFires(env: RootDatabase, readOnly: boolean): TriggerFireTable {
+  try {
+    return env.openDB<StoredTriggerFire, [string, string]>('triggerFires', {}) ?? null;
+  } catch (err) {
+    if (readOnly) return null;
+    throw err;
+  }
 }
 
 /** LMDB creates its files 0644 (umask permitting): make them owner-only (not ours to change: left as is). */

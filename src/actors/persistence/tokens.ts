@@ -12,6 +12,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { ConflictError, NotFoundError, PersistenceError, ValidationError } from '../../errors';
 import { envOptions, storePath } from './tables';
+import { SessionTable } from './sessions';
 
 /** A stored token, without its secret. */
 export interface ApiToken {
@@ -40,17 +41,23 @@ export class TokenStore {
   readonly #env: RootDatabase;
   /** Key: token id. */
   readonly #db: Database<StoredToken, string>;
+  /** The dashboard's sessions, in the same environment (src/actors/persistence/sessions.ts). */
+  readonly sessions: SessionTable;
 
-  private constructor(env: RootDatabase, db: Database<StoredToken, string>) {
+  private constructor(env: RootDatabase, db: Database<StoredToken, string>, now?: () => number) {
     this.#env = env;
     this.#db = db;
+    this.sessions = new SessionTable(env, now);
   }
 
-  /** Opens (creating if needed) the token table of a data directory. */
-  static open(dataDir: string): TokenStore {
+  /**
+   * Opens (creating if needed) the token and session tables of a data directory.
+   * @param now the clock of session expiry (tests).
+   */
+  static open(dataDir: string, now?: () => number): TokenStore {
     try {
       const env = open(storePath(dataDir), envOptions(false));
-      return new TokenStore(env, env.openDB<StoredToken, string>('tokens', {}));
+      return new TokenStore(env, env.openDB<StoredToken, string>('tokens', {}), now);
     } catch (err) {
       throw new PersistenceError(`cannot open the token table in ${storePath(dataDir)}: ${(err as Error).message}`, { cause: err });
     }

@@ -59,7 +59,8 @@ export function createQueueHandlers(init: QueueInit): QueueHandlers {
     },
     armMany({ entries, disarm }) {
       for (const key of disarm ?? []) timeline.remove(key);
-      for (const e of entries) timeline.upsert(e.jobId, e.at);
+      // One batch: a large one (start-up) is heapified at once rather than inserted one by one.
+      timeline.upsertMany(entries);
       timer.reschedule();
     },
     disarm({ key }) {

@@ -33,9 +33,11 @@ import { RunBook } from './runbook';
 import { Arming, SlotKeeper } from './slots';
 import { Committer } from './committer';
 import { killOrphans } from './orphans';
+import { killRunGroups } from '../../workers/run/cgroup';
 import type { TriggerHandlers } from '../triggers/actor';
 import { RETRY_KEY_PREFIX } from '../queue/actor';
 import { loadJobs } from './startup';
+import { afterTriggerKey, eventTriggerKey, TriggerLog } from './trigger-log';
 
 /** What the engine talks to. */
 export interface EngineDeps {
@@ -90,6 +92,8 @@ export class Engine {
   readonly arming = new Arming();
   readonly commit: Committer;
   readonly slots: SlotKeeper;
+  /** Notes trigger fires for `status` / `why` (trigger-log.ts). */
+  readonly triggerLog: TriggerLog;
   runs: RunBook;
   #stopping = false;
   /** This incarnation crashed: what it started must not reach the next one's mailbox. */
@@ -114,6 +118,7 @@ export class Engine {
       complete: (job) => this.#complete(job),
     });
     this.runs = this.#newRunBook();
+    this.triggerLog = new TriggerLog(deps);
   }
 
   #newRunBook(): RunBook {
@@ -138,7 +143,9 @@ export class Engine {
       started: (_p: Record<string, never>) => ({ idle: this.commit.idle() }),
       reload: (_p: Record<string, never>) => this.#reload(),
       executorLost: (_p: Record<string, never>) => this.#turn(() => {
-        killOrphans(new Set(this.runs.executorLost()));
+        const lost = new Set(this.runs.executorLost());
+        killOrphans(lost);
+        void killRunGroups(lost); // their cgroups too (escapees that cleared their environment)
       }),
       /** The reply carries `durable`, settled once the job is on disk (callers await it). */
       addJob: (p: { spec: unknown }) => this.#addJob(p.spec),
@@ -240,9 +247,12 @@ export class Engine {
    * a `tell` (the queue applies it in order), awaited only where the caller needs it applied
    * before it answers (a clock jump: the timer hands over due entries right after).
    */
-  async endTurn(awaitArms = false): Promise<void> {
+  async endTurn(awaitArms = false, holdArms = false): Promise<void> {
     this.runs.pump();
     this.commit.flush();
+    // Start-up holds its pages' timeline entries back and sends them in few large messages, which
+    // the queue heapifies (src/actors/queue/timeline.ts upsertMany) instead of inserting one by one.
+    if (holdArms) return;
     const arms = this.arming.take();
     // (Offline mode arms no slots, but a foreground run's retries do go through the timeline.)
     if (arms === null) return;
@@ -454,7 +464,7 @@ export class Engine {
    * outcome and its run go to the open batch together (a slot already recorded is deduped: no slot
    * ever runs twice); the run waits for capacity once that batch is durable.
    */
-  fireSlot(job: Job, slotAt: number, trigger: RunTrigger, slotted: boolean, event: RunEvent | null = null): void {
+  fireSlot(job: Job, slotAt: number, trigger: RunTrigger, slotted: boolean, event: RunEvent | null = null): Run {
     const verdict = this.runs.verdict(job);
     // Catch-up runs the policy chose are not skipped by overlap: they wait their turn, one by one.
     if (trigger === 'catch-up' && verdict.decision === 'skip') verdict.decision = 'enqueue';
@@ -467,7 +477,7 @@ export class Engine {
       };
       if (slotted) this.slots.record(job, slotAt, 'skipped', skipped, verdict.reason, published);
       else this.commit.add({ runs: [skipped] }, (result) => published(result.dropped.includes(job.id)));
-      return;
+      return skipped;
     }
     const run = newRun(job, trigger, slotAt, 1, now);
     this.runs.fired(job.id);
@@ -475,6 +485,7 @@ export class Engine {
     const after = (writtenOff: boolean): void => this.runs.fireDurable(job, run, verdict.decision, writtenOff);
     if (slotted) this.slots.record(job, slotAt, trigger === 'catch-up' ? 'caught-up' : 'fired', run, null, after);
     else this.commit.add({ runs: [run] }, (result) => after(result.dropped.includes(job.id)));
+    return run;
   }
 
   /** A watch or usage trigger of the job fired: the job runs (trigger `event`), under its overlap policy. */
@@ -483,7 +494,8 @@ export class Engine {
     const job = await this.#job(jobId);
     if (job === undefined || !job.enabled || job.completedAt !== null) return;
     this.#d.logger.info({ jobId, name: job.name, reason }, 'trigger fired');
-    this.fireSlot(job, this.#d.clock.now(), 'event', false, event);
+    const now = this.#d.clock.now();
+    this.triggerLog.note(job, eventTriggerKey(job, reason), reason, this.fireSlot(job, now, 'event', false, event), now);
     await this.endTurn();
   }
 
@@ -503,9 +515,10 @@ export class Engine {
     for (const id of this.index.dependentsOf(job)) {
       const dep = await this.#job(id);
       if (dep === undefined || !dep.enabled || dep.completedAt !== null) continue;
-      const hit = dep.triggers.some((t) => t.type === 'after' && (t.job === job.name || t.job === job.id) &&
-        (t.on === 'finished' || t.on === outcome));
-      if (hit) this.fireSlot(dep, this.#d.clock.now(), 'dependency', false);
+      const key = afterTriggerKey(dep, job, outcome);
+      if (key === null) continue;
+      const now = this.#d.clock.now();
+      this.triggerLog.note(dep, key, `after ${job.name} ${run.status} (${run.id})`, this.fireSlot(dep, now, 'dependency', false), now);
     }
     await this.endTurn();
   }

@@ -114,6 +114,23 @@ export class JobIndex {
     return [...(this.#dependents.get(job.name) ?? []), ...(this.#dependents.get(job.id) ?? [])];
   }
 
+  /**
+   * `--after` edges whose upstream (name or id, as written) is no job any more, with the dependent's
+   * name; done (one-time, fired) dependents are left out. Usually empty: costs one look-up per
+   * distinct upstream, and a pass over the names only when some are missing.
+   */
+  danglingAfter(): Array<{ name: string; upstream: string }> {
+    const found: Array<{ id: string; upstream: string }> = [];
+    for (const [upstream, ids] of this.#dependents) {
+      if (this.idOf(upstream) !== undefined) continue;
+      for (const id of ids) if (((this.#flags.get(id) ?? DONE) & DONE) === 0) found.push({ id, upstream });
+    }
+    if (found.length === 0) return [];
+    const nameOf = new Map<string, string>();
+    for (const [name, id] of this.#names) nameOf.set(id, name);
+    return found.map((f) => ({ name: nameOf.get(f.id) ?? f.id, upstream: f.upstream }));
+  }
+
   counts(): { total: number; enabled: number; paused: number; done: number } {
     let enabled = 0;
     let paused = 0;

@@ -56,6 +56,8 @@ export async function prepareNewJob(input: unknown, c: NewJobContext): Promise<{
     id: newId('job', c.now),
     ...spec,
     schedule: schedule.canonical,
+    // The words typed (`tomorrow at 9am`) are kept beside the instant they resolved to.
+    scheduleText: schedule.canonical !== spec.schedule ? spec.schedule : null,
     createdAt: iso(c.now),
     updatedAt: iso(c.now),
     completedAt: null,

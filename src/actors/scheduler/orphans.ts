@@ -11,23 +11,16 @@
  * (same pid AND same kernel start time: a `rae-sched run` in the foreground, another library user)
  * is not an orphan: it is left alone, and so is its run.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { processStartTime } from '../../workers/run/job-env';
+import { environOf, envValue, scanProc } from '../../workers/run/proc-scan';
+import { ownerAlive } from '../../workers/run/job-env';
+
+export { ownerAlive } from '../../workers/run/job-env';
 
 /** What {@link killOrphans} did. */
 export interface OrphanReport {
   killed: number[];
   /** Runs whose processes belong to another scheduler that is still alive: not ours to touch. */
   ownedElsewhere: Set<string>;
-}
-
-/** Whether the owner token `PID:STARTTIME` names a live process other than `self`. */
-export function ownerAlive(token: string | undefined, self: number = process.pid): boolean {
-  if (token === undefined) return false;
-  const [pidText, start] = token.split(':');
-  const pid = Number(pidText);
-  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === self) return false;
-  return start !== undefined && processStartTime(pid) === start;
 }
 
 /**
@@ -39,35 +32,21 @@ export function killOrphans(runIds: ReadonlySet<string>, self: number = process.
   const killed: number[] = [];
   const ownedElsewhere = new Set<string>();
   if (runIds.size === 0 || process.platform !== 'linux') return { killed, ownedElsewhere };
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return { killed, ownedElsewhere };
-  }
-  const victims: Array<{ pid: number; runId: string }> = [];
-  for (const name of entries) {
-    if (!/^\d+$/.test(name) || Number(name) === self) continue;
-    const pid = Number(name);
-    let env: string;
-    try {
-      env = readFileSync(`/proc/${pid}/environ`, 'latin1');
-    } catch {
-      continue; // gone, or not ours to read
-    }
-    const runId = /(?:^|\0)RAE_SCHED_RUN_ID=([^\0]*)/.exec(env)?.[1];
-    if (runId === undefined || !runIds.has(runId)) continue;
-    const owner = /(?:^|\0)RAE_SCHED_OWNER=([^\0]*)/.exec(env)?.[1];
-    if (ownerAlive(owner, self)) ownedElsewhere.add(runId);
-    else victims.push({ pid, runId });
-  }
-  for (const { pid, runId } of victims) {
+  const victims: Array<{ pid: number; runId: string; leader: boolean }> = [];
+  scanProc((pid, st) => {
+    if (pid === self) return;
+    const env = environOf(pid);
+    const runId = env === null ? undefined : envValue(env, 'RAE_SCHED_RUN_ID');
+    if (runId === undefined || !runIds.has(runId)) return;
+    if (ownerAlive(envValue(env!, 'RAE_SCHED_OWNER'), self)) ownedElsewhere.add(runId);
+    else victims.push({ pid, runId, leader: st.pgrp === pid });
+  });
+  for (const { pid, runId, leader } of victims) {
     // One process of a run with a live owner protects the whole run (its other processes are the
     // same run's, perhaps started before the owner token existed).
     if (ownedElsewhere.has(runId)) continue;
     try {
-      const pgrp = Number(readFileSync(`/proc/${pid}/stat`, 'latin1').replace(/^.*\) /s, '').split(' ')[2]);
-      if (pgrp === pid) process.kill(-pid, 'SIGKILL');
+      if (leader) process.kill(-pid, 'SIGKILL');
       else process.kill(pid, 'SIGKILL');
       killed.push(pid);
     } catch {

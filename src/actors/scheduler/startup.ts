@@ -12,10 +12,14 @@ import type { PersistenceHandlers } from '../persistence/actor';
 import type { JobPageEntry } from '../persistence/port';
 import { factsOf, kindOf } from './job-index';
 import { killOrphans } from './orphans';
+import { removeStaleGroups } from '../../workers/run/cgroup';
+import { REBOOT_KEY } from './trigger-log';
 import type { Engine } from './engine';
 
 /** Jobs read from the store per message at start-up. */
 export const LOAD_PAGE = 2000;
+/** Fewest timeline entries start-up sends in one message (see loadJobs). */
+const ARM_CHUNK = 50_000;
 
 /** What loading needs beside the engine. */
 export interface LoadDeps {
@@ -42,6 +46,7 @@ export async function loadJobs(e: Engine, d: LoadDeps): Promise<void> {
   // Runs a crash left behind are read before anything fires, so a run queued below is not among them.
   const unfinished = d.start ? await d.persistence.ask('unfinishedRuns', {}) : [];
   let after: string | null = null;
+  let sentArms = 0;
   for (;;) {
     const page: JobPageEntry[] = await d.persistence.ask('jobPage', { after, limit: LOAD_PAGE, now });
     const needSpec: string[] = [];
@@ -55,7 +60,7 @@ export async function loadJobs(e: Engine, d: LoadDeps): Promise<void> {
           needSpec.push(head.id);
           continue;
         }
-        const entry = e.slots.entryFromState({ id: head.id, jitterMs: head.jitterMs, createdAt: state?.anchorAt ?? new Date(now).toISOString() }, schedule, state, now);
+        const entry = e.slots.entryFromState({ id: head.id, jitterMs: head.jitterMs, createdAt: state?.anchorAt ?? null }, schedule, state, now);
         if (entry === null) needSpec.push(head.id);
         else e.arming.arm(entry.jobId, entry.at);
         continue;
@@ -69,15 +74,27 @@ export async function loadJobs(e: Engine, d: LoadDeps): Promise<void> {
         if (job !== undefined) await armJob(e, d, job, e.slots.stateOf(id), now);
       }
     }
-    // One timeline message and one commit (of this page's states) per page.
-    await e.endTurn();
+    // One commit (of this page's states) per page. The timeline entries go in growing messages:
+    // once as many are held as the queue holds already (and at least ARM_CHUNK), so each message
+    // is heapified in one go and the whole start-up costs O(n) heap moves, with at most about half
+    // the jobs' entries waiting in memory at once.
+    const held = e.arming.size;
+    const hold = held < Math.max(ARM_CHUNK, sentArms);
+    if (!hold) sentArms += held;
+    await e.endTurn(false, hold);
     if (page.length < LOAD_PAGE) break;
     after = page[page.length - 1]!.head.id;
   }
+  // The last held entries.
+  await e.endTurn();
   if (!d.start) return;
   // Any unfinished run may have been executing: its processes (found by RAE_SCHED_RUN_ID) are killed.
   const orphans = killOrphans(new Set(unfinished.map((u) => u.run.id)));
   if (orphans.killed.length > 0) d.logger.warn({ pids: orphans.killed }, 'killed processes left running by a previous scheduler');
+  // And every run cgroup of a scheduler that is gone, with what runs in it (also processes that
+  // cleared their environment, which the marker scan cannot see).
+  const stale = await removeStaleGroups();
+  if (stale > 0) d.logger.warn({ groups: stale }, 'removed the cgroups of runs left by a previous scheduler, and killed their processes');
   const jobs = await d.jobs([...new Set(unfinished.map((u) => u.run.jobId))]);
   for (const { run, parked } of unfinished) {
     // A run another live scheduler executes (a foreground `rae-sched run`) is its owner's to finish.
@@ -94,7 +111,7 @@ async function armJob(e: Engine, d: LoadDeps, job: Job, state: ReturnType<Engine
   if (!d.start || schedule === undefined || !job.enabled || job.completedAt !== null) return;
   d.watch(job);
   if (schedule.kind === 'event') {
-    if (schedule.event === 'reboot' && d.reboot) e.fireSlot(job, now, 'event', false);
+    if (schedule.event === 'reboot' && d.reboot) e.triggerLog.note(job, REBOOT_KEY, '@reboot: the scheduler started', e.fireSlot(job, now, 'event', false), now);
     return;
   }
   const entry = e.slots.entryFromState(job, schedule, state, now);

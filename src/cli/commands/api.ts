@@ -1,7 +1,8 @@
 /**
  * Commands of the HTTP API: `token create|list|revoke` (credentials for TCP clients, stored hashed in
- * the data directory's store; they work with or without a daemon) and `dashboard` (a one-time login
- * URL for the web dashboard of a daemon started with `--http`).
+ * the data directory's store; they work with or without a daemon), `session list|revoke` (the
+ * dashboard's stored sessions, likewise) and `dashboard` (a one-time login URL for the web dashboard
+ * of a daemon started with `--http`).
  */
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
@@ -62,7 +63,7 @@ function socketPost(socketPath: string, path: string, body: unknown): Promise<{ 
   });
 }
 
-/** Registers `token` and `dashboard`. */
+/** Registers `token`, `session` and `dashboard`. */
 export function registerApiCommands(program: Command, ctx: CliContext): void {
   const token = program.command('token').description('API tokens for TCP clients of `daemon --http` (stored hashed; shown once)');
   withCommonOptions(token.command('create')
@@ -84,6 +85,20 @@ export function registerApiCommands(program: Command, ctx: CliContext): void {
     .action(async (ref: string, opts: CommonOptions) => {
       const gone = await withTokens(ctx, opts, (t) => t.revoke(ref));
       ctx.print(opts, gone, () => `revoked ${gone.name} (${gone.id})`);
+    });
+
+  const session = program.command('session').description('logged-in dashboard sessions (stored hashed; they outlive a daemon restart)');
+  withCommonOptions(session.command('list').description('live sessions: id, access, last use, when they end'))
+    .action(async (opts: CommonOptions) => {
+      const list = await withTokens(ctx, opts, (t) => t.sessions.list());
+      ctx.print(opts, list, () => list.length === 0 ? 'no sessions'
+        : ['ID  ACCESS  CREATED  LAST SEEN  ENDS', ...list.map((s) => `${s.id}  ${s.readOnly ? 'read-only' : 'read-write'}  ${s.createdAt}  ${s.lastSeenAt}  ${s.idleExpiresAt}`)].join('\n'));
+    });
+  withCommonOptions(session.command('revoke').description('log a session out: its page is refused from its next request')
+    .argument('<session>', 'its id (ses_...)'))
+    .action(async (id: string, opts: CommonOptions) => {
+      const gone = await withTokens(ctx, opts, (t) => t.sessions.revoke(id));
+      ctx.print(opts, gone, () => `revoked ${gone.id}`);
     });
 
   withCommonOptions(program.command('dashboard')

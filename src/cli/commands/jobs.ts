@@ -192,11 +192,7 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
     .description('explain recent slots (fired, skipped, missed, deduped), the next run and what could block it')
     .argument('<job>', 'job id or name'))
     .action(async (job: string, opts: CommonOptions) => {
-      const { report, recent } = await ctx.withStore(opts, async (s) => {
-        const r = await s.why(job);
-        // Runs that triggers caused (the slots above are the schedule's only).
-        return { report: r, recent: r.job.triggers.length > 0 ? await s.history(r.job.id, { limit: 200 }) : [] };
-      });
-      ctx.print(opts, report, () => formatWhy(report, Date.now(), recent));
+      const report = await ctx.withStore(opts, (s) => s.why(job));
+      ctx.print(opts, report, () => formatWhy(report));
     });
 }

@@ -1,14 +1,14 @@
 /** `next SCHEDULE`: validates a schedule and prints its next fire times. Pure: no store, no daemon. */
 import type { Command } from 'commander';
-import { IANAZone } from 'luxon';
 import { ValidationError } from '../../errors';
 import { parsePositiveInt } from '../job-spec';
 import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
 import { formatNext } from '../format';
+import { loadLuxon } from '../lazy';
 
 /** @throws ValidationError naming `--tz` when `zone` is not an IANA zone. */
 export function checkZone(zone: string): void {
-  if (!IANAZone.isValidZone(zone)) {
+  if (!loadLuxon().IANAZone.isValidZone(zone)) {
     throw new ValidationError(`--tz: '${zone}' is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)`, '--tz');
   }
 }

@@ -2,9 +2,10 @@
 import type { Command } from 'commander';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Health } from '../../api';
 import { ValidationError } from '../../errors';
-import { parseDuration } from '../../model/duration';
+import { parseDuration, parseSize } from '../../model/duration';
 import { assertMaxDepth } from '../../model/depth';
 import type { SchedulerEvent } from '../../model/events';
 import { daemonAnswers } from '../client';
@@ -24,8 +25,9 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
     .option('--tls-cert <file>', 'PEM certificate: serve --http as HTTPS (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--backup-every <dur>', 'take a hot backup of the store this often, into DIR/backups (e.g. 6h)')
-    .option('--backup-keep <n>', 'how many automatic backups to keep (default 7)'))
-    .action(async (opts: CommonOptions & { grace?: string; backupEvery?: string; backupKeep?: string } & HttpFlags) => {
+    .option('--backup-keep <n>', 'how many automatic backups to keep (default 7)')
+    .option('--min-free-disk <size>', 'health is unhealthy while the store\'s file system has less free space (default 100MB; 0: no floor)'))
+    .action(async (opts: CommonOptions & { grace?: string; backupEvery?: string; backupKeep?: string; minFreeDisk?: string } & HttpFlags) => {
       const graceMs = opts.grace === undefined ? 10_000 : parseDuration(opts.grace, '--grace');
       const http = httpOptionsOf(opts);
       if (opts.backupKeep !== undefined && opts.backupEvery === undefined) {
@@ -36,16 +38,18 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
         throw new ValidationError(`--backup-every: '${opts.backupEvery}' is shorter than 1s`, '--backup-every');
       }
       const backupKeep = opts.backupKeep === undefined ? undefined : parsePositiveInt(opts.backupKeep, '--backup-keep');
+      const minFreeDiskBytes = opts.minFreeDisk === undefined ? undefined : parseSize(opts.minFreeDisk, '--min-free-disk');
       // Loaded here: the daemon's server, logger and schemas cost every other command start-up time.
       const { runDaemon } = await import('../daemon');
-      ctx.exitCode = await runDaemon({ dataDir: ctx.dataDir(opts), graceMs, backupEveryMs, backupKeep, ...(http ? { http } : {}) });
+      ctx.exitCode = await runDaemon({ dataDir: ctx.dataDir(opts), graceMs, backupEveryMs, backupKeep, minFreeDiskBytes, ...(http ? { http } : {}) });
     });
 
   withCommonOptions(program.command('health').description('each component\'s health; exit 0 when all are healthy'))
     .action(async (opts: CommonOptions) => {
-      const { socket } = dataDirPaths(ctx.dataDir(opts));
-      // Health is the daemon's: a store at rest has no components running to report on.
-      const health: Health = await daemonAnswers(socket)
+      const { socket, store } = dataDirPaths(ctx.dataDir(opts));
+      // Health is the daemon's: a store at rest has no components running to report on, only what
+      // its records tell (an `--after` upstream gone); no store at all is not created for this.
+      const health: Health = await daemonAnswers(socket) || existsSync(store)
         ? await ctx.withScheduler(opts, (s) => s.health())
         : { healthy: false, components: { daemon: { healthy: false, detail: `no daemon answers on ${socket}` } } };
       ctx.print(opts, health, () => formatHealth(health));

@@ -4,7 +4,7 @@
  * facts — never the daemon's whole environment (whose secrets, e.g. `AWS_SECRET_ACCESS_KEY`, must
  * not reach every job). A job opts in with `inheritEnv: true` (everything) or a list of names.
  */
-import { readFileSync } from 'node:fs';
+import { startTicks } from './proc-scan';
 
 /** Variables every job gets from the scheduler's environment when they are set there. */
 export const BASE_ENV_NAMES: readonly string[] = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'TZ'];
@@ -24,12 +24,8 @@ export interface JobEnvInput {
 
 /** Kernel start time of a process (field 22 of /proc/PID/stat, clock ticks since boot), or null. */
 export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
+  const ticks = startTicks(pid);
+  return ticks === null ? null : String(ticks);
 }
 
 let ownerToken: string | null = null;
@@ -41,6 +37,15 @@ let ownerToken: string | null = null;
 export function schedulerOwnerToken(): string {
   ownerToken ??= `${process.pid}:${processStartTime(process.pid) ?? '0'}`;
   return ownerToken;
+}
+
+/** Whether the owner token `PID:STARTTIME` names a live process other than `self`. */
+export function ownerAlive(token: string | undefined, self: number = process.pid): boolean {
+  if (token === undefined) return false;
+  const [pidText, start] = token.split(':');
+  const pid = Number(pidText);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === self) return false;
+  return start !== undefined && processStartTime(pid) === start;
 }
 
 /** Builds the environment of one run's process. */

@@ -12,6 +12,8 @@ import { OutputRing } from './output-ring';
 import { groupAlive, terminateGroup } from './process-group';
 import { LimitPolicy, UsageSampler } from './usage';
 import { killEscaped, runTree, startTicks } from './descendants';
+import { RunCgroup } from './cgroup';
+import { programError } from './program';
 
 /** What to start. `file` + `args` are passed to spawn with no shell. */
 export interface SpawnSpec {
@@ -57,6 +59,8 @@ export class ProcessRun {
   /** The run's marker and the main process's start time: what finds escaped descendants. */
   #tree: { runId: string; sinceTicks: number } | null = null;
   #killing: Promise<void> | null = null;
+  /** The run's cgroup where one could be made (src/workers/run/cgroup.ts); else the marker scan. */
+  #cgroup: RunCgroup | null = null;
 
   constructor(spec: SpawnSpec, opts: ProcessRunOptions) {
     this.#spec = spec;
@@ -74,6 +78,14 @@ export class ProcessRun {
 
   /** Ends the whole tree: the group (SIGTERM, grace, SIGKILL), then every escaped descendant. */
   async #terminateTree(pgid: number): Promise<void> {
+    const cg = this.#cgroup;
+    if (cg) {
+      // Escaped descendants get the SIGTERM and the grace too; then the kernel's kill takes the rest.
+      cg.signal('SIGTERM');
+      await terminateGroup(pgid, this.#opts.killGraceMs, () => cg.alive());
+      await cg.kill();
+      return;
+    }
     await terminateGroup(pgid, this.#opts.killGraceMs);
     this.#killEscapedAll(pgid);
   }
@@ -92,30 +104,39 @@ export class ProcessRun {
     if (notStarted) return this.#early('failed', notStarted);
     if (this.#cause) return this.#early(this.#cause.status, this.#cause.error);
 
+    const missing = programError(this.#spec.file, this.#spec.cwd, this.#spec.env.PATH);
+    if (missing) return this.#early('failed', this.#startError(missing));
+    const runId = this.#spec.env.RAE_SCHED_RUN_ID;
+    this.#cgroup = runId === undefined ? null : RunCgroup.create(runId, this.#opts.limits);
+    const { file, args } = this.#cgroup ? this.#cgroup.wrap(this.#spec.file, this.#spec.args) : this.#spec;
     let child: ChildProcess;
     try {
-      child = spawn(this.#spec.file, this.#spec.args, {
+      child = spawn(file, args, {
         cwd: this.#spec.cwd ?? undefined,
         env: this.#spec.env,
         detached: true,
         stdio: this.#spec.reportFd ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
       });
     } catch (err) {
-      return this.#early('failed', this.#startError(err));
+      return this.#early('failed', this.#startError(err), true);
     }
     const spawned = await new Promise<Error | null>((resolve) => {
       child.once('spawn', () => resolve(null));
       child.once('error', (err) => resolve(err));
     });
-    if (spawned || child.pid === undefined) return this.#early('failed', this.#startError(spawned));
-    return this.#supervise(child, child.pid);
+    if (spawned || child.pid === undefined) return this.#early('failed', this.#startError(spawned), true);
+    try {
+      return await this.#supervise(child, child.pid);
+    } finally {
+      await this.#cgroup?.remove();
+    }
   }
 
   async #supervise(child: ChildProcess, pid: number): Promise<RunResult> {
     const startedAt = Date.now();
     this.#pid = pid;
     const runId = this.#spec.env.RAE_SCHED_RUN_ID;
-    const since = startTicks(pid);
+    const since = this.#cgroup ? null : startTicks(pid);
     if (runId !== undefined && since !== null) this.#tree = { runId, sinceTicks: since };
     this.#opts.onStarted(pid, startedAt);
     // A cancel that arrived while we were spawning: honour it now that there is a group to kill.
@@ -134,7 +155,10 @@ export class ProcessRun {
     // interval: only runs with a memory or CPU limit pay it (escaped descendants included,
     // src/workers/run/descendants.ts) (their peakMemoryBytes stays null otherwise).
     const { maxMemoryBytes, maxCpuPercent } = this.#opts.limits;
-    const sampler = maxMemoryBytes === undefined && maxCpuPercent === undefined
+    // With a cgroup the kernel enforces both limits; only its OOM kills are watched, to end the run.
+    const oomWatch = this.#cgroup && maxMemoryBytes !== undefined
+      ? setInterval(() => this.#checkOom(), this.#opts.sampleIntervalMs) : null;
+    const sampler = this.#cgroup || (maxMemoryBytes === undefined && maxCpuPercent === undefined)
       ? null
       : new UsageSampler(pid, this.#opts.sampleIntervalMs, (sample) => {
         const violation = this.#policy.observe(sample);
@@ -155,10 +179,13 @@ export class ProcessRun {
       else child.once('exit', (code, sig) => resolve([code, sig]));
     });
     if (timer) clearTimeout(timer);
+    if (oomWatch) clearInterval(oomWatch);
     sampler?.stop();
+    this.#checkOom();
     // The run ends with its main process; whatever it left behind in its group (a `cmd &`) is killed
     // too, otherwise a leftover holding the pipes would keep the run open forever.
     if (this.#killing) await this.#killing;
+    else if (this.#cgroup?.alive()) await this.#terminateTree(pid);
     else if (groupAlive(pid)) await terminateGroup(pid, this.#opts.killGraceMs);
     // Descendants that left the group (setsid) end with the run too: nothing of it outlives it.
     if (this.#tree && (runTree(pid, this.#tree.runId, this.#tree.sinceTicks)?.escaped.length ?? 0) > 0) this.#killEscapedAll(pid);
@@ -173,10 +200,19 @@ export class ProcessRun {
       startedAt,
       finishedAt,
       durationMs: finishedAt - startedAt,
-      peakMemoryBytes: this.#policy.peakMemoryBytes,
+      peakMemoryBytes: this.#cgroup ? this.#cgroup.usage().peakMemoryBytes : this.#policy.peakMemoryBytes,
       error,
       output: this.#ring.toString(),
     };
+  }
+
+  /** The kernel's OOM killer ended a process of the run's group: the run is over its memory limit (status `killed`, as without a cgroup). */
+  #checkOom(): void {
+    const cg = this.#cgroup;
+    const max = this.#opts.limits.maxMemoryBytes;
+    if (!cg || max === undefined || this.#cause || cg.usage().oomKills === 0) return;
+    const mb = (max / 1024 / 1024).toFixed(1);
+    this.kill({ status: 'killed', error: `exceeded the memory limit: the kernel's OOM killer stopped a process of the run's cgroup at maxMemoryBytes ${mb} MB` });
   }
 
   /** Waits for the pipes to close; a process that escaped the group (setsid) must not hold the run. */
@@ -215,7 +251,8 @@ export class ProcessRun {
     return `cannot start ${this.#spec.label}: ${why}${e?.code ? ` (${e.code})` : ''}`;
   }
 
-  #early(status: RunOutcome, error: string): RunResult {
+  #early(status: RunOutcome, error: string, made = false): RunResult {
+    if (made) void this.#cgroup?.remove();
     const now = Date.now();
     return {
       status, exitCode: null, signal: null, startedAt: now, finishedAt: now, durationMs: 0,
