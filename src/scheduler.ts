@@ -608,6 +608,8 @@ class RaeScheduler implements Scheduler {
     const result = await this.#persistence.ask('restore', { doc });
     // Reload every job from the restored store (a fresh engine incarnation).
     await this.#scheduler.ask('reload', {});
+    // Resolve once the reload's schedule states are durable: a read right after shows each next run.
+    await (await this.#scheduler.ask('started', {})).idle;
     return result;
   }
 
