@@ -17,6 +17,7 @@ import { EventBus } from './runtime/event-bus';
 import { Coalescer, type Settled } from './runtime/coalesce';
 import { ActorSystem } from './runtime/system';
 import { actorModule, type ActorRef } from './runtime/types';
+import { CrashInjector } from './runtime/crash-injection';
 import type { ParserHandlers } from './actors/parser/actor';
 import type { PersistenceHandlers } from './actors/persistence/actor';
 import { createQueueHandlers, type QueueHandlers } from './actors/queue/actor';
@@ -125,10 +126,14 @@ function logEvent(logger: Logger, e: SchedulerEvent): void {
 /** What `testHooks()` of a scheduler gives tests. @internal */
 export interface SchedulerTestHooks {
   storeFault(fault: InjectedFault): Promise<void>;
+  /** Crashes an actor's current incarnation now (ActorSystem.fault): the chaos driver's tool. */
+  fault(actor: string): Promise<boolean>;
+  /** The next `times` messages `type` of `actor` (queue, executor, scheduler) throw a plain Error: a bug. */
+  throwIn(actor: 'queue' | 'executor' | 'scheduler', type: string, times?: number): void;
+  /** The root supervisor's children (running, restarts). */
+  children(): Array<{ id: string; running: boolean; restarts: number }>;
   executorFault(fault: ExecutorFault): Promise<void>;
   commitStats(): Promise<{ commits: number; failures: number; records: number }>;
-  /** Crashes an actor's current incarnation now (system.fault). */
-  fault(actor: string): Promise<boolean>;
 }
 
 /** The test hooks of a scheduler made by {@link createScheduler}. @internal */
@@ -210,6 +215,8 @@ class RaeScheduler implements Scheduler {
   #hub: TriggerHub | null = null;
   readonly #health: SchedulerHealth;
   readonly #subs: Subscription[] = [];
+  /** Handlers made to throw by tests (`testHooks().throwIn`) or by RAE_SCHED_INJECT_CRASH. */
+  readonly #crashes = new CrashInjector();
   #queueDepth = { depth: 0, scheduled: 0, running: 0 };
   /** Why store commits fail, while they do (health shows it). */
   #storeFault: string | null = null;
@@ -261,9 +268,11 @@ class RaeScheduler implements Scheduler {
     });
     this.#parser = this.#system.spawn({ name: 'parser', logic: parserLogic, placement: 'thread', mailboxSize: 100_000 });
     const self = (): ActorRef<SchedulerHandlers> => this.#scheduler;
+    // Queue, executor and scheduler: an unexpected error (a bug, not a SchedulerError) crashes the
+    // actor and it restarts whole, rebuilt from the store and its peers (docs/runtime.md, "The tree").
     this.#queue = this.#system.spawn<QueueHandlers>({
-      name: 'queue', mailboxSize: 100_000,
-      factory: () => (this.#queueHandlers = createQueueHandlers({
+      name: 'queue', mailboxSize: 100_000, onUnexpectedError: 'crash',
+      factory: () => this.#crashes.wrap('queue', (this.#queueHandlers = createQueueHandlers({
         clock, maxBatch: TIMER_BATCH,
         onDue: (due) => {
           this.#health.handedOver(due);
@@ -271,14 +280,14 @@ class RaeScheduler implements Scheduler {
         },
         onClockJump: (deltaMs) => self().ask('clockJumped', { deltaMs }),
         onError: (err) => logger.error({ err: String(err) }, 'queue timer error'),
-      })),
+      }))),
     });
     this.#executor = this.#system.spawn<ExecutorHandlers>({
-      name: 'executor', mailboxSize: 100_000,
-      factory: () => createExecutorHandlers({
+      name: 'executor', mailboxSize: 100_000, onUnexpectedError: 'crash',
+      factory: () => this.#crashes.wrap('executor', createExecutorHandlers({
         maxConcurrent: opts.maxConcurrentJobs, logger,
         onFinished: (results) => self().tell('runsFinished', { results }),
-      }),
+      })),
     });
     // Watches are native and async; their fires enter the scheduler's mailbox like any message. The
     // registry of wanted triggers outlives the actor's incarnations: a restart re-subscribes from it.
@@ -299,8 +308,8 @@ class RaeScheduler implements Scheduler {
       })
       : null;
     this.#scheduler = this.#system.spawn<SchedulerHandlers>({
-      name: 'scheduler', mailboxSize: 100_000,
-      factory: () => this.#engineHandlers(),
+      name: 'scheduler', mailboxSize: 100_000, onUnexpectedError: 'crash',
+      factory: async () => this.#crashes.wrap('scheduler', await this.#engineHandlers()),
     });
     this.#subs.push(this.#bus.events$.subscribe((e) => logEvent(logger, e)));
     this.#subs.push(this.#system.events$.subscribe((e) => {
@@ -419,6 +428,10 @@ class RaeScheduler implements Scheduler {
       this.#monitor.tell('seedNames', { names: this.#reads.jobNames(NAMED_METRICS_LIMIT) });
       this.#health.start();
     }
+    // A restart: the runs the crashed incarnation handed to the executor are nobody's now. They
+    // are cancelled (results dropped); start-up below records them `interrupted` from the store
+    // and retries them by policy, and kills any process of theirs still alive.
+    if (!this.#firstStart) await this.#executor.ask('abandonAll', {}).catch(() => 0);
     await handlers.load({ start: this.#opts.mode === 'active', reboot: this.#firstStart });
     this.#firstStart = false;
     return handlers;
@@ -479,8 +492,10 @@ class RaeScheduler implements Scheduler {
     return {
       storeFault: (fault) => this.#persistence.ask('injectFault', fault),
       executorFault: (fault) => this.#executor.ask('injectFault', fault),
-      commitStats: () => this.#scheduler.ask('commitStats', {}),
       fault: (actor) => this.#system.fault(actor),
+      throwIn: (actor, type, times) => this.#crashes.arm(actor, type, times),
+      children: () => this.#system.children(),
+      commitStats: () => this.#scheduler.ask('commitStats', {}),
     };
   }
 
@@ -588,6 +603,8 @@ class RaeScheduler implements Scheduler {
     const result = await this.#persistence.ask('restore', { doc });
     // Reload every job from the restored store (a fresh engine incarnation).
     await this.#scheduler.ask('reload', {});
+    // Resolve once the reload's schedule states are durable: a read right after shows each next run.
+    await (await this.#scheduler.ask('started', {})).idle;
     return result;
   }
 

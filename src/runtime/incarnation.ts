@@ -7,7 +7,7 @@
 import { PendingCalls } from './pending-calls';
 import { ActorDeadError, ActorStoppedError, SchedulerError, ValidationError } from '../errors';
 import type { Child, ExitReason } from './supervisor';
-import { ActorCrash, STOP_HANDLER, type ActorContext, type ActorFactory, type Handlers, type UnexpectedErrorPolicy } from './types';
+import { ActorCrash, CRASH_HANDLER, STOP_HANDLER, type ActorContext, type ActorFactory, type Handlers, type UnexpectedErrorPolicy } from './types';
 
 /** What the ActorCell drives. `exited` settles on crash (abnormal) or after stop/kill (normal). */
 export interface Incarnation extends Child {
@@ -57,7 +57,7 @@ export function deferred<T>(): Deferred<T> {
  */
 export function handlerOf(actor: string, handlers: Handlers, type: string): (payload: unknown) => unknown {
   // Not Object.prototype's members ('constructor', 'toString'...): they are no message types.
-  const h = type === STOP_HANDLER || type in Object.prototype ? undefined : handlers[type];
+  const h = type === STOP_HANDLER || type === CRASH_HANDLER || type in Object.prototype ? undefined : handlers[type];
   if (typeof h !== 'function') {
     throw new ValidationError(`actor '${actor}' has no handler for message type '${type}'`, 'type');
   }
@@ -163,6 +163,13 @@ export class MainIncarnation implements Incarnation {
   #crash(err: ActorDeadError): void {
     if (this.#state === 'dead') return;
     this.#state = 'dead';
+    // No thread dies with a main-thread incarnation: let it release its timers and pools.
+    try {
+      const released = (this.#handlers[CRASH_HANDLER] as (() => unknown) | undefined)?.call(this.#handlers);
+      if (released instanceof Promise) released.catch(() => undefined);
+    } catch {
+      // A crashed incarnation's clean-up failing changes nothing: it is gone either way.
+    }
     this.#exit.resolve({ normal: false, error: err });
   }
 }

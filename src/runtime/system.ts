@@ -274,6 +274,8 @@ export class ActorSystem {
         this.#cells.delete(e.id);
         void this.#launchers.get(e.id)?.dispose();
         this.#launchers.delete(e.id);
+        // One line per actor that ends for good, so a log shows the order of a stop (reverse start order).
+        this.#logger.info({ actor: e.id, why: e.why }, 'actor stopped');
         if (e.why === 'shutdown') this.#bus.publish({ type: 'actor.stopped', at, actor: e.id });
         else if (e.why === 'escalated' || e.why === 'start_failed' || this.#lastExit.get(e.id) !== 'exited normally') {
           this.#bus.publish({ type: 'actor.failed', at, actor: e.id, reason: this.#lastExit.get(e.id) ?? e.why });

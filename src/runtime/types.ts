@@ -15,8 +15,8 @@ export type Handlers = { [type: string]: (payload: never) => unknown };
 /** The resolved reply type of handler `K`. */
 export type Reply<H extends Handlers, K extends keyof H> = Awaited<ReturnType<H[K]>>;
 
-/** The message types of protocol `H`: its handler names, except the reserved `$stop`. */
-export type MessageType<H extends Handlers> = Exclude<keyof H & string, typeof STOP_HANDLER>;
+/** The message types of protocol `H`: its handler names, except the reserved `$stop` and `$crashed`. */
+export type MessageType<H extends Handlers> = Exclude<keyof H & string, typeof STOP_HANDLER | typeof CRASH_HANDLER>;
 
 /** The payload of message `K` of protocol `H`. */
 export type PayloadOf<H extends Handlers, K extends keyof H> = Parameters<H[K]>[0];
@@ -165,6 +165,15 @@ export class ActorCrash extends Error {
  * incarnation is stopped gracefully — close files, flush stores. It is not a message type.
  */
 export const STOP_HANDLER = '$stop';
+
+/**
+ * Reserved handler name: if the handlers object has it, it is called (with no payload) right after
+ * a **main-thread** incarnation crashed — release what the death of a worker thread would have
+ * freed: timers that would keep firing, child pools whose work would run on unowned. Not awaited by
+ * the restart (the next incarnation starts at once); a throw or rejection is logged nowhere and
+ * ignored. Thread incarnations never get it: their worker is terminated. It is not a message type.
+ */
+export const CRASH_HANDLER = '$crashed';
 
 /** Why a message was refused. */
 export type RefusalReason = 'full' | 'stash_full' | 'stopped';

@@ -7,28 +7,11 @@
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
+import { eventFromEnv } from './run/event-env';
 import { errorMessage, importModule, loadError, noEntryError, pickEntry, stackText, type JobContext, type JobFunction } from './run/job-module';
 
 export type { JobContext, JobFunction } from './run/job-module';
-import type { RunEvent } from '../actors/executor/types';
 
-/**
- * The file change of a watch-triggered run from the RAE_EVENT_* variables (run/event-env.ts): used
- * when the event was too large to travel whole as RAE_SCHED_EVENT (its paths are then in a file).
- */
-export function eventFromEnv(env: NodeJS.ProcessEnv): RunEvent | null {
-  const type = env.RAE_EVENT_TYPE;
-  if (type !== 'create' && type !== 'update' && type !== 'delete') return null;
-  let list = env.RAE_EVENT_PATHS ?? '';
-  if (env.RAE_EVENT_PATHS_FILE !== undefined) {
-    try {
-      list = fs.readFileSync(env.RAE_EVENT_PATHS_FILE, 'utf8');
-    } catch {
-      list = env.RAE_EVENT_PATH ?? '';
-    }
-  }
-  return { type, path: env.RAE_EVENT_PATH ?? '', paths: list.split('\n').filter((p) => p !== '') };
-}
 
 const REPORT_FD = 3;
 
@@ -109,6 +92,5 @@ async function main(file: string | undefined): Promise<void> {
   }
 }
 
-// Only as the child's entry (`node module-host.js FILE`): a test importing `eventFromEnv` must
-// not run it (it would exit the importing process with code 2).
+// Only as the child's entry script: importing this file (a test, a bundler) must not run a job host.
 if (require.main === module) void main(process.argv[2]);

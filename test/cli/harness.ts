@@ -87,8 +87,10 @@ export interface DaemonHandle {
 }
 
 /** Starts `rae-sched daemon --data-dir dir` (through `bin`) and waits until its socket answers health. */
-export async function startDaemon(dataDir: string, extra: string[] = [], bin: string = BIN): Promise<DaemonHandle> {
-  const child = spawn(process.execPath, [bin, 'daemon', '--data-dir', dataDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startDaemon(dataDir: string, extra: string[] = [], bin: string = BIN, env?: NodeJS.ProcessEnv): Promise<DaemonHandle> {
+  const child = spawn(process.execPath, [bin, 'daemon', '--data-dir', dataDir, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'], ...(env === undefined ? {} : { env: { ...process.env, ...env } }),
+  });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));

@@ -49,3 +49,28 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Per-test temp data directory and the daemons started on it (killed if still running after the
+ * test), for suites that drive the real binary. `track` registers a daemon for that clean-up.
+ */
+export function useDaemonDir(prefix: string): { dir(): string; track<D extends DaemonLike>(d: D): D } {
+  let dir = '';
+  let cleanup: () => Promise<void> = async () => undefined;
+  const daemons: DaemonLike[] = [];
+  beforeEach(async () => ({ dir, cleanup } = await tempDir(prefix)));
+  afterEach(async () => {
+    for (const d of daemons.splice(0)) {
+      if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
+      await d.exited;
+    }
+    await cleanup();
+  });
+  return { dir: () => dir, track: (d) => { daemons.push(d); return d; } };
+}
+
+/** What {@link useDaemonDir} needs of a daemon handle (test/cli/harness.ts `DaemonHandle`). */
+export interface DaemonLike {
+  child: { exitCode: number | null; signalCode: string | null; kill(signal: NodeJS.Signals): boolean };
+  exited: Promise<unknown>;
+}

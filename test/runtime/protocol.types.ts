@@ -3,6 +3,7 @@
  * runs: jest only picks up *.test.js). Each `@ts-expect-error` line MUST be a compile error — if a
  * change made it compile, tsc fails the build with "Unused '@ts-expect-error' directive".
  */
+import type { QueueHandlers } from '../../src/actors/queue/actor';
 import type { ActorSystem } from '../../src/runtime/system';
 import { actorModule, type ActorContext, type ActorRef, type MessageOf, type PeerRef } from '../../src/runtime/types';
 import type { CounterProtocol } from './fixtures/counter-actor';
@@ -31,6 +32,8 @@ export async function mainSide(): Promise<void> {
   void s;
   // @ts-expect-error -- `$stop` is reserved for the runtime, no message type
   void onMain.ask('$stop', undefined);
+  // @ts-expect-error -- `$crashed` is reserved too (the queue actor has one), no message type
+  void ({} as ActorRef<QueueHandlers>).ask('$crashed', undefined);
   // @ts-expect-error -- tell is typed too
   onThread.tell('tellVia', { peer: 'up', n: 1 });
   // @ts-expect-error -- init is checked against the factory's parameter

@@ -12,6 +12,18 @@ const T0 = Date.parse('2030-01-01T00:00:00Z');
 const { dir, open } = useSchedulers();
 
 describe('restore through a running scheduler', () => {
+  it('resolves only once the restored jobs are armed: a read right after shows each next run', async () => {
+    const { s } = await open(T0);
+    await s.addJob({ name: 'hourly', schedule: 'every 1h', command: 'true' });
+    await s.addJob({ name: 'once', schedule: 'at 2030-01-02T09:00:00Z', command: 'true' });
+    const doc = await s.backup();
+    await s.removeJob('hourly');
+    await s.removeJob('once');
+    await s.restore(doc);
+    expect((await s.getJob('hourly')).nextRunAt).toBe('2030-01-01T01:00:00.000Z');
+    expect((await s.getJob('once')).nextRunAt).toBe('2030-01-02T09:00:00.000Z');
+  });
+
   it('removes the replaced jobs\' watches and usage conditions', async () => {
     const { s } = await open(T0);
     const empty = await s.backup();

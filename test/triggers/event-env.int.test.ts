@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { createScheduler, type Scheduler } from '../../src/index';
 import type { Run } from '../../src/model/run';
-import { MAX_INLINE_PATHS_BYTES, eventEnv } from '../../src/workers/run/event-env';
-import { eventFromEnv } from '../../src/workers/module-host';
+import { MAX_INLINE_PATHS_BYTES, eventEnv, eventFromEnv } from '../../src/workers/run/event-env';
 import { removeDir, tempDir } from '../helpers/scheduler';
 
 jest.setTimeout(60_000);

@@ -9,7 +9,7 @@
  * task per run.
  */
 import type { Logger } from '../../model';
-import { ActorCrash, STOP_HANDLER } from '../../runtime/types';
+import { ActorCrash, CRASH_HANDLER, STOP_HANDLER } from '../../runtime/types';
 import { containment } from '../../workers/run/cgroup-detect';
 import { ExecutorPool } from './pool';
 import type { CancelReason, RunRequest, RunResult } from './types';
@@ -47,6 +47,12 @@ export type ExecutorHandlers = {
   startMany(p: { requests: RunRequest[] }): void | Promise<void>;
   cancel(p: { runId: string; reason: CancelReason }): boolean;
   running(p: Record<string, never>): number;
+  /**
+   * A new scheduler incarnation disowns every run this executor holds (the old one's): they are
+   * cancelled and their results dropped; the new scheduler records them `interrupted` from the
+   * store and retries them by policy. Returns how many were cancelled.
+   */
+  abandonAll(p: Record<string, never>): number;
   /** Stops taking work; running runs get `graceMs`, then are interrupted (their results delivered). */
   close(p: { graceMs: number }): Promise<void>;
   /** Test hook. @internal */
@@ -54,6 +60,8 @@ export type ExecutorHandlers = {
   /** Answers at once: the mailbox is being served (health's heartbeat). */
   heartbeat(p: Record<string, never>): true;
   [STOP_HANDLER](): Promise<void>;
+  /** Crashed: its runs end with it (as they would with a dead thread); their results are dropped. */
+  [CRASH_HANDLER](): Promise<void>;
 };
 
 /** Builds an executor incarnation with its own pool. */
@@ -62,6 +70,9 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
   // Which containment the runs get (docs/jobs.md "Containment"): detected once here, said once.
   init.logger?.info({ containment: containment().summary }, 'run containment');
   const active = new Map<string, (reason: CancelReason) => void>();
+  /** Runs whose results nobody wants any more (their scheduler incarnation is gone). */
+  const disowned = new Set<string>();
+  let dead = false;
   const faults: ExecutorFault[] = [];
   let done: FinishedRun[] = [];
   let flushing = false;
@@ -74,6 +85,7 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
     init.onFinished(out);
   };
   const finished = (runId: string, result: RunResult): void => {
+    if (dead || disowned.delete(runId)) return;
     done.push({ runId, result });
     // Results resolving in the same turn (a burst of short runs) share one message.
     if (!flushing) {
@@ -119,6 +131,13 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
     running() {
       return active.size;
     },
+    abandonAll() {
+      for (const [runId, cancel] of active) {
+        disowned.add(runId);
+        cancel('manual');
+      }
+      return active.size;
+    },
     async close({ graceMs }) {
       if (closed) return;
       closed = true;
@@ -134,6 +153,13 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
       return true;
     },
     async [STOP_HANDLER]() {
+      if (!closed) {
+        closed = true;
+        await pool.close({ graceMs: 0 });
+      }
+    },
+    async [CRASH_HANDLER]() {
+      dead = true;
       if (!closed) {
         closed = true;
         await pool.close({ graceMs: 0 });

@@ -6,7 +6,7 @@
  * a run is then memory work, not a message.)
  */
 import type { Clock } from '../../runtime/clock';
-import { STOP_HANDLER } from '../../runtime/types';
+import { CRASH_HANDLER, STOP_HANDLER } from '../../runtime/types';
 import { Timeline, type TimelineEntry } from './timeline';
 import { TimelineTimer } from './timer';
 
@@ -36,6 +36,8 @@ export type QueueHandlers = {
   /** @internal The earliest entry (key and due time), read between messages by health's dead-man's switch. */
   earliest(p: Record<string, never>): { key: string; at: number } | null;
   [STOP_HANDLER](): void;
+  /** Crashed: the old timer must not fire into the scheduler beside the next incarnation's. */
+  [CRASH_HANDLER](): void;
 };
 
 /** Builds a fresh queue incarnation; the scheduler re-arms it from its memory after a restart. */
@@ -80,6 +82,9 @@ export function createQueueHandlers(init: QueueInit): QueueHandlers {
       return e === undefined ? null : { key: e.jobId, at: e.at };
     },
     [STOP_HANDLER]() {
+      timer.stop();
+    },
+    [CRASH_HANDLER]() {
       timer.stop();
     },
   };

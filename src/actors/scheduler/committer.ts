@@ -221,6 +221,16 @@ export class Committer {
     this.#retryTimer = null;
   }
 
+  /**
+   * The engine incarnation crashed: no more retries, and whoever waits for `idle` is let go (the
+   * next incarnation's start-up recovers from what the store holds).
+   */
+  abandon(): void {
+    this.stop();
+    const waiters = this.#idle.splice(0);
+    for (const w of waiters) w();
+  }
+
   /** Runs the callbacks of every durable batch at the front, in seal order. */
   #drain(): void {
     while (this.#inflight.length > 0) {

@@ -11,13 +11,13 @@
  * one executor message for the starts, one commit.
  */
 import type { Logger } from '../../model';
-import { ConflictError, NotFoundError, ShutdownError } from '../../errors';
+import { ActorDeadError, ActorStoppedError, ConflictError, NotFoundError, ShutdownError } from '../../errors';
 import type { Job } from '../../model/job';
 import type { Run, RunTrigger } from '../../model/run';
 import type { SchedulerEvent } from '../../model/events';
 import type { Clock } from '../../runtime/clock';
 import type { EventBus } from '../../runtime/event-bus';
-import type { ActorRef } from '../../runtime/types';
+import { CRASH_HANDLER, type ActorRef } from '../../runtime/types';
 import type { ParserHandlers } from '../parser/actor';
 import { ScheduleMath, type Schedule } from '../parser/schedule';
 import { LRUCache } from 'lru-cache';
@@ -64,6 +64,13 @@ export interface EngineDeps {
 /** Job specs and parsed schedules kept in memory at once; the rest are read from the store. */
 const JOB_CACHE_SIZE = 10_000;
 
+/** Where a crashed incarnation's late completions go: nowhere. */
+const deadSelf = {
+  name: 'scheduler (crashed incarnation)',
+  tell: () => undefined,
+  ask: () => Promise.reject(new ActorStoppedError('this scheduler incarnation crashed')),
+} as unknown as ActorRef<SchedulerHandlers>;
+
 /** The scheduler actor's messages. */
 export type SchedulerHandlers = ReturnType<Engine['handlers']>;
 
@@ -89,14 +96,20 @@ export class Engine {
   readonly triggerLog: TriggerLog;
   runs: RunBook;
   #stopping = false;
+  /** This incarnation crashed: what it started must not reach the next one's mailbox. */
+  #dead = false;
+  /** `runNow` callers waiting for their run to be durable (failed if this incarnation crashes). */
+  readonly #awaitingDurable = new Set<(err: Error) => void>();
 
   constructor(deps: EngineDeps) {
-    this.#d = deps;
+    // Completions of a dead incarnation's commits, asks and timers are dropped, not delivered to
+    // the next incarnation (whose commit ids, runs and retries are its own, rebuilt from the store).
+    this.#d = { ...deps, self: () => (this.#dead ? deadSelf : deps.self()) };
     this.commit = new Committer({
       clock: deps.clock, logger: deps.logger, persistence: deps.persistence,
       commitTimeoutMs: deps.stepTimeoutMs,
-      deliver: (id, outcome) => deps.self().tell('committed', { id, outcome }),
-      retry: () => deps.self().tell('commitRetry', {}),
+      deliver: (id, outcome) => this.#d.self().tell('committed', { id, outcome }),
+      retry: () => this.#d.self().tell('commitRetry', {}),
       onFault: deps.onStoreFault,
     });
     this.slots = new SlotKeeper({
@@ -183,7 +196,22 @@ export class Engine {
       heartbeat: (_p: Record<string, never>) => true as const,
       /** Counters of the group commit (benches, tests). */
       commitStats: (_p: Record<string, never>) => ({ ...this.commit.stats }),
+      /** The runtime calls it when this incarnation crashed (not a message). */
+      [CRASH_HANDLER]: () => this.abandon(),
     };
+  }
+
+  /**
+   * This incarnation crashed: stop its timers, let waiters go, and cut it off from the mailbox.
+   * The next incarnation rebuilds everything from the store (its start-up recovery records the
+   * runs in flight `interrupted` and retries them by policy).
+   */
+  abandon(): void {
+    this.#dead = true;
+    this.commit.abandon();
+    const err = new ActorDeadError('the scheduler restarted before this run was recorded; see the job\'s history');
+    for (const reject of this.#awaitingDurable) reject(err);
+    this.#awaitingDurable.clear();
   }
 
   // ---- live facts, read beside the mailbox ---------------------------------------------------
@@ -490,8 +518,13 @@ export class Engine {
     let durable: Promise<void> = Promise.resolve();
     if (fired.length > 0) {
       let resolve!: () => void;
-      durable = new Promise<void>((r) => (resolve = r));
+      let reject!: (err: Error) => void;
+      durable = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+      durable.catch(() => undefined);
+      // Failed (ActorDeadError) if this incarnation crashes before the batch is durable.
+      this.#awaitingDurable.add(reject);
       this.commit.add({ runs: fired.map((f) => f.run) }, (result) => {
+        this.#awaitingDurable.delete(reject);
         const dropped = result.dropped.length === 0 ? null : new Set(result.dropped);
         for (const { job, run } of fired) this.runs.fireDurable(job, run, 'start', dropped?.has(job.id) ?? false);
         resolve();

@@ -5,7 +5,7 @@
  * the environment (Linux caps one variable at 128 KiB) goes to a private file instead, named by
  * RAE_EVENT_PATHS_FILE, removed when the run ends.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RunEvent } from '../../actors/executor/types';
@@ -33,4 +33,22 @@ export function eventEnv(event: RunEvent | null | undefined): EventEnv {
   writeFileSync(file, list + '\n', { mode: 0o600 });
   vars.RAE_EVENT_PATHS_FILE = file;
   return { vars, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The file change of a watch-triggered run from the RAE_EVENT_* variables (as {@link eventEnv} sets them): used
+ * when the event was too large to travel whole as RAE_SCHED_EVENT (its paths are then in a file).
+ */
+export function eventFromEnv(env: NodeJS.ProcessEnv): RunEvent | null {
+  const type = env.RAE_EVENT_TYPE;
+  if (type !== 'create' && type !== 'update' && type !== 'delete') return null;
+  let list = env.RAE_EVENT_PATHS ?? '';
+  if (env.RAE_EVENT_PATHS_FILE !== undefined) {
+    try {
+      list = readFileSync(env.RAE_EVENT_PATHS_FILE, 'utf8');
+    } catch {
+      list = env.RAE_EVENT_PATH ?? '';
+    }
+  }
+  return { type, path: env.RAE_EVENT_PATH ?? '', paths: list.split('\n').filter((p) => p !== '') };
 }
