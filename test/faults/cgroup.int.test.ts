@@ -10,8 +10,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectContainment } from '../../src/workers/run/cgroup-detect';
 import { ownerAlive } from '../../src/workers/run/job-env';
-import { eventually, rae, startDaemon, type DaemonHandle } from '../cli/harness';
-import { pidsWithEnv, skipBecause, tempDir } from './helpers';
+import { eventually, rae, startDaemon } from '../cli/harness';
+import { pidsWithEnv, skipBecause, useDaemonDir } from './helpers';
+import type { Run } from '../../src/model/run';
 
 jest.setTimeout(180_000);
 
@@ -21,20 +22,9 @@ beforeAll(() => {
   if (!CONTAINED) skipBecause('kernel containment', `${FOUND.summary}: the fallback is checked instead`);
 });
 
-let dir: string;
-let cleanup: () => Promise<void>;
-const daemons: DaemonHandle[] = [];
-beforeEach(async () => ({ dir, cleanup } = await tempDir('rae-flt-cg-')));
-afterEach(async () => {
-  for (const d of daemons.splice(0)) {
-    if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
-    await d.exited;
-  }
-  await cleanup();
-});
-const cli = (...args: string[]) => rae([...args, '--data-dir', dir], { timeoutMs: 120_000 });
+const fx = useDaemonDir('rae-flt-cg-');
+const cli = (...args: string[]) => rae([...args, '--data-dir', fx.dir()], { timeoutMs: 120_000 });
 
-interface RunJson { id: string; status: string; error: string | null; peakMemoryBytes: number | null }
 
 /** Live pids whose command line is exactly `argv` (the env-less escapee has no marker to find it by). */
 function pidsRunning(...argv: string[]): number[] {
@@ -85,8 +75,7 @@ describe('kernel containment of a run', () => {
   it('doctor and health say which mechanism is in force', async () => {
     const doc = await cli('doctor');
     expect(doc.stdout).toMatch(new RegExp(`containment\\s+${FOUND.summary.replace(/[()/.]/g, '\\$&')}`));
-    const d = await startDaemon(dir);
-    daemons.push(d);
+    const d = fx.track(await startDaemon(fx.dir()));
     const health = JSON.parse((await cli('health', '--json')).stdout) as { components: Record<string, { detail?: string }> };
     expect(health.components.containment?.detail).toBe(FOUND.summary);
     expect(await d.stop()).toBe(0);
@@ -94,14 +83,14 @@ describe('kernel containment of a run', () => {
 
   it('an env -i setsid grandchild is killed at the timeout', async () => {
     expect((await cli('add', 't', 'never', 'env -i setsid sleep 31301 & sleep 300', '--timeout', '2s')).code).toBe(0);
-    const run = JSON.parse((await cli('run', 't', '--wait', '--json')).stdout) as RunJson;
+    const run = JSON.parse((await cli('run', 't', '--wait', '--json')).stdout) as Run;
     expect(run.status).toBe('timeout');
     await escapeeGone('31301');
   });
 
   it('an env -i setsid grandchild is killed when the run ends normally', async () => {
     expect((await cli('add', 'e', 'never', 'env -i setsid sleep 31302 & echo started')).code).toBe(0);
-    const run = JSON.parse((await cli('run', 'e', '--wait', '--json')).stdout) as RunJson;
+    const run = JSON.parse((await cli('run', 'e', '--wait', '--json')).stdout) as Run;
     expect(run.status).toBe('succeeded');
     await escapeeGone('31302');
   });
@@ -109,7 +98,7 @@ describe('kernel containment of a run', () => {
   it('a setsid memory hog under --max-memory 50MB is stopped, the run killed naming the limit', async () => {
     const hog = `env -i setsid ${process.execPath} -e "const a=[];setInterval(()=>a.push(Buffer.alloc(16e6,1)),50)" & sleep 300`;
     expect((await cli('add', 'hog', 'never', hog, '--max-memory', '50MB', '--timeout', '60s')).code).toBe(0);
-    const run = JSON.parse((await cli('run', 'hog', '--wait', '--json')).stdout) as RunJson;
+    const run = JSON.parse((await cli('run', 'hog', '--wait', '--json')).stdout) as Run;
     if (!CONTAINED) {
       // Fallback: the env-less hog is not seen; only the timeout ends the run (documented limit).
       expect(run.status).toBe('timeout');
@@ -122,8 +111,7 @@ describe('kernel containment of a run', () => {
   });
 
   it('a daemon kill -9 then restart removes the stale group and kills its processes', async () => {
-    const first = await startDaemon(dir);
-    daemons.push(first);
+    const first = fx.track(await startDaemon(fx.dir()));
     expect((await cli('add', 'long', 'never', 'env -i setsid sleep 31303 & sleep 300')).code).toBe(0);
     const queued = (await cli('run', 'long')).stdout.trim();
     await eventually(async () => (pidsRunning('sleep', '31303').length === 1 && pidsWithEnv('RAE_SCHED_RUN_ID', queued).length >= 1 ? true : undefined),
@@ -132,8 +120,7 @@ describe('kernel containment of a run', () => {
     await first.exited;
     expect(pidsRunning('sleep', '31303')).toHaveLength(1); // it survived the crash
     if (CONTAINED) expect(staleOwnerGroups().length).toBeGreaterThanOrEqual(1);
-    const second = await startDaemon(dir);
-    daemons.push(second);
+    const second = fx.track(await startDaemon(fx.dir()));
     await escapeeGone('31303');
     await eventually(async () => (pidsWithEnv('RAE_SCHED_RUN_ID', queued).length === 0 ? true : undefined), 'the run to be killed', 15_000);
     expect(await second.stop()).toBe(0);
