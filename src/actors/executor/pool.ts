@@ -78,7 +78,7 @@ const noop = (): void => undefined;
 export class ExecutorPool {
   readonly #opts: Required<Pick<ExecutorPoolOptions, 'maxConcurrent' | 'hosts' | 'hostFile'>>;
   readonly #log: Logger;
-  /** Live run hosts (at most `hosts`), started on first use. */
+  /** Live run hosts (at most `hosts`): the first started with the pool, more as runs need them. */
   readonly #hosts = new Set<RunHost>();
   readonly #runs = new Map<number, { handle: RunHandle; settled: Promise<unknown> }>();
   readonly #modules: ModuleThreads;
@@ -114,6 +114,8 @@ export class ExecutorPool {
       workerFile: opts.moduleWorkerFile ?? path.join(__dirname, '..', '..', 'workers', 'module-task.js'),
       logger: this.#log,
     });
+    // The first run host boots now (a node process: ~0.1–1 s), not under the first run.
+    this.#host();
   }
 
   /** Runs started and not yet finished. */
