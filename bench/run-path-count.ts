@@ -7,7 +7,7 @@
  *
  * Run: `npx tsc -p . && node dist/bench/run-path-count.js [--runs 20000] [--window 1024] [--concurrency 256]`
  * Add `--cpu-prof` to node for a profile of the same loop; `--bare` leaves the counting wrappers out
- * (CPU figures only). Prints one JSON document; `cpuUsPerRunByThread` is each thread's CPU time
+ * (CPU figures only); `--log FILE` logs through the daemon's log (a line per run at info). Prints one JSON document; `cpuUsPerRunByThread` is each thread's CPU time
  * (Linux /proc, 10 ms ticks) per run: the main thread apart from the worker threads.
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { MessagePort } from 'node:worker_threads';
 import { ActorCell } from '../src/runtime/actor-cell';
 import { EventBus } from '../src/runtime/event-bus';
 import { testHooksOf } from '../src/scheduler';
+import { createDaemonLog } from '../src/cli/daemon-log';
 import { closedLoop, addModuleJob, openScheduler, warmUp } from './workloads/rae';
 
 const arg = (name: string, dflt: number): number => {
@@ -117,7 +118,10 @@ async function main(): Promise<void> {
   const runs = arg('runs', 20_000);
   const window = arg('window', 1024);
   const maxConcurrentJobs = arg('concurrency', 256);
-  const logger = {
+  // `--log FILE`: the daemon's own log (pino at info, buffered file destination: one `run.finished`
+  // line per run), to see what a line per run costs the run path.
+  const logFile = process.argv.includes('--log') ? process.argv[process.argv.indexOf('--log') + 1]! : null;
+  const logger = logFile !== null ? createDaemonLog(logFile, false).logger : {
     debug: () => bump('log debug'), info: () => bump('log info'), warn: () => bump('log warn'), error: () => bump('log error'),
   };
   const { s, close } = await openScheduler({ maxConcurrentJobs, maxQueuedJobs: Math.max(window * 2, 10_000), logger });

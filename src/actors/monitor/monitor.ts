@@ -8,7 +8,7 @@ import type { Observable, Subscription } from 'rxjs';
 import type { ComponentHealth, Health, Stats } from '../../model';
 import { ValidationError } from '../../errors';
 import type { SchedulerEvent } from '../../model/events';
-import { FINAL_RUN_STATUSES, type Run, type RunStatus } from '../../model/run';
+import { FINAL_RUN_STATUSES, epochOf, type Run, type RunStatus } from '../../model/run';
 import type { Clock } from '../../runtime/clock';
 import { DurationWindow } from './duration-window';
 import { LabelCap } from './label-cap';
@@ -198,8 +198,8 @@ export class Monitor {
   }
 
   #started(run: Run, at: string): void {
-    const started = Date.parse(run.startedAt ?? at);
-    const scheduled = Date.parse(run.scheduledAt);
+    const started = epochOf(run.startedAt ?? at);
+    const scheduled = epochOf(run.scheduledAt);
     if (Number.isNaN(started) || Number.isNaN(scheduled)) throw new Error('run.started without valid times');
     // A run started early (negative) is a jittered or manual fire: it was not late.
     this.#metrics.lateness.observe(Math.max(0, started - scheduled) / 1000);
