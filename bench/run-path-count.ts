@@ -6,12 +6,16 @@
  * timers, zod parses, log calls. Divided by the runs finished in the timed loop.
  *
  * Run: `npx tsc -p . && node dist/bench/run-path-count.js [--runs 20000] [--window 1024] [--concurrency 256]`
- * Add `--cpu-prof` to node for a profile of the same loop. Prints one JSON document.
+ * Add `--cpu-prof` to node for a profile of the same loop; `--bare` leaves the counting wrappers out
+ * (CPU figures only); `--log FILE` logs through the daemon's log (a line per run at info). Prints one JSON document; `cpuUsPerRunByThread` is each thread's CPU time
+ * (Linux /proc, 10 ms ticks) per run: the main thread apart from the worker threads.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import { MessagePort } from 'node:worker_threads';
 import { ActorCell } from '../src/runtime/actor-cell';
 import { EventBus } from '../src/runtime/event-bus';
 import { testHooksOf } from '../src/scheduler';
+import { createDaemonLog } from '../src/cli/daemon-log';
 import { closedLoop, addModuleJob, openScheduler, warmUp } from './workloads/rae';
 
 const arg = (name: string, dflt: number): number => {
@@ -56,6 +60,36 @@ function instrument(): void {
   }
 }
 
+/**
+ * CPU time of every thread of this process (Linux: /proc/self/task/<tid>/stat, utime + stime in
+ * clock ticks of 10 ms), so the main thread's share per run is read apart from the worker
+ * threads' (persistence, module threads, lmdb's writer) whatever the machine's load.
+ */
+function threadTicks(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, Number(f[11]) + Number(f[12]));
+    }
+  } catch {
+    // Not Linux: no per-thread figures.
+  }
+  return out;
+}
+
+/** µs of CPU per run: the main thread, then the other threads busiest first (ticks are 10 ms). */
+function perThread(before: Map<string, number>, after: Map<string, number>, runs: number): Record<string, number> {
+  const us = (ticks: number): number => Math.round((ticks * 10_000) / runs);
+  const main = String(process.pid);
+  const rows = [...after].map(([tid, t]) => [tid, t - (before.get(tid) ?? 0)] as const);
+  const out: Record<string, number> = { 'main thread': us(rows.find(([tid]) => tid === main)?.[1] ?? 0) };
+  rows.filter(([tid, t]) => tid !== main && t > 0).sort((a, b) => b[1] - a[1]).slice(0, 12)
+    .forEach(([, t], i) => { out[`other thread #${i + 1}`] = us(t); });
+  return out;
+}
+
 /** `--adds N`: N addJob from 16 concurrent callers (W5's shape) instead of the run loop. */
 async function adds(n: number): Promise<void> {
   const { s, close } = await openScheduler({ maxConcurrentJobs: 16 });
@@ -84,7 +118,10 @@ async function main(): Promise<void> {
   const runs = arg('runs', 20_000);
   const window = arg('window', 1024);
   const maxConcurrentJobs = arg('concurrency', 256);
-  const logger = {
+  // `--log FILE`: the daemon's own log (pino at info, buffered file destination: one `run.finished`
+  // line per run), to see what a line per run costs the run path.
+  const logFile = process.argv.includes('--log') ? process.argv[process.argv.indexOf('--log') + 1]! : null;
+  const logger = logFile !== null ? createDaemonLog(logFile, false).logger : {
     debug: () => bump('log debug'), info: () => bump('log info'), warn: () => bump('log warn'), error: () => bump('log error'),
   };
   const { s, close } = await openScheduler({ maxConcurrentJobs, maxQueuedJobs: Math.max(window * 2, 10_000), logger });
@@ -93,10 +130,13 @@ async function main(): Promise<void> {
     await warmUp(s, 'noop', 500);
     const hooks = testHooksOf(s);
     const before = await hooks.commitStats();
-    instrument();
+    // `--bare`: no counting wrappers, for the CPU figures alone (the wrappers cost main-thread time).
+    if (!process.argv.includes('--bare')) instrument();
     const cpu0 = process.cpuUsage();
+    const ticks0 = threadTicks();
     const r = await closedLoop(s, 'noop', { n: runs, window, budgetMs: 120_000 });
     const cpu = process.cpuUsage(cpu0);
+    const threads = perThread(ticks0, threadTicks(), r.finished);
     const snapshot = new Map(counts);
     const after = await hooks.commitStats();
     const per: Record<string, number> = {};
@@ -106,6 +146,7 @@ async function main(): Promise<void> {
       runs: r.finished, failed: r.failed, refused: r.refused, window, maxConcurrentJobs,
       jobsPerSec: Math.round(r.finished / (r.elapsedMs / 1000)),
       processCpuUsPerRun: Math.round((cpu.user + cpu.system) / r.finished),
+      cpuUsPerRunByThread: threads,
       perRun: per,
     }, null, 2));
   } finally {

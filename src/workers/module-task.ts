@@ -8,7 +8,7 @@
  */
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import {
-  packResult, type ModuleTaskPayload, type ModuleTaskResult, type ModuleThreadCommand, type ModuleThreadData,
+  packResult, unpackRequests, type ModuleTaskPayload, type ModuleTaskResult, type ModuleThreadCommand, type ModuleThreadData,
   type ModuleThreadEvent, type PackedResult,
 } from '../actors/executor/thread-protocol';
 import type { RunRequest, RunResult } from '../actors/executor/types';
@@ -70,7 +70,8 @@ async function execute(req: RunRequest, task: ModuleTaskPayload, hooks: ThreadRu
 
 /** Runs every run of the batch; never rejects for a job's failure. */
 export default async function moduleTask(task: ModuleTaskPayload): Promise<ModuleTaskResult> {
-  const { runs, batch } = task;
+  const { batch } = task;
+  const runs = unpackRequests(task);
   const checked = new Set<string>();
   const hooks: ThreadRunHooks = { load: (f) => cache.load(f, checked), mayAbandon: !task.solo, retire };
   if (runs.length === 1) return [packResult(await execute(runs[0]!, task, hooks))];

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { addRun, bucketOf, emptyRollup, percentilesOf, runsOf } from '../../src/actors/persistence/rollup';
+import { addRun, bucketOf, countRun, emptyRollup, percentilesOf, runsOf } from '../../src/actors/persistence/rollup';
 import type { Run } from '../../src/model/run';
 
 const run = (status: Run['status'], durationMs: number | null, finishedAt = '2026-01-01T00:00:00.000Z'): Run => ({
@@ -25,6 +25,18 @@ describe('run rollup', () => {
     expect(r.durations).toMatchObject({ n: 3, sumMs: 60, maxMs: 30 });
     expect(r.lastFinishedAt).toBe('2026-01-02T00:00:00.000Z');
     expect(percentilesOf(r).max).toBe(30);
+  });
+
+  it('counts in place (a batch owns its record) exactly as addRun copies', () => {
+    const runs = [run('succeeded', 10), run('failed', 30, '2026-01-02T00:00:00.000Z'), run('skipped', null), run('succeeded', 0.2)];
+    const copied = runs.reduce(addRun, emptyRollup());
+    const first = addRun(emptyRollup(), runs[0]!);
+    const snapshot = structuredClone(first);
+    addRun(first, runs[1]!);
+    expect(first).toEqual(snapshot); // addRun leaves its input alone
+    const inPlace = emptyRollup();
+    for (const r of runs) countRun(inPlace, r);
+    expect(inPlace).toEqual(copied);
   });
 
   it('has no percentiles before the first duration', () => {

@@ -25,7 +25,7 @@ import { formatDuration } from '../../model/duration';
 import { cancelCause, timeoutCause } from '../../workers/run/cancel';
 import { endedEarly } from './result';
 import {
-  isModuleThreadEvent, unpackResult, type ModuleTaskPayload, type ModuleTaskResult, type ModuleThreadCommand, type ModuleThreadData,
+  isModuleThreadEvent, packRequests, unpackResult, type ModuleTaskPayload, type ModuleTaskResult, type ModuleThreadCommand, type ModuleThreadData,
   type ModuleThreadEvent,
 } from './thread-protocol';
 import type { RunHandle } from './pool';
@@ -171,7 +171,7 @@ export class ModuleThreads {
     for (const e of entries) e.pool = pool;
     this.#batches.set(batch, entries);
     pool.tasks++;
-    const task: ModuleTaskPayload = { batch, solo, runs: entries.map((e) => e.req) };
+    const task: ModuleTaskPayload = { batch, solo, ...packRequests(entries.map((e) => e.req)) };
     const signal = solo ? entries[0]!.abort!.signal : undefined;
     pool.piscina.run(task, signal ? { signal } : {}).then(
       (results) => {

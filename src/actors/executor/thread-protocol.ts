@@ -11,7 +11,7 @@
  *   port is created, which is what a per-run MessageChannel would cost at tens of thousands of runs/s).
  * @internal
  */
-import type { CancelReason, RunOutcome, RunRequest, RunResult } from './types';
+import type { CancelReason, RunEvent, RunOutcome, RunRequest, RunResult } from './types';
 import { runResult } from './result';
 
 /** The Piscina task payload. */
@@ -20,8 +20,50 @@ export interface ModuleTaskPayload {
   batch: number;
   /** A solo task (timeout or memory cap) runs alone on its thread and reports when it starts. */
   solo: boolean;
-  /** The requests as the executor got them (the thread fills their defaults). */
-  runs: RunRequest[];
+  /**
+   * One request per job of the batch (the first of its runs, as the executor got it: the thread
+   * fills its defaults); a run's own fields come from its {@link PackedRequest}.
+   */
+  jobs: RunRequest[];
+  /** The runs, in order. */
+  runs: PackedRequest[];
+}
+
+/**
+ * One run of a task: what differs between runs of the same job, as a tuple. Sending each run's
+ * whole request copied its module path, names and a dozen property names per run; a batch of
+ * runs of one job now carries the job's part once (ser + deser ~4x cheaper per run).
+ */
+export type PackedRequest = [runId: string, job: number, attempt: number, scheduledAt: string | undefined, event: RunEvent | null | undefined];
+
+/** Fields every run of one job shares (compared by identity: they come from the same spec object). */
+const JOB_FIELDS = [
+  'jobId', 'command', 'module', 'isolation', 'jobName', 'cwd', 'env', 'inheritEnv', 'limits',
+  'outputLimitBytes', 'killGraceMs', 'sampleIntervalMs',
+] as const satisfies ReadonlyArray<keyof RunRequest>;
+
+const sameJob = (a: RunRequest, b: RunRequest): boolean => JOB_FIELDS.every((k) => a[k] === b[k]);
+
+/** Packs a batch's requests: each job's part once, each run's own fields as a tuple. */
+export function packRequests(reqs: readonly RunRequest[]): Pick<ModuleTaskPayload, 'jobs' | 'runs'> {
+  const jobs: RunRequest[] = [];
+  const byJob = new Map<string, number[]>();
+  const runs = reqs.map((r): PackedRequest => {
+    let seen = byJob.get(r.jobId);
+    if (seen === undefined) byJob.set(r.jobId, (seen = []));
+    let j = seen.find((i) => sameJob(jobs[i]!, r));
+    if (j === undefined) {
+      j = jobs.push(r) - 1;
+      seen.push(j);
+    }
+    return [r.runId, j, r.attempt, r.scheduledAt, r.event];
+  });
+  return { jobs, runs };
+}
+
+/** The requests of a task, in order (the inverse of {@link packRequests}). */
+export function unpackRequests(task: Pick<ModuleTaskPayload, 'jobs' | 'runs'>): RunRequest[] {
+  return task.runs.map(([runId, j, attempt, scheduledAt, event]) => ({ ...task.jobs[j]!, runId, attempt, scheduledAt, event }));
 }
 
 /**

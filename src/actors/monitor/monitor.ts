@@ -8,7 +8,7 @@ import type { Observable, Subscription } from 'rxjs';
 import type { ComponentHealth, Health, Stats } from '../../model';
 import { ValidationError } from '../../errors';
 import type { SchedulerEvent } from '../../model/events';
-import { FINAL_RUN_STATUSES, type Run, type RunStatus } from '../../model/run';
+import { FINAL_RUN_STATUSES, epochOf, type Run, type RunStatus } from '../../model/run';
 import type { Clock } from '../../runtime/clock';
 import { DurationWindow } from './duration-window';
 import { LabelCap } from './label-cap';
@@ -62,6 +62,8 @@ export class Monitor {
   readonly #names = new Map<string, string>();
   readonly #counts = Object.fromEntries(FINAL_RUN_STATUSES.map((s) => [s, 0])) as Record<FinalStatus, number>;
   readonly #restarts = new Map<string, number>();
+  /** Finished runs counted in this batch of events, per job label and status (see #flushRunCounts). */
+  readonly #pendingRuns = new Map<string, Map<FinalStatus, number>>();
   readonly #sub: Subscription | null;
   #droppedEvents = 0;
   #exportedDropped = 0;
@@ -90,6 +92,19 @@ export class Monitor {
         this.#droppedEvents++;
       }
     }
+    this.#flushRunCounts();
+  }
+
+  /**
+   * `rae_runs_total` moves once per (job, status) and batch of events, not once per run: a busy
+   * scheduler finishes thousands of runs of the same job per second, and each prom-client `inc`
+   * hashes its labels.
+   */
+  #flushRunCounts(): void {
+    for (const [job, byStatus] of this.#pendingRuns) {
+      for (const [status, n] of byStatus) this.#metrics.runs.inc({ job, status }, n);
+    }
+    this.#pendingRuns.clear();
   }
 
   /** Events that could not be interpreted (ignored, counted). */
@@ -183,8 +198,8 @@ export class Monitor {
   }
 
   #started(run: Run, at: string): void {
-    const started = Date.parse(run.startedAt ?? at);
-    const scheduled = Date.parse(run.scheduledAt);
+    const started = epochOf(run.startedAt ?? at);
+    const scheduled = epochOf(run.scheduledAt);
     if (Number.isNaN(started) || Number.isNaN(scheduled)) throw new Error('run.started without valid times');
     // A run started early (negative) is a jittered or manual fire: it was not late.
     this.#metrics.lateness.observe(Math.max(0, started - scheduled) / 1000);
@@ -195,7 +210,9 @@ export class Monitor {
     if (!(status in this.#counts)) throw new Error(`run.finished with non-final status ${run.status}`);
     this.#counts[status]++;
     const job = this.#jobLabels.label(this.#names.get(run.jobId) ?? run.jobId);
-    this.#metrics.runs.inc({ job, status });
+    let byStatus = this.#pendingRuns.get(job);
+    if (byStatus === undefined) this.#pendingRuns.set(job, (byStatus = new Map()));
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
     if (status !== 'skipped' && typeof run.durationMs === 'number') {
       this.#durations.record(run.durationMs);
       this.#metrics.duration.observe({ job }, run.durationMs / 1000);

@@ -9,7 +9,7 @@ import { ValidationError } from '../../errors';
 import type { Run } from '../../model/run';
 import type { Batch, BatchResult, UnfinishedRun } from './port';
 import type { Tables } from './tables';
-import { GLOBAL_KEY, addRun, emptyRollup, type RunRollup } from './rollup';
+import { GLOBAL_KEY, countRun, emptyRollup, type RunRollup } from './rollup';
 
 const UNFINISHED: ReadonlySet<Run['status']> = new Set(['queued', 'running']);
 
@@ -21,7 +21,17 @@ const UNFINISHED: ReadonlySet<Run['status']> = new Set(['queued', 'running']);
 export class TxMemo {
   readonly #jobs = new Map<string, boolean>();
   readonly rollups = new Map<string, RunRollup>();
+  #anyParked: boolean | undefined;
   constructor(readonly t: Tables) {}
+
+  /**
+   * Whether any run is parked (one cursor step per transaction): parked runs exist only after a
+   * graceful stop, so a final record usually needs no `parked` lookup.
+   */
+  anyParked(): boolean {
+    this.#anyParked ??= this.t.parked.getKeysCount({ limit: 1 }) > 0;
+    return this.#anyParked;
+  }
 
   jobExists(jobId: string): boolean {
     let known = this.#jobs.get(jobId);
@@ -34,10 +44,18 @@ export class TxMemo {
 
   /** Counts a run that just became final into its job's and the global rollup (written by flushRollups). */
   count(run: Run): void {
-    for (const key of [run.jobId, GLOBAL_KEY]) {
-      const r = this.rollups.get(key) ?? this.t.stats.get(key) ?? emptyRollup();
-      this.rollups.set(key, addRun(r, run));
+    this.#rollup(run.jobId, run);
+    this.#rollup(GLOBAL_KEY, run);
+  }
+
+  #rollup(key: string, run: Run): void {
+    let r = this.rollups.get(key);
+    if (r === undefined) {
+      // Decoded from the store (a fresh object this transaction owns) or new: counted in place.
+      r = this.t.stats.get(key) ?? emptyRollup();
+      this.rollups.set(key, r);
     }
+    countRun(r, run);
   }
 
   /** Writes the rollups this transaction moved. */
@@ -54,15 +72,24 @@ export class TxMemo {
 export function putRunTx(t: Tables, r: Run, memo?: TxMemo): boolean {
   const m = memo ?? new TxMemo(t);
   if (!m.jobExists(r.jobId)) return false;
-  const owner = t.runJob.get(r.id);
+  const unfinished = UNFINISHED.has(r.status);
+  if (unfinished && memo !== undefined) {
+    // A batch's unfinished record is a run the scheduler just created (or that same record again,
+    // from a batch retried after its reply was lost): the writes are idempotent, nothing is read.
+    void t.runs.put([r.jobId, r.id], r);
+    void t.runJob.put(r.id, r.jobId);
+    void t.unfinished.put(r.id, r.jobId);
+    return true;
+  }
+  // The `unfinished` index holds the run's job id: a final record of a run stored unfinished (the
+  // usual case) needs no `runJob` read. A run stored before is final already unless that index
+  // still holds it, so its statistics are counted once, when its final record is first written.
+  const heldBy = t.unfinished.get(r.id);
+  const wasUnfinished = heldBy !== undefined;
+  const owner = heldBy ?? t.runJob.get(r.id);
   if (owner !== undefined && owner !== r.jobId) {
     throw new ValidationError(`run ${r.id} belongs to job ${owner}, not ${r.jobId}`, 'run.jobId');
   }
-  const unfinished = UNFINISHED.has(r.status);
-  // Index entries are read before they are written (a read is cheaper than a write instruction):
-  // a run stored before is final already unless the `unfinished` index still holds it, so its
-  // statistics are counted once, when its final record is first written (no stored run decoded).
-  const wasUnfinished = owner !== undefined && t.unfinished.doesExist(r.id);
   void t.runs.put([r.jobId, r.id], r);
   if (owner === undefined) void t.runJob.put(r.id, r.jobId);
   if (unfinished) {
@@ -70,7 +97,7 @@ export function putRunTx(t: Tables, r: Run, memo?: TxMemo): boolean {
   } else {
     if (owner === undefined || wasUnfinished) m.count(r);
     if (wasUnfinished) void t.unfinished.remove(r.id);
-    if (owner !== undefined && t.parked.doesExist(r.id)) void t.parked.remove(r.id);
+    if (owner !== undefined && m.anyParked() && t.parked.doesExist(r.id)) void t.parked.remove(r.id);
   }
   if (memo === undefined) m.flushRollups();
   return true;

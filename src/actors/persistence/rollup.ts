@@ -63,22 +63,33 @@ function middleOf(bucket: number): number {
 
 /** Adds one finished run to a rollup (a new object; the input is not changed). */
 export function addRun(r: RunRollup, run: Run): RunRollup {
+  const copy: RunRollup = {
+    counts: { ...r.counts },
+    durations: { ...r.durations, buckets: { ...r.durations.buckets } },
+    lastFinishedAt: r.lastFinishedAt,
+  };
+  countRun(copy, run);
+  return copy;
+}
+
+/**
+ * Adds one finished run to a rollup IN PLACE: a batch counts hundreds of runs into the same
+ * record, which it owns (decoded from the store or new), so copying it per run is wasted work.
+ */
+export function countRun(r: RunRollup, run: Run): void {
   const status = run.status as FinalStatus;
-  const counts = { ...r.counts, [status]: (r.counts[status] ?? 0) + 1 };
-  let durations = r.durations;
+  r.counts[status] = (r.counts[status] ?? 0) + 1;
   const ms = run.durationMs;
   if (status !== 'skipped' && typeof ms === 'number' && Number.isFinite(ms) && ms >= 0) {
     const b = String(bucketOf(ms));
-    durations = {
-      n: durations.n + 1,
-      sumMs: durations.sumMs + ms,
-      maxMs: durations.maxMs === null ? ms : Math.max(durations.maxMs, ms),
-      buckets: { ...durations.buckets, [b]: (durations.buckets[b] ?? 0) + 1 },
-    };
+    const d = r.durations;
+    d.n += 1;
+    d.sumMs += ms;
+    d.maxMs = d.maxMs === null ? ms : Math.max(d.maxMs, ms);
+    d.buckets[b] = (d.buckets[b] ?? 0) + 1;
   }
   const at = run.finishedAt;
-  const lastFinishedAt = at !== null && (r.lastFinishedAt === null || at > r.lastFinishedAt) ? at : r.lastFinishedAt;
-  return { counts, durations, lastFinishedAt };
+  if (at !== null && (r.lastFinishedAt === null || at > r.lastFinishedAt)) r.lastFinishedAt = at;
 }
 
 /**

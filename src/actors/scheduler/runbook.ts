@@ -14,7 +14,7 @@
  * whose policy allows one at a time (`skip`, `queue`).
  */
 import type { Job } from '../../model/job';
-import type { Run } from '../../model/run';
+import { epochOf, type Run } from '../../model/run';
 import type { SchedulerEvent } from '../../model/events';
 import type { Clock } from '../../runtime/clock';
 import type { EventBus } from '../../runtime/event-bus';
@@ -191,7 +191,7 @@ export class RunBook {
   /** Puts a run in the ready queue; a full queue turns it into a `skipped` run with the reason. */
   #enqueue(e: Entry): void {
     try {
-      this.#ready.push({ runId: e.run.id, jobId: e.job.id, priority: e.job.priority, dueAt: Date.parse(e.run.scheduledAt) });
+      this.#ready.push({ runId: e.run.id, jobId: e.job.id, priority: e.job.priority, dueAt: epochOf(e.run.scheduledAt) });
       this.#queued.set(e.run.id, e);
     } catch (err) {
       if (!(err instanceof QueueFullError)) throw err;
