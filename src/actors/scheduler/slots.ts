@@ -198,13 +198,18 @@ export class SlotKeeper {
   entryFromState(job: Pick<Job, 'id' | 'jitterMs'> & { createdAt: string | null }, schedule: Schedule, state: ScheduleState | null,
     now: number): TimelineEntry | null {
     if (state?.nextRunAt == null) return null;
-    const next = Date.parse(state.nextRunAt);
-    const last = num(state.lastSlotAt);
-    if (!(next > now) || last >= next) return null;
-    // Each stored instant is parsed once (a million jobs at start-up: parsing is most of the cost).
-    const anchor = num(state.anchorAt ?? job.createdAt);
-    const c = this.#loadParsed(job.id, job.jitterMs, schedule, last, next, Number.isNaN(anchor) ? now : anchor);
-    return { jobId: job.id, at: this.#entryAt(job.id, c, next) };
+    const at = this.entryFromInstants(job.id, job.jitterMs, schedule, num(state.lastSlotAt), Date.parse(state.nextRunAt), num(state.anchorAt ?? job.createdAt), now);
+    return Number.isNaN(at) ? null : { jobId: job.id, at };
+  }
+
+  /**
+   * {@link entryFromState} on a state's instants already parsed (epoch ms, NaN: none), as start-up
+   * pages carry them: the job's timeline time, or NaN when it needs recovery. Anchor NaN: now.
+   */
+  entryFromInstants(jobId: string, jitterMs: number, schedule: Schedule, last: number, next: number, anchor: number, now: number): number {
+    if (!(next > now) || last >= next) return NaN;
+    const c = this.#loadParsed(jobId, jitterMs, schedule, last, next, Number.isNaN(anchor) ? now : anchor);
+    return this.#entryAt(jobId, c, next);
   }
 
   /** The job's next fire time for people (`nextRunAt`), from memory when armed. */
