@@ -1,11 +1,11 @@
 /** Start-up pages: a job's head and parsed state always, its whole spec only where start-up needs more. */
-import { Store, type JobPage } from '../../src/actors/persistence/store';
+import { Store, type StartupPage } from '../../src/actors/persistence/store';
 import { PAGE_DONE, PAGE_ENABLED, PAGE_EVENTS, PAGE_STATE } from '../../src/actors/persistence/port';
 import { makeJob, removeDir, tempDir } from './helpers/fixtures';
 
 /** Row of a job in a page. */
-const rowOf = (page: JobPage, id: string): number => page.ids.indexOf(id);
-const specOf = (page: JobPage, id: string) => page.jobs.find(([i]) => page.ids[i] === id)?.[1] ?? null;
+const rowOf = (page: StartupPage, id: string): number => page.ids.indexOf(id);
+const specOf = (page: StartupPage, id: string) => page.jobs.find(([i]) => page.ids[i] === id)?.[1] ?? null;
 
 describe('jobPage', () => {
   let dir: string;

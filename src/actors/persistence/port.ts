@@ -23,7 +23,7 @@ import type { Run, Slot } from '../../model/run';
 import type { Job } from '../../model/job';
 import type { ScheduleState } from './schema';
 
-/** {@link JobPage} flags of a row. */
+/** {@link StartupPage} flags of a row. */
 export const PAGE_ENABLED = 1;
 export const PAGE_DONE = 2;
 /** The job has watch/usage triggers. */
@@ -38,7 +38,7 @@ export const PAGE_STATE = 8;
  * and typed arrays cross a thread boundary far cheaper than one object per job, and the instants
  * arrive parsed (the store's side of start-up does that work beside the scheduler's).
  */
-export interface JobPage {
+export interface StartupPage {
   /** Job ids, in id order. */
   ids: string[];
   names: string[];
@@ -128,5 +128,5 @@ export interface SchedulerStorePort {
   /** The specs of these jobs (missing ones left out), in one read. */
   getJobs(ids: string[]): Awaitable<Job[]>;
   /** A page of jobs in id order after `after`, with schedule states (start-up). */
-  jobPage(after: string | null, limit: number, now: number): Awaitable<JobPage>;
+  jobPage(after: string | null, limit: number, now: number): Awaitable<StartupPage>;
 }

@@ -20,7 +20,7 @@ import { checkStoreFiles } from './store-check';
 import { stateInstants } from './codecs';
 import { writeFailure } from './store-errors';
 import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
-import { PAGE_DONE, PAGE_ENABLED, PAGE_EVENTS, PAGE_STATE, type Batch, type BatchResult, type InjectedFault, type JobPage, type SchedulerStorePort, type UnfinishedRun } from './port';
+import { PAGE_DONE, PAGE_ENABLED, PAGE_EVENTS, PAGE_STATE, type Batch, type BatchResult, type InjectedFault, type StartupPage, type SchedulerStorePort, type UnfinishedRun } from './port';
 import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSION, type RunRollup } from './rollup';
 
 export type { ScheduleState } from './schema';
@@ -35,7 +35,7 @@ export interface StoreOptions {
   readOnly?: boolean;
 }
 
-export type { JobPage } from './port';
+export type { StartupPage } from './port';
 
 /** A job as `list` shows it: the job, its schedule state and its newest run. */
 export interface JobListEntry {
@@ -430,11 +430,11 @@ export class Store implements SchedulerStorePort {
   }
 
   /**
-   * One page of jobs in id order after `afterId` (exclusive), as columns (see {@link JobPage}). The
+   * One page of jobs in id order after `afterId` (exclusive), as columns (see {@link StartupPage}). The
    * scheduler loads its index page by page at start-up, so a million jobs never cross the thread
    * boundary in one message.
    */
-  jobPage(afterId: string | null, limit: number, now: number): JobPage {
+  jobPage(afterId: string | null, limit: number, now: number): StartupPage {
     return this.#read(() => {
       const ids: string[] = [];
       const names: string[] = [];
@@ -444,10 +444,10 @@ export class Store implements SchedulerStorePort {
       const next = new Float64Array(limit);
       const anchor = new Float64Array(limit);
       const schedule = new Int32Array(limit);
-      const schedules: JobPage['schedules'] = [];
+      const schedules: StartupPage['schedules'] = [];
       const scheduleIndex = new Map<string, number>();
-      const after: JobPage['after'] = [];
-      const jobs: JobPage['jobs'] = [];
+      const after: StartupPage['after'] = [];
+      const jobs: StartupPage['jobs'] = [];
       // States are keyed like heads (job id): read them with ONE cursor walking beside the heads'
       // (a merge join) instead of one B-tree descent per job. A key the walk does not meet exactly
       // (a job without a state) falls back to a point read.

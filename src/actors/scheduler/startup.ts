@@ -9,7 +9,7 @@ import type { Job } from '../../model/job';
 import type { ActorRef } from '../../runtime/types';
 import type { Schedule } from '../parser/schedule';
 import type { PersistenceHandlers } from '../persistence/actor';
-import { PAGE_DONE, PAGE_ENABLED, PAGE_STATE, type JobPage } from '../persistence/port';
+import { PAGE_DONE, PAGE_ENABLED, PAGE_STATE, type StartupPage } from '../persistence/port';
 import type { ScheduleState } from '../persistence/schema';
 import { iso } from './runs';
 import { factsOf, kindOf } from './job-index';
@@ -48,10 +48,10 @@ export async function loadJobs(e: Engine, d: LoadDeps): Promise<void> {
   // Runs a crash left behind are read before anything fires, so a run queued below is not among them.
   const unfinished = d.start ? await d.persistence.ask('unfinishedRuns', {}) : [];
   let sentArms = 0;
-  const read = (after: string | null): Promise<JobPage> => d.persistence.ask('jobPage', { after, limit: LOAD_PAGE, now });
-  let pending: Promise<JobPage> | null = read(null);
+  const read = (after: string | null): Promise<StartupPage> => d.persistence.ask('jobPage', { after, limit: LOAD_PAGE, now });
+  let pending: Promise<StartupPage> | null = read(null);
   while (pending !== null) {
-    const page: JobPage = await pending;
+    const page: StartupPage = await pending;
     const n = page.ids.length;
     // The next page is read (and decoded, and sent) by the persistence thread while this one is armed.
     pending = n < LOAD_PAGE ? null : read(page.ids[n - 1]!);
@@ -118,7 +118,7 @@ const NO_UPSTREAM: string[] = [];
  * Returns the rows it could not arm, which need their whole spec (recovery, catch-up, no schedule
  * in the head).
  */
-function armPage(e: Engine, d: LoadDeps, page: JobPage, now: number): number[] {
+function armPage(e: Engine, d: LoadDeps, page: StartupPage, now: number): number[] {
   const needSpec: number[] = [];
   const upstream = new Map(page.after);
   const withSpec = new Set(page.jobs.map(([i]) => i));
@@ -148,7 +148,7 @@ function armPage(e: Engine, d: LoadDeps, page: JobPage, now: number): number[] {
 }
 
 /** The stored schedule state of a page's row, as the store has it. */
-function stateOf(page: JobPage, i: number): ScheduleState | null {
+function stateOf(page: StartupPage, i: number): ScheduleState | null {
   const id = page.ids[i]!;
   if ((page.flags[i]! & PAGE_STATE) === 0) return null;
   const text = (v: number): string | null => (Number.isNaN(v) ? null : iso(v));
