@@ -210,7 +210,7 @@ describe('durability and lifecycle', () => {
     await expect(h.insertJob({ job: makeJob(2) })).rejects.toMatchObject({ code: 'PERSISTENCE' });
     h = await createPersistenceHandlers({ dataDir: dir });
     expect(h.getJobByName({ name: 'job-1' })).toEqual(job);
-    expect(h.counts({})).toEqual({ jobs: 1, runs: 1, slots: 0, schemaVersion: 1 });
+    expect(h.counts({})).toEqual({ jobs: 1, runs: 1, slots: 0, schemaVersion: 2 });
   });
 
   test('a second Store on the same directory sees committed writes, both ways', async () => {

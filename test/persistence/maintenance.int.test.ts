@@ -2,7 +2,7 @@
 import { open } from 'lmdb';
 import { createPersistenceHandlers, type PersistenceHandlers } from '../../src/actors/persistence/actor';
 import { Store } from '../../src/actors/persistence/store';
-import { SCHEMA_KEY, envOptions, storePath } from '../../src/actors/persistence/tables';
+import { SCHEMA_KEY, SCHEMA_VERSION, envOptions, storePath } from '../../src/actors/persistence/tables';
 import { makeJob, makeRun, makeSlot, removeDir, tempDir } from './helpers/fixtures';
 
 let dir: string;
@@ -116,10 +116,10 @@ test('prune keeps the newest N runs and slots per job, never an unfinished run',
 });
 
 test('a store with a newer schema version is refused with PERSISTENCE', async () => {
-  expect(h.counts({}).schemaVersion).toBe(1);
+  expect(h.counts({}).schemaVersion).toBe(SCHEMA_VERSION);
   await h.close({});
   const env = open(storePath(dir), envOptions(false));
-  await env.openDB<number, string>('meta', {}).put(SCHEMA_KEY, 2);
+  await env.openDB<number, string>('meta', {}).put(SCHEMA_KEY, SCHEMA_VERSION + 1);
   await env.close();
   await expect(Store.open({ dataDir: dir })).rejects.toMatchObject({ code: 'PERSISTENCE' });
   await expect(Store.open({ dataDir: dir, readOnly: true })).rejects.toMatchObject({ code: 'PERSISTENCE' });

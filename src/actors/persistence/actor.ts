@@ -10,7 +10,7 @@ import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { TriggerFireNote } from '../../model/trigger-status';
 import type { ScheduleState } from './schema';
-import { Store, type JobPageEntry, type StoreCounts } from './store';
+import { Store, type StartupPage, type StoreCounts } from './store';
 import type { Batch, BatchResult, InjectedFault, UnfinishedRun } from './port';
 import type { PruneResult } from './retention';
 import { STOP_HANDLER } from '../../runtime/types';
@@ -77,7 +77,7 @@ export type PersistenceHandlers = {
   restore(p: { doc: unknown }): Promise<{ jobs: number; runs: number }>;
   counts(p: Record<string, never>): StoreCounts;
   /** A page of jobs (id order) with their schedule states, after `after` (exclusive). */
-  jobPage(p: { after: string | null; limit: number; now: number }): JobPageEntry[];
+  jobPage(p: { after: string | null; limit: number; now: number }): StartupPage;
   close(p: Record<string, never>): Promise<void>;
   /** Called by the runtime when the actor stops gracefully: waits for writes, closes the store. */
   /** Answers at once: the mailbox is being served (health's heartbeat). */

@@ -22,13 +22,41 @@
 import type { Run, Slot } from '../../model/run';
 import type { Job } from '../../model/job';
 import type { ScheduleState } from './schema';
-import type { JobHead } from './tables';
 
-/** One job in a start-up page: its head and state, and its whole spec only where needed. */
-export interface JobPageEntry {
-  head: JobHead;
-  state: ScheduleState | null;
-  job: Job | null;
+/** {@link StartupPage} flags of a row. */
+export const PAGE_ENABLED = 1;
+export const PAGE_DONE = 2;
+/** The job has watch/usage triggers. */
+export const PAGE_EVENTS = 4;
+/** The job has a stored schedule state. */
+export const PAGE_STATE = 8;
+
+/**
+ * One page of jobs for start-up, column by column: what arming needs of each job (its head and its
+ * schedule state's instants, parsed), and its whole spec only where start-up needs more (an active
+ * job whose next slot is unknown or past, or one with watch/usage triggers). Columns of strings
+ * and typed arrays cross a thread boundary far cheaper than one object per job, and the instants
+ * arrive parsed (the store's side of start-up does that work beside the scheduler's).
+ */
+export interface StartupPage {
+  /** Job ids, in id order. */
+  ids: string[];
+  names: string[];
+  /** PAGE_* bits. */
+  flags: Uint8Array;
+  jitterMs: Float64Array;
+  /** The schedule state's watermark, next slot and anchor, epoch ms (NaN: none). */
+  last: Float64Array;
+  next: Float64Array;
+  anchor: Float64Array;
+  /** Row → index into `schedules` of its canonical schedule and zone; -1: the head carries none. */
+  schedule: Int32Array;
+  /** The distinct schedules of the page. */
+  schedules: Array<{ schedule: string; timezone: string | null }>;
+  /** `--after` upstreams of the rows that have any. */
+  after: Array<[row: number, upstream: string[]]>;
+  /** Whole specs of the rows that need them. */
+  jobs: Array<[row: number, job: Job]>;
 }
 
 /** One fire: the slot's durable outcome and, when it runs, its run (status `queued`). */
@@ -100,5 +128,5 @@ export interface SchedulerStorePort {
   /** The specs of these jobs (missing ones left out), in one read. */
   getJobs(ids: string[]): Awaitable<Job[]>;
   /** A page of jobs in id order after `after`, with schedule states (start-up). */
-  jobPage(after: string | null, limit: number, now: number): Awaitable<JobPageEntry[]>;
+  jobPage(after: string | null, limit: number, now: number): Awaitable<StartupPage>;
 }

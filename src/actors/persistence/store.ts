@@ -17,9 +17,10 @@ import {
 } from './tables';
 import { deleteJobData, pruneHistory, type PruneResult } from './retention';
 import { checkStoreFiles } from './store-check';
+import { stateInstants } from './codecs';
 import { writeFailure } from './store-errors';
 import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
-import type { Batch, BatchResult, InjectedFault, JobPageEntry, SchedulerStorePort, UnfinishedRun } from './port';
+import { PAGE_DONE, PAGE_ENABLED, PAGE_EVENTS, PAGE_STATE, type Batch, type BatchResult, type InjectedFault, type StartupPage, type SchedulerStorePort, type UnfinishedRun } from './port';
 import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSION, type RunRollup } from './rollup';
 
 export type { ScheduleState } from './schema';
@@ -34,7 +35,7 @@ export interface StoreOptions {
   readOnly?: boolean;
 }
 
-export type { JobPageEntry } from './port';
+export type { StartupPage } from './port';
 
 /** A job as `list` shows it: the job, its schedule state and its newest run. */
 export interface JobListEntry {
@@ -118,12 +119,19 @@ export class Store implements SchedulerStorePort {
         await t.env.flushed;
       }
       // Stores written before the heads table existed (or before heads carried the schedule, or
-      // by a crash between versions): rebuild it.
+      // by a crash between versions), or by schema version 1 (msgpack heads and states): rebuild
+      // the heads and rewrite the states in the compact encoding (codecs.ts), in one transaction.
       const first = [...t.heads.getRange({ limit: 1 })][0]?.value;
-      if (!readOnly && (entryCount(t.heads) !== entryCount(t.jobs) || (first !== undefined && first.schedule === undefined))) {
-        await t.env.childTransaction(() => {
+      const v1 = version < 2;
+      if (!readOnly && (v1 || entryCount(t.heads) !== entryCount(t.jobs) || (first !== undefined && first.schedule === undefined))) {
+        version = await t.env.childTransaction(() => {
           for (const key of [...t.heads.getKeys({})]) void t.heads.remove(key);
           for (const { key, value } of t.jobs.getRange({})) void t.heads.put(key, headOf(value));
+          if (v1) {
+            for (const { key, value } of [...t.states.getRange({})]) void t.states.put(key, value);
+            void t.meta.put(SCHEMA_KEY, SCHEMA_VERSION);
+          }
+          return SCHEMA_VERSION;
         });
         await t.env.flushed;
       }
@@ -422,35 +430,72 @@ export class Store implements SchedulerStorePort {
   }
 
   /**
-   * One page of jobs in id order, each with its schedule state, after `afterId` (exclusive). The
+   * One page of jobs in id order after `afterId` (exclusive), as columns (see {@link StartupPage}). The
    * scheduler loads its index page by page at start-up, so a million jobs never cross the thread
    * boundary in one message.
    */
-  jobPage(afterId: string | null, limit: number, now: number): JobPageEntry[] {
+  jobPage(afterId: string | null, limit: number, now: number): StartupPage {
     return this.#read(() => {
-      const out: JobPageEntry[] = [];
+      const ids: string[] = [];
+      const names: string[] = [];
+      const flags = new Uint8Array(limit);
+      const jitterMs = new Float64Array(limit);
+      const last = new Float64Array(limit);
+      const next = new Float64Array(limit);
+      const anchor = new Float64Array(limit);
+      const schedule = new Int32Array(limit);
+      const schedules: StartupPage['schedules'] = [];
+      const scheduleIndex = new Map<string, number>();
+      const after: StartupPage['after'] = [];
+      const jobs: StartupPage['jobs'] = [];
       // States are keyed like heads (job id): read them with ONE cursor walking beside the heads'
       // (a merge join) instead of one B-tree descent per job. A key the walk does not meet exactly
       // (a job without a state) falls back to a point read.
-      const states = this.#t.states.getRange({ start: afterId ?? undefined })[Symbol.iterator]();
+      const states = this.#t.statesRaw.getRange({ start: afterId ?? undefined })[Symbol.iterator]();
+      const instants = { last, next, anchor };
       let st = states.next();
       try {
         for (const { key, value: head } of this.#t.heads.getRange({ start: afterId ?? undefined, limit: limit + 1 })) {
           if (key === afterId) continue;
-          if (out.length >= limit) break;
+          const i = ids.length;
+          if (i >= limit) break;
           while (!st.done && st.value.key < key) st = states.next();
-          const state = (!st.done && st.value.key === key ? st.value.value : this.#t.states.get(key)) ?? null;
+          const bytes = !st.done && st.value.key === key ? st.value.value : this.#t.statesRaw.get(key);
+          if (bytes === undefined) last[i] = next[i] = anchor[i] = NaN;
+          else stateInstants(bytes, instants, i);
+          const state = bytes !== undefined;
+          ids.push(key);
+          names.push(head.name);
+          jitterMs[i] = head.jitterMs;
+          flags[i] = (head.enabled ? PAGE_ENABLED : 0) | (head.done ? PAGE_DONE : 0) | (head.events ? PAGE_EVENTS : 0) | (state ? PAGE_STATE : 0);
+          if (head.after.length > 0) after.push([i, head.after]);
+          if (head.schedule === undefined) schedule[i] = -1;
+          else {
+            const zone = head.timezone ?? null;
+            const k = `${zone ?? ''}\n${head.schedule}`;
+            let s = scheduleIndex.get(k);
+            if (s === undefined) {
+              s = schedules.push({ schedule: head.schedule, timezone: zone }) - 1;
+              scheduleIndex.set(k, s);
+            }
+            schedule[i] = s;
+          }
           // The whole spec only where start-up needs more than the head: an active job whose next
           // slot is unknown or past (recovery, catch-up), or one with watch/usage triggers.
-          const next = state?.nextRunAt == null ? NaN : Date.parse(state.nextRunAt);
-          const known = next > now && (state!.lastSlotAt === null || Date.parse(state!.lastSlotAt) < next);
-          const needsSpec = head.enabled && !head.done && (!known || head.events);
-          out.push({ head, state, job: needsSpec ? (this.#t.jobs.get(key) ?? null) : null });
+          const known = next[i]! > now && !(last[i]! >= next[i]!);
+          if (head.enabled && !head.done && (!known || head.events)) {
+            const job = this.#t.jobs.get(key);
+            if (job !== undefined) jobs.push([i, job]);
+          }
         }
       } finally {
         states.return?.();
       }
-      return out;
+      const n = ids.length;
+      return {
+        ids, names, flags: flags.slice(0, n), jitterMs: jitterMs.slice(0, n), last: last.slice(0, n), next: next.slice(0, n),
+        anchor: anchor.slice(0, n), schedule: schedule.slice(0, n), schedules, after, jobs,
+      };
     });
   }
 

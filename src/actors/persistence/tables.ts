@@ -10,9 +10,9 @@
  * | `runJob`     | run id               | job id       | `getRun(id)` without a scan                       |
  * | `unfinished` | run id               | job id       | queued/running runs, for crash recovery           |
  * | `slots`      | `[jobId, at]`        | Slot         | slots of a job newest first = one reverse range   |
- * | `states`     | job id               | ScheduleState|                                                  |
+ * | `states`     | job id               | ScheduleState| codecs.ts encoding                                |
  * | `parked`     | run id               | job id       | queued runs a graceful stop left unstarted        |
- * | `heads`      | job id               | JobHead      | compact start-up records                          |
+ * | `heads`      | job id               | JobHead      | compact start-up records (codecs.ts encoding)     |
  * | `stats`      | job id, or `'*'`     | RunRollup    | run counts and duration histogram, kept as runs finish (rollup.ts) |
  *
  * Run ids (src/model/ids.ts) and slot times (canonical ISO UTC) sort lexically by time, and lmdb's
@@ -21,15 +21,20 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { open, type Database, type RootDatabase, type RootDatabaseOptions } from 'lmdb';
+import { open, type Database, type DatabaseOptions, type RootDatabase, type RootDatabaseOptions } from 'lmdb';
 import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
 import type { RunRollup } from './rollup';
+import { headEncoder, stateEncoder } from './codecs';
 import type { StoredTriggerFire, TriggerFireTable } from './trigger-fires';
 
 /** Layout version written into `meta`. Bump it (and add a migration) when the layout changes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+/**
+ * Versions: 1 — msgpack values everywhere; 2 — `heads` and `states` in the compact encoding of
+ * codecs.ts (version 1 values still decode; opening a version 1 store for writing rewrites them).
+ */
 /** Sub-directory of the data directory holding the LMDB environment. */
 export { STORE_DIR } from './store-dir';
 import { STORE_DIR } from './store-dir';
@@ -50,6 +55,8 @@ export interface Tables {
   unfinished: Database<string, string>;
   slots: Database<Slot, [string, string]>;
   states: Database<ScheduleState, string>;
+  /** The same `states` db, values as stored bytes (start-up reads the instants straight from them). */
+  statesRaw: Database<Buffer, string>;
   /** Compact per-job start-up records (see {@link JobHead}), kept in step with `jobs`. */
   heads: Database<JobHead, string>;
   /** Unfinished runs a graceful stop left unstarted (queued again at the next start). */
@@ -139,8 +146,11 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     runJob: env.openDB<string, string>('runJob', db),
     unfinished: env.openDB<string, string>('unfinished', db),
     slots: env.openDB<Slot, [string, string]>('slots', db),
-    states: env.openDB<ScheduleState, string>('states', db),
-    heads: env.openDB<JobHead, string>('heads', db),
+    // Read for every job at start-up: a compact fixed layout instead of msgpack (codecs.ts).
+    // (lmdb-js takes an object with encode/decode as `encoder`; its typings list only msgpack options.)
+    states: env.openDB<ScheduleState, string>('states', { ...db, encoder: stateEncoder } as DatabaseOptions),
+    heads: env.openDB<JobHead, string>('heads', { ...db, encoder: headEncoder } as DatabaseOptions),
+    statesRaw: env.openDB<Buffer, string>('states', { ...db, encoding: 'binary' }),
     parked: env.openDB<string, string>('parked', db),
     stats: env.openDB<RunRollup, string>('stats', db),
     triggerFires: openTriggerFires(env, readOnly),

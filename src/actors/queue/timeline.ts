@@ -64,25 +64,30 @@ export class Timeline {
    * heapify — instead of O(k log n) sift-ups, each of which pays Map updates.
    */
   upsertMany(entries: readonly TimelineEntry[]): void {
-    let fresh = 0;
+    let changed = 0;
     for (const e of entries) {
       // Checked first: a bad entry refuses the whole batch before anything moved.
       this.#check(e.jobId, e.at);
-      if (!this.#slot.has(e.jobId)) fresh++;
+      const i = this.#slot.get(e.jobId);
+      if (i === undefined || this.#at[i] !== e.at) changed++;
     }
-    // k sift-ups cost ~k·log2(n) moves; a rebuild ~2n. Rebuild only when that is cheaper.
-    const n = this.#size + fresh;
-    if (fresh * Math.log2(n + 1) < 2 * n) {
+    // k sift-ups cost ~k·log2(n) moves; a rebuild ~2n. Rebuild only when that is cheaper — a
+    // clock step moves every entry at once, start-up adds them all.
+    const n = this.#size + changed;
+    if (changed * Math.log2(n + 1) < 2 * n) {
       for (const e of entries) this.upsert(e.jobId, e.at);
       return;
     }
     // Sequence numbers are taken in the batch's order, exactly as by one upsert after another, so
-    // the rebuilt heap pops in the same order (it is ordered by (at, seq), a total order).
-    // Moving an entry already held sifts it within an array that is not a heap yet: harmless, the
-    // rebuild below orders everything.
+    // the rebuilt heap pops in the same order (it is ordered by (at, seq), a total order). Entries
+    // are written in place (or appended) without sifting: the rebuild below orders everything.
     for (const e of entries) {
-      if (this.#slot.has(e.jobId)) this.upsert(e.jobId, e.at);
-      else this.#append(e.jobId, e.at);
+      const i = this.#slot.get(e.jobId);
+      if (i === undefined) this.#append(e.jobId, e.at);
+      else if (this.#at[i] !== e.at) {
+        this.#at[i] = e.at;
+        this.#seq[i] = this.#nextSeq++;
+      }
     }
     for (let i = (this.#size >> 1) - 1; i >= 0; i--) this.#siftDown(i);
   }

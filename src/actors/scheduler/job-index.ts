@@ -60,8 +60,8 @@ export class JobIndex {
 
   /** Adds or updates a job. */
   set(job: IndexFacts, kind: IndexedKind): void {
-    const old = this.#flags.get(job.id);
-    if (old === undefined) {
+    // (Checked only when there are edges: start-up sets a million jobs, nearly all without.)
+    if (job.after.length > 0 && !this.#flags.has(job.id)) {
       for (const upstream of job.after) {
         const set = this.#dependents.get(upstream) ?? new Set<string>();
         set.add(job.id);

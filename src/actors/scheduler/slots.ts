@@ -135,7 +135,10 @@ export class SlotKeeper {
   /** The job's state as stored. */
   stateOf(jobId: string): ScheduleState | null {
     const c = this.#clocks.get(jobId);
-    if (c === undefined) return null;
+    return c === undefined ? null : this.#stateOfClock(jobId, c);
+  }
+
+  #stateOfClock(jobId: string, c: JobClock): ScheduleState {
     return { jobId, lastSlotAt: str(c.last), nextRunAt: str(c.next), anchorAt: str(c.anchor) };
   }
 
@@ -198,13 +201,18 @@ export class SlotKeeper {
   entryFromState(job: Pick<Job, 'id' | 'jitterMs'> & { createdAt: string | null }, schedule: Schedule, state: ScheduleState | null,
     now: number): TimelineEntry | null {
     if (state?.nextRunAt == null) return null;
-    const next = Date.parse(state.nextRunAt);
-    const last = num(state.lastSlotAt);
-    if (!(next > now) || last >= next) return null;
-    // Each stored instant is parsed once (a million jobs at start-up: parsing is most of the cost).
-    const anchor = num(state.anchorAt ?? job.createdAt);
-    const c = this.#loadParsed(job.id, job.jitterMs, schedule, last, next, Number.isNaN(anchor) ? now : anchor);
-    return { jobId: job.id, at: this.#entryAt(job.id, c, next) };
+    const at = this.entryFromInstants(job.id, job.jitterMs, schedule, num(state.lastSlotAt), Date.parse(state.nextRunAt), num(state.anchorAt ?? job.createdAt), now);
+    return Number.isNaN(at) ? null : { jobId: job.id, at };
+  }
+
+  /**
+   * {@link entryFromState} on a state's instants already parsed (epoch ms, NaN: none), as start-up
+   * pages carry them: the job's timeline time, or NaN when it needs recovery. Anchor NaN: now.
+   */
+  entryFromInstants(jobId: string, jitterMs: number, schedule: Schedule, last: number, next: number, anchor: number, now: number): number {
+    if (!(next > now) || last >= next) return NaN;
+    const c = this.#loadParsed(jobId, jitterMs, schedule, last, next, Number.isNaN(anchor) ? now : anchor);
+    return this.#entryAt(jobId, c, next);
   }
 
   /** The job's next fire time for people (`nextRunAt`), from memory when armed. */
@@ -326,21 +334,42 @@ export class SlotKeeper {
   clockJumped(deltaMs: number): number {
     const now = this.#d.clock.now();
     this.#d.bus.publish({ type: 'clock.jumped', at: iso(now), deltaMs });
+    // Memory work per job, then ONE commit part for every moved state (a step moves them all).
+    const states: ScheduleState[] = [];
     let n = 0;
     for (const [jobId, c] of this.#clocks) {
       const kind = c.schedule.kind;
+      let moved = false;
       if (kind === 'interval') {
         if (!Number.isNaN(c.anchor)) c.anchor += deltaMs;
         if (!Number.isNaN(c.last)) c.last += deltaMs;
-        this.#save(jobId);
+        moved = true;
       } else if (!(deltaMs < 0 && kind !== 'event')) {
         continue;
       }
-      if (Number.isNaN(c.next)) continue;
-      this.#armClock(jobId, c, now);
-      n++;
+      if (!Number.isNaN(c.next)) {
+        const before = c.next;
+        this.#rearm(jobId, c, now);
+        moved ||= !Object.is(before, c.next);
+        n++;
+      }
+      if (moved) states.push(this.#stateOfClock(jobId, c));
     }
+    if (states.length > 0) this.#d.commit.add({ states });
     return n;
+  }
+
+  /** {@link #armClock} without its own state write (the caller writes the state). */
+  #rearm(jobId: string, c: JobClock, now: number): void {
+    const after = Number.isNaN(c.last) ? now : Math.max(now, c.last);
+    const next = nextFire(c.schedule, after, this.#anchor(c));
+    c.next = next ?? NaN;
+    if (next === null) {
+      c.jittered = NaN;
+      this.#d.arming.disarm(jobId);
+    } else {
+      this.#d.arming.arm(jobId, this.#entryAt(jobId, c, next));
+    }
   }
 
   /** Every armed job's timeline entry again (a new queue incarnation starts empty). */

@@ -9,7 +9,9 @@ import type { Job } from '../../model/job';
 import type { ActorRef } from '../../runtime/types';
 import type { Schedule } from '../parser/schedule';
 import type { PersistenceHandlers } from '../persistence/actor';
-import type { JobPageEntry } from '../persistence/port';
+import { PAGE_DONE, PAGE_ENABLED, PAGE_STATE, type StartupPage } from '../persistence/port';
+import type { ScheduleState } from '../persistence/schema';
+import { iso } from './runs';
 import { factsOf, kindOf } from './job-index';
 import { killOrphans } from './orphans';
 import { removeStaleGroups } from '../../workers/run/cgroup';
@@ -17,7 +19,7 @@ import { REBOOT_KEY } from './trigger-log';
 import type { Engine } from './engine';
 
 /** Jobs read from the store per message at start-up. */
-export const LOAD_PAGE = 2000;
+export const LOAD_PAGE = 5000;
 /** Fewest timeline entries start-up sends in one message (see loadJobs). */
 const ARM_CHUNK = 50_000;
 
@@ -45,34 +47,22 @@ export async function loadJobs(e: Engine, d: LoadDeps): Promise<void> {
   const now = d.clock.now();
   // Runs a crash left behind are read before anything fires, so a run queued below is not among them.
   const unfinished = d.start ? await d.persistence.ask('unfinishedRuns', {}) : [];
-  let after: string | null = null;
   let sentArms = 0;
-  for (;;) {
-    const page: JobPageEntry[] = await d.persistence.ask('jobPage', { after, limit: LOAD_PAGE, now });
-    const needSpec: string[] = [];
-    for (const { head, state, job } of page) {
-      if (job === null) {
-        // The head is enough: paused, done, or its next slot is stored and still ahead.
-        e.index.set(head, 'timed');
-        if (!d.start || !head.enabled || head.done) continue;
-        const schedule = head.schedule === undefined ? undefined : d.schedule({ id: head.id, schedule: head.schedule, timezone: head.timezone ?? null });
-        if (schedule === undefined) {
-          needSpec.push(head.id);
-          continue;
-        }
-        const entry = e.slots.entryFromState({ id: head.id, jitterMs: head.jitterMs, createdAt: state?.anchorAt ?? null }, schedule, state, now);
-        if (entry === null) needSpec.push(head.id);
-        else e.arming.arm(entry.jobId, entry.at);
-        continue;
-      }
-      await armJob(e, d, job, state, now);
-    }
-    if (needSpec.length > 0) {
-      const jobs = await d.jobs(needSpec);
-      for (const id of needSpec) {
-        const job = jobs.get(id);
-        if (job !== undefined) await armJob(e, d, job, e.slots.stateOf(id), now);
-      }
+  const read = (after: string | null): Promise<StartupPage> => d.persistence.ask('jobPage', { after, limit: LOAD_PAGE, now });
+  let pending: Promise<StartupPage> | null = read(null);
+  while (pending !== null) {
+    const page: StartupPage = await pending;
+    const n = page.ids.length;
+    // The next page is read (and decoded, and sent) by the persistence thread while this one is armed.
+    pending = n < LOAD_PAGE ? null : read(page.ids[n - 1]!);
+    // Rows that need their whole spec: those the page carries it for, and those armPage could not arm.
+    const rows = [...page.jobs.map(([i]) => i), ...armPage(e, d, page, now)];
+    const specs = new Map(page.jobs.map(([, job]) => [job.id, job]));
+    const missing = rows.map((i) => page.ids[i]!).filter((id) => !specs.has(id));
+    if (missing.length > 0) for (const [id, job] of await d.jobs(missing)) specs.set(id, job);
+    for (const i of rows) {
+      const job = specs.get(page.ids[i]!);
+      if (job !== undefined) await armJob(e, d, job, stateOf(page, i), now);
     }
     // One commit (of this page's states) per page. The timeline entries go in growing messages:
     // once as many are held as the queue holds already (and at least ARM_CHUNK), so each message
@@ -82,8 +72,6 @@ export async function loadJobs(e: Engine, d: LoadDeps): Promise<void> {
     const hold = held < Math.max(ARM_CHUNK, sentArms);
     if (!hold) sentArms += held;
     await e.endTurn(false, hold);
-    if (page.length < LOAD_PAGE) break;
-    after = page[page.length - 1]!.head.id;
   }
   // The last held entries.
   await e.endTurn();
@@ -120,4 +108,49 @@ async function armJob(e: Engine, d: LoadDeps, job: Job, state: ReturnType<Engine
     return;
   }
   if (!e.slots.planArm(job, schedule, state, now)) e.slots.recover(job, schedule, state, now);
+}
+
+const NO_UPSTREAM: string[] = [];
+
+/**
+ * Indexes every job of a page and arms, straight from its stored next slot, each active one whose
+ * slot is still ahead: memory work only, no object per job beyond the index's and the keeper's.
+ * Returns the rows it could not arm, which need their whole spec (recovery, catch-up, no schedule
+ * in the head).
+ */
+function armPage(e: Engine, d: LoadDeps, page: StartupPage, now: number): number[] {
+  const needSpec: number[] = [];
+  const upstream = new Map(page.after);
+  const withSpec = new Set(page.jobs.map(([i]) => i));
+  const parsed: Array<Schedule | undefined | null> = page.schedules.map(() => null);
+  for (let i = 0; i < page.ids.length; i++) {
+    if (withSpec.has(i)) continue;
+    const id = page.ids[i]!;
+    const f = page.flags[i]!;
+    const enabled = (f & PAGE_ENABLED) !== 0;
+    const done = (f & PAGE_DONE) !== 0;
+    // The head is enough: paused, done, or its next slot is stored and still ahead.
+    e.index.set({ id, name: page.names[i]!, enabled, done, after: upstream.get(i) ?? NO_UPSTREAM }, 'timed');
+    if (!d.start || !enabled || done) continue;
+    const k = page.schedule[i]!;
+    let schedule: Schedule | undefined;
+    if (k >= 0) {
+      // Parsed once per distinct schedule of the page (and cached across pages by the engine).
+      let p = parsed[k];
+      if (p === null) p = parsed[k] = d.schedule({ id, schedule: page.schedules[k]!.schedule, timezone: page.schedules[k]!.timezone });
+      schedule = p;
+    }
+    const at = schedule === undefined ? NaN : e.slots.entryFromInstants(id, page.jitterMs[i]!, schedule, page.last[i]!, page.next[i]!, page.anchor[i]!, now);
+    if (Number.isNaN(at)) needSpec.push(i);
+    else e.arming.arm(id, at);
+  }
+  return needSpec;
+}
+
+/** The stored schedule state of a page's row, as the store has it. */
+function stateOf(page: StartupPage, i: number): ScheduleState | null {
+  const id = page.ids[i]!;
+  if ((page.flags[i]! & PAGE_STATE) === 0) return null;
+  const text = (v: number): string | null => (Number.isNaN(v) ? null : iso(v));
+  return { jobId: id, lastSlotAt: text(page.last[i]!), nextRunAt: text(page.next[i]!), anchorAt: text(page.anchor[i]!) };
 }

@@ -1,0 +1,198 @@
+/**
+ * Compact binary values of the two tables start-up reads for EVERY job: `heads` ({@link JobHead})
+ * and `states` ({@link ScheduleState}). Start-up of a big store is mostly decoding these (a
+ * million of each): msgpack records written without shared structures carry their structure
+ * definition in every value, and decoding that definition was ~85% of the persistence thread's
+ * start-up time (measured with `--cpu-prof`, docs/persistence.md "Value encodings"). A fixed
+ * layout decodes in a tenth of the time and is half the size.
+ *
+ * Every value starts with the byte 0xC1, which msgpack never uses: a value without it is an older
+ * store's msgpack record and decodes as before (so a store written by schema version 1 still opens,
+ * read-only too; the migration to version 2 rewrites them). Used as lmdb's `encoder` of those two
+ * databases, so every reader and writer keeps passing plain objects.
+ * @internal
+ */
+import { Packr } from 'msgpackr';
+import type { ScheduleState } from './schema';
+import type { JobHead } from './tables';
+
+/** First byte of every value in this encoding: never the first byte of a msgpack value. */
+const MAGIC = 0xc1;
+const STATE_V1 = 1;
+const HEAD_V1 = 1;
+
+// Head flags.
+const ENABLED = 1;
+const DONE = 2;
+const EVENTS = 4;
+const HAS_SCHEDULE = 8;
+const HAS_ZONE = 16;
+const ZONE_NULL = 32;
+
+/** Values of schema version 1 stores: msgpack records, exactly as lmdb's default encoder wrote them. */
+const legacy = new Packr({ copyBuffers: true });
+
+/** A Buffer view of the bytes lmdb hands a decoder (a Buffer or Uint8Array, maybe longer than the value). */
+function view(bytes: Uint8Array, end: unknown): Buffer {
+  const n = typeof end === 'number' ? end : bytes.length;
+  return Buffer.isBuffer(bytes) && n === bytes.length ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, n);
+}
+
+/** Builds one value: strings are length-prefixed (u16) UTF-8. */
+class Writer {
+  readonly buf: Buffer;
+  pos = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+  u8(v: number): void {
+    this.buf[this.pos++] = v;
+  }
+  f64(v: number): void {
+    this.buf.writeDoubleLE(v, this.pos);
+    this.pos += 8;
+  }
+  str(s: string): void {
+    const n = this.buf.write(s, this.pos + 2, 'utf8');
+    this.buf.writeUInt16LE(n, this.pos);
+    this.pos += 2 + n;
+  }
+  done(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+/** Reads one value. */
+class Reader {
+  pos = 2;
+  constructor(readonly buf: Buffer) {}
+  u8(): number {
+    return this.buf[this.pos++]!;
+  }
+  f64(): number {
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  str(): string {
+    const n = this.buf.readUInt16LE(this.pos);
+    const s = this.buf.toString('utf8', this.pos + 2, this.pos + 2 + n);
+    this.pos += 2 + n;
+    return s;
+  }
+}
+
+const strBytes = (s: string): number => 2 + Buffer.byteLength(s, 'utf8');
+/**
+ * Stored instants are canonical ISO UTC text (schema.ts `isoInstant`); kept as epoch ms. Jobs moved
+ * together (a clock step, a page of start-up recovery, a second's fires) share their instants, so
+ * a batch of 100,000 states parses a handful of texts, not 300,000 (bounded: cleared when full).
+ */
+const parsed = new Map<string, number>();
+const PARSED_MAX = 256;
+const ms = (v: string | null): number => {
+  if (v === null) return NaN;
+  let t = parsed.get(v);
+  if (t === undefined) {
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    t = Date.parse(v);
+    parsed.set(v, t);
+  }
+  return t;
+};
+const text = (v: number): string | null => (Number.isNaN(v) ? null : new Date(v).toISOString());
+
+/**
+ * Encodes a schedule state: its three instants as epoch ms (f64, NaN: none) at fixed offsets, so
+ * start-up reads them straight from the stored bytes ({@link stateInstants}), then the job id.
+ */
+export function encodeState(s: ScheduleState): Buffer {
+  const w = new Writer(2 + 24 + strBytes(s.jobId));
+  w.u8(MAGIC);
+  w.u8(STATE_V1);
+  w.f64(ms(s.lastSlotAt));
+  w.f64(ms(s.nextRunAt));
+  w.f64(ms(s.anchorAt));
+  w.str(s.jobId);
+  return w.done();
+}
+
+/** Decodes a schedule state (either encoding). */
+export function decodeState(bytes: Uint8Array, end?: unknown): ScheduleState {
+  const b = view(bytes, end);
+  if (b[0] !== MAGIC) return legacy.unpack(b) as ScheduleState;
+  const r = new Reader(b);
+  const last = r.f64();
+  const next = r.f64();
+  const anchor = r.f64();
+  return { jobId: r.str(), lastSlotAt: text(last), nextRunAt: text(next), anchorAt: text(anchor) };
+}
+
+/**
+ * The watermark, next slot and anchor of a stored state (epoch ms, NaN: none) written into
+ * `out[at..at+2]`, without building the state: start-up's read of a million states.
+ */
+export function stateInstants(bytes: Uint8Array, out: { last: Float64Array; next: Float64Array; anchor: Float64Array }, at: number): void {
+  const b = view(bytes, undefined);
+  if (b[0] === MAGIC) {
+    out.last[at] = b.readDoubleLE(2);
+    out.next[at] = b.readDoubleLE(10);
+    out.anchor[at] = b.readDoubleLE(18);
+    return;
+  }
+  const s = legacy.unpack(b) as ScheduleState;
+  out.last[at] = ms(s.lastSlotAt);
+  out.next[at] = ms(s.nextRunAt);
+  out.anchor[at] = ms(s.anchorAt);
+}
+
+/** Encodes a job head. */
+export function encodeHead(h: JobHead): Buffer {
+  let size = 3 + 8 + strBytes(h.id) + strBytes(h.name) + 2;
+  if (h.schedule !== undefined) size += strBytes(h.schedule);
+  if (typeof h.timezone === 'string') size += strBytes(h.timezone);
+  for (const a of h.after) size += strBytes(a);
+  const w = new Writer(size);
+  w.u8(MAGIC);
+  w.u8(HEAD_V1);
+  w.u8((h.enabled ? ENABLED : 0) | (h.done ? DONE : 0) | (h.events ? EVENTS : 0) | (h.schedule !== undefined ? HAS_SCHEDULE : 0)
+    | (typeof h.timezone === 'string' ? HAS_ZONE : 0) | (h.timezone === null ? ZONE_NULL : 0));
+  w.f64(h.jitterMs);
+  w.str(h.id);
+  w.str(h.name);
+  if (h.schedule !== undefined) w.str(h.schedule);
+  if (typeof h.timezone === 'string') w.str(h.timezone);
+  w.buf.writeUInt16LE(h.after.length, w.pos);
+  w.pos += 2;
+  for (const a of h.after) w.str(a);
+  return w.done();
+}
+
+/** Decodes a job head (either encoding). */
+export function decodeHead(bytes: Uint8Array, end?: unknown): JobHead {
+  const b = view(bytes, end);
+  if (b[0] !== MAGIC) return legacy.unpack(b) as JobHead;
+  const r = new Reader(b);
+  const f = r.u8();
+  const jitterMs = r.f64();
+  const id = r.str();
+  const name = r.str();
+  const head: JobHead = { id, name, enabled: (f & ENABLED) !== 0, done: (f & DONE) !== 0, jitterMs, after: [], events: (f & EVENTS) !== 0 };
+  if ((f & HAS_SCHEDULE) !== 0) head.schedule = r.str();
+  if ((f & HAS_ZONE) !== 0) head.timezone = r.str();
+  else if ((f & ZONE_NULL) !== 0) head.timezone = null;
+  const n = b.readUInt16LE(r.pos);
+  r.pos += 2;
+  for (let i = 0; i < n; i++) head.after.push(r.str());
+  return head;
+}
+
+/** Whether a stored value is in this encoding (the migration rewrites those that are not). */
+export function isCompact(bytes: Uint8Array): boolean {
+  return bytes[0] === MAGIC;
+}
+
+/** lmdb `encoder` of the `states` database. */
+export const stateEncoder = { encode: encodeState, decode: decodeState };
+/** lmdb `encoder` of the `heads` database. */
+export const headEncoder = { encode: encodeHead, decode: decodeHead };
