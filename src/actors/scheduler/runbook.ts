@@ -163,7 +163,11 @@ export class RunBook {
     const n = (this.#pendingPerJob.get(job.id) ?? 1) - 1;
     if (n <= 0) this.#pendingPerJob.delete(job.id);
     else this.#pendingPerJob.set(job.id, n);
-    if (writtenOff) return;
+    if (!writtenOff) this.dispatch(job, run, decision);
+  }
+
+  /** A durable run may wait for capacity now (a fire committed ahead: at its slot's time). */
+  dispatch(job: Job, run: Run, decision: OverlapDecision): void {
     this.#d.bus.publish({ type: 'run.queued', at: iso(this.#d.clock.now()), run });
     this.#place(job, run, decision);
     // Durable after a graceful stop began: it will not start here, the next start queues it again.
