@@ -95,7 +95,7 @@ export class FiresAhead {
     const handedAt = Math.min(now, at - this.lead.ms);
     this.#d.slots.record(job, slotAt, 'fired', run, null, (writtenOff) => {
       const t = this.#d.clock.now();
-      this.lead.sample(t - handedAt);
+      this.lead.sample(t - handedAt, t);
       if (writtenOff) return this.#pre.delete(run.id);
       if (claim.withdrawn !== null) {
         this.#pre.delete(run.id);
@@ -108,9 +108,13 @@ export class FiresAhead {
       if (at <= t) {
         // The commit took longer than the lead: dispatch now (no extra hop through the timer).
         this.#pre.delete(run.id);
-        return this.#dispatch(claim, t);
+        this.#d.bus.publish({ type: 'run.queued', at: iso(t), run });
+        if (this.#dispatch(claim, t)) this.#publishFired(claim, t);
+        return;
       }
       this.#pre.durable(run.id);
+      // Durable and queued: published now, well before its time (the slot's outcome is published at its time).
+      this.#d.bus.publish({ type: 'run.queued', at: iso(t), run });
     }, true);
   }
 
@@ -119,17 +123,31 @@ export class FiresAhead {
     const now = this.#d.clock.now();
     const { claims, retries } = this.#pre.takeDue(now);
     for (const key of retries) this.#d.retryDue(key);
-    for (const c of claims) this.#dispatch(c, now);
+    const fired: PreClaim[] = [];
+    for (const c of claims) if (this.#dispatch(c, now)) fired.push(c);
+    // Started first (one executor message), the slots' outcomes published after.
+    this.#d.runs().pump();
+    for (const c of fired) this.#publishFired(c, now);
   }
 
-  /** A slot's time came: its durable run goes to the ready queue unless the overlap policy skips it. */
-  #dispatch(c: PreClaim, now: number): void {
+  /**
+   * A slot's time came: its durable run goes to the ready queue unless the overlap policy skips it.
+   * Returns whether it went (the caller publishes its slot as `fired`).
+   */
+  #dispatch(c: PreClaim, now: number): boolean {
     const job = this.#d.current(c.job.id) ?? c.job;
     const runs = this.#d.runs();
     const verdict = runs.verdict(job);
-    if (verdict.decision === 'skip') return this.#writeOff(c, verdict.reason ?? 'overlap policy', now);
-    this.#d.bus.publish({ type: 'slot.recorded', at: iso(now), slot: newSlot(job.id, c.slotAt, 'fired', c.run.id, null, now) });
-    runs.dispatch(job, c.run, verdict.decision);
+    if (verdict.decision === 'skip') {
+      this.#writeOff(c, verdict.reason ?? 'overlap policy', now);
+      return false;
+    }
+    runs.dispatch(job, c.run, verdict.decision, false);
+    return true;
+  }
+
+  #publishFired(c: PreClaim, now: number): void {
+    this.#d.bus.publish({ type: 'slot.recorded', at: iso(now), slot: newSlot(c.job.id, c.slotAt, 'fired', c.run.id, null, now) });
   }
 
   /** The slot will not run after all: run `skipped`, slot outcome revised to `skipped`. */

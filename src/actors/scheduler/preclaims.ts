@@ -160,9 +160,9 @@ export class PreClaims {
 }
 
 /**
- * How far ahead fires are committed: twice the slowest recent pre-commit (time from the timer's
+ * How far ahead fires are committed: 1.5 times the slowest recent pre-commit (time from the timer's
  * hand-over until the fire is durable), plus a margin, between {@link LeadWindow.MIN_MS} and
- * {@link LeadWindow.MAX_MS}. A slow commit raises it at once; it decays slowly (5% a sample), so
+ * {@link LeadWindow.MAX_MS}. A slow commit raises it at once; it decays slowly (5% a second), so
  * one quiet second does not undo what a loaded minute taught.
  */
 export class LeadWindow {
@@ -173,10 +173,15 @@ export class LeadWindow {
   static readonly ENABLED = process.env.RAE_SCHED_FIRE_AHEAD !== '0';
   /** Floor: covers an fsync on a quiet disk (40–150 ms measured here) with room to spare. */
   static readonly MIN_MS = 250;
-  /** Ceiling: past this, a crash or a pause leaves too many slots committed ahead. */
-  static readonly MAX_MS = 1000;
+  /**
+   * Ceiling: past this, a crash or a pause leaves more slots committed ahead, and jobs of a 1 s
+   * period in phase would have their next slot committed in the same instant as this one is
+   * dispatched (both turns then wait for each other in the mailbox).
+   */
+  static readonly MAX_MS = 900;
   static readonly MARGIN_MS = 50;
   #slowest = 0;
+  #at = NaN;
   #lead = LeadWindow.ENABLED ? LeadWindow.MIN_MS : 0;
 
   /** The lead now, ms. */
@@ -184,11 +189,15 @@ export class LeadWindow {
     return this.#lead;
   }
 
-  /** A pre-commit took `ms` from hand-over to durable. Returns true when the lead changed. */
-  sample(ms: number): boolean {
+  /** A pre-commit took `ms` from hand-over to durable (at `now`). Returns true when the lead changed. */
+  sample(ms: number, now: number): boolean {
     if (!LeadWindow.ENABLED) return false;
-    this.#slowest = Math.max(ms, this.#slowest * 0.95 + ms * 0.05);
-    const lead = Math.round(Math.min(LeadWindow.MAX_MS, Math.max(LeadWindow.MIN_MS, 2 * this.#slowest + LeadWindow.MARGIN_MS)) / 10) * 10;
+    // The slowest recent pre-commit, forgotten by 5% a second (not per sample: a batch of 10,000
+    // fires is one experience of the disk, not 10,000).
+    const decay = Number.isNaN(this.#at) ? 0 : 0.95 ** (Math.max(0, now - this.#at) / 1000);
+    this.#at = now;
+    this.#slowest = Math.max(ms, this.#slowest * decay);
+    const lead = Math.round(Math.min(LeadWindow.MAX_MS, Math.max(LeadWindow.MIN_MS, 1.5 * this.#slowest + LeadWindow.MARGIN_MS)) / 10) * 10;
     if (lead === this.#lead) return false;
     this.#lead = lead;
     return true;
