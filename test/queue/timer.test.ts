@@ -77,6 +77,19 @@ describe('TimelineTimer', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('with a lead, hands each entry over that long before its time (its at unchanged); setLead re-arms', async () => {
+    const { clock, timeline, timer, log } = setup({ leadMs: 300 });
+    timeline.upsert('a', START + 1000);
+    timeline.upsert('b', START + 5000);
+    timer.start();
+    await clock.advance(2000);
+    expect(dues(log)).toEqual([{ kind: 'due', at: START + 1000, now: START + 700, jobId: 'a' }]);
+    timer.setLead(800);
+    await clock.advance(3000);
+    expect(dues(log)[1]).toEqual({ kind: 'due', at: START + 5000, now: START + 4200, jobId: 'b' });
+    expect(() => timer.setLead(-1)).toThrow(/leadMs/);
+  });
+
   it('keeps a single timer armed however many entries there are', async () => {
     const { clock, timeline, timer } = setup();
     timer.start();

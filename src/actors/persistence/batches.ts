@@ -158,6 +158,10 @@ export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
     if (!memo.jobExists(st.jobId)) dropped.add(st.jobId);
     else void t.states.put(st.jobId, st);
   }
+  for (const slot of batch.revised ?? []) {
+    const held = t.slots.get([slot.jobId, slot.at]);
+    if (held !== undefined && held.runId === slot.runId) void t.slots.put([slot.jobId, slot.at], slot);
+  }
   for (const id of batch.parked ?? []) {
     const jobId = t.unfinished.get(id);
     if (jobId !== undefined) void t.parked.put(id, jobId);

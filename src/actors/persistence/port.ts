@@ -81,6 +81,12 @@ export interface Batch {
    * again (any other unfinished run is `interrupted`: it may have started).
    */
   parked?: string[];
+  /**
+   * Slot outcomes revised after a fire committed ahead of its slot was withdrawn at its time (the
+   * overlap policy skipped it, or the job was paused first). A revision overwrites the stored slot
+   * only while that slot still names the same run; it is written after the batch's fires.
+   */
+  revised?: Slot[];
 }
 
 /** What a commit did not write, and why. */

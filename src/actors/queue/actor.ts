@@ -26,8 +26,11 @@ export interface QueueInit {
 /** The queue actor's messages. */
 export type QueueHandlers = {
   arm(p: { key: string; at: number }): void;
-  /** A whole turn's timeline changes in one message. */
-  armMany(p: { entries: TimelineEntry[]; disarm?: string[] }): void;
+  /**
+   * A whole turn's timeline changes in one message; `leadMs`: hand entries over that long before
+   * they are due (the scheduler commits fires ahead of their slot, src/actors/queue/timer.ts).
+   */
+  armMany(p: { entries: TimelineEntry[]; disarm?: string[]; leadMs?: number }): void;
   disarm(p: { key: string }): boolean;
   depth(p: Record<string, never>): { scheduled: number };
   armedAt(p: { key: string }): number | null;
@@ -57,7 +60,8 @@ export function createQueueHandlers(init: QueueInit): QueueHandlers {
       timeline.upsert(key, at);
       timer.reschedule();
     },
-    armMany({ entries, disarm }) {
+    armMany({ entries, disarm, leadMs }) {
+      if (leadMs !== undefined) timer.setLead(leadMs);
       for (const key of disarm ?? []) timeline.remove(key);
       // One batch: a large one (start-up) is heapified at once rather than inserted one by one.
       timeline.upsertMany(entries);

@@ -35,12 +35,26 @@ export interface TimelineTimerOptions {
   jumpThresholdMs?: number;
   /** Most entries handed over per `onDue` call; the rest follow on the next turn. @default 1000 */
   maxBatch?: number;
+  /**
+   * Hand entries over this many ms BEFORE they are due (their `at` is then still ahead): the
+   * scheduler commits a slot's fire ahead of its time and dispatches it at the time itself
+   * (docs/architecture.md "Fires committed ahead"). @default 0
+   */
+  leadMs?: number;
 }
 
 function positive(name: string, v: number | undefined, dflt: number, max = Infinity): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max) {
     throw new ValidationError(`${name} must be a number > 0${max < Infinity ? ` and <= ${max}` : ''}, got ${String(v)}`, name);
+  }
+  return v;
+}
+
+function lead(v: number | undefined): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_TIMER_MS) {
+    throw new ValidationError(`leadMs must be a number >= 0, got ${String(v)}`, 'leadMs');
   }
   return v;
 }
@@ -63,6 +77,7 @@ export class TimelineTimer {
   readonly #maxWaitMs: number;
   readonly #jumpThresholdMs: number;
   readonly #maxBatch: number;
+  #leadMs: number;
 
   #running = false;
   /** True while a (possibly async) onClockJump is in flight: nothing is armed or handed over. */
@@ -82,6 +97,15 @@ export class TimelineTimer {
     this.#maxWaitMs = positive('maxWaitMs', opts.maxWaitMs, 30_000, MAX_TIMER_MS);
     this.#jumpThresholdMs = positive('jumpThresholdMs', opts.jumpThresholdMs, 5_000);
     this.#maxBatch = Math.floor(positive('maxBatch', opts.maxBatch, 1000));
+    this.#leadMs = lead(opts.leadMs);
+  }
+
+  /** Changes the hand-over lead (see {@link TimelineTimerOptions.leadMs}); re-arms when it changed. */
+  setLead(ms: number): void {
+    const v = lead(ms);
+    if (v === this.#leadMs) return;
+    this.#leadMs = v;
+    if (this.#running && !this.#busy && this.#handle !== null) this.#arm();
   }
 
   /** Starts watching the timeline (idempotent). */
@@ -122,7 +146,7 @@ export class TimelineTimer {
       this.#lastWall = this.#clock.now();
       this.#lastMono = this.#clock.monotonic();
     }
-    const wait = Math.min(this.#maxWaitMs, Math.max(0, earliest - this.#clock.now()));
+    const wait = Math.min(this.#maxWaitMs, Math.max(0, earliest - this.#leadMs - this.#clock.now()));
     this.#armedFor = earliest;
     this.#handle = this.#clock.setTimeout(() => this.#wake(), wait);
   }
@@ -167,7 +191,7 @@ export class TimelineTimer {
   }
 
   #deliver(): void {
-    const due = this.#timeline.popDue(this.#clock.now(), this.#maxBatch);
+    const due = this.#timeline.popDue(this.#clock.now() + this.#leadMs, this.#maxBatch);
     try {
       if (due.length > 0) this.#onDue(due);
     } catch (err) {

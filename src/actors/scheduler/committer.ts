@@ -21,7 +21,7 @@
  * time with every other handler: the committer never touches engine state from outside it.
  */
 import type { Logger } from '../../model';
-import type { Run } from '../../model/run';
+import type { Run, Slot } from '../../model/run';
 import type { Clock, TimerHandle } from '../../runtime/clock';
 import { backoffDelay, backoffOptions, type BackoffOptions } from '../../runtime/backoff';
 import type { ActorRef } from '../../runtime/types';
@@ -37,6 +37,8 @@ export interface BatchPart {
   runs?: Run[];
   states?: ScheduleState[];
   parked?: string[];
+  /** Slot outcomes revised (a fire committed ahead, withdrawn at its time: port.ts `revised`). */
+  revised?: Slot[];
 }
 
 /** What the committer needs. */
@@ -67,10 +69,11 @@ class OpenBatch {
   readonly runs = new Map<string, Run>();
   readonly states = new Map<string, ScheduleState>();
   readonly parked: string[] = [];
+  readonly revised: Slot[] = [];
   readonly after: AfterCommit[] = [];
 
   get empty(): boolean {
-    return this.fires.length === 0 && this.runs.size === 0 && this.states.size === 0 && this.parked.length === 0;
+    return this.fires.length === 0 && this.runs.size === 0 && this.states.size === 0 && this.parked.length === 0 && this.revised.length === 0;
   }
 
   add(p: BatchPart, after?: AfterCommit): void {
@@ -79,16 +82,17 @@ class OpenBatch {
     // States only move forward in memory: the newest copy of a job's state is the one to write.
     if (p.states !== undefined) for (const s of p.states) this.states.set(s.jobId, s);
     if (p.parked !== undefined) for (const id of p.parked) this.parked.push(id);
+    if (p.revised !== undefined) for (const sl of p.revised) this.revised.push(sl);
     if (after !== undefined) this.after.push(after);
   }
 
   /** `later`'s records merged behind this one's (callbacks are the caller's business). */
   mergeRecords(later: OpenBatch): void {
-    this.add({ fires: later.fires, runs: [...later.runs.values()], states: [...later.states.values()], parked: later.parked });
+    this.add({ fires: later.fires, runs: [...later.runs.values()], states: [...later.states.values()], parked: later.parked, revised: later.revised });
   }
 
   toBatch(): Batch {
-    return { fires: this.fires, runs: [...this.runs.values()], states: [...this.states.values()], parked: this.parked };
+    return { fires: this.fires, runs: [...this.runs.values()], states: [...this.states.values()], parked: this.parked, revised: this.revised };
   }
 }
 

@@ -32,6 +32,7 @@ import { abandonRun, iso, jobState, newRun } from './runs';
 import { RunBook } from './runbook';
 import { Arming, SlotKeeper } from './slots';
 import { Committer } from './committer';
+import { FiresAhead } from './fires-ahead';
 import { killOrphans } from './orphans';
 import { killRunGroups } from '../../workers/run/cgroup';
 import type { TriggerHandlers } from '../triggers/actor';
@@ -92,6 +93,8 @@ export class Engine {
   readonly arming = new Arming();
   readonly commit: Committer;
   readonly slots: SlotKeeper;
+  /** Fires committed ahead of their slot, dispatched at its time (fires-ahead.ts). */
+  readonly ahead: FiresAhead;
   /** Notes trigger fires for `status` / `why` (trigger-log.ts). */
   readonly triggerLog: TriggerLog;
   runs: RunBook;
@@ -115,9 +118,16 @@ export class Engine {
     this.slots = new SlotKeeper({
       clock: deps.clock, bus: deps.bus, commit: this.commit, arming: this.arming,
       fire: (job, slotAt, trigger, slotted) => this.fireSlot(job, slotAt, trigger, slotted),
+      preFire: (job, slotAt, at) => this.ahead.fire(job, slotAt, at),
       complete: (job) => this.#complete(job),
     });
     this.runs = this.#newRunBook();
+    this.ahead = new FiresAhead({
+      clock: deps.clock, bus: deps.bus, commit: this.commit, slots: this.slots, runs: () => this.runs,
+      stopping: () => this.#stopping, current: (id) => this.#jobs.get(id),
+      wake: () => this.#d.self().tell('dispatchDue', {}),
+      retryDue: (key) => this.runs.retryDue(key.slice(RETRY_KEY_PREFIX.length)),
+    });
     this.triggerLog = new TriggerLog(deps);
   }
 
@@ -164,11 +174,15 @@ export class Engine {
       pendingCount: (_p: Record<string, never>) => this.runs.pendingCount,
       readyCount: (_p: Record<string, never>) => this.runs.readyCount,
       slotsDue: (p: { due: Array<{ jobId: string; at: number }> }) => this.#slotsDue(p.due),
+      /** A fire committed ahead (or a retry handed over early) reached its time. */
+      dispatchDue: (_p: Record<string, never>) => this.#turn(() => this.ahead.dispatchDue()),
       clockJumped: async (p: { deltaMs: number }) => {
         this.slots.clockJumped(p.deltaMs);
+        this.ahead.clockJumped(p.deltaMs, (job) => this.schedule(job)?.kind === 'interval');
         await this.endTurn(true);
       },
       rearm: (_p: Record<string, never>) => this.#turn(() => {
+        this.ahead.queueRestarted();
         this.slots.rearmAll();
         this.runs.rearm();
       }),
@@ -187,7 +201,7 @@ export class Engine {
       },
       /** Parks unstarted runs; the reply's `idle` settles once every record is durable. */
       drain: (_p: Record<string, never>) => {
-        const parked = this.runs.unstarted();
+        const parked = [...this.runs.unstarted(), ...this.ahead.park()];
         if (parked.length > 0) this.commit.add({ parked });
         this.commit.flush();
         return { running: this.runs.runningCount, idle: this.commit.idle() };
@@ -209,6 +223,7 @@ export class Engine {
   abandon(): void {
     this.#dead = true;
     this.commit.abandon();
+    this.ahead.stop();
     const err = new ActorDeadError('the scheduler restarted before this run was recorded; see the job\'s history');
     for (const reject of this.#awaitingDurable) reject(err);
     this.#awaitingDurable.clear();
@@ -263,8 +278,10 @@ export class Engine {
     const arms = this.arming.take();
     // (Offline mode arms no slots, but a foreground run's retries do go through the timeline.)
     if (arms === null) return;
-    if (awaitArms) await this.#d.queue.ask('armMany', arms);
-    else this.#d.queue.tell('armMany', arms);
+    const leadMs = this.ahead.leadToSend();
+    const msg = leadMs === undefined ? arms : { ...arms, leadMs };
+    if (awaitArms) await this.#d.queue.ask('armMany', msg);
+    else this.#d.queue.tell('armMany', msg);
   }
 
   #start(requests: RunRequest[]): void {
@@ -290,6 +307,7 @@ export class Engine {
       this.runs.dropJob(id);
       this.arming.disarm(id);
       this.slots.forget(id);
+      this.ahead.dropJob(id);
     }
     this.runs = this.#newRunBook();
     this.#jobs.clear();
@@ -429,6 +447,7 @@ export class Engine {
     this.runs.dropJob(id);
     this.arming.disarm(id);
     this.slots.forget(id);
+    this.ahead.dropJob(id);
     this.index.delete(job);
     this.#jobs.delete(id);
     await this.endTurn();
@@ -441,6 +460,7 @@ export class Engine {
     this.runs.dropJob(job.id);
     this.arming.disarm(job.id);
     this.slots.forget(job.id);
+    this.ahead.dropJob(job.id);
     await this.endTurn();
     await this.#d.persistence.ask('deleteJob', { id: job.id });
     this.#jobs.delete(job.id);
@@ -462,6 +482,7 @@ export class Engine {
       this.#d.triggers?.tell('remove', { jobId: job.id });
       this.arming.disarm(job.id);
       this.slots.pause(job.id);
+      this.ahead.withdrawJob(job.id);
     } else if (this.#d.mode === 'active' && schedule !== undefined && updated.completedAt === null) {
       // Slots while paused are not "missed": account for them up to now, then arm the next one.
       this.#watch(updated);
@@ -553,7 +574,9 @@ export class Engine {
     const jobs = await this.jobsOf(due.filter((e) => !e.jobId.startsWith(RETRY_KEY_PREFIX)).map((e) => e.jobId));
     for (const { jobId: key, at } of due) {
       if (key.startsWith(RETRY_KEY_PREFIX)) {
-        this.runs.retryDue(key.slice(RETRY_KEY_PREFIX.length));
+        // Handed over within the timer's lead: it waits for its time beside the fires committed ahead.
+        if (at > now) this.ahead.retryEarly(key, at);
+        else this.runs.retryDue(key.slice(RETRY_KEY_PREFIX.length));
         continue;
       }
       const job = jobs.get(key);

@@ -163,8 +163,15 @@ export class RunBook {
     const n = (this.#pendingPerJob.get(job.id) ?? 1) - 1;
     if (n <= 0) this.#pendingPerJob.delete(job.id);
     else this.#pendingPerJob.set(job.id, n);
-    if (writtenOff) return;
-    this.#d.bus.publish({ type: 'run.queued', at: iso(this.#d.clock.now()), run });
+    if (!writtenOff) this.dispatch(job, run, decision);
+  }
+
+  /**
+   * A durable run may wait for capacity now. `queued`: publish `run.queued` (a fire committed
+   * ahead published it when its record became durable, before its slot's time).
+   */
+  dispatch(job: Job, run: Run, decision: OverlapDecision, queued = true): void {
+    if (queued) this.#d.bus.publish({ type: 'run.queued', at: iso(this.#d.clock.now()), run });
     this.#place(job, run, decision);
     // Durable after a graceful stop began: it will not start here, the next start queues it again.
     if (this.#stopping) this.#d.commit.add({ parked: [run.id] });
@@ -216,6 +223,7 @@ export class RunBook {
   /** Starts ready runs while there is capacity: every start of this turn in ONE executor message. */
   pump(): void {
     const requests: RunRequest[] = [];
+    const starting: Entry[] = [];
     while (!this.#stopping && this.#running.size < this.#d.maxConcurrent) {
       const item = this.#ready.pop();
       if (item === undefined) break;
@@ -234,18 +242,23 @@ export class RunBook {
       }
       const event = this.#events.get(run.id) ?? null;
       this.#events.delete(run.id);
-      const now = this.#d.clock.now();
-      const started: Run = { ...run, status: 'running', startedAt: iso(now) };
+      const started: Run = { ...run, status: 'running' };
       this.#running.set(run.id, { job, run: started });
       this.#runningPerJob.set(job.id, this.#runningN(job.id) + 1);
-      this.#d.bus.publish({ type: 'run.started', at: iso(now), run: started });
+      starting.push({ job, run: started });
       requests.push({
         runId: run.id, jobId: job.id, attempt: run.attempt, command: job.command, module: job.module,
         cwd: job.cwd, env: job.env, inheritEnv: job.inheritEnv ?? false, limits: job.limits, event,
         isolation: job.isolation ?? undefined, jobName: job.name, scheduledAt: run.scheduledAt,
       });
     }
-    if (requests.length > 0) this.#d.start(requests);
+    if (requests.length === 0) return;
+    // One instant for the whole hand-over (it is ONE message), taken when it is sent; the events
+    // follow it, so subscribers' work does not delay the start.
+    const at = iso(this.#d.clock.now());
+    for (const e of starting) e.run.startedAt = at;
+    this.#d.start(requests);
+    for (const e of starting) this.#d.bus.publish({ type: 'run.started', at, run: e.run });
   }
 
   #stopped(e: Entry): void {

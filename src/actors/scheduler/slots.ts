@@ -81,6 +81,11 @@ export interface SlotKeeperDeps {
   arming: Arming;
   /** Fires one slot (overlap policy, run, ready queue); `slotted`: a schedule slot with its record. */
   fire(job: Job, slotAt: number, trigger: RunTrigger, slotted: boolean): void;
+  /**
+   * A slot handed over before its time (the timer's lead): its fire is committed now and
+   * dispatched at `dispatchAt` (the slot, plus jitter). Must call {@link SlotKeeper.record} at once.
+   */
+  preFire(job: Job, slotAt: number, dispatchAt: number): void;
   /** Marks a one-time job done. */
   complete(job: Job): void;
 }
@@ -256,10 +261,11 @@ export class SlotKeeper {
   /**
    * Records a slot's outcome (with its run, if any) and advances the job's watermark: both go to
    * the open batch, in the same transaction. `after(deduped)` runs once durable; `deduped` means
-   * the slot already had an outcome (never twice), and it is reported as such.
+   * the slot already had an outcome (never twice), and it is reported as such. `quiet`: no
+   * `slot.recorded` event once durable (a fire committed ahead is published at its time).
    */
   record(job: Job, slotAt: number, outcome: SlotOutcome, run: Run | null, reason: string | null,
-    after?: (deduped: boolean) => void): void {
+    after?: (deduped: boolean) => void, quiet = false): void {
     const now = this.#d.clock.now();
     const c = this.#clocks.get(job.id);
     if (c !== undefined) c.last = Number.isNaN(c.last) ? slotAt : Math.max(c.last, slotAt);
@@ -270,7 +276,7 @@ export class SlotKeeper {
       const at = iso(this.#d.clock.now());
       if (deduped) {
         this.#d.bus.publish({ type: 'slot.recorded', at, slot: { ...slot, outcome: 'deduped', runId: null, reason: 'this slot already has an outcome' } });
-      } else if (!result.dropped.includes(job.id)) {
+      } else if (!quiet && !result.dropped.includes(job.id)) {
         this.#d.bus.publish({ type: 'slot.recorded', at, slot });
       }
       after?.(deduped || result.dropped.includes(job.id));
@@ -282,6 +288,12 @@ export class SlotKeeper {
     const c = this.#clock(job, schedule);
     const slotAt = Number.isNaN(c.jittered) ? firedAt : c.jittered;
     c.jittered = NaN;
+    if (firedAt > now) {
+      // Handed over ahead of its time: committed now, dispatched at its time (preclaims.ts).
+      this.#d.preFire(job, slotAt, firedAt);
+      this.#armOrComplete(job, c, now);
+      return;
+    }
     const later = slotsBetween(schedule, slotAt, now, MAX_ENUMERATED_SLOTS, this.#anchor(c));
     if (later.length === 0 && now - slotAt <= LATE_TOLERANCE_MS) {
       this.#d.fire(job, slotAt, 'schedule', true);
@@ -318,7 +330,8 @@ export class SlotKeeper {
   resume(job: Job, schedule: Schedule, state: ScheduleState | null, now: number): void {
     this.load(job, schedule, state);
     const c = this.#clocks.get(job.id)!;
-    c.last = now;
+    // A slot committed ahead and withdrawn by the pause (fires-ahead.ts) stays accounted for.
+    c.last = Number.isNaN(c.last) ? now : Math.max(now, c.last);
     if (schedule.kind === 'interval') c.anchor = now;
     this.#save(job.id);
     this.#armClock(job.id, c, now);

@@ -88,7 +88,8 @@ export async function loadJobs(e: Engine, d: LoadDeps): Promise<void> {
     // A run another live scheduler executes (a foreground `rae-sched run`) is its owner's to finish.
     if (orphans.ownedElsewhere.has(run.id)) continue;
     const job = jobs.get(run.jobId);
-    if (job !== undefined) e.runs.recover(job, run, parked);
+    // A fire committed ahead whose time is still ahead never started: it waits for its time again.
+    if (job !== undefined && !e.ahead.reclaim(job, run)) e.runs.recover(job, run, parked);
   }
 }
 
