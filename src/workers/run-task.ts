@@ -1,22 +1,16 @@
 /**
- * The Piscina task that executes one run (ARCHITECTURE "Flow of a job", step 3). It mostly awaits a
- * child process, so many of these share one worker thread (`concurrentTasksPerWorker`).
- *
- * Cancelling goes through the MessagePort in the payload, never through Piscina's abort: aborting a
- * running task terminates its worker thread and every other run on it.
+ * One process run (ARCHITECTURE "Flow of a job", step 3): what to spawn for a request, and the
+ * run's execution to its end. It runs in the run host process (src/workers/run-host.ts), which
+ * holds many of these at once: each mostly awaits its child process.
  */
 import path from 'node:path';
 import { type EventEnv, MAX_INLINE_PATHS_BYTES, eventEnv } from './run/event-env';
-import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import {
   DEFAULT_KILL_GRACE_MS,
   DEFAULT_OUTPUT_LIMIT_BYTES,
   type CancelReason,
-  type FromTaskMessage,
   type RunRequest,
   type RunResult,
-  type RunTaskPayload,
-  type ToTaskMessage,
 } from '../actors/executor/types';
 import { cancelCause } from './run/cancel';
 import { endedEarly } from '../actors/executor/result';
@@ -73,50 +67,50 @@ export function spawnSpecFor(req: RunRequest, eventVars: Record<string, string> 
   return cmd ? 'command.argv: must hold at least the program to run' : 'run request: needs a command or a module';
 }
 
-/** A cancel already waiting on the port (sent while the task sat in Piscina's queue). */
-function pendingCancel(port: MessagePort): CancelReason | null {
-  for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-    const msg = m.message as ToTaskMessage;
-    if (msg?.type === 'cancel') return msg.reason;
-  }
-  return null;
+/** A run in progress in the run host: its result, and how to stop it. */
+export interface RunExecution {
+  /** Resolves with the run's result; job failures of every kind are data, it never rejects. */
+  result: Promise<RunResult>;
+  /** Stops the run (its whole tree); before it spawned, it ends without running. Idempotent. */
+  cancel(reason: CancelReason): void;
 }
 
 /**
- * Executes one run to completion.
- * @returns the run's result; job failures of every kind are data, the promise does not reject.
+ * Starts one run: spawns it (through its cgroup where there is one), supervises it to the end.
+ * `onStarted` is called once the process has spawned, always before `result` resolves.
  */
-export default async function runTask({ request, port }: RunTaskPayload): Promise<RunResult> {
-  let event: EventEnv | null = null;
-  try {
-    const early = pendingCancel(port);
-    if (early) {
-      const cause = cancelCause(early);
-      return endedEarly(cause.status, cause.error);
+export function executeRun(request: RunRequest, onStarted: (pid: number, startedAt: number) => void): RunExecution {
+  let cancelled: CancelReason | null = null;
+  let run: ProcessRun | null = null;
+  const result = (async (): Promise<RunResult> => {
+    let event: EventEnv | null = null;
+    try {
+      event = eventEnv(request.event);
+      const spec = spawnSpecFor(request, event.vars);
+      if (typeof spec === 'string') return endedEarly('failed', spec);
+      run = new ProcessRun(spec, {
+        limits: request.limits ?? {},
+        outputLimitBytes: request.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES,
+        killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+        sampleIntervalMs: request.sampleIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS,
+        onStarted,
+      });
+      // A cancel that came first: the run ends before it spawns (ProcessRun checks its cause).
+      if (cancelled !== null) run.kill(cancelCause(cancelled));
+      return await run.run();
+    } catch (err) {
+      // A bug of ours, not the job's: still report it as data so the executor records the run.
+      return endedEarly('failed', `internal executor error: ${(err as Error)?.message ?? String(err)}`);
+    } finally {
+      event?.cleanup();
     }
-    event = eventEnv(request.event);
-    const spec = spawnSpecFor(request, event.vars);
-    if (typeof spec === 'string') return endedEarly('failed', spec);
-
-    const run = new ProcessRun(spec, {
-      limits: request.limits ?? {},
-      outputLimitBytes: request.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES,
-      killGraceMs: request.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
-      sampleIntervalMs: request.sampleIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS,
-      onStarted: (pid, startedAt) => {
-        const msg: FromTaskMessage = { type: 'started', pid, startedAt };
-        port.postMessage(msg);
-      },
-    });
-    port.on('message', (msg: ToTaskMessage) => {
-      if (msg?.type === 'cancel') run.kill(cancelCause(msg.reason));
-    });
-    return await run.run();
-  } catch (err) {
-    // A bug of ours, not the job's: still report it as data so the executor records the run.
-    return endedEarly('failed', `internal executor error: ${(err as Error)?.message ?? String(err)}`);
-  } finally {
-    event?.cleanup();
-    port.close();
-  }
+  })();
+  return {
+    result,
+    cancel: (reason) => {
+      if (cancelled !== null) return;
+      cancelled = reason;
+      run?.kill(cancelCause(reason));
+    },
+  };
 }

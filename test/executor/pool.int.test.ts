@@ -1,6 +1,6 @@
 /**
- * The pool itself: cancel, many concurrent long runs on few threads, close with grace, and
- * recovery from a worker that fails at bootstrap.
+ * The pool itself: cancel, many concurrent long runs in one run host process, close with grace,
+ * and recovery from a run host that fails at boot or dies under its runs.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -52,8 +52,8 @@ describe('cancel', () => {
 });
 
 describe('concurrency', () => {
-  it('runs 20 long-running processes at once on 2 threads', async () => {
-    const pool = new ExecutorPool({ maxConcurrent: 20, threads: 2 });
+  it('runs 20 long-running processes at once from 2 run hosts', async () => {
+    const pool = new ExecutorPool({ maxConcurrent: 20, hosts: 2 });
     const barrier = path.join(tmp.dir, 'go');
     let started = 0;
     // Every run blocks until all 20 have started: if they could not all run at once this would
@@ -74,18 +74,15 @@ describe('concurrency', () => {
   });
 });
 
-describe('threads', () => {
-  it('keeps an idle worker thread for the next runs instead of booting a new one', async () => {
+describe('run host', () => {
+  const realHost = path.resolve(__dirname, '../../src/workers/run-host.js');
+
+  it('keeps its host process for the next runs instead of booting a new one', async () => {
     const boots = path.join(tmp.dir, 'boots');
-    const workerFile = path.join(tmp.dir, 'counting-worker.js');
-    const realTask = path.resolve(__dirname, '../../src/workers/run-task.js');
-    fs.writeFileSync(
-      workerFile,
-      `require('fs').appendFileSync(${JSON.stringify(boots)}, 'boot\\n');
-       module.exports = require(${JSON.stringify(realTask)});`,
-    );
-    const pool = new ExecutorPool({ maxConcurrent: 2, threads: 2, workerFile });
-    // Two runs that block until both have started need both threads at once.
+    const hostFile = path.join(tmp.dir, 'counting-host.js');
+    fs.writeFileSync(hostFile, `require('fs').appendFileSync(${JSON.stringify(boots)}, 'boot\\n');\nrequire(${JSON.stringify(realHost)});`);
+    const pool = new ExecutorPool({ maxConcurrent: 2, hostFile });
+    // Two runs that block until both have started run at once in the one host.
     const pair = async (barrier: string) => {
       let started = 0;
       const runs = [0, 1].map(() =>
@@ -98,11 +95,39 @@ describe('threads', () => {
       return Promise.all(runs.map(async (h) => (await h.result).status));
     };
     expect(await pair(path.join(tmp.dir, 'go1'))).toEqual(['succeeded', 'succeeded']);
-    // Idle for a moment: with Piscina's default idleTimeout (0) the second thread is gone by now.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await pair(path.join(tmp.dir, 'go2'))).toEqual(['succeeded', 'succeeded']);
     await pool.close({ graceMs: 0 });
-    expect(fs.readFileSync(boots, 'utf8')).toBe('boot\nboot\n');
+    expect(fs.readFileSync(boots, 'utf8')).toBe('boot\n');
+  });
+
+  it('spawns from a process of its own, not from the scheduler', async () => {
+    const pool = new ExecutorPool({ maxConcurrent: 1 });
+    const r = await pool.start(request({ command: 'echo $PPID' })).result;
+    await pool.close({ graceMs: 0 });
+    const ppid = Number(r.output.trim());
+    expect(ppid).toBeGreaterThan(0);
+    expect(ppid).not.toBe(process.pid);
+  });
+
+  it('a host killed under its runs: the spawned run fails saying so, its process group is killed, the next run works', async () => {
+    const pool = new ExecutorPool({ maxConcurrent: 2 });
+    let pid = 0;
+    let onStarted!: () => void;
+    const started = new Promise<void>((resolve) => (onStarted = resolve));
+    const running = pool.start(request({ command: 'sleep 100' }), { onStarted: (i) => { pid = i.pid!; onStarted(); } }).result;
+    await started;
+    // The job's parent is the host: find it from the job's /proc entry and kill it.
+    const host = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    expect(host).not.toBe(process.pid);
+    process.kill(host, 'SIGKILL');
+    const r = await running;
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatch(/run host/);
+    for (let i = 0; i < 100 && isRunning(pid); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(isRunning(pid)).toBe(false);
+    expect((await pool.start(request({ command: 'echo again' })).result).output).toBe('again\n');
+    await pool.close({ graceMs: 0 });
   });
 });
 
@@ -130,21 +155,21 @@ describe('close', () => {
   });
 });
 
-describe('worker failure', () => {
-  it('replaces a pool whose worker failed at bootstrap and still runs the job', async () => {
+describe('run host failure', () => {
+  it('replaces a host that failed at boot and still runs the job', async () => {
     const marker = path.join(tmp.dir, 'failed-once');
-    const workerFile = path.join(tmp.dir, 'flaky-worker.js');
-    const realTask = path.resolve(__dirname, '../../src/workers/run-task.js');
+    const hostFile = path.join(tmp.dir, 'flaky-host.js');
+    const realHost = path.resolve(__dirname, '../../src/workers/run-host.js');
     fs.writeFileSync(
-      workerFile,
+      hostFile,
       `const fs = require('fs');
        if (!fs.existsSync(${JSON.stringify(marker)})) {
          fs.writeFileSync(${JSON.stringify(marker)}, '');
-         throw new Error('worker bootstrap failure (test)');
+         throw new Error('host boot failure (test)');
        }
-       module.exports = require(${JSON.stringify(realTask)});`,
+       require(${JSON.stringify(realHost)});`,
     );
-    const pool = new ExecutorPool({ maxConcurrent: 2, threads: 1, workerFile });
+    const pool = new ExecutorPool({ maxConcurrent: 2, hostFile });
     const r = await pool.start(request({ command: 'echo recovered' })).result;
     expect(fs.existsSync(marker)).toBe(true);
     expect(r).toMatchObject({ status: 'succeeded', output: 'recovered\n' });
@@ -153,13 +178,13 @@ describe('worker failure', () => {
     await pool.close({ graceMs: 0 });
   });
 
-  it('reports a run as failed, never rejects, when the worker cannot load at all', async () => {
-    const workerFile = path.join(tmp.dir, 'broken-worker.js');
-    fs.writeFileSync(workerFile, "throw new Error('always broken (test)');");
-    const pool = new ExecutorPool({ maxConcurrent: 1, workerFile });
+  it('reports a run as failed, never rejects, when the host cannot load at all', async () => {
+    const hostFile = path.join(tmp.dir, 'broken-host.js');
+    fs.writeFileSync(hostFile, "throw new Error('always broken (test)');");
+    const pool = new ExecutorPool({ maxConcurrent: 1, hostFile });
     const r = await pool.start(request({ command: 'true' })).result;
     expect(r.status).toBe('failed');
-    expect(r.error).toMatch(/worker/);
+    expect(r.error).toMatch(/run host/);
     await pool.close({ graceMs: 0 });
   });
 });

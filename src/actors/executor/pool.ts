@@ -1,32 +1,36 @@
 /**
  * The executor's pools of worker threads (ARCHITECTURE "Flow of a job", step 3; docs/architecture.md
- * "Executor"): process runs (commands, modules with `isolation: 'process'`) go to the Piscina task
- * in `src/workers/run-task.ts`, which spawns and supervises them; JS modules with
+ * "Executor"): process runs (commands, modules with `isolation: 'process'`) go to the run host
+ * process (`src/workers/run-host.ts`, src/actors/executor/run-host.ts), which spawns and supervises
+ * them; JS modules with
  * `isolation: 'thread'` go to {@link ModuleThreads}, which runs them inside worker threads. Every
  * run's outcome is reported as data.
  */
 import os from 'node:os';
 import path from 'node:path';
-import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import type { Logger } from '../../model';
 import { ShutdownError, ValidationError } from '../../errors';
 import { ModuleThreads } from './module-threads';
 import { killRunGroups, removeOwnGroups } from '../../workers/run/cgroup';
-import {
-  DEFAULT_KILL_GRACE_MS, type CancelReason, type FromTaskMessage, type RunRequest, type RunResult, type RunTaskPayload, type ToTaskMessage,
-} from './types';
+import { containment } from '../../workers/run/cgroup-detect';
+import { schedulerOwnerToken } from '../../workers/run/job-env';
+import { DEFAULT_KILL_GRACE_MS, type CancelReason, type RunRequest, type RunResult } from './types';
 import { endedEarly } from './result';
+import { cancelCause } from '../../workers/run/cancel';
+import { RunHost, type HostRun } from './run-host';
 
 /** Options of {@link ExecutorPool}. */
 export interface ExecutorPoolOptions {
   /** Runs executing at once. More can be started; they wait in the pool's queue. */
   maxConcurrent: number;
   logger?: Logger;
-  /** The built task file. @default dist/src/workers/run-task.js beside this file */
-  workerFile?: string;
-  /** Worker threads supervising processes. A run mostly awaits its child process, so few are needed. @default min(2, maxConcurrent) */
-  threads?: number;
+  /** The built run host file. @default dist/src/workers/run-host.js beside this file */
+  hostFile?: string;
+  /**
+   * Run host processes spawning and supervising process runs. A run mostly awaits its child
+   * process, and one host spawns as fast as a bare spawn loop. @default 1
+   */
+  hosts?: number;
   /** The built task file of thread modules. @default dist/src/workers/module-task.js beside this file */
   moduleWorkerFile?: string;
   /** Worker threads kept for thread modules. @default one per core (at least 2), at most maxConcurrent */
@@ -55,40 +59,15 @@ export interface RunHandle {
   cancel(reason: CancelReason): void;
 }
 
-/** One Piscina instance and the runs it holds; retired pools drain, then are destroyed. */
-interface PoolSlot {
-  piscina: Piscina<RunTaskPayload, RunResult>;
-  /** Runs submitted to this instance and not settled. */
-  runs: Set<RunChannel>;
-  retired: boolean;
-}
-
-/** The main thread's end of one run's port, re-created if the run is resubmitted. */
-interface RunChannel {
-  port: MessagePort | null;
-  pid: number | null;
-  cancel: CancelReason | null;
-  onMessage(msg: FromTaskMessage): void;
-}
-
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const noop = (): void => undefined;
 
 /**
- * How long a worker thread above the first may stay idle before Piscina retires it. Piscina's
- * default is 0: the thread is torn down the moment it has no task and booted again (~50-100 ms of
- * CPU: a V8 isolate and our modules) on the next run. Runs reach the pool one by one, so under the
- * scheduler that churn booted a thread every two or three runs (bench/executor-spawn.ts,
- * docs/benchmarks.md).
- */
-const THREAD_IDLE_MS = 30_000;
-
-/**
- * Worker-thread pool for runs.
+ * The pool of runs: process runs in the run host process(es), thread modules in worker threads.
  *
- * A worker that fails makes the whole Piscina instance suspect (one failing at bootstrap stops
- * Piscina creating replacements for good), so the instance is retired: new runs go to a fresh one,
- * runs already executing on the old one finish there, and runs that never started are resubmitted.
+ * A run host that dies takes nothing with it silently: runs it had spawned have their process
+ * group and cgroup killed and end `failed` (saying so); runs it had not spawned yet are handed
+ * once to a fresh host (a host that fails at boot does not lose its runs).
  * @example
  * const pool = new ExecutorPool({ maxConcurrent: 4 });
  * const { result } = pool.start({ runId, jobId, attempt: 1, command: 'echo hi', module: null, cwd: null, env: {}, limits: {} });
@@ -97,28 +76,30 @@ const THREAD_IDLE_MS = 30_000;
  * pool.start({ runId, jobId, attempt: 1, command: null, module: '/jobs/report.js', isolation: 'thread', cwd: null, env: {}, limits: {} });
  */
 export class ExecutorPool {
-  readonly #opts: Required<Pick<ExecutorPoolOptions, 'maxConcurrent' | 'threads' | 'workerFile'>>;
+  readonly #opts: Required<Pick<ExecutorPoolOptions, 'maxConcurrent' | 'hosts' | 'hostFile'>>;
   readonly #log: Logger;
-  readonly #slots = new Set<PoolSlot>();
-  readonly #runs = new Map<string, { handle: RunHandle; settled: Promise<unknown> }>();
+  /** Live run hosts (at most `hosts`): the first started with the pool, more as runs need them. */
+  readonly #hosts = new Set<RunHost>();
+  readonly #runs = new Map<number, { handle: RunHandle; settled: Promise<unknown> }>();
   readonly #modules: ModuleThreads;
-  #current: PoolSlot | null = null;
   #closing = false;
   #seq = 0;
+  /** Runs handed to a second host already (their first died before they spawned). */
+  readonly #resubmitted = new WeakSet<HostRun>();
 
   constructor(opts: ExecutorPoolOptions) {
     const { maxConcurrent } = opts;
     if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) {
       throw new ValidationError(`maxConcurrent: must be an integer >= 1 (got ${maxConcurrent})`, 'maxConcurrent');
     }
-    const threads = opts.threads ?? Math.min(2, maxConcurrent);
-    if (!Number.isInteger(threads) || threads < 1) {
-      throw new ValidationError(`threads: must be an integer >= 1 (got ${threads})`, 'threads');
+    const hosts = opts.hosts ?? 1;
+    if (!Number.isInteger(hosts) || hosts < 1) {
+      throw new ValidationError(`hosts: must be an integer >= 1 (got ${hosts})`, 'hosts');
     }
     this.#opts = {
       maxConcurrent,
-      threads,
-      workerFile: opts.workerFile ?? path.join(__dirname, '..', '..', 'workers', 'run-task.js'),
+      hosts,
+      hostFile: opts.hostFile ?? path.join(__dirname, '..', '..', 'workers', 'run-host.js'),
     };
     this.#log = opts.logger ?? SILENT;
     const moduleThreads = opts.moduleThreads ?? ModuleThreads.defaultThreads(maxConcurrent);
@@ -133,6 +114,8 @@ export class ExecutorPool {
       workerFile: opts.moduleWorkerFile ?? path.join(__dirname, '..', '..', 'workers', 'module-task.js'),
       logger: this.#log,
     });
+    // The first run host boots now (a node process: ~0.1–1 s), not under the first run.
+    this.#host();
   }
 
   /** Runs started and not yet finished. */
@@ -148,40 +131,36 @@ export class ExecutorPool {
   start(req: RunRequest, hooks: RunHooks = {}): RunHandle {
     if (this.#closing) throw new ShutdownError('executor: the pool is closing and takes no new runs');
     if (req.module !== null && req.isolation === 'thread') return this.#startThread(req, hooks);
-    const key = `${req.runId}#${++this.#seq}`;
-    const channel: RunChannel = {
-      port: null,
+    const key = ++this.#seq;
+    let resolve!: (r: RunResult) => void;
+    const result = new Promise<RunResult>((r) => (resolve = r));
+    const run: HostRun = {
+      key,
+      request: req,
       pid: null,
       cancel: null,
-      onMessage: (msg: FromTaskMessage) => {
-        if (msg?.type !== 'started') return;
-        channel.pid = msg.pid;
+      onStarted: (pid, startedAt) => {
         try {
-          hooks.onStarted?.({ pid: msg.pid, startedAt: msg.startedAt });
+          hooks.onStarted?.({ pid, startedAt });
         } catch (err) {
           this.#log.error({ err, runId: req.runId }, 'executor: onStarted hook threw');
         }
       },
+      onDone: (r) => {
+        this.#runs.delete(key);
+        resolve(r);
+      },
     };
-    let done = false;
-    const result = this.#submit(req, channel, false).then((r) => {
-      done = true;
-      const port = channel.port;
-      // The 'started' message travels on the port, the result on Piscina's channel: deliver any
-      // started message still queued so onStarted always precedes the result.
-      for (let m = port && receiveMessageOnPort(port); m; m = receiveMessageOnPort(port!)) {
-        channel.onMessage(m.message as FromTaskMessage);
-      }
-      port?.close();
-      this.#runs.delete(key);
-      return r;
-    });
+    let host = this.#host();
+    host.submit(run);
     const handle: RunHandle = {
       result,
       cancel: (reason) => {
-        if (done || channel.cancel) return;
-        channel.cancel = reason;
-        channel.port?.postMessage({ type: 'cancel', reason } satisfies ToTaskMessage);
+        if (run.cancel !== null || !this.#runs.has(key)) return;
+        run.cancel = reason;
+        // The run may have moved to another host (its first one died before it spawned).
+        for (const h of this.#hosts) if (h.runs.has(key)) host = h;
+        host.cancel(key, reason);
       },
     };
     this.#runs.set(key, { handle, settled: result });
@@ -223,94 +202,53 @@ export class ExecutorPool {
       await all();
     }
     await this.#modules.destroy();
-    await Promise.all([...this.#slots].map((slot) => this.#destroy(slot)));
-    this.#current = null;
+    await Promise.all([...this.#hosts].map((h) => h.close()));
     // Every run's cgroup is gone with its run; this process's (empty) owner group goes too.
     removeOwnGroups();
   }
 
-  /** Submits to the current Piscina; a run whose worker died before it spawned is resubmitted once. */
-  async #submit(req: RunRequest, channel: RunChannel, resubmitted: boolean): Promise<RunResult> {
-    const { port1, port2 } = new MessageChannel();
-    channel.port?.close();
-    channel.port = port1;
-    port1.on('message', channel.onMessage);
-    // Our end must not keep the process alive on its own (the pending task does that).
-    port1.unref();
-    if (channel.cancel) port1.postMessage({ type: 'cancel', reason: channel.cancel } satisfies ToTaskMessage);
-    const slot = this.#pool();
-    slot.runs.add(channel);
-    let failure: unknown;
-    try {
-      return await slot.piscina.run({ request: req, port: port2 }, { transferList: [port2] });
-    } catch (err) {
-      // The task itself never throws: this is the worker thread dying under it.
-      failure = err;
-      this.#retire(slot, err);
-    } finally {
-      slot.runs.delete(channel);
-      this.#destroyIfIdle(slot);
-    }
-    if (channel.pid !== null) {
-      // The run's process group outlives its thread (it is detached): do not leave it unowned.
-      try {
-        process.kill(-channel.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      void killRunGroups([req.runId]); // and its cgroup, whose owner thread is gone
-    } else if (!resubmitted) {
-      this.#log.warn({ runId: req.runId, err: failure }, 'executor: resubmitting a run whose worker failed before it started');
-      return this.#submit(req, channel, true);
-    }
-    return endedEarly('failed', `the executor worker thread failed: ${(failure as Error)?.message ?? String(failure)}`);
-  }
-
-  #pool(): PoolSlot {
-    if (this.#current && !this.#current.retired) return this.#current;
-    const { threads, maxConcurrent, workerFile } = this.#opts;
-    const piscina = new Piscina<RunTaskPayload, RunResult>({
-      filename: workerFile,
-      minThreads: 1,
-      maxThreads: threads,
-      idleTimeout: THREAD_IDLE_MS,
-      concurrentTasksPerWorker: Math.ceil(maxConcurrent / threads),
-      // The tasks listen on their ports between awaits; never let an idle worker block in Atomics.wait.
-      atomics: 'disabled',
-    });
-    const slot: PoolSlot = { piscina, runs: new Set(), retired: false };
-    piscina.on('error', (err: unknown) => this.#retire(slot, err));
-    this.#slots.add(slot);
-    this.#current = slot;
-    return slot;
-  }
-
-  #retire(slot: PoolSlot, err: unknown): void {
-    if (slot.retired) return;
-    slot.retired = true;
-    if (this.#current === slot) this.#current = null;
-    this.#log.error({ err }, 'executor: a worker thread failed; replacing the pool');
-    this.#destroyIfIdle(slot);
+  /** The host with the fewest runs; a new one while fewer than `hosts` run. */
+  #host(): RunHost {
+    let best: RunHost | null = null;
+    for (const h of this.#hosts) if (best === null || h.runs.size < best.runs.size) best = h;
+    if (best !== null && (best.runs.size === 0 || this.#hosts.size >= this.#opts.hosts)) return best;
+    const host = new RunHost(
+      this.#opts.hostFile,
+      { owner: schedulerOwnerToken(), containment: containment() },
+      (h, why, held) => this.#hostGone(h, why, held),
+    );
+    this.#hosts.add(host);
+    return host;
   }
 
   /**
-   * Destroys a retired instance once no process of it is running. Runs still queued in it (a pool
-   * whose workers fail at bootstrap would hold them forever) are rejected by the destroy and
-   * resubmitted to the fresh instance.
+   * A host is gone with runs in it. Spawned ones: their process group (detached, it outlives the
+   * host) and their cgroup are killed — nothing is left unowned — and the run fails saying why.
+   * Not yet spawned: handed once to a fresh host.
    */
-  #destroyIfIdle(slot: PoolSlot): void {
-    if (!slot.retired) return;
-    for (const run of slot.runs) if (run.pid !== null) return;
-    void this.#destroy(slot);
-  }
-
-  async #destroy(slot: PoolSlot): Promise<void> {
-    if (!this.#slots.delete(slot)) return;
-    try {
-      await slot.piscina.destroy();
-    } catch (err) {
-      this.#log.warn({ err }, 'executor: destroying a pool failed');
+  #hostGone(host: RunHost, why: string, held: HostRun[]): void {
+    this.#hosts.delete(host);
+    if (held.length === 0) return;
+    if (!this.#closing) this.#log.error({ why, runs: held.length }, 'executor: a run host failed; starting a fresh one');
+    const orphans: string[] = [];
+    for (const run of held) {
+      if (run.pid !== null) {
+        try {
+          process.kill(-run.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        orphans.push(run.request.runId);
+        run.onDone(endedEarly('failed', `the executor's run host failed: ${why}`));
+      } else if (!this.#closing && !this.#resubmitted.has(run)) {
+        this.#resubmitted.add(run);
+        this.#log.warn({ runId: run.request.runId, why }, 'executor: resubmitting a run whose host failed before it started');
+        this.#host().submit(run);
+      } else {
+        const cancelled = run.cancel ? cancelCause(run.cancel) : null;
+        run.onDone(endedEarly(cancelled?.status ?? 'failed', cancelled?.error ?? `the executor's run host failed before the run started: ${why}`));
+      }
     }
+    if (orphans.length > 0) void killRunGroups(orphans); // their cgroups, whose owner host is gone
   }
 }
-

@@ -1,8 +1,9 @@
 /**
- * Typed protocol between the executor (main thread) and the run task (Piscina worker thread).
- * Everything here crosses a thread boundary by structured clone, so it is plain data.
+ * Typed protocol between the executor (main thread) and what runs jobs: the run host process
+ * (process runs) and the module threads. Everything here crosses a process or thread boundary by
+ * structured clone, so it is plain data.
  */
-import type { MessagePort } from 'node:worker_threads';
+import type { Containment } from '../../workers/run/cgroup-detect';
 import type { Command, Isolation, Limits } from '../../model/job';
 
 /** Default size of the output ring: the last 64 KiB of stdout+stderr are kept. */
@@ -85,18 +86,21 @@ export interface RunResult {
 /** Why a run is cancelled from outside. `shutdown` → `interrupted`; `replace` and `manual` → `killed`. */
 export type CancelReason = 'shutdown' | 'replace' | 'manual';
 
-/** Messages the main thread sends to a running task over its port. */
-export type ToTaskMessage = { type: 'cancel'; reason: CancelReason };
-
-/** Messages a running task sends to the main thread over its port. */
-export type FromTaskMessage = { type: 'started'; pid: number; startedAt: number };
+/** Set by the executor in its run host's environment (the host removes it at once: jobs never see it). @internal */
+export const RUN_HOST_ENV = 'RAE_SCHED_RUN_HOST';
 
 /**
- * The Piscina task payload. `port` is transferred (transferList): cancelling goes through it, never
- * through Piscina's abort, which would terminate the worker and every other run on it.
+ * What the executor sends its run host process (src/workers/run-host.ts) over the IPC channel; a
+ * batch of these goes as one message. `init` comes first: the host names the cgroups and marks
+ * the runs' processes as this scheduler's (owner token), with the containment this process chose.
  * @internal
  */
-export interface RunTaskPayload {
-  request: RunRequest;
-  port: MessagePort;
-}
+export type ToHostMessage =
+  | { t: 'init'; owner: string; containment: Containment }
+  | { t: 'run'; key: number; request: RunRequest }
+  | { t: 'cancel'; key: number; reason: CancelReason };
+
+/** What the run host sends back, batched the same way: `started` always precedes its `done`. @internal */
+export type FromHostMessage =
+  | { t: 'started'; key: number; pid: number; startedAt: number }
+  | { t: 'done'; key: number; result: RunResult };

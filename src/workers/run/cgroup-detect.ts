@@ -212,6 +212,13 @@ function procScan(reason: string): Containment {
 }
 
 let cached: Containment | null = null;
+/**
+ * Takes the containment another process detected (the scheduler, for its run host process:
+ * detecting again there would see the scheduler's own group and could decide differently).
+ */
+export function adoptContainment(c: Containment): void {
+  cached = c;
+}
 /** The containment of this thread's runs, detected on first use. */
 export function containment(): Containment {
   cached ??= detectContainment();

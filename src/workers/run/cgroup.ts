@@ -58,16 +58,83 @@ let seq = 0;
 /** A run's group is named `<run id>-<pid>-<seq>` (a run id never holds a `-`). */
 const groupPrefix = (runId: string) => `${runId.replace(/[^A-Za-z0-9_.]/g, '_')}-`;
 
+/** Most empty pooled groups kept for reuse per process; more are removed. */
+const POOL_MAX = 64;
+/** Empty groups of runs without limits, kept for the next such run (docs/jobs.md "Containment"). */
+const freeGroups: string[] = [];
+let poolSeq = 0;
+
+/**
+ * The hierarchy a run without limits is tracked in: the freezer where there is one (a kill that
+ * nothing can fork past), else pids, else the first. v2 has one hierarchy anyway.
+ */
+function trackingHierarchy(b: CgroupBackend): Hierarchy {
+  return b.hierarchies.find((h) => h.controllers.includes('freezer'))
+    ?? b.hierarchies.find((h) => h.controllers.includes('pids'))
+    ?? b.hierarchies[0]!;
+}
+
+/** Makes the owner group of `h` if a clean stop removed it (one process may run several schedulers in turn). */
+function ensureOwner(b: CgroupBackend, h: Hierarchy): string {
+  const owner = path.join(h.base, b.ownerName);
+  if (!fs.existsSync(owner)) {
+    fs.mkdirSync(owner, { recursive: true });
+    if (b.version === 2) enableControllers(owner, h.controllers);
+  }
+  return owner;
+}
+
 /** One run's group across the backend's hierarchies. */
 export class RunCgroup {
   readonly #b: CgroupBackend;
-  /** The group's directory in each hierarchy, in the backend's order. */
+  /** The hierarchies the group is in (all of the backend's, or the tracking one alone). */
+  readonly #hier: Hierarchy[];
+  /** The group's directory in each of its hierarchies, in the same order. */
   readonly dirs: string[];
+  /** A pooled group of a run without limits: emptied, it goes back to the pool instead of rmdir. */
+  readonly #pooled: boolean;
+  /** The spawner's thread could not leave the group after a spawn: never reused. */
+  #tainted = false;
   #removed = false;
 
-  private constructor(b: CgroupBackend, dirs: string[]) {
+  private constructor(b: CgroupBackend, hier: Hierarchy[], dirs: string[], pooled = false) {
     this.#b = b;
+    this.#hier = hier;
     this.dirs = dirs;
+    this.#pooled = pooled;
+  }
+
+  /**
+   * The group of a run: a fresh group in every hierarchy with the limits when the run has a memory
+   * or CPU limit ({@link RunCgroup.create}); otherwise a pooled group in the tracking hierarchy
+   * alone ({@link RunCgroup.pooled}). Null where no group can be made (the /proc marker scan then).
+   */
+  static forRun(runId: string, limits: { maxMemoryBytes?: number; maxCpuPercent?: number }, backend = containment().backend): RunCgroup | null {
+    if (limits.maxMemoryBytes !== undefined || limits.maxCpuPercent !== undefined) return RunCgroup.create(runId, limits, backend);
+    return RunCgroup.pooled(runId, backend);
+  }
+
+  /**
+   * A group for a run without limits, in the tracking hierarchy only (membership and the kill are
+   * all such a run needs), reused: an emptied group is renamed back into the pool, so a run pays a
+   * rename instead of mkdir + rmdir in every hierarchy, and joins one group instead of one per
+   * hierarchy. It is renamed after the run while the run holds it, so killing a run's groups by run
+   * id (a dead executor) finds it. Null as {@link RunCgroup.create}.
+   */
+  static pooled(runId: string, backend = containment().backend): RunCgroup | null {
+    if (!backend) return null;
+    const h = trackingHierarchy(backend);
+    const dir = path.join(h.base, backend.ownerName, `${groupPrefix(runId)}${process.pid}-${++seq}`);
+    try {
+      const free = freeGroups.pop();
+      if (free === undefined || !tryRename(free, dir)) {
+        ensureOwner(backend, h);
+        fs.mkdirSync(dir);
+      }
+    } catch {
+      return null;
+    }
+    return new RunCgroup(backend, [h], [dir], true);
   }
 
   /**
@@ -80,13 +147,7 @@ export class RunCgroup {
     const dirs: string[] = [];
     try {
       for (const h of backend.hierarchies) {
-        const owner = path.join(h.base, backend.ownerName);
-        // Made again after a clean stop removed it (one process may run several schedulers in turn).
-        if (!fs.existsSync(owner)) {
-          fs.mkdirSync(owner, { recursive: true });
-          if (backend.version === 2) enableControllers(owner, h.controllers);
-        }
-        const dir = path.join(owner, name);
+        const dir = path.join(ensureOwner(backend, h), name);
         fs.mkdirSync(dir);
         dirs.push(dir);
       }
@@ -94,13 +155,13 @@ export class RunCgroup {
       for (const d of dirs) tryRmdir(d);
       return null;
     }
-    const group = new RunCgroup(backend, dirs);
+    const group = new RunCgroup(backend, backend.hierarchies, dirs);
     group.#limit(limits);
     return group;
   }
 
   #dir(controller: string): string | null {
-    const i = this.#b.hierarchies.findIndex((h: Hierarchy) => h.controllers.includes(controller));
+    const i = this.#hier.findIndex((h: Hierarchy) => h.controllers.includes(controller));
     return i < 0 ? null : this.dirs[i]!;
   }
 
@@ -125,19 +186,36 @@ export class RunCgroup {
     }
   }
 
+  /**
+   * cgroup v1, a pooled group (one hierarchy, no accounting): moves the calling THREAD into the
+   * group, so that a process it forks now is born inside it — no window in which the child or
+   * anything it starts is outside, and no wrapper to exec. {@link RunCgroup.leaveAfterSpawn} must
+   * follow the spawn at once (same synchronous turn). False where this does not apply (v2, whose
+   * memory controller moves whole processes only; groups with limits, whose memory accounting
+   * must never charge the spawner): then spawn through {@link RunCgroup.wrap}.
+   */
+  enterForSpawn(): boolean {
+    if (this.#b.version !== 1 || !this.#pooled) return false;
+    return tryWrite(path.join(this.dirs[0]!, 'tasks'), threadId());
+  }
+
+  /** Moves the calling thread back to where it was before {@link RunCgroup.enterForSpawn}. */
+  leaveAfterSpawn(): void {
+    // The thread's own group in this hierarchy: the parent of the `rae-sched` base (cgroup-detect.ts).
+    if (tryWrite(path.join(path.dirname(this.#hier[0]!.base), 'tasks'), threadId())) return;
+    // Never leave the spawner inside a run's group: this group is not reused, and members() never lists us.
+    this.#tainted = true;
+    process.emitWarning(`rae-sched: could not move the run host's thread out of ${this.dirs[0]}`);
+  }
+
   /** `file args` wrapped so that the process joins this group before it `exec`s them. */
   wrap(file: string, args: string[]): { file: string; args: string[] } {
     return { file: '/bin/sh', args: ['-c', JOIN, 'rae-sched-join', String(this.dirs.length), ...this.dirs, file, ...args] };
   }
 
-  /** Live pids in the group (the freezer's, or the first hierarchy's, list). */
+  /** Live pids in the group (the freezer's, or the first hierarchy's, list); never this process. */
   members(): number[] {
-    const dir = this.#dir('freezer') ?? this.dirs[0]!;
-    try {
-      return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-    } catch {
-      return [];
-    }
+    return procsOf(this.#dir('freezer') ?? this.dirs[0]!);
   }
 
   /** Whether any process is left in the group. */
@@ -180,12 +258,37 @@ export class RunCgroup {
     await killGroup(this.#b.version, this.dirs, this.#dir('freezer'));
   }
 
-  /** Removes the group (after {@link kill}, or once it is empty). Idempotent. */
+  /** Whether the group is pooled (a run without limits): its usage is not the run's alone. */
+  get pooledGroup(): boolean {
+    return this.#pooled;
+  }
+
+  /**
+   * Removes the group (after {@link kill}, or once it is empty); a pooled group that is empty goes
+   * back to the pool instead. Idempotent.
+   */
   async remove(): Promise<void> {
     if (this.#removed) return;
     this.#removed = true;
     if (this.alive()) await this.kill();
+    const dir = this.dirs[0]!;
+    if (this.#pooled && !this.#tainted && freeGroups.length < POOL_MAX && !this.alive()) {
+      const name = path.join(path.dirname(dir), `pool-${process.pid}-${++poolSeq}`);
+      if (tryRename(dir, name)) {
+        freeGroups.push(name);
+        return;
+      }
+    }
     for (const d of this.dirs) await rmdirSoon(d);
+  }
+}
+
+function tryRename(from: string, to: string): boolean {
+  try {
+    fs.renameSync(from, to);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -203,13 +306,24 @@ async function rmdirSoon(dir: string): Promise<void> {
   for (let i = 0; i < 40 && !tryRmdir(dir); i++) await wait(25);
 }
 
+/**
+ * Pids in a group, never this process: the run host's thread is inside a v1 group for the instant
+ * of a spawn (enterForSpawn), and a kill of the group must never take the host with it.
+ */
 const procsOf = (dir: string): number[] => {
   try {
-    return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number).filter((p) => p !== process.pid);
   } catch {
     return [];
   }
 };
+
+let tid: string | null = null;
+/** The calling thread's kernel id (the main thread's is the pid; ProcessRun runs on it, in the run host). */
+function threadId(): string {
+  tid ??= fs.readlinkSync('/proc/thread-self').split('/').pop()!;
+  return tid;
+}
 
 /**
  * Kills a group. v2: `cgroup.kill` (the kernel kills every member, forks included). v1: freeze it
@@ -304,11 +418,22 @@ async function killAndRemove(backend: CgroupBackend, owner: string, names: Set<s
   return names.size;
 }
 
-/** At a clean stop: removes this scheduler's own (empty) owner groups and the parent if it is empty. */
+/**
+ * At a clean stop: removes this scheduler's own groups — the (empty) pooled ones its run host
+ * kept, then the owner group — and the parent if it is empty. A group something still runs in is
+ * left (rmdir refuses it); the next start removes it as a dead owner's.
+ */
 export function removeOwnGroups(backend = containment().backend): void {
   if (!backend) return;
+  freeGroups.length = 0;
   for (const h of backend.hierarchies) {
-    tryRmdir(path.join(h.base, backend.ownerName));
+    const owner = path.join(h.base, backend.ownerName);
+    try {
+      for (const e of fs.readdirSync(owner, { withFileTypes: true })) if (e.isDirectory()) tryRmdir(path.join(owner, e.name));
+    } catch {
+      // no owner group
+    }
+    tryRmdir(owner);
     // A v2 parent carries its delegated controllers: kept (like a systemd slice).
     if (backend.version === 1) tryRmdir(h.base);
   }

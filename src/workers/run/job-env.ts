@@ -39,6 +39,14 @@ export function schedulerOwnerToken(): string {
   return ownerToken;
 }
 
+/**
+ * Makes `token` this process's owner token: the run host process (src/workers/run-host.ts) runs
+ * jobs for the scheduler that started it, so their processes and cgroups carry its token.
+ */
+export function adoptOwnerToken(token: string): void {
+  ownerToken = token;
+}
+
 /** Whether the owner token `PID:STARTTIME` names a live process other than `self`. */
 export function ownerAlive(token: string | undefined, self: number = process.pid): boolean {
   if (token === undefined) return false;

@@ -108,8 +108,11 @@ export class ProcessRun {
     const missing = programError(this.#spec.file, this.#spec.cwd, this.#spec.env.PATH);
     if (missing) return this.#early('failed', this.#startError(missing));
     const runId = this.#spec.env.RAE_SCHED_RUN_ID;
-    this.#cgroup = runId === undefined ? null : RunCgroup.create(runId, this.#opts.limits);
-    const { file, args } = this.#cgroup ? this.#cgroup.wrap(this.#spec.file, this.#spec.args) : this.#spec;
+    this.#cgroup = runId === undefined ? null : RunCgroup.forRun(runId, this.#opts.limits);
+    // The child joins its group before the program runs: born in it (v1, a run without limits: our
+    // thread enters the group for the fork), else through the joining wrapper (cgroup.ts).
+    const inside = this.#cgroup?.enterForSpawn() ?? false;
+    const { file, args } = this.#cgroup && !inside ? this.#cgroup.wrap(this.#spec.file, this.#spec.args) : this.#spec;
     let child: ChildProcess;
     try {
       child = spawn(file, args, {
@@ -120,6 +123,8 @@ export class ProcessRun {
       });
     } catch (err) {
       return this.#early('failed', this.#startError(err), true);
+    } finally {
+      if (inside) this.#cgroup!.leaveAfterSpawn();
     }
     const spawned = await new Promise<Error | null>((resolve) => {
       child.once('spawn', () => resolve(null));
@@ -196,7 +201,8 @@ export class ProcessRun {
     const { status, error } = this.#verdict(exitCode, signal, report.toString());
     return runResult({
       status, exitCode, signal, startedAt, finishedAt, error, output: this.#ring.toString(),
-      peakMemoryBytes: this.#cgroup ? this.#cgroup.usage().peakMemoryBytes : this.#policy.peakMemoryBytes,
+      // A run without limits is not measured (a pooled group's counters are not its own alone).
+      peakMemoryBytes: !this.#cgroup ? this.#policy.peakMemoryBytes : this.#cgroup.pooledGroup ? null : this.#cgroup.usage().peakMemoryBytes,
     });
   }
 
