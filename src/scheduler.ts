@@ -76,8 +76,12 @@ const NAMED_METRICS_LIMIT = 10_000;
 /** Messages the persistence thread handles at once. */
 const PERSISTENCE_CONCURRENCY = 16;
 
-/** Most due timeline entries handed to the scheduler in one message. */
-const TIMER_BATCH = 10_000;
+/**
+ * Most due timeline entries handed to the scheduler in one message. A burst of 10,000 fires is
+ * popped in chunks of this size, one timer turn (a macrotask) apart, so the control API is served
+ * between them (docs/runtime.md "Time slices").
+ */
+const TIMER_BATCH = 1000;
 
 /** Waits for `p` at most `ms` (real time), then calls `onTimeout` and gives up. */
 async function withTimeout(p: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {

@@ -4,6 +4,11 @@
  * (1 by default: one message at a time, as `concatMap`) —
  * with each message isolated by `defer(...).pipe(catchError(...))`, so a failing message never
  * tears the pipeline down (a Subject that saw `error()` is dead for good).
+ *
+ * A mailbox whose handlers answer without real I/O would otherwise be drained message after
+ * message in microtasks, never letting the event loop turn; so before each message the cell asks
+ * the thread's time slice (slice.ts) and, past its budget, waits for the next macrotask first. The
+ * message keeps its place (the mailbox slot is held while it waits): order is unchanged.
  * @internal
  */
 import { Subject, mergeMap, defer, catchError, EMPTY } from 'rxjs';
@@ -12,6 +17,7 @@ import type { Logger } from '../model';
 import type { Clock, TimerHandle } from './clock';
 import { deferred, type Deferred, type Incarnation } from './incarnation';
 import type { Child } from './supervisor';
+import { nextSlice, sliceDue } from './slice';
 import { describeError, type ActorRef, type ActorStats, type AskOptions, type Handlers, type MessageType, type PayloadOf, type RefusalReason, type Reply, type RuntimeEvent } from './types';
 
 /** Fully-filled options of one cell. @internal */
@@ -186,6 +192,10 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
   async #deliver(env: Envelope): Promise<void> {
     try {
       if (env.settled) return;
+      if (sliceDue()) {
+        await nextSlice();
+        if (env.settled) return;
+      }
       let inc: Incarnation | null;
       // Re-check after every wake-up: the gate may open and close again before we run.
       for (;;) {

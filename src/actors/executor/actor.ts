@@ -10,6 +10,7 @@
  */
 import type { Logger } from '../../model';
 import { ActorCrash, CRASH_HANDLER, STOP_HANDLER } from '../../runtime/types';
+import { runSliced } from '../../runtime/slice';
 import { containment } from '../../workers/run/cgroup-detect';
 import { ExecutorPool } from './pool';
 import type { CancelReason, RunRequest, RunResult } from './types';
@@ -120,7 +121,8 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
           resolve();
         }, fault.ms ?? 1000));
       }
-      for (const r of requests) start(r);
+      // Many starts (each a hand-over to a pool) run in time slices (src/runtime/slice.ts), in order.
+      return runSliced(requests, start);
     },
     cancel({ runId, reason }) {
       const cancel = active.get(runId);

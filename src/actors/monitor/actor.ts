@@ -21,7 +21,7 @@ export interface MonitorInit {
 
 /** The monitor actor's messages. */
 export type MonitorHandlers = {
-  observe(p: { events: SchedulerEvent[] }): void;
+  observe(p: { events: SchedulerEvent[] }): void | Promise<void>;
   seedNames(p: { names: Array<[string, string]> }): void;
   health(p: Record<string, never>): Promise<Health>;
   stats(p: Record<string, never>): Promise<Stats>;

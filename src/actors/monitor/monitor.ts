@@ -10,6 +10,7 @@ import { ValidationError } from '../../errors';
 import type { SchedulerEvent } from '../../model/events';
 import { FINAL_RUN_STATUSES, epochOf, type Run, type RunStatus } from '../../model/run';
 import type { Clock } from '../../runtime/clock';
+import { runSliced } from '../../runtime/slice';
 import { DurationWindow } from './duration-window';
 import { LabelCap } from './label-cap';
 import { MonitorMetrics } from './metrics';
@@ -80,17 +81,23 @@ export class Monitor {
     this.#startMono = opts.clock.monotonic();
     this.#durations = new DurationWindow(opts.durationWindow ?? 10_000);
     this.#jobLabels = new LabelCap(maxJobLabels);
-    this.#sub = opts.events$?.subscribe({ next: (e) => this.observe([e]), error: () => undefined }) ?? null;
+    this.#sub = opts.events$?.subscribe({ next: (e) => this.#take(e), error: () => undefined }) ?? null;
   }
 
-  /** Takes in events, in order. A malformed one is counted (`rae_monitor_event_errors_total`) and skipped. */
-  observe(events: readonly SchedulerEvent[]): void {
-    for (const e of events) {
-      try {
-        this.#observe(e);
-      } catch {
-        this.#droppedEvents++;
-      }
+  /**
+   * Takes in events, in order. A malformed one is counted (`rae_monitor_event_errors_total`) and
+   * skipped. Many events (a burst's) are taken in time slices (src/runtime/slice.ts): then the
+   * returned promise settles once all are in.
+   */
+  observe(events: readonly SchedulerEvent[]): void | Promise<void> {
+    return runSliced(events, (e) => this.#take(e));
+  }
+
+  #take(e: SchedulerEvent): void {
+    try {
+      this.#observe(e);
+    } catch {
+      this.#droppedEvents++;
     }
     this.#flushRunCounts();
   }

@@ -25,6 +25,7 @@ import type { Run, Slot } from '../../model/run';
 import type { Clock, TimerHandle } from '../../runtime/clock';
 import { backoffDelay, backoffOptions, type BackoffOptions } from '../../runtime/backoff';
 import type { ActorRef } from '../../runtime/types';
+import { runSliced, type SliceHooks } from '../../runtime/slice';
 import type { PersistenceHandlers, ScheduleState } from '../persistence/actor';
 import type { Batch, BatchResult, FireRecord } from '../persistence/port';
 
@@ -56,6 +57,11 @@ export interface CommitterDeps {
   commitTimeoutMs?: number;
   /** @default 50 ms doubling to 5 s */
   backoff?: Partial<BackoffOptions>;
+  /**
+   * Given: callbacks run in time slices (src/runtime/slice.ts), these hooks around each yield.
+   * Not given: every durable callback runs in the `settled` call.
+   */
+  slice?: SliceHooks;
 }
 
 /** Commit retry backoff: quick at first (a transient fault), capped so a recovered store is noticed soon. */
@@ -177,8 +183,13 @@ export class Committer {
     this.#send({ id: ++this.#seq, batch, groups: [{ after: batch.after, result: null }], state: 'sent' });
   }
 
-  /** A commit's outcome, as delivered through the mailbox: run callbacks in order, or retry later. */
-  settled(id: number, outcome: { ok: true; result: BatchResult } | { ok: false; error: string }): void {
+  /**
+   * A commit's outcome, as delivered through the mailbox: run callbacks in order, or retry later.
+   * Many callbacks run in time slices: then the rest follows after the thread was yielded and the
+   * returned promise settles once all ran (the caller's mailbox stays held meanwhile, so nothing
+   * else of the engine runs in between).
+   */
+  settled(id: number, outcome: { ok: true; result: BatchResult } | { ok: false; error: string }): void | Promise<void> {
     const entry = this.#inflight.find((e) => e.id === id);
     if (entry === undefined || entry.state !== 'sent') return;
     if (!outcome.ok) {
@@ -207,7 +218,17 @@ export class Committer {
       this.#d.onFault(null);
       this.#d.logger.info({}, 'store commits succeed again');
     }
-    this.#drain();
+    const callbacks = this.#durableCallbacks();
+    if (this.#d.slice === undefined) {
+      for (const fn of callbacks) fn();
+    } else {
+      const rest = runSliced(callbacks, (fn) => fn(), this.#d.slice);
+      if (rest !== undefined) return rest.then(() => this.#afterDrain());
+    }
+    this.#afterDrain();
+  }
+
+  #afterDrain(): void {
     if (this.#waiting) this.#retryIfReady();
     else this.flush();
   }
@@ -235,14 +256,18 @@ export class Committer {
     for (const w of waiters) w();
   }
 
-  /** Runs the callbacks of every durable batch at the front, in seal order. */
-  #drain(): void {
+  /**
+   * The callbacks of every durable batch at the front, in seal order, pulled one at a time. A
+   * batch leaves the front only after its last callback ran, so a flush from inside a callback run
+   * (a slice boundary) never runs record-less callbacks ahead of the batch still being drained.
+   */
+  *#durableCallbacks(): Generator<() => void> {
     while (this.#inflight.length > 0) {
       const head = this.#inflight[0]!;
       if (typeof head.state !== 'object') return;
-      this.#inflight.shift();
       const result = head.state.result;
-      for (const g of head.groups) for (const fn of g.after) fn(g.result ?? result);
+      for (const g of head.groups) for (const fn of g.after) yield () => fn(g.result ?? result);
+      this.#inflight.shift();
     }
   }
 

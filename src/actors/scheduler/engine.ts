@@ -18,6 +18,7 @@ import type { SchedulerEvent } from '../../model/events';
 import type { Clock } from '../../runtime/clock';
 import type { EventBus } from '../../runtime/event-bus';
 import { CRASH_HANDLER, type ActorRef } from '../../runtime/types';
+import { runSliced } from '../../runtime/slice';
 import type { ParserHandlers } from '../parser/actor';
 import { ScheduleMath, type Schedule } from '../parser/schedule';
 import { LRUCache } from 'lru-cache';
@@ -114,6 +115,8 @@ export class Engine {
       deliver: (id, outcome) => this.#d.self().tell('committed', { id, outcome }),
       retry: () => this.#d.self().tell('commitRetry', {}),
       onFault: deps.onStoreFault,
+      // A long run of durable callbacks sends what it collected before it yields the thread.
+      slice: { beforeYield: () => this.#sendTurn() },
     });
     this.slots = new SlotKeeper({
       clock: deps.clock, bus: deps.bus, commit: this.commit, arming: this.arming,
@@ -186,7 +189,8 @@ export class Engine {
         this.slots.rearmAll();
         this.runs.rearm();
       }),
-      runsFinished: (p: { results: Array<{ runId: string; result: RunResult }> }) => this.#turn(() => this.runs.finishedMany(p.results)),
+      runsFinished: (p: { results: Array<{ runId: string; result: RunResult }> }) =>
+        this.#turn(() => runSliced(p.results, (r) => this.runs.finishedMany([r]), { beforeYield: () => this.#sendTurn() })),
       startFailed: (p: { runIds: string[]; error: string }) => this.#turn(() => this.runs.startFailed(p.runIds, p.error)),
       committed: (p: { id: number; outcome: Outcome }) => this.#turn(() => this.commit.settled(p.id, p.outcome)),
       forgetJob: (p: { id: string }) => this.forgetJob(p.id),
@@ -258,10 +262,22 @@ export class Engine {
     return this.index.counts();
   }
 
-  /** Runs `fn`, then ends the turn (one timeline message, one executor message, one commit). */
-  async #turn(fn: () => void): Promise<void> {
-    fn();
+  /**
+   * Runs `fn`, then ends the turn (one timeline message, one executor message, one commit). `fn`
+   * may work in time slices (src/runtime/slice.ts) and return a promise of the rest: the mailbox
+   * stays held until it settles.
+   */
+  async #turn(fn: () => void | Promise<void>): Promise<void> {
+    await fn();
     await this.endTurn();
+  }
+
+  /** What the turn collected so far, sent now (a long handler does this before it yields the thread). */
+  #sendTurn(): void {
+    this.runs.pump();
+    this.commit.flush();
+    const arms = this.arming.take();
+    if (arms !== null) this.#d.queue.tell('armMany', arms);
   }
 
   /**
@@ -568,22 +584,27 @@ export class Engine {
 
   // ---- firing ------------------------------------------------------------------------------
 
+  /**
+   * Entries the timer popped. A large batch is handled in time slices (src/runtime/slice.ts): each
+   * slice's fires are sent to the commit before the thread is yielded (so they become durable
+   * meanwhile), and the next slice decides at the time it resumes.
+   */
   async #slotsDue(due: Array<{ jobId: string; at: number }>): Promise<void> {
     if (this.#stopping) return;
-    const now = this.#d.clock.now();
+    let now = this.#d.clock.now();
     const jobs = await this.jobsOf(due.filter((e) => !e.jobId.startsWith(RETRY_KEY_PREFIX)).map((e) => e.jobId));
-    for (const { jobId: key, at } of due) {
+    await runSliced(due, ({ jobId: key, at }) => {
       if (key.startsWith(RETRY_KEY_PREFIX)) {
         // Handed over within the timer's lead: it waits for its time beside the fires committed ahead.
         if (at > now) this.ahead.retryEarly(key, at);
         else this.runs.retryDue(key.slice(RETRY_KEY_PREFIX.length));
-        continue;
+        return;
       }
       const job = jobs.get(key);
       const schedule = job === undefined ? undefined : this.schedule(job);
-      if (job === undefined || schedule === undefined || !job.enabled || job.completedAt !== null) continue;
+      if (job === undefined || schedule === undefined || !job.enabled || job.completedAt !== null) return;
       this.slots.due(job, schedule, at, now);
-    }
+    }, { beforeYield: () => this.#sendTurn(), afterYield: () => { now = this.#d.clock.now(); } });
     await this.endTurn();
   }
 
