@@ -129,7 +129,7 @@ export interface SchedulerTestHooks {
   /** Crashes an actor's current incarnation now (ActorSystem.fault): the chaos driver's tool. */
   fault(actor: string): Promise<boolean>;
   /** The next `times` messages `type` of `actor` (queue, executor, scheduler) throw a plain Error: a bug. */
-  throwIn(actor: 'queue' | 'executor' | 'scheduler', type: string, times?: number): void;
+  throwIn(actor: 'queue' | 'executor' | 'scheduler' | 'monitor' | 'triggers', type: string, times?: number): void;
   /** The root supervisor's children (running, restarts). */
   children(): Array<{ id: string; running: boolean; restarts: number }>;
   executorFault(fault: ExecutorFault): Promise<void>;
@@ -239,11 +239,13 @@ class RaeScheduler implements Scheduler {
     this.#system = new ActorSystem({ clock, logger });
     if (clock instanceof VirtualClock) clock.addSettler(() => this.#system.quiescent());
     // First: it must see every event, from the first start-up recovery on (and it stops last).
+    // Crashable like the others; a restart rebuilds from the store, the supervisor and the probes.
+    const startedMono = clock.monotonic();
     this.#monitor = this.#system.spawn<MonitorHandlers>({
-      name: 'monitor', mailboxSize: 100_000,
-      factory: () => createMonitorHandlers({
+      name: 'monitor', mailboxSize: 100_000, onUnexpectedError: 'crash',
+      factory: () => this.#crashes.wrap('monitor', createMonitorHandlers({
         options: {
-          clock, processMetrics: opts.processMetrics,
+          clock, processMetrics: opts.processMetrics, startedMono,
           probes: {
             queue: () => this.#queueDepth,
             components: () => this.#health.health().components,
@@ -255,7 +257,7 @@ class RaeScheduler implements Scheduler {
         // Metric labels use job names; with very many jobs, those not touched since start show their id.
         names: () => this.#reads?.jobNames(NAMED_METRICS_LIMIT) ?? [],
         onMonitor: (m) => { this.#monitorNow = m; },
-      }),
+      })),
     });
     this.#subs.push(this.#bus.events$.subscribe((e) => this.#toMonitor(e)));
     // Start order is dependency order; the system stops them in reverse.
@@ -294,8 +296,8 @@ class RaeScheduler implements Scheduler {
     const registry = new Map<string, TriggerSpec[]>();
     this.#triggers = opts.mode === 'active'
       ? this.#system.spawn<TriggerHandlers>({
-        name: 'triggers', mailboxSize: 100_000,
-        factory: () => createTriggerHandlers({
+        name: 'triggers', mailboxSize: 100_000, onUnexpectedError: 'crash',
+        factory: () => this.#crashes.wrap('triggers', createTriggerHandlers({
           registry,
           onHub: (hub) => { this.#hub = hub; },
           hub: {
@@ -304,7 +306,7 @@ class RaeScheduler implements Scheduler {
             ...(opts.watchSubscribeTimeoutMs ? { subscribeTimeoutMs: opts.watchSubscribeTimeoutMs } : {}),
             onFire: (jobId, reason, event) => self().tell('triggerFired', { jobId, reason, event: event ?? null }),
           },
-        }),
+        })),
       })
       : null;
     this.#scheduler = this.#system.spawn<SchedulerHandlers>({
@@ -324,7 +326,8 @@ class RaeScheduler implements Scheduler {
       if (e.type === 'actor.restarted' && e.actor === 'executor') this.#scheduler.tell('executorLost', {});
       // A new engine re-arms from the store: fires handed to the old one are not overdue by themselves.
       if (e.type === 'actor.restarted' && e.actor === 'scheduler') this.#health.deadMan.reset();
-      if (e.type === 'actor.restarted' && e.actor === 'triggers') this.#hub = null;
+      // (Not on `actor.restarted`: that comes after the new incarnation has set its hub.)
+      if (e.type === 'actor.crashed' && e.actor === 'triggers') this.#hub = null;
       if (e.type === 'mailbox.refused' && e.actor === 'monitor') this.#eventsLost++;
     }));
     const refs: Array<{ name: string; ref: { ask(type: 'heartbeat', p: Record<string, never>, o: { timeoutMs: number }): Promise<unknown> } }> = [

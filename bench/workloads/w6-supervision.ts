@@ -14,6 +14,7 @@
  *   scheduler, and again after a shutdown and a fresh `createScheduler` on the same store. Must be 0.
  */
 import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
 import { threadActorProbe } from '../../src/testing';
 import { childMain } from '../harness/child';
@@ -22,6 +23,7 @@ import { fmt, fmtSummary } from '../harness/report';
 import type { Workload } from '../harness/runner';
 import type { MeasurementSpec, Mode, Sample } from '../harness/types';
 import { openScheduler } from './rae';
+import { SCHED_CALLERS, type SchedulerCrashArgs } from './w6-scheduler';
 
 const CALLERS = 8;
 const ACTORS = ['persistence', 'parser'] as const;
@@ -101,15 +103,23 @@ async function crash(a: Args): Promise<Sample> {
 }
 
 const ARGS: Record<Mode, Omit<Args, 'actor'>> = { quick: { warmMs: 1000, afterMs: 500 }, full: { warmMs: 2000, afterMs: 1000 } };
+/** The scheduler case: the goal is stated with 10,000 jobs, so quick runs hold as many. */
+const SCHED_ARGS: Record<Mode, SchedulerCrashArgs> = { quick: { jobs: 10_000, warmMs: 1000, afterMs: 500 }, full: { jobs: 10_000, warmMs: 2000, afterMs: 1000 } };
+/** Serving again after a thread actor's death (parser, persistence) / the scheduler's crash. */
+const GOAL_MS = { persistence: 100, parser: 100, scheduler: 1000 } as const;
 
 /** W6 as the harness runs it. */
 export const w6: Workload = {
   id: 'W6',
-  title: `supervision: a thread actor's worker dies under ${CALLERS} concurrent addJob callers`,
+  title: `supervision: a thread actor's worker dies / the scheduler actor crashes under ${CALLERS} concurrent addJob callers`,
   run: async (ctx) => {
     const specs: MeasurementSpec[] = ACTORS.map((actor) => ({
       id: `W6.${actor}`, label: `${actor} thread terminated`, role: 'rae', file: __filename, fn: 'crash', args: { actor, ...ARGS[ctx.mode] }, timeoutMs: 180_000,
     }));
+    specs.push({
+      id: 'W6.scheduler', label: `scheduler actor crashed with ${SCHED_ARGS[ctx.mode].jobs.toLocaleString('en-US')} jobs`, role: 'rae',
+      file: path.join(__dirname, 'w6-scheduler.js'), fn: 'schedulerCrash', args: SCHED_ARGS[ctx.mode], timeoutMs: 300_000,
+    });
     await ctx.interleave(specs, ctx.reps({ quick: 2, full: 5 }));
   },
   evaluate: (r) => {
@@ -118,12 +128,24 @@ export const w6: Workload = {
       const res = r.get(id);
       // Lost acknowledged calls are judged on the WORST repetition, not the median.
       const lostMax = res && res.samples.length > 0 ? Math.max(...res.samples.map((x) => x.metrics.lost ?? NaN)) : null;
-      const met = lostMax === 0 && (res?.errors.length ?? 1) === 0;
+      // Serving again is judged on the median (the noise of a shared machine is in the ±).
+      const serving = r.m(id, 'servingMs');
+      const met = lostMax === 0 && (res?.errors.length ?? 1) === 0 && serving !== null && serving < GOAL_MS[actor];
       return {
         workload: 'W6', what: `${actor} thread killed: death → serving again`, rae: fmtSummary(r.s(id, 'servingMs'), 'ms'),
         beside: `restart event ${fmtSummary(r.s(id, 'restartMs'), 'ms')}; in flight ${fmt(r.m(id, 'inFlightAtDeath'))}, failed (unacked) ${fmt(r.m(id, 'failed'))}, acked lost ${lostMax === null ? '—' : fmt(lostMax)}`,
-        ratio: null, goal: '0 acknowledged calls lost', met, note: res?.notes.join('; ') || undefined,
+        ratio: null, goal: `< ${GOAL_MS[actor]} ms, 0 acknowledged calls lost`, met, note: res?.notes.join('; ') || undefined,
       };
+    });
+    const id = 'W6.scheduler';
+    const res = r.get(id);
+    const lostMax = res && res.samples.length > 0 ? Math.max(...res.samples.map((x) => x.metrics.lost ?? NaN)) : null;
+    const serving = r.m(id, 'servingMs');
+    rows.push({
+      workload: 'W6', what: `scheduler crashed with ${fmt(r.m(id, 'jobs'))} jobs: crash → runNow answered`, rae: fmtSummary(r.s(id, 'servingMs'), 'ms'),
+      beside: `restart event ${fmtSummary(r.s(id, 'restartMs'), 'ms')}; armed at serving ${fmt(r.m(id, 'scheduledAtServing'))}; every-1s job ran ${fmtSummary(r.s(id, 'tickAfterMs'), 'ms')} after; ${SCHED_CALLERS} callers, failed (unacked) ${fmt(r.m(id, 'failed'))}, acked lost ${lostMax === null ? '—' : fmt(lostMax)}`,
+      ratio: null, goal: `< ${GOAL_MS.scheduler} ms, 0 acknowledged calls lost`,
+      met: lostMax === 0 && (res?.errors.length ?? 1) === 0 && serving !== null && serving < GOAL_MS.scheduler, note: res?.notes.join('; ') || undefined,
     });
     return { rows, headline: [] };
   },
