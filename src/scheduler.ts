@@ -171,6 +171,7 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     health: { ...HEALTH_DEFAULTS, ...options.health },
     watchSubscribe: (options as InternalOptions).watchSubscribe,
     watchSubscribeTimeoutMs: (options as InternalOptions).watchSubscribeTimeoutMs,
+    standby: (options as InternalOptions).standby === true,
   };
   // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -189,10 +190,17 @@ export interface InternalOptions extends SchedulerOptions {
   watchSubscribe?: Subscribe;
   /** Real-time deadline of a native watch subscribe. @default 5000 */
   watchSubscribeTimeoutMs?: number;
+  /**
+   * Keep a spare booted worker per thread actor (persistence, parser), so a restart after its
+   * thread died only runs the factory (docs/runtime.md "Standby worker"). The daemon sets it; off
+   * by default: it costs two more threads booted at start, which a short-lived scheduler (an
+   * offline CLI command, a test) would pay for nothing. @default false
+   */
+  standby?: boolean;
 }
 
 type Filled = Required<Omit<SchedulerOptions, 'health'>> & { logger: Logger; clock: Clock; health: HealthSettings;
-  watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined };
+  watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined; standby: boolean };
 
 /** @internal the Scheduler behind {@link createScheduler}. */
 class RaeScheduler implements Scheduler {
@@ -267,8 +275,10 @@ class RaeScheduler implements Scheduler {
       // Several messages in flight: commits from the scheduler, concurrent adds and reads overlap,
       // and lmdb writes the transactions queued in one turn with one flush.
       concurrency: PERSISTENCE_CONCURRENCY,
+      // (Daemon) a spare worker, booted with the module loaded: a restart only opens the store (W6).
+      standby: opts.standby,
     });
-    this.#parser = this.#system.spawn({ name: 'parser', logic: parserLogic, placement: 'thread', mailboxSize: 100_000 });
+    this.#parser = this.#system.spawn({ name: 'parser', logic: parserLogic, placement: 'thread', mailboxSize: 100_000, standby: opts.standby });
     const self = (): ActorRef<SchedulerHandlers> => this.#scheduler;
     // Queue, executor and scheduler: an unexpected error (a bug, not a SchedulerError) crashes the
     // actor and it restarts whole, rebuilt from the store and its peers (docs/runtime.md, "The tree").
