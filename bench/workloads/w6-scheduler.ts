@@ -20,7 +20,7 @@ import { childMain } from '../harness/child';
 import { msSince, sleep } from '../harness/measure';
 import type { Sample } from '../harness/types';
 import { openScheduler } from './rae';
-import type { SchedulerOptions } from '../../src';
+import { addCallers, failedNote, lostJobs, w6Spec as spec, withStandby } from './w6-common';
 
 /** Concurrent addJob callers while the scheduler crashes. */
 export const SCHED_CALLERS = 8;
@@ -28,11 +28,8 @@ export const SCHED_CALLERS = 8;
 /** Args of {@link schedulerCrash}. */
 export interface SchedulerCrashArgs { jobs: number; warmMs: number; afterMs: number }
 
-const spec = (name: string, schedule = 'every 6 hours'): Parameters<Awaited<ReturnType<typeof openScheduler>>['s']['addJob']>[0] =>
-  ({ name, schedule, timezone: 'UTC', command: { argv: ['/bin/true'] } });
-
 async function schedulerCrash(a: SchedulerCrashArgs): Promise<Sample> {
-  const { s, dataDir } = await openScheduler({ maxConcurrentJobs: 4, standby: true } as SchedulerOptions);
+  const { s, dataDir } = await openScheduler(withStandby(true));
   let reopened: Awaited<ReturnType<typeof openScheduler>> | null = null;
   try {
     // The store: `jobs` jobs, added by 64 concurrent callers (they share transactions).
@@ -45,31 +42,13 @@ async function schedulerCrash(a: SchedulerCrashArgs): Promise<Sample> {
     await s.addJob({ ...spec('probe'), schedule: 'never' });
     const seedMs = msSince(t);
     const hooks = testHooksOf(s);
-    const acked: string[] = [];
-    const failed: Record<string, number> = {};
-    let inFlight = 0;
-    let seq = 0;
-    let stop = false;
-    const loops = Array.from({ length: SCHED_CALLERS }, async () => {
-      while (!stop) {
-        const name = `job-${seq++}`;
-        inFlight++;
-        try {
-          await s.addJob(spec(name));
-          acked.push(name);
-        } catch (err) {
-          const code = (err as { code?: string }).code ?? 'ERROR';
-          failed[code] = (failed[code] ?? 0) + 1;
-        } finally {
-          inFlight--;
-        }
-      }
-    });
+    const callers = addCallers(s, SCHED_CALLERS);
+    const { acked, failed } = callers;
     await sleep(a.warmMs);
     let t0 = process.hrtime.bigint();
     // Timed when the event comes (the serving loop below may end later).
     const restarted = firstValueFrom(s.events$.pipe(filter((e) => e.type === 'actor.restarted' && e.actor === 'scheduler'))).then(() => msSince(t0));
-    const inFlightAtDeath = inFlight;
+    const inFlightAtDeath = callers.inFlight();
     hooks.throwIn('scheduler', 'runNowMany');
     t0 = process.hrtime.bigint();
     let crashed = false;
@@ -93,21 +72,18 @@ async function schedulerCrash(a: SchedulerCrashArgs): Promise<Sample> {
     await Promise.race([ticked, sleep(10_000)]);
     const tickAfterMs = msSince(t0);
     await sleep(a.afterMs);
-    stop = true;
-    await Promise.all(loops);
-    const names = new Set((await s.listJobs()).map((j) => j.name));
-    const lostLive = acked.filter((n) => !names.has(n)).length;
-    await s.shutdown({ graceMs: 1000 });
-    reopened = await openScheduler({ maxConcurrentJobs: 4 }, dataDir);
-    const stored = new Set((await reopened.s.listJobs()).map((j) => j.name));
-    const lostAfterRestart = acked.filter((n) => !stored.has(n)).length;
+    await callers.stop();
+    const jobs = (await s.listJobs()).length;
+    const lost = await lostJobs(s, dataDir, acked);
+    reopened = lost.reopened;
+    const { lostLive, lostAfterRestart } = lost;
     const failedTotal = Object.values(failed).reduce((x, y) => x + y, 0);
     return {
       metrics: {
-        servingMs, restartMs, tickAfterMs, scheduledAtServing, jobs: names.size, seedMs, inFlightAtDeath, acked: acked.length,
+        servingMs, restartMs, tickAfterMs, scheduledAtServing, jobs, seedMs, inFlightAtDeath, acked: acked.length,
         failed: failedTotal, lost: Math.max(lostLive, lostAfterRestart), lostLive, lostAfterRestart,
       },
-      notes: failedTotal > 0 ? [`scheduler: not acknowledged (caller got an error): ${Object.entries(failed).map(([k, v]) => `${v} ${k}`).join(', ')}`] : [],
+      notes: failedNote('scheduler', failed),
     };
   } finally {
     await reopened?.s.shutdown({ graceMs: 1000 }).catch(() => undefined);

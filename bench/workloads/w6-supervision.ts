@@ -22,9 +22,9 @@ import { msSince, sleep } from '../harness/measure';
 import { fmt, fmtSummary } from '../harness/report';
 import type { Workload } from '../harness/runner';
 import type { MeasurementSpec, Mode, Sample } from '../harness/types';
-import type { SchedulerOptions } from '../../src';
 import { openScheduler } from './rae';
 import { SCHED_CALLERS, type SchedulerCrashArgs } from './w6-scheduler';
+import { addCallers, failedNote, lostJobs, w6Spec, withStandby } from './w6-common';
 
 const CALLERS = 8;
 const ACTORS = ['persistence', 'parser'] as const;
@@ -37,35 +37,17 @@ interface Args { actor: (typeof ACTORS)[number]; warmMs: number; afterMs: number
 
 async function crash(a: Args): Promise<Sample> {
   const probe = threadActorProbe();
-  const first = await openScheduler({ maxConcurrentJobs: 4, standby: a.standby } as SchedulerOptions);
+  const first = await openScheduler(withStandby(a.standby));
   const { s, dataDir } = first;
   let reopened: Awaited<ReturnType<typeof openScheduler>> | null = null;
   try {
-    const acked: string[] = [];
-    const failed: Record<string, number> = {};
-    let inFlight = 0;
-    let seq = 0;
-    let stop = false;
-    const loops = Array.from({ length: CALLERS }, async () => {
-      while (!stop) {
-        const name = `job-${seq++}`;
-        inFlight++;
-        try {
-          await s.addJob({ name, schedule: 'every 6 hours', timezone: 'UTC', command: { argv: ['/bin/true'] } });
-          acked.push(name);
-        } catch (err) {
-          const code = (err as { code?: string }).code ?? 'ERROR';
-          failed[code] = (failed[code] ?? 0) + 1;
-        } finally {
-          inFlight--;
-        }
-      }
-    });
+    const callers = addCallers(s, CALLERS);
+    const { acked, failed } = callers;
     await sleep(a.warmMs);
     let t0 = process.hrtime.bigint();
     // Timed when the event comes (the serving loop below may end later).
     const restarted = firstValueFrom(s.events$.pipe(filter((e) => e.type === 'actor.restarted' && e.actor === a.actor))).then(() => msSince(t0));
-    const inFlightAtDeath = inFlight;
+    const inFlightAtDeath = callers.inFlight();
     const ackedBefore = acked.length;
     t0 = process.hrtime.bigint();
     await probe.crash(a.actor);
@@ -74,7 +56,7 @@ async function crash(a: Args): Promise<Sample> {
     for (;;) {
       probes++;
       try {
-        await s.addJob({ name: `probe-${probes}`, schedule: 'every 6 hours', timezone: 'UTC', command: { argv: ['/bin/true'] } });
+        await s.addJob(w6Spec(`probe-${probes}`));
         servingMs = msSince(t0);
         acked.push(`probe-${probes}`);
         break;
@@ -84,21 +66,17 @@ async function crash(a: Args): Promise<Sample> {
     }
     const restartMs = await restarted;
     await sleep(a.afterMs);
-    stop = true;
-    await Promise.all(loops);
-    const names = new Set((await s.listJobs()).map((j) => j.name));
-    const lostLive = acked.filter((n) => !names.has(n)).length;
-    await s.shutdown({ graceMs: 1000 });
-    reopened = await openScheduler({ maxConcurrentJobs: 4 }, dataDir);
-    const stored = new Set((await reopened.s.listJobs()).map((j) => j.name));
-    const lostAfterRestart = acked.filter((n) => !stored.has(n)).length;
+    await callers.stop();
+    const lost = await lostJobs(s, dataDir, acked);
+    reopened = lost.reopened;
+    const { lostLive, lostAfterRestart } = lost;
     const failedTotal = Object.values(failed).reduce((x, y) => x + y, 0);
     return {
       metrics: {
         servingMs, restartMs, inFlightAtDeath, acked: acked.length, ackedAfterDeath: acked.length - ackedBefore,
         failed: failedTotal, lost: Math.max(lostLive, lostAfterRestart), lostLive, lostAfterRestart, incarnations: probe.started(a.actor),
       },
-      notes: failedTotal > 0 ? [`${a.actor}: not acknowledged (caller got an error): ${Object.entries(failed).map(([k, v]) => `${v} ${k}`).join(', ')}`] : [],
+      notes: failedNote(a.actor, failed),
     };
   } finally {
     probe.close();

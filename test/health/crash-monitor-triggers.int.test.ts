@@ -16,6 +16,7 @@ import { parcelSubscribe, type Subscribe } from '../../src/actors/triggers/watch
 import { VirtualClock } from '../../src/testing';
 import type { Health } from '../../src/api';
 import { RunCollector, removeDir, tempDir } from '../helpers/scheduler';
+import { until } from '../helpers/until';
 import { parseExposition, valueOf } from '../monitor/prometheus';
 
 const metricValue = (text: string, name: string, labels: Record<string, string> = {}): number => valueOf(parseExposition(text), name, labels);
@@ -23,18 +24,6 @@ const metricValue = (text: string, name: string, labels: Record<string, string> 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 /** Heartbeats far apart: a failed one stays visible in health until the next one (2 s later). */
 const HEALTH = { heartbeatEveryMs: 2000, heartbeatTimeoutMs: 10_000 };
-
-/** Polls (real time) until `pred` holds for what `f` gives; between polls `step` (default: 25 ms). */
-async function until<T>(what: string, f: () => Promise<T> | T, pred: (v: T) => boolean, step?: () => Promise<void>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    last = await f();
-    if (pred(last)) return last;
-    await (step ? step() : new Promise((r) => setTimeout(r, 25)));
-  }
-  throw new Error(`${what} never held; last: ${JSON.stringify(last)}`);
-}
 
 describe('the monitor and the trigger hub crash and come back whole', () => {
   let dir: string;
@@ -132,7 +121,7 @@ describe('the monitor and the trigger hub crash and come back whole', () => {
     // Live: a file arrives, the job runs for it; the snapshot is written after that fire.
     const snapBefore = snapshotMtime();
     fs.writeFileSync(path.join(watched, 'a.csv'), 'a');
-    await until('the fire for a.csv', bursts, (b) => b.length === 1, tick);
+    await until('the fire for a.csv', bursts, (b) => b.length === 1, 30_000, tick);
     expect(bursts()[0]).toEqual([path.join(watched, 'a.csv')]);
     await until('the snapshot after the fire', snapshotMtime, (t) => t > snapBefore);
     const h0 = await sched.health();
@@ -152,12 +141,12 @@ describe('the monitor and the trigger hub crash and come back whole', () => {
     await new Promise((r) => setTimeout(r, 200));
     release();
     // Caught up from the snapshot: the job runs for exactly that file.
-    await until('the caught-up fire', bursts, (b) => b.length === 2, tick);
+    await until('the caught-up fire', bursts, (b) => b.length === 2, 30_000, tick);
     expect(bursts()[1]).toEqual([path.join(watched, 'while-down.csv')]);
 
     // Live again, and only the new hub fires: one run per burst, not two.
     fs.writeFileSync(path.join(watched, 'after.csv'), 'c');
-    await until('the fire for after.csv', bursts, (b) => b.length === 3, tick);
+    await until('the fire for after.csv', bursts, (b) => b.length === 3, 30_000, tick);
     for (let i = 0; i < 10; i++) await tick();
     expect(bursts()).toHaveLength(3);
     expect(bursts()[2]).toEqual([path.join(watched, 'after.csv')]);
