@@ -133,7 +133,7 @@ export interface SchedulerTestHooks {
   /** Crashes an actor's current incarnation now (ActorSystem.fault): the chaos driver's tool. */
   fault(actor: string): Promise<boolean>;
   /** The next `times` messages `type` of `actor` (queue, executor, scheduler) throw a plain Error: a bug. */
-  throwIn(actor: 'queue' | 'executor' | 'scheduler', type: string, times?: number): void;
+  throwIn(actor: 'queue' | 'executor' | 'scheduler' | 'monitor' | 'triggers', type: string, times?: number): void;
   /** The root supervisor's children (running, restarts). */
   children(): Array<{ id: string; running: boolean; restarts: number }>;
   executorFault(fault: ExecutorFault): Promise<void>;
@@ -175,6 +175,7 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     health: { ...HEALTH_DEFAULTS, ...options.health },
     watchSubscribe: (options as InternalOptions).watchSubscribe,
     watchSubscribeTimeoutMs: (options as InternalOptions).watchSubscribeTimeoutMs,
+    standby: (options as InternalOptions).standby === true,
   };
   // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -193,10 +194,17 @@ export interface InternalOptions extends SchedulerOptions {
   watchSubscribe?: Subscribe;
   /** Real-time deadline of a native watch subscribe. @default 5000 */
   watchSubscribeTimeoutMs?: number;
+  /**
+   * Keep a spare booted worker per thread actor (persistence, parser), so a restart after its
+   * thread died only runs the factory (docs/runtime.md "Standby worker"). The daemon sets it; off
+   * by default: it costs two more threads booted at start, which a short-lived scheduler (an
+   * offline CLI command, a test) would pay for nothing. @default false
+   */
+  standby?: boolean;
 }
 
 type Filled = Required<Omit<SchedulerOptions, 'health'>> & { logger: Logger; clock: Clock; health: HealthSettings;
-  watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined };
+  watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined; standby: boolean };
 
 /** @internal the Scheduler behind {@link createScheduler}. */
 class RaeScheduler implements Scheduler {
@@ -243,11 +251,13 @@ class RaeScheduler implements Scheduler {
     this.#system = new ActorSystem({ clock, logger });
     if (clock instanceof VirtualClock) clock.addSettler(() => this.#system.quiescent());
     // First: it must see every event, from the first start-up recovery on (and it stops last).
+    // Crashable like the others; a restart rebuilds from the store, the supervisor and the probes.
+    const startedMono = clock.monotonic();
     this.#monitor = this.#system.spawn<MonitorHandlers>({
-      name: 'monitor', mailboxSize: 100_000,
-      factory: () => createMonitorHandlers({
+      name: 'monitor', mailboxSize: 100_000, onUnexpectedError: 'crash',
+      factory: () => this.#crashes.wrap('monitor', createMonitorHandlers({
         options: {
-          clock, processMetrics: opts.processMetrics,
+          clock, processMetrics: opts.processMetrics, startedMono,
           probes: {
             queue: () => this.#queueDepth,
             components: () => this.#health.health().components,
@@ -259,7 +269,7 @@ class RaeScheduler implements Scheduler {
         // Metric labels use job names; with very many jobs, those not touched since start show their id.
         names: () => this.#reads?.jobNames(NAMED_METRICS_LIMIT) ?? [],
         onMonitor: (m) => { this.#monitorNow = m; },
-      }),
+      })),
     });
     this.#subs.push(this.#bus.events$.subscribe((e) => this.#toMonitor(e)));
     // Start order is dependency order; the system stops them in reverse.
@@ -269,8 +279,10 @@ class RaeScheduler implements Scheduler {
       // Several messages in flight: commits from the scheduler, concurrent adds and reads overlap,
       // and lmdb writes the transactions queued in one turn with one flush.
       concurrency: PERSISTENCE_CONCURRENCY,
+      // (Daemon) a spare worker, booted with the module loaded: a restart only opens the store (W6).
+      standby: opts.standby,
     });
-    this.#parser = this.#system.spawn({ name: 'parser', logic: parserLogic, placement: 'thread', mailboxSize: 100_000 });
+    this.#parser = this.#system.spawn({ name: 'parser', logic: parserLogic, placement: 'thread', mailboxSize: 100_000, standby: opts.standby });
     const self = (): ActorRef<SchedulerHandlers> => this.#scheduler;
     // Queue, executor and scheduler: an unexpected error (a bug, not a SchedulerError) crashes the
     // actor and it restarts whole, rebuilt from the store and its peers (docs/runtime.md, "The tree").
@@ -298,8 +310,8 @@ class RaeScheduler implements Scheduler {
     const registry = new Map<string, TriggerSpec[]>();
     this.#triggers = opts.mode === 'active'
       ? this.#system.spawn<TriggerHandlers>({
-        name: 'triggers', mailboxSize: 100_000,
-        factory: () => createTriggerHandlers({
+        name: 'triggers', mailboxSize: 100_000, onUnexpectedError: 'crash',
+        factory: () => this.#crashes.wrap('triggers', createTriggerHandlers({
           registry,
           onHub: (hub) => { this.#hub = hub; },
           hub: {
@@ -308,7 +320,7 @@ class RaeScheduler implements Scheduler {
             ...(opts.watchSubscribeTimeoutMs ? { subscribeTimeoutMs: opts.watchSubscribeTimeoutMs } : {}),
             onFire: (jobId, reason, event) => self().tell('triggerFired', { jobId, reason, event: event ?? null }),
           },
-        }),
+        })),
       })
       : null;
     this.#scheduler = this.#system.spawn<SchedulerHandlers>({
@@ -328,7 +340,8 @@ class RaeScheduler implements Scheduler {
       if (e.type === 'actor.restarted' && e.actor === 'executor') this.#scheduler.tell('executorLost', {});
       // A new engine re-arms from the store: fires handed to the old one are not overdue by themselves.
       if (e.type === 'actor.restarted' && e.actor === 'scheduler') this.#health.deadMan.reset();
-      if (e.type === 'actor.restarted' && e.actor === 'triggers') this.#hub = null;
+      // (Not on `actor.restarted`: that comes after the new incarnation has set its hub.)
+      if (e.type === 'actor.crashed' && e.actor === 'triggers') this.#hub = null;
       if (e.type === 'mailbox.refused' && e.actor === 'monitor') this.#eventsLost++;
     }));
     const refs: Array<{ name: string; ref: { ask(type: 'heartbeat', p: Record<string, never>, o: { timeoutMs: number }): Promise<unknown> } }> = [

@@ -11,6 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Logger, Scheduler } from '../api';
 import type { HttpOptions } from '../http/server';
+import type { InternalOptions } from '../scheduler';
 import { ControlServer } from './server';
 import { DataDirLock } from './lock';
 import { dataDirPaths } from './paths';
@@ -81,10 +82,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     checkStoreFiles(paths.dataDir);
     if (stopSignalReceived() === null) {
       const { createScheduler } = await import('../index');
-      scheduler = await createScheduler({
+      const options: InternalOptions = {
         dataDir: paths.dataDir, mode: 'active', processMetrics: true, logger: log as unknown as Logger,
+        // Long-lived: spare threads make a dead persistence/parser thread's restart fast (docs/runtime.md).
+        standby: true,
         ...(opts.minFreeDiskBytes !== undefined ? { health: { minFreeDiskBytes: opts.minFreeDiskBytes } } : {}),
-      });
+      };
+      scheduler = await createScheduler(options);
       scheduler.events$.subscribe((e) => {
         if (e.type === 'scheduler.failed') fatal(e.reason);
       });

@@ -13,19 +13,9 @@ import { parcelSubscribe } from '../../src/actors/triggers/watch';
 import { VirtualClock } from '../../src/testing';
 import type { Health } from '../../src/api';
 import { RunCollector, removeDir, tempDir } from '../helpers/scheduler';
+import { until } from '../helpers/until';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
-
-async function until<T>(what: string, f: () => Promise<T>, pred: (v: T) => boolean, ms = 30_000, step?: () => Promise<void>): Promise<T> {
-  const end = Date.now() + ms;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    last = await f();
-    if (pred(last)) return last;
-    await (step ? step() : new Promise((r) => setTimeout(r, 50)));
-  }
-  throw new Error(`${what} never held; last: ${JSON.stringify(last)}`);
-}
 
 describe('watch health', () => {
   let dir: string;

@@ -81,6 +81,7 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
     ['executor', 'startMany'],
     ['scheduler', 'slotsDue'],
     ['scheduler', 'runsFinished'],
+    ['monitor', 'observe'],
   ] as const)('an unexpected error in %s.%s crashes it; it restarts rebuilt from the store and its peers', async (actor, type) => {
     await scenario(actor, (h) => h.throwIn(actor, type));
   }, 120_000);

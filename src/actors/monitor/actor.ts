@@ -2,12 +2,18 @@
  * The monitor actor: a {@link Monitor} behind a supervised mailbox. The scheduler never waits for
  * it: bus events are collected per turn and told to it in one `observe` message; `health`,
  * `stats` and `metrics` are asks to this mailbox (never the scheduler's), answered from the
- * monitor's counters and the probes' live values. A restart starts from zero counters (Prometheus
- * handles counter resets; run statistics come from the store's rollup).
+ * monitor's counters and the probes' live values.
+ *
+ * Let it crash (spawned with `onUnexpectedError: 'crash'`): a restarted monitor is rebuilt from what
+ * outlives it — `stats` reads run counts and durations from the store's rollup, restarts from the
+ * supervisor, the queue and jobs from probes, uptime from the scheduler's start (`startedMono`);
+ * job names are seeded again from the store. Only the Prometheus counters and histograms of THIS
+ * process's events (runs, slots, lateness, restarts...) start again from zero, as after a process
+ * restart: Prometheus' `rate`/`increase` treat the drop as a counter reset (docs/metrics.md).
  */
 import type { Health, Stats } from '../../model';
 import type { SchedulerEvent } from '../../model/events';
-import { STOP_HANDLER } from '../../runtime/types';
+import { CRASH_HANDLER, STOP_HANDLER } from '../../runtime/types';
 import { Monitor, type MonitorOptions } from './monitor';
 
 /** What the monitor actor is started with (main thread: the probes are closures). */
@@ -28,6 +34,7 @@ export type MonitorHandlers = {
   metrics(p: Record<string, never>): Promise<string>;
   heartbeat(p: Record<string, never>): true;
   [STOP_HANDLER](): void;
+  [CRASH_HANDLER](): void;
 };
 
 /** Builds an incarnation. */
@@ -44,5 +51,7 @@ export function createMonitorHandlers(init: MonitorInit): MonitorHandlers {
     metrics: () => monitor.metrics(),
     heartbeat: () => true,
     [STOP_HANDLER]: () => monitor.stop(),
+    // A crashed incarnation follows nothing more (the next one is told the events from now on).
+    [CRASH_HANDLER]: () => monitor.stop(),
   };
 }

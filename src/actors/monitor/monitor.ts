@@ -42,6 +42,11 @@ export interface MonitorOptions {
   durationWindow?: number;
   /** Distinct job names exported as the `job` label; later ones are exported as `_other`. @default 500 */
   maxJobLabels?: number;
+  /**
+   * Monotonic time (on `clock`) uptime counts from. A restarted monitor is given its scheduler's
+   * start, so `uptimeMs` and `rae_uptime_seconds` do not restart with it. @default now
+   */
+  startedMono?: number;
 }
 
 type FinalStatus = Exclude<RunStatus, 'queued' | 'running'>;
@@ -78,7 +83,7 @@ export class Monitor {
     }
     this.#clock = opts.clock;
     this.#probes = opts.probes;
-    this.#startMono = opts.clock.monotonic();
+    this.#startMono = opts.startedMono ?? opts.clock.monotonic();
     this.#durations = new DurationWindow(opts.durationWindow ?? 10_000);
     this.#jobLabels = new LabelCap(maxJobLabels);
     this.#sub = opts.events$?.subscribe({ next: (e) => this.#take(e), error: () => undefined }) ?? null;

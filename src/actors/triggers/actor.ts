@@ -4,9 +4,15 @@
  * path that cannot be watched), with a deadline. A restart builds a fresh hub and re-subscribes
  * every job's triggers from the registry, which outlives incarnations; each watch then delivers
  * what changed since its last snapshot.
+ *
+ * Let it crash (spawned with `onUnexpectedError: 'crash'`): `$crashed` abandons the dead hub at
+ * once — its native watches are closed (their snapshots kept), its sampler's timer stopped, and any
+ * fire it would still report is dropped — so the new hub is the only one firing. A change made
+ * while no hub watched (or still in a dead hub's debounce) is newer than the last snapshot, which
+ * is only written after a delivered fire: the new hub's catch-up delivers it.
  */
 import type { TriggerSpec } from '../../model/job';
-import { STOP_HANDLER } from '../../runtime/types';
+import { CRASH_HANDLER, STOP_HANDLER } from '../../runtime/types';
 import { TriggerHub, type TriggerHubOptions } from './hub';
 
 /** What the triggers actor is started with (main thread: it holds callbacks). */
@@ -29,6 +35,7 @@ export type TriggerHandlers = {
   /** Answers at once: the mailbox is being served. */
   heartbeat(p: Record<string, never>): true;
   [STOP_HANDLER](): Promise<void>;
+  [CRASH_HANDLER](): void;
 };
 
 /** Jobs with watch or usage triggers only (`--after` is the scheduler's). */
@@ -47,9 +54,16 @@ export function createTriggerHandlers(init: TriggersInit): TriggerHandlers {
   return {
     async set({ jobId, triggers, strict }) {
       const wanted = hubTriggers(triggers);
+      const record = (): void => {
+        if (wanted.length > 0) init.registry.set(jobId, wanted);
+        else init.registry.delete(jobId);
+      };
+      // A stored job (not strict) is wanted whatever happens to this incarnation: registered first,
+      // so a crash during its subscribe leaves it for the next hub. A job being added (strict) is
+      // registered once its watch works: refused (or crashed), it is not stored either.
+      if (strict === false) record();
       await hub.set(jobId, wanted, strict ?? true);
-      if (wanted.length > 0) init.registry.set(jobId, wanted);
-      else init.registry.delete(jobId);
+      if (strict !== false) record();
     },
     async remove({ jobId }) {
       init.registry.delete(jobId);
@@ -67,6 +81,9 @@ export function createTriggerHandlers(init: TriggersInit): TriggerHandlers {
     },
     async [STOP_HANDLER]() {
       await hub.stop();
+    },
+    [CRASH_HANDLER]() {
+      hub.abandon();
     },
   };
 }

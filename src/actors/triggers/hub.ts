@@ -98,6 +98,8 @@ export class TriggerHub {
   readonly #retry: BackoffOptions;
   readonly #conditions = new Map<string, ConditionState[]>();
   #stopped = false;
+  /** Its actor incarnation crashed ({@link abandon}): nothing it sees is reported any more. */
+  #abandoned = false;
   /** set/remove/stop run one at a time, so a job's old watches are gone before its new ones report. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -180,6 +182,22 @@ export class TriggerHub {
     });
   }
 
+  /**
+   * Its actor incarnation crashed: from now on no fire is reported; the sampler's timer stops and
+   * every watch is closed at once (not queued behind a `set` in progress, which may hang in a
+   * native call). Snapshots are kept: the next hub catches up from them.
+   */
+  abandon(): void {
+    this.#abandoned = true;
+    this.#stopped = true;
+    this.#conditions.clear();
+    this.#sampler.stop();
+    const all = [...this.#watches.values()];
+    this.#watches.clear();
+    this.#dead.clear();
+    for (const w of all) void w.close().catch(() => undefined);
+  }
+
   #serial<T>(op: () => Promise<T>): Promise<T> {
     const next = this.#queue.then(op, op);
     this.#queue = next.catch(() => undefined);
@@ -224,6 +242,10 @@ export class TriggerHub {
       });
       // Dead-state reports during start count once the watch is the job's (below).
       await watch.start(strict, !strict);
+      if (this.#abandoned) {
+        await watch.close();
+        return;
+      }
     }
 
     const previous = this.#watches.get(jobId);
@@ -249,6 +271,7 @@ export class TriggerHub {
   }
 
   #fire(jobId: string, reason: string, event?: RunEvent): void {
+    if (this.#abandoned) return;
     try {
       this.#onFire(jobId, reason, event);
     } catch (err) {

@@ -195,30 +195,34 @@ export class TargetWatch {
       void r.unsubscribe().catch(() => undefined);
       return;
     }
-    if (catchUp) await this.#catchUp(target, real, toGiven);
-    this.#alive(r, real);
+    // Changes caught up are not yet delivered (they wait in the job's debounce): the snapshot is
+    // written after their fire (JobWatch), not now, or a crash before that fire would lose them.
+    const caught = catchUp ? await this.#catchUp(target, real, toGiven) : 0;
+    this.#alive(r, real, caught === 0);
   }
 
-  /** Delivers what changed since the last snapshot of the same directory. */
-  async #catchUp(target: WatchTarget, real: string, toGiven: (p: string) => string): Promise<void> {
+  /** Delivers what changed since the last snapshot of the same directory; how many changes. */
+  async #catchUp(target: WatchTarget, real: string, toGiven: (p: string) => string): Promise<number> {
     const { snapshots, snapshotFile } = this.#o;
-    if (snapshots === null || snapshotFile === null) return;
+    if (snapshots === null || snapshotFile === null) return 0;
     const file = snapshotFile(real);
-    if (!(await fs.stat(file).then(() => true, () => false))) return;
+    if (!(await fs.stat(file).then(() => true, () => false))) return 0;
     try {
       const r = await within(snapshots.since(real, file), this.#o.subscribeTimeoutMs);
       if (r === TIMEOUT) throw new Error(`getEventsSince did not answer within ${this.#o.subscribeTimeoutMs} ms`);
       if (r.length > 0) this.#o.onEvents(target, r.map((e) => ({ path: toGiven(e.path), type: e.type })));
+      return r.length;
     } catch (err) {
       this.#o.logger?.warn({ err: messageOf(err), path: this.#o.path }, 'changes since the last watch snapshot are unknown');
+      return 0;
     }
   }
 
-  #alive(sub: WatchSubscription, real: string): void {
+  #alive(sub: WatchSubscription, real: string, snapshot = true): void {
     this.#sub = sub;
     this.#base = real;
     this.#aliveSince = this.#o.clock.monotonic();
-    this.snapshot();
+    if (snapshot) this.snapshot();
     if (this.#dead !== null) {
       this.#dead = null;
       this.#o.onState(null);
