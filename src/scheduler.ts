@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { filter, firstValueFrom, map, type Observable, type Subscription } from 'rxjs';
 import { z } from 'zod';
-import type { BackupDocument, Health, JobPage, ListJobsOptions, Logger, Scheduler, SchedulerOptions, Stats, WhyReport } from './api';
+import type { BackupDocument, Health, JobPage, ListJobsOptions, Logger, PlaceableActor, Scheduler, SchedulerOptions, Stats, WhyReport } from './api';
 import { NotFoundError, SchedulerError, ValidationError } from './errors';
 import type { Job } from './model/job';
 import { FINAL_RUN_STATUSES, type Run } from './model/run';
@@ -16,11 +16,13 @@ import { SystemClock, VirtualClock, type Clock, type TimerHandle } from './runti
 import { EventBus } from './runtime/event-bus';
 import { Coalescer, type Settled } from './runtime/coalesce';
 import { ActorSystem } from './runtime/system';
-import { actorModule, type ActorRef } from './runtime/types';
+import { actorModule, type ActorRef, type Placement, type PeerRef } from './runtime/types';
 import { CrashInjector } from './runtime/crash-injection';
+import { spawnPlaced } from './runtime/placement';
+import { logPeer } from './runtime/log-peer';
 import type { ParserHandlers } from './actors/parser/actor';
 import type { PersistenceHandlers } from './actors/persistence/actor';
-import { createQueueHandlers, type QueueHandlers } from './actors/queue/actor';
+import { queueFacts, type QueueHandlers, type QueueOwner } from './actors/queue/actor';
 import { createExecutorHandlers, type ExecutorFault, type ExecutorHandlers } from './actors/executor/actor';
 import type { InjectedFault } from './actors/persistence/port';
 import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
@@ -59,6 +61,12 @@ const optionsSchema = z.object({
     deadManToleranceMs: z.number().int().min(0).optional(),
     runTimeoutGraceMs: z.number().int().min(0).optional(),
     sampleEveryMs: z.number().int().min(10).max(3_600_000).optional(),
+  }).strict().optional(),
+  placement: z.object({
+    queue: z.enum(['main', 'thread']).optional(),
+    executor: z.enum(['main', 'thread']).optional(),
+    monitor: z.enum(['main', 'thread']).optional(),
+    triggers: z.enum(['main', 'thread']).optional(),
   }).strict().optional(),
   watchSubscribe: z.function().optional(),
   watchSubscribeTimeoutMs: z.number().int().min(1).optional(),
@@ -144,6 +152,21 @@ export function testHooksOf(s: Scheduler): SchedulerTestHooks {
 /** The thread actors' logic, by module (the runtime's generic worker entry loads it). */
 const persistenceLogic = actorModule<typeof import('./actors/persistence/actor')>(require.resolve('./actors/persistence/actor')).logic('createPersistenceHandlers');
 const parserLogic = actorModule<typeof import('./actors/parser/actor')>(require.resolve('./actors/parser/actor')).logic('createParserHandlers');
+/** The actors whose placement is configuration: the same logic runs on the main thread or in a thread. */
+const queueLogic = actorModule<typeof import('./actors/queue/actor')>(require.resolve('./actors/queue/actor')).logic('createQueueHandlers');
+
+/** Environment variable: `threads` places queue, executor, monitor and triggers in threads by default. */
+export const PLACEMENT_ENV = 'RAE_SCHED_PLACEMENT';
+
+/** Where each placeable actor runs: the option, else RAE_SCHED_PLACEMENT, else the main thread. */
+function placementOf(option: SchedulerOptions['placement']): Record<PlaceableActor, Placement> {
+  const env = process.env[PLACEMENT_ENV];
+  if (env !== undefined && env !== '' && env !== 'threads' && env !== 'main') {
+    throw new ValidationError(`${PLACEMENT_ENV} must be 'threads' or 'main', got '${env}'`, PLACEMENT_ENV);
+  }
+  const dflt: Placement = env === 'threads' ? 'thread' : 'main';
+  return { queue: dflt, executor: dflt, monitor: dflt, triggers: dflt, ...option };
+}
 
 /** Longest a single shutdown step may take beyond the grace period. */
 const SHUTDOWN_SLACK_MS = 30_000;
@@ -171,6 +194,7 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     health: { ...HEALTH_DEFAULTS, ...options.health },
     watchSubscribe: (options as InternalOptions).watchSubscribe,
     watchSubscribeTimeoutMs: (options as InternalOptions).watchSubscribeTimeoutMs,
+    placement: placementOf(options.placement),
   };
   // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -191,7 +215,8 @@ export interface InternalOptions extends SchedulerOptions {
   watchSubscribeTimeoutMs?: number;
 }
 
-type Filled = Required<Omit<SchedulerOptions, 'health'>> & { logger: Logger; clock: Clock; health: HealthSettings;
+type Filled = Required<Omit<SchedulerOptions, 'health' | 'placement'>> & { logger: Logger; clock: Clock; health: HealthSettings;
+  placement: Record<PlaceableActor, Placement>;
   watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined };
 
 /** @internal the Scheduler behind {@link createScheduler}. */
@@ -225,8 +250,6 @@ class RaeScheduler implements Scheduler {
   #pruneTimer: TimerHandle | null = null;
   /** The scheduler actor's current incarnation (its live facts are read beside the mailbox). */
   #engine: Engine | null = null;
-  /** The queue actor's handlers (their depth is read beside the mailbox). */
-  #queueHandlers: QueueHandlers | null = null;
   /** Reads answered from a read-only view of the store on this thread (src/reads). */
   #reads: ReadView | null = null;
   #readStore: Store | null = null;
@@ -270,17 +293,20 @@ class RaeScheduler implements Scheduler {
     const self = (): ActorRef<SchedulerHandlers> => this.#scheduler;
     // Queue, executor and scheduler: an unexpected error (a bug, not a SchedulerError) crashes the
     // actor and it restarts whole, rebuilt from the store and its peers (docs/runtime.md, "The tree").
-    this.#queue = this.#system.spawn<QueueHandlers>({
-      name: 'queue', mailboxSize: 100_000, onUnexpectedError: 'crash',
-      factory: () => this.#crashes.wrap('queue', (this.#queueHandlers = createQueueHandlers({
-        clock, maxBatch: TIMER_BATCH,
-        onDue: (due) => {
-          this.#health.handedOver(due);
-          self().tell('slotsDue', { due });
-        },
-        onClockJump: (deltaMs) => self().ask('clockJumped', { deltaMs }),
-        onError: (err) => logger.error({ err: String(err) }, 'queue timer error'),
-      }))),
+    const log = logPeer(logger);
+    // What the queue says goes to the scheduler actor; the dead-man's switch follows each batch
+    // the timer handed over (until the engine handled it).
+    const owner = {
+      name: 'scheduler',
+      tell: (type: 'slotsDue' | 'clockJumped', payload: never) => {
+        if (type === 'slotsDue') this.#health.handedOver((payload as { due: Array<{ jobId: string; at: number }> }).due);
+        self().tell(type, payload);
+      },
+      ask: (type: 'slotsDue' | 'clockJumped', payload: never, o?: { timeoutMs?: number }) => self().ask(type, payload, o),
+    } as unknown as PeerRef<QueueOwner>;
+    this.#queue = spawnPlaced(this.#system, this.#crashes, {
+      name: 'queue', logic: queueLogic, placement: opts.placement.queue, mailboxSize: 100_000, onUnexpectedError: 'crash',
+      init: { maxBatch: TIMER_BATCH }, peers: () => ({ owner, log }),
     });
     this.#executor = this.#system.spawn<ExecutorHandlers>({
       name: 'executor', mailboxSize: 100_000, onUnexpectedError: 'crash',
@@ -338,7 +364,7 @@ class RaeScheduler implements Scheduler {
       // The ask's own deadline is far: the heartbeat's deadline is real time (Heartbeats).
       heartbeatTargets: refs.map(({ name, ref }) => ({ name, ping: () => ref.ask('heartbeat', {}, { timeoutMs: 3_600_000 }) })),
       storeFault: () => this.#storeFault,
-      earliest: () => this.#queueHandlers?.earliest({}) ?? null,
+      earliest: () => queueFacts(this.#queue).earliest,
       running: () => this.#engine?.runningWithTimeouts() ?? [],
       triggers: () => this.#hub?.health() ?? null,
       nameOf: (jobId) => this.#nameOf(jobId),
@@ -473,7 +499,7 @@ class RaeScheduler implements Scheduler {
    * not asked through their mailboxes (which a burst of fires may fill).
    */
   #refreshDepth(): void {
-    const q = this.#queueHandlers?.depth({}) ?? { scheduled: 0 };
+    const q = queueFacts(this.#queue);
     this.#queueDepth = { depth: this.#engine?.readyCount ?? 0, scheduled: q.scheduled, running: this.#engine?.runningCount ?? 0 };
   }
 
@@ -493,7 +519,8 @@ class RaeScheduler implements Scheduler {
       storeFault: (fault) => this.#persistence.ask('injectFault', fault),
       executorFault: (fault) => this.#executor.ask('injectFault', fault),
       fault: (actor) => this.#system.fault(actor),
-      throwIn: (actor, type, times) => this.#crashes.arm(actor, type, times),
+      // In a thread, the worker's own injector is armed (the main one never sees its messages).
+      throwIn: (actor, type, times) => { if (!this.#system.armCrash(actor, type, times)) this.#crashes.arm(actor, type, times); },
       children: () => this.#system.children(),
       commitStats: () => this.#scheduler.ask('commitStats', {}),
     };

@@ -85,9 +85,29 @@ export class VirtualClock implements Clock {
   #nextId = 1;
   #timers = new Map<number, VirtualTimer>();
   #settlers = new Set<() => Promise<void>>();
+  /** Time mirrored for thread actors (see {@link shared}); null until one asks. */
+  #shared: Float64Array | null = null;
 
   constructor(startMs: number = Date.parse('2030-01-01T00:00:00Z')) {
     this.#wall = startMs;
+  }
+
+  /**
+   * The current wall and monotonic time, `[wall, mono]`, in memory shared with worker threads:
+   * a thread actor's clock (src/runtime/thread-clock.ts) reads `now()` and `monotonic()` from it
+   * synchronously while this clock drives its timers over a port. Kept up to date from the first
+   * call on (a plain store per time step).
+   */
+  shared(): Float64Array {
+    this.#shared ??= new Float64Array(new SharedArrayBuffer(16));
+    this.#sync();
+    return this.#shared;
+  }
+
+  #sync(): void {
+    if (this.#shared === null) return;
+    this.#shared[0] = this.#wall;
+    this.#shared[1] = this.#mono;
   }
 
   now(): number {
@@ -149,11 +169,13 @@ export class VirtualClock implements Clock {
       if (t === undefined || t.dueMono > target) break;
       this.#wall += t.dueMono - this.#mono;
       this.#mono = t.dueMono;
+      this.#sync();
       this.#timers.delete(t.id);
       if (startsAsyncWork(t.cb)) await this.settle();
     }
     this.#wall += target - this.#mono;
     this.#mono = target;
+    this.#sync();
     await this.settle();
   }
 
@@ -168,6 +190,7 @@ export class VirtualClock implements Clock {
    */
   jump(deltaMs: number): void {
     this.#wall += deltaMs;
+    this.#sync();
   }
 
   /**
@@ -177,6 +200,7 @@ export class VirtualClock implements Clock {
   async sleep(ms: number): Promise<void> {
     this.#wall += ms;
     this.#mono += ms;
+    this.#sync();
     for (;;) {
       const t = this.#earliest();
       if (t === undefined || t.dueMono > this.#mono) break;
