@@ -23,7 +23,7 @@ import { logPeer } from './runtime/log-peer';
 import type { ParserHandlers } from './actors/parser/actor';
 import type { PersistenceHandlers } from './actors/persistence/actor';
 import { queueFacts, type QueueHandlers, type QueueOwner } from './actors/queue/actor';
-import { createExecutorHandlers, type ExecutorFault, type ExecutorHandlers } from './actors/executor/actor';
+import type { ExecutorFault, ExecutorHandlers } from './actors/executor/actor';
 import type { InjectedFault } from './actors/persistence/port';
 import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
 import { parseOrThrow } from './model/zod-error';
@@ -153,6 +153,7 @@ export function testHooksOf(s: Scheduler): SchedulerTestHooks {
 const persistenceLogic = actorModule<typeof import('./actors/persistence/actor')>(require.resolve('./actors/persistence/actor')).logic('createPersistenceHandlers');
 const parserLogic = actorModule<typeof import('./actors/parser/actor')>(require.resolve('./actors/parser/actor')).logic('createParserHandlers');
 /** The actors whose placement is configuration: the same logic runs on the main thread or in a thread. */
+const executorLogic = actorModule<typeof import('./actors/executor/actor')>(require.resolve('./actors/executor/actor')).logic('createExecutorHandlers');
 const queueLogic = actorModule<typeof import('./actors/queue/actor')>(require.resolve('./actors/queue/actor')).logic('createQueueHandlers');
 
 /** Environment variable: `threads` places queue, executor, monitor and triggers in threads by default. */
@@ -308,12 +309,9 @@ class RaeScheduler implements Scheduler {
       name: 'queue', logic: queueLogic, placement: opts.placement.queue, mailboxSize: 100_000, onUnexpectedError: 'crash',
       init: { maxBatch: TIMER_BATCH }, peers: () => ({ owner, log }),
     });
-    this.#executor = this.#system.spawn<ExecutorHandlers>({
-      name: 'executor', mailboxSize: 100_000, onUnexpectedError: 'crash',
-      factory: () => this.#crashes.wrap('executor', createExecutorHandlers({
-        maxConcurrent: opts.maxConcurrentJobs, logger,
-        onFinished: (results) => self().tell('runsFinished', { results }),
-      })),
+    this.#executor = spawnPlaced(this.#system, this.#crashes, {
+      name: 'executor', logic: executorLogic, placement: opts.placement.executor, mailboxSize: 100_000, onUnexpectedError: 'crash',
+      init: { maxConcurrent: opts.maxConcurrentJobs }, peers: () => ({ owner: self(), log }),
     });
     // Watches are native and async; their fires enter the scheduler's mailbox like any message. The
     // registry of wanted triggers outlives the actor's incarnations: a restart re-subscribes from it.

@@ -67,6 +67,8 @@ interface VirtualTimer {
   dueMono: number;
   seq: number;
   cb: () => void;
+  /** A timer of another thread (thread-clock.ts): says, once run there, whether it started work. */
+  remote?: () => Promise<boolean>;
 }
 
 /**
@@ -126,6 +128,17 @@ export class VirtualClock implements Clock {
   }
 
   /**
+   * A timer whose callback runs in another thread: `run` fires it there and resolves whether it
+   * started asynchronous work (then the clock settles before moving on, as for a local callback
+   * that did). @internal for thread-clock.ts
+   */
+  setRemoteTimeout(run: () => Promise<boolean>, ms: number): TimerHandle {
+    const id = this.#nextId++;
+    this.#timers.set(id, { id, dueMono: this.#mono + Math.max(0, ms), seq: this.#seq++, cb: () => void run(), remote: run });
+    return { id };
+  }
+
+  /**
    * Registers a probe awaited after every timer fires (and before `advance` returns), so work that
    * crosses worker threads or LMDB finishes before virtual time moves on. The runtime's System
    * registers its "all mailboxes quiet" probe here. Returns an unregister function.
@@ -171,7 +184,7 @@ export class VirtualClock implements Clock {
       this.#mono = t.dueMono;
       this.#sync();
       this.#timers.delete(t.id);
-      if (startsAsyncWork(t.cb)) await this.settle();
+      if (t.remote !== undefined ? await t.remote() : startsAsyncWork(t.cb)) await this.settle();
     }
     this.#wall += target - this.#mono;
     this.#mono = target;
@@ -224,8 +237,8 @@ export class VirtualClock implements Clock {
 let created = 0;
 const watch = createHook({ init: () => void created++ });
 
-/** Runs `cb` and tells whether it created any asynchronous resource (promise, immediate, timer, I/O). */
-function startsAsyncWork(cb: () => void): boolean {
+/** Runs `cb` and tells whether it created any asynchronous resource (promise, immediate, timer, I/O). @internal */
+export function startsAsyncWork(cb: () => void): boolean {
   created = 0;
   watch.enable();
   try {

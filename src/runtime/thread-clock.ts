@@ -10,7 +10,7 @@
  * monotonic origin of its own: only differences of `monotonic()` are meaningful).
  * @internal
  */
-import { VirtualClock, type Clock, type TimerHandle } from './clock';
+import { startsAsyncWork, type Clock, type TimerHandle, type VirtualClock } from './clock';
 import { counted, type ClockBoot, type MessagePortLike, type Traffic } from './wire';
 
 /** Thread actor → main clock. */
@@ -22,33 +22,49 @@ export type ClockRequest =
 export type ClockReply = { kind: 'fire'; id: number };
 
 /**
+ * Thread actor → main clock, after running a fired timer: whether it started asynchronous work or
+ * sent anything on another channel (then the main clock settles, asking the thread whether it is
+ * quiet); sent on the clock port, after the `set`s the callback made, so they are registered first.
+ */
+export type ClockFired = { kind: 'fired'; id: number; busy: boolean };
+
+/**
  * Main side: serves a thread's clock port on `clock`. Returns a function that stops serving and
  * clears the thread's timers (its incarnation ended).
  */
 export function serveClock(port: MessagePortLike & { close(): void }, clock: VirtualClock, traffic: Traffic): () => void {
   const out = counted(port, traffic);
   const timers = new Map<number, TimerHandle>();
+  const firing = new Map<number, (busy: boolean) => void>();
   let open = true;
   port.on('message', (m) => {
     traffic.got();
-    const req = m as ClockRequest;
+    const req = m as ClockRequest | ClockFired;
+    if (req.kind === 'fired') {
+      firing.get(req.id)?.(req.busy);
+      firing.delete(req.id);
+      return;
+    }
     if (req.kind === 'clear') {
       const h = timers.get(req.id);
       if (h !== undefined) clock.clearTimeout(h);
       timers.delete(req.id);
       return;
     }
-    timers.set(req.id, clock.setTimeout(() => {
+    timers.set(req.id, clock.setRemoteTimeout(() => {
       timers.delete(req.id);
-      if (!open) return;
-      out.postMessage({ kind: 'fire', id: req.id } satisfies ClockReply);
-      // Async work started: the clock settles (and asks the thread whether it is quiet) before
-      // it moves on (VirtualClock.advance settles only after callbacks that start some).
-      void Promise.resolve();
+      if (!open) return Promise.resolve(false);
+      return new Promise<boolean>((resolve) => {
+        firing.set(req.id, resolve);
+        out.postMessage({ kind: 'fire', id: req.id } satisfies ClockReply);
+      });
     }, req.dueMono - clock.monotonic()));
   });
   return () => {
     open = false;
+    // The thread is gone: a fire it will never answer must not hold the clock.
+    for (const resolve of firing.values()) resolve(true);
+    firing.clear();
     for (const h of timers.values()) clock.clearTimeout(h);
     timers.clear();
     port.close();
@@ -63,6 +79,8 @@ export class PortClock implements Clock {
   readonly #onFirstUse: () => void;
   #used = false;
   #next = 1;
+  /** Messages this clock posted while a fired callback ran. */
+  #posted = 0;
 
   constructor(boot: ClockBoot, traffic: Traffic, onFirstUse: () => void) {
     this.#shared = boot.shared;
@@ -73,7 +91,12 @@ export class PortClock implements Clock {
       const r = m as ClockReply;
       const cb = this.#timers.get(r.id);
       this.#timers.delete(r.id);
-      cb?.();
+      const sent = traffic.sent;
+      this.#posted = 0;
+      const async = cb !== undefined && startsAsyncWork(cb);
+      // Posts on the clock port (re-arming) are ordered before this reply: only other ones count.
+      const busy = async || traffic.sent - sent > this.#posted;
+      this.#port.postMessage({ kind: 'fired', id: r.id, busy } satisfies ClockFired);
     });
   }
 
@@ -90,11 +113,13 @@ export class PortClock implements Clock {
     }
     const id = this.#next++;
     this.#timers.set(id, cb);
+    this.#posted++;
     this.#port.postMessage({ kind: 'set', id, dueMono: this.monotonic() + Math.max(0, ms) } satisfies ClockRequest);
     return { id };
   }
   clearTimeout(handle: TimerHandle): void {
     if (!this.#timers.delete(handle.id)) return;
+    this.#posted++;
     this.#port.postMessage({ kind: 'clear', id: handle.id } satisfies ClockRequest);
   }
 }
