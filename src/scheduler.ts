@@ -16,7 +16,7 @@ import { SystemClock, VirtualClock, type Clock, type TimerHandle } from './runti
 import { EventBus } from './runtime/event-bus';
 import { Coalescer, type Settled } from './runtime/coalesce';
 import { ActorSystem } from './runtime/system';
-import { actorModule, type ActorRef, type Placement, type PeerRef } from './runtime/types';
+import { actorModule, type ActorContext, type ActorRef, type Placement, type PeerRef } from './runtime/types';
 import { CrashInjector } from './runtime/crash-injection';
 import { spawnPlaced } from './runtime/placement';
 import { logPeer } from './runtime/log-peer';
@@ -27,8 +27,7 @@ import type { ExecutorFault, ExecutorHandlers } from './actors/executor/actor';
 import type { InjectedFault } from './actors/persistence/port';
 import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
 import { parseOrThrow } from './model/zod-error';
-import type { Monitor } from './actors/monitor';
-import { createMonitorHandlers, type MonitorHandlers } from './actors/monitor/actor';
+import { buildMonitor, type LiveValues, type MonitorAnswers, type MonitorHandlers, type MonitorInit, type MonitorPeers, type MonitorProbeHandlers } from './actors/monitor/actor';
 import { HEALTH_DEFAULTS, type HealthSettings } from './actors/monitor/checks';
 import type { TriggerHub } from './actors/triggers';
 import { createTriggerHandlers, type TriggerHandlers } from './actors/triggers/actor';
@@ -154,6 +153,7 @@ const persistenceLogic = actorModule<typeof import('./actors/persistence/actor')
 const parserLogic = actorModule<typeof import('./actors/parser/actor')>(require.resolve('./actors/parser/actor')).logic('createParserHandlers');
 /** The actors whose placement is configuration: the same logic runs on the main thread or in a thread. */
 const executorLogic = actorModule<typeof import('./actors/executor/actor')>(require.resolve('./actors/executor/actor')).logic('createExecutorHandlers');
+const monitorLogic = actorModule<typeof import('./actors/monitor/actor')>(require.resolve('./actors/monitor/actor')).logic('createMonitorHandlers');
 const queueLogic = actorModule<typeof import('./actors/queue/actor')>(require.resolve('./actors/queue/actor')).logic('createQueueHandlers');
 
 /** Environment variable: `threads` places queue, executor, monitor and triggers in threads by default. */
@@ -231,8 +231,8 @@ class RaeScheduler implements Scheduler {
   readonly #executor: ActorRef<ExecutorHandlers>;
   readonly #scheduler: ActorRef<SchedulerHandlers>;
   readonly #monitor: ActorRef<MonitorHandlers>;
-  /** The current monitor incarnation (answers directly when its mailbox misses the deadline). */
-  #monitorNow: Monitor | null = null;
+  /** The current main-thread monitor incarnation's answers (called directly when its mailbox misses the deadline). */
+  #monitorNow: MonitorAnswers | null = null;
   /** Bus events collected this turn, told to the monitor in one message. */
   #events: SchedulerEvent[] = [];
   #eventsLost = 0;
@@ -263,24 +263,23 @@ class RaeScheduler implements Scheduler {
     this.#system = new ActorSystem({ clock, logger });
     if (clock instanceof VirtualClock) clock.addSettler(() => this.#system.quiescent());
     // First: it must see every event, from the first start-up recovery on (and it stops last).
-    this.#monitor = this.#system.spawn<MonitorHandlers>({
-      name: 'monitor', mailboxSize: 100_000,
-      factory: () => createMonitorHandlers({
-        options: {
-          clock, processMetrics: opts.processMetrics,
-          probes: {
-            queue: () => this.#queueDepth,
-            components: () => this.#health.health().components,
-            jobs: async () => this.#view().jobCounts(),
-            rollup: () => this.#view().rollup(),
-            lostEvents: () => this.#eventsLost,
-          },
-        },
+    // The monitor's live values, served here wherever it runs (asked right before each answer).
+    const probes = {
+      name: 'probes',
+      ask: async (type: 'live' | 'names', p: { jobs?: boolean }) => (type === 'names'
         // Metric labels use job names; with very many jobs, those not touched since start show their id.
-        names: () => this.#reads?.jobNames(NAMED_METRICS_LIMIT) ?? [],
-        onMonitor: (m) => { this.#monitorNow = m; },
-      }),
-    });
+        ? this.#reads?.jobNames(NAMED_METRICS_LIMIT) ?? []
+        : this.#live(p.jobs === true)),
+      tell: () => undefined,
+    } as unknown as PeerRef<MonitorProbeHandlers>;
+    const monitorSpec = {
+      name: 'monitor', mailboxSize: 100_000, init: { processMetrics: opts.processMetrics }, peers: { probes },
+    } as const;
+    this.#monitor = opts.placement.monitor === 'thread'
+      ? this.#system.spawn({ ...monitorSpec, logic: monitorLogic, placement: 'thread' })
+      // On the main thread its answers are also called directly when its mailbox is late.
+      : this.#system.spawn<MonitorHandlers>({ ...monitorSpec,
+        factory: (init: MonitorInit, ctx: ActorContext<MonitorPeers>) => buildMonitor(init, ctx, (a) => { this.#monitorNow = a; }) });
     this.#subs.push(this.#bus.events$.subscribe((e) => this.#toMonitor(e)));
     // Start order is dependency order; the system stops them in reverse.
     this.#persistence = this.#system.spawn({
@@ -396,7 +395,7 @@ class RaeScheduler implements Scheduler {
    * Asks the monitor's mailbox (after the events collected so far), for at most
    * MONITOR_DEADLINE_MS of real time; past it, answers from the monitor's memory directly.
    */
-  async #askMonitor<T>(ask: () => Promise<T>, direct: (m: Monitor) => Promise<T>): Promise<T> {
+  async #askMonitor<T>(ask: () => Promise<T>, direct: (m: MonitorAnswers) => Promise<T>): Promise<T> {
     this.#flushEvents();
     const asked = ask();
     asked.catch(() => undefined);
@@ -408,7 +407,8 @@ class RaeScheduler implements Scheduler {
     } finally {
       clearTimeout(t);
     }
-    if (this.#monitorNow === null) throw new SchedulerError('INTERNAL', 'the monitor is not running');
+    // A monitor in a thread has no answers here: its mailbox is its only way in.
+    if (this.#monitorNow === null) throw new SchedulerError('INTERNAL', 'the monitor did not answer in time');
     return direct(this.#monitorNow);
   }
 
@@ -499,6 +499,20 @@ class RaeScheduler implements Scheduler {
   #refreshDepth(): void {
     const q = queueFacts(this.#queue);
     this.#queueDepth = { depth: this.#engine?.readyCount ?? 0, scheduled: q.scheduled, running: this.#engine?.runningCount ?? 0 };
+  }
+
+  /** What the monitor shows, read on this thread at the moment it asks. */
+  async #live(jobs: boolean): Promise<LiveValues> {
+    let components: LiveValues['components'];
+    try {
+      components = this.#health.health().components;
+    } catch (err) {
+      components = { error: err instanceof Error ? err.message : String(err) };
+    }
+    const live: LiveValues = { queue: this.#queueDepth, components, lostEvents: this.#eventsLost };
+    if (!jobs) return live;
+    const view = this.#view();
+    return { ...live, jobs: await view.jobCounts(), rollup: view.rollup() };
   }
 
   /** The read view (open once the scheduler actor has started). */
@@ -602,7 +616,7 @@ class RaeScheduler implements Scheduler {
 
   async health(): Promise<Health> {
     try {
-      return await this.#askMonitor(() => this.#monitor.ask('health', {}), (m) => m.health());
+      return await this.#askMonitor(() => this.#monitor.ask('health', {}), (m) => m.health({}));
     } catch {
       // The monitor itself is down: the checks read memory only, so answer without it.
       const h = this.#health.health();
@@ -611,11 +625,11 @@ class RaeScheduler implements Scheduler {
   }
   async stats(): Promise<Stats> {
     this.#refreshDepth();
-    return this.#askMonitor(() => this.#monitor.ask('stats', {}), (m) => m.stats());
+    return this.#askMonitor(() => this.#monitor.ask('stats', {}), (m) => m.stats({}));
   }
   async metrics(): Promise<string> {
     this.#refreshDepth();
-    return this.#askMonitor(() => this.#monitor.ask('metrics', {}), (m) => m.metrics());
+    return this.#askMonitor(() => this.#monitor.ask('metrics', {}), (m) => m.metrics({}));
   }
   backup(): Promise<BackupDocument> {
     return this.#persistence.ask('backup', { createdAt: iso(this.#opts.clock.now()) });
