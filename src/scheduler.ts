@@ -30,7 +30,7 @@ import { parseOrThrow } from './model/zod-error';
 import { buildMonitor, type LiveValues, type MonitorAnswers, type MonitorHandlers, type MonitorInit, type MonitorPeers, type MonitorProbeHandlers } from './actors/monitor/actor';
 import { HEALTH_DEFAULTS, type HealthSettings } from './actors/monitor/checks';
 import type { TriggerHub } from './actors/triggers';
-import { createTriggerHandlers, type TriggerHandlers } from './actors/triggers/actor';
+import { buildTriggers, type TriggerHandlers, type TriggerRegistryHandlers, type TriggersFacts, type TriggersInit, type TriggersPeers } from './actors/triggers/actor';
 import type { Subscribe } from './actors/triggers/watch';
 import type { TriggerSpec } from './model/job';
 import { SchedulerHealth } from './scheduler-health';
@@ -154,6 +154,7 @@ const parserLogic = actorModule<typeof import('./actors/parser/actor')>(require.
 /** The actors whose placement is configuration: the same logic runs on the main thread or in a thread. */
 const executorLogic = actorModule<typeof import('./actors/executor/actor')>(require.resolve('./actors/executor/actor')).logic('createExecutorHandlers');
 const monitorLogic = actorModule<typeof import('./actors/monitor/actor')>(require.resolve('./actors/monitor/actor')).logic('createMonitorHandlers');
+const triggersLogic = actorModule<typeof import('./actors/triggers/actor')>(require.resolve('./actors/triggers/actor')).logic('createTriggerHandlers');
 const queueLogic = actorModule<typeof import('./actors/queue/actor')>(require.resolve('./actors/queue/actor')).logic('createQueueHandlers');
 
 /** Environment variable: `threads` places queue, executor, monitor and triggers in threads by default. */
@@ -237,8 +238,10 @@ class RaeScheduler implements Scheduler {
   #events: SchedulerEvent[] = [];
   #eventsLost = 0;
   readonly #triggers: ActorRef<TriggerHandlers> | null;
-  /** The current trigger hub incarnation (health reads its watches between messages). */
+  /** The current main-thread trigger hub incarnation (health reads its watches between messages). */
   #hub: TriggerHub | null = null;
+  /** The hub runs in a thread: health reads the facts it publishes. */
+  #triggersInThread = false;
   readonly #health: SchedulerHealth;
   readonly #subs: Subscription[] = [];
   /** Handlers made to throw by tests (`testHooks().throwIn`) or by RAE_SCHED_INJECT_CRASH. */
@@ -313,23 +316,34 @@ class RaeScheduler implements Scheduler {
       init: { maxConcurrent: opts.maxConcurrentJobs }, peers: () => ({ owner: self(), log }),
     });
     // Watches are native and async; their fires enter the scheduler's mailbox like any message. The
-    // registry of wanted triggers outlives the actor's incarnations: a restart re-subscribes from it.
-    const registry = new Map<string, TriggerSpec[]>();
-    this.#triggers = opts.mode === 'active'
-      ? this.#system.spawn<TriggerHandlers>({
-        name: 'triggers', mailboxSize: 100_000,
-        factory: () => createTriggerHandlers({
-          registry,
+    // registry of wanted triggers outlives the actor's incarnations (and threads): a restart
+    // re-subscribes from it.
+    const wanted = new Map<string, TriggerSpec[]>();
+    const registry = {
+      name: 'registry',
+      tell: (type: keyof TriggerRegistryHandlers, p: { jobId?: string; triggers?: TriggerSpec[] }) => {
+        if (type === 'set') wanted.set(p.jobId as string, p.triggers as TriggerSpec[]);
+        else if (type === 'delete') wanted.delete(p.jobId as string);
+        else if (type === 'clear') wanted.clear();
+      },
+      ask: async (type: keyof TriggerRegistryHandlers) => (type === 'all' ? [...wanted] : undefined),
+    } as unknown as PeerRef<TriggerRegistryHandlers>;
+    const triggersSpec = {
+      name: 'triggers', mailboxSize: 100_000, peers: () => ({ owner: self(), registry, log }),
+      init: { snapshotDir: path.join(opts.dataDir, 'watch-snapshots'), ...(opts.watchSubscribeTimeoutMs ? { subscribeTimeoutMs: opts.watchSubscribeTimeoutMs } : {}) },
+    };
+    // A test's stand-in subscriber is a function: it cannot cross to a thread, so it keeps the hub here.
+    const triggersInThread = opts.placement.triggers === 'thread' && opts.watchSubscribe === undefined;
+    this.#triggersInThread = triggersInThread;
+    this.#triggers = opts.mode !== 'active' ? null : triggersInThread
+      ? this.#system.spawn({ ...triggersSpec, logic: triggersLogic, placement: 'thread' })
+      : this.#system.spawn<TriggerHandlers>({
+        ...triggersSpec,
+        factory: (init: TriggersInit, ctx: ActorContext<TriggersPeers>) => buildTriggers(init, ctx, {
+          ...(opts.watchSubscribe ? { subscribe: opts.watchSubscribe } : {}),
           onHub: (hub) => { this.#hub = hub; },
-          hub: {
-            clock, logger, snapshotDir: path.join(opts.dataDir, 'watch-snapshots'),
-            ...(opts.watchSubscribe ? { subscribe: opts.watchSubscribe } : {}),
-            ...(opts.watchSubscribeTimeoutMs ? { subscribeTimeoutMs: opts.watchSubscribeTimeoutMs } : {}),
-            onFire: (jobId, reason, event) => self().tell('triggerFired', { jobId, reason, event: event ?? null }),
-          },
         }),
-      })
-      : null;
+      });
     this.#scheduler = this.#system.spawn<SchedulerHandlers>({
       name: 'scheduler', mailboxSize: 100_000, onUnexpectedError: 'crash',
       factory: async () => this.#crashes.wrap('scheduler', await this.#engineHandlers()),
@@ -363,7 +377,8 @@ class RaeScheduler implements Scheduler {
       storeFault: () => this.#storeFault,
       earliest: () => queueFacts(this.#queue).earliest,
       running: () => this.#engine?.runningWithTimeouts() ?? [],
-      triggers: () => this.#hub?.health() ?? null,
+      // On the main thread the hub is read live; from a thread, the health it last published.
+      triggers: () => (this.#triggersInThread ? (this.#triggers?.facts() as TriggersFacts | undefined) ?? null : this.#hub?.health() ?? null),
       nameOf: (jobId) => this.#nameOf(jobId),
     });
     // `--after` upstreams that no longer exist: degraded (read from the engine's index, in memory).
