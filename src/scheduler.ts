@@ -74,6 +74,9 @@ const optionsSchema = z.object({
 /** Longest `health`, `stats` and `metrics` wait for the monitor's mailbox (real time) before answering from its memory. */
 const MONITOR_DEADLINE_MS = 1000;
 
+/** Longest the monitor's live values wait for a triggers thread's health (on the clock) before using its last facts. */
+const TRIGGERS_HEALTH_DEADLINE_MS = 1000;
+
 /** Longest start-up (loading and arming every stored job) before createScheduler gives up. */
 const STARTUP_TIMEOUT_MS = 30 * 60_000;
 
@@ -518,6 +521,8 @@ class RaeScheduler implements Scheduler {
 
   /** What the monitor shows, read on this thread at the moment it asks. */
   async #live(jobs: boolean): Promise<LiveValues> {
+    // A hub in a thread: its health after what it was told so far (its facts may lag a tell).
+    if (this.#triggersInThread) await this.#triggers?.ask('health', {}, { timeoutMs: TRIGGERS_HEALTH_DEADLINE_MS }).catch(() => undefined);
     let components: LiveValues['components'];
     try {
       components = this.#health.health().components;

@@ -60,6 +60,8 @@ export type TriggerHandlers = {
   stop(p: Record<string, never>): Promise<void>;
   /** Answers at once: the mailbox is being served. */
   heartbeat(p: Record<string, never>): true;
+  /** The hub's health now, after every message before it (also published as facts). */
+  health(p: Record<string, never>): TriggerHealth;
   [STOP_HANDLER](): Promise<void>;
 };
 
@@ -117,6 +119,10 @@ export async function buildTriggers(init: TriggersInit, ctx: ActorContext<Trigge
     },
     heartbeat() {
       return true;
+    },
+    health() {
+      publish();
+      return h.health();
     },
     async [STOP_HANDLER]() {
       await h.stop();
