@@ -57,7 +57,18 @@ export interface SchedulerOptions {
   processMetrics?: boolean;
   /** Thresholds of `health()`'s checks (docs/operations.md). */
   health?: HealthOptions;
+  /**
+   * Where the queue, executor, monitor and triggers actors run: `'main'` (the main thread) or
+   * `'thread'` (each in its own worker thread, the same code: docs/runtime.md "Placement").
+   * Persistence and parser always run in threads, the scheduler actor on the main thread.
+   * @default every actor 'main'; the environment variable `RAE_SCHED_PLACEMENT=threads` makes
+   * the default 'thread' for all four
+   */
+  placement?: Partial<Record<PlaceableActor, 'main' | 'thread'>>;
 }
+
+/** The actors whose placement is configuration ({@link SchedulerOptions.placement}). */
+export type PlaceableActor = 'queue' | 'executor' | 'monitor' | 'triggers';
 
 /** Explanation of a job's recent slots and what could block it (`rae-sched why`). */
 export interface WhyReport {

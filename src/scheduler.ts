@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { filter, firstValueFrom, map, type Observable, type Subscription } from 'rxjs';
 import { z } from 'zod';
-import type { BackupDocument, Health, JobPage, ListJobsOptions, Logger, Scheduler, SchedulerOptions, Stats, WhyReport } from './api';
+import type { BackupDocument, Health, JobPage, ListJobsOptions, Logger, PlaceableActor, Scheduler, SchedulerOptions, Stats, WhyReport } from './api';
 import { NotFoundError, SchedulerError, ValidationError } from './errors';
 import type { Job } from './model/job';
 import { FINAL_RUN_STATUSES, type Run } from './model/run';
@@ -16,20 +16,21 @@ import { SystemClock, VirtualClock, type Clock, type TimerHandle } from './runti
 import { EventBus } from './runtime/event-bus';
 import { Coalescer, type Settled } from './runtime/coalesce';
 import { ActorSystem } from './runtime/system';
-import { actorModule, type ActorRef } from './runtime/types';
+import { actorModule, type ActorContext, type ActorRef, type Placement, type PeerRef } from './runtime/types';
 import { CrashInjector } from './runtime/crash-injection';
+import { spawnPlaced } from './runtime/placement';
+import { logPeer } from './runtime/log-peer';
 import type { ParserHandlers } from './actors/parser/actor';
 import type { PersistenceHandlers } from './actors/persistence/actor';
-import { createQueueHandlers, type QueueHandlers } from './actors/queue/actor';
-import { createExecutorHandlers, type ExecutorFault, type ExecutorHandlers } from './actors/executor/actor';
+import { queueFacts, type QueueHandlers, type QueueOwner } from './actors/queue/actor';
+import type { ExecutorFault, ExecutorHandlers } from './actors/executor/actor';
 import type { InjectedFault } from './actors/persistence/port';
 import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
 import { parseOrThrow } from './model/zod-error';
-import type { Monitor } from './actors/monitor';
-import { createMonitorHandlers, type MonitorHandlers } from './actors/monitor/actor';
+import { buildMonitor, type LiveValues, type MonitorAnswers, type MonitorHandlers, type MonitorInit, type MonitorPeers, type MonitorProbeHandlers } from './actors/monitor/actor';
 import { HEALTH_DEFAULTS, type HealthSettings } from './actors/monitor/checks';
 import type { TriggerHub } from './actors/triggers';
-import { createTriggerHandlers, type TriggerHandlers } from './actors/triggers/actor';
+import { buildTriggers, type TriggerHandlers, type TriggerRegistryHandlers, type TriggersFacts, type TriggersInit, type TriggersPeers } from './actors/triggers/actor';
 import type { Subscribe } from './actors/triggers/watch';
 import type { TriggerSpec } from './model/job';
 import { SchedulerHealth } from './scheduler-health';
@@ -60,12 +61,21 @@ const optionsSchema = z.object({
     runTimeoutGraceMs: z.number().int().min(0).optional(),
     sampleEveryMs: z.number().int().min(10).max(3_600_000).optional(),
   }).strict().optional(),
+  placement: z.object({
+    queue: z.enum(['main', 'thread']).optional(),
+    executor: z.enum(['main', 'thread']).optional(),
+    monitor: z.enum(['main', 'thread']).optional(),
+    triggers: z.enum(['main', 'thread']).optional(),
+  }).strict().optional(),
   watchSubscribe: z.function().optional(),
   watchSubscribeTimeoutMs: z.number().int().min(1).optional(),
 });
 
 /** Longest `health`, `stats` and `metrics` wait for the monitor's mailbox (real time) before answering from its memory. */
 const MONITOR_DEADLINE_MS = 1000;
+
+/** Longest the monitor's live values wait for a triggers thread's health (on the clock) before using its last facts. */
+const TRIGGERS_HEALTH_DEADLINE_MS = 1000;
 
 /** Longest start-up (loading and arming every stored job) before createScheduler gives up. */
 const STARTUP_TIMEOUT_MS = 30 * 60_000;
@@ -148,6 +158,24 @@ export function testHooksOf(s: Scheduler): SchedulerTestHooks {
 /** The thread actors' logic, by module (the runtime's generic worker entry loads it). */
 const persistenceLogic = actorModule<typeof import('./actors/persistence/actor')>(require.resolve('./actors/persistence/actor')).logic('createPersistenceHandlers');
 const parserLogic = actorModule<typeof import('./actors/parser/actor')>(require.resolve('./actors/parser/actor')).logic('createParserHandlers');
+/** The actors whose placement is configuration: the same logic runs on the main thread or in a thread. */
+const executorLogic = actorModule<typeof import('./actors/executor/actor')>(require.resolve('./actors/executor/actor')).logic('createExecutorHandlers');
+const monitorLogic = actorModule<typeof import('./actors/monitor/actor')>(require.resolve('./actors/monitor/actor')).logic('createMonitorHandlers');
+const triggersLogic = actorModule<typeof import('./actors/triggers/actor')>(require.resolve('./actors/triggers/actor')).logic('createTriggerHandlers');
+const queueLogic = actorModule<typeof import('./actors/queue/actor')>(require.resolve('./actors/queue/actor')).logic('createQueueHandlers');
+
+/** Environment variable: `threads` places queue, executor, monitor and triggers in threads by default. */
+export const PLACEMENT_ENV = 'RAE_SCHED_PLACEMENT';
+
+/** Where each placeable actor runs: the option, else RAE_SCHED_PLACEMENT, else the main thread. */
+function placementOf(option: SchedulerOptions['placement']): Record<PlaceableActor, Placement> {
+  const env = process.env[PLACEMENT_ENV];
+  if (env !== undefined && env !== '' && env !== 'threads' && env !== 'main') {
+    throw new ValidationError(`${PLACEMENT_ENV} must be 'threads' or 'main', got '${env}'`, PLACEMENT_ENV);
+  }
+  const dflt: Placement = env === 'threads' ? 'thread' : 'main';
+  return { queue: dflt, executor: dflt, monitor: dflt, triggers: dflt, ...option };
+}
 
 /** Longest a single shutdown step may take beyond the grace period. */
 const SHUTDOWN_SLACK_MS = 30_000;
@@ -176,6 +204,7 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     watchSubscribe: (options as InternalOptions).watchSubscribe,
     watchSubscribeTimeoutMs: (options as InternalOptions).watchSubscribeTimeoutMs,
     standby: (options as InternalOptions).standby === true,
+    placement: placementOf(options.placement),
   };
   // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -203,7 +232,8 @@ export interface InternalOptions extends SchedulerOptions {
   standby?: boolean;
 }
 
-type Filled = Required<Omit<SchedulerOptions, 'health'>> & { logger: Logger; clock: Clock; health: HealthSettings;
+type Filled = Required<Omit<SchedulerOptions, 'health' | 'placement'>> & { logger: Logger; clock: Clock; health: HealthSettings;
+  placement: Record<PlaceableActor, Placement>;
   watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined; standby: boolean };
 
 /** @internal the Scheduler behind {@link createScheduler}. */
@@ -217,14 +247,16 @@ class RaeScheduler implements Scheduler {
   readonly #executor: ActorRef<ExecutorHandlers>;
   readonly #scheduler: ActorRef<SchedulerHandlers>;
   readonly #monitor: ActorRef<MonitorHandlers>;
-  /** The current monitor incarnation (answers directly when its mailbox misses the deadline). */
-  #monitorNow: Monitor | null = null;
+  /** The current main-thread monitor incarnation's answers (called directly when its mailbox misses the deadline). */
+  #monitorNow: MonitorAnswers | null = null;
   /** Bus events collected this turn, told to the monitor in one message. */
   #events: SchedulerEvent[] = [];
   #eventsLost = 0;
   readonly #triggers: ActorRef<TriggerHandlers> | null;
-  /** The current trigger hub incarnation (health reads its watches between messages). */
+  /** The current main-thread trigger hub incarnation (health reads its watches between messages). */
   #hub: TriggerHub | null = null;
+  /** The hub runs in a thread: health reads the facts it publishes. */
+  #triggersInThread = false;
   readonly #health: SchedulerHealth;
   readonly #subs: Subscription[] = [];
   /** Handlers made to throw by tests (`testHooks().throwIn`) or by RAE_SCHED_INJECT_CRASH. */
@@ -237,8 +269,6 @@ class RaeScheduler implements Scheduler {
   #pruneTimer: TimerHandle | null = null;
   /** The scheduler actor's current incarnation (its live facts are read beside the mailbox). */
   #engine: Engine | null = null;
-  /** The queue actor's handlers (their depth is read beside the mailbox). */
-  #queueHandlers: QueueHandlers | null = null;
   /** Reads answered from a read-only view of the store on this thread (src/reads). */
   #reads: ReadView | null = null;
   #readStore: Store | null = null;
@@ -251,26 +281,27 @@ class RaeScheduler implements Scheduler {
     this.#system = new ActorSystem({ clock, logger });
     if (clock instanceof VirtualClock) clock.addSettler(() => this.#system.quiescent());
     // First: it must see every event, from the first start-up recovery on (and it stops last).
-    // Crashable like the others; a restart rebuilds from the store, the supervisor and the probes.
-    const startedMono = clock.monotonic();
-    this.#monitor = this.#system.spawn<MonitorHandlers>({
-      name: 'monitor', mailboxSize: 100_000, onUnexpectedError: 'crash',
-      factory: () => this.#crashes.wrap('monitor', createMonitorHandlers({
-        options: {
-          clock, processMetrics: opts.processMetrics, startedMono,
-          probes: {
-            queue: () => this.#queueDepth,
-            components: () => this.#health.health().components,
-            jobs: async () => this.#view().jobCounts(),
-            rollup: () => this.#view().rollup(),
-            lostEvents: () => this.#eventsLost,
-          },
-        },
+    // The monitor's live values, served here wherever it runs (asked right before each answer).
+    const probes = {
+      name: 'probes',
+      ask: async (type: 'live' | 'names', p: { jobs?: boolean }) => (type === 'names'
         // Metric labels use job names; with very many jobs, those not touched since start show their id.
-        names: () => this.#reads?.jobNames(NAMED_METRICS_LIMIT) ?? [],
-        onMonitor: (m) => { this.#monitorNow = m; },
-      })),
-    });
+        ? this.#reads?.jobNames(NAMED_METRICS_LIMIT) ?? []
+        : this.#live(p.jobs === true)),
+      tell: () => undefined,
+    } as unknown as PeerRef<MonitorProbeHandlers>;
+    // Crashable like the others; a restart rebuilds from the store, the supervisor and the probes
+    // (uptime from the scheduler's start, not the incarnation's).
+    const monitorSpec = {
+      name: 'monitor', mailboxSize: 100_000, onUnexpectedError: 'crash',
+      init: { processMetrics: opts.processMetrics, startedAt: clock.now() }, peers: { probes },
+    } as const;
+    this.#monitor = opts.placement.monitor === 'thread'
+      ? spawnPlaced(this.#system, this.#crashes, { ...monitorSpec, logic: monitorLogic, placement: 'thread' })
+      // On the main thread its answers are also called directly when its mailbox is late.
+      : this.#system.spawn<MonitorHandlers>({ ...monitorSpec,
+        factory: async (init: MonitorInit, ctx: ActorContext<MonitorPeers>) =>
+          this.#crashes.wrap('monitor', await buildMonitor(init, ctx, (a) => { this.#monitorNow = a; })) });
     this.#subs.push(this.#bus.events$.subscribe((e) => this.#toMonitor(e)));
     // Start order is dependency order; the system stops them in reverse.
     this.#persistence = this.#system.spawn({
@@ -286,43 +317,54 @@ class RaeScheduler implements Scheduler {
     const self = (): ActorRef<SchedulerHandlers> => this.#scheduler;
     // Queue, executor and scheduler: an unexpected error (a bug, not a SchedulerError) crashes the
     // actor and it restarts whole, rebuilt from the store and its peers (docs/runtime.md, "The tree").
-    this.#queue = this.#system.spawn<QueueHandlers>({
-      name: 'queue', mailboxSize: 100_000, onUnexpectedError: 'crash',
-      factory: () => this.#crashes.wrap('queue', (this.#queueHandlers = createQueueHandlers({
-        clock, maxBatch: TIMER_BATCH,
-        onDue: (due) => {
-          this.#health.handedOver(due);
-          self().tell('slotsDue', { due });
-        },
-        onClockJump: (deltaMs) => self().ask('clockJumped', { deltaMs }),
-        onError: (err) => logger.error({ err: String(err) }, 'queue timer error'),
-      }))),
+    const log = logPeer(logger);
+    // What the queue says goes to the scheduler actor; the dead-man's switch follows each batch
+    // the timer handed over (until the engine handled it).
+    const owner = {
+      name: 'scheduler',
+      tell: (type: 'slotsDue' | 'clockJumped', payload: never) => {
+        if (type === 'slotsDue') this.#health.handedOver((payload as { due: Array<{ jobId: string; at: number }> }).due);
+        self().tell(type, payload);
+      },
+      ask: (type: 'slotsDue' | 'clockJumped', payload: never, o?: { timeoutMs?: number }) => self().ask(type, payload, o),
+    } as unknown as PeerRef<QueueOwner>;
+    this.#queue = spawnPlaced(this.#system, this.#crashes, {
+      name: 'queue', logic: queueLogic, placement: opts.placement.queue, mailboxSize: 100_000, onUnexpectedError: 'crash',
+      init: { maxBatch: TIMER_BATCH }, peers: () => ({ owner, log }),
     });
-    this.#executor = this.#system.spawn<ExecutorHandlers>({
-      name: 'executor', mailboxSize: 100_000, onUnexpectedError: 'crash',
-      factory: () => this.#crashes.wrap('executor', createExecutorHandlers({
-        maxConcurrent: opts.maxConcurrentJobs, logger,
-        onFinished: (results) => self().tell('runsFinished', { results }),
-      })),
+    this.#executor = spawnPlaced(this.#system, this.#crashes, {
+      name: 'executor', logic: executorLogic, placement: opts.placement.executor, mailboxSize: 100_000, onUnexpectedError: 'crash',
+      init: { maxConcurrent: opts.maxConcurrentJobs }, peers: () => ({ owner: self(), log }),
     });
     // Watches are native and async; their fires enter the scheduler's mailbox like any message. The
-    // registry of wanted triggers outlives the actor's incarnations: a restart re-subscribes from it.
-    const registry = new Map<string, TriggerSpec[]>();
-    this.#triggers = opts.mode === 'active'
-      ? this.#system.spawn<TriggerHandlers>({
-        name: 'triggers', mailboxSize: 100_000, onUnexpectedError: 'crash',
-        factory: () => this.#crashes.wrap('triggers', createTriggerHandlers({
-          registry,
+    // registry of wanted triggers outlives the actor's incarnations (and threads): a restart
+    // re-subscribes from it.
+    const wanted = new Map<string, TriggerSpec[]>();
+    const registry = {
+      name: 'registry',
+      tell: (type: keyof TriggerRegistryHandlers, p: { jobId?: string; triggers?: TriggerSpec[] }) => {
+        if (type === 'set') wanted.set(p.jobId as string, p.triggers as TriggerSpec[]);
+        else if (type === 'delete') wanted.delete(p.jobId as string);
+        else if (type === 'clear') wanted.clear();
+      },
+      ask: async (type: keyof TriggerRegistryHandlers) => (type === 'all' ? [...wanted] : undefined),
+    } as unknown as PeerRef<TriggerRegistryHandlers>;
+    const triggersSpec = {
+      name: 'triggers', mailboxSize: 100_000, onUnexpectedError: 'crash' as const, peers: () => ({ owner: self(), registry, log }),
+      init: { snapshotDir: path.join(opts.dataDir, 'watch-snapshots'), ...(opts.watchSubscribeTimeoutMs ? { subscribeTimeoutMs: opts.watchSubscribeTimeoutMs } : {}) },
+    };
+    // A test's stand-in subscriber is a function: it cannot cross to a thread, so it keeps the hub here.
+    const triggersInThread = opts.placement.triggers === 'thread' && opts.watchSubscribe === undefined;
+    this.#triggersInThread = triggersInThread;
+    this.#triggers = opts.mode !== 'active' ? null : triggersInThread
+      ? spawnPlaced(this.#system, this.#crashes, { ...triggersSpec, logic: triggersLogic, placement: 'thread' })
+      : this.#system.spawn<TriggerHandlers>({
+        ...triggersSpec,
+        factory: async (init: TriggersInit, ctx: ActorContext<TriggersPeers>) => this.#crashes.wrap('triggers', await buildTriggers(init, ctx, {
+          ...(opts.watchSubscribe ? { subscribe: opts.watchSubscribe } : {}),
           onHub: (hub) => { this.#hub = hub; },
-          hub: {
-            clock, logger, snapshotDir: path.join(opts.dataDir, 'watch-snapshots'),
-            ...(opts.watchSubscribe ? { subscribe: opts.watchSubscribe } : {}),
-            ...(opts.watchSubscribeTimeoutMs ? { subscribeTimeoutMs: opts.watchSubscribeTimeoutMs } : {}),
-            onFire: (jobId, reason, event) => self().tell('triggerFired', { jobId, reason, event: event ?? null }),
-          },
         })),
-      })
-      : null;
+      });
     this.#scheduler = this.#system.spawn<SchedulerHandlers>({
       name: 'scheduler', mailboxSize: 100_000, onUnexpectedError: 'crash',
       factory: async () => this.#crashes.wrap('scheduler', await this.#engineHandlers()),
@@ -355,9 +397,10 @@ class RaeScheduler implements Scheduler {
       // The ask's own deadline is far: the heartbeat's deadline is real time (Heartbeats).
       heartbeatTargets: refs.map(({ name, ref }) => ({ name, ping: () => ref.ask('heartbeat', {}, { timeoutMs: 3_600_000 }) })),
       storeFault: () => this.#storeFault,
-      earliest: () => this.#queueHandlers?.earliest({}) ?? null,
+      earliest: () => queueFacts(this.#queue).earliest,
       running: () => this.#engine?.runningWithTimeouts() ?? [],
-      triggers: () => this.#hub?.health() ?? null,
+      // On the main thread the hub is read live; from a thread, the health it last published.
+      triggers: () => (this.#triggersInThread ? (this.#triggers?.facts() as TriggersFacts | undefined) ?? null : this.#hub?.health() ?? null),
       nameOf: (jobId) => this.#nameOf(jobId),
     });
     // `--after` upstreams that no longer exist: degraded (read from the engine's index, in memory).
@@ -389,7 +432,7 @@ class RaeScheduler implements Scheduler {
    * Asks the monitor's mailbox (after the events collected so far), for at most
    * MONITOR_DEADLINE_MS of real time; past it, answers from the monitor's memory directly.
    */
-  async #askMonitor<T>(ask: () => Promise<T>, direct: (m: Monitor) => Promise<T>): Promise<T> {
+  async #askMonitor<T>(ask: () => Promise<T>, direct: (m: MonitorAnswers) => Promise<T>): Promise<T> {
     this.#flushEvents();
     const asked = ask();
     asked.catch(() => undefined);
@@ -401,7 +444,8 @@ class RaeScheduler implements Scheduler {
     } finally {
       clearTimeout(t);
     }
-    if (this.#monitorNow === null) throw new SchedulerError('INTERNAL', 'the monitor is not running');
+    // A monitor in a thread has no answers here: its mailbox is its only way in.
+    if (this.#monitorNow === null) throw new SchedulerError('INTERNAL', 'the monitor did not answer in time');
     return direct(this.#monitorNow);
   }
 
@@ -490,8 +534,24 @@ class RaeScheduler implements Scheduler {
    * not asked through their mailboxes (which a burst of fires may fill).
    */
   #refreshDepth(): void {
-    const q = this.#queueHandlers?.depth({}) ?? { scheduled: 0 };
+    const q = queueFacts(this.#queue);
     this.#queueDepth = { depth: this.#engine?.readyCount ?? 0, scheduled: q.scheduled, running: this.#engine?.runningCount ?? 0 };
+  }
+
+  /** What the monitor shows, read on this thread at the moment it asks. */
+  async #live(jobs: boolean): Promise<LiveValues> {
+    // A hub in a thread: its health after what it was told so far (its facts may lag a tell).
+    if (this.#triggersInThread) await this.#triggers?.ask('health', {}, { timeoutMs: TRIGGERS_HEALTH_DEADLINE_MS }).catch(() => undefined);
+    let components: LiveValues['components'];
+    try {
+      components = this.#health.health().components;
+    } catch (err) {
+      components = { error: err instanceof Error ? err.message : String(err) };
+    }
+    const live: LiveValues = { queue: this.#queueDepth, components, lostEvents: this.#eventsLost };
+    if (!jobs) return live;
+    const view = this.#view();
+    return { ...live, jobs: await view.jobCounts(), rollup: view.rollup() };
   }
 
   /** The read view (open once the scheduler actor has started). */
@@ -510,7 +570,8 @@ class RaeScheduler implements Scheduler {
       storeFault: (fault) => this.#persistence.ask('injectFault', fault),
       executorFault: (fault) => this.#executor.ask('injectFault', fault),
       fault: (actor) => this.#system.fault(actor),
-      throwIn: (actor, type, times) => this.#crashes.arm(actor, type, times),
+      // In a thread, the worker's own injector is armed (the main one never sees its messages).
+      throwIn: (actor, type, times) => { if (!this.#system.armCrash(actor, type, times)) this.#crashes.arm(actor, type, times); },
       children: () => this.#system.children(),
       commitStats: () => this.#scheduler.ask('commitStats', {}),
     };
@@ -594,7 +655,7 @@ class RaeScheduler implements Scheduler {
 
   async health(): Promise<Health> {
     try {
-      return await this.#askMonitor(() => this.#monitor.ask('health', {}), (m) => m.health());
+      return await this.#askMonitor(() => this.#monitor.ask('health', {}), (m) => m.health({}));
     } catch {
       // The monitor itself is down: the checks read memory only, so answer without it.
       const h = this.#health.health();
@@ -603,11 +664,11 @@ class RaeScheduler implements Scheduler {
   }
   async stats(): Promise<Stats> {
     this.#refreshDepth();
-    return this.#askMonitor(() => this.#monitor.ask('stats', {}), (m) => m.stats());
+    return this.#askMonitor(() => this.#monitor.ask('stats', {}), (m) => m.stats({}));
   }
   async metrics(): Promise<string> {
     this.#refreshDepth();
-    return this.#askMonitor(() => this.#monitor.ask('metrics', {}), (m) => m.metrics());
+    return this.#askMonitor(() => this.#monitor.ask('metrics', {}), (m) => m.metrics({}));
   }
   backup(): Promise<BackupDocument> {
     return this.#persistence.ask('backup', { createdAt: iso(this.#opts.clock.now()) });

@@ -60,6 +60,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
   #failed = 0;
   #refused = 0;
   #restarts = 0;
+  #facts: unknown = undefined;
 
   constructor(o: CellOptions) {
     this.name = o.name;
@@ -92,6 +93,28 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
       processed: this.#processed, failed: this.#failed, refused: this.#refused,
       queued: this.#queued, restarts: this.#restarts, alive: this.#current !== null,
     };
+  }
+
+  facts(): unknown {
+    return this.#facts;
+  }
+
+  /** Stores what the actor published (ActorContext.publish). @internal */
+  setFacts(value: unknown): void {
+    this.#facts = value;
+  }
+
+  /** The current incarnation's {@link Incarnation.quiet} (true when none). @internal */
+  quiet(): Promise<boolean> {
+    return this.#current?.quiet?.() ?? Promise.resolve(true);
+  }
+
+  /** Arms crash injection in the current worker incarnation; false if it has none. @internal */
+  armInThread(type: string, times: number): boolean {
+    const inc = this.#current;
+    if (inc?.arm === undefined) return false;
+    inc.arm(type, times);
+    return true;
   }
 
   /**

@@ -67,6 +67,8 @@ interface VirtualTimer {
   dueMono: number;
   seq: number;
   cb: () => void;
+  /** A timer of another thread (thread-clock.ts): says, once run there, whether it started work. */
+  remote?: () => Promise<boolean>;
 }
 
 /**
@@ -85,9 +87,29 @@ export class VirtualClock implements Clock {
   #nextId = 1;
   #timers = new Map<number, VirtualTimer>();
   #settlers = new Set<() => Promise<void>>();
+  /** Time mirrored for thread actors (see {@link shared}); null until one asks. */
+  #shared: Float64Array | null = null;
 
   constructor(startMs: number = Date.parse('2030-01-01T00:00:00Z')) {
     this.#wall = startMs;
+  }
+
+  /**
+   * The current wall and monotonic time, `[wall, mono]`, in memory shared with worker threads:
+   * a thread actor's clock (src/runtime/thread-clock.ts) reads `now()` and `monotonic()` from it
+   * synchronously while this clock drives its timers over a port. Kept up to date from the first
+   * call on (a plain store per time step).
+   */
+  shared(): Float64Array {
+    this.#shared ??= new Float64Array(new SharedArrayBuffer(16));
+    this.#sync();
+    return this.#shared;
+  }
+
+  #sync(): void {
+    if (this.#shared === null) return;
+    this.#shared[0] = this.#wall;
+    this.#shared[1] = this.#mono;
   }
 
   now(): number {
@@ -103,6 +125,17 @@ export class VirtualClock implements Clock {
   }
   clearTimeout(handle: TimerHandle): void {
     this.#timers.delete(handle.id);
+  }
+
+  /**
+   * A timer whose callback runs in another thread: `run` fires it there and resolves whether it
+   * started asynchronous work (then the clock settles before moving on, as for a local callback
+   * that did). @internal for thread-clock.ts
+   */
+  setRemoteTimeout(run: () => Promise<boolean>, ms: number): TimerHandle {
+    const id = this.#nextId++;
+    this.#timers.set(id, { id, dueMono: this.#mono + Math.max(0, ms), seq: this.#seq++, cb: () => void run(), remote: run });
+    return { id };
   }
 
   /**
@@ -149,11 +182,13 @@ export class VirtualClock implements Clock {
       if (t === undefined || t.dueMono > target) break;
       this.#wall += t.dueMono - this.#mono;
       this.#mono = t.dueMono;
+      this.#sync();
       this.#timers.delete(t.id);
-      if (startsAsyncWork(t.cb)) await this.settle();
+      if (t.remote !== undefined ? await t.remote() : startsAsyncWork(t.cb)) await this.settle();
     }
     this.#wall += target - this.#mono;
     this.#mono = target;
+    this.#sync();
     await this.settle();
   }
 
@@ -168,6 +203,7 @@ export class VirtualClock implements Clock {
    */
   jump(deltaMs: number): void {
     this.#wall += deltaMs;
+    this.#sync();
   }
 
   /**
@@ -177,6 +213,7 @@ export class VirtualClock implements Clock {
   async sleep(ms: number): Promise<void> {
     this.#wall += ms;
     this.#mono += ms;
+    this.#sync();
     for (;;) {
       const t = this.#earliest();
       if (t === undefined || t.dueMono > this.#mono) break;
@@ -200,8 +237,8 @@ export class VirtualClock implements Clock {
 let created = 0;
 const watch = createHook({ init: () => void created++ });
 
-/** Runs `cb` and tells whether it created any asynchronous resource (promise, immediate, timer, I/O). */
-function startsAsyncWork(cb: () => void): boolean {
+/** Runs `cb` and tells whether it created any asynchronous resource (promise, immediate, timer, I/O). @internal */
+export function startsAsyncWork(cb: () => void): boolean {
   created = 0;
   watch.enable();
   try {

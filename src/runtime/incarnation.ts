@@ -16,6 +16,14 @@ export interface Incarnation extends Child {
   kill(): Promise<void>;
   /** Ends this incarnation as a crash, now (fault injection: tests, benches, chaos drivers). */
   fault(): Promise<void>;
+  /**
+   * Resolves true if nothing is going on in it that the caller cannot see (a worker settled, no
+   * message in transit on its side channels); false if something moved meanwhile (ask again).
+   * Absent: quiet whenever its mailbox is (main-thread incarnations).
+   */
+  quiet?(): Promise<boolean>;
+  /** Crash injection in a worker: the next `times` messages `type` throw. */
+  arm?(type: string, times: number): void;
 }
 
 /**

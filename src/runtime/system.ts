@@ -9,7 +9,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import type { Logger } from '../model';
 import { ActorCell } from './actor-cell';
 import type { BackoffOptions } from './backoff';
-import type { Clock } from './clock';
+import { VirtualClock, type Clock } from './clock';
 import { EventBus } from './event-bus';
 import { MainIncarnation, loadFactory, type Incarnation } from './incarnation';
 import { Supervisor, type ExitReason, type Intensity, type RestartType, type SupervisorEvent } from './supervisor';
@@ -148,7 +148,9 @@ export class ActorSystem {
       const p = typeof spec.peers === 'function' ? spec.peers() : spec.peers ?? {};
       return p as Record<string, PeerRef<Handlers>>;
     };
-    const ctx = (): ActorContext => ({ name: spec.name, peers: peersOf() });
+    // The cell is made below (#spawn); facts published before it exists cannot happen (no start yet).
+    const publish = (facts: unknown): void => this.#cells.get(spec.name)?.setFacts(facts);
+    const ctx = (): ActorContext => ({ name: spec.name, peers: peersOf(), clock: this.#clock, publish });
     if ('factory' in spec) {
       if (typeof spec.factory !== 'function') throw new ValidationError(`actor '${spec.name}': factory must be a function`, 'factory');
       const factory = spec.factory as unknown as ActorFactory<unknown>;
@@ -165,6 +167,7 @@ export class ActorSystem {
     if (placement !== 'thread') throw new ValidationError(`actor '${spec.name}': placement must be 'main' or 'thread', got ${String(placement)}`, 'placement');
     const launcher = new ThreadLauncher({
       name: spec.name, logic, init: spec.init, peers: peersOf, resourceLimits: spec.resourceLimits, onUnexpectedError: policy,
+      publish, ...(this.#clock instanceof VirtualClock ? { virtualClock: this.#clock } : {}),
     }, spec.standby === true);
     const ref = this.#spawn(spec, () => launcher.start());
     this.#launchers.set(spec.name, launcher);
@@ -193,11 +196,23 @@ export class ActorSystem {
       if (busy.length === 0) {
         // One more turn: a finishing handler may have just sent another message.
         await new Promise<void>((r) => setImmediate(r));
-        if (![...this.#cells.values()].some((c) => c.busy)) return;
+        if ([...this.#cells.values()].some((c) => c.busy)) continue;
+        // Thread actors with peers or timers may be working without a message queued here
+        // (a timer that fired in the worker, a tell on its way): each must say it is quiet.
+        const quiet = await Promise.all([...this.#cells.values()].map((c) => c.quiet()));
+        if (quiet.every(Boolean) && ![...this.#cells.values()].some((c) => c.busy)) return;
         continue;
       }
       await Promise.race(busy.map((c) => c.changed()));
     }
+  }
+
+  /**
+   * Crash injection inside a thread actor's worker: its next `times` messages `type` throw a plain
+   * Error. False if `name` is not running in a thread now. @internal for tests
+   */
+  armCrash(name: string, type: string, times = 1): boolean {
+    return this.#cells.get(name)?.armInThread(type, times) ?? false;
   }
 
   /** Stops every actor in reverse start order (each within its shutdownMs). Idempotent. */

@@ -12,9 +12,12 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ActorStoppedError, ValidationError } from '../errors';
+import { SystemClock, settle, type Clock } from './clock';
+import { CrashInjector } from './crash-injection';
 import { checkHandlers, crashPolicy, handlerOf, loadFactory } from './incarnation';
+import { PortClock } from './thread-clock';
 import { STOP_HANDLER, type ActorFactory, type Handlers } from './types';
-import { PortPeerRef, settled, toWireError, type HostReply, type HostRequest, type ThreadBoot, type WireResult } from './wire';
+import { PortPeerRef, Traffic, settled, toWireError, type HostReply, type HostRequest, type ThreadBoot, type TrafficCount, type WireResult } from './wire';
 
 function main(): void {
   const port = parentPort;
@@ -23,23 +26,31 @@ function main(): void {
   const isCrash = crashPolicy(boot.onUnexpectedError);
   let factory: ActorFactory<unknown> | null = null;
   let handlers: Handlers | null = null;
+  // Messages on the side channels (peers, clock), for the system's quiescence.
+  const traffic = new Traffic();
+  // RAE_SCHED_INJECT_CRASH is inherited from the process; tests arm it with `arm`.
+  const crashes = new CrashInjector();
   const reply = (r: HostReply): void => {
     try {
       port.postMessage(r);
     } catch (err) {
       // The value is not structured-clonable: the call fails instead of hanging.
       const result: WireResult = { ok: false, error: toWireError(err), crash: false };
-      port.postMessage(r.kind === 'reply' ? { kind: 'reply', id: r.id, result } : { kind: r.kind, result });
+      if (r.kind === 'reply') port.postMessage({ kind: 'reply', id: r.id, result });
+      else if (r.kind === 'loaded' || r.kind === 'ready') port.postMessage({ kind: r.kind, result });
+      // Unclonable facts are not published (the readers keep the last ones).
     }
   };
   const start = (m: Extract<HostRequest, { kind: 'start' }>): void => {
     const peers: Record<string, PortPeerRef<Handlers>> = {};
     for (const [name, p] of Object.entries(m.peers)) {
-      peers[name] = new PortPeerRef(name, p as MessagePort, () => new ActorStoppedError(`actor '${boot.name}': peer '${name}' is gone (channel closed)`));
+      peers[name] = new PortPeerRef(name, p as MessagePort, () => new ActorStoppedError(`actor '${boot.name}': peer '${name}' is gone (channel closed)`), traffic);
     }
+    const clock: Clock = m.clock === null ? new SystemClock() : new PortClock(m.clock, traffic, () => reply({ kind: 'clockUsed' }));
+    const publish = (value: unknown): void => reply({ kind: 'facts', value });
     void settled(async () => {
       if (factory === null) throw new ValidationError(`actor '${boot.name}': module not loaded`, 'logic');
-      handlers = checkHandlers(boot.name, await factory(m.init, { name: boot.name, peers }));
+      handlers = crashes.wrap(boot.name, checkHandlers(boot.name, await factory(m.init, { name: boot.name, peers, clock, publish })));
     }, () => false).then((result) => reply({ kind: 'ready', result }));
   };
   port.on('message', (m: HostRequest) => {
@@ -50,6 +61,14 @@ function main(): void {
         if (handlers === null) throw new ValidationError(`actor '${boot.name}' is not initialised`, 'init');
         return handlerOf(boot.name, handlers, m.message.type)(m.message.payload);
       }, isCrash).then((result) => reply({ kind: 'reply', id: m.id, result }));
+    } else if (m.kind === 'quiet') {
+      // Let what the last messages started run, then say what went over the side channels.
+      void settled(async () => {
+        await settle();
+        return { sent: traffic.sent, received: traffic.received } satisfies TrafficCount;
+      }, () => false).then((result) => reply({ kind: 'reply', id: m.id, result }));
+    } else if (m.kind === 'arm') {
+      crashes.arm(boot.name, m.type, m.times);
     } else {
       void settled(() => (handlers?.[STOP_HANDLER] as (() => unknown) | undefined)?.call(handlers), () => false)
         .then((result) => reply({ kind: 'reply', id: m.id, result }));

@@ -16,8 +16,10 @@ import { join } from 'node:path';
 import { ActorStoppedError } from '../errors';
 import { deadError, deferred, type Incarnation } from './incarnation';
 import type { ExitReason } from './supervisor';
+import type { VirtualClock } from './clock';
+import { serveClock } from './thread-clock';
 import { ActorCrash, type ActorLogic, type Handlers, type PeerRef, type UnexpectedErrorPolicy } from './types';
-import { PortCaller, fromWireError, servePeer, type HostReply, type HostRequest, type ThreadBoot, type WireResult } from './wire';
+import { PortCaller, Traffic, fromWireError, servePeer, type ClockBoot, type HostReply, type HostRequest, type ThreadBoot, type TrafficCount, type WireResult } from './wire';
 
 /** The built generic worker entry (next to this file). */
 export const THREAD_ENTRY = join(__dirname, 'thread-entry.js');
@@ -31,6 +33,10 @@ export interface ThreadSpec {
   peers?: () => Record<string, PeerRef<Handlers>>;
   resourceLimits?: ResourceLimits;
   onUnexpectedError?: UnexpectedErrorPolicy;
+  /** The system's clock when it is virtual: the thread's timers run on it (thread-clock.ts). */
+  virtualClock?: VirtualClock;
+  /** Receives the facts the actor publishes. */
+  publish?: (facts: unknown) => void;
 }
 
 /**
@@ -45,6 +51,7 @@ class BootedWorker {
   lastError: unknown;
   onReply: (id: number, result: WireResult) => void = () => undefined;
   onExit: (code: number) => void = () => undefined;
+  onClockUsed: () => void = () => undefined;
 
   constructor(spec: ThreadSpec) {
     const boot: ThreadBoot = { name: spec.name, module: spec.logic.module, export: spec.logic.export, onUnexpectedError: spec.onUnexpectedError ?? 'reject' };
@@ -55,6 +62,8 @@ class BootedWorker {
     this.worker.on('message', (m: HostReply) => {
       if (m.kind === 'loaded') this.loaded.resolve(m.result);
       else if (m.kind === 'ready') this.ready.resolve(m.result);
+      else if (m.kind === 'facts') spec.publish?.(m.value);
+      else if (m.kind === 'clockUsed') this.onClockUsed();
       else this.onReply(m.id, m.result);
     });
     this.worker.on('error', (err) => { this.lastError = err; });
@@ -131,6 +140,10 @@ export class ThreadIncarnation implements Incarnation {
   readonly #caller: PortCaller;
   readonly #exit = deferred<ExitReason>();
   readonly #closePeers: Array<() => void> = [];
+  /** Messages on the side channels (peer ports, clock port), for {@link quiet}. */
+  readonly #traffic = new Traffic();
+  /** Takes part in quiescence: it has peers or armed a timer on the (virtual) clock. */
+  #active = false;
   #state: 'starting' | 'running' | 'stopping' | 'dead' = 'starting';
   /** Calls in flight (several when the actor's concurrency allows): stop() lets them finish. */
   readonly #inflight = new Set<Promise<unknown>>();
@@ -163,6 +176,7 @@ export class ThreadIncarnation implements Incarnation {
     this.#caller = new PortCaller(this.#worker);
     booted.onReply = (id, result) => this.#caller.onReply(id, result);
     booted.onExit = (code) => this.#onExit(code);
+    booted.onClockUsed = () => { this.#active = true; };
     if (booted.exited !== null) this.#onExit(booted.exited);
     // Announced when the incarnation adopts its worker (a standby spare is not announced until
     // then), so the probe's crash() hits the worker that serves the actor.
@@ -222,6 +236,32 @@ export class ThreadIncarnation implements Incarnation {
     await this.#worker.terminate();
   }
 
+  /**
+   * True when the worker settled with nothing in transit on its side channels since the last
+   * look; false when something moved (the system asks again). A worker with neither peers nor
+   * timers is quiet whenever its mailbox is.
+   */
+  async quiet(): Promise<boolean> {
+    if (!this.#active || this.#state !== 'running') return true;
+    const t = this.#traffic;
+    const before = { sent: t.sent, received: t.received };
+    let r: WireResult;
+    try {
+      r = await this.#caller.call((id): HostRequest => ({ kind: 'quiet', id }));
+    } catch {
+      return true;
+    }
+    if (!r.ok) return true;
+    const theirs = r.value as TrafficCount;
+    // What it sent before it settled must have arrived (other ports: no order with the reply).
+    await t.receivedAtLeast(theirs.sent, this.exited);
+    return theirs.received === before.sent && theirs.sent === before.received && t.sent === before.sent;
+  }
+
+  arm(type: string, times: number): void {
+    this.#worker.postMessage({ kind: 'arm', type, times } satisfies HostRequest);
+  }
+
   /** Terminates the worker as if it had crashed. @internal for tests of crash handling. */
   async terminateForTest(): Promise<void> {
     await this.#worker.terminate();
@@ -232,11 +272,20 @@ export class ThreadIncarnation implements Incarnation {
     const ports: Record<string, MessagePort> = {};
     for (const [peer, ref] of Object.entries(spec.peers?.() ?? {})) {
       const { port1, port2 } = new MessageChannel();
-      this.#closePeers.push(servePeer(port1, ref));
+      this.#closePeers.push(servePeer(port1, ref, this.#traffic));
       ports[peer] = port2;
+      this.#active = true;
+    }
+    let clock: ClockBoot | null = null;
+    const transfer: MessagePort[] = Object.values(ports);
+    if (spec.virtualClock !== undefined) {
+      const { port1, port2 } = new MessageChannel();
+      this.#closePeers.push(serveClock(port1, spec.virtualClock, this.#traffic));
+      clock = { shared: spec.virtualClock.shared(), port: port2 };
+      transfer.push(port2);
     }
     // Throws DataCloneError if init is not structured-clonable: the start fails.
-    this.#worker.postMessage({ kind: 'start', init: spec.init, peers: ports } satisfies HostRequest, Object.values(ports));
+    this.#worker.postMessage({ kind: 'start', init: spec.init, peers: ports, clock } satisfies HostRequest, transfer);
   }
 
   #onExit(code: number): void {

@@ -1,3 +1,5 @@
+import type { Clock } from './clock';
+
 /**
  * The runtime's public shapes: actor behaviour ({@link Handlers}), the stable {@link ActorRef} that
  * callers hold, and the {@link RuntimeEvent}s the system publishes.
@@ -61,6 +63,17 @@ export interface ActorContext<P extends PeerMap = PeerMap> {
   readonly name: string;
   /** Refs to the peers given in the spawn spec (`peers`), wherever each of them runs. */
   readonly peers: P;
+  /**
+   * The actor's clock: the system's on the main thread; in a worker thread its own real clock,
+   * or — when the system runs on a VirtualClock — a proxy driven by it (src/runtime/thread-clock.ts).
+   */
+  readonly clock: Clock;
+  /**
+   * Publishes a small snapshot of this actor's facts (structured-clonable) that main-thread readers
+   * get from {@link ActorRef.facts} without a message: read paths and health that must answer while
+   * the mailbox is busy. On the main thread it is stored at once; from a worker it is posted.
+   */
+  publish(facts: unknown): void;
 }
 
 /**
@@ -142,6 +155,8 @@ export interface ActorStats {
  */
 export interface ActorRef<H extends Handlers> extends PeerRef<H> {
   stats(): ActorStats;
+  /** The facts the actor last published (`ctx.publish`), kept across restarts; undefined before any. */
+  facts(): unknown;
 }
 
 /**

@@ -33,15 +33,63 @@ export type AnyMessage = { type: string; payload: unknown };
  * boots and loads the actor's module before it (so a standby worker can wait, module loaded).
  */
 export type HostRequest =
-  | { kind: 'start'; init: unknown; peers: Record<string, MessagePortLike> }
+  | { kind: 'start'; init: unknown; peers: Record<string, MessagePortLike>; clock: ClockBoot | null }
   | { kind: 'invoke'; id: number; message: AnyMessage }
-  | { kind: 'stop'; id: number };
+  | { kind: 'stop'; id: number }
+  /** Settle, then reply with the worker's {@link TrafficCount} (the system's quiescence, tests only). */
+  | { kind: 'quiet'; id: number }
+  /** Crash injection: the next `times` messages `type` throw a plain Error (tests). */
+  | { kind: 'arm'; type: string; times: number };
+
+/**
+ * A thread actor's clock when the system runs on a VirtualClock: time read from memory shared with
+ * it, timers registered over `port` (src/runtime/thread-clock.ts). Null: the thread's own real clock.
+ */
+export interface ClockBoot {
+  shared: Float64Array;
+  port: MessagePortLike;
+}
+
+/** Messages a worker posted and received on its peer and clock ports (quiescence). */
+export interface TrafficCount {
+  sent: number;
+  received: number;
+}
+
+/**
+ * Counts the messages one side posted and received on a worker's side channels (peer ports, clock
+ * port). The two sides' counts match when nothing is in transit: that, and the worker having
+ * settled, is what "this thread actor is quiet" means (ActorSystem.quiescent).
+ * @internal
+ */
+export class Traffic implements TrafficCount {
+  sent = 0;
+  received = 0;
+  #waiters: Array<() => void> = [];
+
+  /** Counts one received message. */
+  got(): void {
+    this.received++;
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** Resolves once `received >= n`, or when `gone` resolves. */
+  async receivedAtLeast(n: number, gone: Promise<unknown>): Promise<void> {
+    let ended = false;
+    void gone.then(() => { ended = true; for (const w of this.#waiters.splice(0)) w(); });
+    while (this.received < n && !ended) await new Promise<void>((r) => this.#waiters.push(r));
+  }
+}
 
 /** Worker → main, on the host channel. `loaded`: module loaded (or not); `ready`: the factory ran (or failed). */
 export type HostReply =
   | { kind: 'loaded'; result: WireResult }
   | { kind: 'ready'; result: WireResult }
-  | { kind: 'reply'; id: number; result: WireResult };
+  | { kind: 'reply'; id: number; result: WireResult }
+  /** The actor published its facts (ActorContext.publish): main-thread readers see `value`. */
+  | { kind: 'facts'; value: unknown }
+  /** The actor armed its first timer: from now on it takes part in quiescence. */
+  | { kind: 'clockUsed' };
 
 /** Thread actor → the main-side server of one of its peers; `M` is the peer's message union. */
 export type PeerRequest<M extends AnyMessage = AnyMessage> =
@@ -159,10 +207,11 @@ export class PortPeerRef<H extends Handlers> implements PeerRef<H> {
   readonly #caller: PortCaller;
   #closed = false;
 
-  constructor(name: string, port: MessagePortLike & { on(event: 'close', l: () => void): unknown }, closedError: () => Error) {
+  constructor(name: string, port: MessagePortLike & { on(event: 'close', l: () => void): unknown }, closedError: () => Error, traffic?: Traffic) {
     this.name = name;
-    this.#caller = new PortCaller(port);
+    this.#caller = new PortCaller(counted(port, traffic));
     port.on('message', (m) => {
+      traffic?.got();
       const r = m as PeerReply;
       if (r.kind === 'reply') this.#caller.onReply(r.id, r.result);
     });
@@ -194,9 +243,11 @@ export class PortPeerRef<H extends Handlers> implements PeerRef<H> {
  * stable ActorRef: its mailbox, its stash while it restarts, its deadlines). Returns a function
  * that stops serving and closes the port (the thread side then fails its calls in flight).
  */
-export function servePeer<H extends Handlers>(port: MessagePortLike & { close(): void }, ref: PeerRef<H>): () => void {
+export function servePeer<H extends Handlers>(raw: MessagePortLike & { close(): void }, ref: PeerRef<H>, traffic?: Traffic): () => void {
   let open = true;
-  port.on('message', (m) => {
+  const port = counted(raw, traffic);
+  raw.on('message', (m) => {
+    traffic?.got();
     const req = m as PeerRequest<MessageOf<H> & AnyMessage>;
     const { type, payload } = req.message as { type: MessageType<H>; payload: PayloadOf<H, MessageType<H>> };
     if (req.kind === 'tell') {
@@ -217,6 +268,18 @@ export function servePeer<H extends Handlers>(port: MessagePortLike & { close():
   });
   return () => {
     open = false;
-    port.close();
+    raw.close();
+  };
+}
+
+/** `port` whose posts are counted in `traffic` (as is when none). @internal */
+export function counted<P extends MessagePortLike>(port: P, traffic: Traffic | undefined): MessagePortLike {
+  if (traffic === undefined) return port;
+  return {
+    postMessage: (value, transferList) => {
+      port.postMessage(value, transferList);
+      traffic.sent++;
+    },
+    on: (event, listener) => port.on(event, listener),
   };
 }

@@ -8,9 +8,9 @@
  * The task side (RunRequest / RunResult, src/actors/executor/types.ts) is unchanged: one Piscina
  * task per run.
  */
-import type { Logger } from '../../model';
-import { ActorCrash, CRASH_HANDLER, STOP_HANDLER } from '../../runtime/types';
+import { peerLogger, type LogHandlers } from '../../runtime/log-peer';
 import { runSliced } from '../../runtime/slice';
+import { ActorCrash, CRASH_HANDLER, STOP_HANDLER, type ActorContext, type PeerRef } from '../../runtime/types';
 import { containment } from '../../workers/run/cgroup-detect';
 import { ExecutorPool } from './pool';
 import type { CancelReason, RunRequest, RunResult } from './types';
@@ -22,12 +22,21 @@ export interface FinishedRun {
   result: RunResult;
 }
 
-/** Init of the executor actor (main thread: it holds callbacks). */
+/** Init of the executor actor (plain data: it may start in a worker thread). */
 export interface ExecutorInit {
   maxConcurrent: number;
-  logger?: Logger;
-  /** Every result of one event-loop turn, in one call. */
-  onFinished(results: FinishedRun[]): void;
+}
+
+/** What the executor says to its owner (the scheduler actor): a sub-protocol of the scheduler's. */
+export type ExecutorOwner = {
+  /** Every result of one event-loop turn, in one message. */
+  runsFinished(p: { results: FinishedRun[] }): unknown;
+};
+
+/** The executor's peers. */
+export interface ExecutorPeers {
+  owner: PeerRef<ExecutorOwner>;
+  log?: PeerRef<LogHandlers>;
 }
 
 /**
@@ -65,11 +74,12 @@ export type ExecutorHandlers = {
   [CRASH_HANDLER](): Promise<void>;
 };
 
-/** Builds an executor incarnation with its own pool. */
-export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
-  const pool = new ExecutorPool({ maxConcurrent: init.maxConcurrent, logger: init.logger });
+/** Builds an executor incarnation with its own pool (main thread or its own worker thread: placement). */
+export function createExecutorHandlers(init: ExecutorInit, ctx: ActorContext<ExecutorPeers>): ExecutorHandlers {
+  const logger = peerLogger(ctx.peers.log);
+  const pool = new ExecutorPool({ maxConcurrent: init.maxConcurrent, logger });
   // Which containment the runs get (docs/jobs.md "Containment"): detected once here, said once.
-  init.logger?.info({ containment: containment().summary }, 'run containment');
+  logger.info({ containment: containment().summary }, 'run containment');
   const active = new Map<string, (reason: CancelReason) => void>();
   /** Runs whose results nobody wants any more (their scheduler incarnation is gone). */
   const disowned = new Set<string>();
@@ -83,7 +93,7 @@ export function createExecutorHandlers(init: ExecutorInit): ExecutorHandlers {
     if (done.length === 0) return;
     const out = done;
     done = [];
-    init.onFinished(out);
+    ctx.peers.owner.tell('runsFinished', { results: out });
   };
   const finished = (runId: string, result: RunResult): void => {
     if (dead || disowned.delete(runId)) return;

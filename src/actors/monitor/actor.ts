@@ -2,27 +2,59 @@
  * The monitor actor: a {@link Monitor} behind a supervised mailbox. The scheduler never waits for
  * it: bus events are collected per turn and told to it in one `observe` message; `health`,
  * `stats` and `metrics` are asks to this mailbox (never the scheduler's), answered from the
- * monitor's counters and the probes' live values.
+ * monitor's counters and the live values it asks its `probes` peer for (with a deadline) right
+ * before answering.
  *
  * Let it crash (spawned with `onUnexpectedError: 'crash'`): a restarted monitor is rebuilt from what
  * outlives it — `stats` reads run counts and durations from the store's rollup, restarts from the
- * supervisor, the queue and jobs from probes, uptime from the scheduler's start (`startedMono`);
+ * supervisor, the queue and jobs from probes, uptime from the scheduler's start (`startedAt`);
  * job names are seeded again from the store. Only the Prometheus counters and histograms of THIS
  * process's events (runs, slots, lateness, restarts...) start again from zero, as after a process
  * restart: Prometheus' `rate`/`increase` treat the drop as a counter reset (docs/metrics.md).
+ *
+ * Module logic: the same code runs on the main thread or in its own worker thread (placement);
+ * its clock comes in `ctx`, the live values over the `probes` peer.
  */
-import type { Health, Stats } from '../../model';
+import type { ComponentHealth, Health, Stats } from '../../model';
 import type { SchedulerEvent } from '../../model/events';
-import { CRASH_HANDLER, STOP_HANDLER } from '../../runtime/types';
-import { Monitor, type MonitorOptions } from './monitor';
+import { CRASH_HANDLER, STOP_HANDLER, type ActorContext, type PeerRef } from '../../runtime/types';
+import type { RunRollup } from '../persistence/rollup';
+import { Monitor } from './monitor';
 
-/** What the monitor actor is started with (main thread: the probes are closures). */
+/** What the monitor actor is started with (plain data: it may start in a worker thread). */
 export interface MonitorInit {
-  options: MonitorOptions;
-  /** Names to seed metric labels with, read at every (re)start. */
-  names?(): Array<[string, string]>;
-  /** The monitor of each new incarnation. */
-  onMonitor?(m: Monitor): void;
+  /** Also expose this process's own metrics. @default false */
+  processMetrics?: boolean;
+  /**
+   * The scheduler's start (epoch ms on its clock): uptime counts from it, so it does not restart with
+   * the monitor. Wall time, not monotonic, because a thread's monotonic clock has its own origin.
+   * @default this incarnation's start
+   */
+  startedAt?: number;
+}
+
+/** Live values of the scheduler at one moment (what the monitor's answers show). */
+export interface LiveValues {
+  queue: { depth: number; running: number; scheduled: number };
+  /** Each component's health, or why they could not be read. */
+  components: Record<string, ComponentHealth> | { error: string };
+  /** Only when asked for (`jobs: true`). */
+  jobs?: { total: number; enabled: number; paused: number; done: number };
+  rollup?: RunRollup;
+  lostEvents: number;
+}
+
+/** The protocol of the monitor's `probes` peer (served on the main thread by the scheduler). */
+export type MonitorProbeHandlers = {
+  /** `jobs`: also the job counts and the store's rollup (stats, metrics). */
+  live(p: { jobs: boolean }): LiveValues | Promise<LiveValues>;
+  /** Job names to seed metric labels with. */
+  names(p: Record<string, never>): Array<[string, string]>;
+};
+
+/** The monitor's peers. */
+export interface MonitorPeers {
+  probes: PeerRef<MonitorProbeHandlers>;
 }
 
 /** The monitor actor's messages. */
@@ -37,21 +69,55 @@ export type MonitorHandlers = {
   [CRASH_HANDLER](): void;
 };
 
-/** Builds an incarnation. */
-export function createMonitorHandlers(init: MonitorInit): MonitorHandlers {
-  const monitor = new Monitor(init.options);
-  const names = init.names?.();
-  if (names !== undefined) monitor.seedNames(names);
-  init.onMonitor?.(monitor);
+/** The answers of one incarnation, callable without its mailbox (main placement's late path). */
+export type MonitorAnswers = Pick<MonitorHandlers, 'health' | 'stats' | 'metrics'>;
+
+/** Longest wait for the probes' live values (real time is the caller's business: this is the clock's). */
+const PROBE_TIMEOUT_MS = 10_000;
+
+const NO_JOBS = { total: 0, enabled: 0, paused: 0, done: 0 };
+
+/** Builds an incarnation; `onAnswers` (main thread only) gets its answers for the late path. */
+export async function buildMonitor(init: MonitorInit, ctx: ActorContext<MonitorPeers>, onAnswers?: (a: MonitorAnswers) => void): Promise<MonitorHandlers> {
+  const { probes } = ctx.peers;
+  let live: LiveValues = { queue: { depth: 0, running: 0, scheduled: 0 }, components: {}, lostEvents: 0 };
+  const monitor = new Monitor({
+    clock: ctx.clock, processMetrics: init.processMetrics === true,
+    startedMono: init.startedAt === undefined ? undefined : ctx.clock.monotonic() - Math.max(0, ctx.clock.now() - init.startedAt),
+    probes: {
+      queue: () => live.queue,
+      components: () => {
+        if ('error' in live.components && typeof live.components.error === 'string') throw new Error(live.components.error);
+        return live.components as Record<string, ComponentHealth>;
+      },
+      jobs: async () => live.jobs ?? NO_JOBS,
+      // Undefined (no store yet): the monitor counts the runs it saw itself.
+      rollup: () => live.rollup as RunRollup,
+      lostEvents: () => live.lostEvents,
+    },
+  });
+  monitor.seedNames(await probes.ask('names', {}, { timeoutMs: PROBE_TIMEOUT_MS }));
+  const refresh = async (jobs: boolean): Promise<void> => {
+    live = await probes.ask('live', { jobs }, { timeoutMs: PROBE_TIMEOUT_MS });
+  };
+  const answers: MonitorAnswers = {
+    health: async () => { await refresh(false); return monitor.health(); },
+    stats: async () => { await refresh(true); return monitor.stats(); },
+    metrics: async () => { await refresh(true); return monitor.metrics(); },
+  };
+  onAnswers?.(answers);
   return {
     observe: ({ events }) => monitor.observe(events),
     seedNames: ({ names: n }) => monitor.seedNames(n),
-    health: () => monitor.health(),
-    stats: () => monitor.stats(),
-    metrics: () => monitor.metrics(),
+    ...answers,
     heartbeat: () => true,
     [STOP_HANDLER]: () => monitor.stop(),
     // A crashed incarnation follows nothing more (the next one is told the events from now on).
     [CRASH_HANDLER]: () => monitor.stop(),
   };
+}
+
+/** Builds an incarnation (the module logic, for either placement). */
+export function createMonitorHandlers(init: MonitorInit, ctx: ActorContext<MonitorPeers>): Promise<MonitorHandlers> {
+  return buildMonitor(init, ctx);
 }

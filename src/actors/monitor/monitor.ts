@@ -95,16 +95,25 @@ export class Monitor {
    * returned promise settles once all are in.
    */
   observe(events: readonly SchedulerEvent[]): void | Promise<void> {
-    return runSliced(events, (e) => this.#take(e));
+    // Run counts are flushed once per slice (before each yield and at the end), not per event.
+    const flush = (): void => this.#flushRunCounts();
+    const sliced = runSliced(events, (e) => this.#takeOne(e), { beforeYield: flush });
+    if (sliced === undefined) return flush();
+    return sliced.finally(flush);
   }
 
+  /** One event from the `events$` subscription. */
   #take(e: SchedulerEvent): void {
+    this.#takeOne(e);
+    this.#flushRunCounts();
+  }
+
+  #takeOne(e: SchedulerEvent): void {
     try {
       this.#observe(e);
     } catch {
       this.#droppedEvents++;
     }
-    this.#flushRunCounts();
   }
 
   /**

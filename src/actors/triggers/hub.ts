@@ -24,6 +24,8 @@ export interface TriggerHubOptions {
   logger?: Logger;
   /** Called when a job should fire; `reason` is one line for people (logs, `why`); `event`: what a watch saw. */
   onFire(jobId: string, reason: string, event?: RunEvent): void;
+  /** Called after a watch died or came back (its {@link TriggerHub.health} changed). */
+  onChange?(): void;
   /** Where conditions' signals are read. @default the real machine ({@link SystemSignals}) */
   signals?: SignalSource;
   /**
@@ -233,6 +235,7 @@ export class TriggerHub {
           if (this.#watches.get(jobId) !== watch) return;
           if (dead === null) this.#dead.delete(jobId);
           else this.#dead.set(jobId, dead);
+          this.#o.onChange?.();
         },
         ...(this.#subscribe ? { subscribe: this.#subscribe } : {}),
         ...this.#snapshotsOf(jobId),
