@@ -12,7 +12,7 @@ import type { Logger } from '../model';
 import type { Clock, TimerHandle } from './clock';
 import { deferred, type Deferred, type Incarnation } from './incarnation';
 import type { Child } from './supervisor';
-import { describeError, type ActorRef, type ActorStats, type AskOptions, type Handlers, type MessageType, type PayloadOf, type RefusalReason, type Reply, type RuntimeEvent } from './types';
+import { ActorCrash, describeError, type ActorRef, type ActorStats, type AskOptions, type Handlers, type MessageType, type PayloadOf, type RefusalReason, type Reply, type RuntimeEvent } from './types';
 
 /** Fully-filled options of one cell. @internal */
 export interface CellOptions {
@@ -25,6 +25,10 @@ export interface CellOptions {
   concurrency: number;
   askTimeoutMs: number;
   publish: (e: RuntimeEvent) => void;
+  /** Message types never refused for a full mailbox or stash (see SpawnCommon.unbounded). */
+  unbounded: ReadonlySet<string>;
+  /** Real-time deadline of one message of this type; past it the incarnation is crashed as hung. */
+  hangAfterMs: (type: string) => number;
 }
 
 interface Envelope {
@@ -164,8 +168,12 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
   #accept(env: Envelope): boolean {
     let reason: RefusalReason | null = null;
     if (this.#state === 'stopped') reason = 'stopped';
-    else if (this.#queued >= this.#o.mailboxSize) reason = 'full';
-    else if (this.#state === 'restarting' && this.#stashed >= this.#o.stashSize) reason = 'stash_full';
+    else if (!this.#o.unbounded.has(env.type)) {
+      // Owed work (a popped slot, a finished run) passes the bound; it still counts towards it,
+      // so callers from outside feel the back-pressure.
+      if (this.#queued >= this.#o.mailboxSize) reason = 'full';
+      else if (this.#state === 'restarting' && this.#stashed >= this.#o.stashSize) reason = 'stash_full';
+    }
     if (reason !== null) {
       this.#refused++;
       this.#o.publish({ type: 'mailbox.refused', at: new Date(this.#o.clock.now()).toISOString(), actor: this.name, messageType: env.type, reason });
@@ -200,7 +208,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
         return;
       }
       try {
-        const value = await inc.invoke(env.type, env.payload);
+        const value = await this.#invokeWatched(inc, env.type, env.payload);
         this.#processed++;
         this.#settle(env, undefined, value);
       } catch (err) {
@@ -211,6 +219,28 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
     } finally {
       this.#queued--;
       this.#notify();
+    }
+  }
+
+  /**
+   * Runs one message under the hang watchdog: a message still in flight past its deadline (real
+   * time: a virtual clock stands still while a handler hangs) crashes the incarnation as hung —
+   * a main-thread one is ended (its handler cannot be preempted; its result is dropped), a thread
+   * one has its worker terminated (a busy loop too). Its asker gets ActorDeadError at once; the
+   * supervisor restarts the actor and the messages behind it go to the next incarnation.
+   */
+  async #invokeWatched(inc: Incarnation, type: string, payload: unknown): Promise<unknown> {
+    const ms = this.#o.hangAfterMs(type);
+    if (!Number.isFinite(ms)) return inc.invoke(type, payload);
+    const watchdog = setTimeout(() => {
+      this.#o.publish({ type: 'actor.hung', at: new Date(this.#o.clock.now()).toISOString(), actor: this.name, messageType: type, afterMs: ms });
+      this.#o.logger.error({ actor: this.name, type, afterMs: ms }, 'actor hung: crashing it so that it restarts');
+      void inc.fault(new ActorCrash(`hung: message '${type}' did not finish within ${ms}ms`));
+    }, ms);
+    try {
+      return await inc.invoke(type, payload);
+    } finally {
+      clearTimeout(watchdog);
     }
   }
 

@@ -14,8 +14,11 @@ export interface Incarnation extends Child {
   /** Runs one message. Rejects with the handler's error, ActorDeadError (crash) or ActorStoppedError. */
   invoke(type: string, payload: unknown): Promise<unknown>;
   kill(): Promise<void>;
-  /** Ends this incarnation as a crash, now (fault injection: tests, benches, chaos drivers). */
-  fault(): Promise<void>;
+  /**
+   * Ends this incarnation as a crash, now: fault injection (tests, benches, chaos drivers) and the
+   * hang watchdog (`reason` says why; a thread's worker is terminated).
+   */
+  fault(reason?: Error): Promise<void>;
 }
 
 /**
@@ -154,8 +157,8 @@ export class MainIncarnation implements Incarnation {
     this.#exit.resolve({ normal: true });
   }
 
-  async fault(): Promise<void> {
-    const dead = deadError(this.#name, new ActorCrash('fault injected'));
+  async fault(reason?: Error): Promise<void> {
+    const dead = deadError(this.#name, reason ?? new ActorCrash('fault injected'));
     this.#pending.end(dead);
     this.#crash(dead);
   }

@@ -55,6 +55,21 @@ export interface SpawnCommon {
   shutdownMs?: number;
   /** `crash`: an unexpected (non-SchedulerError) handler error crashes the actor ("let it crash"). @default 'reject' */
   onUnexpectedError?: UnexpectedErrorPolicy;
+  /**
+   * Message types that are never refused for a full mailbox or restart stash: messages carrying
+   * work the system already accepted (a popped slot, a finished run, a commit's outcome), whose
+   * number is bounded by the system's own state (armed jobs, runs in flight), not by callers.
+   * Refusing one would lose that work. They still count towards the bound, so messages from
+   * outside are refused the sooner. Never list a type outside callers can send. @default none
+   */
+  unbounded?: readonly string[];
+  /**
+   * Hang deadline, real time: a message still in flight after this many ms crashes the
+   * incarnation as hung ('actor.hung' event), its asker gets ActorDeadError and the supervisor
+   * restarts it. A number for every message type, or a function of the type (Infinity: none).
+   * @default Infinity (no watchdog)
+   */
+  hangAfterMs?: number | ((type: string) => number);
 }
 
 /** Spec of a main-thread actor built by a function (closures welcome; it cannot move to a thread). */
@@ -87,6 +102,14 @@ export interface LogicSpawnSpec<F> extends SpawnCommon {
    * @default false
    */
   standby?: boolean;
+}
+
+/** The hang deadline function of a spawn spec, checked. */
+function hangDeadline(name: string, h: SpawnCommon['hangAfterMs']): (type: string) => number {
+  if (h === undefined) return () => Infinity;
+  if (typeof h === 'function') return h;
+  if (!(h > 0)) throw new ValidationError(`actor '${name}': hangAfterMs must be > 0, got ${h}`, 'hangAfterMs');
+  return () => h;
 }
 
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -234,6 +257,8 @@ export class ActorSystem {
     const cell = new ActorCell<Handlers>({
       name: spec.name, clock: this.#clock, logger: this.#logger, mailboxSize, stashSize, concurrency,
       askTimeoutMs: this.#askTimeoutMs, publish: (e) => this.#bus.publish(e),
+      unbounded: new Set(spec.unbounded ?? []),
+      hangAfterMs: hangDeadline(spec.name, spec.hangAfterMs),
     });
     this.#cells.set(spec.name, cell);
     this.#root.addChild({
