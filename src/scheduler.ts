@@ -17,7 +17,7 @@ import { EventBus } from './runtime/event-bus';
 import { Coalescer, type Settled } from './runtime/coalesce';
 import { ActorSystem } from './runtime/system';
 import { actorModule, type ActorRef } from './runtime/types';
-import { CrashInjector } from './runtime/crash-injection';
+import { CrashInjector, type InjectedFailure } from './runtime/crash-injection';
 import type { ParserHandlers } from './actors/parser/actor';
 import type { PersistenceHandlers } from './actors/persistence/actor';
 import { createQueueHandlers, type QueueHandlers } from './actors/queue/actor';
@@ -33,6 +33,7 @@ import { createTriggerHandlers, type TriggerHandlers } from './actors/triggers/a
 import type { Subscribe } from './actors/triggers/watch';
 import type { TriggerSpec } from './model/job';
 import { SchedulerHealth } from './scheduler-health';
+import { hangAfter, OWED } from './scheduler-tree';
 import { iso } from './actors/scheduler/runs';
 import { assertMaxDepth } from './model/depth';
 import { Store } from './actors/persistence/store';
@@ -62,6 +63,8 @@ const optionsSchema = z.object({
   }).strict().optional(),
   watchSubscribe: z.function().optional(),
   watchSubscribeTimeoutMs: z.number().int().min(1).optional(),
+  mailboxSize: z.number().int().min(1).optional(),
+  hangAfterMs: z.number().int().min(1).optional(),
 });
 
 /** Longest `health`, `stats` and `metrics` wait for the monitor's mailbox (real time) before answering from its memory. */
@@ -75,6 +78,9 @@ const NAMED_METRICS_LIMIT = 10_000;
 
 /** Messages the persistence thread handles at once. */
 const PERSISTENCE_CONCURRENCY = 16;
+
+/** Every actor's mailbox bound. */
+const MAILBOX_SIZE = 100_000;
 
 /** Most due timeline entries handed to the scheduler in one message. */
 const TIMER_BATCH = 10_000;
@@ -128,8 +134,8 @@ export interface SchedulerTestHooks {
   storeFault(fault: InjectedFault): Promise<void>;
   /** Crashes an actor's current incarnation now (ActorSystem.fault): the chaos driver's tool. */
   fault(actor: string): Promise<boolean>;
-  /** The next `times` messages `type` of `actor` (queue, executor, scheduler) throw a plain Error: a bug. */
-  throwIn(actor: 'queue' | 'executor' | 'scheduler', type: string, times?: number): void;
+  /** The next `times` messages `type` of `actor` (queue, executor, scheduler) throw a plain Error (a bug), or hang. */
+  throwIn(actor: 'queue' | 'executor' | 'scheduler', type: string, times?: number, how?: InjectedFailure): void;
   /** The root supervisor's children (running, restarts). */
   children(): Array<{ id: string; running: boolean; restarts: number }>;
   executorFault(fault: ExecutorFault): Promise<void>;
@@ -171,6 +177,8 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     health: { ...HEALTH_DEFAULTS, ...options.health },
     watchSubscribe: (options as InternalOptions).watchSubscribe,
     watchSubscribeTimeoutMs: (options as InternalOptions).watchSubscribeTimeoutMs,
+    mailboxSize: (options as InternalOptions).mailboxSize ?? MAILBOX_SIZE,
+    hangAfterMs: (options as InternalOptions).hangAfterMs,
   };
   // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -189,10 +197,15 @@ export interface InternalOptions extends SchedulerOptions {
   watchSubscribe?: Subscribe;
   /** Real-time deadline of a native watch subscribe. @default 5000 */
   watchSubscribeTimeoutMs?: number;
+  /** Every actor's mailbox bound (tests: a tiny one). @default 100000 */
+  mailboxSize?: number;
+  /** Hang deadline of every actor's messages (tests: a short one). @default src/scheduler-tree.ts */
+  hangAfterMs?: number;
 }
 
 type Filled = Required<Omit<SchedulerOptions, 'health'>> & { logger: Logger; clock: Clock; health: HealthSettings;
-  watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined };
+  watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined;
+  mailboxSize: number; hangAfterMs: number | undefined };
 
 /** @internal the Scheduler behind {@link createScheduler}. */
 class RaeScheduler implements Scheduler {
@@ -240,7 +253,7 @@ class RaeScheduler implements Scheduler {
     if (clock instanceof VirtualClock) clock.addSettler(() => this.#system.quiescent());
     // First: it must see every event, from the first start-up recovery on (and it stops last).
     this.#monitor = this.#system.spawn<MonitorHandlers>({
-      name: 'monitor', mailboxSize: 100_000,
+      name: 'monitor', mailboxSize: opts.mailboxSize, hangAfterMs: hangAfter('monitor', opts.hangAfterMs),
       factory: () => createMonitorHandlers({
         options: {
           clock, processMetrics: opts.processMetrics,
@@ -261,17 +274,17 @@ class RaeScheduler implements Scheduler {
     // Start order is dependency order; the system stops them in reverse.
     this.#persistence = this.#system.spawn({
       name: 'persistence', logic: persistenceLogic, placement: 'thread', init: { dataDir: opts.dataDir },
-      mailboxSize: 100_000,
+      mailboxSize: opts.mailboxSize, hangAfterMs: hangAfter('persistence', opts.hangAfterMs),
       // Several messages in flight: commits from the scheduler, concurrent adds and reads overlap,
       // and lmdb writes the transactions queued in one turn with one flush.
       concurrency: PERSISTENCE_CONCURRENCY,
     });
-    this.#parser = this.#system.spawn({ name: 'parser', logic: parserLogic, placement: 'thread', mailboxSize: 100_000 });
+    this.#parser = this.#system.spawn({ name: 'parser', logic: parserLogic, placement: 'thread', mailboxSize: opts.mailboxSize, hangAfterMs: hangAfter('parser', opts.hangAfterMs) });
     const self = (): ActorRef<SchedulerHandlers> => this.#scheduler;
     // Queue, executor and scheduler: an unexpected error (a bug, not a SchedulerError) crashes the
     // actor and it restarts whole, rebuilt from the store and its peers (docs/runtime.md, "The tree").
     this.#queue = this.#system.spawn<QueueHandlers>({
-      name: 'queue', mailboxSize: 100_000, onUnexpectedError: 'crash',
+      name: 'queue', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', unbounded: OWED.queue, hangAfterMs: hangAfter('queue', opts.hangAfterMs),
       factory: () => this.#crashes.wrap('queue', (this.#queueHandlers = createQueueHandlers({
         clock, maxBatch: TIMER_BATCH,
         onDue: (due) => {
@@ -283,7 +296,7 @@ class RaeScheduler implements Scheduler {
       }))),
     });
     this.#executor = this.#system.spawn<ExecutorHandlers>({
-      name: 'executor', mailboxSize: 100_000, onUnexpectedError: 'crash',
+      name: 'executor', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', unbounded: OWED.executor, hangAfterMs: hangAfter('executor', opts.hangAfterMs),
       factory: () => this.#crashes.wrap('executor', createExecutorHandlers({
         maxConcurrent: opts.maxConcurrentJobs, logger,
         onFinished: (results) => self().tell('runsFinished', { results }),
@@ -294,7 +307,7 @@ class RaeScheduler implements Scheduler {
     const registry = new Map<string, TriggerSpec[]>();
     this.#triggers = opts.mode === 'active'
       ? this.#system.spawn<TriggerHandlers>({
-        name: 'triggers', mailboxSize: 100_000,
+        name: 'triggers', mailboxSize: opts.mailboxSize, unbounded: OWED.triggers, hangAfterMs: hangAfter('triggers', opts.hangAfterMs),
         factory: () => createTriggerHandlers({
           registry,
           onHub: (hub) => { this.#hub = hub; },
@@ -308,7 +321,7 @@ class RaeScheduler implements Scheduler {
       })
       : null;
     this.#scheduler = this.#system.spawn<SchedulerHandlers>({
-      name: 'scheduler', mailboxSize: 100_000, onUnexpectedError: 'crash',
+      name: 'scheduler', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', unbounded: OWED.scheduler, hangAfterMs: hangAfter('scheduler', opts.hangAfterMs),
       factory: async () => this.#crashes.wrap('scheduler', await this.#engineHandlers()),
     });
     this.#subs.push(this.#bus.events$.subscribe((e) => logEvent(logger, e)));
@@ -493,7 +506,7 @@ class RaeScheduler implements Scheduler {
       storeFault: (fault) => this.#persistence.ask('injectFault', fault),
       executorFault: (fault) => this.#executor.ask('injectFault', fault),
       fault: (actor) => this.#system.fault(actor),
-      throwIn: (actor, type, times) => this.#crashes.arm(actor, type, times),
+      throwIn: (actor, type, times, how) => this.#crashes.arm(actor, type, times, how),
       children: () => this.#system.children(),
       commitStats: () => this.#scheduler.ask('commitStats', {}),
     };

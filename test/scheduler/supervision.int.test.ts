@@ -10,7 +10,7 @@
  * LMDB, real threads and processes.
  */
 import { join } from 'node:path';
-import { testHooksOf } from '../../src/scheduler';
+import { testHooksOf, type InternalOptions } from '../../src/scheduler';
 import { checkSlots, Ledger, readStore } from '../helpers/ledger';
 import { useSchedulers } from '../helpers/scheduler';
 import { eventually } from '../cli/harness';
@@ -24,8 +24,8 @@ type Hooks = ReturnType<typeof testHooksOf>;
 describe('supervision of the real actors (one_for_one, permanent)', () => {
   const fixture = useSchedulers();
 
-  async function scenario(actor: string, inject: (hooks: Hooks) => Promise<void> | void, command = 'true') {
-    const { s, clock } = await fixture.open(T0, { maxConcurrentJobs: 8 });
+  async function scenario(actor: string, inject: (hooks: Hooks) => Promise<void> | void, command = 'true', more: Partial<InternalOptions> = {}) {
+    const { s, clock } = await fixture.open(T0, { maxConcurrentJobs: 8, ...more });
     const ledger = new Ledger(s);
     const hooks = testHooksOf(s);
     const restarts = (): number => hooks.children().find((c) => c.id === actor)!.restarts;
@@ -83,6 +83,20 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
     ['scheduler', 'runsFinished'],
   ] as const)('an unexpected error in %s.%s crashes it; it restarts rebuilt from the store and its peers', async (actor, type) => {
     await scenario(actor, (h) => h.throwIn(actor, type));
+  }, 120_000);
+
+  // A hung handler (a promise that never settles) cannot be preempted on the main thread: past its
+  // hang deadline (real time, 400 ms here) the actor is crashed and restarted like any crash; the
+  // stuck message's sender gets ACTOR_DEAD. `clock.advance` waits for it: the hung actor is busy.
+  it.each([
+    ['queue', 'armMany'],
+    ['executor', 'startMany'],
+    ['scheduler', 'slotsDue'],
+    ['scheduler', 'runsFinished'],
+    ['scheduler', 'committed'],
+  ] as const)('%s.%s hanging past its deadline: the actor is restarted, rebuilt, nothing lost', async (actor, type) => {
+    const { health } = await scenario(actor, (h) => h.throwIn(actor, type, 1, 'hang'), 'true', { hangAfterMs: 400 });
+    expect(health.components[actor]?.healthy).toBe(true);
   }, 120_000);
 
   it('runs in flight when the scheduler crashes are interrupted, their processes killed, and retried', async () => {
