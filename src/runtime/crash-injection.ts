@@ -18,12 +18,15 @@ import type { Handlers } from './types';
 /** The environment variable read by {@link CrashInjector}. */
 export const INJECT_CRASH_ENV = 'RAE_SCHED_INJECT_CRASH';
 
-/** What an injected fault does to the handler: throw a plain Error, or never settle. */
-export type InjectedFailure = 'throw' | 'hang';
+/**
+ * What an injected fault does to the handler: throw a plain Error, never settle, or run late
+ * (`delayMs` of real time first: a slow handler that holds its mailbox).
+ */
+export type InjectedFailure = 'throw' | 'hang' | { delayMs: number };
 
 /** Makes chosen handlers throw or hang (see the file comment). One per actor system. */
 export class CrashInjector {
-  readonly #always = new Map<string, InjectedFailure>();
+  readonly #always = new Map<string, 'throw' | 'hang'>();
   readonly #spec: string;
   readonly #once = new Map<string, Array<InjectedFailure>>();
 
@@ -57,15 +60,18 @@ export class CrashInjector {
       if (type.startsWith('$') || typeof h !== 'function') continue;
       const key = `${actor}.${type}`;
       out[type] = (payload: unknown): unknown => {
-        if (this.#always.size + this.#once.size > 0 && this.#fails(key) === 'hang') return new Promise<never>(() => undefined);
-        return (h as (p: unknown) => unknown).call(handlers, payload);
+        const run = (): unknown => (h as (p: unknown) => unknown).call(handlers, payload);
+        const how = this.#always.size + this.#once.size > 0 ? this.#fails(key) : null;
+        if (how === 'hang') return new Promise<never>(() => undefined);
+        if (how !== null) return new Promise((r) => setTimeout(r, how.delayMs)).then(run);
+        return run();
       };
     }
     return out as H;
   }
 
-  /** Throws for an injected `throw`; says `hang` for an injected hang; null otherwise. */
-  #fails(key: string): InjectedFailure | null {
+  /** Throws for an injected `throw`; returns an injected hang or delay; null otherwise. */
+  #fails(key: string): Exclude<InjectedFailure, 'throw'> | null {
     const always = this.#always.get(key);
     if (always === 'throw') throw new Error(`injected crash (${INJECT_CRASH_ENV}=${this.#spec}): ${key}`);
     if (always === 'hang') return 'hang';
@@ -73,7 +79,7 @@ export class CrashInjector {
     const how = queue?.shift();
     if (how === undefined) return null;
     if (queue!.length === 0) this.#once.delete(key);
-    if (how === 'hang') return 'hang';
+    if (how !== 'throw') return how;
     throw new Error(`injected crash (test): ${key}`);
   }
 }

@@ -58,6 +58,16 @@ describe('CrashInjector', () => {
     expect(x.a({ n: 1 })).toBe(2);
   });
 
+  it('a delay runs the handler late (real time), once', async () => {
+    const inj = new CrashInjector('');
+    const x = inj.wrap('x', handlers());
+    inj.arm('x', 'a', 1, { delayMs: 100 });
+    const t0 = Date.now();
+    expect(await (x.a({ n: 1 }) as unknown as Promise<number>)).toBe(2);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
+    expect(x.a({ n: 2 })).toBe(3);
+  });
+
   it('leaves the reserved $ handlers alone', () => {
     const inj = new CrashInjector('x.$stop');
     expect(inj.wrap('x', handlers()).$stop()).toBe('stopped');
