@@ -55,3 +55,39 @@ export function hangAfter(actor: keyof typeof UNBOUNDED_TIME, baseMs?: number): 
   const ms = baseMs ?? (actor === 'persistence' ? STORE_HANG_AFTER_MS : HANG_AFTER_MS);
   return (type) => (exempt.has(type) ? Infinity : ms);
 }
+
+/**
+ * The engine's subtree, under the root (docs/architecture.md "Restarts"):
+ *
+ * ```
+ * engine (rest_for_one)          the scheduler first: the queue's timeline and the executor's runs
+ *   scheduler                    are state it handed out; when it restarts they restart with it
+ *   workers (one_for_one)        each rebuilt alone from the scheduler's memory (rearm,
+ *     queue                      executorLost) — neither needs the other, nor the scheduler, to
+ *     executor                   restart
+ * ```
+ *
+ * Inner groups give up sooner than the root (3 restarts in 10 s each, the root 5): a fault that a
+ * member's restart does not cure becomes a restart of the bigger unit, then of the daemon.
+ */
+export const ENGINE_GROUP = { name: 'engine', strategy: 'rest_for_one', intensity: { maxRestarts: 3, periodMs: 10_000 } } as const;
+/** See {@link ENGINE_GROUP}. */
+export const WORKERS_GROUP = { name: 'workers', strategy: 'one_for_one', intensity: { maxRestarts: 3, periodMs: 10_000 } } as const;
+
+/**
+ * The order of actor starts, to tell a member restarted alone from one restarted with the
+ * scheduler: a queue or executor that restarts alone is rebuilt from the scheduler's memory
+ * (`rearm`, `executorLost`); one restarted with the scheduler (rest_for_one) is rebuilt by the new
+ * scheduler's start-up, which never handed anything to the old one.
+ */
+export class RestartOrder {
+  #seq = 0;
+  readonly #last = new Map<string, number>();
+
+  /** Notes a start of `actor`; true if `owner` has (re)started since `actor`'s previous start. */
+  startedAfter(actor: string, owner: string): boolean {
+    const prev = this.#last.get(actor) ?? 0;
+    this.#last.set(actor, ++this.#seq);
+    return (this.#last.get(owner) ?? 0) > prev;
+  }
+}

@@ -16,7 +16,7 @@ import { SystemClock, VirtualClock, type Clock, type TimerHandle } from './runti
 import { EventBus } from './runtime/event-bus';
 import { Coalescer, type Settled } from './runtime/coalesce';
 import { ActorSystem } from './runtime/system';
-import { actorModule, type ActorRef } from './runtime/types';
+import { ActorCrash, actorModule, type ActorRef } from './runtime/types';
 import { CrashInjector, type InjectedFailure } from './runtime/crash-injection';
 import type { ParserHandlers } from './actors/parser/actor';
 import type { PersistenceHandlers } from './actors/persistence/actor';
@@ -33,7 +33,7 @@ import { createTriggerHandlers, type TriggerHandlers } from './actors/triggers/a
 import type { Subscribe } from './actors/triggers/watch';
 import type { TriggerSpec } from './model/job';
 import { SchedulerHealth } from './scheduler-health';
-import { hangAfter, OWED } from './scheduler-tree';
+import { ENGINE_GROUP, hangAfter, OWED, RestartOrder, WORKERS_GROUP } from './scheduler-tree';
 import { iso } from './actors/scheduler/runs';
 import { assertMaxDepth } from './model/depth';
 import { Store } from './actors/persistence/store';
@@ -84,6 +84,19 @@ const MAILBOX_SIZE = 100_000;
 
 /** Most due timeline entries handed to the scheduler in one message. */
 const TIMER_BATCH = 10_000;
+
+/** `handlers` whose every message waits for `loaded` first (a failed start-up: each rejects with its error). */
+function afterStartUp<H extends Record<string, unknown>>(handlers: H, loaded: Promise<void>): H {
+  const out: Record<string, unknown> = { ...handlers };
+  for (const [type, h] of Object.entries(handlers)) {
+    if (type.startsWith('$') || typeof h !== 'function') continue;
+    out[type] = async (p: unknown) => {
+      await loaded;
+      return (h as (p: unknown) => unknown)(p);
+    };
+  }
+  return out as H;
+}
 
 /** Waits for `p` at most `ms` (real time), then calls `onTimeout` and gives up. */
 async function withTimeout(p: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
@@ -281,27 +294,6 @@ class RaeScheduler implements Scheduler {
     });
     this.#parser = this.#system.spawn({ name: 'parser', logic: parserLogic, placement: 'thread', mailboxSize: opts.mailboxSize, hangAfterMs: hangAfter('parser', opts.hangAfterMs) });
     const self = (): ActorRef<SchedulerHandlers> => this.#scheduler;
-    // Queue, executor and scheduler: an unexpected error (a bug, not a SchedulerError) crashes the
-    // actor and it restarts whole, rebuilt from the store and its peers (docs/runtime.md, "The tree").
-    this.#queue = this.#system.spawn<QueueHandlers>({
-      name: 'queue', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', unbounded: OWED.queue, hangAfterMs: hangAfter('queue', opts.hangAfterMs),
-      factory: () => this.#crashes.wrap('queue', (this.#queueHandlers = createQueueHandlers({
-        clock, maxBatch: TIMER_BATCH,
-        onDue: (due) => {
-          this.#health.handedOver(due);
-          self().tell('slotsDue', { due });
-        },
-        onClockJump: (deltaMs) => self().ask('clockJumped', { deltaMs }),
-        onError: (err) => logger.error({ err: String(err) }, 'queue timer error'),
-      }))),
-    });
-    this.#executor = this.#system.spawn<ExecutorHandlers>({
-      name: 'executor', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', unbounded: OWED.executor, hangAfterMs: hangAfter('executor', opts.hangAfterMs),
-      factory: () => this.#crashes.wrap('executor', createExecutorHandlers({
-        maxConcurrent: opts.maxConcurrentJobs, logger,
-        onFinished: (results) => self().tell('runsFinished', { results }),
-      })),
-    });
     // Watches are native and async; their fires enter the scheduler's mailbox like any message. The
     // registry of wanted triggers outlives the actor's incarnations: a restart re-subscribes from it.
     const registry = new Map<string, TriggerSpec[]>();
@@ -320,11 +312,38 @@ class RaeScheduler implements Scheduler {
         }),
       })
       : null;
-    this.#scheduler = this.#system.spawn<SchedulerHandlers>({
+    // The engine's subtree (src/scheduler-tree.ts, docs/architecture.md "Restarts"): the scheduler
+    // owns the state the queue and executor hold for it, so they restart with it (rest_for_one);
+    // either of them alone is rebuilt from the scheduler's memory (one_for_one among them).
+    const engine = this.#system.group(ENGINE_GROUP);
+    this.#scheduler = this.#system.spawn<SchedulerHandlers>({ group: engine,
       name: 'scheduler', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', unbounded: OWED.scheduler, hangAfterMs: hangAfter('scheduler', opts.hangAfterMs),
       factory: async () => this.#crashes.wrap('scheduler', await this.#engineHandlers()),
     });
+    const workers = this.#system.group({ ...WORKERS_GROUP, parent: engine });
+    // Queue, executor and scheduler: an unexpected error (a bug, not a SchedulerError) crashes the
+    // actor and it restarts whole, rebuilt from the store and its peers (docs/runtime.md, "The tree").
+    this.#queue = this.#system.spawn<QueueHandlers>({ group: workers,
+      name: 'queue', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', unbounded: OWED.queue, hangAfterMs: hangAfter('queue', opts.hangAfterMs),
+      factory: () => this.#crashes.wrap('queue', (this.#queueHandlers = createQueueHandlers({
+        clock, maxBatch: TIMER_BATCH,
+        onDue: (due) => {
+          this.#health.handedOver(due);
+          self().tell('slotsDue', { due });
+        },
+        onClockJump: (deltaMs) => self().ask('clockJumped', { deltaMs }),
+        onError: (err) => logger.error({ err: String(err) }, 'queue timer error'),
+      }))),
+    });
+    this.#executor = this.#system.spawn<ExecutorHandlers>({ group: workers,
+      name: 'executor', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', unbounded: OWED.executor, hangAfterMs: hangAfter('executor', opts.hangAfterMs),
+      factory: () => this.#crashes.wrap('executor', createExecutorHandlers({
+        maxConcurrent: opts.maxConcurrentJobs, logger,
+        onFinished: (results) => self().tell('runsFinished', { results }),
+      })),
+    });
     this.#subs.push(this.#bus.events$.subscribe((e) => logEvent(logger, e)));
+    const restarts = new RestartOrder();
     this.#subs.push(this.#system.events$.subscribe((e) => {
       if (e.type === 'actor.restarted' || e.type === 'actor.failed') {
         this.#bus.publish({ type: e.type, at: e.at, actor: e.actor, reason: e.reason });
@@ -332,9 +351,14 @@ class RaeScheduler implements Scheduler {
       }
       // The daemon (and any library user) must learn that the system is gone for good.
       if (e.type === 'system.failed') this.#bus.publish({ type: 'scheduler.failed', at: e.at, reason: e.reason });
-      // A new queue incarnation starts empty: re-arm it from the scheduler's state.
-      if (e.type === 'actor.restarted' && e.actor === 'queue') this.#scheduler.tell('rearm', {});
-      if (e.type === 'actor.restarted' && e.actor === 'executor') this.#scheduler.tell('executorLost', {});
+      // A queue or executor restarted alone: rebuilt from the scheduler's memory (a new queue is
+      // empty; the runs of a dead executor are lost). Restarted with the scheduler (rest_for_one),
+      // the new scheduler's start-up rebuilds them.
+      if (e.type === 'actor.started' || e.type === 'actor.restarted') {
+        const withOwner = restarts.startedAfter(e.actor, 'scheduler');
+        if (e.type === 'actor.restarted' && !withOwner && e.actor === 'queue') this.#scheduler.tell('rearm', {});
+        if (e.type === 'actor.restarted' && !withOwner && e.actor === 'executor') this.#scheduler.tell('executorLost', {});
+      }
       // A new engine re-arms from the store: fires handed to the old one are not overdue by themselves.
       if (e.type === 'actor.restarted' && e.actor === 'scheduler') this.#health.deadMan.reset();
       if (e.type === 'actor.restarted' && e.actor === 'triggers') this.#hub = null;
@@ -441,13 +465,20 @@ class RaeScheduler implements Scheduler {
       this.#monitor.tell('seedNames', { names: this.#reads.jobNames(NAMED_METRICS_LIMIT) });
       this.#health.start();
     }
-    // A restart: the runs the crashed incarnation handed to the executor are nobody's now. They
-    // are cancelled (results dropped); start-up below records them `interrupted` from the store
-    // and retries them by policy, and kills any process of theirs still alive.
-    if (!this.#firstStart) await this.#executor.ask('abandonAll', {}).catch(() => 0);
-    await handlers.load({ start: this.#opts.mode === 'active', reboot: this.#firstStart });
+    // Start-up continues after the start (OTP's handle_continue): the queue and the executor start
+    // after the scheduler in its group, and its start-up hands them work. Every message waits for
+    // it; if it fails, the incarnation crashes. On a restart the executor and the queue were
+    // restarted with the scheduler (rest_for_one): the runs the crashed incarnation had in flight
+    // died with the old executor; start-up records them `interrupted` from the store and retries
+    // them by policy, and kills any process of theirs still alive.
+    const loaded = handlers.load({ start: this.#opts.mode === 'active', reboot: this.#firstStart });
     this.#firstStart = false;
-    return handlers;
+    loaded.catch((err: unknown) => {
+      if (this.#engine !== engine) return;
+      this.#opts.logger.error({ err: String(err) }, 'scheduler start-up failed');
+      void this.#system.fault('scheduler', new ActorCrash(`start-up failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+    });
+    return afterStartUp(handlers, loaded);
   }
 
   /** Resolves when the scheduler actor has loaded (and, in active mode, armed) every job. */

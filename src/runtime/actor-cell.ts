@@ -125,10 +125,10 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
   }
 
   /** Crashes the current incarnation (fault injection). False if none is running. @internal */
-  async fault(): Promise<boolean> {
+  async fault(reason?: Error): Promise<boolean> {
     const inc = this.#current;
     if (inc === null) return false;
-    await inc.fault();
+    await inc.fault(reason);
     return true;
   }
 
