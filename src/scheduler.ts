@@ -15,7 +15,7 @@ import type { SchedulerEvent } from './model/events';
 import { SystemClock, VirtualClock, type Clock, type TimerHandle } from './runtime/clock';
 import { EventBus } from './runtime/event-bus';
 import { Coalescer, type Settled } from './runtime/coalesce';
-import { ActorSystem } from './runtime/system';
+import { ActorSystem, type TreeNode } from './runtime/system';
 import { ActorCrash, actorModule, type ActorRef } from './runtime/types';
 import { CrashInjector, type InjectedFailure } from './runtime/crash-injection';
 import type { ParserHandlers } from './actors/parser/actor';
@@ -149,8 +149,10 @@ export interface SchedulerTestHooks {
   fault(actor: string): Promise<boolean>;
   /** The next `times` messages `type` of `actor` (queue, executor, scheduler) throw a plain Error (a bug), or hang. */
   throwIn(actor: 'queue' | 'executor' | 'scheduler', type: string, times?: number, how?: InjectedFailure): void;
-  /** The root supervisor's children (running, restarts). */
+  /** Every actor of the tree (running, restarts), in start order. */
   children(): Array<{ id: string; running: boolean; restarts: number }>;
+  /** The supervision tree (groups and actors). */
+  tree(): TreeNode;
   executorFault(fault: ExecutorFault): Promise<void>;
   commitStats(): Promise<{ commits: number; failures: number; records: number }>;
 }
@@ -539,6 +541,7 @@ class RaeScheduler implements Scheduler {
       fault: (actor) => this.#system.fault(actor),
       throwIn: (actor, type, times, how) => this.#crashes.arm(actor, type, times, how),
       children: () => this.#system.children(),
+      tree: () => this.#system.tree(),
       commitStats: () => this.#scheduler.ask('commitStats', {}),
     };
   }
