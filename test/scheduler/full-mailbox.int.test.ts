@@ -52,7 +52,9 @@ describe('a full scheduler mailbox', () => {
         // Slots came due while the mailbox was full, and the job kept firing after it.
         expect(times.filter((t) => t > fullFrom && t < fullTo).length).toBeGreaterThanOrEqual(2);
         expect(Math.max(...times)).toBeGreaterThan(end - 2500);
-        expect(stored.runs.every((r) => r.status === 'succeeded')).toBe(true);
+        // A run still executing at the shutdown is recorded interrupted (that is the stop, not a loss).
+        expect(stored.runs.filter((r) => r.status !== 'succeeded' && !(r.status === 'interrupted' && Date.parse(r.scheduledAt) >= end - 2000))
+          .map((r) => [r.scheduledAt, r.status, r.error])).toEqual([]);
       }
       for (const [slot, n] of ledger.slotOutcomes) expect([slot, n.length]).toEqual([slot, 1]);
     } finally {
