@@ -15,9 +15,9 @@ import type { SchedulerEvent } from './model/events';
 import { SystemClock, VirtualClock, type Clock, type TimerHandle } from './runtime/clock';
 import { EventBus } from './runtime/event-bus';
 import { Coalescer, type Settled } from './runtime/coalesce';
-import { ActorSystem } from './runtime/system';
-import { actorModule, type ActorContext, type ActorRef, type Placement, type PeerRef } from './runtime/types';
-import { CrashInjector } from './runtime/crash-injection';
+import { ActorSystem, type TreeNode } from './runtime/system';
+import { ActorCrash, actorModule, type ActorContext, type ActorRef, type Placement, type PeerRef } from './runtime/types';
+import { CrashInjector, type InjectedFailure } from './runtime/crash-injection';
 import { spawnPlaced } from './runtime/placement';
 import { logPeer } from './runtime/log-peer';
 import type { ParserHandlers } from './actors/parser/actor';
@@ -34,6 +34,7 @@ import { buildTriggers, type TriggerHandlers, type TriggerRegistryHandlers, type
 import type { Subscribe } from './actors/triggers/watch';
 import type { TriggerSpec } from './model/job';
 import { SchedulerHealth } from './scheduler-health';
+import { ENGINE_GROUP, hangAfter, OWED, RestartOrder, WORKERS_GROUP } from './scheduler-tree';
 import { iso } from './actors/scheduler/runs';
 import { assertMaxDepth } from './model/depth';
 import { Store } from './actors/persistence/store';
@@ -69,6 +70,8 @@ const optionsSchema = z.object({
   }).strict().optional(),
   watchSubscribe: z.function().optional(),
   watchSubscribeTimeoutMs: z.number().int().min(1).optional(),
+  mailboxSize: z.number().int().min(1).optional(),
+  hangAfterMs: z.number().int().min(1).optional(),
 });
 
 /** Longest `health`, `stats` and `metrics` wait for the monitor's mailbox (real time) before answering from its memory. */
@@ -86,12 +89,28 @@ const NAMED_METRICS_LIMIT = 10_000;
 /** Messages the persistence thread handles at once. */
 const PERSISTENCE_CONCURRENCY = 16;
 
+/** Every actor's mailbox bound. */
+const MAILBOX_SIZE = 100_000;
+
 /**
  * Most due timeline entries handed to the scheduler in one message. A burst of 10,000 fires is
  * popped in chunks of this size, one timer turn (a macrotask) apart, so the control API is served
  * between them (docs/runtime.md "Time slices").
  */
 const TIMER_BATCH = 1000;
+
+/** `handlers` whose every message waits for `loaded` first (a failed start-up: each rejects with its error). */
+function afterStartUp<H extends Record<string, unknown>>(handlers: H, loaded: Promise<void>): H {
+  const out: Record<string, unknown> = { ...handlers };
+  for (const [type, h] of Object.entries(handlers)) {
+    if (type.startsWith('$') || typeof h !== 'function') continue;
+    out[type] = async (p: unknown) => {
+      await loaded;
+      return (h as (p: unknown) => unknown)(p);
+    };
+  }
+  return out as H;
+}
 
 /** Waits for `p` at most `ms` (real time), then calls `onTimeout` and gives up. */
 async function withTimeout(p: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
@@ -142,10 +161,15 @@ export interface SchedulerTestHooks {
   storeFault(fault: InjectedFault): Promise<void>;
   /** Crashes an actor's current incarnation now (ActorSystem.fault): the chaos driver's tool. */
   fault(actor: string): Promise<boolean>;
-  /** The next `times` messages `type` of `actor` (queue, executor, scheduler) throw a plain Error: a bug. */
-  throwIn(actor: 'queue' | 'executor' | 'scheduler' | 'monitor' | 'triggers', type: string, times?: number): void;
-  /** The root supervisor's children (running, restarts). */
+  /**
+   * The next `times` messages `type` of `actor` throw a plain Error (a bug), or hang / are delayed
+   * (`how`; main-thread actors only: in a thread, the worker's own injector only throws).
+   */
+  throwIn(actor: 'queue' | 'executor' | 'scheduler' | 'monitor' | 'triggers', type: string, times?: number, how?: InjectedFailure): void;
+  /** Every actor of the tree (running, restarts), in start order. */
   children(): Array<{ id: string; running: boolean; restarts: number }>;
+  /** The supervision tree (groups and actors). */
+  tree(): TreeNode;
   executorFault(fault: ExecutorFault): Promise<void>;
   commitStats(): Promise<{ commits: number; failures: number; records: number }>;
 }
@@ -205,6 +229,8 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     watchSubscribeTimeoutMs: (options as InternalOptions).watchSubscribeTimeoutMs,
     standby: (options as InternalOptions).standby === true,
     placement: placementOf(options.placement),
+    mailboxSize: (options as InternalOptions).mailboxSize ?? MAILBOX_SIZE,
+    hangAfterMs: (options as InternalOptions).hangAfterMs,
   };
   // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -230,11 +256,16 @@ export interface InternalOptions extends SchedulerOptions {
    * offline CLI command, a test) would pay for nothing. @default false
    */
   standby?: boolean;
+  /** Every actor's mailbox bound (tests: a tiny one). @default 100000 */
+  mailboxSize?: number;
+  /** Hang deadline of every actor's messages (tests: a short one). @default src/scheduler-tree.ts */
+  hangAfterMs?: number;
 }
 
 type Filled = Required<Omit<SchedulerOptions, 'health' | 'placement'>> & { logger: Logger; clock: Clock; health: HealthSettings;
   placement: Record<PlaceableActor, Placement>;
-  watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined; standby: boolean };
+  watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined; standby: boolean;
+  mailboxSize: number; hangAfterMs: number | undefined };
 
 /** @internal the Scheduler behind {@link createScheduler}. */
 class RaeScheduler implements Scheduler {
@@ -293,7 +324,7 @@ class RaeScheduler implements Scheduler {
     // Crashable like the others; a restart rebuilds from the store, the supervisor and the probes
     // (uptime from the scheduler's start, not the incarnation's).
     const monitorSpec = {
-      name: 'monitor', mailboxSize: 100_000, onUnexpectedError: 'crash',
+      name: 'monitor', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', hangAfterMs: hangAfter('monitor', opts.hangAfterMs),
       init: { processMetrics: opts.processMetrics, startedAt: clock.now() }, peers: { probes },
     } as const;
     this.#monitor = opts.placement.monitor === 'thread'
@@ -306,36 +337,17 @@ class RaeScheduler implements Scheduler {
     // Start order is dependency order; the system stops them in reverse.
     this.#persistence = this.#system.spawn({
       name: 'persistence', logic: persistenceLogic, placement: 'thread', init: { dataDir: opts.dataDir },
-      mailboxSize: 100_000,
+      mailboxSize: opts.mailboxSize, hangAfterMs: hangAfter('persistence', opts.hangAfterMs),
       // Several messages in flight: commits from the scheduler, concurrent adds and reads overlap,
       // and lmdb writes the transactions queued in one turn with one flush.
       concurrency: PERSISTENCE_CONCURRENCY,
       // (Daemon) a spare worker, booted with the module loaded: a restart only opens the store (W6).
       standby: opts.standby,
     });
-    this.#parser = this.#system.spawn({ name: 'parser', logic: parserLogic, placement: 'thread', mailboxSize: 100_000, standby: opts.standby });
+    this.#parser = this.#system.spawn({ name: 'parser', logic: parserLogic, placement: 'thread', mailboxSize: opts.mailboxSize,
+      hangAfterMs: hangAfter('parser', opts.hangAfterMs), standby: opts.standby });
     const self = (): ActorRef<SchedulerHandlers> => this.#scheduler;
-    // Queue, executor and scheduler: an unexpected error (a bug, not a SchedulerError) crashes the
-    // actor and it restarts whole, rebuilt from the store and its peers (docs/runtime.md, "The tree").
     const log = logPeer(logger);
-    // What the queue says goes to the scheduler actor; the dead-man's switch follows each batch
-    // the timer handed over (until the engine handled it).
-    const owner = {
-      name: 'scheduler',
-      tell: (type: 'slotsDue' | 'clockJumped', payload: never) => {
-        if (type === 'slotsDue') this.#health.handedOver((payload as { due: Array<{ jobId: string; at: number }> }).due);
-        self().tell(type, payload);
-      },
-      ask: (type: 'slotsDue' | 'clockJumped', payload: never, o?: { timeoutMs?: number }) => self().ask(type, payload, o),
-    } as unknown as PeerRef<QueueOwner>;
-    this.#queue = spawnPlaced(this.#system, this.#crashes, {
-      name: 'queue', logic: queueLogic, placement: opts.placement.queue, mailboxSize: 100_000, onUnexpectedError: 'crash',
-      init: { maxBatch: TIMER_BATCH }, peers: () => ({ owner, log }),
-    });
-    this.#executor = spawnPlaced(this.#system, this.#crashes, {
-      name: 'executor', logic: executorLogic, placement: opts.placement.executor, mailboxSize: 100_000, onUnexpectedError: 'crash',
-      init: { maxConcurrent: opts.maxConcurrentJobs }, peers: () => ({ owner: self(), log }),
-    });
     // Watches are native and async; their fires enter the scheduler's mailbox like any message. The
     // registry of wanted triggers outlives the actor's incarnations (and threads): a restart
     // re-subscribes from it.
@@ -350,7 +362,8 @@ class RaeScheduler implements Scheduler {
       ask: async (type: keyof TriggerRegistryHandlers) => (type === 'all' ? [...wanted] : undefined),
     } as unknown as PeerRef<TriggerRegistryHandlers>;
     const triggersSpec = {
-      name: 'triggers', mailboxSize: 100_000, onUnexpectedError: 'crash' as const, peers: () => ({ owner: self(), registry, log }),
+      name: 'triggers', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash' as const, unbounded: OWED.triggers,
+      hangAfterMs: hangAfter('triggers', opts.hangAfterMs), peers: () => ({ owner: self(), registry, log }),
       init: { snapshotDir: path.join(opts.dataDir, 'watch-snapshots'), ...(opts.watchSubscribeTimeoutMs ? { subscribeTimeoutMs: opts.watchSubscribeTimeoutMs } : {}) },
     };
     // A test's stand-in subscriber is a function: it cannot cross to a thread, so it keeps the hub here.
@@ -365,11 +378,39 @@ class RaeScheduler implements Scheduler {
           onHub: (hub) => { this.#hub = hub; },
         })),
       });
-    this.#scheduler = this.#system.spawn<SchedulerHandlers>({
-      name: 'scheduler', mailboxSize: 100_000, onUnexpectedError: 'crash',
+    // The engine's subtree (src/scheduler-tree.ts, docs/architecture.md "Restarts"): the scheduler
+    // owns the state the queue and executor hold for it, so they restart with it (rest_for_one);
+    // either of them alone is rebuilt from the scheduler's memory (one_for_one among them).
+    const engine = this.#system.group(ENGINE_GROUP);
+    this.#scheduler = this.#system.spawn<SchedulerHandlers>({ group: engine,
+      name: 'scheduler', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', unbounded: OWED.scheduler, hangAfterMs: hangAfter('scheduler', opts.hangAfterMs),
       factory: async () => this.#crashes.wrap('scheduler', await this.#engineHandlers()),
     });
+    const workers = this.#system.group({ ...WORKERS_GROUP, parent: engine });
+    // Queue, executor and scheduler: an unexpected error (a bug, not a SchedulerError) crashes the
+    // actor and it restarts whole, rebuilt from the store and its peers (docs/runtime.md, "The tree").
+    // What the queue says goes to the scheduler actor; the dead-man's switch follows each batch
+    // the timer handed over (until the engine handled it).
+    const owner = {
+      name: 'scheduler',
+      tell: (type: 'slotsDue' | 'clockJumped', payload: never) => {
+        if (type === 'slotsDue') this.#health.handedOver((payload as { due: Array<{ jobId: string; at: number }> }).due);
+        self().tell(type, payload);
+      },
+      ask: (type: 'slotsDue' | 'clockJumped', payload: never, o?: { timeoutMs?: number }) => self().ask(type, payload, o),
+    } as unknown as PeerRef<QueueOwner>;
+    this.#queue = spawnPlaced(this.#system, this.#crashes, { group: workers,
+      name: 'queue', logic: queueLogic, placement: opts.placement.queue, mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash',
+      unbounded: OWED.queue, hangAfterMs: hangAfter('queue', opts.hangAfterMs),
+      init: { maxBatch: TIMER_BATCH }, peers: () => ({ owner, log }),
+    });
+    this.#executor = spawnPlaced(this.#system, this.#crashes, { group: workers,
+      name: 'executor', logic: executorLogic, placement: opts.placement.executor, mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash',
+      unbounded: OWED.executor, hangAfterMs: hangAfter('executor', opts.hangAfterMs),
+      init: { maxConcurrent: opts.maxConcurrentJobs }, peers: () => ({ owner: self(), log }),
+    });
     this.#subs.push(this.#bus.events$.subscribe((e) => logEvent(logger, e)));
+    const restarts = new RestartOrder();
     this.#subs.push(this.#system.events$.subscribe((e) => {
       if (e.type === 'actor.restarted' || e.type === 'actor.failed') {
         this.#bus.publish({ type: e.type, at: e.at, actor: e.actor, reason: e.reason });
@@ -377,9 +418,14 @@ class RaeScheduler implements Scheduler {
       }
       // The daemon (and any library user) must learn that the system is gone for good.
       if (e.type === 'system.failed') this.#bus.publish({ type: 'scheduler.failed', at: e.at, reason: e.reason });
-      // A new queue incarnation starts empty: re-arm it from the scheduler's state.
-      if (e.type === 'actor.restarted' && e.actor === 'queue') this.#scheduler.tell('rearm', {});
-      if (e.type === 'actor.restarted' && e.actor === 'executor') this.#scheduler.tell('executorLost', {});
+      // A queue or executor restarted alone: rebuilt from the scheduler's memory (a new queue is
+      // empty; the runs of a dead executor are lost). Restarted with the scheduler (rest_for_one),
+      // the new scheduler's start-up rebuilds them.
+      if (e.type === 'actor.started' || e.type === 'actor.restarted') {
+        const withOwner = restarts.startedAfter(e.actor, 'scheduler');
+        if (e.type === 'actor.restarted' && !withOwner && e.actor === 'queue') this.#scheduler.tell('rearm', {});
+        if (e.type === 'actor.restarted' && !withOwner && e.actor === 'executor') this.#scheduler.tell('executorLost', {});
+      }
       // A new engine re-arms from the store: fires handed to the old one are not overdue by themselves.
       if (e.type === 'actor.restarted' && e.actor === 'scheduler') this.#health.deadMan.reset();
       // (Not on `actor.restarted`: that comes after the new incarnation has set its hub.)
@@ -489,13 +535,20 @@ class RaeScheduler implements Scheduler {
       this.#monitor.tell('seedNames', { names: this.#reads.jobNames(NAMED_METRICS_LIMIT) });
       this.#health.start();
     }
-    // A restart: the runs the crashed incarnation handed to the executor are nobody's now. They
-    // are cancelled (results dropped); start-up below records them `interrupted` from the store
-    // and retries them by policy, and kills any process of theirs still alive.
-    if (!this.#firstStart) await this.#executor.ask('abandonAll', {}).catch(() => 0);
-    await handlers.load({ start: this.#opts.mode === 'active', reboot: this.#firstStart });
+    // Start-up continues after the start (OTP's handle_continue): the queue and the executor start
+    // after the scheduler in its group, and its start-up hands them work. Every message waits for
+    // it; if it fails, the incarnation crashes. On a restart the executor and the queue were
+    // restarted with the scheduler (rest_for_one): the runs the crashed incarnation had in flight
+    // died with the old executor; start-up records them `interrupted` from the store and retries
+    // them by policy, and kills any process of theirs still alive.
+    const loaded = handlers.load({ start: this.#opts.mode === 'active', reboot: this.#firstStart });
     this.#firstStart = false;
-    return handlers;
+    loaded.catch((err: unknown) => {
+      if (this.#engine !== engine) return;
+      this.#opts.logger.error({ err: String(err) }, 'scheduler start-up failed');
+      void this.#system.fault('scheduler', new ActorCrash(`start-up failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+    });
+    return afterStartUp(handlers, loaded);
   }
 
   /** Resolves when the scheduler actor has loaded (and, in active mode, armed) every job. */
@@ -571,8 +624,11 @@ class RaeScheduler implements Scheduler {
       executorFault: (fault) => this.#executor.ask('injectFault', fault),
       fault: (actor) => this.#system.fault(actor),
       // In a thread, the worker's own injector is armed (the main one never sees its messages).
-      throwIn: (actor, type, times) => { if (!this.#system.armCrash(actor, type, times)) this.#crashes.arm(actor, type, times); },
+      throwIn: (actor, type, times, how) => {
+        if (how !== undefined || !this.#system.armCrash(actor, type, times)) this.#crashes.arm(actor, type, times, how);
+      },
       children: () => this.#system.children(),
+      tree: () => this.#system.tree(),
       commitStats: () => this.#scheduler.ask('commitStats', {}),
     };
   }

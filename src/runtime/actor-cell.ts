@@ -18,7 +18,7 @@ import type { Clock, TimerHandle } from './clock';
 import { deferred, type Deferred, type Incarnation } from './incarnation';
 import type { Child } from './supervisor';
 import { nextSlice, sliceDue } from './slice';
-import { describeError, type ActorRef, type ActorStats, type AskOptions, type Handlers, type MessageType, type PayloadOf, type RefusalReason, type Reply, type RuntimeEvent } from './types';
+import { ActorCrash, describeError, type ActorRef, type ActorStats, type AskOptions, type Handlers, type MessageType, type PayloadOf, type RefusalReason, type Reply, type RuntimeEvent } from './types';
 
 /** Fully-filled options of one cell. @internal */
 export interface CellOptions {
@@ -31,6 +31,10 @@ export interface CellOptions {
   concurrency: number;
   askTimeoutMs: number;
   publish: (e: RuntimeEvent) => void;
+  /** Message types never refused for a full mailbox or stash (see SpawnCommon.unbounded). */
+  unbounded: ReadonlySet<string>;
+  /** Real-time deadline of one message of this type; past it the incarnation is crashed as hung. */
+  hangAfterMs: (type: string) => number;
 }
 
 interface Envelope {
@@ -61,6 +65,8 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
   #refused = 0;
   #restarts = 0;
   #facts: unknown = undefined;
+  /** Messages in flight that have no hang deadline. */
+  #unwatched = 0;
 
   constructor(o: CellOptions) {
     this.name = o.name;
@@ -148,10 +154,10 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
   }
 
   /** Crashes the current incarnation (fault injection). False if none is running. @internal */
-  async fault(): Promise<boolean> {
+  async fault(reason?: Error): Promise<boolean> {
     const inc = this.#current;
     if (inc === null) return false;
-    await inc.fault();
+    await inc.fault(reason);
     return true;
   }
 
@@ -193,8 +199,12 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
   #accept(env: Envelope): boolean {
     let reason: RefusalReason | null = null;
     if (this.#state === 'stopped') reason = 'stopped';
-    else if (this.#queued >= this.#o.mailboxSize) reason = 'full';
-    else if (this.#state === 'restarting' && this.#stashed >= this.#o.stashSize) reason = 'stash_full';
+    else if (!this.#o.unbounded.has(env.type)) {
+      // Owed work (a popped slot, a finished run) passes the bound; it still counts towards it,
+      // so callers from outside feel the back-pressure.
+      if (this.#queued >= this.#o.mailboxSize) reason = 'full';
+      else if (this.#state === 'restarting' && this.#stashed >= this.#o.stashSize) reason = 'stash_full';
+    }
     if (reason !== null) {
       this.#refused++;
       this.#o.publish({ type: 'mailbox.refused', at: new Date(this.#o.clock.now()).toISOString(), actor: this.name, messageType: env.type, reason });
@@ -233,7 +243,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
         return;
       }
       try {
-        const value = await inc.invoke(env.type, env.payload);
+        const value = await this.#invokeWatched(inc, env.type, env.payload);
         this.#processed++;
         this.#settle(env, undefined, value);
       } catch (err) {
@@ -244,6 +254,43 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
     } finally {
       this.#queued--;
       this.#notify();
+    }
+  }
+
+  /**
+   * Runs one message under the hang watchdog: a message still in flight past its deadline (real
+   * time: a virtual clock stands still while a handler hangs) crashes the incarnation as hung —
+   * a main-thread one is ended (its handler cannot be preempted; its result is dropped), a thread
+   * one has its worker terminated (a busy loop too). Its asker gets ActorDeadError at once; the
+   * supervisor restarts the actor and the messages behind it go to the next incarnation.
+   */
+  async #invokeWatched(inc: Incarnation, type: string, payload: unknown): Promise<unknown> {
+    const ms = this.#o.hangAfterMs(type);
+    if (!Number.isFinite(ms)) {
+      this.#unwatched++;
+      try {
+        return await inc.invoke(type, payload);
+      } finally {
+        this.#unwatched--;
+      }
+    }
+    let watchdog: ReturnType<typeof setTimeout>;
+    const bark = (): void => {
+      // With several in flight, this one may be waiting behind a long message without a deadline
+      // (a backup in the persistence thread): it is not hung while that one runs.
+      if (this.#unwatched > 0) {
+        watchdog = setTimeout(bark, ms);
+        return;
+      }
+      this.#o.publish({ type: 'actor.hung', at: new Date(this.#o.clock.now()).toISOString(), actor: this.name, messageType: type, afterMs: ms });
+      this.#o.logger.error({ actor: this.name, type, afterMs: ms }, 'actor hung: crashing it so that it restarts');
+      void inc.fault(new ActorCrash(`hung: message '${type}' did not finish within ${ms}ms`));
+    };
+    watchdog = setTimeout(bark, ms);
+    try {
+      return await inc.invoke(type, payload);
+    } finally {
+      clearTimeout(watchdog);
     }
   }
 

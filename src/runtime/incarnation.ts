@@ -14,8 +14,11 @@ export interface Incarnation extends Child {
   /** Runs one message. Rejects with the handler's error, ActorDeadError (crash) or ActorStoppedError. */
   invoke(type: string, payload: unknown): Promise<unknown>;
   kill(): Promise<void>;
-  /** Ends this incarnation as a crash, now (fault injection: tests, benches, chaos drivers). */
-  fault(): Promise<void>;
+  /**
+   * Ends this incarnation as a crash, now: fault injection (tests, benches, chaos drivers) and the
+   * hang watchdog (`reason` says why; a thread's worker is terminated).
+   */
+  fault(reason?: Error): Promise<void>;
   /**
    * Resolves true if nothing is going on in it that the caller cannot see (a worker settled, no
    * message in transit on its side channels); false if something moved meanwhile (ask again).
@@ -162,8 +165,8 @@ export class MainIncarnation implements Incarnation {
     this.#exit.resolve({ normal: true });
   }
 
-  async fault(): Promise<void> {
-    const dead = deadError(this.#name, new ActorCrash('fault injected'));
+  async fault(reason?: Error): Promise<void> {
+    const dead = deadError(this.#name, reason ?? new ActorCrash('fault injected'));
     this.#pending.end(dead);
     this.#crash(dead);
   }

@@ -101,6 +101,7 @@ export class Supervisor implements Child {
   #tail: Promise<void> = Promise.resolve();
   #timers = new Set<TimerHandle>();
   #restartTimes: number[] = [];
+  #rounds = 0;
   readonly #clock: Clock;
   readonly #strategy: Strategy;
   readonly #intensity: Intensity;
@@ -238,8 +239,8 @@ export class Supervisor implements Child {
     if (isRestart) e.restarts++;
     this.#emit({ type: 'child.started', id: e.spec.id, restart: isRestart });
     child.exited.then(
-      (r) => void this.#serial(() => this.#onExit(e, token, r)),
-      (err: unknown) => void this.#serial(() => this.#onExit(e, token, { normal: false, error: err })),
+      (r) => void this.#serial(() => this.#round(() => this.#onExit(e, token, r))),
+      (err: unknown) => void this.#serial(() => this.#round(() => this.#onExit(e, token, { normal: false, error: err }))),
     );
   }
 
@@ -285,7 +286,7 @@ export class Supervisor implements Child {
     this.#emit({ type: 'child.restart_scheduled', id: failed.spec.id, delayMs: delay });
     const h = this.#clock.setTimeout(() => {
       this.#timers.delete(h);
-      void this.#serial(() => this.#restartGroup(group));
+      void this.#serial(() => this.#round(() => this.#restartGroup(group)));
     }, delay);
     this.#timers.add(h);
   }
@@ -310,6 +311,24 @@ export class Supervisor implements Child {
         await this.#scheduleRestart(group, g);
         return;
       }
+    }
+  }
+
+  /**
+   * True while an exit is being handled or a restart round runs (not while a backoff waits on the
+   * clock): the system's `quiescent()` waits for it, so a test's virtual time does not run on
+   * while children are still being restarted.
+   */
+  get restarting(): boolean {
+    return this.#rounds > 0;
+  }
+
+  async #round(fn: () => Promise<void>): Promise<void> {
+    this.#rounds++;
+    try {
+      await fn();
+    } finally {
+      this.#rounds--;
     }
   }
 

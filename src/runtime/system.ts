@@ -12,7 +12,7 @@ import type { BackoffOptions } from './backoff';
 import { VirtualClock, type Clock } from './clock';
 import { EventBus } from './event-bus';
 import { MainIncarnation, loadFactory, type Incarnation } from './incarnation';
-import { Supervisor, type ExitReason, type Intensity, type RestartType, type SupervisorEvent } from './supervisor';
+import { Supervisor, type ChildSpec, type ExitReason, type Intensity, type RestartType, type Strategy, type SupervisorEvent } from './supervisor';
 import { ThreadLauncher } from './thread-host';
 import {
   describeError, type ActorContext, type ActorFactory, type ActorLogic, type ActorRef, type Handlers, type HandlersOf,
@@ -34,6 +34,36 @@ export interface ActorSystemOptions {
   random?: () => number;
 }
 
+/** A nested supervisor of the system ({@link ActorSystem.group}). */
+export interface GroupSpec {
+  /** Unique among actors and groups. */
+  name: string;
+  strategy: Strategy;
+  /** @default the Supervisor's: 1 restart in 5000 ms */
+  intensity?: Partial<Intensity>;
+  backoff?: Partial<BackoffOptions>;
+  /** The group it belongs to. @default the root */
+  parent?: GroupRef;
+}
+
+/** A handle on a group: pass it as `group` in spawn specs (or `parent` of a group). */
+export interface GroupRef {
+  readonly name: string;
+}
+
+/** The supervision tree, as {@link ActorSystem.tree} shows it. */
+export type TreeNode =
+  | { id: string; kind: 'group'; strategy: Strategy; children: TreeNode[] }
+  | { id: string; kind: 'actor'; running: boolean; restarts: number };
+
+interface Group {
+  name: string;
+  parent: Group | null;
+  members: ChildSpec[];
+  current: Supervisor | null;
+  spec: GroupSpec;
+}
+
 /** What every spawn spec shares. */
 export interface SpawnCommon {
   /** Unique in the system; used in events, logs and errors. */
@@ -51,10 +81,27 @@ export interface SpawnCommon {
   concurrency?: number;
   /** @default 'permanent' */
   restart?: RestartType;
+  /** The supervisor group it is a child of ({@link ActorSystem.group}). @default the root */
+  group?: GroupRef;
   /** Grace for a graceful stop before the actor is killed. @default 5000 */
   shutdownMs?: number;
   /** `crash`: an unexpected (non-SchedulerError) handler error crashes the actor ("let it crash"). @default 'reject' */
   onUnexpectedError?: UnexpectedErrorPolicy;
+  /**
+   * Message types that are never refused for a full mailbox or restart stash: messages carrying
+   * work the system already accepted (a popped slot, a finished run, a commit's outcome), whose
+   * number is bounded by the system's own state (armed jobs, runs in flight), not by callers.
+   * Refusing one would lose that work. They still count towards the bound, so messages from
+   * outside are refused the sooner. Never list a type outside callers can send. @default none
+   */
+  unbounded?: readonly string[];
+  /**
+   * Hang deadline, real time: a message still in flight after this many ms crashes the
+   * incarnation as hung ('actor.hung' event), its asker gets ActorDeadError and the supervisor
+   * restarts it. A number for every message type, or a function of the type (Infinity: none).
+   * @default Infinity (no watchdog)
+   */
+  hangAfterMs?: number | ((type: string) => number);
 }
 
 /** Spec of a main-thread actor built by a function (closures welcome; it cannot move to a thread). */
@@ -89,6 +136,14 @@ export interface LogicSpawnSpec<F> extends SpawnCommon {
   standby?: boolean;
 }
 
+/** The hang deadline function of a spawn spec, checked. */
+function hangDeadline(name: string, h: SpawnCommon['hangAfterMs']): (type: string) => number {
+  if (h === undefined) return () => Infinity;
+  if (typeof h === 'function') return h;
+  if (!(h > 0)) throw new ValidationError(`actor '${name}': hangAfterMs must be > 0, got ${h}`, 'hangAfterMs');
+  return () => h;
+}
+
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
@@ -108,6 +163,13 @@ export class ActorSystem {
   readonly #lastExit = new Map<string, string>();
   readonly #launchers = new Map<string, ThreadLauncher>();
   readonly #askTimeoutMs: number;
+  readonly #random: (() => number) | undefined;
+  readonly #groups = new Map<string, Group>();
+  /** Ids of the root's children, in start order. */
+  readonly #rootMembers: string[] = [];
+  /** Actors and groups that ended for good (never started again by a group restart). */
+  readonly #gone = new Set<string>();
+  readonly #everStarted = new Set<string>();
   #stopped = false;
   /** Runtime events: actor.started / crashed / restarted / failed / stopped, mailbox.refused, system.failed. */
   readonly events$: Observable<RuntimeEvent>;
@@ -116,6 +178,7 @@ export class ActorSystem {
     this.#clock = opts.clock;
     this.#logger = opts.logger ?? silent;
     this.#askTimeoutMs = opts.askTimeoutMs ?? 30_000;
+    this.#random = opts.random;
     if (!(this.#askTimeoutMs > 0)) throw new ValidationError(`askTimeoutMs must be > 0, got ${this.#askTimeoutMs}`, 'askTimeoutMs');
     this.#bus = new EventBus<RuntimeEvent>({
       onSubscriberError: (err) => this.#logger.error({ err: describeError(err) }, 'runtime event subscriber threw'),
@@ -125,7 +188,7 @@ export class ActorSystem {
       name: 'root', clock: opts.clock, strategy: 'one_for_one',
       intensity: { maxRestarts: 5, periodMs: 10_000, ...opts.intensity },
       backoff: opts.backoff, random: opts.random,
-      onEvent: (e) => this.#onSupervisorEvent(e),
+      onEvent: (e) => this.#onSupervisorEvent(e, null),
     });
     void this.#root.start();
     void this.#root.exited.then((r) => this.#onRootExit(r));
@@ -179,10 +242,53 @@ export class ActorSystem {
    * is terminated): its in-flight message fails with ActorDeadError and its supervisor takes over.
    * For fault-injection tests, benches and chaos drivers. Resolves false if it was not running.
    */
-  async fault(name: string): Promise<boolean> {
+  async fault(name: string, reason?: Error): Promise<boolean> {
     const cell = this.#cells.get(name);
     if (cell === undefined) throw new NotFoundError(`no actor named '${name}'`);
-    return cell.fault();
+    return cell.fault(reason);
+  }
+
+  /**
+   * A nested supervisor (OTP): actors spawned with `group: ref` (and groups made with `parent:
+   * ref`) are its children, in spawn order, restarted by its strategy within its intensity. Past
+   * its intensity it stops its children in reverse order and fails: its own supervisor (its
+   * parent, or the root) then restarts the whole group — every member from its init — or gives
+   * up in turn. Actor refs stay stable across group restarts. A member that ended for good
+   * (temporary, transient that exited normally, failed first start) is not started again.
+   */
+  group(spec: GroupSpec): GroupRef {
+    if (typeof spec.name !== 'string' || spec.name === '') throw new ValidationError('group name must be a non-empty string', 'name');
+    if (this.#cells.has(spec.name) || this.#groups.has(spec.name)) throw new ConflictError(`an actor or group named '${spec.name}' already exists`);
+    const parent = spec.parent === undefined ? null : this.#groupOf(spec.parent);
+    const g: Group = { name: spec.name, parent, members: [], current: null, spec };
+    this.#groups.set(spec.name, g);
+    this.#addTo(parent, {
+      id: g.name, restart: 'permanent', shutdownMs: Infinity,
+      start: async () => {
+        const live = g.members.filter((m) => !this.#gone.has(m.id));
+        const sup = new Supervisor(live, {
+          name: g.name, clock: this.#clock, strategy: spec.strategy, intensity: spec.intensity, backoff: spec.backoff,
+          random: this.#random, onEvent: (e) => this.#onSupervisorEvent(e, g),
+        });
+        g.current = sup;
+        await sup.start();
+        return sup;
+      },
+    }, (err) => this.#logger.error({ group: g.name, err: describeError(err) }, 'supervisor group failed to start'));
+    return { name: g.name };
+  }
+
+  /** Every group and actor as a tree (start order), for diagnostics and tests. */
+  tree(): TreeNode {
+    const node = (id: string): TreeNode => {
+      const g = this.#groups.get(id);
+      if (g === undefined) {
+        const st = this.#cells.get(id)?.stats();
+        return { id, kind: 'actor', running: st?.alive ?? false, restarts: st?.restarts ?? 0 };
+      }
+      return { id, kind: 'group', strategy: g.spec.strategy, children: g.members.filter((m) => !this.#gone.has(m.id)).map((m) => node(m.id)) };
+    };
+    return { id: 'root', kind: 'group', strategy: 'one_for_one', children: this.#rootMembers.filter((id) => !this.#gone.has(id)).map(node) };
   }
 
   /**
@@ -192,6 +298,11 @@ export class ActorSystem {
    */
   async quiescent(): Promise<void> {
     for (;;) {
+      // A supervisor restarting children (bystanders stopping, members starting): poll, briefly.
+      if (this.#root.restarting || [...this.#groups.values()].some((g) => g.current?.restarting === true)) {
+        await new Promise<void>((r) => setTimeout(r, 2));
+        continue;
+      }
       const busy = [...this.#cells.values()].filter((c) => c.busy);
       if (busy.length === 0) {
         // One more turn: a finishing handler may have just sent another message.
@@ -227,13 +338,62 @@ export class ActorSystem {
 
   /** Root supervisor's view of its children. @internal for diagnostics and tests. */
   children(): Array<{ id: string; running: boolean; restarts: number }> {
-    return this.#root.children();
+    return [...this.#cells.values()].map((c) => {
+      const st = c.stats();
+      return { id: c.name, running: st.alive, restarts: st.restarts };
+    });
+  }
+
+  #groupOf(ref: GroupRef): Group {
+    const g = this.#groups.get(ref.name);
+    if (g === undefined) throw new NotFoundError(`no supervisor group named '${ref.name}'`);
+    return g;
+  }
+
+  /** Adds a child to a group (or the root): to its spec list, and to its running supervisor. */
+  #addTo(g: Group | null, spec: ChildSpec, onFail: (err: unknown) => void): void {
+    if (g === null) {
+      this.#rootMembers.push(spec.id);
+      this.#root.addChild(spec).catch(onFail);
+      return;
+    }
+    g.members.push(spec);
+    // Not started yet: its start includes the new member. Running: add it now.
+    g.current?.addChild(spec).catch((err: unknown) => {
+      g.members.splice(g.members.indexOf(spec), 1);
+      onFail(err);
+    });
+  }
+
+  /** Actor or group `id` (a child of `g`) ended for good: so do its members, in reverse order. */
+  #final(id: string, why: string): void {
+    const g = this.#groups.get(id);
+    if (g !== undefined) {
+      for (const m of [...g.members].reverse()) if (!this.#gone.has(m.id)) this.#final(m.id, why);
+      this.#gone.add(id);
+      return;
+    }
+    this.#gone.add(id);
+    this.#cells.get(id)?.markStopped();
+    this.#cells.delete(id);
+    void this.#launchers.get(id)?.dispose();
+    this.#launchers.delete(id);
+    const at = new Date(this.#clock.now()).toISOString();
+    // One line per actor that ends for good, so a log shows the order of a stop (reverse start order).
+    this.#logger.info({ actor: id, why }, 'actor stopped');
+    if (why === 'shutdown') this.#bus.publish({ type: 'actor.stopped', at, actor: id });
+    else if (why === 'escalated' || why === 'start_failed' || this.#lastExit.get(id) !== 'exited normally') {
+      this.#bus.publish({ type: 'actor.failed', at, actor: id, reason: this.#lastExit.get(id) ?? why });
+    } else {
+      this.#bus.publish({ type: 'actor.stopped', at, actor: id });
+    }
+    this.#lastExit.delete(id);
   }
 
   #spawn(spec: SpawnCommon, start: () => Promise<Incarnation>): ActorRef<Handlers> {
     if (typeof spec.name !== 'string' || spec.name === '') throw new ValidationError('actor name must be a non-empty string', 'name');
     if (this.#stopped) throw new ValidationError(`actor system is stopped; cannot spawn '${spec.name}'`, 'name');
-    if (this.#cells.has(spec.name)) throw new ConflictError(`an actor named '${spec.name}' already exists`);
+    if (this.#cells.has(spec.name) || this.#groups.has(spec.name)) throw new ConflictError(`an actor named '${spec.name}' already exists`);
     const mailboxSize = spec.mailboxSize ?? 1000;
     if (!Number.isInteger(mailboxSize) || mailboxSize < 1) {
       throw new ValidationError(`actor '${spec.name}': mailboxSize must be an integer >= 1, got ${mailboxSize}`, 'mailboxSize');
@@ -249,22 +409,34 @@ export class ActorSystem {
     const cell = new ActorCell<Handlers>({
       name: spec.name, clock: this.#clock, logger: this.#logger, mailboxSize, stashSize, concurrency,
       askTimeoutMs: this.#askTimeoutMs, publish: (e) => this.#bus.publish(e),
+      unbounded: new Set(spec.unbounded ?? []),
+      hangAfterMs: hangDeadline(spec.name, spec.hangAfterMs),
     });
     this.#cells.set(spec.name, cell);
-    this.#root.addChild({
-      id: spec.name, start: cell.childStart(start), restart: spec.restart, shutdownMs: spec.shutdownMs,
-    }).catch((err: unknown) => {
+    const group = spec.group === undefined ? null : this.#groupOf(spec.group);
+    this.#addTo(group, { id: spec.name, start: cell.childStart(start), restart: spec.restart, shutdownMs: spec.shutdownMs }, (err) => {
       // As OTP's start_child: a first start that fails is not retried.
       this.#logger.error({ actor: spec.name, err: describeError(err) }, 'actor failed to start');
     });
     return cell;
   }
 
-  #onSupervisorEvent(e: SupervisorEvent): void {
+  #onSupervisorEvent(e: SupervisorEvent, from: Group | null): void {
     const at = new Date(this.#clock.now()).toISOString();
+    if (e.type === 'supervisor.escalated') {
+      if (from !== null) this.#logger.error({ group: from.name, reason: e.reason }, 'supervisor group exceeded its restart intensity');
+      return;
+    }
+    if (this.#groups.has(e.id)) {
+      this.#onGroupEvent(e, from);
+      return;
+    }
     switch (e.type) {
-      case 'child.started':
-        if (e.restart) {
+      case 'child.started': {
+        // A group restarted as a whole starts its members afresh: for them it is a restart too.
+        const again = this.#everStarted.has(e.id);
+        this.#everStarted.add(e.id);
+        if (e.restart || again) {
           const reason = this.#lastExit.get(e.id) ?? 'restart';
           this.#bus.publish({ type: 'actor.restarted', at, actor: e.id, reason });
           this.#logger.info({ actor: e.id, reason }, 'actor restarted');
@@ -272,6 +444,7 @@ export class ActorSystem {
           this.#bus.publish({ type: 'actor.started', at, actor: e.id });
         }
         return;
+      }
       case 'child.exited': {
         const reason = e.reason.normal ? 'exited normally' : describeError(e.reason.error);
         this.#lastExit.set(e.id, reason);
@@ -284,22 +457,33 @@ export class ActorSystem {
       case 'child.start_failed':
         this.#lastExit.set(e.id, `start failed: ${describeError(e.error)}`);
         return;
-      case 'child.terminated': {
-        this.#cells.get(e.id)?.markStopped();
-        this.#cells.delete(e.id);
-        void this.#launchers.get(e.id)?.dispose();
-        this.#launchers.delete(e.id);
-        // One line per actor that ends for good, so a log shows the order of a stop (reverse start order).
-        this.#logger.info({ actor: e.id, why: e.why }, 'actor stopped');
-        if (e.why === 'shutdown') this.#bus.publish({ type: 'actor.stopped', at, actor: e.id });
-        else if (e.why === 'escalated' || e.why === 'start_failed' || this.#lastExit.get(e.id) !== 'exited normally') {
-          this.#bus.publish({ type: 'actor.failed', at, actor: e.id, reason: this.#lastExit.get(e.id) ?? e.why });
-        } else {
-          this.#bus.publish({ type: 'actor.stopped', at, actor: e.id });
+      case 'child.terminated':
+        // In a group, a stop for the group's restart (or give-up) is not the end: the group's own
+        // supervisor decides (#onGroupEvent). An exit for good (temporary, transient) is.
+        if (from !== null && (e.why === 'shutdown' || e.why === 'escalated')) {
+          this.#logger.debug({ actor: e.id, group: from.name, why: e.why }, 'actor stopped with its group');
+          return;
         }
-        this.#lastExit.delete(e.id);
+        this.#final(e.id, e.why);
         return;
-      }
+      default:
+        return;
+    }
+  }
+
+  #onGroupEvent(e: SupervisorEvent, from: Group | null): void {
+    switch (e.type) {
+      case 'child.exited':
+        if (!e.reason.normal) this.#logger.warn({ group: e.id, reason: describeError(e.reason.error) }, 'supervisor group gave up; its supervisor takes over');
+        return;
+      case 'child.started':
+        if (e.restart) this.#logger.info({ group: e.id }, 'supervisor group restarted');
+        return;
+      case 'child.terminated':
+        // Ends for good only when its own supervisor does not restart it (see the actor case).
+        if (from !== null && (e.why === 'shutdown' || e.why === 'escalated')) return;
+        this.#final(e.id, e.why);
+        return;
       default:
         return;
     }

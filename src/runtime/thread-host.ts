@@ -231,8 +231,8 @@ export class ThreadIncarnation implements Incarnation {
     this.#finish();
   }
 
-  async fault(): Promise<void> {
-    this.#booted.lastError = new ActorCrash('fault injected: worker terminated');
+  async fault(reason?: Error): Promise<void> {
+    this.#booted.lastError = reason ?? new ActorCrash('fault injected: worker terminated');
     await this.#worker.terminate();
   }
 

@@ -201,6 +201,8 @@ export type RuntimeEvent =
   | { type: 'actor.failed'; at: string; actor: string; reason: string }
   | { type: 'actor.stopped'; at: string; actor: string }
   | { type: 'mailbox.refused'; at: string; actor: string; messageType: string; reason: RefusalReason }
+  /** A message was in flight past the actor's hang deadline: the incarnation is crashed (restarted). */
+  | { type: 'actor.hung'; at: string; actor: string; messageType: string; afterMs: number }
   | { type: 'system.failed'; at: string; reason: string };
 
 /** Human-readable reason text of any thrown value. */

@@ -30,7 +30,7 @@ describe('restart intensity exceeded', () => {
     expect(log).toMatch(/actor system failed: root supervisor gave up/);
     // Reverse start order.
     const stops = [...log.matchAll(/"actor":"(\w+)","why":"(\w+)".*actor stopped/g)].map((m) => m[1]);
-    expect(stops).toEqual(['scheduler', 'triggers', 'executor', 'queue', 'parser', 'persistence', 'monitor']);
+    expect(stops).toEqual(['executor', 'queue', 'scheduler', 'triggers', 'parser', 'persistence', 'monitor']);
     expect(existsSync(join(fx.dir(), 'rae-sched.sock'))).toBe(false);
     expect(existsSync(join(fx.dir(), 'rae-sched.pid'))).toBe(false);
 

@@ -35,6 +35,39 @@ describe('CrashInjector', () => {
     expect(x.a({ n: 1 })).toBe(2);
   });
 
+  it('a hang (arm or `:hang` in the spec) returns a promise that never settles instead of running the handler', async () => {
+    const inj = new CrashInjector('x.b:hang');
+    const x = inj.wrap('x', handlers());
+    inj.arm('x', 'a', 1, 'hang');
+    const hung = x.a({ n: 1 }) as unknown as Promise<number>;
+    expect(hung).toBeInstanceOf(Promise);
+    const raced = await Promise.race([hung, new Promise((r) => setTimeout(() => r('still pending'), 50))]);
+    expect(raced).toBe('still pending');
+    expect(x.a({ n: 1 })).toBe(2);
+    expect(x.b({})).toBeInstanceOf(Promise);
+    expect(x.b({})).toBeInstanceOf(Promise);
+  });
+
+  it('armed throws and hangs of one message type come in the order they were armed', () => {
+    const inj = new CrashInjector('');
+    const x = inj.wrap('x', handlers());
+    inj.arm('x', 'a', 1, 'hang');
+    inj.arm('x', 'a', 1, 'throw');
+    expect(x.a({ n: 1 })).toBeInstanceOf(Promise);
+    expect(() => x.a({ n: 1 })).toThrow('injected crash (test): x.a');
+    expect(x.a({ n: 1 })).toBe(2);
+  });
+
+  it('a delay runs the handler late (real time), once', async () => {
+    const inj = new CrashInjector('');
+    const x = inj.wrap('x', handlers());
+    inj.arm('x', 'a', 1, { delayMs: 100 });
+    const t0 = Date.now();
+    expect(await (x.a({ n: 1 }) as unknown as Promise<number>)).toBe(2);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
+    expect(x.a({ n: 2 })).toBe(3);
+  });
+
   it('leaves the reserved $ handlers alone', () => {
     const inj = new CrashInjector('x.$stop');
     expect(inj.wrap('x', handlers()).$stop()).toBe('stopped');

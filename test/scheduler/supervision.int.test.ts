@@ -10,7 +10,7 @@
  * LMDB, real threads and processes.
  */
 import { join } from 'node:path';
-import { testHooksOf } from '../../src/scheduler';
+import { testHooksOf, type InternalOptions } from '../../src/scheduler';
 import { checkSlots, Ledger, readStore } from '../helpers/ledger';
 import { useSchedulers } from '../helpers/scheduler';
 import { eventually } from '../cli/harness';
@@ -24,9 +24,11 @@ type Hooks = ReturnType<typeof testHooksOf>;
 describe('supervision of the real actors (one_for_one, permanent)', () => {
   const fixture = useSchedulers();
 
-  async function scenario(actor: string, inject: (hooks: Hooks) => Promise<void> | void, command = 'true') {
-    const { s, clock } = await fixture.open(T0, { maxConcurrentJobs: 8 });
+  async function scenario(actor: string, inject: (hooks: Hooks) => Promise<void> | void, command = 'true', more: Partial<InternalOptions> = {}) {
+    const { s, clock } = await fixture.open(T0, { maxConcurrentJobs: 8, ...more });
     const ledger = new Ledger(s);
+    const restarted: string[] = [];
+    s.events$.subscribe((e) => { if (e.type === 'actor.restarted') restarted.push(e.actor); });
     const hooks = testHooksOf(s);
     const restarts = (): number => hooks.children().find((c) => c.id === actor)!.restarts;
     const ids: string[] = [];
@@ -47,6 +49,7 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
     expect(restarts()).toBeGreaterThan(before);
     expect(hooks.children().every((c) => c.running)).toBe(true);
     const health = await s.health();
+    const children = Object.fromEntries(hooks.children().map((c) => [c.id, c.restarts]));
     await s.shutdown({ graceMs: 5000 });
     const { jobs, unfinished } = await readStore(fixture.dir(), [...ids, late]);
     expect(unfinished).toBe(0);
@@ -67,7 +70,7 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
     // Each slot's outcome was published once.
     for (const [slot, outcomes] of ledger.slotOutcomes) expect([slot, outcomes.length]).toEqual([slot, 1]);
     ledger.stop();
-    return { ledger, health, jobs };
+    return { ledger, health, jobs, restarted, children };
   }
 
   it.each(['monitor', 'persistence', 'parser', 'queue', 'executor', 'triggers', 'scheduler'])('%s crashed from outside (its thread killed, or its incarnation ended) comes back whole', async (actor) => {
@@ -84,6 +87,20 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
     ['monitor', 'observe'],
   ] as const)('an unexpected error in %s.%s crashes it; it restarts rebuilt from the store and its peers', async (actor, type) => {
     await scenario(actor, (h) => h.throwIn(actor, type));
+  }, 120_000);
+
+  // A hung handler (a promise that never settles) cannot be preempted on the main thread: past its
+  // hang deadline (real time, 400 ms here) the actor is crashed and restarted like any crash; the
+  // stuck message's sender gets ACTOR_DEAD. `clock.advance` waits for it: the hung actor is busy.
+  it.each([
+    ['queue', 'armMany'],
+    ['executor', 'startMany'],
+    ['scheduler', 'slotsDue'],
+    ['scheduler', 'runsFinished'],
+    ['scheduler', 'committed'],
+  ] as const)('%s.%s hanging past its deadline: the actor is restarted, rebuilt, nothing lost', async (actor, type) => {
+    const { health } = await scenario(actor, (h) => h.throwIn(actor, type, 1, 'hang'), 'true', { hangAfterMs: 400 });
+    expect(health.components[actor]?.healthy).toBe(true);
   }, 120_000);
 
   it('runs in flight when the scheduler crashes are interrupted, their processes killed, and retried', async () => {
@@ -128,5 +145,41 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
     const h = await s.history('long');
     expect(h).toHaveLength(2);
     expect(hooks.children().find((c) => c.id === actor)!.restarts).toBe(1);
+  }, 120_000);
+
+  // The tree as built (src/scheduler-tree.ts): root one_for_one [monitor, persistence, parser,
+  // triggers, engine]; engine rest_for_one [scheduler, workers]; workers one_for_one [queue, executor].
+  const others = ['monitor', 'persistence', 'parser', 'triggers'];
+
+  it('the tree is nested as documented', async () => {
+    const { s } = await fixture.open(T0);
+    const shape = (n: ReturnType<Hooks['tree']>): unknown => (n.kind === 'group' ? { [`${n.id} ${n.strategy}`]: n.children.map(shape) } : n.id);
+    expect(shape(testHooksOf(s).tree())).toEqual({ 'root one_for_one': ['monitor', 'persistence', 'parser', 'triggers',
+      { 'engine rest_for_one': ['scheduler', { 'workers one_for_one': ['queue', 'executor'] }] }] });
+  });
+
+  it('rest_for_one: the scheduler crashes, the queue and the executor restart after it; nothing else restarts', async () => {
+    const { restarted, children } = await scenario('scheduler', (h) => h.throwIn('scheduler', 'slotsDue'));
+    expect(restarted).toEqual(['scheduler', 'queue', 'executor']);
+    expect(children).toMatchObject({ scheduler: 1, queue: 1, executor: 1, monitor: 0, persistence: 0, parser: 0, triggers: 0 });
+  }, 120_000);
+
+  it.each(['queue', 'executor'])('one_for_one among the workers: the %s restarts alone', async (actor) => {
+    const { restarted, children } = await scenario(actor, async (h) => { await h.fault(actor); });
+    expect(restarted).toEqual([actor]);
+    for (const other of [...others, 'scheduler', 'queue', 'executor'].filter((a) => a !== actor)) expect([other, children[other]]).toEqual([other, 0]);
+  }, 120_000);
+
+  it('workers past their intensity (4 queue crashes at once): the engine restarts the whole workers group, not the scheduler', async () => {
+    const { restarted, children } = await scenario('queue', (h) => h.throwIn('queue', 'armMany', 4));
+    // 3 restarts of the queue alone, then the group gave up and was restarted: queue and executor.
+    expect(restarted).toEqual(['queue', 'queue', 'queue', 'queue', 'executor']);
+    expect(children).toMatchObject({ queue: 4, executor: 1, scheduler: 0, monitor: 0, persistence: 0, parser: 0, triggers: 0 });
+  }, 120_000);
+
+  it('the engine past its intensity (4 scheduler crashes within 10 s): the root restarts the whole engine; its siblings stay', async () => {
+    const { restarted, children } = await scenario('scheduler', (h) => h.throwIn('scheduler', 'slotsDue', 4));
+    expect(restarted.filter((a) => a === 'scheduler')).toHaveLength(4);
+    expect(children).toMatchObject({ scheduler: 4, queue: 4, executor: 4, monitor: 0, persistence: 0, parser: 0, triggers: 0 });
   }, 120_000);
 });

@@ -57,12 +57,6 @@ export type ExecutorHandlers = {
   startMany(p: { requests: RunRequest[] }): void | Promise<void>;
   cancel(p: { runId: string; reason: CancelReason }): boolean;
   running(p: Record<string, never>): number;
-  /**
-   * A new scheduler incarnation disowns every run this executor holds (the old one's): they are
-   * cancelled and their results dropped; the new scheduler records them `interrupted` from the
-   * store and retries them by policy. Returns how many were cancelled.
-   */
-  abandonAll(p: Record<string, never>): number;
   /** Stops taking work; running runs get `graceMs`, then are interrupted (their results delivered). */
   close(p: { graceMs: number }): Promise<void>;
   /** Test hook. @internal */
@@ -81,8 +75,6 @@ export function createExecutorHandlers(init: ExecutorInit, ctx: ActorContext<Exe
   // Which containment the runs get (docs/jobs.md "Containment"): detected once here, said once.
   logger.info({ containment: containment().summary }, 'run containment');
   const active = new Map<string, (reason: CancelReason) => void>();
-  /** Runs whose results nobody wants any more (their scheduler incarnation is gone). */
-  const disowned = new Set<string>();
   let dead = false;
   const faults: ExecutorFault[] = [];
   let done: FinishedRun[] = [];
@@ -96,7 +88,7 @@ export function createExecutorHandlers(init: ExecutorInit, ctx: ActorContext<Exe
     ctx.peers.owner.tell('runsFinished', { results: out });
   };
   const finished = (runId: string, result: RunResult): void => {
-    if (dead || disowned.delete(runId)) return;
+    if (dead) return;
     done.push({ runId, result });
     // Results resolving in the same turn (a burst of short runs) share one message.
     if (!flushing) {
@@ -141,13 +133,6 @@ export function createExecutorHandlers(init: ExecutorInit, ctx: ActorContext<Exe
       return true;
     },
     running() {
-      return active.size;
-    },
-    abandonAll() {
-      for (const [runId, cancel] of active) {
-        disowned.add(runId);
-        cancel('manual');
-      }
       return active.size;
     },
     async close({ graceMs }) {
