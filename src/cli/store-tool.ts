@@ -9,7 +9,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { open } from 'lmdb';
-import { envOptions, storePath } from '../actors/persistence/tables';
+import { dbOptionsOf, envOptions, storePath } from '../actors/persistence/tables';
 import { checkStoreFiles } from '../actors/persistence/store-check';
 
 async function verify(dataDir: string): Promise<object> {
@@ -20,7 +20,8 @@ async function verify(dataDir: string): Promise<object> {
     // Materialise the names first: opening a sub-database while a root cursor is open crashes lmdb-js.
     for (const key of [...env.getKeys({})]) {
       if (typeof key !== 'string') continue;
-      const db = env.openDB(key, {});
+      // Each table with its own encoding (msgpack, or the compact layout of states and heads).
+      const db = env.openDB(key, dbOptionsOf(key));
       let n = 0;
       for (const entry of db.getRange({})) if (entry.value !== undefined) n++;
       tables[key] = n;

@@ -115,13 +115,21 @@ describe('the monitor and the trigger hub crash and come back whole', () => {
       await clock.advance(200);
       await new Promise((r) => setTimeout(r, 25));
     };
+    // A file arrives by rename from outside the watched directory: one inotify event, so one fire.
+    // (Written in place, the watcher may report it as create + update, which on a loaded machine
+    // land in two debounce windows: two fires, indistinguishable from a dead hub still firing.)
+    const drop = (name: string, content: string): void => {
+      const staged = path.join(dir, `.staged-${name}`);
+      fs.writeFileSync(staged, content);
+      fs.renameSync(staged, path.join(watched, name));
+    };
     const snapshotsDir = path.join(dir, 'watch-snapshots');
     const snapshotMtime = (): number => Math.max(0, ...fs.readdirSync(snapshotsDir).map((f) => fs.statSync(path.join(snapshotsDir, f)).mtimeMs));
     await until('the first snapshot', snapshotMtime, (t) => t > 0);
 
     // Live: a file arrives, the job runs for it; the snapshot is written after that fire.
     const snapBefore = snapshotMtime();
-    fs.writeFileSync(path.join(watched, 'a.csv'), 'a');
+    drop('a.csv', 'a');
     await until('the fire for a.csv', bursts, (b) => b.length === 1, 30_000, tick);
     expect(bursts()[0]).toEqual([path.join(watched, 'a.csv')]);
     await until('the snapshot after the fire', snapshotMtime, (t) => t > snapBefore);
@@ -138,7 +146,7 @@ describe('the monitor and the trigger hub crash and come back whole', () => {
     await until('the new hub subscribing', () => subscribes, (n) => n > subsBefore);
     expect(hooks.children().find((c) => c.id === 'triggers')).toMatchObject({ running: true });
     // Nothing watches now (the dead hub's watch is closed, the new one waits): a file arrives.
-    fs.writeFileSync(path.join(watched, 'while-down.csv'), 'b');
+    drop('while-down.csv', 'b');
     await new Promise((r) => setTimeout(r, 200));
     release();
     // Caught up from the snapshot: the job runs for exactly that file.
@@ -146,7 +154,7 @@ describe('the monitor and the trigger hub crash and come back whole', () => {
     expect(bursts()[1]).toEqual([path.join(watched, 'while-down.csv')]);
 
     // Live again, and only the new hub fires: one run per burst, not two.
-    fs.writeFileSync(path.join(watched, 'after.csv'), 'c');
+    drop('after.csv', 'c');
     await until('the fire for after.csv', bursts, (b) => b.length === 3, 30_000, tick);
     for (let i = 0; i < 10; i++) await tick();
     expect(bursts()).toHaveLength(3);

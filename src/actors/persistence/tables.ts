@@ -129,6 +129,19 @@ export function envOptions(readOnly: boolean): RootDatabaseOptions {
   return { maxDbs: 16, readOnly, noReadAhead: process.platform === 'linux' } as RootDatabaseOptions;
 }
 
+/**
+ * The options a sub-database is opened with: `states` and `heads` are read for every job at
+ * start-up, so they use a compact fixed layout instead of msgpack (codecs.ts); every other table is
+ * msgpack. Whatever reads a table (the store, `rae-sched doctor`'s full read) opens it with these.
+ * (lmdb-js takes an object with encode/decode as `encoder`; its typings list only msgpack options.)
+ * @internal
+ */
+export function dbOptionsOf(name: string): DatabaseOptions {
+  if (name === 'states') return { encoder: stateEncoder } as DatabaseOptions;
+  if (name === 'heads') return { encoder: headEncoder } as DatabaseOptions;
+  return {};
+}
+
 /** Opens the environment and its sub-databases. @internal */
 export function openTables(dataDir: string, readOnly: boolean): Tables {
   // The store holds commands and `--env` values: private, whoever creates it (daemon or CLI).
@@ -146,10 +159,8 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     runJob: env.openDB<string, string>('runJob', db),
     unfinished: env.openDB<string, string>('unfinished', db),
     slots: env.openDB<Slot, [string, string]>('slots', db),
-    // Read for every job at start-up: a compact fixed layout instead of msgpack (codecs.ts).
-    // (lmdb-js takes an object with encode/decode as `encoder`; its typings list only msgpack options.)
-    states: env.openDB<ScheduleState, string>('states', { ...db, encoder: stateEncoder } as DatabaseOptions),
-    heads: env.openDB<JobHead, string>('heads', { ...db, encoder: headEncoder } as DatabaseOptions),
+    states: env.openDB<ScheduleState, string>('states', dbOptionsOf('states')),
+    heads: env.openDB<JobHead, string>('heads', dbOptionsOf('heads')),
     statesRaw: env.openDB<Buffer, string>('states', { ...db, encoding: 'binary' }),
     parked: env.openDB<string, string>('parked', db),
     stats: env.openDB<RunRollup, string>('stats', db),
