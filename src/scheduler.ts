@@ -564,6 +564,12 @@ class RaeScheduler implements Scheduler {
       // `started` answers once start-up has been handled; its `idle` once what it recorded is durable.
       const started = await Promise.race([this.#scheduler.ask('started', {}, { timeoutMs: STARTUP_TIMEOUT_MS }), failed]);
       await Promise.race([started.idle, failed]);
+      // The queue and executor start after the scheduler (its group's members): a scheduler is
+      // returned once every actor serves, wherever it runs (a thread boots later than a closure).
+      await Promise.race([Promise.all([
+        this.#queue.ask('heartbeat', {}, { timeoutMs: STARTUP_TIMEOUT_MS }),
+        this.#executor.ask('heartbeat', {}, { timeoutMs: STARTUP_TIMEOUT_MS }),
+      ]), failed]);
     } finally {
       sub?.unsubscribe();
     }

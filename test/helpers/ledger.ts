@@ -13,7 +13,11 @@ export class Ledger {
   readonly finished = new Map<string, Run>();
   /** (job, slot) → outcomes published (deduped ones excluded). */
   readonly slotOutcomes = new Map<string, string[]>();
-  /** Most runs of one job seen running at once. */
+  /**
+   * Most runs of one job seen running at once, by event order. A run's `run.finished` waits for its
+   * final record to be durable while the next run may already start (its process ended first), so
+   * this can exceed what really ran at once: see {@link mostAtOnce} for that.
+   */
   readonly maxRunning = new Map<string, number>();
   readonly #running = new Map<string, Set<string>>();
   readonly #sub: Subscription;
@@ -36,6 +40,21 @@ export class Ledger {
         this.slotOutcomes.set(k, [...(this.slotOutcomes.get(k) ?? []), e.slot.outcome]);
       }
     });
+  }
+
+  /**
+   * Most finished runs of the job whose executions overlapped, from their recorded times: a run
+   * that started before another one's `finishedAt` ran beside it.
+   */
+  mostAtOnce(jobId: string): number {
+    const spans = [...this.finished.values()]
+      .filter((r) => r.jobId === jobId && r.startedAt !== null && r.finishedAt !== null)
+      .map((r) => [Date.parse(r.startedAt!), Date.parse(r.finishedAt!)] as const);
+    let most = 0;
+    for (const [start] of spans) {
+      most = Math.max(most, spans.filter(([s, f]) => s <= start && start < f).length);
+    }
+    return most;
   }
 
   /** Runs queued (durable) and due by `now` that have not finished yet (retries wait for their time). */

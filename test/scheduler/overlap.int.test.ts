@@ -38,7 +38,9 @@ describe('overlap skip on every path', () => {
     await ledger.quiet(() => clock.now());
     expect(ledger.finished.size).toBeGreaterThan(3);
     expect([...ledger.finished.values()].some((r) => r.trigger === 'retry')).toBe(true);
-    expect(ledger.maxRunning.get(job.id)).toBe(1);
+    // By the runs' recorded times (by event order a next run may start before the previous run's
+    // final record is durable and its run.finished published: its process had already ended).
+    expect(ledger.mostAtOnce(job.id)).toBe(1);
     ledger.stop();
   }, 90_000);
 
@@ -77,7 +79,9 @@ describe('overlap skip on every path', () => {
     expect(history.some((r) => r.trigger === 'retry' && r.status === 'succeeded')).toBe(true);
     expect(history.find((r) => r.id === waiting.id)?.status).toBe('succeeded');
     expect(history.some((r) => r.trigger === 'catch-up' && r.status === 'succeeded')).toBe(true);
-    expect(ledger.maxRunning.get(job.id)).toBe(1);
+    // By the runs' recorded times (by event order a next run may start before the previous run's
+    // final record is durable and its run.finished published: its process had already ended).
+    expect(ledger.mostAtOnce(job.id)).toBe(1);
     ledger.stop();
   }, 90_000);
 });

@@ -114,6 +114,9 @@ export class ProcessRun {
     const inside = this.#cgroup?.enterForSpawn() ?? false;
     const { file, args } = this.#cgroup && !inside ? this.#cgroup.wrap(this.#spec.file, this.#spec.args) : this.#spec;
     let child: ChildProcess;
+    // The run's clock starts at the fork, not when the 'spawn' event is seen: by then the program
+    // has been running for a while (a loaded machine), and its durationMs would undercount it.
+    const forkedAt = Date.now();
     try {
       child = spawn(file, args, {
         cwd: this.#spec.cwd ?? undefined,
@@ -132,14 +135,13 @@ export class ProcessRun {
     });
     if (spawned || child.pid === undefined) return this.#early('failed', this.#startError(spawned), true);
     try {
-      return await this.#supervise(child, child.pid);
+      return await this.#supervise(child, child.pid, forkedAt);
     } finally {
       await this.#cgroup?.remove();
     }
   }
 
-  async #supervise(child: ChildProcess, pid: number): Promise<RunResult> {
-    const startedAt = Date.now();
+  async #supervise(child: ChildProcess, pid: number, startedAt: number): Promise<RunResult> {
     this.#pid = pid;
     const runId = this.#spec.env.RAE_SCHED_RUN_ID;
     const since = this.#cgroup ? null : startTicks(pid);
