@@ -11,7 +11,17 @@ import type { Sample } from './types';
 export interface ChildContext {
   /** Sends the sample now; the parent stops timing the child's own figures there. */
   deliver(sample: Sample): void;
+  /**
+   * Figures so far: if the child overruns its budget, the parent keeps the newest of these (with a
+   * note saying so) instead of an error with no figures.
+   */
+  partial(sample: Sample): void;
+  /** A line of progress (the parent prints it while the measurement runs). */
+  progress(text: string): void;
 }
+
+/** What a child sends besides its one sample. */
+type ChildMessage = { partial: Sample } | { progress: string } | { done: true };
 
 /** A child's workload function. */
 export type ChildFn = (args: never, ctx: ChildContext) => Promise<Sample | void>;
@@ -22,6 +32,8 @@ export interface RunChildOptions {
   timeoutMs: number;
   /** After the sample arrived, how long the child may take to exit before it is killed. @default 60000 */
   exitGraceMs?: number;
+  /** Receives the child's progress lines. */
+  onProgress?(text: string): void;
 }
 
 /** Last `max` characters of a stream, for error messages. */
@@ -50,12 +62,30 @@ export function runChild(file: string, fn: string, args: unknown, opts: RunChild
     let sample: Sample | undefined;
     let lateNote: string | undefined;
     let graceTimer: NodeJS.Timeout | undefined;
+    let partial: Sample | undefined;
     const budget = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`no result within its ${Math.round(opts.timeoutMs / 1000)} s budget (killed)`));
+      const over = `no result within its ${Math.round(opts.timeoutMs / 1000)} s budget (killed)`;
+      if (partial === undefined) {
+        reject(new Error(over));
+        return;
+      }
+      // The figures it had reached: a partial sample, said so (the child's exit is not awaited).
+      sample = { ...partial, notes: [...(partial.notes ?? []), `${over}: figures as of its last partial report`] };
+      resolve(sample);
     }, opts.timeoutMs);
     child.on('message', (m) => {
       if (sample !== undefined) return;
+      const msg = m as ChildMessage;
+      if ('partial' in msg) {
+        partial = msg.partial;
+        return;
+      }
+      if ('progress' in msg) {
+        opts.onProgress?.(msg.progress);
+        return;
+      }
+      if ('done' in msg) return;
       sample = m as Sample;
       clearTimeout(budget);
       graceTimer = setTimeout(() => {
@@ -74,7 +104,9 @@ export function runChild(file: string, fn: string, args: unknown, opts: RunChild
         const lines = out.text().split('\n');
         const own = lines.filter((l) => l.startsWith('bench child error: ')).pop();
         const why = own?.slice('bench child error: '.length) ?? lines.slice(-3).join(' | ');
-        reject(new Error(`child exited with ${code ?? signal} before its result${why ? `: ${why}` : ''}`));
+        const exited = `child exited with ${code ?? signal} before its result${why ? `: ${why}` : ''}`;
+        if (partial === undefined) reject(new Error(exited));
+        else resolve({ ...partial, notes: [...(partial.notes ?? []), `${exited}; figures as of its last partial report`] });
         return;
       }
       const notes = [...(sample.notes ?? [])];
@@ -105,9 +137,14 @@ export function childMain(fns: Record<string, ChildFn>): boolean {
     sent = true;
     process.send!(s);
   };
+  const ctx: ChildContext = {
+    deliver,
+    partial: (s) => { if (!sent) process.send!({ partial: s } satisfies ChildMessage); },
+    progress: (text) => { if (!sent) process.send!({ progress: text } satisfies ChildMessage); },
+  };
   void (async () => {
     try {
-      const s = await fn(args, { deliver });
+      const s = await fn(args, ctx);
       if (s !== undefined) deliver(s);
       if (!sent) throw new Error(`bench child '${name}' returned no sample`);
       // Exit once the IPC channel has flushed the sample.

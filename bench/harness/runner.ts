@@ -112,9 +112,12 @@ export async function runWorkloads(
         const r = results.of(spec);
         progress.step(`${spec.id} ${spec.label}${rep && rep.of > 1 ? ` · rep ${rep.i}/${rep.of}` : ''}`);
         try {
-          const sample = await runChild(spec.file, spec.fn, spec.args, { timeoutMs: spec.timeoutMs, execArgv: spec.execArgv });
+          const sample = await runChild(spec.file, spec.fn, spec.args, {
+            timeoutMs: spec.timeoutMs, execArgv: spec.execArgv, onProgress: (t) => progress.info(`  ${spec.id}: ${t}`),
+          });
           r.samples.push(sample);
-          progress.done(headlineOf(sample));
+          const cut = sample.notes?.find((n) => n.startsWith('no result within'));
+          progress.done(cut === undefined ? headlineOf(sample) : `PARTIAL (${cut}): ${headlineOf(sample)}`);
           return sample;
         } catch (err) {
           const msg = (err as Error).message;

@@ -33,10 +33,19 @@ const CONCURRENCY = { thread: 1024, process: 16, argv: 64 };
 
 interface Args { kind: 'module' | 'argv'; n: number; windowS: number; threads: boolean }
 
+/** How often the rae child says how far it got (a progress line, and counts the parent keeps). */
+const PROGRESS_EVERY_MS = 5000;
+
 async function rae(a: Args, ctx: ChildContext): Promise<void> {
   const notes: string[] = [];
+  const expected = a.n * a.windowS;
+  // Figures so far, kept by the parent if this child overruns its budget: never "no result".
+  const partial = (ran: number, stage: string, extra: Record<string, number> = {}): void => {
+    ctx.partial({ metrics: { expected, ran, missing: expected - ran, ...extra }, notes: [...notes, `stopped ${stage}`] });
+  };
   const maxConcurrentJobs = a.kind === 'argv' ? CONCURRENCY.argv : a.threads ? CONCURRENCY.thread : CONCURRENCY.process;
   notes.push(`maxConcurrentJobs ${maxConcurrentJobs}`);
+  partial(0, 'while loading the jobs');
   // Load the jobs on an offline scheduler (restore, no timers), then start an active one on the same
   // store: its start-up arms every job (no ask timeout on that path, however slow the machine).
   // createdAt is a whole second AFTER the expected set-up time: `every 1s` is anchored there, so every
@@ -64,9 +73,12 @@ async function rae(a: Args, ctx: ChildContext): Promise<void> {
     await offline.close();
     throw err;
   }
+  partial(0, 'while the scheduler started (start-up did not finish)');
+  ctx.progress(`${fmt(a.n)} jobs restored; starting the scheduler`);
   const { s, close } = await openScheduler({ maxConcurrentJobs, maxQueuedJobs: a.n + 1000 }, offline.dataDir);
   const loadMs = Date.now() - tLoad;
   notes.push(`loaded and armed in ${fmt(loadMs / 1000)} s`);
+  let ticker: NodeJS.Timeout | undefined;
   try {
     const index = new Map(jobs.map((j, i) => [j.id, i]));
     let tally: SlotTally | null = null;
@@ -83,13 +95,26 @@ async function rae(a: Args, ctx: ChildContext): Promise<void> {
         if (at >= window[0] && at < window[1]) notRun[e.slot.outcome] = (notRun[e.slot.outcome] ?? 0) + 1;
       }),
     ];
+    const outcomes = (): string => Object.entries(notRun).map(([k, v]) => `${fmt(v)} ${k}`).join(', ');
     const rssSetup = process.memoryUsage.rss();
     // At least one fire of every job before the window (warm-up), and the usual lead after set-up.
     const t0 = Math.max(nextWholeSecond(Date.now(), LEAD_MS), created + 2000);
     if (Date.now() > created) notes.push(`set-up ended ${fmt((Date.now() - created) / 1000)} s after the jobs' first slot`);
     const t1 = t0 + a.windowS * 1000;
     window = [t0, t1];
-    tally = new SlotTally(a.n, t0, t1);
+    const live = new SlotTally(a.n, t0, t1);
+    tally = live;
+    ctx.progress(`started in ${fmt(loadMs / 1000)} s; window of ${a.windowS} s begins in ${fmt((t0 - Date.now()) / 1000)} s`);
+    // Counts only while the window runs (O(1), no sort on the measured thread); the parent keeps
+    // the newest as the figures if this child overruns its budget.
+    const report = (): void => {
+      const t = Math.min(Date.now(), t1 + GRACE_MS);
+      const stage = t < t0 ? 'before the window' : `${fmt(Math.min(a.windowS, (t - t0) / 1000))} s into the ${a.windowS} s window`;
+      const other = outcomes();
+      ctx.progress(`${stage}: ${fmt(live.ran)} of ${fmt(expected)} slots ran so far${other === '' ? '' : ` (${other})`}; RSS ${fmt(process.memoryUsage.rss() / 1048576)} MB`);
+      partial(live.ran, stage, { skipped: notRun.skipped ?? 0, missed: notRun.missed ?? 0 });
+    };
+    ticker = setInterval(report, PROGRESS_EVERY_MS);
     await sleep(t0 - Date.now());
     const rss = rssSampler();
     const cpu0 = process.cpuUsage();
@@ -98,17 +123,18 @@ async function rae(a: Args, ctx: ChildContext): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     const cpuPct = ((cpu.user + cpu.system) / 1000 / (Date.now() - w0)) * 100;
     await sleep(GRACE_MS);
+    clearInterval(ticker);
     const peak = rss.stop();
     for (const sub of subs) sub.unsubscribe();
-    const r = tally.report();
-    const outcomes = Object.entries(notRun).map(([k, v]) => `${fmt(v)} ${k}`).join(', ');
-    if (outcomes !== '') notes.push(`slots of the window not run: ${outcomes}`);
+    const r = live.report();
+    if (outcomes() !== '') notes.push(`slots of the window not run: ${outcomes()}`);
     // Deliver before shutting down: a scheduler left behind by the load may take long to drain.
     ctx.deliver(slotSample(r, {
       rssMb: peak / 1048576, rssSetupMb: rssSetup / 1048576, cpuPct, loadMs,
       skipped: notRun.skipped ?? 0, missed: notRun.missed ?? 0,
     }, notes));
   } finally {
+    clearInterval(ticker);
     await close();
     rmSync(offline.dataDir, { recursive: true, force: true });
   }
@@ -149,8 +175,12 @@ export const w3: Workload = {
     const fig = (id: string): string => {
       const res = r.get(id);
       if (res === undefined || res.samples.length === 0) return res?.errors[0] ? `failed: ${res.errors[0]}` : 'failed';
-      if (r.m(id, 'ran') === 0) return `no run started in the window: ${fmt(r.m(id, 'missing'))} of ${fmt(r.m(id, 'expected'))} slots without a run, ${fmt(r.m(id, 'rssMb'))} MB`;
-      return `p50/p99/max ${fmt(r.m(id, 'p50'))}/${fmt(r.m(id, 'p99'))}/${fmt(r.m(id, 'max'))} ms, ${fmt(r.m(id, 'missing'))} of ${fmt(r.m(id, 'expected'))} slots without a run, ${fmt(r.m(id, 'rssMb'))} MB`;
+      const slots = `${fmt(r.m(id, 'ran'))} of ${fmt(r.m(id, 'expected'))} slots ran`;
+      const mb = r.m(id, 'rssMb') === null ? '' : `, ${fmt(r.m(id, 'rssMb'))} MB`;
+      if (r.m(id, 'ran') === 0) return `no run started in the window: ${slots}${mb}`;
+      // A partial sample (budget hit) has counts but no lateness.
+      if (r.m(id, 'p99') === null) return `${slots} (lateness not reached)${mb}`;
+      return `p50/p99/max ${fmt(r.m(id, 'p50'))}/${fmt(r.m(id, 'p99'))}/${fmt(r.m(id, 'max'))} ms, ${slots}${mb}`;
     };
     const sizes = [...PLAN[mode].modules.map((m) => ({ n: m.n, id: `W3.rae.${m.n}`, peers: m.peers, kind: 'module jobs' })),
       ...PLAN[mode].argv.map((n) => ({ n, id: `W3.rae.argv.${n}`, peers: ['floor'] as readonly Peer[], kind: '/bin/true argv jobs' }))];

@@ -75,6 +75,16 @@ export class SlotTally {
     this.#lateness.push(now - slot);
   }
 
+  /** Slots of the window that got a run so far (O(1): progress lines read it while the window runs). */
+  get ran(): number {
+    return this.#lateness.length;
+  }
+
+  /** Slots in the window. */
+  get expected(): number {
+    return this.#n * this.#seconds;
+  }
+
   report(): SlotReport {
     const ran = this.#lateness.length;
     const expected = this.#n * this.#seconds;

@@ -158,10 +158,26 @@ export class Committer {
     return this.#inflight.length > 0 || !this.#open.empty || this.#open.after.length > 0;
   }
 
-  /** Resolves once everything added so far is durable (or given up at stop). */
+  /**
+   * Resolves once nothing is waiting or in flight (or given up at stop). Under a steady stream of
+   * fires that moment may never come: to wait for what was added so far, use {@link durable}.
+   */
   idle(): Promise<void> {
     if (!this.busy) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /**
+   * Resolves once everything added so far is durable (or given up when this incarnation is
+   * abandoned), however much is added after it: a callback without records in the open batch,
+   * which runs in order after every batch sealed before it. Call {@link flush} after.
+   */
+  durable(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#idle.push(resolve);
+      this.#open.add({}, () => resolve());
+    });
   }
 
   /** Starts a commit of the open batch unless {@link MAX_IN_FLIGHT} are in flight or a failure waits. */

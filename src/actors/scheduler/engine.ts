@@ -153,7 +153,12 @@ export class Engine {
     return {
       load: (p: { start: boolean; reboot: boolean }) => this.#load(p.start, p.reboot),
       /** Resolves (in the reply) once start-up's records are durable. */
-      started: (_p: Record<string, never>) => ({ idle: this.commit.idle() }),
+      started: (_p: Record<string, never>) => {
+        // What start-up recorded, not a moment with nothing in flight (jobs may be firing already).
+        const idle = this.commit.durable();
+        this.commit.flush();
+        return { idle };
+      },
       reload: (_p: Record<string, never>) => this.#reload(),
       executorLost: (_p: Record<string, never>) => this.#turn(() => {
         const lost = new Set(this.runs.executorLost());
