@@ -107,4 +107,44 @@ describe('Committer (pipelined group commit)', () => {
     await settle();
     expect(idle).toBe(true);
   });
+
+  it('durable() settles once what was added before it is durable, while later records keep commits in flight (idle() would wait for ever)', async () => {
+    const { c, sent, settle } = rig();
+    c.add({ runs: [run('a')] });
+    c.flush();
+    let durable = false;
+    let idle = false;
+    void c.durable().then(() => { durable = true; });
+    void c.idle().then(() => { idle = true; });
+    c.flush();
+    // A steady stream: every answer finds a new batch to send (jobs firing every second).
+    for (let i = 0; i < 4; i++) {
+      c.add({ runs: [run(`n${i}`)] });
+      c.flush();
+      sent[i]!.answer(true);
+      await settle();
+      // Its callback rides in the batch sealed right after it (with n0): durable once that one is.
+      expect(durable).toBe(i >= 1);
+    }
+    expect(idle).toBe(false);
+    expect(c.busy).toBe(true);
+  });
+
+  it('durable() waits for a batch in flight, and resolves at once when nothing is', async () => {
+    const { c, sent, settle } = rig();
+    let first = false;
+    await c.durable();
+    c.add({ runs: [run('a')] });
+    c.flush();
+    c.add({ runs: [run('b')] });
+    void c.durable().then(() => { first = true; });
+    c.flush();
+    sent[0]!.answer(true);
+    await settle();
+    // 'b' was added before durable(): it rides in the second batch.
+    expect(first).toBe(false);
+    sent[1]!.answer(true);
+    await settle();
+    expect(first).toBe(true);
+  });
 });
