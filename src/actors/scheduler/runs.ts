@@ -5,15 +5,24 @@ import type { Run, RunTrigger, Slot, SlotOutcome } from '../../model/run';
 import type { Schedule } from '../parser/schedule';
 import type { RunResult } from '../executor/types';
 
-const lastIso = { ms: NaN, text: '' };
+/**
+ * ISO text of recent instants. A batch of fires shares its slot's instant and a few `now`s, but
+ * each fire formats them in turn (run, slot, recorded-at, state), so a one-entry memo missed on
+ * almost every call (13% of the scheduler thread with 10,000 fires a second). Bounded: cleared
+ * when full.
+ */
+const isoCache = new Map<number, string>();
+const ISO_CACHE_MAX = 256;
 
-/** ISO form of an epoch-ms instant (the last one is remembered: a batch of runs shares one `now`). */
+/** ISO form of an epoch-ms instant (recent ones remembered, see isoCache). */
 export const iso = (ms: number): string => {
-  if (ms !== lastIso.ms) {
-    lastIso.text = new Date(ms).toISOString();
-    lastIso.ms = ms;
+  let text = isoCache.get(ms);
+  if (text === undefined) {
+    if (isoCache.size >= ISO_CACHE_MAX) isoCache.clear();
+    text = new Date(ms).toISOString();
+    isoCache.set(ms, text);
   }
-  return lastIso.text;
+  return text;
 };
 
 /** A new run, queued. */

@@ -92,23 +92,8 @@ export interface SlotKeeperDeps {
 
 const num = (v: string | null | undefined): number => (v == null ? NaN : Date.parse(v));
 
-/**
- * ISO text of recent instants. Jobs due together share their slot, next slot and often their
- * anchor, so a batch of 10,000 fires formats a handful of instants instead of 60,000 (each fire
- * writes its state, three instants, up to twice per turn). Bounded: cleared when full.
- */
-const isoCache = new Map<number, string>();
-const ISO_CACHE_MAX = 256;
-const str = (v: number): string | null => {
-  if (Number.isNaN(v)) return null;
-  let text = isoCache.get(v);
-  if (text === undefined) {
-    if (isoCache.size >= ISO_CACHE_MAX) isoCache.clear();
-    text = iso(v);
-    isoCache.set(v, text);
-  }
-  return text;
-};
+/** ISO text of a state's instant (NaN: none); recent instants are memoized by {@link iso}. */
+const str = (v: number): string | null => (Number.isNaN(v) ? null : iso(v));
 
 /** Slot bookkeeping of the scheduler actor. */
 export class SlotKeeper {
