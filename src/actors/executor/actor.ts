@@ -5,8 +5,8 @@
  * as ONE `onFinished` call — so no mailbox is ever blocked by a long-running job and a burst of
  * finishes costs one message.
  *
- * The task side (RunRequest / RunResult, src/actors/executor/types.ts) is unchanged: one Piscina
- * task per run.
+ * Each run's result comes from the pool by callback (`RunHooks.onDone`: no promise per run); thread
+ * module runs travel many per Piscina task (module-threads.ts).
  */
 import { peerLogger, type LogHandlers } from '../../runtime/log-peer';
 import { runSliced } from '../../runtime/slice';
