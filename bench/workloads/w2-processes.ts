@@ -6,12 +6,17 @@
  *   `run.finished` (final record on disk).
  * - ceiling: a raw `child_process.spawn('/bin/true')` loop at the same concurrency in a small fresh
  *   process, waiting for each child's `close`. Nothing that spawns a process per run beats it.
+ * - diagnostic: the same raw loop split over as many processes as rae-scheduler starts run hosts
+ *   (`ExecutorPool.defaultHosts()`, one per core here), the concurrency shared between them — a
+ *   spawn blocks its process's one thread for the fork and the child's exec, so this is the ceiling
+ *   of that many spawning processes, the fair peer of several run hosts.
  * - diagnostic (full runs): the executor pool alone (internal `ExecutorPool`, no scheduler, no store)
  *   at the same concurrency — where the time goes between the two.
  */
 import { spawn } from 'node:child_process';
 import type { Workload } from '../harness/runner';
-import { childMain, type ChildContext } from '../harness/child';
+import { childMain, runChild, type ChildContext } from '../harness/child';
+import { sleep } from '../harness/measure';
 import { ratio } from '../harness/stats';
 import { fmtSummary } from '../harness/report';
 import type { MeasurementSpec, Mode, Row, Sample } from '../harness/types';
@@ -26,6 +31,8 @@ const SIZE: Record<Mode, { n: number; budgetMs: number }> = {
 const TRUE = '/bin/true';
 
 interface Args { n: number; budgetMs: number }
+/** One part of the split raw loop: its share of runs and concurrency, started at `at` (epoch ms). */
+interface PartArgs extends Args { concurrency: number; at: number }
 
 function sample(finished: number, failed: number, elapsedMs: number, n: number): Sample {
   return { metrics: { runsPerSec: finished / (elapsedMs / 1000), finished, target: n, failed, elapsedMs } };
@@ -43,15 +50,16 @@ async function rae(a: Args, ctx: ChildContext): Promise<void> {
   }
 }
 
-/** Runs `once` n times, `CONCURRENCY` at a time, within the budget. */
-async function concurrently(a: Args, once: () => Promise<boolean>): Promise<Sample> {
-  for (let i = 0; i < CONCURRENCY; i++) await once();
+/** Runs `once` n times, `concurrency` at a time, within the budget (after warm-up, from `at` if given). */
+async function concurrently(a: Args, once: () => Promise<boolean>, concurrency = CONCURRENCY, at?: number): Promise<Sample> {
+  for (let i = 0; i < concurrency; i++) await once();
+  if (at !== undefined) await sleep(at - Date.now());
   let next = 0;
   let finished = 0;
   let failed = 0;
   const t0 = process.hrtime.bigint();
   const deadline = Date.now() + a.budgetMs;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+  await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next++ < a.n && Date.now() < deadline) {
       if (!(await once())) failed++;
       finished++;
@@ -68,6 +76,29 @@ const spawnTrue = (): Promise<boolean> => new Promise((resolve) => {
 
 async function ceiling(a: Args): Promise<Sample> {
   return concurrently(a, spawnTrue);
+}
+
+async function ceilingPart(a: PartArgs): Promise<Sample> {
+  return concurrently(a, spawnTrue, a.concurrency, a.at);
+}
+
+/** How many processes rae-scheduler spawns from (its run hosts), as the pool decides it. */
+async function spawningProcesses(): Promise<number> {
+  const { ExecutorPool } = await import('../../src/actors/executor/pool');
+  return ExecutorPool.defaultHosts();
+}
+
+/** The raw loop split over `procs` fresh processes, all starting at the same instant after their warm-up. */
+async function ceilingSplit(a: Args & { procs: number }): Promise<Sample> {
+  // Every part boots and warms up first (a few seconds on a loaded machine), then they start together.
+  const at = Date.now() + 5000;
+  const parts = await Promise.all(Array.from({ length: a.procs }, (_, i) => runChild(__filename, 'ceilingPart', {
+    n: Math.floor(a.n / a.procs) + (i < a.n % a.procs ? 1 : 0), budgetMs: a.budgetMs,
+    concurrency: Math.floor(CONCURRENCY / a.procs) + (i < CONCURRENCY % a.procs ? 1 : 0), at,
+  } satisfies PartArgs, { timeoutMs: a.budgetMs + 60_000 })));
+  const sum = (k: string): number => parts.reduce((acc, p) => acc + (p.metrics[k] ?? 0), 0);
+  const elapsedMs = Math.max(...parts.map((p) => p.metrics.elapsedMs ?? 0));
+  return sample(sum('finished'), sum('failed'), elapsedMs, a.n);
 }
 
 async function executorPool(a: Args): Promise<Sample> {
@@ -93,10 +124,14 @@ export const w2: Workload = {
   id: 'W2',
   title: `process throughput: ${TRUE} argv jobs finished per second, concurrency ${CONCURRENCY}`,
   run: async (ctx) => {
+    const procs = await ctx.shared('W2.procs', () => runChild(__filename, 'hosts', null, { timeoutMs: 60_000 }).then((s) => s.metrics.procs!));
     const specs = [
       spec('rae', `rae-scheduler, ${TRUE} argv jobs`, 'rae', 'rae', ctx.mode),
       spec('spawn', `raw child_process.spawn loop, concurrency ${CONCURRENCY}`, 'ceiling', 'ceiling', ctx.mode),
     ];
+    if (procs > 1) {
+      specs.push({ ...spec('split', `raw spawn loop split over ${procs} processes (as many as run hosts), concurrency ${CONCURRENCY} in all`, 'diagnostic', 'ceilingSplit', ctx.mode), args: { ...SIZE[ctx.mode], procs } });
+    }
     if (ctx.mode === 'full') specs.push(spec('executor', 'executor pool alone (internal, no scheduler or store)', 'diagnostic', 'executorPool', ctx.mode));
     await ctx.interleave(specs, ctx.reps({ quick: 2, full: 5 }));
   },
@@ -108,6 +143,15 @@ export const w2: Workload = {
       rae: fmtSummary(r.s('W2.rae', 'runsPerSec'), 'runs/s'), beside: fmtSummary(r.s('W2.spawn', 'runsPerSec'), 'runs/s'),
       ratio: v, goal: '≥ 0.85x', met, note: [r.budgetNote('W2.rae'), r.budgetNote('W2.spawn', 'spawn loop')].filter((x) => x !== null).join('; ') || undefined,
     }];
+    if (r.get('W2.split') !== undefined) {
+      const procs = (r.get('W2.split')!.args as { procs: number }).procs;
+      rows.push({
+        workload: 'W2', what: `${TRUE} argv jobs/s vs the raw loop split over ${procs} processes (diagnostic: rae-scheduler spawns from ${procs} run hosts)`,
+        rae: fmtSummary(r.s('W2.rae', 'runsPerSec'), 'runs/s'), beside: fmtSummary(r.s('W2.split', 'runsPerSec'), 'runs/s'),
+        ratio: ratio(r.m('W2.rae', 'runsPerSec'), r.m('W2.split', 'runsPerSec')), goal: null, met: null,
+        note: r.budgetNote('W2.split', 'split loop') ?? undefined,
+      });
+    }
     if (r.get('W2.executor') !== undefined) {
       rows.push({
         workload: 'W2', what: 'executor pool alone vs raw spawn loop (diagnostic)',
@@ -119,4 +163,9 @@ export const w2: Workload = {
   },
 };
 
-if (require.main === module) childMain({ rae, ceiling, executorPool });
+/** The number of run hosts of this build, in a child (the harness's parent never loads the scheduler). */
+async function hosts(): Promise<Sample> {
+  return { metrics: { procs: await spawningProcesses() } };
+}
+
+if (require.main === module) childMain({ rae, ceiling, ceilingPart, ceilingSplit, executorPool, hosts });

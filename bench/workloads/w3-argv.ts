@@ -1,0 +1,208 @@
+/**
+ * W3-ARGV: 200 `/bin/true` argv jobs on `every 1s` (issue 7: "run every slot, none missed or
+ * skipped"), all due on the same whole second, over a window of whole seconds: every slot of the
+ * window accounted for (ran / skipped / missed / without a run), lateness of each run's start.
+ * Run alone: `npm run bench -- --only W3-argv` (bench/README.md).
+ *
+ * - rae-scheduler: the jobs of W3's set-up (w3-jobs.ts) with `{ argv: ['/bin/true'] }`, default
+ *   `overlap: 'skip'` (a slot whose previous run of the same job has not finished is skipped),
+ *   maxConcurrentJobs 64. Two latenesses per run: its DISPATCH (`run.started`: handed to the
+ *   executor) and an upper bound of its PROCESS start (`run.finished`: finishedAt − durationMs, the
+ *   process's own duration from its fork; late by the time its result took to come back).
+ * - beside it, a bare spawner in a small fresh process: one `setTimeout` per whole second spawning
+ *   the same 200 `/bin/true`, 64 at a time, a job's slot skipped while its previous process runs;
+ *   lateness at each child's `spawn` event (forked and exec'd). No scheduler, no store.
+ */
+import { spawn } from 'node:child_process';
+import { filter } from 'rxjs';
+import { childMain, type ChildContext } from '../harness/child';
+import { rssSampler, sleep } from '../harness/measure';
+import { fmt } from '../harness/report';
+import { ratio } from '../harness/stats';
+import type { Workload } from '../harness/runner';
+import type { MeasurementSpec, Mode, Row } from '../harness/types';
+import { TEMPLATE, everySecondJobs } from './w3-jobs';
+import { GRACE_MS, LEAD_MS, slotSample } from './w3-peers';
+import { SlotTally, nextWholeSecond } from './w3-slots';
+
+const N = 200;
+const CONCURRENCY = 64;
+const TRUE = '/bin/true';
+const WINDOW_S: Record<Mode, number> = { quick: 10, full: 30 };
+
+interface Args { n: number; windowS: number; concurrency: number }
+
+/** Slots of the window by outcome, from `slot.recorded` (rae) or the spawner's own count. */
+type Outcomes = { skipped: number; missed: number };
+
+async function rae(a: Args, ctx: ChildContext): Promise<void> {
+  const notes: string[] = [`maxConcurrentJobs ${a.concurrency}`];
+  const { s, jobs, created, loadMs, close } = await everySecondJobs(a.n, async (offline) => {
+    await offline.addJob({ ...TEMPLATE, command: { argv: [TRUE] } });
+  }, { maxConcurrentJobs: a.concurrency, maxQueuedJobs: a.n + 1000 }, notes);
+  try {
+    const index = new Map(jobs.map((j, i) => [j.id, i]));
+    let tally: SlotTally | null = null;
+    let proc: SlotTally | null = null;
+    const out: Outcomes = { skipped: 0, missed: 0 };
+    let failed = 0;
+    let window: [number, number] = [0, 0];
+    const inWindow = (iso: string): boolean => {
+      const at = Date.parse(iso);
+      return at >= window[0] && at < window[1];
+    };
+    const subs = [
+      s.events$.pipe(filter((e) => e.type === 'run.started')).subscribe((e) => {
+        if (tally === null || e.type !== 'run.started' || e.run.startedAt === null) return;
+        tally.fireAt(index.get(e.run.jobId) ?? -1, Date.parse(e.run.scheduledAt), Date.parse(e.run.startedAt));
+      }),
+      s.events$.pipe(filter((e) => e.type === 'run.finished')).subscribe((e) => {
+        if (proc === null || e.type !== 'run.finished' || !inWindow(e.run.scheduledAt)) return;
+        // A skipped slot's run is recorded `skipped` (counted from its slot): not a failure, never started.
+        if (e.run.status === 'skipped') return;
+        if (e.run.status !== 'succeeded') failed++;
+        if (e.run.finishedAt === null || e.run.durationMs === null) return;
+        proc.fireAt(index.get(e.run.jobId) ?? -1, Date.parse(e.run.scheduledAt), Date.parse(e.run.finishedAt) - e.run.durationMs);
+      }),
+      s.events$.pipe(filter((e) => e.type === 'slot.recorded')).subscribe((e) => {
+        if (e.type !== 'slot.recorded' || !inWindow(e.slot.at)) return;
+        if (e.slot.outcome === 'skipped' || e.slot.outcome === 'missed') out[e.slot.outcome]++;
+      }),
+    ];
+    const rssSetup = process.memoryUsage.rss();
+    // At least one fire of every job before the window (warm-up: the run hosts boot), then the lead.
+    const t0 = Math.max(nextWholeSecond(Date.now(), LEAD_MS), created + 2000);
+    if (Date.now() > created) notes.push(`set-up ended ${fmt((Date.now() - created) / 1000)} s after the jobs' first slot`);
+    const t1 = t0 + a.windowS * 1000;
+    window = [t0, t1];
+    tally = new SlotTally(a.n, t0, t1);
+    proc = new SlotTally(a.n, t0, t1);
+    await sleep(t0 - Date.now());
+    const rss = rssSampler();
+    const cpu0 = process.cpuUsage();
+    const w0 = Date.now();
+    await sleep(t1 - Date.now());
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPct = ((cpu.user + cpu.system) / 1000 / (Date.now() - w0)) * 100;
+    await sleep(GRACE_MS);
+    const peak = rss.stop();
+    for (const sub of subs) sub.unsubscribe();
+    const p = proc.report().lateness;
+    ctx.deliver(slotSample(tally.report(), {
+      rssMb: peak / 1048576, rssSetupMb: rssSetup / 1048576, cpuPct, loadMs, failed,
+      skipped: out.skipped, missed: out.missed, procP50: p.p50, procP99: p.p99, procMax: p.max,
+    }, notes));
+  } finally {
+    await close();
+  }
+}
+
+/** The bare spawner beside rae-scheduler: see the file's comment. */
+async function spawner(a: Args, ctx: ChildContext): Promise<void> {
+  let tally: SlotTally | null = null;
+  let window: [number, number] = [0, 0];
+  const busy = new Uint8Array(a.n);
+  const ready: Array<[job: number, slot: number]> = [];
+  let running = 0;
+  let skipped = 0;
+  let failed = 0;
+  const pump = (): void => {
+    while (running < a.concurrency && ready.length > 0) {
+      const [job, slot] = ready.shift()!;
+      running++;
+      const child = spawn(TRUE, [], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.once('spawn', () => tally?.fireAt(job, slot, Date.now()));
+      child.once('error', () => failed++);
+      child.once('close', (code) => {
+        if (code !== 0 && slot >= window[0] && slot < window[1]) failed++;
+        running--;
+        busy[job] = 0;
+        pump();
+      });
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const tick = (slot: number): void => {
+    for (let i = 0; i < a.n; i++) {
+      // overlap 'skip', as rae-scheduler's jobs: a job whose previous process runs skips this slot.
+      if (busy[i] === 1) {
+        if (slot >= window[0] && slot < window[1]) skipped++;
+        continue;
+      }
+      busy[i] = 1;
+      ready.push([i, slot]);
+    }
+    pump();
+    const next = slot + 1000;
+    timer = setTimeout(() => tick(next), next - Date.now());
+  };
+  const first = nextWholeSecond(Date.now(), 10);
+  timer = setTimeout(() => tick(first), first - Date.now());
+  const rssSetup = process.memoryUsage.rss();
+  const t0 = nextWholeSecond(Date.now(), LEAD_MS);
+  const t1 = t0 + a.windowS * 1000;
+  window = [t0, t1];
+  tally = new SlotTally(a.n, t0, t1);
+  await sleep(t0 - Date.now());
+  const rss = rssSampler();
+  const cpu0 = process.cpuUsage();
+  const w0 = Date.now();
+  await sleep(t1 - Date.now());
+  const cpu = process.cpuUsage(cpu0);
+  const cpuPct = ((cpu.user + cpu.system) / 1000 / (Date.now() - w0)) * 100;
+  await sleep(GRACE_MS);
+  clearTimeout(timer);
+  const peak = rss.stop();
+  ctx.deliver(slotSample(tally.report(), { rssMb: peak / 1048576, rssSetupMb: rssSetup / 1048576, cpuPct, skipped, missed: 0, failed }));
+}
+
+const specOf = (id: string, label: string, role: MeasurementSpec['role'], fn: string, args: Args): MeasurementSpec => ({
+  id, label, role, file: __filename, fn, args, timeoutMs: args.windowS * 1000 + 240_000,
+});
+
+/** W3-ARGV as the harness runs it. */
+export const w3argv: Workload = {
+  id: 'W3-ARGV',
+  title: `firing ${fmt(N)} ${TRUE} argv jobs on \`every 1s\`: every slot accounted for, lateness of run start`,
+  run: async (ctx) => {
+    const args: Args = { n: N, windowS: WINDOW_S[ctx.mode], concurrency: CONCURRENCY };
+    // One repetition by default, as W3 (a window is already N × seconds slots).
+    await ctx.interleave([
+      specOf('W3.rae.argv', `rae-scheduler, ${fmt(N)} ${TRUE} argv jobs`, 'rae', 'rae', args),
+      specOf('W3.spawner.argv', `bare spawner: one setTimeout per second spawning ${fmt(N)} ${TRUE}, ${CONCURRENCY} at a time`, 'floor', 'spawner', args),
+    ], ctx.reps({ quick: 1, full: 1 }));
+  },
+  evaluate: (r) => {
+    const id = 'W3.rae.argv';
+    const fig = (m: string, which: string): string => {
+      const res = r.get(m);
+      if (res === undefined || res.samples.length === 0) return res?.errors[0] ? `failed: ${res.errors[0]}` : 'failed';
+      const counts = `ran ${fmt(r.m(m, 'ran'))} of ${fmt(r.m(m, 'expected'))} slots (${fmt(r.m(m, 'skipped'))} skipped, ${fmt(r.m(m, 'missed'))} missed, ${fmt(r.m(m, 'missing'))} without a run, ${fmt(r.m(m, 'failed'))} failed)`;
+      return `${counts}; ${which} p50/p99/max ${fmt(r.m(m, 'p50'))}/${fmt(r.m(m, 'p99'))}/${fmt(r.m(m, 'max'))} ms`;
+    };
+    const ran = r.m(id, 'ran');
+    const expected = r.m(id, 'expected');
+    const missing = r.m(id, 'missing');
+    const skipped = r.m(id, 'skipped');
+    const missed = r.m(id, 'missed');
+    const met = missing !== null && skipped !== null && missed !== null ? missing === 0 && skipped === 0 && missed === 0 : false;
+    const procP99 = r.m(id, 'procP99');
+    const rows: Row[] = [
+      {
+        workload: 'W3-ARGV', what: `${fmt(N)} ${TRUE} argv jobs every 1s: rae-scheduler`,
+        rae: `${fig(id, 'dispatch')}; process start ≤ p50/p99 ${fmt(r.m(id, 'procP50'))}/${fmt(procP99)} ms`,
+        beside: '—', ratio: null, goal: 'every slot runs: 0 skipped, 0 missed', met,
+        note: r.get(id)?.notes.join('; ') || undefined,
+      },
+      {
+        workload: 'W3-ARGV', what: `${fmt(N)} ${TRUE} argv jobs every 1s: vs a bare spawner, ${CONCURRENCY} at a time (ratio: process start p99 ÷ its spawn p99)`,
+        rae: `process start ≤ p99 ${fmt(procP99)} ms`, beside: fig('W3.spawner.argv', 'spawned'),
+        ratio: ratio(procP99 === null ? null : Math.max(1, procP99), r.m('W3.spawner.argv', 'p99') === null ? null : Math.max(1, r.m('W3.spawner.argv', 'p99')!)),
+        goal: null, met: null,
+      },
+    ];
+    return { rows, headline: [{ label: `W3-ARGV ${fmt(N)} argv jobs: slots run ÷ slots`, value: ratio(ran, expected), goal: 1, met }] };
+  },
+};
+
+if (require.main === module) childMain({ rae, spawner });
