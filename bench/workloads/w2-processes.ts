@@ -5,7 +5,8 @@
  *   CONCURRENCY, `runNow` in a closed loop keeping WINDOW runs outstanding, counted at
  *   `run.finished` (final record on disk).
  * - ceiling: a raw `child_process.spawn('/bin/true')` loop at the same concurrency in a small fresh
- *   process, waiting for each child's `close`. Nothing that spawns a process per run beats it.
+ *   process (raw-spawn.ts: nothing of rae-scheduler loaded), waiting for each child's `close`.
+ *   Nothing that spawns a process per run from one process beats it.
  * - diagnostic: the same raw loop split over as many processes as rae-scheduler starts run hosts
  *   (`ExecutorPool.defaultHosts()`, one per core here), the concurrency shared between them — a
  *   spawn blocks its process's one thread for the fork and the child's exec, so this is the ceiling
@@ -13,14 +14,13 @@
  * - diagnostic (full runs): the executor pool alone (internal `ExecutorPool`, no scheduler, no store)
  *   at the same concurrency — where the time goes between the two.
  */
-import { spawn } from 'node:child_process';
 import type { Workload } from '../harness/runner';
 import { childMain, runChild, type ChildContext } from '../harness/child';
-import { sleep } from '../harness/measure';
 import { ratio } from '../harness/stats';
 import { fmtSummary } from '../harness/report';
 import type { MeasurementSpec, Mode, Row, Sample } from '../harness/types';
 import { closedLoop, openScheduler, warmUp } from './rae';
+import { TRUE, concurrently, loopSample, type LoopArgs as Args } from './raw-spawn';
 
 const CONCURRENCY = 16;
 const WINDOW = 64;
@@ -28,15 +28,8 @@ const SIZE: Record<Mode, { n: number; budgetMs: number }> = {
   quick: { n: 200, budgetMs: 5_000 },
   full: { n: 800, budgetMs: 15_000 },
 };
-const TRUE = '/bin/true';
-
-interface Args { n: number; budgetMs: number }
-/** One part of the split raw loop: its share of runs and concurrency, started at `at` (epoch ms). */
-interface PartArgs extends Args { concurrency: number; at: number }
-
-function sample(finished: number, failed: number, elapsedMs: number, n: number): Sample {
-  return { metrics: { runsPerSec: finished / (elapsedMs / 1000), finished, target: n, failed, elapsedMs } };
-}
+/** The raw-spawn peers' file (small: it loads nothing of rae-scheduler). */
+const RAW = require.resolve('./raw-spawn');
 
 async function rae(a: Args, ctx: ChildContext): Promise<void> {
   const { s, close } = await openScheduler({ maxConcurrentJobs: CONCURRENCY, maxQueuedJobs: WINDOW * 4 });
@@ -44,61 +37,10 @@ async function rae(a: Args, ctx: ChildContext): Promise<void> {
     await s.addJob({ name: 'true', schedule: 'never', overlap: 'allow', command: { argv: [TRUE] } });
     await warmUp(s, 'true', CONCURRENCY);
     const r = await closedLoop(s, 'true', { n: a.n, window: WINDOW, budgetMs: a.budgetMs });
-    ctx.deliver(sample(r.finished, r.failed, r.elapsedMs, a.n));
+    ctx.deliver(loopSample(r.finished, r.failed, r.elapsedMs, a.n));
   } finally {
     await close();
   }
-}
-
-/** Runs `once` n times, `concurrency` at a time, within the budget (after warm-up, from `at` if given). */
-async function concurrently(a: Args, once: () => Promise<boolean>, concurrency = CONCURRENCY, at?: number): Promise<Sample> {
-  for (let i = 0; i < concurrency; i++) await once();
-  if (at !== undefined) await sleep(at - Date.now());
-  let next = 0;
-  let finished = 0;
-  let failed = 0;
-  const t0 = process.hrtime.bigint();
-  const deadline = Date.now() + a.budgetMs;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next++ < a.n && Date.now() < deadline) {
-      if (!(await once())) failed++;
-      finished++;
-    }
-  }));
-  return sample(finished, failed, Number(process.hrtime.bigint() - t0) / 1e6, a.n);
-}
-
-const spawnTrue = (): Promise<boolean> => new Promise((resolve) => {
-  const child = spawn(TRUE, [], { stdio: 'pipe' });
-  child.on('error', () => resolve(false));
-  child.on('close', (code) => resolve(code === 0));
-});
-
-async function ceiling(a: Args): Promise<Sample> {
-  return concurrently(a, spawnTrue);
-}
-
-async function ceilingPart(a: PartArgs): Promise<Sample> {
-  return concurrently(a, spawnTrue, a.concurrency, a.at);
-}
-
-/** How many processes rae-scheduler spawns from (its run hosts), as the pool decides it. */
-async function spawningProcesses(): Promise<number> {
-  const { ExecutorPool } = await import('../../src/actors/executor/pool');
-  return ExecutorPool.defaultHosts();
-}
-
-/** The raw loop split over `procs` fresh processes, all starting at the same instant after their warm-up. */
-async function ceilingSplit(a: Args & { procs: number }): Promise<Sample> {
-  // Every part boots and warms up first (a few seconds on a loaded machine), then they start together.
-  const at = Date.now() + 5000;
-  const parts = await Promise.all(Array.from({ length: a.procs }, (_, i) => runChild(__filename, 'ceilingPart', {
-    n: Math.floor(a.n / a.procs) + (i < a.n % a.procs ? 1 : 0), budgetMs: a.budgetMs,
-    concurrency: Math.floor(CONCURRENCY / a.procs) + (i < CONCURRENCY % a.procs ? 1 : 0), at,
-  } satisfies PartArgs, { timeoutMs: a.budgetMs + 60_000 })));
-  const sum = (k: string): number => parts.reduce((acc, p) => acc + (p.metrics[k] ?? 0), 0);
-  const elapsedMs = Math.max(...parts.map((p) => p.metrics.elapsedMs ?? 0));
-  return sample(sum('finished'), sum('failed'), elapsedMs, a.n);
 }
 
 async function executorPool(a: Args): Promise<Sample> {
@@ -109,14 +51,14 @@ async function executorPool(a: Args): Promise<Sample> {
     return await concurrently(a, async () => {
       const run = pool.start({ runId: `bench-${++seq}`, jobId: 'bench', attempt: 1, command: { argv: [TRUE] }, module: null, cwd: null, env: {}, limits: {} });
       return (await run.result).status === 'succeeded';
-    });
+    }, CONCURRENCY);
   } finally {
     await pool.close({ graceMs: 1000 });
   }
 }
 
-const spec = (id: string, label: string, role: MeasurementSpec['role'], fn: string, mode: Mode): MeasurementSpec => ({
-  id: `W2.${id}`, label, role, file: __filename, fn, args: SIZE[mode], timeoutMs: SIZE[mode].budgetMs + 120_000,
+const spec = (id: string, label: string, role: MeasurementSpec['role'], fn: string, mode: Mode, file = __filename, args: object = {}): MeasurementSpec => ({
+  id: `W2.${id}`, label, role, file, fn, args: { ...SIZE[mode], ...args }, timeoutMs: SIZE[mode].budgetMs + 120_000,
 });
 
 /** W2 as the harness runs it. */
@@ -127,10 +69,10 @@ export const w2: Workload = {
     const procs = await ctx.shared('W2.procs', () => runChild(__filename, 'hosts', null, { timeoutMs: 60_000 }).then((s) => s.metrics.procs!));
     const specs = [
       spec('rae', `rae-scheduler, ${TRUE} argv jobs`, 'rae', 'rae', ctx.mode),
-      spec('spawn', `raw child_process.spawn loop, concurrency ${CONCURRENCY}`, 'ceiling', 'ceiling', ctx.mode),
+      spec('spawn', `raw child_process.spawn loop, concurrency ${CONCURRENCY}`, 'ceiling', 'ceiling', ctx.mode, RAW, { concurrency: CONCURRENCY }),
     ];
     if (procs > 1) {
-      specs.push({ ...spec('split', `raw spawn loop split over ${procs} processes (as many as run hosts), concurrency ${CONCURRENCY} in all`, 'diagnostic', 'ceilingSplit', ctx.mode), args: { ...SIZE[ctx.mode], procs } });
+      specs.push(spec('split', `raw spawn loop split over ${procs} processes (as many as run hosts), concurrency ${CONCURRENCY} in all`, 'diagnostic', 'ceilingSplit', ctx.mode, RAW, { concurrency: CONCURRENCY, procs }));
     }
     if (ctx.mode === 'full') specs.push(spec('executor', 'executor pool alone (internal, no scheduler or store)', 'diagnostic', 'executorPool', ctx.mode));
     await ctx.interleave(specs, ctx.reps({ quick: 2, full: 5 }));
@@ -165,7 +107,8 @@ export const w2: Workload = {
 
 /** The number of run hosts of this build, in a child (the harness's parent never loads the scheduler). */
 async function hosts(): Promise<Sample> {
-  return { metrics: { procs: await spawningProcesses() } };
+  const { ExecutorPool } = await import('../../src/actors/executor/pool');
+  return { metrics: { procs: ExecutorPool.defaultHosts() } };
 }
 
-if (require.main === module) childMain({ rae, ceiling, ceilingPart, ceilingSplit, executorPool, hosts });
+if (require.main === module) childMain({ rae, executorPool, hosts });

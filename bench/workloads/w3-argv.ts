@@ -9,11 +9,10 @@
  *   maxConcurrentJobs 64. Two latenesses per run: its DISPATCH (`run.started`: handed to the
  *   executor) and an upper bound of its PROCESS start (`run.finished`: finishedAt − durationMs, the
  *   process's own duration from its fork; late by the time its result took to come back).
- * - beside it, a bare spawner in a small fresh process: one `setTimeout` per whole second spawning
+ * - beside it, a bare spawner in a small fresh process (raw-spawn.ts): one `setTimeout` per whole second spawning
  *   the same 200 `/bin/true`, 64 at a time, a job's slot skipped while its previous process runs;
  *   lateness at each child's `spawn` event (forked and exec'd). No scheduler, no store.
  */
-import { spawn } from 'node:child_process';
 import { filter } from 'rxjs';
 import { childMain, type ChildContext } from '../harness/child';
 import { rssSampler, sleep } from '../harness/measure';
@@ -23,11 +22,11 @@ import type { Workload } from '../harness/runner';
 import type { MeasurementSpec, Mode, Row } from '../harness/types';
 import { TEMPLATE, everySecondJobs } from './w3-jobs';
 import { GRACE_MS, LEAD_MS, slotSample } from './w3-peers';
+import { TRUE } from './raw-spawn';
 import { SlotTally, nextWholeSecond } from './w3-slots';
 
 const N = 200;
 const CONCURRENCY = 64;
-const TRUE = '/bin/true';
 const WINDOW_S: Record<Mode, number> = { quick: 10, full: 30 };
 
 interface Args { n: number; windowS: number; concurrency: number }
@@ -97,67 +96,8 @@ async function rae(a: Args, ctx: ChildContext): Promise<void> {
   }
 }
 
-/** The bare spawner beside rae-scheduler: see the file's comment. */
-async function spawner(a: Args, ctx: ChildContext): Promise<void> {
-  let tally: SlotTally | null = null;
-  let window: [number, number] = [0, 0];
-  const busy = new Uint8Array(a.n);
-  const ready: Array<[job: number, slot: number]> = [];
-  let running = 0;
-  let skipped = 0;
-  let failed = 0;
-  const pump = (): void => {
-    while (running < a.concurrency && ready.length > 0) {
-      const [job, slot] = ready.shift()!;
-      running++;
-      const child = spawn(TRUE, [], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.once('spawn', () => tally?.fireAt(job, slot, Date.now()));
-      child.once('error', () => failed++);
-      child.once('close', (code) => {
-        if (code !== 0 && slot >= window[0] && slot < window[1]) failed++;
-        running--;
-        busy[job] = 0;
-        pump();
-      });
-    }
-  };
-  let timer: NodeJS.Timeout | undefined;
-  const tick = (slot: number): void => {
-    for (let i = 0; i < a.n; i++) {
-      // overlap 'skip', as rae-scheduler's jobs: a job whose previous process runs skips this slot.
-      if (busy[i] === 1) {
-        if (slot >= window[0] && slot < window[1]) skipped++;
-        continue;
-      }
-      busy[i] = 1;
-      ready.push([i, slot]);
-    }
-    pump();
-    const next = slot + 1000;
-    timer = setTimeout(() => tick(next), next - Date.now());
-  };
-  const first = nextWholeSecond(Date.now(), 10);
-  timer = setTimeout(() => tick(first), first - Date.now());
-  const rssSetup = process.memoryUsage.rss();
-  const t0 = nextWholeSecond(Date.now(), LEAD_MS);
-  const t1 = t0 + a.windowS * 1000;
-  window = [t0, t1];
-  tally = new SlotTally(a.n, t0, t1);
-  await sleep(t0 - Date.now());
-  const rss = rssSampler();
-  const cpu0 = process.cpuUsage();
-  const w0 = Date.now();
-  await sleep(t1 - Date.now());
-  const cpu = process.cpuUsage(cpu0);
-  const cpuPct = ((cpu.user + cpu.system) / 1000 / (Date.now() - w0)) * 100;
-  await sleep(GRACE_MS);
-  clearTimeout(timer);
-  const peak = rss.stop();
-  ctx.deliver(slotSample(tally.report(), { rssMb: peak / 1048576, rssSetupMb: rssSetup / 1048576, cpuPct, skipped, missed: 0, failed }));
-}
-
-const specOf = (id: string, label: string, role: MeasurementSpec['role'], fn: string, args: Args): MeasurementSpec => ({
-  id, label, role, file: __filename, fn, args, timeoutMs: args.windowS * 1000 + 240_000,
+const specOf = (id: string, label: string, role: MeasurementSpec['role'], file: string, fn: string, args: Args): MeasurementSpec => ({
+  id, label, role, file, fn, args, timeoutMs: args.windowS * 1000 + 240_000,
 });
 
 /** W3-ARGV as the harness runs it. */
@@ -168,8 +108,9 @@ export const w3argv: Workload = {
     const args: Args = { n: N, windowS: WINDOW_S[ctx.mode], concurrency: CONCURRENCY };
     // One repetition by default, as W3 (a window is already N × seconds slots).
     await ctx.interleave([
-      specOf('W3.rae.argv', `rae-scheduler, ${fmt(N)} ${TRUE} argv jobs`, 'rae', 'rae', args),
-      specOf('W3.spawner.argv', `bare spawner: one setTimeout per second spawning ${fmt(N)} ${TRUE}, ${CONCURRENCY} at a time`, 'floor', 'spawner', args),
+      specOf('W3.rae.argv', `rae-scheduler, ${fmt(N)} ${TRUE} argv jobs`, 'rae', __filename, 'rae', args),
+      // In its own small file: a spawner that had loaded rae-scheduler would fork a bigger process.
+      specOf('W3.spawner.argv', `bare spawner: one setTimeout per second spawning ${fmt(N)} ${TRUE}, ${CONCURRENCY} at a time`, 'floor', require.resolve('./raw-spawn'), 'spawner', args),
     ], ctx.reps({ quick: 1, full: 1 }));
   },
   evaluate: (r) => {
@@ -205,4 +146,4 @@ export const w3argv: Workload = {
   },
 };
 
-if (require.main === module) childMain({ rae, spawner });
+if (require.main === module) childMain({ rae });
