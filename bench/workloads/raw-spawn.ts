@@ -12,9 +12,9 @@
  */
 import { spawn } from 'node:child_process';
 import { childMain, runChild, type ChildContext } from '../harness/child';
-import { rssSampler, sleep } from '../harness/measure';
+import { sleep } from '../harness/measure';
 import type { Sample } from '../harness/types';
-import { GRACE_MS, LEAD_MS, slotSample } from './w3-peers';
+import { LEAD_MS, overWindow, slotSample } from './w3-peers';
 import { SlotTally, nextWholeSecond } from './w3-slots';
 
 export const TRUE = '/bin/true';
@@ -122,16 +122,8 @@ async function spawner(a: { n: number; windowS: number; concurrency: number }, c
   const t1 = t0 + a.windowS * 1000;
   window = [t0, t1];
   tally = new SlotTally(a.n, t0, t1);
-  await sleep(t0 - Date.now());
-  const rss = rssSampler();
-  const cpu0 = process.cpuUsage();
-  const w0 = Date.now();
-  await sleep(t1 - Date.now());
-  const cpu = process.cpuUsage(cpu0);
-  const cpuPct = ((cpu.user + cpu.system) / 1000 / (Date.now() - w0)) * 100;
-  await sleep(GRACE_MS);
+  const { cpuPct, peakRss: peak } = await overWindow(t0, t1);
   clearTimeout(timer);
-  const peak = rss.stop();
   ctx.deliver(slotSample(tally.report(), { rssMb: peak / 1048576, rssSetupMb: rssSetup / 1048576, cpuPct, skipped, missed: 0, failed }));
 }
 

@@ -15,13 +15,12 @@
  */
 import { filter } from 'rxjs';
 import { childMain, type ChildContext } from '../harness/child';
-import { rssSampler, sleep } from '../harness/measure';
 import { fmt } from '../harness/report';
 import { ratio } from '../harness/stats';
 import type { Workload } from '../harness/runner';
 import type { MeasurementSpec, Mode, Row } from '../harness/types';
 import { TEMPLATE, everySecondJobs } from './w3-jobs';
-import { GRACE_MS, LEAD_MS, slotSample } from './w3-peers';
+import { LEAD_MS, overWindow, slotSample } from './w3-peers';
 import { TRUE } from './raw-spawn';
 import { SlotTally, nextWholeSecond } from './w3-slots';
 
@@ -76,15 +75,7 @@ async function rae(a: Args, ctx: ChildContext): Promise<void> {
     window = [t0, t1];
     tally = new SlotTally(a.n, t0, t1);
     proc = new SlotTally(a.n, t0, t1);
-    await sleep(t0 - Date.now());
-    const rss = rssSampler();
-    const cpu0 = process.cpuUsage();
-    const w0 = Date.now();
-    await sleep(t1 - Date.now());
-    const cpu = process.cpuUsage(cpu0);
-    const cpuPct = ((cpu.user + cpu.system) / 1000 / (Date.now() - w0)) * 100;
-    await sleep(GRACE_MS);
-    const peak = rss.stop();
+    const { cpuPct, peakRss: peak } = await overWindow(t0, t1);
     for (const sub of subs) sub.unsubscribe();
     const p = proc.report().lateness;
     ctx.deliver(slotSample(tally.report(), {
