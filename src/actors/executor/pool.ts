@@ -49,6 +49,11 @@ export interface RunHooks {
    * Thread modules: called with `pid: null` just before the result (no message per run is spent on it).
    */
   onStarted?(info: { pid: number | null; startedAt: number }): void;
+  /**
+   * The run's result, just before `result` resolves with it (the executor takes results here: no
+   * promise and `then` per run). It must not throw.
+   */
+  onDone?(result: RunResult): void;
 }
 
 /** A run in progress. */
@@ -148,6 +153,7 @@ export class ExecutorPool {
       },
       onDone: (r) => {
         this.#runs.delete(key);
+        hooks.onDone?.(r);
         resolve(r);
       },
     };
@@ -169,13 +175,15 @@ export class ExecutorPool {
 
   /** A JS module run in a worker thread (module-threads.ts). */
   #startThread(req: RunRequest, hooks: RunHooks): RunHandle {
-    const onStarted = hooks.onStarted;
-    return this.#modules.start(req, onStarted === undefined ? noop : (r) => {
+    const { onStarted, onDone } = hooks;
+    if (onStarted === undefined) return this.#modules.start(req, onDone ?? noop);
+    return this.#modules.start(req, (r) => {
       try {
         onStarted({ pid: null, startedAt: r.startedAt });
       } catch (err) {
         this.#log.error({ err, runId: req.runId }, 'executor: onStarted hook threw');
       }
+      onDone?.(r);
     });
   }
 
