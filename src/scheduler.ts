@@ -797,9 +797,15 @@ class RaeScheduler implements Scheduler {
       logger.error({ step, afterMs: ms, ...more }, `shutdown: ${step} did not finish within ${ms}ms; going on without it`);
     try {
       await withTimeout(this.#scheduler.ask('beginShutdown', {}, NO_DEADLINE), slackMs, late('stop firing', slackMs));
-      // A run still in flight after this stays `queued` in the store: the next start records it interrupted.
-      await withTimeout(this.#executor.ask('close', { graceMs }, NO_DEADLINE), timeoutMs,
-        () => late('the runs ending', timeoutMs, { running: (this.#engine?.runningWithTimeouts() ?? []).map((r) => r.run.id) })());
+      const closed = await withTimeout(this.#executor.ask('close', { graceMs }, NO_DEADLINE).then(() => true), timeoutMs,
+        () => late('the executor closing', timeoutMs, { running: (this.#engine?.runningWithTimeouts() ?? []).map((r) => r.run.id) })());
+      if (closed === undefined) {
+        // Hung (a handler stuck, a run whose end never comes back): crashed like any hung actor —
+        // its pool and processes go with it — and the runs it held are recorded `interrupted` now
+        // (retried by policy at the next start), so the drain below does not leave them behind.
+        await this.#system.fault('executor', new ActorCrash(`it did not close within ${timeoutMs}ms at shutdown`));
+        this.#scheduler.tell('executorLost', {});
+      }
       // Messages are handled in order: once `drain` answers, every run's final status is stored.
       const drained = await withTimeout(this.#scheduler.ask('drain', {}, NO_DEADLINE), slackMs, late('drain', slackMs));
       if (drained !== undefined) await withTimeout(drained.idle, slackMs, late('the last records', slackMs));
