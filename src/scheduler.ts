@@ -72,6 +72,7 @@ const optionsSchema = z.object({
   watchSubscribeTimeoutMs: z.number().int().min(1).optional(),
   mailboxSize: z.number().int().min(1).optional(),
   hangAfterMs: z.number().int().min(1).optional(),
+  shutdownSlackMs: z.number().int().min(1).optional(),
 });
 
 /** Longest `health`, `stats` and `metrics` wait for the monitor's mailbox (real time) before answering from its memory. */
@@ -113,11 +114,15 @@ function afterStartUp<H extends Record<string, unknown>>(handlers: H, loaded: Pr
 }
 
 /** Waits for `p` at most `ms` (real time), then calls `onTimeout` and gives up. */
-async function withTimeout(p: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
+/**
+ * `p`, or undefined once `ms` of REAL time passed (then `onTimeout` says why). Shutdown's deadlines
+ * are real time, as the hang watchdog's: a virtual clock that stands still must not hold a stop.
+ */
+async function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T | undefined> {
   let t: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((r) => { t = setTimeout(() => { onTimeout(); r(); }, ms); });
+  const late = new Promise<undefined>((r) => { t = setTimeout(() => { onTimeout(); r(undefined); }, ms); });
   try {
-    await Promise.race([p, late]);
+    return await Promise.race([p, late]);
   } finally {
     clearTimeout(t);
   }
@@ -201,8 +206,10 @@ function placementOf(option: SchedulerOptions['placement']): Record<PlaceableAct
   return { queue: dflt, executor: dflt, monitor: dflt, triggers: dflt, ...option };
 }
 
-/** Longest a single shutdown step may take beyond the grace period. */
+/** Longest a single shutdown step may take beyond the grace period (real time). */
 const SHUTDOWN_SLACK_MS = 30_000;
+/** Asks of a shutdown step: their deadline is the step's (real time), not the actor clock's. */
+const NO_DEADLINE = { timeoutMs: Infinity };
 
 /**
  * Starts a scheduler on `dataDir`.
@@ -231,6 +238,7 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     placement: placementOf(options.placement),
     mailboxSize: (options as InternalOptions).mailboxSize ?? MAILBOX_SIZE,
     hangAfterMs: (options as InternalOptions).hangAfterMs,
+    shutdownSlackMs: (options as InternalOptions).shutdownSlackMs ?? SHUTDOWN_SLACK_MS,
   };
   // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -260,12 +268,14 @@ export interface InternalOptions extends SchedulerOptions {
   mailboxSize?: number;
   /** Hang deadline of every actor's messages (tests: a short one). @default src/scheduler-tree.ts */
   hangAfterMs?: number;
+  /** Deadline of each shutdown step beyond the grace period, real time (tests: a short one). @default 30000 */
+  shutdownSlackMs?: number;
 }
 
 type Filled = Required<Omit<SchedulerOptions, 'health' | 'placement'>> & { logger: Logger; clock: Clock; health: HealthSettings;
   placement: Record<PlaceableActor, Placement>;
   watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined; standby: boolean;
-  mailboxSize: number; hangAfterMs: number | undefined };
+  mailboxSize: number; hangAfterMs: number | undefined; shutdownSlackMs: number };
 
 /** @internal the Scheduler behind {@link createScheduler}. */
 class RaeScheduler implements Scheduler {
@@ -312,7 +322,7 @@ class RaeScheduler implements Scheduler {
     const { clock, logger } = opts;
     this.events$ = this.#bus.events$;
     this.#system = new ActorSystem({ clock, logger });
-    if (clock instanceof VirtualClock) clock.addSettler(() => this.#system.quiescent());
+    if (clock instanceof VirtualClock) clock.addSettler(() => this.#system.quiescent(), () => this.#system.busy());
     // First: it must see every event, from the first start-up recovery on (and it stops last).
     // The monitor's live values, served here wherever it runs (asked right before each answer).
     const probes = {
@@ -783,13 +793,27 @@ class RaeScheduler implements Scheduler {
   async #doShutdown(graceMs: number): Promise<void> {
     this.#bus.publish({ type: 'scheduler.stopping', at: iso(this.#opts.clock.now()) });
     if (this.#pruneTimer !== null) this.#opts.clock.clearTimeout(this.#pruneTimer);
-    const timeoutMs = graceMs + SHUTDOWN_SLACK_MS;
+    // Every step has a deadline (real time); one that passes it is logged and the stop goes on, so a
+    // run that never ends, or a record that cannot be written, never holds the shutdown.
+    const slackMs = this.#opts.shutdownSlackMs;
+    const timeoutMs = graceMs + slackMs;
+    const { logger } = this.#opts;
+    const late = (step: string, ms: number, more: Record<string, unknown> = {}) => () =>
+      logger.error({ step, afterMs: ms, ...more }, `shutdown: ${step} did not finish within ${ms}ms; going on without it`);
     try {
-      await this.#scheduler.ask('beginShutdown', {}, { timeoutMs });
-      await this.#executor.ask('close', { graceMs }, { timeoutMs });
+      await withTimeout(this.#scheduler.ask('beginShutdown', {}, NO_DEADLINE), slackMs, late('stop firing', slackMs));
+      const closed = await withTimeout(this.#executor.ask('close', { graceMs }, NO_DEADLINE).then(() => true), timeoutMs,
+        () => late('the executor closing', timeoutMs, { running: (this.#engine?.runningWithTimeouts() ?? []).map((r) => r.run.id) })());
+      if (closed === undefined) {
+        // Hung (a handler stuck, a run whose end never comes back): crashed like any hung actor —
+        // its pool and processes go with it — and the runs it held are recorded `interrupted` now
+        // (retried by policy at the next start), so the drain below does not leave them behind.
+        await this.#system.fault('executor', new ActorCrash(`it did not close within ${timeoutMs}ms at shutdown`));
+        this.#scheduler.tell('executorLost', {});
+      }
       // Messages are handled in order: once `drain` answers, every run's final status is stored.
-      const drained = await this.#scheduler.ask('drain', {}, { timeoutMs });
-      await withTimeout(drained.idle, timeoutMs, () => this.#opts.logger.error({}, 'shutdown: records still not durable; giving up on them'));
+      const drained = await withTimeout(this.#scheduler.ask('drain', {}, NO_DEADLINE), slackMs, late('drain', slackMs));
+      if (drained !== undefined) await withTimeout(drained.idle, slackMs, late('the last records', slackMs));
     } finally {
       // Even when an actor is gone (a store that could not open, a failed system), every thread
       // must stop: a worker left running would keep the process alive forever.

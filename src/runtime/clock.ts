@@ -87,6 +87,7 @@ export class VirtualClock implements Clock {
   #nextId = 1;
   #timers = new Map<number, VirtualTimer>();
   #settlers = new Set<() => Promise<void>>();
+  #busy = new Set<() => boolean>();
   /** Time mirrored for thread actors (see {@link shared}); null until one asks. */
   #shared: Float64Array | null = null;
 
@@ -142,17 +143,37 @@ export class VirtualClock implements Clock {
    * Registers a probe awaited after every timer fires (and before `advance` returns), so work that
    * crosses worker threads or LMDB finishes before virtual time moves on. The runtime's System
    * registers its "all mailboxes quiet" probe here. Returns an unregister function.
+   *
+   * `busy` (optional) says synchronously whether work is under way. Work can begin from outside
+   * the clock's view — a child process's exit, a reply over a port — while `advance` awaits; such
+   * work was not started by a timer, so nothing would settle it: `advance` checks `busy` before
+   * every timer and settles first, so virtual time never runs past the deadline of an ask whose
+   * work is in flight (a 30 s commit timeout passed in a millisecond of real time, and the commit,
+   * in fact written, was retried only at the next advance).
    */
-  addSettler(probe: () => Promise<void>): () => void {
+  addSettler(probe: () => Promise<void>, busy?: () => boolean): () => void {
     this.#settlers.add(probe);
-    return () => this.#settlers.delete(probe);
+    if (busy !== undefined) this.#busy.add(busy);
+    return () => {
+      this.#settlers.delete(probe);
+      if (busy !== undefined) this.#busy.delete(busy);
+    };
   }
 
-  /** Waits for immediates and every registered settler. */
+  /**
+   * Waits for immediates and every registered settler (once: work that begins during its last
+   * rounds is caught by `advance`'s check before the next timer — looping here until nothing is
+   * busy would never end while a caller keeps asking, as health requests during a burst do).
+   */
   async settle(): Promise<void> {
     await settle();
     for (const probe of [...this.#settlers]) await probe();
     await settle();
+  }
+
+  #anyBusy(): boolean {
+    for (const busy of this.#busy) if (busy()) return true;
+    return false;
   }
 
   /** Number of armed timers. */
@@ -178,6 +199,8 @@ export class VirtualClock implements Clock {
     const target = this.#mono + ms;
     await this.settle();
     for (;;) {
+      // Work that began while we awaited (see addSettler): finished before time moves on.
+      if (this.#anyBusy()) await this.settle();
       const t = this.#earliest();
       if (t === undefined || t.dueMono > target) break;
       this.#wall += t.dueMono - this.#mono;

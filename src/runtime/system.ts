@@ -299,7 +299,7 @@ export class ActorSystem {
   async quiescent(): Promise<void> {
     for (;;) {
       // A supervisor restarting children (bystanders stopping, members starting): poll, briefly.
-      if (this.#root.restarting || [...this.#groups.values()].some((g) => g.current?.restarting === true)) {
+      if (this.#restarting()) {
         await new Promise<void>((r) => setTimeout(r, 2));
         continue;
       }
@@ -316,6 +316,21 @@ export class ActorSystem {
       }
       await Promise.race(busy.map((c) => c.changed()));
     }
+  }
+
+  /**
+   * True while an actor has a message queued or in flight, or a supervisor restarts children:
+   * the synchronous check a VirtualClock makes before each timer (`addSettler`'s `busy`), so
+   * virtual time never passes an ask's deadline while the work asked for is under way.
+   */
+  busy(): boolean {
+    if (this.#restarting()) return true;
+    for (const c of this.#cells.values()) if (c.busy) return true;
+    return false;
+  }
+
+  #restarting(): boolean {
+    return this.#root.restarting || [...this.#groups.values()].some((g) => g.current?.restarting === true);
   }
 
   /**

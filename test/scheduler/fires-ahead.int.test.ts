@@ -14,6 +14,8 @@ import { PAUSED_REASON } from '../../src/actors/scheduler/fires-ahead';
 import { checkSlots, Ledger, readStore } from '../helpers/ledger';
 import { nextEvents, useSchedulers } from '../helpers/scheduler';
 import type { SchedulerEvent } from '../../src/model/events';
+import { testHooksOf, type InternalOptions } from '../../src/scheduler';
+import { eventually } from '../cli/harness';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 const S = T0 + 10_000;
@@ -135,4 +137,44 @@ describe('kill -9 inside the lead window', () => {
     expect(checkSlots(stored, 10_000)).toEqual([]);
     expect(stored.runs.filter((r) => r.scheduledAt === iso(S))).toHaveLength(1);
   });
+});
+
+describe('the scheduler restarted inside the lead window (the same process)', () => {
+  const h = useSchedulers();
+
+  // The ghost run of issue 8: the incarnation that committed the fire hung in `committed` (its
+  // answer), so it never announced the run; the next one re-claimed it from the store silently, and
+  // the run started unannounced — a subscriber waiting for what is queued went on without it.
+  it('a fire whose commit answer died with its incarnation is re-claimed and announced, then runs once at its time', async () => {
+    const { s, clock, runs } = await h.open(T0, { hangAfterMs: 400, placement: { queue: 'main', executor: 'main', monitor: 'main', triggers: 'main' } } as InternalOptions);
+    const ledger = new Ledger(s);
+    const order: string[] = [];
+    const sub = s.events$.subscribe((e) => {
+      if ((e.type === 'run.queued' || e.type === 'run.started' || e.type === 'run.finished') && e.run.scheduledAt === iso(S)) order.push(e.type);
+      if (e.type === 'actor.restarted') order.push(`${e.type} ${e.actor}`);
+    });
+    const job = await s.addJob({ name: 'ahead', schedule: 'every 10s', command: 'true' });
+    // The next commit answer is S's fire, committed ahead: the scheduler hangs on it and is restarted.
+    testHooksOf(s).throwIn('scheduler', 'committed', 1, 'hang');
+    await clock.advance(10_000 - 100);
+    await eventually(async () => (order.includes('run.queued') ? true : undefined), 'the re-claimed fire to be announced', 20_000);
+    // Announced by the new incarnation (the old one died before it could).
+    expect(order.indexOf('actor.restarted scheduler')).toBeLessThan(order.indexOf('run.queued'));
+    const [queued] = await s.history(job.id);
+    expect(queued).toMatchObject({ status: 'queued', scheduledAt: iso(S), startedAt: null });
+    expect(ledger.open(clock.now() + 100)).toBe(1);
+    await clock.advance(100);
+    const [run] = await runs.wait(1);
+    expect(run).toMatchObject({ id: queued!.id, status: 'succeeded', startedAt: iso(S) });
+    expect(ledger.open(clock.now())).toBe(0);
+    expect(order.filter((t) => t.startsWith('run.'))).toEqual(['run.queued', 'run.started', 'run.finished']);
+    await clock.advance(10_000);
+    await runs.wait(2);
+    await s.shutdown({ graceMs: 5000 });
+    const stored = (await readStore(h.dir(), [job.id])).jobs.get(job.id)!;
+    expect(checkSlots(stored, 10_000)).toEqual([]);
+    expect(stored.runs.map((r) => [r.scheduledAt, r.status])).toEqual([[iso(S), 'succeeded'], [iso(S + 10_000), 'succeeded']]);
+    sub.unsubscribe();
+    ledger.stop();
+  }, 60_000);
 });

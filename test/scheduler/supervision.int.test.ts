@@ -110,11 +110,11 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
     expect(health.components[actor]?.healthy).toBe(true);
   }, 120_000);
 
-  // KNOWN BUG (open in issue 8's note): with fires committed ahead, a scheduler hung in `committed`
-  // comes back with one run it believes is still running, so overlap `skip` skips that job's
-  // every later slot. It passes with RAE_SCHED_FIRE_AHEAD=0. `it.failing` keeps it visible: once
-  // fixed, this test fails and must become a plain `it` again.
-  it.failing('scheduler.committed hanging past its deadline: the actor is restarted, rebuilt, nothing lost (known bug with fires ahead)', async () => {
+  // With fires committed ahead, the hung `committed` carried the answer for the next slot's fires:
+  // the new incarnation re-claims them from the store and announces them (`run.queued`) again, so
+  // the ledger waits for them as for any run (they used to start unannounced, and the steps ran on
+  // while they did: overlap `skip` then rightly skipped the slots they were still running for).
+  it('scheduler.committed hanging past its deadline: the actor is restarted, rebuilt, nothing lost', async () => {
     const { health } = await scenario('scheduler', (h) => h.throwIn('scheduler', 'committed', 1, 'hang'), 'true', { hangAfterMs: 400, placement: ON_MAIN });
     expect(health.components.scheduler?.healthy).toBe(true);
   }, 120_000);

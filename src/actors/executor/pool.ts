@@ -228,6 +228,11 @@ export class ExecutorPool {
       await Promise.race([all(), new Promise((resolve) => (stuck = setTimeout(resolve, DEFAULT_KILL_GRACE_MS + 1000)))]);
       clearTimeout(stuck);
       await this.#modules.destroy();
+      // A run host that does not answer (hung, or its messages lost) would hold `all()` forever:
+      // closing the hosts first (SIGKILL after 2 s) ends every run they still hold (#hostGone).
+      const unanswered = this.#runs.size;
+      if (unanswered > 0) this.#log.error({ runs: unanswered }, 'executor: runs still running after their cancel; closing their run host');
+      await Promise.all([...this.#hosts].map((h) => h.close()));
       await all();
     }
     await this.#modules.destroy();
@@ -268,7 +273,9 @@ export class ExecutorPool {
           // already gone
         }
         orphans.push(run.request.runId);
-        run.onDone(endedEarly('failed', `the executor's run host failed: ${why}`));
+        // Cancelled by the close and its host closed before it answered: the close's outcome (interrupted).
+        const cancelled = this.#closing && run.cancel ? cancelCause(run.cancel) : null;
+        run.onDone(endedEarly(cancelled?.status ?? 'failed', cancelled?.error ?? `the executor's run host failed: ${why}`));
       } else if (!this.#closing && !this.#resubmitted.has(run)) {
         this.#resubmitted.add(run);
         this.#log.warn({ runId: run.request.runId, why }, 'executor: resubmitting a run whose host failed before it started');

@@ -212,6 +212,9 @@ export class Engine {
       drain: (_p: Record<string, never>) => {
         const parked = [...this.runs.unstarted(), ...this.ahead.park()];
         if (parked.length > 0) this.commit.add({ parked });
+        // A failed commit waiting out its backoff goes again now: a stop does not wait for a
+        // timer (on a virtual clock it might never fire; the caller bounds this wait anyway).
+        this.commit.retryNow();
         this.commit.flush();
         return { running: this.runs.runningCount, idle: this.commit.idle() };
       },

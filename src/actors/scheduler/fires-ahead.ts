@@ -194,6 +194,12 @@ export class FiresAhead {
    * Start-up: a run stored `queued` for a schedule slot whose dispatch time is still ahead was
    * committed ahead and certainly never started: it waits for its time again. Returns false for
    * any other run (the run book recovers it: parked runs are queued, the rest interrupted).
+   *
+   * Its `run.queued` is published again: the incarnation that committed it may have died before
+   * its commit's answer (a crash or hang in `committed`), so nobody announced it, and a run must
+   * not start unannounced — a subscriber waiting for what is queued (`events`, a test's ledger)
+   * would not wait for it, while overlap rightly counts it running. Announced twice when the old
+   * incarnation had published it: the event stream is at-least-once across a restart.
    */
   reclaim(job: Job, run: Run): boolean {
     if (run.status !== 'queued' || run.trigger !== 'schedule' || run.startedAt !== null || run.attempt !== 1) return false;
@@ -208,6 +214,7 @@ export class FiresAhead {
     }
     this.#pre.add(claim);
     this.#pre.durable(run.id);
+    this.#d.bus.publish({ type: 'run.queued', at: iso(now), run });
     return true;
   }
 

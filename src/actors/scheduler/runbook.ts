@@ -310,13 +310,16 @@ export class RunBook {
    * Start-up: a run stored unfinished may have started before the scheduler stopped (a crash, or
    * a kill): it is `interrupted` and retried per policy. A pending retry whose time has not come
    * is re-armed; a run the last scheduler parked unstarted at a graceful stop is queued again.
+   * Both are announced (`run.queued`) again, as every run start-up takes over (fires-ahead.ts
+   * `reclaim`): the incarnation that queued them may have died before it said so.
    */
   recover(job: Job, run: Run, parked: boolean): void {
     const now = this.#d.clock.now();
-    if (run.status === 'queued' && run.trigger === 'retry' && Date.parse(run.scheduledAt) > now) {
-      this.#armRetry({ job, run });
-    } else if (run.status === 'queued' && parked) {
-      this.admit(job, run);
+    const retry = run.status === 'queued' && run.trigger === 'retry' && Date.parse(run.scheduledAt) > now;
+    if (retry || (run.status === 'queued' && parked)) {
+      this.#d.bus.publish({ type: 'run.queued', at: iso(now), run });
+      if (retry) this.#armRetry({ job, run });
+      else this.admit(job, run);
     } else {
       this.#interrupt(job, run, run.status === 'running' || run.startedAt !== null
         ? 'the scheduler stopped while this run was in flight'
