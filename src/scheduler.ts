@@ -17,8 +17,7 @@ import { EventBus } from './runtime/event-bus';
 import { Coalescer, type Settled } from './runtime/coalesce';
 import { ActorSystem, type TreeNode } from './runtime/system';
 import { ActorCrash, actorModule, type ActorContext, type ActorRef, type Placement, type PeerRef } from './runtime/types';
-import { CrashInjector, type InjectedFailure } from './runtime/crash-injection';
-import { spawnPlaced } from './runtime/placement';
+import type { InjectedFailure } from './runtime/crash-injection';
 import { logPeer } from './runtime/log-peer';
 import type { ParserHandlers } from './actors/parser/actor';
 import type { PersistenceHandlers } from './actors/persistence/actor';
@@ -163,7 +162,7 @@ export interface SchedulerTestHooks {
   fault(actor: string): Promise<boolean>;
   /**
    * The next `times` messages `type` of `actor` throw a plain Error (a bug), or hang / are delayed
-   * (`how`; main-thread actors only: in a thread, the worker's own injector only throws).
+   * (`how`), wherever the actor runs and across its restarts (ActorSystem.inject).
    */
   throwIn(actor: 'queue' | 'executor' | 'scheduler' | 'monitor' | 'triggers', type: string, times?: number, how?: InjectedFailure): void;
   /** Every actor of the tree (running, restarts), in start order. */
@@ -290,8 +289,6 @@ class RaeScheduler implements Scheduler {
   #triggersInThread = false;
   readonly #health: SchedulerHealth;
   readonly #subs: Subscription[] = [];
-  /** Handlers made to throw by tests (`testHooks().throwIn`) or by RAE_SCHED_INJECT_CRASH. */
-  readonly #crashes = new CrashInjector();
   #queueDepth = { depth: 0, scheduled: 0, running: 0 };
   /** Why store commits fail, while they do (health shows it). */
   #storeFault: string | null = null;
@@ -328,11 +325,10 @@ class RaeScheduler implements Scheduler {
       init: { processMetrics: opts.processMetrics, startedAt: clock.now() }, peers: { probes },
     } as const;
     this.#monitor = opts.placement.monitor === 'thread'
-      ? spawnPlaced(this.#system, this.#crashes, { ...monitorSpec, logic: monitorLogic, placement: 'thread' })
+      ? this.#system.spawn({ ...monitorSpec, logic: monitorLogic, placement: 'thread' })
       // On the main thread its answers are also called directly when its mailbox is late.
       : this.#system.spawn<MonitorHandlers>({ ...monitorSpec,
-        factory: async (init: MonitorInit, ctx: ActorContext<MonitorPeers>) =>
-          this.#crashes.wrap('monitor', await buildMonitor(init, ctx, (a) => { this.#monitorNow = a; })) });
+        factory: (init: MonitorInit, ctx: ActorContext<MonitorPeers>) => buildMonitor(init, ctx, (a) => { this.#monitorNow = a; }) });
     this.#subs.push(this.#bus.events$.subscribe((e) => this.#toMonitor(e)));
     // Start order is dependency order; the system stops them in reverse.
     this.#persistence = this.#system.spawn({
@@ -370,13 +366,13 @@ class RaeScheduler implements Scheduler {
     const triggersInThread = opts.placement.triggers === 'thread' && opts.watchSubscribe === undefined;
     this.#triggersInThread = triggersInThread;
     this.#triggers = opts.mode !== 'active' ? null : triggersInThread
-      ? spawnPlaced(this.#system, this.#crashes, { ...triggersSpec, logic: triggersLogic, placement: 'thread' })
+      ? this.#system.spawn({ ...triggersSpec, logic: triggersLogic, placement: 'thread' })
       : this.#system.spawn<TriggerHandlers>({
         ...triggersSpec,
-        factory: async (init: TriggersInit, ctx: ActorContext<TriggersPeers>) => this.#crashes.wrap('triggers', await buildTriggers(init, ctx, {
+        factory: (init: TriggersInit, ctx: ActorContext<TriggersPeers>) => buildTriggers(init, ctx, {
           ...(opts.watchSubscribe ? { subscribe: opts.watchSubscribe } : {}),
           onHub: (hub) => { this.#hub = hub; },
-        })),
+        }),
       });
     // The engine's subtree (src/scheduler-tree.ts, docs/architecture.md "Restarts"): the scheduler
     // owns the state the queue and executor hold for it, so they restart with it (rest_for_one);
@@ -384,7 +380,7 @@ class RaeScheduler implements Scheduler {
     const engine = this.#system.group(ENGINE_GROUP);
     this.#scheduler = this.#system.spawn<SchedulerHandlers>({ group: engine,
       name: 'scheduler', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', unbounded: OWED.scheduler, hangAfterMs: hangAfter('scheduler', opts.hangAfterMs),
-      factory: async () => this.#crashes.wrap('scheduler', await this.#engineHandlers()),
+      factory: () => this.#engineHandlers(),
     });
     const workers = this.#system.group({ ...WORKERS_GROUP, parent: engine });
     // Queue, executor and scheduler: an unexpected error (a bug, not a SchedulerError) crashes the
@@ -399,12 +395,12 @@ class RaeScheduler implements Scheduler {
       },
       ask: (type: 'slotsDue' | 'clockJumped', payload: never, o?: { timeoutMs?: number }) => self().ask(type, payload, o),
     } as unknown as PeerRef<QueueOwner>;
-    this.#queue = spawnPlaced(this.#system, this.#crashes, { group: workers,
+    this.#queue = this.#system.spawn({ group: workers,
       name: 'queue', logic: queueLogic, placement: opts.placement.queue, mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash',
       unbounded: OWED.queue, hangAfterMs: hangAfter('queue', opts.hangAfterMs),
       init: { maxBatch: TIMER_BATCH }, peers: () => ({ owner, log }),
     });
-    this.#executor = spawnPlaced(this.#system, this.#crashes, { group: workers,
+    this.#executor = this.#system.spawn({ group: workers,
       name: 'executor', logic: executorLogic, placement: opts.placement.executor, mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash',
       unbounded: OWED.executor, hangAfterMs: hangAfter('executor', opts.hangAfterMs),
       init: { maxConcurrent: opts.maxConcurrentJobs }, peers: () => ({ owner: self(), log }),
@@ -629,10 +625,7 @@ class RaeScheduler implements Scheduler {
       storeFault: (fault) => this.#persistence.ask('injectFault', fault),
       executorFault: (fault) => this.#executor.ask('injectFault', fault),
       fault: (actor) => this.#system.fault(actor),
-      // In a thread, the worker's own injector is armed (the main one never sees its messages).
-      throwIn: (actor, type, times, how) => {
-        if (how !== undefined || !this.#system.armCrash(actor, type, times)) this.#crashes.arm(actor, type, times, how);
-      },
+      throwIn: (actor, type, times, how) => this.#system.inject(actor, type, times, how),
       children: () => this.#system.children(),
       tree: () => this.#system.tree(),
       commitStats: () => this.#scheduler.ask('commitStats', {}),

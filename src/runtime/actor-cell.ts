@@ -15,6 +15,7 @@ import { Subject, mergeMap, defer, catchError, EMPTY } from 'rxjs';
 import { ActorStoppedError, AskTimeoutError, MailboxFullError } from '../errors';
 import type { Logger } from '../model';
 import type { Clock, TimerHandle } from './clock';
+import type { CrashInjector } from './crash-injection';
 import { deferred, type Deferred, type Incarnation } from './incarnation';
 import type { Child } from './supervisor';
 import { nextSlice, sliceDue } from './slice';
@@ -35,6 +36,8 @@ export interface CellOptions {
   unbounded: ReadonlySet<string>;
   /** Real-time deadline of one message of this type; past it the incarnation is crashed as hung. */
   hangAfterMs: (type: string) => number;
+  /** The system's fault injector: asked for each message as it is handed over (crash-injection.ts). */
+  injector: CrashInjector;
 }
 
 interface Envelope {
@@ -113,14 +116,6 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
   /** The current incarnation's {@link Incarnation.quiet} (true when none). @internal */
   quiet(): Promise<boolean> {
     return this.#current?.quiet?.() ?? Promise.resolve(true);
-  }
-
-  /** Arms crash injection in the current worker incarnation; false if it has none. @internal */
-  armInThread(type: string, times: number): boolean {
-    const inc = this.#current;
-    if (inc?.arm === undefined) return false;
-    inc.arm(type, times);
-    return true;
   }
 
   /**
@@ -266,10 +261,11 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
    */
   async #invokeWatched(inc: Incarnation, type: string, payload: unknown): Promise<unknown> {
     const ms = this.#o.hangAfterMs(type);
+    const fault = this.#o.injector.take(this.name, type);
     if (!Number.isFinite(ms)) {
       this.#unwatched++;
       try {
-        return await inc.invoke(type, payload);
+        return await inc.invoke(type, payload, fault);
       } finally {
         this.#unwatched--;
       }
@@ -288,7 +284,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
     };
     watchdog = setTimeout(bark, ms);
     try {
-      return await inc.invoke(type, payload);
+      return await inc.invoke(type, payload, fault);
     } finally {
       clearTimeout(watchdog);
     }

@@ -10,6 +10,7 @@ import type { Logger } from '../model';
 import { ActorCell } from './actor-cell';
 import type { BackoffOptions } from './backoff';
 import { VirtualClock, type Clock } from './clock';
+import { CrashInjector, type InjectedFailure } from './crash-injection';
 import { EventBus } from './event-bus';
 import { MainIncarnation, loadFactory, type Incarnation } from './incarnation';
 import { Supervisor, type ChildSpec, type ExitReason, type Intensity, type RestartType, type Strategy, type SupervisorEvent } from './supervisor';
@@ -32,6 +33,8 @@ export interface ActorSystemOptions {
   askTimeoutMs?: number;
   /** Source of backoff jitter. @default Math.random */
   random?: () => number;
+  /** Faults injected into every actor's handlers, whatever its placement (crash-injection.ts). @default RAE_SCHED_INJECT_CRASH */
+  injectCrash?: string;
 }
 
 /** A nested supervisor of the system ({@link ActorSystem.group}). */
@@ -164,6 +167,7 @@ export class ActorSystem {
   readonly #launchers = new Map<string, ThreadLauncher>();
   readonly #askTimeoutMs: number;
   readonly #random: (() => number) | undefined;
+  readonly #injector: CrashInjector;
   readonly #groups = new Map<string, Group>();
   /** Ids of the root's children, in start order. */
   readonly #rootMembers: string[] = [];
@@ -179,6 +183,7 @@ export class ActorSystem {
     this.#logger = opts.logger ?? silent;
     this.#askTimeoutMs = opts.askTimeoutMs ?? 30_000;
     this.#random = opts.random;
+    this.#injector = new CrashInjector(opts.injectCrash);
     if (!(this.#askTimeoutMs > 0)) throw new ValidationError(`askTimeoutMs must be > 0, got ${this.#askTimeoutMs}`, 'askTimeoutMs');
     this.#bus = new EventBus<RuntimeEvent>({
       onSubscriberError: (err) => this.#logger.error({ err: describeError(err) }, 'runtime event subscriber threw'),
@@ -319,11 +324,12 @@ export class ActorSystem {
   }
 
   /**
-   * Crash injection inside a thread actor's worker: its next `times` messages `type` throw a plain
-   * Error. False if `name` is not running in a thread now. @internal for tests
+   * Fault injection: the next `times` messages `type` of actor `name` throw a plain Error (a bug),
+   * hang or run late (`how`), on the main thread or inside its worker alike, across its restarts.
+   * @internal for tests
    */
-  armCrash(name: string, type: string, times = 1): boolean {
-    return this.#cells.get(name)?.armInThread(type, times) ?? false;
+  inject(name: string, type: string, times = 1, how: InjectedFailure = 'throw'): void {
+    this.#injector.arm(name, type, times, how);
   }
 
   /** Stops every actor in reverse start order (each within its shutdownMs). Idempotent. */
@@ -410,7 +416,7 @@ export class ActorSystem {
       name: spec.name, clock: this.#clock, logger: this.#logger, mailboxSize, stashSize, concurrency,
       askTimeoutMs: this.#askTimeoutMs, publish: (e) => this.#bus.publish(e),
       unbounded: new Set(spec.unbounded ?? []),
-      hangAfterMs: hangDeadline(spec.name, spec.hangAfterMs),
+      hangAfterMs: hangDeadline(spec.name, spec.hangAfterMs), injector: this.#injector,
     });
     this.#cells.set(spec.name, cell);
     const group = spec.group === undefined ? null : this.#groupOf(spec.group);
