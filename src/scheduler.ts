@@ -712,9 +712,12 @@ class RaeScheduler implements Scheduler {
     try {
       return await this.#askMonitor(() => this.#monitor.ask('health', {}), (m) => m.health({}));
     } catch {
-      // The monitor itself is down: the checks read memory only, so answer without it.
+      // The monitor is down, or (in a thread) too busy to answer: the checks read memory only, so
+      // answer without it, saying which (its own check knows a restart or a late heartbeat).
       const h = this.#health.health();
-      return { healthy: false, components: { ...h.components, monitor: { healthy: false, detail: 'the monitor is not running' } } };
+      const own = h.components.monitor;
+      const monitor = own !== undefined && !own.healthy ? own : { ...own, healthy: false, detail: `the monitor did not answer within ${MONITOR_DEADLINE_MS} ms` };
+      return { healthy: false, components: { ...h.components, monitor } };
     }
   }
   async stats(): Promise<Stats> {
