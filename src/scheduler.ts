@@ -230,6 +230,7 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     placement: placementOf(options.placement),
     mailboxSize: (options as InternalOptions).mailboxSize ?? MAILBOX_SIZE,
     hangAfterMs: (options as InternalOptions).hangAfterMs,
+    perMessageSupervision: (options as InternalOptions).perMessageSupervision !== false,
   };
   // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -259,12 +260,19 @@ export interface InternalOptions extends SchedulerOptions {
   mailboxSize?: number;
   /** Hang deadline of every actor's messages (tests: a short one). @default src/scheduler-tree.ts */
   hangAfterMs?: number;
+  /**
+   * Bench A/B only (`node dist/bench/run-path-count.js --ab`, W1's "supervision off" row): false
+   * turns off what supervision costs while messages flow — hang watchdogs, mailbox bounds, the
+   * fault-injection check (ActorSystemOptions.perMessageSupervision) — and the heartbeats. Never
+   * for production: a hung actor is never restarted, a mailbox grows without bound. @default true
+   */
+  perMessageSupervision?: boolean;
 }
 
 type Filled = Required<Omit<SchedulerOptions, 'health' | 'placement'>> & { logger: Logger; clock: Clock; health: HealthSettings;
   placement: Record<PlaceableActor, Placement>;
   watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined; standby: boolean;
-  mailboxSize: number; hangAfterMs: number | undefined };
+  mailboxSize: number; hangAfterMs: number | undefined; perMessageSupervision: boolean };
 
 /** @internal the Scheduler behind {@link createScheduler}. */
 class RaeScheduler implements Scheduler {
@@ -306,7 +314,7 @@ class RaeScheduler implements Scheduler {
     this.#opts = opts;
     const { clock, logger } = opts;
     this.events$ = this.#bus.events$;
-    this.#system = new ActorSystem({ clock, logger });
+    this.#system = new ActorSystem({ clock, logger, perMessageSupervision: opts.perMessageSupervision });
     if (clock instanceof VirtualClock) clock.addSettler(() => this.#system.quiescent());
     // First: it must see every event, from the first start-up recovery on (and it stops last).
     // The monitor's live values, served here wherever it runs (asked right before each answer).
@@ -529,7 +537,8 @@ class RaeScheduler implements Scheduler {
         },
       });
       this.#monitor.tell('seedNames', { names: this.#reads.jobNames(NAMED_METRICS_LIMIT) });
-      this.#health.start();
+      if (this.#opts.perMessageSupervision) this.#health.start();
+      else this.#health.sampler.start();
     }
     // Start-up continues after the start (OTP's handle_continue): the queue and the executor start
     // after the scheduler in its group, and its start-up hands them work. Every message waits for

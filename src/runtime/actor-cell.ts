@@ -36,8 +36,10 @@ export interface CellOptions {
   unbounded: ReadonlySet<string>;
   /** Real-time deadline of one message of this type; past it the incarnation is crashed as hung. */
   hangAfterMs: (type: string) => number;
-  /** The system's fault injector: asked for each message as it is handed over (crash-injection.ts). */
-  injector: CrashInjector;
+  /** The system's fault injector: asked for each message as it is handed over (crash-injection.ts); null: none. */
+  injector: CrashInjector | null;
+  /** False: the mailbox and stash bounds never refuse (ActorSystemOptions.perMessageSupervision). */
+  bounded: boolean;
 }
 
 interface Envelope {
@@ -194,7 +196,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
   #accept(env: Envelope): boolean {
     let reason: RefusalReason | null = null;
     if (this.#state === 'stopped') reason = 'stopped';
-    else if (!this.#o.unbounded.has(env.type)) {
+    else if (this.#o.bounded && !this.#o.unbounded.has(env.type)) {
       // Owed work (a popped slot, a finished run) passes the bound; it still counts towards it,
       // so callers from outside feel the back-pressure.
       if (this.#queued >= this.#o.mailboxSize) reason = 'full';
@@ -261,7 +263,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
    */
   async #invokeWatched(inc: Incarnation, type: string, payload: unknown): Promise<unknown> {
     const ms = this.#o.hangAfterMs(type);
-    const fault = this.#o.injector.take(this.name, type);
+    const fault = this.#o.injector?.take(this.name, type);
     if (!Number.isFinite(ms)) {
       this.#unwatched++;
       try {

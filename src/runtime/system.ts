@@ -35,6 +35,13 @@ export interface ActorSystemOptions {
   random?: () => number;
   /** Faults injected into every actor's handlers, whatever its placement (crash-injection.ts). @default RAE_SCHED_INJECT_CRASH */
   injectCrash?: string;
+  /**
+   * False turns off what supervision costs per message — hang watchdogs (every `hangAfterMs`
+   * ignored), mailbox bounds (`mailboxSize`, `stashSize` never refuse) and the fault-injection
+   * check — so that a bench can measure that cost against the same run with them on (A/B). Crashes
+   * are still supervised. Never for production. @default true
+   */
+  perMessageSupervision?: boolean;
 }
 
 /** A nested supervisor of the system ({@link ActorSystem.group}). */
@@ -167,7 +174,8 @@ export class ActorSystem {
   readonly #launchers = new Map<string, ThreadLauncher>();
   readonly #askTimeoutMs: number;
   readonly #random: (() => number) | undefined;
-  readonly #injector: CrashInjector;
+  readonly #injector: CrashInjector | null;
+  readonly #perMessage: boolean;
   readonly #groups = new Map<string, Group>();
   /** Ids of the root's children, in start order. */
   readonly #rootMembers: string[] = [];
@@ -183,7 +191,8 @@ export class ActorSystem {
     this.#logger = opts.logger ?? silent;
     this.#askTimeoutMs = opts.askTimeoutMs ?? 30_000;
     this.#random = opts.random;
-    this.#injector = new CrashInjector(opts.injectCrash);
+    this.#perMessage = opts.perMessageSupervision !== false;
+    this.#injector = this.#perMessage ? new CrashInjector(opts.injectCrash) : null;
     if (!(this.#askTimeoutMs > 0)) throw new ValidationError(`askTimeoutMs must be > 0, got ${this.#askTimeoutMs}`, 'askTimeoutMs');
     this.#bus = new EventBus<RuntimeEvent>({
       onSubscriberError: (err) => this.#logger.error({ err: describeError(err) }, 'runtime event subscriber threw'),
@@ -329,6 +338,7 @@ export class ActorSystem {
    * @internal for tests
    */
   inject(name: string, type: string, times = 1, how: InjectedFailure = 'throw'): void {
+    if (this.#injector === null) throw new ValidationError('fault injection is off (perMessageSupervision: false)', 'perMessageSupervision');
     this.#injector.arm(name, type, times, how);
   }
 
@@ -416,7 +426,8 @@ export class ActorSystem {
       name: spec.name, clock: this.#clock, logger: this.#logger, mailboxSize, stashSize, concurrency,
       askTimeoutMs: this.#askTimeoutMs, publish: (e) => this.#bus.publish(e),
       unbounded: new Set(spec.unbounded ?? []),
-      hangAfterMs: hangDeadline(spec.name, spec.hangAfterMs), injector: this.#injector,
+      hangAfterMs: this.#perMessage ? hangDeadline(spec.name, spec.hangAfterMs) : () => Infinity,
+      injector: this.#injector, bounded: this.#perMessage,
     });
     this.#cells.set(spec.name, cell);
     const group = spec.group === undefined ? null : this.#groupOf(spec.group);
