@@ -16,6 +16,7 @@ import { ActorStoppedError, AskTimeoutError, MailboxFullError } from '../errors'
 import type { Logger } from '../model';
 import type { Clock, TimerHandle } from './clock';
 import type { CrashInjector } from './crash-injection';
+import { HangWatch, type Watched } from './hang-watch';
 import { deferred, type Deferred, type Incarnation } from './incarnation';
 import type { Child } from './supervisor';
 import { nextSlice, sliceDue } from './slice';
@@ -72,6 +73,8 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
   #facts: unknown = undefined;
   /** Messages in flight that have no hang deadline. */
   #unwatched = 0;
+  /** One timer for every message in flight with a deadline. */
+  readonly #watch = new HangWatch<Incarnation>((w) => this.#onLate(w));
 
   constructor(o: CellOptions) {
     this.name = o.name;
@@ -165,6 +168,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
     this.#current = null;
     this.#gate.resolve(null);
     this.#mailbox.complete();
+    this.#watch.dispose();
     this.#notify();
   }
 
@@ -272,24 +276,23 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
         this.#unwatched--;
       }
     }
-    let watchdog: ReturnType<typeof setTimeout>;
-    const bark = (): void => {
-      // With several in flight, this one may be waiting behind a long message without a deadline
-      // (a backup in the persistence thread): it is not hung while that one runs.
-      if (this.#unwatched > 0) {
-        watchdog = setTimeout(bark, ms);
-        return;
-      }
-      this.#o.publish({ type: 'actor.hung', at: new Date(this.#o.clock.now()).toISOString(), actor: this.name, messageType: type, afterMs: ms });
-      this.#o.logger.error({ actor: this.name, type, afterMs: ms }, 'actor hung: crashing it so that it restarts');
-      void inc.fault(new ActorCrash(`hung: message '${type}' did not finish within ${ms}ms`));
-    };
-    watchdog = setTimeout(bark, ms);
+    const w = this.#watch.start(type, ms, inc);
     try {
       return await inc.invoke(type, payload, fault);
     } finally {
-      clearTimeout(watchdog);
+      this.#watch.end(w);
     }
+  }
+
+  /** A message past its deadline (HangWatch): crash its incarnation as hung; false to wait on. */
+  #onLate(w: Watched<Incarnation>): boolean {
+    // With several in flight, this one may be waiting behind a long message without a deadline
+    // (a backup in the persistence thread): it is not hung while that one runs.
+    if (this.#unwatched > 0) return false;
+    this.#o.publish({ type: 'actor.hung', at: new Date(this.#o.clock.now()).toISOString(), actor: this.name, messageType: w.type, afterMs: w.ms });
+    this.#o.logger.error({ actor: this.name, type: w.type, afterMs: w.ms }, 'actor hung: crashing it so that it restarts');
+    void w.subject.fault(new ActorCrash(`hung: message '${w.type}' did not finish within ${w.ms}ms`));
+    return true;
   }
 
   #settle(env: Envelope, err: unknown, value?: unknown): void {
