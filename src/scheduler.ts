@@ -8,7 +8,7 @@ import path from 'node:path';
 import { filter, firstValueFrom, map, type Observable, type Subscription } from 'rxjs';
 import { z } from 'zod';
 import type { BackupDocument, Health, JobPage, ListJobsOptions, Logger, PlaceableActor, Scheduler, SchedulerOptions, Stats, WhyReport } from './api';
-import { NotFoundError, SchedulerError, ValidationError } from './errors';
+import { ActorDeadError, NotFoundError, SchedulerError, ValidationError } from './errors';
 import type { Job } from './model/job';
 import { FINAL_RUN_STATUSES, type Run } from './model/run';
 import type { SchedulerEvent } from './model/events';
@@ -488,13 +488,16 @@ class RaeScheduler implements Scheduler {
     asked.catch(() => undefined);
     let t: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((r) => { t = setTimeout(() => r('late'), MONITOR_DEADLINE_MS); });
+    let crashed = false;
     try {
-      const r = await Promise.race([asked, late]).catch(() => 'late' as const);
+      const r = await Promise.race([asked, late]).catch((err: unknown) => { crashed = err instanceof ActorDeadError; return 'late' as const; });
       if (r !== 'late') return r;
     } finally {
       clearTimeout(t);
     }
-    // A monitor in a thread has no answers here: its mailbox is its only way in.
+    // A monitor in a thread has no answers here: its mailbox is its only way in. If the question
+    // crashed it, its next incarnation (rebuilt from the store) answers: ask it once more.
+    if (this.#monitorNow === null && crashed) return ask();
     if (this.#monitorNow === null) throw new SchedulerError('INTERNAL', 'the monitor did not answer in time');
     return direct(this.#monitorNow);
   }
