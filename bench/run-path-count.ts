@@ -134,7 +134,7 @@ function summary(xs: number[]): { median: number; spreadPct: number; all: number
 /**
  * What per-message supervision costs one message, measured alone: ask round trips to a main-thread
  * actor (64 in flight) in two systems, one with it on (a hang deadline on every message, as the
- * scheduler's actors have) and one with it off, in alternating rounds of 300 ms. ns per ask, medians.
+ * scheduler's actors have) and one with it off, in alternating rounds of 300 ms. CPU ns per ask, medians.
  */
 async function perMessage(rounds: number): Promise<{ onNsPerAsk: number; offNsPerAsk: number; deltaNsPerMessage: number }> {
   const make = (on: boolean) => {
@@ -144,13 +144,16 @@ async function perMessage(rounds: number): Promise<{ onNsPerAsk: number; offNsPe
   };
   const sides = { on: make(true), off: make(false) };
   const ns: Record<'on' | 'off', number[]> = { on: [], off: [] };
+  // CPU time (this process: the asks run on the main thread), which a loaded machine disturbs less than wall time.
   const round = async (ref: (typeof sides)['on']['ref']): Promise<number> => {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     let count = 0;
     await Promise.all(Array.from({ length: 64 }, async () => {
       while (performance.now() - t0 < 300) { await ref.ask('ping', count); count++; }
     }));
-    return ((performance.now() - t0) * 1e6) / count;
+    const cpu = process.cpuUsage(cpu0);
+    return ((cpu.user + cpu.system) * 1e3) / count;
   };
   for (let i = 0; i < rounds; i++) {
     const order: Array<'on' | 'off'> = i % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
