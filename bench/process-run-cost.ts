@@ -13,7 +13,6 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { childMain, runChild } from './harness/child';
 import type { Sample } from './harness/types';
-import { closedLoop, openScheduler, warmUp } from './workloads/rae';
 
 const CONCURRENCY = 16;
 const WINDOW = 64;
@@ -44,6 +43,8 @@ function children(): number[] {
 }
 
 async function rae(a: { n: number }): Promise<Sample> {
+  // Loaded here, not at the top: the raw loop's process must stay small (fork copies its page tables).
+  const { closedLoop, openScheduler, warmUp } = await import('./workloads/rae');
   const { s, close } = await openScheduler({ maxConcurrentJobs: CONCURRENCY, maxQueuedJobs: WINDOW * 4 });
   try {
     await s.addJob({ name: 'true', schedule: 'never', overlap: 'allow', command: { argv: ['/bin/true'] } });

@@ -81,7 +81,10 @@ function threadTicks(): Map<string, number> {
     for (const tid of readdirSync('/proc/self/task')) {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, Number(f[11]) + Number(f[12]));
+      // Keyed by tid and the thread's name (libuv, V8 platform and worker threads are named by node).
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // f[19]: the thread's start time (clock ticks after boot) — tells creation order apart.
+      out.set(`${tid} ${name} born+${Number(f[19])}`, Number(f[11]) + Number(f[12]));
     }
   } catch {
     // Not Linux: no per-thread figures.
@@ -93,10 +96,11 @@ function threadTicks(): Map<string, number> {
 function perThread(before: Map<string, number>, after: Map<string, number>, runs: number): Record<string, number> {
   const us = (ticks: number): number => Math.round((ticks * 10_000) / runs);
   const main = String(process.pid);
-  const rows = [...after].map(([tid, t]) => [tid, t - (before.get(tid) ?? 0)] as const);
-  const out: Record<string, number> = { 'main thread': us(rows.find(([tid]) => tid === main)?.[1] ?? 0) };
-  rows.filter(([tid, t]) => tid !== main && t > 0).sort((a, b) => b[1] - a[1]).slice(0, 12)
-    .forEach(([, t], i) => { out[`other thread #${i + 1}`] = us(t); });
+  const isMain = (key: string): boolean => key.split(' ')[0] === main;
+  const rows = [...after].map(([key, t]) => [key, t - (before.get(key) ?? 0)] as const);
+  const out: Record<string, number> = { 'main thread': us(rows.find(([key]) => isMain(key))?.[1] ?? 0) };
+  rows.filter(([key, t]) => !isMain(key) && t > 0).sort((a, b) => b[1] - a[1]).slice(0, 12)
+    .forEach(([key, t], i) => { out[`other thread #${i + 1} (${key.slice(key.indexOf(' ') + 1)})`] = us(t); });
   return out;
 }
 

@@ -49,11 +49,14 @@ const UNBOUNDED_TIME = {
   queue: [] as Array<MessageType<QueueHandlers>>,
 };
 
-/** The hang deadline function of actor `actor` (`baseMs` overrides the default, for tests). */
-export function hangAfter(actor: keyof typeof UNBOUNDED_TIME, baseMs?: number): (type: string) => number {
+/** The hang deadline function of actor `actor` (`baseMs` overrides the default, for tests; `loading`: see below). */
+export function hangAfter(actor: keyof typeof UNBOUNDED_TIME, baseMs?: number, loading?: () => boolean): (type: string) => number {
   const exempt = new Set<string>(UNBOUNDED_TIME[actor]);
   const ms = baseMs ?? (actor === 'persistence' ? STORE_HANG_AFTER_MS : HANG_AFTER_MS);
-  return (type) => (exempt.has(type) ? Infinity : ms);
+  // `loading`: the actor's start-up is under way, and a message delivered meanwhile waits for it
+  // first — for as long as the store takes to load (a million jobs on a cold disk: minutes), so it
+  // has no deadline. Start-up itself is bounded by the ready() timeout, not by this watchdog.
+  return (type) => (exempt.has(type) || loading?.() === true ? Infinity : ms);
 }
 
 /**

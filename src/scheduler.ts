@@ -302,6 +302,8 @@ class RaeScheduler implements Scheduler {
   #storeFault: string | null = null;
   #shutdown: Promise<void> | null = null;
   #firstStart = true;
+  /** The scheduler incarnation is loading the store (its messages wait for it: no hang deadline). */
+  #loading = false;
   #pruneTimer: TimerHandle | null = null;
   /** The scheduler actor's current incarnation (its live facts are read beside the mailbox). */
   #engine: Engine | null = null;
@@ -387,7 +389,7 @@ class RaeScheduler implements Scheduler {
     // either of them alone is rebuilt from the scheduler's memory (one_for_one among them).
     const engine = this.#system.group(ENGINE_GROUP);
     this.#scheduler = this.#system.spawn<SchedulerHandlers>({ group: engine,
-      name: 'scheduler', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', unbounded: OWED.scheduler, hangAfterMs: hangAfter('scheduler', opts.hangAfterMs),
+      name: 'scheduler', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', unbounded: OWED.scheduler, hangAfterMs: hangAfter('scheduler', opts.hangAfterMs, () => this.#loading),
       factory: () => this.#engineHandlers(),
     });
     const workers = this.#system.group({ ...WORKERS_GROUP, parent: engine });
@@ -549,7 +551,10 @@ class RaeScheduler implements Scheduler {
     // restarted with the scheduler (rest_for_one): the runs the crashed incarnation had in flight
     // died with the old executor; start-up records them `interrupted` from the store and retries
     // them by policy, and kills any process of theirs still alive.
+    // While it loads, messages wait for it (afterStartUp): they are not hung (scheduler-tree.ts hangAfter).
+    this.#loading = true;
     const loaded = handlers.load({ start: this.#opts.mode === 'active', reboot: this.#firstStart });
+    void loaded.finally(() => { if (this.#engine === engine) this.#loading = false; }).catch(() => undefined);
     this.#firstStart = false;
     loaded.catch((err: unknown) => {
       if (this.#engine !== engine) return;

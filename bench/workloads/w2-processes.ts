@@ -5,17 +5,22 @@
  *   CONCURRENCY, `runNow` in a closed loop keeping WINDOW runs outstanding, counted at
  *   `run.finished` (final record on disk).
  * - ceiling: a raw `child_process.spawn('/bin/true')` loop at the same concurrency in a small fresh
- *   process, waiting for each child's `close`. Nothing that spawns a process per run beats it.
+ *   process (raw-spawn.ts: nothing of rae-scheduler loaded), waiting for each child's `close`.
+ *   Nothing that spawns a process per run from one process beats it.
+ * - diagnostic: the same raw loop split over as many processes as rae-scheduler starts run hosts
+ *   (`ExecutorPool.defaultHosts()`, one per core here), the concurrency shared between them — a
+ *   spawn blocks its process's one thread for the fork and the child's exec, so this is the ceiling
+ *   of that many spawning processes, the fair peer of several run hosts.
  * - diagnostic (full runs): the executor pool alone (internal `ExecutorPool`, no scheduler, no store)
  *   at the same concurrency — where the time goes between the two.
  */
-import { spawn } from 'node:child_process';
 import type { Workload } from '../harness/runner';
-import { childMain, type ChildContext } from '../harness/child';
+import { childMain, runChild, type ChildContext } from '../harness/child';
 import { ratio } from '../harness/stats';
 import { fmtSummary } from '../harness/report';
 import type { MeasurementSpec, Mode, Row, Sample } from '../harness/types';
 import { closedLoop, openScheduler, warmUp } from './rae';
+import { TRUE, concurrently, loopSample, type LoopArgs as Args } from './raw-spawn';
 
 const CONCURRENCY = 16;
 const WINDOW = 64;
@@ -23,13 +28,8 @@ const SIZE: Record<Mode, { n: number; budgetMs: number }> = {
   quick: { n: 200, budgetMs: 5_000 },
   full: { n: 800, budgetMs: 15_000 },
 };
-const TRUE = '/bin/true';
-
-interface Args { n: number; budgetMs: number }
-
-function sample(finished: number, failed: number, elapsedMs: number, n: number): Sample {
-  return { metrics: { runsPerSec: finished / (elapsedMs / 1000), finished, target: n, failed, elapsedMs } };
-}
+/** The raw-spawn peers' file (small: it loads nothing of rae-scheduler). */
+const RAW = require.resolve('./raw-spawn');
 
 async function rae(a: Args, ctx: ChildContext): Promise<void> {
   const { s, close } = await openScheduler({ maxConcurrentJobs: CONCURRENCY, maxQueuedJobs: WINDOW * 4 });
@@ -37,37 +37,10 @@ async function rae(a: Args, ctx: ChildContext): Promise<void> {
     await s.addJob({ name: 'true', schedule: 'never', overlap: 'allow', command: { argv: [TRUE] } });
     await warmUp(s, 'true', CONCURRENCY);
     const r = await closedLoop(s, 'true', { n: a.n, window: WINDOW, budgetMs: a.budgetMs });
-    ctx.deliver(sample(r.finished, r.failed, r.elapsedMs, a.n));
+    ctx.deliver(loopSample(r.finished, r.failed, r.elapsedMs, a.n));
   } finally {
     await close();
   }
-}
-
-/** Runs `once` n times, `CONCURRENCY` at a time, within the budget. */
-async function concurrently(a: Args, once: () => Promise<boolean>): Promise<Sample> {
-  for (let i = 0; i < CONCURRENCY; i++) await once();
-  let next = 0;
-  let finished = 0;
-  let failed = 0;
-  const t0 = process.hrtime.bigint();
-  const deadline = Date.now() + a.budgetMs;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next++ < a.n && Date.now() < deadline) {
-      if (!(await once())) failed++;
-      finished++;
-    }
-  }));
-  return sample(finished, failed, Number(process.hrtime.bigint() - t0) / 1e6, a.n);
-}
-
-const spawnTrue = (): Promise<boolean> => new Promise((resolve) => {
-  const child = spawn(TRUE, [], { stdio: 'pipe' });
-  child.on('error', () => resolve(false));
-  child.on('close', (code) => resolve(code === 0));
-});
-
-async function ceiling(a: Args): Promise<Sample> {
-  return concurrently(a, spawnTrue);
 }
 
 async function executorPool(a: Args): Promise<Sample> {
@@ -78,14 +51,14 @@ async function executorPool(a: Args): Promise<Sample> {
     return await concurrently(a, async () => {
       const run = pool.start({ runId: `bench-${++seq}`, jobId: 'bench', attempt: 1, command: { argv: [TRUE] }, module: null, cwd: null, env: {}, limits: {} });
       return (await run.result).status === 'succeeded';
-    });
+    }, CONCURRENCY);
   } finally {
     await pool.close({ graceMs: 1000 });
   }
 }
 
-const spec = (id: string, label: string, role: MeasurementSpec['role'], fn: string, mode: Mode): MeasurementSpec => ({
-  id: `W2.${id}`, label, role, file: __filename, fn, args: SIZE[mode], timeoutMs: SIZE[mode].budgetMs + 120_000,
+const spec = (id: string, label: string, role: MeasurementSpec['role'], fn: string, mode: Mode, file = __filename, args: object = {}): MeasurementSpec => ({
+  id: `W2.${id}`, label, role, file, fn, args: { ...SIZE[mode], ...args }, timeoutMs: SIZE[mode].budgetMs + 120_000,
 });
 
 /** W2 as the harness runs it. */
@@ -93,10 +66,14 @@ export const w2: Workload = {
   id: 'W2',
   title: `process throughput: ${TRUE} argv jobs finished per second, concurrency ${CONCURRENCY}`,
   run: async (ctx) => {
+    const procs = await ctx.shared('W2.procs', () => runChild(__filename, 'hosts', null, { timeoutMs: 60_000 }).then((s) => s.metrics.procs!));
     const specs = [
       spec('rae', `rae-scheduler, ${TRUE} argv jobs`, 'rae', 'rae', ctx.mode),
-      spec('spawn', `raw child_process.spawn loop, concurrency ${CONCURRENCY}`, 'ceiling', 'ceiling', ctx.mode),
+      spec('spawn', `raw child_process.spawn loop, concurrency ${CONCURRENCY}`, 'ceiling', 'ceiling', ctx.mode, RAW, { concurrency: CONCURRENCY }),
     ];
+    if (procs > 1) {
+      specs.push(spec('split', `raw spawn loop split over ${procs} processes (as many as run hosts), concurrency ${CONCURRENCY} in all`, 'diagnostic', 'ceilingSplit', ctx.mode, RAW, { concurrency: CONCURRENCY, procs }));
+    }
     if (ctx.mode === 'full') specs.push(spec('executor', 'executor pool alone (internal, no scheduler or store)', 'diagnostic', 'executorPool', ctx.mode));
     await ctx.interleave(specs, ctx.reps({ quick: 2, full: 5 }));
   },
@@ -108,6 +85,15 @@ export const w2: Workload = {
       rae: fmtSummary(r.s('W2.rae', 'runsPerSec'), 'runs/s'), beside: fmtSummary(r.s('W2.spawn', 'runsPerSec'), 'runs/s'),
       ratio: v, goal: '≥ 0.85x', met, note: [r.budgetNote('W2.rae'), r.budgetNote('W2.spawn', 'spawn loop')].filter((x) => x !== null).join('; ') || undefined,
     }];
+    if (r.get('W2.split') !== undefined) {
+      const procs = (r.get('W2.split')!.args as { procs: number }).procs;
+      rows.push({
+        workload: 'W2', what: `${TRUE} argv jobs/s vs the raw loop split over ${procs} processes (diagnostic: rae-scheduler spawns from ${procs} run hosts)`,
+        rae: fmtSummary(r.s('W2.rae', 'runsPerSec'), 'runs/s'), beside: fmtSummary(r.s('W2.split', 'runsPerSec'), 'runs/s'),
+        ratio: ratio(r.m('W2.rae', 'runsPerSec'), r.m('W2.split', 'runsPerSec')), goal: null, met: null,
+        note: r.budgetNote('W2.split', 'split loop') ?? undefined,
+      });
+    }
     if (r.get('W2.executor') !== undefined) {
       rows.push({
         workload: 'W2', what: 'executor pool alone vs raw spawn loop (diagnostic)',
@@ -119,4 +105,10 @@ export const w2: Workload = {
   },
 };
 
-if (require.main === module) childMain({ rae, ceiling, executorPool });
+/** The number of run hosts of this build, in a child (the harness's parent never loads the scheduler). */
+async function hosts(): Promise<Sample> {
+  const { ExecutorPool } = await import('../../src/actors/executor/pool');
+  return { metrics: { procs: ExecutorPool.defaultHosts() } };
+}
+
+if (require.main === module) childMain({ rae, executorPool, hosts });

@@ -66,6 +66,22 @@ const starters: Record<Peer, Starter> = {
   },
 };
 
+/**
+ * Waits through the window [t0, t1) and the grace after it: the process's CPU over the window
+ * (percent of one core) and its peak RSS from t0 to the end of the grace (bytes).
+ */
+export async function overWindow(t0: number, t1: number): Promise<{ cpuPct: number; peakRss: number }> {
+  await sleep(t0 - Date.now());
+  const rss = rssSampler();
+  const cpu0 = process.cpuUsage();
+  const w0 = Date.now();
+  await sleep(t1 - Date.now());
+  const cpu = process.cpuUsage(cpu0);
+  const cpuPct = ((cpu.user + cpu.system) / 1000 / (Date.now() - w0)) * 100;
+  await sleep(GRACE_MS);
+  return { cpuPct, peakRss: rss.stop() };
+}
+
 /** Turns a window's slot report (+ RSS, CPU) into the sample every W3 measurement sends. */
 export function slotSample(r: SlotReport, extra: Record<string, number>, notes: string[] = []): Sample {
   return {
@@ -85,15 +101,7 @@ async function peer(a: Args, ctx: ChildContext): Promise<void> {
   const t1 = t0 + a.windowS * 1000;
   // Fires before t0 find no tally (or count as outside): only the window is measured.
   tally = new SlotTally(a.n, t0, t1, started.phases ?? undefined);
-  await sleep(t0 - Date.now());
-  const rss = rssSampler();
-  const cpu0 = process.cpuUsage();
-  const w0 = Date.now();
-  await sleep(t1 - Date.now());
-  const cpu = process.cpuUsage(cpu0);
-  const cpuPct = ((cpu.user + cpu.system) / 1000 / (Date.now() - w0)) * 100;
-  await sleep(GRACE_MS);
-  const peak = rss.stop();
+  const { cpuPct, peakRss: peak } = await overWindow(t0, t1);
   // Deliver first: stopping 10,000 jobs can take long in some libraries, and the process exits anyway.
   ctx.deliver(slotSample(tally.report(), { rssMb: peak / 1048576, rssSetupMb: rssSetup / 1048576, cpuPct }));
   await Promise.race([started.stop(), sleep(5000)]);

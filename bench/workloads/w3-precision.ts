@@ -5,68 +5,40 @@
  * with no run (by the end of a short grace period), peak RSS and CPU of the process.
  *
  * rae-scheduler's jobs are loaded with `restore()` of a backup document built from one job added
- * with `addJob` (jobs in phase, and 10,000 jobs in seconds: addJob alone runs at ~100/s today, which
- * W5 measures). Beside it, in their own processes: croner, node-cron, node-schedule, toad-scheduler
+ * with `addJob` (w3-jobs.ts: jobs in phase, and 10,000 jobs in seconds; W5 measures addJob). The
+ * 200 `/bin/true` argv jobs are W3-ARGV (w3-argv.ts). Beside it, in their own processes: croner, node-cron, node-schedule, toad-scheduler
  * and the bare-setTimeout floor holding the same N per-second jobs (w3-peers.ts).
  */
-import { rmSync } from 'node:fs';
 import { filter } from 'rxjs';
-import type { Job } from '../../src';
 import { childMain, type ChildContext } from '../harness/child';
 import { rssSampler, sleep } from '../harness/measure';
 import { fmt } from '../harness/report';
 import { ratio } from '../harness/stats';
 import type { Workload } from '../harness/runner';
 import type { Headline, MeasurementSpec, Mode, Row } from '../harness/types';
-import { addModuleJob, isolationOfThisBuild, openScheduler } from './rae';
+import { addModuleJob, isolationOfThisBuild } from './rae';
+import { TEMPLATE, everySecondJobs } from './w3-jobs';
 import { GRACE_MS, LEAD_MS, PEERS, slotSample, type Peer } from './w3-peers';
 import { SlotTally, nextWholeSecond } from './w3-slots';
 
 const WINDOW_S: Record<Mode, number> = { quick: 10, full: 30 };
-/** What runs in each mode: sizes of module jobs with the peers beside them, and the argv size. */
-const PLAN: Record<Mode, { modules: Array<{ n: number; peers: readonly Peer[] }>; argv: number[] }> = {
-  quick: { modules: [{ n: 1000, peers: ['croner', 'floor'] }], argv: [] },
-  full: { modules: [{ n: 1000, peers: PEERS }, { n: 10_000, peers: PEERS }], argv: [200] },
+/** What runs in each mode: sizes of module jobs with the peers beside them (the argv case is W3-ARGV, w3-argv.ts). */
+const PLAN: Record<Mode, { modules: Array<{ n: number; peers: readonly Peer[] }> }> = {
+  quick: { modules: [{ n: 1000, peers: ['croner', 'floor'] }] },
+  full: { modules: [{ n: 1000, peers: PEERS }, { n: 10_000, peers: PEERS }] },
 };
 /** maxConcurrentJobs: module runs in threads are cheap; in processes, 16 node processes is plenty for 2 cores. */
-const CONCURRENCY = { thread: 1024, process: 16, argv: 64 };
+const CONCURRENCY = { thread: 1024, process: 16 };
 
-interface Args { kind: 'module' | 'argv'; n: number; windowS: number; threads: boolean }
+interface Args { n: number; windowS: number; threads: boolean }
 
 async function rae(a: Args, ctx: ChildContext): Promise<void> {
   const notes: string[] = [];
-  const maxConcurrentJobs = a.kind === 'argv' ? CONCURRENCY.argv : a.threads ? CONCURRENCY.thread : CONCURRENCY.process;
+  const maxConcurrentJobs = a.threads ? CONCURRENCY.thread : CONCURRENCY.process;
   notes.push(`maxConcurrentJobs ${maxConcurrentJobs}`);
-  // Load the jobs on an offline scheduler (restore, no timers), then start an active one on the same
-  // store: its start-up arms every job (no ask timeout on that path, however slow the machine).
-  // createdAt is a whole second AFTER the expected set-up time: `every 1s` is anchored there, so every
-  // job is due on whole seconds, and none has slots to miss while the store is being loaded.
-  const tLoad = Date.now();
-  // (Generous: once 10,000 jobs fire per second the engine cannot answer start-up's last asks.)
-  const created = nextWholeSecond(Date.now(), 8000 + a.n * 4);
-  const offline = await openScheduler({ mode: 'offline' });
-  let jobs: Job[];
-  try {
-    const spec = { name: 'template', schedule: 'never', catchUp: 'none' as const };
-    if (a.kind === 'module') notes.unshift(`isolation: ${(await addModuleJob(offline.s, spec)).isolation}`);
-    else await offline.s.addJob({ ...spec, command: { argv: ['/bin/true'] } });
-    const doc = await offline.s.backup();
-    const tpl = doc.jobs[0]!;
-    const at = new Date(created).toISOString();
-    jobs = Array.from({ length: a.n }, (_, i) => ({
-      ...tpl, id: `${tpl.id}${String(i).padStart(6, '0')}`, name: `tick-${i}`, schedule: 'every 1s',
-      createdAt: at, updatedAt: at, nextRunAt: null, lastRun: null,
-    }));
-    await offline.s.restore({ ...doc, jobs, runs: [], slots: [] });
-    await offline.s.shutdown({ graceMs: 0 });
-    notes.push(`jobs loaded by restore in ${fmt((Date.now() - tLoad) / 1000)} s`);
-  } catch (err) {
-    await offline.close();
-    throw err;
-  }
-  const { s, close } = await openScheduler({ maxConcurrentJobs, maxQueuedJobs: a.n + 1000 }, offline.dataDir);
-  const loadMs = Date.now() - tLoad;
-  notes.push(`loaded and armed in ${fmt(loadMs / 1000)} s`);
+  const { s, jobs, created, loadMs, close } = await everySecondJobs(a.n, async (offline) => {
+    notes.unshift(`isolation: ${(await addModuleJob(offline, TEMPLATE)).isolation}`);
+  }, { maxConcurrentJobs, maxQueuedJobs: a.n + 1000 }, notes);
   try {
     const index = new Map(jobs.map((j, i) => [j.id, i]));
     let tally: SlotTally | null = null;
@@ -110,7 +82,6 @@ async function rae(a: Args, ctx: ChildContext): Promise<void> {
     }, notes));
   } finally {
     await close();
-    rmSync(offline.dataDir, { recursive: true, force: true });
   }
 }
 
@@ -132,14 +103,8 @@ export const w3: Workload = {
     const { threads } = await ctx.shared('isolation', isolationOfThisBuild);
     for (const { n, peers } of plan.modules) {
       await ctx.interleave([
-        specOf(`W3.rae.${n}`, `rae-scheduler, ${fmt(n)} module jobs`, 'rae', 'rae', __filename, { kind: 'module', n, windowS, threads }, windowS),
+        specOf(`W3.rae.${n}`, `rae-scheduler, ${fmt(n)} module jobs`, 'rae', 'rae', __filename, { n, windowS, threads }, windowS),
         ...peers.map((p) => specOf(`W3.${p}.${n}`, `${p === 'floor' ? 'floor: one setTimeout per second' : p}, ${fmt(n)} jobs`, p === 'floor' ? 'floor' : 'peer', 'peer', peerFile, { peer: p, n, windowS }, windowS)),
-      ], reps);
-    }
-    for (const n of plan.argv) {
-      await ctx.interleave([
-        specOf(`W3.rae.argv.${n}`, `rae-scheduler, ${fmt(n)} /bin/true argv jobs`, 'rae', 'rae', __filename, { kind: 'argv', n, windowS, threads }, windowS),
-        specOf(`W3.floor.argv.${n}`, `floor: one setTimeout per second, ${fmt(n)} jobs`, 'floor', 'peer', peerFile, { peer: 'floor', n, windowS }, windowS),
       ], reps);
     }
   },
@@ -152,21 +117,19 @@ export const w3: Workload = {
       if (r.m(id, 'ran') === 0) return `no run started in the window: ${fmt(r.m(id, 'missing'))} of ${fmt(r.m(id, 'expected'))} slots without a run, ${fmt(r.m(id, 'rssMb'))} MB`;
       return `p50/p99/max ${fmt(r.m(id, 'p50'))}/${fmt(r.m(id, 'p99'))}/${fmt(r.m(id, 'max'))} ms, ${fmt(r.m(id, 'missing'))} of ${fmt(r.m(id, 'expected'))} slots without a run, ${fmt(r.m(id, 'rssMb'))} MB`;
     };
-    const sizes = [...PLAN[mode].modules.map((m) => ({ n: m.n, id: `W3.rae.${m.n}`, peers: m.peers, kind: 'module jobs' })),
-      ...PLAN[mode].argv.map((n) => ({ n, id: `W3.rae.argv.${n}`, peers: ['floor'] as readonly Peer[], kind: '/bin/true argv jobs' }))];
+    const sizes = PLAN[mode].modules.map((m) => ({ n: m.n, id: `W3.rae.${m.n}`, peers: m.peers, kind: 'module jobs' }));
     for (const { n, id, peers, kind } of sizes) {
       const p99 = r.m(id, 'p99');
       const missing = r.m(id, 'missing');
       const croner = r.m(`W3.croner.${n}`, 'p99');
-      const isArgv = id.includes('argv');
-      const peerId = (p: Peer): string => (isArgv ? `W3.${p}.argv.${n}` : `W3.${p}.${n}`);
+      const peerId = (p: Peer): string => `W3.${p}.${n}`;
       let goal: string | null = null;
       let met: boolean | null = null;
-      if (!isArgv && n === 1000) {
+      if (n === 1000) {
         goal = '0 slots without a run, p99 ≤ 50 ms';
         met = p99 !== null && missing === 0 && p99 <= 50;
         headline.push({ label: 'W3 1,000 jobs: 50 ms ÷ p99 lateness', value: ratio(50, Math.max(1, p99 ?? NaN)), goal: 1, met });
-      } else if (!isArgv && n === 10_000) {
+      } else if (n === 10_000) {
         goal = "0 slots without a run, p99 ≤ croner's";
         met = p99 !== null && croner !== null && missing === 0 && p99 <= croner;
         headline.push({ label: "W3 10,000 jobs: croner's p99 ÷ p99", value: ratio(Math.max(1, croner ?? NaN), Math.max(1, p99 ?? NaN)), goal: 1, met });

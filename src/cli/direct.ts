@@ -16,7 +16,7 @@ import type { SchedulerEvent } from '../model/events';
 import { SystemClock, type Clock } from '../runtime/clock';
 import { Store } from '../actors/persistence/store';
 import { percentilesOf, runsOf } from '../actors/persistence/rollup';
-import { ScheduleMath } from '../actors/parser/schedule';
+import type { ScheduleMath } from '../actors/parser/schedule';
 import { iso } from '../actors/scheduler/runs';
 import { ReadView } from '../reads/read-view';
 import { danglingComponent, danglingFromHeads } from '../reads/trigger-status';
@@ -28,7 +28,7 @@ const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
 export class DirectScheduler implements Scheduler {
   readonly #dataDir: string;
   readonly #clock: Clock;
-  readonly #math = new ScheduleMath();
+  #mathOnce: ScheduleMath | null = null;
   #store: Store;
   #reads: ReadView;
   /** The offline actor system, once a call needed it (the store above is closed then). */
@@ -45,6 +45,13 @@ export class DirectScheduler implements Scheduler {
   static async open(dataDir: string, clock: Clock = new SystemClock()): Promise<DirectScheduler> {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // private: the store holds commands and env values
     return new DirectScheduler(dataDir, await Store.open({ dataDir }), clock);
+  }
+
+  /** Schedule maths, loaded on first use (reads such as `list` need no cron library: read-view.ts). */
+  get #math(): ScheduleMath {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    this.#mathOnce ??= new (require('../actors/parser/schedule') as typeof import('../actors/parser/schedule')).ScheduleMath();
+    return this.#mathOnce;
   }
 
   async addJob(spec: JobSpec): Promise<Job> {

@@ -11,7 +11,7 @@ import { NotFoundError, ValidationError } from '../errors';
 import type { Job } from '../model/job';
 import type { Run } from '../model/run';
 import type { Clock } from '../runtime/clock';
-import { ScheduleMath, type Schedule } from '../actors/parser/schedule';
+import type { ScheduleMath, Schedule } from '../actors/parser/schedule';
 import type { JobListEntry, Store } from '../actors/persistence/store';
 import type { RunRollup } from '../actors/persistence/rollup';
 import { iso, jobState } from '../actors/scheduler/runs';
@@ -58,7 +58,7 @@ const NO_LIVE: LiveFacts = { runningOf: () => [], runningCount: () => 0, jobCoun
 export class ReadView {
   readonly #o: ReadViewOptions;
   readonly #live: LiveFacts;
-  readonly #math = new ScheduleMath();
+  #mathOnce: ScheduleMath | null = null;
   readonly #schedules = new LRUCache<string, Schedule | 'invalid'>({ max: SCHEDULE_CACHE });
 
   constructor(opts: ReadViewOptions) {
@@ -171,12 +171,23 @@ export class ReadView {
 
   /** A job with its live parts: state, next run, newest run (a run executing now if it is newer). */
   #present({ job, state, lastRun }: JobListEntry): Job {
-    const schedule = this.#schedule(job);
-    const next = nextRunAtOf(job, schedule, state, this.#o.mode === 'active', this.#o.clock.now());
+    // The schedule is parsed only if the next fire must be computed (see nextRunAtOf).
+    const lazy = { get: () => this.#schedule(job), nextFire: (s: Schedule, after: number, anchor?: number) => this.#math.nextFire(s, after, anchor) };
+    const next = nextRunAtOf(job, lazy, state, this.#o.mode === 'active', this.#o.clock.now());
     let last = lastRun;
     // Ids sort by creation time: a run executing now that is newer than the stored one wins.
     for (const r of this.#live.runningOf(job.id)) if (last === null || r.id >= last.id) last = r;
-    return { ...job, nextRunAt: next === null ? null : iso(next), lastRun: last, state: jobState(job, schedule) };
+    return { ...job, nextRunAt: next === null ? null : iso(next), lastRun: last, state: jobState(job) };
+  }
+
+  /**
+   * Schedule maths, loaded on first use: the cron library (and the time-zone data behind it) costs a
+   * short-lived CLI process 100+ ms to load, and a `list` whose jobs have their next slot stored needs none.
+   */
+  get #math(): ScheduleMath {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    this.#mathOnce ??= new (require('../actors/parser/schedule') as typeof import('../actors/parser/schedule')).ScheduleMath();
+    return this.#mathOnce;
   }
 
   /** A stored schedule, parsed in-process (the parser thread validated it at add), cached. */

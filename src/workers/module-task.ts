@@ -16,7 +16,7 @@ import { cancelCause, type KillCause } from './run/cancel';
 import { endedEarly } from '../actors/executor/result';
 import { ModuleCache } from './run/module-cache';
 import { installThreadHost } from './run/thread-host';
-import { ThreadRun, type ThreadRunHooks } from './run/thread-run';
+import { ThreadRun, settingsOf, type ThreadRunHooks, type ThreadRunSettings } from './run/thread-run';
 
 /** How long a cancel for a run this thread has not seen yet is remembered (it may be on its way). */
 const EARLY_CANCEL_TTL_MS = 60_000;
@@ -52,45 +52,58 @@ if (data?.commands) {
   };
 }
 
-async function execute(req: RunRequest, task: ModuleTaskPayload, hooks: ThreadRunHooks): Promise<RunResult> {
+/** Runs one run; `done` gets its result (once). Never throws for a job's failure. */
+function execute(req: RunRequest, task: ModuleTaskPayload, hooks: ThreadRunHooks, settings: ThreadRunSettings, done: (r: RunResult) => void): void {
   const early = earlyCancels.get(req.runId);
   if (early) {
     earlyCancels.delete(req.runId);
-    return endedEarly(early.cause.status, early.cause.error);
+    return done(endedEarly(early.cause.status, early.cause.error));
   }
-  const run = new ThreadRun(req);
+  const run = new ThreadRun(req, (r) => {
+    running.delete(req.runId);
+    done(r);
+  }, settings);
   running.set(req.runId, run);
   if (task.solo) post({ type: 'rae.started', batch: task.batch, runId: req.runId, startedAt: Date.now() });
-  try {
-    return await host.runs.run(run, () => run.run(hooks));
-  } finally {
-    running.delete(req.runId);
-  }
+  host.runs.run(run, () => run.run(hooks));
 }
 
-/** Runs every run of the batch; never rejects for a job's failure. */
-export default async function moduleTask(task: ModuleTaskPayload): Promise<ModuleTaskResult> {
+/**
+ * Runs every run of the batch; never rejects for a job's failure. Results come by callback and are
+ * counted (no promise per run); each job's settings are worked out once per task.
+ */
+export default function moduleTask(task: ModuleTaskPayload): Promise<ModuleTaskResult> {
   const { batch } = task;
   const runs = unpackRequests(task);
+  const settings = task.jobs.map(settingsOf);
   const checked = new Set<string>();
-  const hooks: ThreadRunHooks = { load: (f) => cache.load(f, checked), mayAbandon: !task.solo, retire };
-  if (runs.length === 1) return [packResult(await execute(runs[0]!, task, hooks))];
-  const out: ModuleTaskResult = new Array<PackedResult | null>(runs.length).fill(null);
-  let unsent: number[] = [];
-  let flush: NodeJS.Immediate | null = null;
-  const sendEarly = (): void => {
-    flush = null;
-    const items = unsent.map((i): [number, PackedResult] => [i, out[i]!]);
-    for (const i of unsent) out[i] = null;
-    unsent = [];
-    post({ type: 'rae.results', batch, items });
-  };
-  await Promise.all(runs.map(async (req, i) => {
-    out[i] = packResult(await execute(req, task, hooks));
-    unsent.push(i);
-    // Runs that settle in the same turn as the last one travel with the task's own answer.
-    flush ??= setImmediate(sendEarly);
-  }));
-  if (flush) clearImmediate(flush);
-  return out;
+  const hooks: ThreadRunHooks = { load: (f) => cache.load(f, checked), loaded: (f) => cache.loaded(f, checked), mayAbandon: !task.solo, retire };
+  const settingsAt = (i: number): ThreadRunSettings => settings[task.runs[i]![1]]!;
+  if (runs.length === 1) return new Promise((resolve) => execute(runs[0]!, task, hooks, settingsAt(0), (r) => resolve([packResult(r)])));
+  return new Promise((resolve) => {
+    const out: ModuleTaskResult = new Array<PackedResult | null>(runs.length).fill(null);
+    let left = runs.length;
+    let unsent: number[] = [];
+    let flush: NodeJS.Immediate | null = null;
+    const sendEarly = (): void => {
+      flush = null;
+      const items = unsent.map((i): [number, PackedResult] => [i, out[i]!]);
+      for (const i of unsent) out[i] = null;
+      unsent = [];
+      post({ type: 'rae.results', batch, items });
+    };
+    for (let i = 0; i < runs.length; i++) {
+      execute(runs[i]!, task, hooks, settingsAt(i), (r) => {
+        out[i] = packResult(r);
+        if (--left === 0) {
+          // Runs that settle in the same turn as the last one travel with the task's own answer.
+          if (flush) clearImmediate(flush);
+          resolve(out);
+          return;
+        }
+        unsent.push(i);
+        flush ??= setImmediate(sendEarly);
+      });
+    }
+  });
 }

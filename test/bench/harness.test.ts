@@ -9,6 +9,8 @@ import { Results } from '../../bench/harness/runner';
 import { median, percentiles, ratio, summarize } from '../../bench/harness/stats';
 import type { MeasurementSpec } from '../../bench/harness/types';
 import { SlotTally, nextWholeSecond } from '../../bench/workloads/w3-slots';
+import { WORKLOADS } from '../../bench/workloads';
+import { w3argv } from '../../bench/workloads/w3-argv';
 
 const IDS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6'];
 
@@ -72,6 +74,13 @@ describe('parseArgs', () => {
     expect(parseArgs([], IDS)).toEqual({ quick: false, only: null, json: false, reps: null, help: false });
     expect(parseArgs(['--quick', '--json', '--only', 'w3,W1'], IDS)).toMatchObject({ quick: true, json: true, only: ['W1', 'W3'] });
     expect(parseArgs(['--only=W6', '--reps', '3'], IDS)).toMatchObject({ only: ['W6'], reps: 3 });
+  });
+
+  it('--only W3-argv runs the argv case alone: ids are matched whole, and the harness has it', () => {
+    const ids = WORKLOADS.map((w) => w.id);
+    expect(ids).toEqual(expect.arrayContaining(['W3', 'W3-ARGV']));
+    expect(parseArgs(['--only', 'W3-argv'], ids)).toMatchObject({ only: ['W3-ARGV'] });
+    expect(parseArgs(['--only', 'w3'], ids)).toMatchObject({ only: ['W3'] });
   });
 
   it.each([
@@ -172,3 +181,28 @@ describe('chart', () => {
     expect(xOf(1e-9)).toBe(xOf(1e-4));          // clamped to the axis
   });
 });
+
+describe('W3-ARGV evaluation', () => {
+  const results = (rae: Record<string, number>): Results => {
+    const r = new Results();
+    const spec = (id: string): MeasurementSpec => ({ id, label: id, role: 'rae', file: 'x', fn: 'x', args: null, timeoutMs: 1 });
+    const full = { expected: 6000, ran: 6000, missing: 0, skipped: 0, missed: 0, failed: 0, p50: 40, p99: 300, max: 350, procP50: 60, procP99: 400 };
+    r.of(spec('W3.rae.argv')).samples.push({ metrics: { ...full, ...rae } });
+    r.of(spec('W3.spawner.argv')).samples.push({ metrics: { ...full, p99: 200 } });
+    r.finish();
+    return r;
+  };
+
+  it('is met only when every slot ran: none skipped, missed or without a run', () => {
+    expect(w3argv.evaluate(results({}), 'full').rows[0]).toMatchObject({ met: true });
+    expect(w3argv.evaluate(results({}), 'full').rows[1]).toMatchObject({ ratio: 2 });
+    const misses: Array<Record<string, number>> = [{ skipped: 3, ran: 5997, missing: 3 }, { missed: 1, ran: 5999, missing: 1 }, { missing: 2, ran: 5998 }];
+    for (const miss of misses) {
+      const e = w3argv.evaluate(results(miss), 'full');
+      expect(e.rows[0]).toMatchObject({ met: false });
+      expect(e.headline[0]).toMatchObject({ met: false, goal: 1 });
+      expect(e.headline[0]!.value).toBeLessThan(1);
+    }
+  });
+});
+

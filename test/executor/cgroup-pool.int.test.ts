@@ -59,6 +59,19 @@ const run = (over: Parameters<typeof request>[0]) => pool.start(request(over)).r
       await g.remove(); // kills the sleep, and pools the group
     }
     expect(child.signalCode ?? (await new Promise((r) => child.once('exit', (_c, sig) => r(sig))))).toBe('SIGKILL');
+    // The group went back to the pool with its tasks file still open: taken again under a new
+    // run's name, a child forked inside it is born in it too.
+    const again = RunCgroup.pooled('run_again', BACKEND)!;
+    expect(again.dirs[0]).not.toBe(g.dirs[0]);
+    expect(again.enterForSpawn()).toBe(true);
+    const second = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+    again.leaveAfterSpawn();
+    try {
+      expect(lineFor(readFileSync(`/proc/${second.pid}/cgroup`, 'utf8'))).toContain('/run_again-');
+      expect(lineFor(readFileSync('/proc/thread-self/cgroup', 'utf8'))).not.toContain(BACKEND!.ownerName);
+    } finally {
+      await again.remove();
+    }
   });
 
   it('kills an escaped env -i setsid descendant at the run\'s end', async () => {

@@ -77,12 +77,13 @@ describe('concurrency', () => {
 describe('run host', () => {
   const realHost = path.resolve(__dirname, '../../src/workers/run-host.js');
 
-  it('keeps its host process for the next runs instead of booting a new one', async () => {
+  it('keeps its host processes for the next runs instead of booting new ones', async () => {
     const boots = path.join(tmp.dir, 'boots');
     const hostFile = path.join(tmp.dir, 'counting-host.js');
     fs.writeFileSync(hostFile, `require('fs').appendFileSync(${JSON.stringify(boots)}, 'boot\\n');\nrequire(${JSON.stringify(realHost)});`);
-    const pool = new ExecutorPool({ maxConcurrent: 2, hostFile });
-    // Two runs that block until both have started run at once in the one host.
+    const pool = new ExecutorPool({ maxConcurrent: 2, hosts: 2, hostFile });
+    // Two runs that block until both have started run at once: the second boots the second host
+    // (the first has a run in flight); the next pair goes to the same two hosts.
     const pair = async (barrier: string) => {
       let started = 0;
       const runs = [0, 1].map(() =>
@@ -97,6 +98,16 @@ describe('run host', () => {
     expect(await pair(path.join(tmp.dir, 'go1'))).toEqual(['succeeded', 'succeeded']);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await pair(path.join(tmp.dir, 'go2'))).toEqual(['succeeded', 'succeeded']);
+    await pool.close({ graceMs: 0 });
+    expect(fs.readFileSync(boots, 'utf8')).toBe('boot\nboot\n');
+  });
+
+  it('one run at a time keeps to one host', async () => {
+    const boots = path.join(tmp.dir, 'boots-seq');
+    const hostFile = path.join(tmp.dir, 'counting-host-seq.js');
+    fs.writeFileSync(hostFile, `require('fs').appendFileSync(${JSON.stringify(boots)}, 'boot\\n');\nrequire(${JSON.stringify(realHost)});`);
+    const pool = new ExecutorPool({ maxConcurrent: 4, hosts: 4, hostFile });
+    for (let i = 0; i < 3; i++) expect((await pool.start(request({ command: { argv: ['/bin/true'] } })).result).status).toBe('succeeded');
     await pool.close({ graceMs: 0 });
     expect(fs.readFileSync(boots, 'utf8')).toBe('boot\n');
   });

@@ -1,6 +1,7 @@
-/** The compact encoding of job heads and schedule states (codecs.ts), and its reading of version 1 (msgpack) values. */
+/** The compact encoding of job heads, schedule states and runs (codecs.ts), and its reading of older (msgpack) values. */
 import { Packr } from 'msgpackr';
-import { decodeHead, decodeState, encodeHead, encodeState, isCompact } from '../../src/actors/persistence/codecs';
+import { decodeHead, decodeRun, decodeState, encodeHead, encodeRun, encodeState, isCompact } from '../../src/actors/persistence/codecs';
+import type { Run } from '../../src/model/run';
 import type { JobHead } from '../../src/actors/persistence/tables';
 
 const head: JobHead = {
@@ -52,5 +53,44 @@ describe('compact codecs', () => {
 
   it('is smaller than the msgpack record it replaces', () => {
     expect(encodeHead(head).length).toBeLessThan(new Packr().pack(head).length);
+    expect(encodeRun(run).length).toBeLessThan(new Packr().pack(run).length);
+  });
+
+  it('round-trips runs: queued (nulls, empty output) and final (numbers, UTF-8 text, a big output)', () => {
+    const queued: Run = {
+      id: 'run_01JX8YQ0000000000000000000', jobId: 'job_01JX8YQ0000000000000000000', attempt: 1, trigger: 'schedule', status: 'queued',
+      exitCode: null, signal: null, scheduledAt: '2030-01-01T00:00:00.000Z', startedAt: null, finishedAt: null, durationMs: null,
+      peakMemoryBytes: null, error: null, output: '',
+    };
+    const big = 'ж✓ line\n'.repeat(8000);
+    for (const r of [queued, run, { ...run, output: big, durationMs: 0.25, exitCode: -1, peakMemoryBytes: 0 }]) {
+      const bytes = encodeRun(r);
+      expect(isCompact(bytes)).toBe(true);
+      const back = decodeRun(bytes);
+      expect(back).toStrictEqual(r);
+      // The same field order as the scheduler's runs (their JSON reads the same).
+      expect(Object.keys(back)).toEqual(Object.keys(queued));
+    }
+    // From inside a larger buffer, as lmdb hands values.
+    const bytes = encodeRun(run);
+    const larger = Buffer.alloc(bytes.length + 50, 0xee);
+    bytes.copy(larger);
+    expect(decodeRun(larger, bytes.length)).toStrictEqual(run);
+  });
+
+  it('reads runs stored as msgpack (version 2 stores), and writes a run that does not fit the layout as msgpack', () => {
+    const old = new Packr({ copyBuffers: true }).pack(run);
+    expect(isCompact(old)).toBe(false);
+    expect(decodeRun(old)).toStrictEqual(run);
+    const odd = { ...run, exitCode: undefined } as unknown as Run;
+    const bytes = encodeRun(odd);
+    expect(isCompact(bytes)).toBe(false);
+    expect(decodeRun(bytes)).toStrictEqual(new Packr().unpack(new Packr().pack(odd)));
   });
 });
+
+const run: Run = {
+  id: 'run_01JX8YQ0000000000000000001', jobId: 'job_01JX8YQ0000000000000000000', attempt: 3, trigger: 'retry', status: 'failed',
+  exitCode: 2, signal: 'SIGTERM', scheduledAt: '2030-01-01T00:00:00.000Z', startedAt: '2030-01-01T00:00:00.005Z',
+  finishedAt: '2030-01-01T00:00:01.250Z', durationMs: 1245, peakMemoryBytes: 52_428_800, error: 'exited 2 — «ошибка»', output: 'hello\nwörld\n',
+};

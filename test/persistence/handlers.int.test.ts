@@ -1,6 +1,7 @@
 /** Every persistence handler against a real LMDB store in a temp directory. */
 import { createPersistenceHandlers, type PersistenceHandlers } from '../../src/actors/persistence/actor';
 import { Store } from '../../src/actors/persistence/store';
+import { SCHEMA_VERSION } from '../../src/actors/persistence/tables';
 import { makeJob, makeRun, makeSlot, removeDir, tempDir } from './helpers/fixtures';
 
 let dir: string;
@@ -210,7 +211,7 @@ describe('durability and lifecycle', () => {
     await expect(h.insertJob({ job: makeJob(2) })).rejects.toMatchObject({ code: 'PERSISTENCE' });
     h = await createPersistenceHandlers({ dataDir: dir });
     expect(h.getJobByName({ name: 'job-1' })).toEqual(job);
-    expect(h.counts({})).toEqual({ jobs: 1, runs: 1, slots: 0, schemaVersion: 2 });
+    expect(h.counts({})).toEqual({ jobs: 1, runs: 1, slots: 0, schemaVersion: SCHEMA_VERSION });
   });
 
   test('a second Store on the same directory sees committed writes, both ways', async () => {

@@ -40,8 +40,10 @@ describe('a full scheduler mailbox', () => {
       expect(outcomes.filter((o) => o === 'MAILBOX_FULL')).toHaveLength(17);
       expect(fullTo - fullFrom).toBeGreaterThanOrEqual(2400);
       await sleep(2000);
-      await ledger.quiet();
+      // Runs due by now must finish; later ones may be committed ahead of their slot (announced
+      // queued up to the lead window early) or still running at the stop, so they are not waited for.
       const end = Date.now();
+      await ledger.quiet(() => end);
       await s.shutdown({ graceMs: 5000 });
       const { jobs, unfinished } = await readStore(dir, ids);
       expect(unfinished).toBe(0);
@@ -52,8 +54,13 @@ describe('a full scheduler mailbox', () => {
         // Slots came due while the mailbox was full, and the job kept firing after it.
         expect(times.filter((t) => t > fullFrom && t < fullTo).length).toBeGreaterThanOrEqual(2);
         expect(Math.max(...times)).toBeGreaterThan(end - 2500);
-        // A run still executing at the shutdown is recorded interrupted (that is the stop, not a loss).
-        expect(stored.runs.filter((r) => r.status !== 'succeeded' && !(r.status === 'interrupted' && Date.parse(r.scheduledAt) >= end - 2000))
+        // A run still executing at the shutdown is recorded interrupted and one not yet started is
+        // parked queued for the next start (that is the stop, not a loss); on a loaded machine a
+        // `sleep 0.3` can outlast its second and the next slot is skipped by the overlap policy (an
+        // outcome, accounted for by checkSlots).
+        expect(stored.runs.filter((r) => r.status !== 'succeeded' && !stored.parked.has(r.id)
+          && !(r.status === 'skipped' && /^overlap=skip/.test(r.error ?? ''))
+          && !(r.status === 'interrupted' && Date.parse(r.scheduledAt) >= end - 2000))
           .map((r) => [r.scheduledAt, r.status, r.error])).toEqual([]);
       }
       for (const [slot, n] of ledger.slotOutcomes) expect([slot, n.length]).toEqual([slot, 1]);

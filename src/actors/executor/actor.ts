@@ -5,14 +5,14 @@
  * as ONE `onFinished` call — so no mailbox is ever blocked by a long-running job and a burst of
  * finishes costs one message.
  *
- * The task side (RunRequest / RunResult, src/actors/executor/types.ts) is unchanged: one Piscina
- * task per run.
+ * Each run's result comes from the pool by callback (`RunHooks.onDone`: no promise per run); thread
+ * module runs travel many per Piscina task (module-threads.ts).
  */
 import { peerLogger, type LogHandlers } from '../../runtime/log-peer';
 import { runSliced } from '../../runtime/slice';
 import { ActorCrash, CRASH_HANDLER, STOP_HANDLER, type ActorContext, type PeerRef } from '../../runtime/types';
 import { containment } from '../../workers/run/cgroup-detect';
-import { ExecutorPool } from './pool';
+import { ExecutorPool, type RunHandle } from './pool';
 import type { CancelReason, RunRequest, RunResult } from './types';
 import { endedEarly } from './result';
 
@@ -74,7 +74,7 @@ export function createExecutorHandlers(init: ExecutorInit, ctx: ActorContext<Exe
   const pool = new ExecutorPool({ maxConcurrent: init.maxConcurrent, logger });
   // Which containment the runs get (docs/jobs.md "Containment"): detected once here, said once.
   logger.info({ containment: containment().summary }, 'run containment');
-  const active = new Map<string, (reason: CancelReason) => void>();
+  const active = new Map<string, RunHandle>();
   let dead = false;
   const faults: ExecutorFault[] = [];
   let done: FinishedRun[] = [];
@@ -97,19 +97,24 @@ export function createExecutorHandlers(init: ExecutorInit, ctx: ActorContext<Exe
     }
   };
   const start = (request: RunRequest): void => {
-    let handle: ReturnType<ExecutorPool['start']>;
+    const { runId } = request;
+    let handle: RunHandle;
+    let ended = false;
     try {
-      handle = pool.start(request);
+      // The result comes through onDone (no promise and `then` per run).
+      handle = pool.start(request, {
+        onDone: (result) => {
+          ended = true;
+          active.delete(runId);
+          finished(runId, result);
+        },
+      });
     } catch (err) {
       // The pool refused it (closing): the run is over before it began, and says why.
-      finished(request.runId, endedEarly('interrupted', `the executor did not take the run: ${(err as Error).message}`));
+      finished(runId, endedEarly('interrupted', `the executor did not take the run: ${(err as Error).message}`));
       return;
     }
-    active.set(request.runId, (r) => handle.cancel(r));
-    void handle.result.then((result) => {
-      active.delete(request.runId);
-      finished(request.runId, result);
-    });
+    if (!ended) active.set(runId, handle);
   };
   return {
     startMany({ requests }) {
@@ -127,9 +132,9 @@ export function createExecutorHandlers(init: ExecutorInit, ctx: ActorContext<Exe
       return runSliced(requests, start);
     },
     cancel({ runId, reason }) {
-      const cancel = active.get(runId);
-      if (cancel === undefined) return false;
-      cancel(reason);
+      const handle = active.get(runId);
+      if (handle === undefined) return false;
+      handle.cancel(reason);
       return true;
     },
     running() {

@@ -27,8 +27,10 @@ export interface ExecutorPoolOptions {
   /** The built run host file. @default dist/src/workers/run-host.js beside this file */
   hostFile?: string;
   /**
-   * Run host processes spawning and supervising process runs. A run mostly awaits its child
-   * process, and one host spawns as fast as a bare spawn loop. @default 1
+   * Most run host processes spawning and supervising process runs (more start only while every
+   * host has runs in flight). A spawn blocks its host's one thread for the fork and the child's
+   * exec, so one host spawns at most as fast as one bare spawn loop; a second one spawns on the
+   * other core. @default {@link ExecutorPool.defaultHosts}
    */
   hosts?: number;
   /** The built task file of thread modules. @default dist/src/workers/module-task.js beside this file */
@@ -49,6 +51,11 @@ export interface RunHooks {
    * Thread modules: called with `pid: null` just before the result (no message per run is spent on it).
    */
   onStarted?(info: { pid: number | null; startedAt: number }): void;
+  /**
+   * The run's result, just before `result` resolves with it (the executor takes results here: no
+   * promise and `then` per run). It must not throw.
+   */
+  onDone?(result: RunResult): void;
 }
 
 /** A run in progress. */
@@ -58,6 +65,11 @@ export interface RunHandle {
   /** Stops the run: its whole process group is killed. `shutdown` → `interrupted`, else `killed`. */
   cancel(reason: CancelReason): void;
 }
+
+/** Environment variable setting the number of run hosts ({@link ExecutorPool.defaultHosts}). */
+export const RUN_HOSTS_ENV = 'RAE_SCHED_RUN_HOSTS';
+/** Most run hosts by default, however many cores. */
+const MAX_DEFAULT_HOSTS = 4;
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const noop = (): void => undefined;
@@ -92,7 +104,7 @@ export class ExecutorPool {
     if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) {
       throw new ValidationError(`maxConcurrent: must be an integer >= 1 (got ${maxConcurrent})`, 'maxConcurrent');
     }
-    const hosts = opts.hosts ?? 1;
+    const hosts = opts.hosts ?? ExecutorPool.defaultHosts();
     if (!Number.isInteger(hosts) || hosts < 1) {
       throw new ValidationError(`hosts: must be an integer >= 1 (got ${hosts})`, 'hosts');
     }
@@ -116,6 +128,20 @@ export class ExecutorPool {
     });
     // The first run host boots now (a node process: ~0.1–1 s), not under the first run.
     this.#host();
+  }
+
+  /**
+   * Run hosts by default: one per core, at most {@link MAX_DEFAULT_HOSTS} (each is a node process
+   * of ~40 MB, booted only once every host already has runs in flight). `RAE_SCHED_RUN_HOSTS=N`
+   * sets it (for A/B measurements; docs/jobs.md "How it runs").
+   * @throws ValidationError when RAE_SCHED_RUN_HOSTS is set and is not an integer >= 1.
+   */
+  static defaultHosts(env: NodeJS.ProcessEnv = process.env): number {
+    const set = env[RUN_HOSTS_ENV];
+    if (set === undefined || set === '') return Math.min(MAX_DEFAULT_HOSTS, Math.max(1, os.availableParallelism()));
+    const n = Number(set);
+    if (!Number.isInteger(n) || n < 1) throw new ValidationError(`${RUN_HOSTS_ENV} must be an integer >= 1, got '${set}'`, RUN_HOSTS_ENV);
+    return n;
   }
 
   /** Runs started and not yet finished. */
@@ -148,6 +174,7 @@ export class ExecutorPool {
       },
       onDone: (r) => {
         this.#runs.delete(key);
+        hooks.onDone?.(r);
         resolve(r);
       },
     };
@@ -169,13 +196,15 @@ export class ExecutorPool {
 
   /** A JS module run in a worker thread (module-threads.ts). */
   #startThread(req: RunRequest, hooks: RunHooks): RunHandle {
-    const onStarted = hooks.onStarted;
-    return this.#modules.start(req, onStarted === undefined ? noop : (r) => {
+    const { onStarted, onDone } = hooks;
+    if (onStarted === undefined) return this.#modules.start(req, onDone ?? noop);
+    return this.#modules.start(req, (r) => {
       try {
         onStarted({ pid: null, startedAt: r.startedAt });
       } catch (err) {
         this.#log.error({ err, runId: req.runId }, 'executor: onStarted hook threw');
       }
+      onDone?.(r);
     });
   }
 

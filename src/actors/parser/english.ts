@@ -121,12 +121,21 @@ function dayWall(zone: ZoneClock, now: number, plusDays: number, hms: [number, n
 }
 
 /**
+ * The event-only form a schedule text is (`@reboot`, `never`), or null: what `parseSchedule` gives
+ * `kind: 'event'` for, told without parsing (a read showing a job's state needs only this).
+ */
+export function eventWordOf(text: string): 'reboot' | 'never' | null {
+  const t = text.trim().replace(/\s+/g, ' ').toLowerCase();
+  return t === '@reboot' ? 'reboot' : t === 'never' ? 'never' : null;
+}
+
+/**
  * Reads every non-cron form. `text` is trimmed, lower-cased and single-spaced; `src` is what the
  * user wrote, for messages. @throws ValidationError (field `schedule`).
  */
 export function parsePhrase(src: string, text: string, zone: ZoneClock, now: number): Phrase {
-  if (text === '@reboot') return { kind: 'event', event: 'reboot' };
-  if (text === 'never') return { kind: 'event', event: 'never' };
+  const event = eventWordOf(text);
+  if (event !== null) return { kind: 'event', event };
   const calendar: Record<string, string> = {
     hourly: '0 0 * * * *', daily: '0 0 0 * * *', weekly: '0 0 0 * * 0', monthly: '0 0 0 1 * *',
     'every minute': '0 * * * * *', 'every hour': '0 0 * * * *', 'every day': '0 0 0 * * *',

@@ -52,6 +52,8 @@ function remember<V>(cache: Map<string, V>, key: string, make: () => V): V {
 export class ScheduleMath {
   readonly #crons = new Map<string, CompiledCron>();
   readonly #zones = new Map<string, ZoneClock>();
+  /** Per zone and expression, the last cron answer: no fire in [from, next) (see #cronNext). */
+  readonly #lastNext = new Map<string, { from: number; next: number }>();
 
   /** The clock of a zone already validated. */
   zone(tz: string): ZoneClock {
@@ -91,7 +93,7 @@ export class ScheduleMath {
   nextFire(s: Schedule, afterMs: number, anchorMs?: number): number | null {
     switch (s.kind) {
       case 'cron':
-        return this.#cron(s.expr).next(this.zone(s.tz), afterMs);
+        return this.#cronNext(s.expr, s.tz, afterMs);
       case 'interval': {
         const anchor = anchorMs ?? afterMs;
         return anchor + (Math.floor((afterMs - anchor) / s.everyMs) + 1) * s.everyMs;
@@ -115,6 +117,29 @@ export class ScheduleMath {
       t = n;
     }
     return out;
+  }
+
+  /**
+   * Cron next fire through a memo of the last answer per expression and zone: `next(a) = n` means no
+   * fire in (a, n), so every `after` in [a, n) has the same answer. Start-up arms thousands of jobs
+   * sharing an expression from the same `now`, and a batch of due jobs asks after the same slot:
+   * one computation (tens of µs, most of it cron-parser and Intl) serves them all.
+   */
+  #cronNext(expr: string, tz: string, after: number): number | null {
+    const key = `${tz}\0${expr}`;
+    const m = this.#lastNext.get(key);
+    if (m !== undefined && after >= m.from && after < m.next) return m.next;
+    const next = this.#cron(expr).next(this.zone(tz), after);
+    if (next !== null) {
+      if (m !== undefined) {
+        m.from = after;
+        m.next = next;
+      } else {
+        if (this.#lastNext.size >= CACHE_SIZE) this.#lastNext.delete(this.#lastNext.keys().next().value as string);
+        this.#lastNext.set(key, { from: after, next });
+      }
+    }
+    return next;
   }
 
   #cron(expr: string): CompiledCron {

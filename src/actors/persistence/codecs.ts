@@ -1,6 +1,7 @@
 /**
  * Compact binary values of the two tables start-up reads for EVERY job: `heads` ({@link JobHead})
- * and `states` ({@link ScheduleState}). Start-up of a big store is mostly decoding these (a
+ * and `states` ({@link ScheduleState}); and of `runs` ({@link Run}), written twice per run on the
+ * hot path (msgpack's encoding of a run was a third of the persistence thread's time in W1). Start-up of a big store is mostly decoding these (a
  * million of each): msgpack records written without shared structures carry their structure
  * definition in every value, and decoding that definition was ~85% of the persistence thread's
  * start-up time (measured with `--cpu-prof`, docs/persistence.md "Value encodings"). A fixed
@@ -13,6 +14,7 @@
  * @internal
  */
 import { Packr } from 'msgpackr';
+import type { Run } from '../../model/run';
 import type { ScheduleState } from './schema';
 import type { JobHead } from './tables';
 
@@ -20,6 +22,7 @@ import type { JobHead } from './tables';
 const MAGIC = 0xc1;
 const STATE_V1 = 1;
 const HEAD_V1 = 1;
+const RUN_V1 = 1;
 
 // Head flags.
 const ENABLED = 1;
@@ -196,3 +199,92 @@ export function isCompact(bytes: Uint8Array): boolean {
 export const stateEncoder = { encode: encodeState, decode: decodeState };
 /** lmdb `encoder` of the `heads` database. */
 export const headEncoder = { encode: encodeHead, decode: decodeHead };
+
+/** A run's text fields, in stored order (after its four numbers). */
+const RUN_TEXTS = ['id', 'jobId', 'trigger', 'status', 'scheduledAt', 'startedAt', 'finishedAt', 'signal', 'error', 'output'] as const;
+/** Length prefix of a null text. */
+const NULL_TEXT = 0xffffffff;
+/** Where a run is written before it is copied out at its exact size (grown for big outputs). */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+const isNum = (v: unknown): boolean => v === null || typeof v === 'number';
+const isText = (v: unknown): boolean => v === null || typeof v === 'string';
+
+/** Whether every field has the type the compact layout stores (else the run is written as msgpack). */
+function fitsLayout(r: Run): boolean {
+  return typeof r.attempt === 'number' && isNum(r.exitCode) && isNum(r.durationMs) && isNum(r.peakMemoryBytes) &&
+    typeof r.id === 'string' && typeof r.jobId === 'string' && typeof r.trigger === 'string' && typeof r.status === 'string' &&
+    typeof r.scheduledAt === 'string' && isText(r.startedAt) && isText(r.finishedAt) && isText(r.signal) && isText(r.error) &&
+    typeof r.output === 'string';
+}
+
+/**
+ * Encodes a run: magic, version, its four numbers as f64 at fixed offsets (NaN: null), then its
+ * ten texts as u32 byte length (0xFFFFFFFF: null) + UTF-8. A run whose fields do not have their
+ * types (never made by the scheduler) is written as msgpack, which {@link decodeRun} reads too.
+ */
+export function encodeRun(r: Run): Buffer {
+  if (!fitsLayout(r)) return Buffer.from(legacy.pack(r));
+  let need = 34;
+  for (const k of RUN_TEXTS) need += 4 + 3 * ((r[k] as string | null)?.length ?? 0);
+  if (scratch.length < need) scratch = Buffer.allocUnsafe(need);
+  const b = scratch;
+  b[0] = MAGIC;
+  b[1] = RUN_V1;
+  b.writeDoubleLE(r.attempt, 2);
+  b.writeDoubleLE(r.exitCode ?? NaN, 10);
+  b.writeDoubleLE(r.durationMs ?? NaN, 18);
+  b.writeDoubleLE(r.peakMemoryBytes ?? NaN, 26);
+  let pos = 34;
+  for (const k of RUN_TEXTS) {
+    const v = r[k] as string | null;
+    if (v === null) {
+      b.writeUInt32LE(NULL_TEXT, pos);
+      pos += 4;
+    } else {
+      const n = v.length === 0 ? 0 : b.write(v, pos + 4, 'utf8');
+      b.writeUInt32LE(n, pos);
+      pos += 4 + n;
+    }
+  }
+  const out = Buffer.allocUnsafe(pos);
+  b.copy(out, 0, 0, pos);
+  return out;
+}
+
+/** Decodes a run (either encoding). */
+export function decodeRun(bytes: Uint8Array, end?: unknown): Run {
+  const b = view(bytes, end);
+  if (b[0] !== MAGIC) return legacy.unpack(b) as Run;
+  const num = (at: number): number | null => {
+    const v = b.readDoubleLE(at);
+    return Number.isNaN(v) ? null : v;
+  };
+  let pos = 34;
+  const txt = (): string | null => {
+    const n = b.readUInt32LE(pos);
+    pos += 4;
+    if (n === NULL_TEXT) return null;
+    const v = n === 0 ? '' : b.toString('utf8', pos, pos + n);
+    pos += n;
+    return v;
+  };
+  const id = txt()!;
+  const jobId = txt()!;
+  const trigger = txt() as Run['trigger'];
+  const status = txt() as Run['status'];
+  const scheduledAt = txt()!;
+  const startedAt = txt();
+  const finishedAt = txt();
+  const signal = txt();
+  const error = txt();
+  const output = txt()!;
+  // The field order of a run as the scheduler makes it (newRun), so its JSON reads the same.
+  return {
+    id, jobId, attempt: b.readDoubleLE(2), trigger, status, exitCode: num(10), signal, scheduledAt, startedAt, finishedAt,
+    durationMs: num(18), peakMemoryBytes: num(26), error, output,
+  };
+}
+
+/** lmdb `encoder` of the `runs` database. */
+export const runEncoder = { encode: encodeRun, decode: decodeRun };

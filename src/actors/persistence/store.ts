@@ -135,6 +135,16 @@ export class Store implements SchedulerStorePort {
         });
         await t.env.flushed;
       }
+      // Version 2 (msgpack runs): nothing to rewrite (both encodings of a run decode); the version
+      // moves on so that an older build refuses the store rather than fail on a compact run.
+      if (!readOnly && version < SCHEMA_VERSION) {
+        version = await t.env.childTransaction(() => {
+          const now = t.meta.get(SCHEMA_KEY) ?? 0;
+          if (now < SCHEMA_VERSION) void t.meta.put(SCHEMA_KEY, SCHEMA_VERSION);
+          return SCHEMA_VERSION;
+        });
+        await t.env.flushed;
+      }
       // Stores written before run statistics were rolled up: count the stored runs once.
       if (!readOnly && t.meta.get(ROLLUP_META_KEY) !== ROLLUP_VERSION) {
         await t.env.childTransaction(() => {

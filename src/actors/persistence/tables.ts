@@ -26,14 +26,17 @@ import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
 import type { RunRollup } from './rollup';
-import { headEncoder, stateEncoder } from './codecs';
+import { headEncoder, runEncoder, stateEncoder } from './codecs';
 import type { StoredTriggerFire, TriggerFireTable } from './trigger-fires';
 
 /** Layout version written into `meta`. Bump it (and add a migration) when the layout changes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /**
  * Versions: 1 — msgpack values everywhere; 2 — `heads` and `states` in the compact encoding of
- * codecs.ts (version 1 values still decode; opening a version 1 store for writing rewrites them).
+ * codecs.ts (version 1 values still decode; opening a version 1 store for writing rewrites them);
+ * 3 — `runs` written in codecs.ts's compact encoding too (runs stored as msgpack still decode, so
+ * opening a version 2 store for writing only records the new version: an older build then refuses
+ * the store instead of failing on its first new run).
  */
 /** Sub-directory of the data directory holding the LMDB environment. */
 export { STORE_DIR } from './store-dir';
@@ -131,12 +134,13 @@ export function envOptions(readOnly: boolean): RootDatabaseOptions {
 
 /**
  * The options a sub-database is opened with: `states` and `heads` are read for every job at
- * start-up, so they use a compact fixed layout instead of msgpack (codecs.ts); every other table is
- * msgpack. Whatever reads a table (the store, `rae-sched doctor`'s full read) opens it with these.
+ * start-up and `runs` are written twice per run, so they use a compact fixed layout instead of
+ * msgpack (codecs.ts); every other table is msgpack. Whatever reads a table (the store, `rae-sched doctor`'s full read) opens it with these.
  * (lmdb-js takes an object with encode/decode as `encoder`; its typings list only msgpack options.)
  * @internal
  */
 export function dbOptionsOf(name: string): DatabaseOptions {
+  if (name === 'runs') return { encoder: runEncoder } as DatabaseOptions;
   if (name === 'states') return { encoder: stateEncoder } as DatabaseOptions;
   if (name === 'heads') return { encoder: headEncoder } as DatabaseOptions;
   return {};
@@ -155,7 +159,7 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     meta: env.openDB<number, string>('meta', db),
     jobs: env.openDB<Job, string>('jobs', db),
     jobNames: env.openDB<string, string>('jobNames', db),
-    runs: env.openDB<Run, [string, string]>('runs', db),
+    runs: env.openDB<Run, [string, string]>('runs', dbOptionsOf('runs')),
     runJob: env.openDB<string, string>('runJob', db),
     unfinished: env.openDB<string, string>('unfinished', db),
     slots: env.openDB<Slot, [string, string]>('slots', db),

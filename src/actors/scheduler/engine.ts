@@ -438,7 +438,7 @@ export class Engine {
     const first = this.slots.stateOf(job.id) ?? state;
     // The first state is written with the job (one transaction), not in a batch of its own.
     this.commit.unstage(job.id);
-    const shown: Job = { ...job, nextRunAt: first.nextRunAt, lastRun: null, state: jobState(job, schedule) };
+    const shown: Job = { ...job, nextRunAt: first.nextRunAt, lastRun: null, state: jobState(job) };
     return { job, state: first, shown };
   }
 
@@ -737,7 +737,7 @@ export class Engine {
     const timed = job.enabled && job.completedAt === null && schedule !== undefined && schedule.kind !== 'event';
     const stored = timed && !this.slots.has(job.id) ? await this.#d.persistence.ask('getScheduleState', { jobId: job.id }) : null;
     const next = this.slots.nextRunAt(job, schedule, stored);
-    return { ...job, nextRunAt: next === null ? null : iso(next), lastRun, state: jobState(job, schedule) };
+    return { ...job, nextRunAt: next === null ? null : iso(next), lastRun, state: jobState(job) };
   }
 
   #refuseIfStopping(): void {

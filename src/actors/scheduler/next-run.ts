@@ -1,20 +1,32 @@
 /** A job's next fire time as people see it (`nextRunAt` of `list` / `status`), from stored facts. */
 import type { Job } from '../../model/job';
-import { nextFire, type Schedule } from '../parser/schedule';
+import type { Schedule } from '../parser/schedule';
+import { eventWordOf } from '../parser/english';
 import type { ScheduleState } from '../persistence/schema';
+
+/** A job's parsed schedule, parsed only when asked for, and the maths to use on it. */
+export interface LazySchedule {
+  /** The parsed schedule; undefined when the stored text no longer parses. */
+  get(): Schedule | undefined;
+  nextFire(s: Schedule, afterMs: number, anchorMs?: number): number | null;
+}
 
 /**
  * The job's next fire time. A running scheduler (`active`) has armed exactly the stored
  * `nextRunAt`. With no scheduler running, the stored `nextRunAt` is still what the next start-up
  * arms when it is ahead (and after the last handled slot); otherwise the next fire is computed from
- * now and the watermark, as start-up would.
+ * now and the watermark, as start-up would. `scheduleOf` is called only in that last case (or
+ * to tell an unparsable schedule in active mode): an offline `list` of jobs whose stored slot is
+ * ahead parses nothing — and loads no cron library.
  */
-export function nextRunAtOf(job: Pick<Job, 'enabled' | 'completedAt' | 'createdAt'>, schedule: Schedule | undefined,
+export function nextRunAtOf(job: Pick<Job, 'enabled' | 'completedAt' | 'createdAt' | 'schedule'>, scheduleOf: LazySchedule,
   state: ScheduleState | null, active: boolean, now: number): number | null {
-  if (!job.enabled || job.completedAt !== null || schedule === undefined || schedule.kind === 'event') return null;
+  if (!job.enabled || job.completedAt !== null || eventWordOf(job.schedule) !== null) return null;
   const stored = state?.nextRunAt == null ? null : Date.parse(state.nextRunAt);
-  if (active) return stored;
+  if (active) return scheduleOf.get() === undefined ? null : stored;
   const last = state?.lastSlotAt == null ? -Infinity : Date.parse(state.lastSlotAt);
   if (stored !== null && stored > now && stored > last) return stored;
-  return nextFire(schedule, Math.max(now, last), Date.parse(state?.anchorAt ?? job.createdAt));
+  const schedule = scheduleOf.get();
+  if (schedule === undefined || schedule.kind === 'event') return null;
+  return scheduleOf.nextFire(schedule, Math.max(now, last), Date.parse(state?.anchorAt ?? job.createdAt));
 }

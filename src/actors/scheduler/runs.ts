@@ -2,7 +2,7 @@
 import { newId } from '../../model/ids';
 import type { Job, JobState } from '../../model/job';
 import type { Run, RunTrigger, Slot, SlotOutcome } from '../../model/run';
-import type { Schedule } from '../parser/schedule';
+import { eventWordOf } from '../parser/english';
 import type { RunResult } from '../executor/types';
 
 const lastIso = { ms: NaN, text: '' };
@@ -74,9 +74,10 @@ export function abandonRun(run: Run, status: 'interrupted' | 'skipped', error: s
 }
 
 /** The state a person sees in `status` / `list`. */
-export function jobState(job: Pick<Job, 'enabled' | 'completedAt'>, schedule: Schedule | undefined): JobState {
+export function jobState(job: Pick<Job, 'enabled' | 'completedAt' | 'schedule'>): JobState {
   if (job.completedAt !== null) return 'done';
   if (!job.enabled) return 'paused';
-  if (schedule?.kind === 'event') return 'waiting';
+  // Told from the text (the event-only words), so a read needs no parse for it.
+  if (eventWordOf(job.schedule) !== null) return 'waiting';
   return 'scheduled';
 }

@@ -11,7 +11,6 @@ import type { SchedulerEvent } from '../../model/events';
 import { daemonAnswers } from '../client';
 import { type CliContext, type CommonOptions, withCommonOptions } from '../context';
 import { type HttpFlags, httpOptionsOf } from './api';
-import { formatDoctor, runDoctor } from '../doctor';
 import { formatHealth, formatStats } from '../format';
 import { dataDirPaths } from '../paths';
 import { parsePositiveInt } from '../job-spec';
@@ -59,6 +58,8 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
   withCommonOptions(program.command('doctor')
     .description('check the data directory, lock, socket, store, free space and backups; exit 0 when nothing failed'))
     .action(async (opts: CommonOptions) => {
+      // Loaded here: the doctor's checks (cgroups, /proc, hot backup) cost every other command start-up time.
+      const { formatDoctor, runDoctor } = await import('../doctor');
       const report = await runDoctor(ctx.dataDir(opts));
       ctx.print(opts, report, () => formatDoctor(report));
       ctx.exitCode = report.healthy ? 0 : 1;

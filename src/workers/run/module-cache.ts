@@ -19,6 +19,8 @@ export const RELOADS_BEFORE_RECYCLE = 100;
 interface Loaded {
   version: string;
   entry: Promise<JobFunction | null>;
+  /** What `entry` resolved to, once it has (`undefined` while importing, or if it failed). */
+  value?: JobFunction | null;
 }
 
 /** Per-thread cache of job modules. */
@@ -58,7 +60,19 @@ export class ModuleCache {
       }
     }
     const entry = importModule(url).then(pickEntry);
-    this.#loaded.set(file, { version, entry });
+    const loaded: Loaded = { version, entry };
+    // The failure is the caller's (it awaits `entry`); this only remembers a success.
+    entry.then((v) => (loaded.value = v), () => undefined);
+    this.#loaded.set(file, loaded);
     return entry;
+  }
+
+  /**
+   * The entry function of `file` without a promise, when this batch compared it with its last
+   * import already and that import succeeded; else `undefined` (then call {@link load}).
+   */
+  loaded(file: string, checked: Set<string>): JobFunction | null | undefined {
+    if (!checked.has(file)) return undefined;
+    return this.#loaded.get(file)?.value;
   }
 }

@@ -62,6 +62,8 @@ export class ProcessRun {
   #killing: Promise<void> | null = null;
   /** The run's cgroup where one could be made (src/workers/run/cgroup.ts); else the marker scan. */
   #cgroup: RunCgroup | null = null;
+  /** The run's group was seen empty after its main process exited (nothing left to kill). */
+  #emptied = false;
 
   constructor(spec: SpawnSpec, opts: ProcessRunOptions) {
     this.#spec = spec;
@@ -105,14 +107,17 @@ export class ProcessRun {
     if (notStarted) return this.#early('failed', notStarted);
     if (this.#cause) return this.#early(this.#cause.status, this.#cause.error);
 
-    const missing = programError(this.#spec.file, this.#spec.cwd, this.#spec.env.PATH);
-    if (missing) return this.#early('failed', this.#startError(missing));
     const runId = this.#spec.env.RAE_SCHED_RUN_ID;
     this.#cgroup = runId === undefined ? null : RunCgroup.forRun(runId, this.#opts.limits);
     // The child joins its group before the program runs: born in it (v1, a run without limits: our
     // thread enters the group for the fork), else through the joining wrapper (cgroup.ts).
     const inside = this.#cgroup?.enterForSpawn() ?? false;
-    const { file, args } = this.#cgroup && !inside ? this.#cgroup.wrap(this.#spec.file, this.#spec.args) : this.#spec;
+    const wrapped = this.#cgroup !== null && !inside;
+    // Through the wrapper a missing program would only show as its exit code 127: found first here.
+    // Spawned directly, spawn itself says ENOENT / EACCES (the same message).
+    const missing = wrapped ? programError(this.#spec.file, this.#spec.cwd, this.#spec.env.PATH) : null;
+    if (missing) return this.#early('failed', this.#startError(missing), true);
+    const { file, args } = wrapped ? this.#cgroup!.wrap(this.#spec.file, this.#spec.args) : this.#spec;
     let child: ChildProcess;
     // The run's clock starts at the fork, not when the 'spawn' event is seen: by then the program
     // has been running for a while (a loaded machine), and its durationMs would undercount it.
@@ -137,7 +142,7 @@ export class ProcessRun {
     try {
       return await this.#supervise(child, child.pid, forkedAt);
     } finally {
-      await this.#cgroup?.remove();
+      await this.#cgroup?.remove({ empty: this.#emptied });
     }
   }
 
@@ -193,8 +198,11 @@ export class ProcessRun {
     // The run ends with its main process; whatever it left behind in its group (a `cmd &`) is killed
     // too, otherwise a leftover holding the pipes would keep the run open forever.
     if (this.#killing) await this.#killing;
-    else if (this.#cgroup?.alive()) await this.#terminateTree(pid);
-    else if (groupAlive(pid)) await terminateGroup(pid, this.#opts.killGraceMs);
+    else if (this.#cgroup) {
+      // Everything the run started is in its group (the process group too): one read answers.
+      if (this.#cgroup.alive()) await this.#terminateTree(pid);
+      else this.#emptied = true;
+    } else if (groupAlive(pid)) await terminateGroup(pid, this.#opts.killGraceMs);
     // Descendants that left the group (setsid) end with the run too: nothing of it outlives it.
     if (this.#tree && (runTree(pid, this.#tree.runId, this.#tree.sinceTicks)?.escaped.length ?? 0) > 0) this.#killEscapedAll(pid);
     await this.#drain(child, closed);

@@ -18,8 +18,8 @@ import { OutputRing } from './output-ring';
 /** Default period of heap sampling (memory-capped runs only). */
 const SAMPLE_INTERVAL_MS = 250;
 
-/** A request with its defaults filled, as this thread runs it. */
-interface ThreadRunSettings {
+/** A request with its defaults filled, as this thread runs it (the same for every run of a job in a task). */
+export interface ThreadRunSettings {
   file: string;
   timeoutMs: number | null;
   maxMemoryBytes: number | null;
@@ -28,7 +28,8 @@ interface ThreadRunSettings {
   sampleIntervalMs: number;
 }
 
-function settingsOf(req: RunRequest): ThreadRunSettings {
+/** The settings of a request (computed once per job of a task, not per run). */
+export function settingsOf(req: RunRequest): ThreadRunSettings {
   const m = req.module ?? '';
   return {
     file: path.isAbsolute(m) ? m : path.resolve(req.cwd ?? process.cwd(), m),
@@ -44,13 +45,22 @@ function settingsOf(req: RunRequest): ThreadRunSettings {
 export interface ThreadRunHooks {
   /** Loads (or reuses) the module's entry function. */
   load(file: string): Promise<JobFunction | null>;
+  /**
+   * The entry function when it is loaded already and known unchanged (no await, so no promise
+   * and microtask per run on the way to the module's code); `undefined` sends the run to `load`.
+   */
+  loaded?(file: string): JobFunction | null | undefined;
   /** Whether a stuck run may be abandoned by the thread itself (shared threads) or must wait to be terminated (solo). */
   mayAbandon: boolean;
   /** The thread cannot be trusted any more (a stuck run was abandoned). */
   retire(reason: string): void;
 }
 
-/** A module run in a thread. Call {@link ThreadRun.run} once; {@link ThreadRun.stop} at any time. */
+/**
+ * A module run in a thread. Call {@link ThreadRun.run} once; {@link ThreadRun.stop} at any time. Its
+ * result goes to the `onResult` callback, once (a thread runs thousands of runs a second: no
+ * promise per run for it).
+ */
 export class ThreadRun {
   readonly #req: RunRequest;
   readonly #set: ThreadRunSettings;
@@ -62,14 +72,14 @@ export class ThreadRun {
   #settled = false;
   #startedAt = 0;
   #peakHeap: number | null = null;
-  #resolve!: (r: RunResult) => void;
-  readonly #done = new Promise<RunResult>((resolve) => (this.#resolve = resolve));
-  #timers: NodeJS.Timeout[] = [];
+  readonly #onResult: (r: RunResult) => void;
+  #timers: NodeJS.Timeout[] | null = null;
   #hooks: ThreadRunHooks | null = null;
 
-  constructor(req: RunRequest) {
+  constructor(req: RunRequest, onResult: (r: RunResult) => void, settings: ThreadRunSettings = settingsOf(req)) {
     this.#req = req;
-    this.#set = settingsOf(req);
+    this.#set = settings;
+    this.#onResult = onResult;
   }
 
   get runId(): string {
@@ -126,7 +136,7 @@ export class ThreadRun {
    * thread's AsyncLocalStorage context of this run: the timers made here (timeout) and the module's
    * code then charge their output to it.
    */
-  run(hooks: ThreadRunHooks): Promise<RunResult> {
+  run(hooks: ThreadRunHooks): void {
     this.#hooks = hooks;
     this.#startedAt = Date.now();
     const { timeoutMs, maxMemoryBytes, sampleIntervalMs } = this.#set;
@@ -139,21 +149,22 @@ export class ThreadRun {
         this.#peakHeap = Math.max(this.#peakHeap ?? 0, getHeapStatistics().used_heap_size);
       };
       sample();
-      this.#timers.push(setInterval(sample, sampleIntervalMs));
+      (this.#timers ??= []).push(setInterval(sample, sampleIntervalMs));
     }
     if (this.#cause) this.#settle(this.#cause.status, this.#cause.error);
     else void this.#call(hooks);
-    return this.#done;
   }
 
   async #call(hooks: ThreadRunHooks): Promise<void> {
     const req = this.#req;
     const label = req.module ?? '';
-    let entry: JobFunction | null;
-    try {
-      entry = await hooks.load(this.#set.file);
-    } catch (err) {
-      return this.#settle('failed', loadError(label, err));
+    let entry = hooks.loaded?.(this.#set.file);
+    if (entry === undefined) {
+      try {
+        entry = await hooks.load(this.#set.file);
+      } catch (err) {
+        return this.#settle('failed', loadError(label, err));
+      }
     }
     if (entry === null) return this.#settle('failed', noEntryError(label));
     const signal = () => this.#signal();
@@ -188,19 +199,19 @@ export class ThreadRun {
   #later(fn: () => void, ms: number): void {
     const t = setTimeout(fn, ms);
     t.unref();
-    this.#timers.push(t);
+    (this.#timers ??= []).push(t);
   }
 
   #settle(outcome: RunOutcome, error: string | null, exitCode: number | null = null): void {
     if (this.#settled) return;
     this.#settled = true;
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers = [];
+    if (this.#timers !== null) for (const t of this.#timers) clearTimeout(t);
+    this.#timers = null;
     // A cause (timeout, cancel) decides the status even if the module then finished normally.
     const status = this.#cause?.status ?? outcome;
     const finishedAt = Date.now();
     const startedAt = this.#startedAt || finishedAt;
-    this.#resolve(runResult({
+    this.#onResult(runResult({
       status,
       exitCode: this.#cause ? null : exitCode ?? (status === 'succeeded' ? 0 : status === 'failed' ? 1 : null),
       startedAt,
