@@ -9,12 +9,22 @@
  * Add `--cpu-prof` to node for a profile of the same loop; `--bare` leaves the counting wrappers out
  * (CPU figures only); `--log FILE` logs through the daemon's log (a line per run at info). Prints one JSON document; `cpuUsPerRunByThread` is each thread's CPU time
  * (Linux /proc, 10 ms ticks) per run: the main thread apart from the worker threads.
+ *
+ * Supervision's cost on the run path (issue 8, "W1–W3 within 5%"): `--supervision off` runs the
+ * same loop with per-message supervision off (hang watchdogs, mailbox bounds, the fault-injection
+ * check, heartbeats: InternalOptions.perMessageSupervision); `--ab 5` runs 5 pairs of fresh child
+ * processes, on and off interleaved (`--bare`, so no counting wrapper), and prints each side's
+ * medians, their spread and the ratios on ÷ off, then `--per-message`'s figure. `--per-message 10`
+ * alone: the cost supervision adds to one message (ns per ask, on vs off, 10 alternating rounds).
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { MessagePort } from 'node:worker_threads';
 import { ActorCell } from '../src/runtime/actor-cell';
+import { SystemClock } from '../src/runtime/clock';
+import { ActorSystem } from '../src/runtime/system';
 import { EventBus } from '../src/runtime/event-bus';
-import { testHooksOf } from '../src/scheduler';
+import { testHooksOf, type InternalOptions } from '../src/scheduler';
 import { createDaemonLog } from '../src/cli/daemon-log';
 import { closedLoop, addModuleJob, openScheduler, warmUp } from './workloads/rae';
 
@@ -117,8 +127,84 @@ async function adds(n: number): Promise<void> {
   }
 }
 
+/** One figure's median and spread (half the range, relative to the median), over the repetitions. */
+function summary(xs: number[]): { median: number; spreadPct: number; all: number[] } {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, spreadPct: Math.round(((sorted[sorted.length - 1]! - sorted[0]!) / 2 / median) * 1000) / 10, all: xs };
+}
+
+/**
+ * What per-message supervision costs one message, measured alone: ask round trips to a main-thread
+ * actor (64 in flight) in two systems, one with it on (a hang deadline on every message, as the
+ * scheduler's actors have) and one with it off, in alternating rounds of 300 ms. CPU ns per ask, medians.
+ */
+async function perMessage(rounds: number): Promise<{ onNsPerAsk: number; offNsPerAsk: number; deltaNsPerMessage: number }> {
+  const make = (on: boolean) => {
+    const system = new ActorSystem({ clock: new SystemClock(), perMessageSupervision: on });
+    const ref = system.spawn({ name: 'echo', factory: () => ({ ping: (n: number) => n }), hangAfterMs: 120_000, mailboxSize: 100_000 });
+    return { system, ref };
+  };
+  const sides = { on: make(true), off: make(false) };
+  const ns: Record<'on' | 'off', number[]> = { on: [], off: [] };
+  // CPU time (this process: the asks run on the main thread), which a loaded machine disturbs less than wall time.
+  const round = async (ref: (typeof sides)['on']['ref']): Promise<number> => {
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    let count = 0;
+    await Promise.all(Array.from({ length: 64 }, async () => {
+      while (performance.now() - t0 < 300) { await ref.ask('ping', count); count++; }
+    }));
+    const cpu = process.cpuUsage(cpu0);
+    return ((cpu.user + cpu.system) * 1e3) / count;
+  };
+  for (let i = 0; i < rounds; i++) {
+    const order: Array<'on' | 'off'> = i % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
+    for (const side of order) ns[side].push(await round(sides[side].ref));
+  }
+  await Promise.all([sides.on.system.stop(), sides.off.system.stop()]);
+  const on = summary(ns.on).median;
+  const off = summary(ns.off).median;
+  return { onNsPerAsk: Math.round(on), offNsPerAsk: Math.round(off), deltaNsPerMessage: Math.round(on - off) };
+}
+
+/** `--ab N`: N pairs of children, supervision on then off (alternating which goes first), compared. */
+async function ab(pairs: number): Promise<void> {
+  const runs = String(arg('runs', 20_000));
+  const side = (mode: 'on' | 'off'): Record<string, number> => {
+    const out = execFileSync(process.execPath, [__filename, '--bare', '--runs', runs, '--supervision', mode], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const r = JSON.parse(out) as { jobsPerSec: number; processCpuUsPerRun: number; cpuUsPerRunByThread: Record<string, number> };
+    return { jobsPerSec: r.jobsPerSec, processCpuUsPerRun: r.processCpuUsPerRun, mainThreadCpuUsPerRun: r.cpuUsPerRunByThread['main thread'] ?? NaN };
+  };
+  const got: Record<'on' | 'off', Array<Record<string, number>>> = { on: [], off: [] };
+  for (let i = 0; i < pairs; i++) {
+    // Alternate the order, so a drift in the machine's load does not favour one side.
+    const order: Array<'on' | 'off'> = i % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
+    for (const mode of order) {
+      got[mode].push(side(mode));
+      process.stderr.write(`pair ${i + 1}/${pairs} supervision ${mode}: ${JSON.stringify(got[mode][got[mode].length - 1])}\n`);
+    }
+  }
+  const figures = ['jobsPerSec', 'processCpuUsPerRun', 'mainThreadCpuUsPerRun'];
+  const on = Object.fromEntries(figures.map((f) => [f, summary(got.on.map((x) => x[f]!))]));
+  const off = Object.fromEntries(figures.map((f) => [f, summary(got.off.map((x) => x[f]!))]));
+  const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+  const one = await perMessage(10);
+  console.log(JSON.stringify({
+    pairs, runs: Number(runs), on, off,
+    // The same cost from the bottom up: what it adds to one message, alone (low noise); times the
+    // mailbox deliveries per run (the counting run's `mailbox *` rows) it is the cost per run.
+    perMessage: one,
+    // Supervision costs 5% at most when jobsPerSec on ÷ off >= 0.95 and CPU per run on ÷ off <= 1.05.
+    ratioOnOff: Object.fromEntries(figures.map((f) => [f, r3(on[f]!.median / off[f]!.median)])),
+  }, null, 2));
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--adds')) return adds(arg('adds', 2000));
+  if (process.argv.includes('--ab')) return ab(arg('ab', 5));
+  if (process.argv.includes('--per-message')) return void console.log(JSON.stringify(await perMessage(arg('per-message', 10))));
   const runs = arg('runs', 20_000);
   const window = arg('window', 1024);
   const maxConcurrentJobs = arg('concurrency', 256);
@@ -128,7 +214,8 @@ async function main(): Promise<void> {
   const logger = logFile !== null ? createDaemonLog(logFile, false).logger : {
     debug: () => bump('log debug'), info: () => bump('log info'), warn: () => bump('log warn'), error: () => bump('log error'),
   };
-  const { s, close } = await openScheduler({ maxConcurrentJobs, maxQueuedJobs: Math.max(window * 2, 10_000), logger });
+  const supervision = process.argv.includes('--supervision') ? process.argv[process.argv.indexOf('--supervision') + 1] !== 'off' : true;
+  const { s, close } = await openScheduler({ maxConcurrentJobs, maxQueuedJobs: Math.max(window * 2, 10_000), logger, perMessageSupervision: supervision } as Omit<InternalOptions, 'dataDir'>);
   try {
     await addModuleJob(s, { name: 'noop', schedule: 'never', overlap: 'allow' });
     await warmUp(s, 'noop', 500);
@@ -147,7 +234,7 @@ async function main(): Promise<void> {
     for (const [k, v] of [...snapshot].sort((a, b) => b[1] - a[1])) per[k] = Math.round((v / r.finished) * 1000) / 1000;
     per['store commits (awaited, one flush each)'] = Math.round(((after.commits - before.commits) / r.finished) * 1000) / 1000;
     console.log(JSON.stringify({
-      runs: r.finished, failed: r.failed, refused: r.refused, window, maxConcurrentJobs,
+      runs: r.finished, failed: r.failed, refused: r.refused, window, maxConcurrentJobs, supervision: supervision ? 'on' : 'off',
       jobsPerSec: Math.round(r.finished / (r.elapsedMs / 1000)),
       processCpuUsPerRun: Math.round((cpu.user + cpu.system) / r.finished),
       cpuUsPerRunByThread: threads,

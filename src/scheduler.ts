@@ -8,7 +8,7 @@ import path from 'node:path';
 import { filter, firstValueFrom, map, type Observable, type Subscription } from 'rxjs';
 import { z } from 'zod';
 import type { BackupDocument, Health, JobPage, ListJobsOptions, Logger, PlaceableActor, Scheduler, SchedulerOptions, Stats, WhyReport } from './api';
-import { NotFoundError, SchedulerError, ValidationError } from './errors';
+import { ActorDeadError, NotFoundError, SchedulerError, ValidationError } from './errors';
 import type { Job } from './model/job';
 import { FINAL_RUN_STATUSES, type Run } from './model/run';
 import type { SchedulerEvent } from './model/events';
@@ -17,8 +17,7 @@ import { EventBus } from './runtime/event-bus';
 import { Coalescer, type Settled } from './runtime/coalesce';
 import { ActorSystem, type TreeNode } from './runtime/system';
 import { ActorCrash, actorModule, type ActorContext, type ActorRef, type Placement, type PeerRef } from './runtime/types';
-import { CrashInjector, type InjectedFailure } from './runtime/crash-injection';
-import { spawnPlaced } from './runtime/placement';
+import type { InjectedFailure } from './runtime/crash-injection';
 import { logPeer } from './runtime/log-peer';
 import type { ParserHandlers } from './actors/parser/actor';
 import type { PersistenceHandlers } from './actors/persistence/actor';
@@ -168,7 +167,7 @@ export interface SchedulerTestHooks {
   fault(actor: string): Promise<boolean>;
   /**
    * The next `times` messages `type` of `actor` throw a plain Error (a bug), or hang / are delayed
-   * (`how`; main-thread actors only: in a thread, the worker's own injector only throws).
+   * (`how`), wherever the actor runs and across its restarts (ActorSystem.inject).
    */
   throwIn(actor: 'queue' | 'executor' | 'scheduler' | 'monitor' | 'triggers', type: string, times?: number, how?: InjectedFailure): void;
   /** Every actor of the tree (running, restarts), in start order. */
@@ -239,6 +238,7 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
     mailboxSize: (options as InternalOptions).mailboxSize ?? MAILBOX_SIZE,
     hangAfterMs: (options as InternalOptions).hangAfterMs,
     shutdownSlackMs: (options as InternalOptions).shutdownSlackMs ?? SHUTDOWN_SLACK_MS,
+    perMessageSupervision: (options as InternalOptions).perMessageSupervision !== false,
   };
   // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -270,12 +270,19 @@ export interface InternalOptions extends SchedulerOptions {
   hangAfterMs?: number;
   /** Deadline of each shutdown step beyond the grace period, real time (tests: a short one). @default 30000 */
   shutdownSlackMs?: number;
+  /**
+   * Bench A/B only (`node dist/bench/run-path-count.js --ab`, W1's "supervision off" row): false
+   * turns off what supervision costs while messages flow — hang watchdogs, mailbox bounds, the
+   * fault-injection check (ActorSystemOptions.perMessageSupervision) — and the heartbeats. Never
+   * for production: a hung actor is never restarted, a mailbox grows without bound. @default true
+   */
+  perMessageSupervision?: boolean;
 }
 
 type Filled = Required<Omit<SchedulerOptions, 'health' | 'placement'>> & { logger: Logger; clock: Clock; health: HealthSettings;
   placement: Record<PlaceableActor, Placement>;
   watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined; standby: boolean;
-  mailboxSize: number; hangAfterMs: number | undefined; shutdownSlackMs: number };
+  mailboxSize: number; hangAfterMs: number | undefined; shutdownSlackMs: number; perMessageSupervision: boolean };
 
 /** @internal the Scheduler behind {@link createScheduler}. */
 class RaeScheduler implements Scheduler {
@@ -300,8 +307,6 @@ class RaeScheduler implements Scheduler {
   #triggersInThread = false;
   readonly #health: SchedulerHealth;
   readonly #subs: Subscription[] = [];
-  /** Handlers made to throw by tests (`testHooks().throwIn`) or by RAE_SCHED_INJECT_CRASH. */
-  readonly #crashes = new CrashInjector();
   #queueDepth = { depth: 0, scheduled: 0, running: 0 };
   /** Why store commits fail, while they do (health shows it). */
   #storeFault: string | null = null;
@@ -321,7 +326,7 @@ class RaeScheduler implements Scheduler {
     this.#opts = opts;
     const { clock, logger } = opts;
     this.events$ = this.#bus.events$;
-    this.#system = new ActorSystem({ clock, logger });
+    this.#system = new ActorSystem({ clock, logger, perMessageSupervision: opts.perMessageSupervision });
     if (clock instanceof VirtualClock) clock.addSettler(() => this.#system.quiescent(), () => this.#system.busy());
     // First: it must see every event, from the first start-up recovery on (and it stops last).
     // The monitor's live values, served here wherever it runs (asked right before each answer).
@@ -340,11 +345,10 @@ class RaeScheduler implements Scheduler {
       init: { processMetrics: opts.processMetrics, startedAt: clock.now() }, peers: { probes },
     } as const;
     this.#monitor = opts.placement.monitor === 'thread'
-      ? spawnPlaced(this.#system, this.#crashes, { ...monitorSpec, logic: monitorLogic, placement: 'thread' })
+      ? this.#system.spawn({ ...monitorSpec, logic: monitorLogic, placement: 'thread' })
       // On the main thread its answers are also called directly when its mailbox is late.
       : this.#system.spawn<MonitorHandlers>({ ...monitorSpec,
-        factory: async (init: MonitorInit, ctx: ActorContext<MonitorPeers>) =>
-          this.#crashes.wrap('monitor', await buildMonitor(init, ctx, (a) => { this.#monitorNow = a; })) });
+        factory: (init: MonitorInit, ctx: ActorContext<MonitorPeers>) => buildMonitor(init, ctx, (a) => { this.#monitorNow = a; }) });
     this.#subs.push(this.#bus.events$.subscribe((e) => this.#toMonitor(e)));
     // Start order is dependency order; the system stops them in reverse.
     this.#persistence = this.#system.spawn({
@@ -382,13 +386,13 @@ class RaeScheduler implements Scheduler {
     const triggersInThread = opts.placement.triggers === 'thread' && opts.watchSubscribe === undefined;
     this.#triggersInThread = triggersInThread;
     this.#triggers = opts.mode !== 'active' ? null : triggersInThread
-      ? spawnPlaced(this.#system, this.#crashes, { ...triggersSpec, logic: triggersLogic, placement: 'thread' })
+      ? this.#system.spawn({ ...triggersSpec, logic: triggersLogic, placement: 'thread' })
       : this.#system.spawn<TriggerHandlers>({
         ...triggersSpec,
-        factory: async (init: TriggersInit, ctx: ActorContext<TriggersPeers>) => this.#crashes.wrap('triggers', await buildTriggers(init, ctx, {
+        factory: (init: TriggersInit, ctx: ActorContext<TriggersPeers>) => buildTriggers(init, ctx, {
           ...(opts.watchSubscribe ? { subscribe: opts.watchSubscribe } : {}),
           onHub: (hub) => { this.#hub = hub; },
-        })),
+        }),
       });
     // The engine's subtree (src/scheduler-tree.ts, docs/architecture.md "Restarts"): the scheduler
     // owns the state the queue and executor hold for it, so they restart with it (rest_for_one);
@@ -396,7 +400,7 @@ class RaeScheduler implements Scheduler {
     const engine = this.#system.group(ENGINE_GROUP);
     this.#scheduler = this.#system.spawn<SchedulerHandlers>({ group: engine,
       name: 'scheduler', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', unbounded: OWED.scheduler, hangAfterMs: hangAfter('scheduler', opts.hangAfterMs, () => this.#loading),
-      factory: async () => this.#crashes.wrap('scheduler', await this.#engineHandlers()),
+      factory: () => this.#engineHandlers(),
     });
     const workers = this.#system.group({ ...WORKERS_GROUP, parent: engine });
     // Queue, executor and scheduler: an unexpected error (a bug, not a SchedulerError) crashes the
@@ -411,12 +415,12 @@ class RaeScheduler implements Scheduler {
       },
       ask: (type: 'slotsDue' | 'clockJumped', payload: never, o?: { timeoutMs?: number }) => self().ask(type, payload, o),
     } as unknown as PeerRef<QueueOwner>;
-    this.#queue = spawnPlaced(this.#system, this.#crashes, { group: workers,
+    this.#queue = this.#system.spawn({ group: workers,
       name: 'queue', logic: queueLogic, placement: opts.placement.queue, mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash',
       unbounded: OWED.queue, hangAfterMs: hangAfter('queue', opts.hangAfterMs),
       init: { maxBatch: TIMER_BATCH }, peers: () => ({ owner, log }),
     });
-    this.#executor = spawnPlaced(this.#system, this.#crashes, { group: workers,
+    this.#executor = this.#system.spawn({ group: workers,
       name: 'executor', logic: executorLogic, placement: opts.placement.executor, mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash',
       unbounded: OWED.executor, hangAfterMs: hangAfter('executor', opts.hangAfterMs),
       init: { maxConcurrent: opts.maxConcurrentJobs }, peers: () => ({ owner: self(), log }),
@@ -496,13 +500,16 @@ class RaeScheduler implements Scheduler {
     asked.catch(() => undefined);
     let t: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((r) => { t = setTimeout(() => r('late'), MONITOR_DEADLINE_MS); });
+    let crashed = false;
     try {
-      const r = await Promise.race([asked, late]).catch(() => 'late' as const);
+      const r = await Promise.race([asked, late]).catch((err: unknown) => { crashed = err instanceof ActorDeadError; return 'late' as const; });
       if (r !== 'late') return r;
     } finally {
       clearTimeout(t);
     }
-    // A monitor in a thread has no answers here: its mailbox is its only way in.
+    // A monitor in a thread has no answers here: its mailbox is its only way in. If the question
+    // crashed it, its next incarnation (rebuilt from the store) answers: ask it once more.
+    if (this.#monitorNow === null && crashed) return ask();
     if (this.#monitorNow === null) throw new SchedulerError('INTERNAL', 'the monitor did not answer in time');
     return direct(this.#monitorNow);
   }
@@ -545,7 +552,8 @@ class RaeScheduler implements Scheduler {
         },
       });
       this.#monitor.tell('seedNames', { names: this.#reads.jobNames(NAMED_METRICS_LIMIT) });
-      this.#health.start();
+      if (this.#opts.perMessageSupervision) this.#health.start();
+      else this.#health.sampler.start();
     }
     // Start-up continues after the start (OTP's handle_continue): the queue and the executor start
     // after the scheduler in its group, and its start-up hands them work. Every message waits for
@@ -644,10 +652,7 @@ class RaeScheduler implements Scheduler {
       storeFault: (fault) => this.#persistence.ask('injectFault', fault),
       executorFault: (fault) => this.#executor.ask('injectFault', fault),
       fault: (actor) => this.#system.fault(actor),
-      // In a thread, the worker's own injector is armed (the main one never sees its messages).
-      throwIn: (actor, type, times, how) => {
-        if (how !== undefined || !this.#system.armCrash(actor, type, times)) this.#crashes.arm(actor, type, times, how);
-      },
+      throwIn: (actor, type, times, how) => this.#system.inject(actor, type, times, how),
       children: () => this.#system.children(),
       tree: () => this.#system.tree(),
       commitStats: () => this.#scheduler.ask('commitStats', {}),
@@ -734,9 +739,12 @@ class RaeScheduler implements Scheduler {
     try {
       return await this.#askMonitor(() => this.#monitor.ask('health', {}), (m) => m.health({}));
     } catch {
-      // The monitor itself is down: the checks read memory only, so answer without it.
+      // The monitor is down, or (in a thread) too busy to answer: the checks read memory only, so
+      // answer without it, saying which (its own check knows a restart or a late heartbeat).
       const h = this.#health.health();
-      return { healthy: false, components: { ...h.components, monitor: { healthy: false, detail: 'the monitor is not running' } } };
+      const own = h.components.monitor;
+      const monitor = own !== undefined && !own.healthy ? own : { ...own, healthy: false, detail: `the monitor did not answer within ${MONITOR_DEADLINE_MS} ms` };
+      return { healthy: false, components: { ...h.components, monitor } };
     }
   }
   async stats(): Promise<Stats> {

@@ -9,11 +9,16 @@
  * - peer: Bree, the best-known worker-thread scheduler for Node, running a no-op job (a Bree job is a
  *   worker script: Bree starts one Worker per run) on CONCURRENCY job definitions, each re-run when its
  *   worker ends (Bree refuses to run a job that is still running).
+ * - A/B (issue 8, "supervision must not cost the hot path"): rae-scheduler again with per-message
+ *   supervision off (hang watchdogs, mailbox bounds, fault-injection check, heartbeats:
+ *   InternalOptions.perMessageSupervision), interleaved with the others; the row on ÷ off is the
+ *   share of the rate supervision keeps (goal ≥ 0.95).
  */
 import path from 'node:path';
 import type { Workload } from '../harness/runner';
 import { childMain, type ChildContext } from '../harness/child';
 import { ratio } from '../harness/stats';
+import type { InternalOptions } from '../../src/scheduler';
 import { fmtSummary } from '../harness/report';
 import type { MeasurementSpec, Mode, Sample } from '../harness/types';
 import { FIXTURES, NOOP_MODULE, addModuleJob, closedLoop, isolationOfThisBuild, openScheduler, warmUp } from './rae';
@@ -32,7 +37,7 @@ const SIZE: Record<Mode, { n: number; budgetMs: number }> = {
   full: { n: 50_000, budgetMs: 10_000 },
 };
 
-interface Args { n: number; budgetMs: number; threads: boolean }
+interface Args { n: number; budgetMs: number; threads: boolean; supervision?: boolean }
 
 function loopSample(r: { finished: number; failed: number; elapsedMs: number }, n: number, notes: string[]): Sample {
   return { metrics: { jobsPerSec: r.finished / (r.elapsedMs / 1000), finished: r.finished, target: n, failed: r.failed, elapsedMs: r.elapsedMs }, notes };
@@ -43,7 +48,8 @@ async function rae(a: Args, ctx: ChildContext): Promise<void> {
   const threads = a.threads;
   const maxConcurrentJobs = threads ? CONCURRENCY.thread : CONCURRENCY.process;
   const window = threads ? WINDOW.thread : WINDOW.process;
-  const { s, close } = await openScheduler({ maxConcurrentJobs, maxQueuedJobs: window * 2 });
+  const { s, close } = await openScheduler({ maxConcurrentJobs, maxQueuedJobs: window * 2,
+    ...(a.supervision === false ? { perMessageSupervision: false } as Omit<InternalOptions, 'dataDir'> : {}) });
   try {
     const { isolation } = await addModuleJob(s, { name: 'noop', schedule: 'never', overlap: 'allow' });
     await warmUp(s, 'noop', threads ? 200 : 2);
@@ -124,8 +130,8 @@ async function bree(a: Args): Promise<Sample> {
   return loopSample(r, a.n, [`${c} job definitions, one Worker per run`]);
 }
 
-const spec = (id: string, label: string, role: MeasurementSpec['role'], fn: string, mode: Mode, threads: boolean): MeasurementSpec => ({
-  id: `W1.${id}`, label, role, file: __filename, fn, args: { ...SIZE[mode], threads }, timeoutMs: SIZE[mode].budgetMs + 120_000,
+const spec = (id: string, label: string, role: MeasurementSpec['role'], fn: string, mode: Mode, threads: boolean, supervision = true): MeasurementSpec => ({
+  id: `W1.${id}`, label, role, file: __filename, fn, args: { ...SIZE[mode], threads, supervision }, timeoutMs: SIZE[mode].budgetMs + 120_000,
 });
 
 /** W1 as the harness runs it. */
@@ -139,12 +145,15 @@ export const w1: Workload = {
       spec('rae', 'rae-scheduler, no-op module jobs', 'rae', 'rae', ctx.mode, iso.threads),
       spec('piscina', 'raw Piscina, same no-op task', 'ceiling', 'piscina', ctx.mode, iso.threads),
       spec('bree', 'Bree, no-op job', 'peer', 'bree', ctx.mode, iso.threads),
+      spec('rae-bare', 'rae-scheduler, per-message supervision off (A/B)', 'diagnostic', 'rae', ctx.mode, iso.threads, false),
     ], ctx.reps({ quick: 2, full: 5 }));
   },
   evaluate: (r) => {
     const rae = r.m('W1.rae', 'jobsPerSec');
     const pis = r.m('W1.piscina', 'jobsPerSec');
     const bree = r.m('W1.bree', 'jobsPerSec');
+    const bare = r.m('W1.rae-bare', 'jobsPerSec');
+    const kept = ratio(rae, bare);
     const vsPiscina = ratio(rae, pis);
     const note = [...(r.get('W1.rae')?.notes ?? []), r.budgetNote('W1.rae'), r.budgetNote('W1.bree', 'Bree')].filter((x) => x !== null).join('; ');
     const raeText = fmtSummary(r.s('W1.rae', 'jobsPerSec'), 'jobs/s');
@@ -153,6 +162,8 @@ export const w1: Workload = {
       rows: [
         { workload: 'W1', what: 'no-op module jobs/s vs raw Piscina (ceiling)', rae: raeText, beside: fmtSummary(r.s('W1.piscina', 'jobsPerSec'), 'jobs/s'), ratio: vsPiscina, goal: '≥ 20,000 jobs/s and ≥ 0.7x', met, note: note || undefined },
         { workload: 'W1', what: 'no-op module jobs/s vs Bree (peer)', rae: raeText, beside: fmtSummary(r.s('W1.bree', 'jobsPerSec'), 'jobs/s'), ratio: ratio(rae, bree), goal: null, met: null },
+        { workload: 'W1', what: 'supervision cost: jobs/s with vs without per-message supervision (A/B)', rae: raeText, beside: fmtSummary(r.s('W1.rae-bare', 'jobsPerSec'), 'jobs/s'),
+          ratio: kept, goal: '≥ 0.95x', met: kept === null ? false : kept >= 0.95 },
       ],
       headline: [
         { label: 'W1 module jobs/s ÷ raw Piscina', value: vsPiscina, goal: 0.7, met },

@@ -15,6 +15,8 @@ import { Subject, mergeMap, defer, catchError, EMPTY } from 'rxjs';
 import { ActorStoppedError, AskTimeoutError, MailboxFullError } from '../errors';
 import type { Logger } from '../model';
 import type { Clock, TimerHandle } from './clock';
+import type { CrashInjector } from './crash-injection';
+import { HangWatch, type Watched } from './hang-watch';
 import { deferred, type Deferred, type Incarnation } from './incarnation';
 import type { Child } from './supervisor';
 import { nextSlice, sliceDue } from './slice';
@@ -35,6 +37,10 @@ export interface CellOptions {
   unbounded: ReadonlySet<string>;
   /** Real-time deadline of one message of this type; past it the incarnation is crashed as hung. */
   hangAfterMs: (type: string) => number;
+  /** The system's fault injector: asked for each message as it is handed over (crash-injection.ts); null: none. */
+  injector: CrashInjector | null;
+  /** False: the mailbox and stash bounds never refuse (ActorSystemOptions.perMessageSupervision). */
+  bounded: boolean;
 }
 
 interface Envelope {
@@ -67,6 +73,8 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
   #facts: unknown = undefined;
   /** Messages in flight that have no hang deadline. */
   #unwatched = 0;
+  /** One timer for every message in flight with a deadline. */
+  readonly #watch = new HangWatch<Incarnation>((w) => this.#onLate(w));
 
   constructor(o: CellOptions) {
     this.name = o.name;
@@ -115,14 +123,6 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
     return this.#current?.quiet?.() ?? Promise.resolve(true);
   }
 
-  /** Arms crash injection in the current worker incarnation; false if it has none. @internal */
-  armInThread(type: string, times: number): boolean {
-    const inc = this.#current;
-    if (inc?.arm === undefined) return false;
-    inc.arm(type, times);
-    return true;
-  }
-
   /**
    * True while the cell has work that finishes without virtual time moving: an incarnation
    * starting, or messages queued for a live incarnation. A cell waiting out a restart backoff
@@ -168,6 +168,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
     this.#current = null;
     this.#gate.resolve(null);
     this.#mailbox.complete();
+    this.#watch.dispose();
     this.#notify();
   }
 
@@ -199,7 +200,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
   #accept(env: Envelope): boolean {
     let reason: RefusalReason | null = null;
     if (this.#state === 'stopped') reason = 'stopped';
-    else if (!this.#o.unbounded.has(env.type)) {
+    else if (this.#o.bounded && !this.#o.unbounded.has(env.type)) {
       // Owed work (a popped slot, a finished run) passes the bound; it still counts towards it,
       // so callers from outside feel the back-pressure.
       if (this.#queued >= this.#o.mailboxSize) reason = 'full';
@@ -266,32 +267,32 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
    */
   async #invokeWatched(inc: Incarnation, type: string, payload: unknown): Promise<unknown> {
     const ms = this.#o.hangAfterMs(type);
+    const fault = this.#o.injector?.take(this.name, type);
     if (!Number.isFinite(ms)) {
       this.#unwatched++;
       try {
-        return await inc.invoke(type, payload);
+        return await inc.invoke(type, payload, fault);
       } finally {
         this.#unwatched--;
       }
     }
-    let watchdog: ReturnType<typeof setTimeout>;
-    const bark = (): void => {
-      // With several in flight, this one may be waiting behind a long message without a deadline
-      // (a backup in the persistence thread): it is not hung while that one runs.
-      if (this.#unwatched > 0) {
-        watchdog = setTimeout(bark, ms);
-        return;
-      }
-      this.#o.publish({ type: 'actor.hung', at: new Date(this.#o.clock.now()).toISOString(), actor: this.name, messageType: type, afterMs: ms });
-      this.#o.logger.error({ actor: this.name, type, afterMs: ms }, 'actor hung: crashing it so that it restarts');
-      void inc.fault(new ActorCrash(`hung: message '${type}' did not finish within ${ms}ms`));
-    };
-    watchdog = setTimeout(bark, ms);
+    const w = this.#watch.start(type, ms, inc);
     try {
-      return await inc.invoke(type, payload);
+      return await inc.invoke(type, payload, fault);
     } finally {
-      clearTimeout(watchdog);
+      this.#watch.end(w);
     }
+  }
+
+  /** A message past its deadline (HangWatch): crash its incarnation as hung; false to wait on. */
+  #onLate(w: Watched<Incarnation>): boolean {
+    // With several in flight, this one may be waiting behind a long message without a deadline
+    // (a backup in the persistence thread): it is not hung while that one runs.
+    if (this.#unwatched > 0) return false;
+    this.#o.publish({ type: 'actor.hung', at: new Date(this.#o.clock.now()).toISOString(), actor: this.name, messageType: w.type, afterMs: w.ms });
+    this.#o.logger.error({ actor: this.name, type: w.type, afterMs: w.ms }, 'actor hung: crashing it so that it restarts');
+    void w.subject.fault(new ActorCrash(`hung: message '${w.type}' did not finish within ${w.ms}ms`));
+    return true;
   }
 
   #settle(env: Envelope, err: unknown, value?: unknown): void {

@@ -1,8 +1,16 @@
 /**
- * Crash and hang injection: make an actor's handler throw a plain Error — a bug, as far as the
+ * Fault injection into actors' handlers: make a handler throw a plain Error — a bug, as far as the
  * runtime can tell — so that an actor spawned with `onUnexpectedError: 'crash'` crashes on it and
- * is restarted (let it crash); or make it hang (return a promise that never settles), so that the
- * actor's hang watchdog (`hangAfterMs`) crashes and restarts it.
+ * is restarted (let it crash); make it hang (never settle), so that the actor's hang watchdog
+ * (`hangAfterMs`) crashes and restarts it; or make it run late.
+ *
+ * One design for every placement: the {@link CrashInjector} is the actor system's (main thread),
+ * consulted by the actor's mailbox (ActorCell) as it hands each message to the current incarnation.
+ * What it decides travels with the message — an argument of `Incarnation.invoke` on the main thread,
+ * the `inject` field of the `invoke` message on the thread wire — and {@link runInjected} applies it
+ * where the handler runs: on the main thread, or inside the actor's worker (a hang there is a
+ * worker really stuck on a message, which the watchdog terminates). Because the plan lives with the
+ * mailbox, not with an incarnation, "the next 3 messages throw" spans incarnations and threads.
  *
  * - For the real binary: `RAE_SCHED_INJECT_CRASH=queue.armMany` makes every `armMany` message of
  *   the `queue` actor throw, in every incarnation: the actor crashes each time it gets one and,
@@ -11,9 +19,8 @@
  *   `queue.armMany:hang` makes them hang instead. Several entries are separated by commas.
  *   Nothing happens unless the variable is set.
  * - For tests in process: {@link CrashInjector.arm} makes the next `times` messages of one type
- *   throw (or hang).
+ *   throw (or hang, or run late).
  */
-import type { Handlers } from './types';
 
 /** The environment variable read by {@link CrashInjector}. */
 export const INJECT_CRASH_ENV = 'RAE_SCHED_INJECT_CRASH';
@@ -24,7 +31,24 @@ export const INJECT_CRASH_ENV = 'RAE_SCHED_INJECT_CRASH';
  */
 export type InjectedFailure = 'throw' | 'hang' | { delayMs: number };
 
-/** Makes chosen handlers throw or hang (see the file comment). One per actor system. */
+/** The fault one message carries to its handler (structured-clonable: it crosses the thread wire). */
+export type InjectedFault =
+  | { kind: 'throw'; message: string }
+  | { kind: 'hang' }
+  | { kind: 'delay'; ms: number };
+
+/**
+ * Runs `handler` with `fault` applied: throws the injected Error (as the handler would), returns
+ * a promise that never settles, or runs it after the delay. Without a fault, just runs it.
+ */
+export function runInjected(fault: InjectedFault | undefined, handler: () => unknown): unknown {
+  if (fault === undefined) return handler();
+  if (fault.kind === 'throw') throw new Error(fault.message);
+  if (fault.kind === 'hang') return new Promise<never>(() => undefined);
+  return new Promise((r) => setTimeout(r, fault.ms)).then(handler);
+}
+
+/** Decides which messages get a fault (see the file comment). One per actor system. */
 export class CrashInjector {
   readonly #always = new Map<string, 'throw' | 'hang'>();
   readonly #spec: string;
@@ -42,7 +66,7 @@ export class CrashInjector {
     }
   }
 
-  /** The next `times` messages `type` of `actor` throw (or hang). @internal for tests */
+  /** The next `times` messages `type` of `actor` throw (or hang, or run late). @internal for tests */
   arm(actor: string, type: string, times = 1, how: InjectedFailure = 'throw'): void {
     const key = `${actor}.${type}`;
     const queue = this.#once.get(key) ?? [];
@@ -51,35 +75,21 @@ export class CrashInjector {
   }
 
   /**
-   * `handlers` with each message handler checked before it runs. The reserved `$` handlers are
-   * left as they are. One map look-up per message when armed, one size test when not.
+   * The fault for this message of `actor`, consumed; undefined for none. One size test per
+   * message when nothing is armed. The reserved `$` handlers are left alone.
    */
-  wrap<H extends Handlers>(actor: string, handlers: H): H {
-    const out: Record<string, unknown> = { ...handlers };
-    for (const [type, h] of Object.entries(handlers)) {
-      if (type.startsWith('$') || typeof h !== 'function') continue;
-      const key = `${actor}.${type}`;
-      out[type] = (payload: unknown): unknown => {
-        const run = (): unknown => (h as (p: unknown) => unknown).call(handlers, payload);
-        const how = this.#always.size + this.#once.size > 0 ? this.#fails(key) : null;
-        if (how === 'hang') return new Promise<never>(() => undefined);
-        if (how !== null) return new Promise((r) => setTimeout(r, how.delayMs)).then(run);
-        return run();
-      };
-    }
-    return out as H;
-  }
-
-  /** Throws for an injected `throw`; returns an injected hang or delay; null otherwise. */
-  #fails(key: string): Exclude<InjectedFailure, 'throw'> | null {
+  take(actor: string, type: string): InjectedFault | undefined {
+    if (this.#always.size + this.#once.size === 0 || type.startsWith('$')) return undefined;
+    const key = `${actor}.${type}`;
     const always = this.#always.get(key);
-    if (always === 'throw') throw new Error(`injected crash (${INJECT_CRASH_ENV}=${this.#spec}): ${key}`);
-    if (always === 'hang') return 'hang';
+    if (always === 'throw') return { kind: 'throw', message: `injected crash (${INJECT_CRASH_ENV}=${this.#spec}): ${key}` };
+    if (always === 'hang') return { kind: 'hang' };
     const queue = this.#once.get(key);
     const how = queue?.shift();
-    if (how === undefined) return null;
+    if (how === undefined) return undefined;
     if (queue!.length === 0) this.#once.delete(key);
-    if (how !== 'throw') return how;
-    throw new Error(`injected crash (test): ${key}`);
+    if (how === 'throw') return { kind: 'throw', message: `injected crash (test): ${key}` };
+    if (how === 'hang') return { kind: 'hang' };
+    return { kind: 'delay', ms: how.delayMs };
   }
 }

@@ -4,6 +4,7 @@
  * current incarnation; the supervisor restarts a crashed one by starting a fresh incarnation.
  * @internal
  */
+import { runInjected, type InjectedFault } from './crash-injection';
 import { PendingCalls } from './pending-calls';
 import { ActorDeadError, ActorStoppedError, SchedulerError, ValidationError } from '../errors';
 import type { Child, ExitReason } from './supervisor';
@@ -11,8 +12,11 @@ import { ActorCrash, CRASH_HANDLER, STOP_HANDLER, type ActorContext, type ActorF
 
 /** What the ActorCell drives. `exited` settles on crash (abnormal) or after stop/kill (normal). */
 export interface Incarnation extends Child {
-  /** Runs one message. Rejects with the handler's error, ActorDeadError (crash) or ActorStoppedError. */
-  invoke(type: string, payload: unknown): Promise<unknown>;
+  /**
+   * Runs one message (with `fault` applied where the handler runs, crash-injection.ts). Rejects
+   * with the handler's error, ActorDeadError (crash) or ActorStoppedError.
+   */
+  invoke(type: string, payload: unknown, fault?: InjectedFault): Promise<unknown>;
   kill(): Promise<void>;
   /**
    * Ends this incarnation as a crash, now: fault injection (tests, benches, chaos drivers) and the
@@ -25,8 +29,6 @@ export interface Incarnation extends Child {
    * Absent: quiet whenever its mailbox is (main-thread incarnations).
    */
   quiet?(): Promise<boolean>;
-  /** Crash injection in a worker: the next `times` messages `type` throw. */
-  arm?(type: string, times: number): void;
 }
 
 /**
@@ -129,11 +131,12 @@ export class MainIncarnation implements Incarnation {
     this.exited = this.#exit.promise;
   }
 
-  invoke(type: string, payload: unknown): Promise<unknown> {
+  invoke(type: string, payload: unknown, fault?: InjectedFault): Promise<unknown> {
     if (this.#state !== 'running') {
       return Promise.reject(new ActorStoppedError(`actor '${this.#name}' is stopping`));
     }
-    const run = (async () => handlerOf(this.#name, this.#handlers, type)(payload))()
+    const handler = handlerOf(this.#name, this.#handlers, type);
+    const run = (async () => runInjected(fault, () => handler(payload)))()
       .catch((err: unknown) => {
         if (!this.#isCrash(err)) throw err;
         const dead = deadError(this.#name, err);

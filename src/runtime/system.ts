@@ -1,23 +1,24 @@
 /**
- * The ActorSystem: spawns actors (main thread or worker thread) under one root supervisor,
- * publishes runtime events, and tells a VirtualClock when all mailboxes are quiet. Everything lives
- * on the instance: two systems in one process do not share anything.
+ * The ActorSystem: spawns actors (main thread or worker thread) under one root supervisor and its
+ * nested groups, publishes runtime events, injects faults (crash-injection.ts) and tells a
+ * VirtualClock when all mailboxes are quiet. What it is asked to spawn, and the checks of it, are
+ * spawn-spec.ts. Everything lives on the instance: two systems in one process do not share anything.
  */
-import type { ResourceLimits } from 'node:worker_threads';
 import type { Observable } from 'rxjs';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import type { Logger } from '../model';
 import { ActorCell } from './actor-cell';
 import type { BackoffOptions } from './backoff';
 import { VirtualClock, type Clock } from './clock';
+import { CrashInjector, type InjectedFailure } from './crash-injection';
 import { EventBus } from './event-bus';
 import { MainIncarnation, loadFactory, type Incarnation } from './incarnation';
-import { Supervisor, type ChildSpec, type ExitReason, type Intensity, type RestartType, type Strategy, type SupervisorEvent } from './supervisor';
+import { checkPolicy, checkSpawnCommon, type GroupRef, type GroupSpec, type LogicSpawnSpec, type SpawnCommon, type SpawnSpec, type TreeNode } from './spawn-spec';
+import { Supervisor, type ChildSpec, type ExitReason, type Intensity, type SupervisorEvent } from './supervisor';
 import { ThreadLauncher } from './thread-host';
-import {
-  describeError, type ActorContext, type ActorFactory, type ActorLogic, type ActorRef, type Handlers, type HandlersOf,
-  type InitOf, type PeerMap, type PeerRef, type PeersOf, type Placement, type RuntimeEvent, type UnexpectedErrorPolicy,
-} from './types';
+import { describeError, type ActorContext, type ActorFactory, type ActorRef, type Handlers, type HandlersOf, type PeerRef, type RuntimeEvent } from './types';
+
+export type { GroupRef, GroupSpec, LogicSpawnSpec, SpawnCommon, SpawnSpec, TreeNode } from './spawn-spec';
 
 /** Options of {@link ActorSystem}. */
 export interface ActorSystemOptions {
@@ -32,29 +33,16 @@ export interface ActorSystemOptions {
   askTimeoutMs?: number;
   /** Source of backoff jitter. @default Math.random */
   random?: () => number;
+  /** Faults injected into every actor's handlers, whatever its placement (crash-injection.ts). @default RAE_SCHED_INJECT_CRASH */
+  injectCrash?: string;
+  /**
+   * False turns off what supervision costs per message — hang watchdogs (every `hangAfterMs`
+   * ignored), mailbox bounds (`mailboxSize`, `stashSize` never refuse) and the fault-injection
+   * check — so that a bench can measure that cost against the same run with them on (A/B). Crashes
+   * are still supervised. Never for production. @default true
+   */
+  perMessageSupervision?: boolean;
 }
-
-/** A nested supervisor of the system ({@link ActorSystem.group}). */
-export interface GroupSpec {
-  /** Unique among actors and groups. */
-  name: string;
-  strategy: Strategy;
-  /** @default the Supervisor's: 1 restart in 5000 ms */
-  intensity?: Partial<Intensity>;
-  backoff?: Partial<BackoffOptions>;
-  /** The group it belongs to. @default the root */
-  parent?: GroupRef;
-}
-
-/** A handle on a group: pass it as `group` in spawn specs (or `parent` of a group). */
-export interface GroupRef {
-  readonly name: string;
-}
-
-/** The supervision tree, as {@link ActorSystem.tree} shows it. */
-export type TreeNode =
-  | { id: string; kind: 'group'; strategy: Strategy; children: TreeNode[] }
-  | { id: string; kind: 'actor'; running: boolean; restarts: number };
 
 interface Group {
   name: string;
@@ -62,86 +50,6 @@ interface Group {
   members: ChildSpec[];
   current: Supervisor | null;
   spec: GroupSpec;
-}
-
-/** What every spawn spec shares. */
-export interface SpawnCommon {
-  /** Unique in the system; used in events, logs and errors. */
-  name: string;
-  /** Messages waiting + in flight before new ones are refused (MailboxFullError). @default 1000 */
-  mailboxSize?: number;
-  /** Messages accepted while the actor restarts, before new ones are refused. @default mailboxSize */
-  stashSize?: number;
-  /**
-   * Messages handled at once. 1 (the default) is the actor model's one-at-a-time mailbox; more
-   * suits an actor whose handlers are independent and mostly wait on I/O — the persistence thread
-   * lets several commits be in flight so lmdb batches them into one flush. Handlers of such an
-   * actor must not rely on running alone. @default 1
-   */
-  concurrency?: number;
-  /** @default 'permanent' */
-  restart?: RestartType;
-  /** The supervisor group it is a child of ({@link ActorSystem.group}). @default the root */
-  group?: GroupRef;
-  /** Grace for a graceful stop before the actor is killed. @default 5000 */
-  shutdownMs?: number;
-  /** `crash`: an unexpected (non-SchedulerError) handler error crashes the actor ("let it crash"). @default 'reject' */
-  onUnexpectedError?: UnexpectedErrorPolicy;
-  /**
-   * Message types that are never refused for a full mailbox or restart stash: messages carrying
-   * work the system already accepted (a popped slot, a finished run, a commit's outcome), whose
-   * number is bounded by the system's own state (armed jobs, runs in flight), not by callers.
-   * Refusing one would lose that work. They still count towards the bound, so messages from
-   * outside are refused the sooner. Never list a type outside callers can send. @default none
-   */
-  unbounded?: readonly string[];
-  /**
-   * Hang deadline, real time: a message still in flight after this many ms crashes the
-   * incarnation as hung ('actor.hung' event), its asker gets ActorDeadError and the supervisor
-   * restarts it. A number for every message type, or a function of the type (Infinity: none).
-   * @default Infinity (no watchdog)
-   */
-  hangAfterMs?: number | ((type: string) => number);
-}
-
-/** Spec of a main-thread actor built by a function (closures welcome; it cannot move to a thread). */
-export interface SpawnSpec<H extends Handlers> extends SpawnCommon {
-  factory: (init: never, ctx: ActorContext<never>) => H | Promise<H>;
-  /** Passed to the factory on every (re)start. */
-  init?: unknown;
-  /** Refs given to the factory in `ctx.peers`; a function is called at every (re)start. */
-  peers?: PeerMap | (() => PeerMap);
-}
-
-/**
- * Spec of an actor whose factory is a module export ({@link actorModule}): it runs on the main
- * thread or in its own worker thread, by configuration. `init` and `peers` are checked against the
- * factory's parameter types.
- */
-export interface LogicSpawnSpec<F> extends SpawnCommon {
-  logic: ActorLogic<F>;
-  /** @default 'main' */
-  placement?: Placement;
-  /** Passed to the factory on every (re)start. Structured-clonable (it may cross to a thread). */
-  init?: InitOf<F>;
-  /** Refs to other actors (any placement), given to the factory in `ctx.peers`; a function is called at every (re)start. */
-  peers?: PeersOf<F> | (() => PeersOf<F>);
-  /** V8 heap limits of the worker (placement 'thread' only). */
-  resourceLimits?: ResourceLimits;
-  /**
-   * Keep one spare worker booted with the module loaded (placement 'thread' only), so a restart
-   * skips the worker boot and module load: one idle thread more, for a much faster recovery.
-   * @default false
-   */
-  standby?: boolean;
-}
-
-/** The hang deadline function of a spawn spec, checked. */
-function hangDeadline(name: string, h: SpawnCommon['hangAfterMs']): (type: string) => number {
-  if (h === undefined) return () => Infinity;
-  if (typeof h === 'function') return h;
-  if (!(h > 0)) throw new ValidationError(`actor '${name}': hangAfterMs must be > 0, got ${h}`, 'hangAfterMs');
-  return () => h;
 }
 
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -164,6 +72,8 @@ export class ActorSystem {
   readonly #launchers = new Map<string, ThreadLauncher>();
   readonly #askTimeoutMs: number;
   readonly #random: (() => number) | undefined;
+  readonly #injector: CrashInjector | null;
+  readonly #perMessage: boolean;
   readonly #groups = new Map<string, Group>();
   /** Ids of the root's children, in start order. */
   readonly #rootMembers: string[] = [];
@@ -179,6 +89,8 @@ export class ActorSystem {
     this.#logger = opts.logger ?? silent;
     this.#askTimeoutMs = opts.askTimeoutMs ?? 30_000;
     this.#random = opts.random;
+    this.#perMessage = opts.perMessageSupervision !== false;
+    this.#injector = this.#perMessage ? new CrashInjector(opts.injectCrash) : null;
     if (!(this.#askTimeoutMs > 0)) throw new ValidationError(`askTimeoutMs must be > 0, got ${this.#askTimeoutMs}`, 'askTimeoutMs');
     this.#bus = new EventBus<RuntimeEvent>({
       onSubscriberError: (err) => this.#logger.error({ err: describeError(err) }, 'runtime event subscriber threw'),
@@ -203,10 +115,7 @@ export class ActorSystem {
   spawn<F extends ActorFactory<never, Handlers, never>>(spec: LogicSpawnSpec<F>): ActorRef<HandlersOf<F>>;
   spawn<H extends Handlers>(spec: SpawnSpec<H>): ActorRef<H>;
   spawn(spec: SpawnSpec<Handlers> | LogicSpawnSpec<ActorFactory<unknown>>): ActorRef<Handlers> {
-    const policy = spec.onUnexpectedError ?? 'reject';
-    if (policy !== 'reject' && policy !== 'crash') {
-      throw new ValidationError(`actor '${spec.name}': onUnexpectedError must be 'reject' or 'crash', got ${String(policy)}`, 'onUnexpectedError');
-    }
+    const policy = checkPolicy(spec);
     const peersOf = (): Record<string, PeerRef<Handlers>> => {
       const p = typeof spec.peers === 'function' ? spec.peers() : spec.peers ?? {};
       return p as Record<string, PeerRef<Handlers>>;
@@ -334,11 +243,13 @@ export class ActorSystem {
   }
 
   /**
-   * Crash injection inside a thread actor's worker: its next `times` messages `type` throw a plain
-   * Error. False if `name` is not running in a thread now. @internal for tests
+   * Fault injection: the next `times` messages `type` of actor `name` throw a plain Error (a bug),
+   * hang or run late (`how`), on the main thread or inside its worker alike, across its restarts.
+   * @internal for tests
    */
-  armCrash(name: string, type: string, times = 1): boolean {
-    return this.#cells.get(name)?.armInThread(type, times) ?? false;
+  inject(name: string, type: string, times = 1, how: InjectedFailure = 'throw'): void {
+    if (this.#injector === null) throw new ValidationError('fault injection is off (perMessageSupervision: false)', 'perMessageSupervision');
+    this.#injector.arm(name, type, times, how);
   }
 
   /** Stops every actor in reverse start order (each within its shutdownMs). Idempotent. */
@@ -406,26 +317,15 @@ export class ActorSystem {
   }
 
   #spawn(spec: SpawnCommon, start: () => Promise<Incarnation>): ActorRef<Handlers> {
-    if (typeof spec.name !== 'string' || spec.name === '') throw new ValidationError('actor name must be a non-empty string', 'name');
+    const bounds = checkSpawnCommon(spec);
     if (this.#stopped) throw new ValidationError(`actor system is stopped; cannot spawn '${spec.name}'`, 'name');
     if (this.#cells.has(spec.name) || this.#groups.has(spec.name)) throw new ConflictError(`an actor named '${spec.name}' already exists`);
-    const mailboxSize = spec.mailboxSize ?? 1000;
-    if (!Number.isInteger(mailboxSize) || mailboxSize < 1) {
-      throw new ValidationError(`actor '${spec.name}': mailboxSize must be an integer >= 1, got ${mailboxSize}`, 'mailboxSize');
-    }
-    const stashSize = spec.stashSize ?? mailboxSize;
-    if (!Number.isInteger(stashSize) || stashSize < 0) {
-      throw new ValidationError(`actor '${spec.name}': stashSize must be an integer >= 0, got ${stashSize}`, 'stashSize');
-    }
-    const concurrency = spec.concurrency ?? 1;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new ValidationError(`actor '${spec.name}': concurrency must be an integer >= 1, got ${concurrency}`, 'concurrency');
-    }
     const cell = new ActorCell<Handlers>({
-      name: spec.name, clock: this.#clock, logger: this.#logger, mailboxSize, stashSize, concurrency,
+      name: spec.name, clock: this.#clock, logger: this.#logger, ...bounds,
       askTimeoutMs: this.#askTimeoutMs, publish: (e) => this.#bus.publish(e),
       unbounded: new Set(spec.unbounded ?? []),
-      hangAfterMs: hangDeadline(spec.name, spec.hangAfterMs),
+      hangAfterMs: this.#perMessage ? bounds.hangAfterMs : () => Infinity,
+      injector: this.#injector, bounded: this.#perMessage,
     });
     this.#cells.set(spec.name, cell);
     const group = spec.group === undefined ? null : this.#groupOf(spec.group);

@@ -13,7 +13,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ActorStoppedError, ValidationError } from '../errors';
 import { SystemClock, settle, type Clock } from './clock';
-import { CrashInjector } from './crash-injection';
+import { runInjected } from './crash-injection';
 import { checkHandlers, crashPolicy, handlerOf, loadFactory } from './incarnation';
 import { PortClock } from './thread-clock';
 import { STOP_HANDLER, type ActorFactory, type Handlers } from './types';
@@ -28,8 +28,6 @@ function main(): void {
   let handlers: Handlers | null = null;
   // Messages on the side channels (peers, clock), for the system's quiescence.
   const traffic = new Traffic();
-  // RAE_SCHED_INJECT_CRASH is inherited from the process; tests arm it with `arm`.
-  const crashes = new CrashInjector();
   const reply = (r: HostReply): void => {
     try {
       port.postMessage(r);
@@ -50,7 +48,7 @@ function main(): void {
     const publish = (value: unknown): void => reply({ kind: 'facts', value });
     void settled(async () => {
       if (factory === null) throw new ValidationError(`actor '${boot.name}': module not loaded`, 'logic');
-      handlers = crashes.wrap(boot.name, checkHandlers(boot.name, await factory(m.init, { name: boot.name, peers, clock, publish })));
+      handlers = checkHandlers(boot.name, await factory(m.init, { name: boot.name, peers, clock, publish }));
     }, () => false).then((result) => reply({ kind: 'ready', result }));
   };
   port.on('message', (m: HostRequest) => {
@@ -59,7 +57,10 @@ function main(): void {
     } else if (m.kind === 'invoke') {
       void settled(() => {
         if (handlers === null) throw new ValidationError(`actor '${boot.name}' is not initialised`, 'init');
-        return handlerOf(boot.name, handlers, m.message.type)(m.message.payload);
+        const handler = handlerOf(boot.name, handlers, m.message.type);
+        // An injected fault (the system's CrashInjector decided it on the main side) hits here,
+        // where the handler runs: a hang is this worker really stuck on the message.
+        return runInjected(m.fault, () => handler(m.message.payload));
       }, isCrash).then((result) => reply({ kind: 'reply', id: m.id, result }));
     } else if (m.kind === 'quiet') {
       // Let what the last messages started run, then say what went over the side channels.
@@ -67,8 +68,6 @@ function main(): void {
         await settle();
         return { sent: traffic.sent, received: traffic.received } satisfies TrafficCount;
       }, () => false).then((result) => reply({ kind: 'reply', id: m.id, result }));
-    } else if (m.kind === 'arm') {
-      crashes.arm(boot.name, m.type, m.times);
     } else {
       void settled(() => (handlers?.[STOP_HANDLER] as (() => unknown) | undefined)?.call(handlers), () => false)
         .then((result) => reply({ kind: 'reply', id: m.id, result }));

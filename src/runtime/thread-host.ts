@@ -17,6 +17,7 @@ import { ActorStoppedError } from '../errors';
 import { deadError, deferred, type Incarnation } from './incarnation';
 import type { ExitReason } from './supervisor';
 import type { VirtualClock } from './clock';
+import type { InjectedFault } from './crash-injection';
 import { serveClock } from './thread-clock';
 import { ActorCrash, type ActorLogic, type Handlers, type PeerRef, type UnexpectedErrorPolicy } from './types';
 import { PortCaller, Traffic, fromWireError, servePeer, type ClockBoot, type HostReply, type HostRequest, type ThreadBoot, type TrafficCount, type WireResult } from './wire';
@@ -190,9 +191,11 @@ export class ThreadIncarnation implements Incarnation {
     return this.#worker.threadId;
   }
 
-  async invoke(type: string, payload: unknown): Promise<unknown> {
+  async invoke(type: string, payload: unknown, fault?: InjectedFault): Promise<unknown> {
     if (this.#state !== 'running') throw new ActorStoppedError(`actor '${this.#name}' is stopping`);
-    const call = this.#caller.call((id): HostRequest => ({ kind: 'invoke', id, message: { type, payload } }));
+    const call = this.#caller.call((id): HostRequest => (fault === undefined
+      ? { kind: 'invoke', id, message: { type, payload } }
+      : { kind: 'invoke', id, message: { type, payload }, fault }));
     const settled = call.catch(() => undefined);
     this.#inflight.add(settled);
     void settled.then(() => this.#inflight.delete(settled));
@@ -256,10 +259,6 @@ export class ThreadIncarnation implements Incarnation {
     // What it sent before it settled must have arrived (other ports: no order with the reply).
     await t.receivedAtLeast(theirs.sent, this.exited);
     return theirs.received === before.sent && theirs.sent === before.received && t.sent === before.sent;
-  }
-
-  arm(type: string, times: number): void {
-    this.#worker.postMessage({ kind: 'arm', type, times } satisfies HostRequest);
   }
 
   /** Terminates the worker as if it had crashed. @internal for tests of crash handling. */

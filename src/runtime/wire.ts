@@ -11,6 +11,7 @@
  * @internal
  */
 import { deserializeError, serializeError, type SerializedError } from '../errors';
+import type { InjectedFault } from './crash-injection';
 import { PendingCalls } from './pending-calls';
 import type { AskOptions, Handlers, MessageOf, MessageType, PayloadOf, PeerRef, Reply, UnexpectedErrorPolicy } from './types';
 
@@ -34,12 +35,11 @@ export type AnyMessage = { type: string; payload: unknown };
  */
 export type HostRequest =
   | { kind: 'start'; init: unknown; peers: Record<string, MessagePortLike>; clock: ClockBoot | null }
-  | { kind: 'invoke'; id: number; message: AnyMessage }
+  /** One message for the handler; `fault`: an injected fault to apply to it (crash-injection.ts, tests). */
+  | { kind: 'invoke'; id: number; message: AnyMessage; fault?: InjectedFault }
   | { kind: 'stop'; id: number }
   /** Settle, then reply with the worker's {@link TrafficCount} (the system's quiescence, tests only). */
-  | { kind: 'quiet'; id: number }
-  /** Crash injection: the next `times` messages `type` throw a plain Error (tests). */
-  | { kind: 'arm'; type: string; times: number };
+  | { kind: 'quiet'; id: number };
 
 /**
  * A thread actor's clock when the system runs on a VirtualClock: time read from memory shared with

@@ -15,7 +15,7 @@ import { testHooksOf, type InternalOptions } from '../../src/scheduler';
 import { parcelSubscribe, type Subscribe } from '../../src/actors/triggers/watch';
 import { VirtualClock } from '../../src/testing';
 import type { Health } from '../../src/api';
-import { RunCollector, removeDir, tempDir } from '../helpers/scheduler';
+import { RunCollector, useWatchDirs } from '../helpers/scheduler';
 import { until } from '../helpers/until';
 import { parseExposition, valueOf } from '../monitor/prometheus';
 
@@ -26,23 +26,12 @@ const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const HEALTH = { heartbeatEveryMs: 2000, heartbeatTimeoutMs: 10_000 };
 
 describe('the monitor and the trigger hub crash and come back whole', () => {
-  let dir: string;
-  let watched: string;
+  const dirs = useWatchDirs();
   let s: Scheduler | null = null;
-  beforeEach(() => {
-    dir = tempDir();
-    watched = fs.realpathSync(tempDir('rae-watched-'));
-  });
-  afterEach(async () => {
-    await s?.shutdown({ graceMs: 0 });
-    s = null;
-    removeDir(dir);
-    removeDir(watched);
-  });
 
   it('monitor: health shows the crash and clears; stats stay right, metrics answer (counters reset)', async () => {
     const clock = new VirtualClock(T0);
-    s = await createScheduler({ dataDir: dir, clock, health: HEALTH });
+    s = dirs.track(await createScheduler({ dataDir: dirs.dir(), clock, health: HEALTH }));
     const sched = s;
     const hooks = testHooksOf(sched);
     const runs = new RunCollector(sched.events$);
@@ -98,15 +87,15 @@ describe('the monitor and the trigger hub crash and come back whole', () => {
       await gate;
       return parcelSubscribe(d, cb);
     };
-    const opts: InternalOptions = { dataDir: dir, clock, health: HEALTH, watchSubscribe: gated };
-    s = await createScheduler(opts);
+    const opts: InternalOptions = { dataDir: dirs.dir(), clock, health: HEALTH, watchSubscribe: gated };
+    s = dirs.track(await createScheduler(opts));
     const sched = s;
     const hooks = testHooksOf(sched);
     const runs = new RunCollector(sched.events$);
-    const log = path.join(dir, 'fired.log');
+    const log = path.join(dirs.dir(), 'fired.log');
     await sched.addJob({
       name: 'ingest', schedule: 'never', command: `printf '%s\\n---\\n' "$RAE_EVENT_PATHS" >> ${log}`,
-      triggers: [{ type: 'watch', paths: [watched], debounceMs: 100 }],
+      triggers: [{ type: 'watch', paths: [dirs.watched()], debounceMs: 100 }],
     });
     await sched.addJob({ name: 'idle', schedule: 'never', command: 'true', triggers: [{ type: 'when', condition: 'memory used > 0%', cooldownMs: 3_600_000 }] });
     const bursts = (): string[][] => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '').split('---\n').filter((b) => b.trim() !== '')
@@ -119,11 +108,11 @@ describe('the monitor and the trigger hub crash and come back whole', () => {
     // (Written in place, the watcher may report it as create + update, which on a loaded machine
     // land in two debounce windows: two fires, indistinguishable from a dead hub still firing.)
     const drop = (name: string, content: string): void => {
-      const staged = path.join(dir, `.staged-${name}`);
+      const staged = path.join(dirs.dir(), `.staged-${name}`);
       fs.writeFileSync(staged, content);
-      fs.renameSync(staged, path.join(watched, name));
+      fs.renameSync(staged, path.join(dirs.watched(), name));
     };
-    const snapshotsDir = path.join(dir, 'watch-snapshots');
+    const snapshotsDir = path.join(dirs.dir(), 'watch-snapshots');
     const snapshotMtime = (): number => Math.max(0, ...fs.readdirSync(snapshotsDir).map((f) => fs.statSync(path.join(snapshotsDir, f)).mtimeMs));
     await until('the first snapshot', snapshotMtime, (t) => t > 0);
 
@@ -131,7 +120,7 @@ describe('the monitor and the trigger hub crash and come back whole', () => {
     const snapBefore = snapshotMtime();
     drop('a.csv', 'a');
     await until('the fire for a.csv', bursts, (b) => b.length === 1, 30_000, tick);
-    expect(bursts()[0]).toEqual([path.join(watched, 'a.csv')]);
+    expect(bursts()[0]).toEqual([path.join(dirs.watched(), 'a.csv')]);
     await until('the snapshot after the fire', snapshotMtime, (t) => t > snapBefore);
     const h0 = await sched.health();
     expect(h0.components.watches).toMatchObject({ healthy: true, detail: expect.stringMatching(/^1 watched paths, 1 usage conditions/) });
@@ -151,14 +140,14 @@ describe('the monitor and the trigger hub crash and come back whole', () => {
     release();
     // Caught up from the snapshot: the job runs for exactly that file.
     await until('the caught-up fire', bursts, (b) => b.length === 2, 30_000, tick);
-    expect(bursts()[1]).toEqual([path.join(watched, 'while-down.csv')]);
+    expect(bursts()[1]).toEqual([path.join(dirs.watched(), 'while-down.csv')]);
 
     // Live again, and only the new hub fires: one run per burst, not two.
     drop('after.csv', 'c');
     await until('the fire for after.csv', bursts, (b) => b.length === 3, 30_000, tick);
     for (let i = 0; i < 10; i++) await tick();
     expect(bursts()).toHaveLength(3);
-    expect(bursts()[2]).toEqual([path.join(watched, 'after.csv')]);
+    expect(bursts()[2]).toEqual([path.join(dirs.watched(), 'after.csv')]);
     expect(runs.runs.filter((r) => r.trigger === 'event' && r.status === 'succeeded').length).toBeGreaterThanOrEqual(3);
 
     // Health clears, with the hub's watches and its usage sampler back.

@@ -12,35 +12,24 @@ import type { Subscribe } from '../../src/actors/triggers/watch';
 import { parcelSubscribe } from '../../src/actors/triggers/watch';
 import { VirtualClock } from '../../src/testing';
 import type { Health } from '../../src/api';
-import { RunCollector, removeDir, tempDir } from '../helpers/scheduler';
+import { RunCollector, useWatchDirs } from '../helpers/scheduler';
 import { until } from '../helpers/until';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 
 describe('watch health', () => {
-  let dir: string;
-  let watched: string;
+  const dirs = useWatchDirs();
   let s: Scheduler | null = null;
-  beforeEach(() => {
-    dir = tempDir();
-    watched = fs.realpathSync(tempDir('rae-watched-'));
-  });
-  afterEach(async () => {
-    await s?.shutdown({ graceMs: 0 });
-    s = null;
-    removeDir(dir);
-    removeDir(watched);
-  });
 
   it('a subscribe that never answers: the add is accepted, health names the dead watch, other jobs fire, shutdown completes', async () => {
     const clock = new VirtualClock(T0);
     let calls = 0;
     const hang: Subscribe = () => { calls++; return new Promise(() => undefined); };
-    const opts: InternalOptions = { dataDir: dir, clock, watchSubscribe: hang, watchSubscribeTimeoutMs: 300 };
-    s = await createScheduler(opts);
+    const opts: InternalOptions = { dataDir: dirs.dir(), clock, watchSubscribe: hang, watchSubscribeTimeoutMs: 300 };
+    s = dirs.track(await createScheduler(opts));
     const runs = new RunCollector(s.events$);
     await s.addJob({ name: 'tick', schedule: 'every 1m', command: 'true' });
-    await s.addJob({ name: 'nfs', schedule: 'never', command: 'true', triggers: [{ type: 'watch', paths: [watched] }] });
+    await s.addJob({ name: 'nfs', schedule: 'never', command: 'true', triggers: [{ type: 'watch', paths: [dirs.watched()] }] });
     expect(calls).toBe(1);
     const h = await s.health();
     expect(h.healthy).toBe(false);
@@ -67,10 +56,10 @@ describe('watch health', () => {
       fail = (err) => void cb(err, []);
       return parcelSubscribe(d, cb);
     };
-    const opts: InternalOptions = { dataDir: dir, clock, watchSubscribe: flaky };
-    s = await createScheduler(opts);
+    const opts: InternalOptions = { dataDir: dirs.dir(), clock, watchSubscribe: flaky };
+    s = dirs.track(await createScheduler(opts));
     const runs = new RunCollector(s.events$);
-    await s.addJob({ name: 'ingest', schedule: 'never', command: 'true', triggers: [{ type: 'watch', paths: [watched] }] });
+    await s.addJob({ name: 'ingest', schedule: 'never', command: 'true', triggers: [{ type: 'watch', paths: [dirs.watched()] }] });
     expect((await s.health()).components.watches).toMatchObject({ healthy: true });
 
     refuse = true;
@@ -79,7 +68,7 @@ describe('watch health', () => {
     expect(dead.healthy).toBe(false);
     expect(dead.components.watches!.detail).toContain('ingest: watcher error: watcher backend failed');
     // While nothing watches, a file arrives.
-    fs.writeFileSync(path.join(watched, 'while-dead.csv'), 'x');
+    fs.writeFileSync(path.join(dirs.watched(), 'while-dead.csv'), 'x');
     // First retry after ~1 s fails too (still dead), the next (~2 s later) succeeds.
     await clock.advance(1300);
     // (The retry's path checks are real file-system calls: wait for them, in real time.)
@@ -99,9 +88,9 @@ describe('watch health', () => {
 
   it('deleting the watched directory (real watcher) shows the watch dead, then it is re-subscribed and a re-created directory fires', async () => {
     const clock = new VirtualClock(T0);
-    s = await createScheduler({ dataDir: dir, clock });
+    s = dirs.track(await createScheduler({ dataDir: dirs.dir(), clock }));
     const runs = new RunCollector(s.events$);
-    const target = path.join(watched, 'inbox');
+    const target = path.join(dirs.watched(), 'inbox');
     fs.mkdirSync(target);
     await s.addJob({ name: 'inbox', schedule: 'never', command: 'true', triggers: [{ type: 'watch', paths: [target] }] });
     fs.rmSync(target, { recursive: true });

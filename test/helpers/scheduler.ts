@@ -90,3 +90,31 @@ export function useSchedulers(): { dir(): string; open(at: number, opts?: Partia
     },
   };
 }
+
+/** What {@link useWatchDirs} gives a test: its directories, and a way to have its schedulers shut down. */
+export interface WatchDirs {
+  /** The test's data directory. */
+  dir(): string;
+  /** A directory to watch (its real path: the watcher reports real paths). */
+  watched(): string;
+  /** Shuts `s` down (no grace) after the test, before the directories are removed; returns it. */
+  track<S extends Scheduler>(s: S): S;
+}
+
+/** Per-test data and watched directories for the file-watch tests, removed after each test. */
+export function useWatchDirs(): WatchDirs {
+  let dir = '';
+  let watched = '';
+  let opened: Scheduler[] = [];
+  beforeEach(() => {
+    dir = tempDir();
+    watched = fs.realpathSync(tempDir('rae-watched-'));
+    opened = [];
+  });
+  afterEach(async () => {
+    for (const s of opened) await s.shutdown({ graceMs: 0 });
+    removeDir(dir);
+    removeDir(watched);
+  });
+  return { dir: () => dir, watched: () => watched, track: (s) => { opened.push(s); return s; } };
+}

@@ -1,12 +1,14 @@
 /**
  * Let it crash, with the real actors of our tree (issue 8): each child of the root supervisor —
- * persistence and parser (worker threads), monitor, queue, executor, triggers and scheduler (main
- * thread) — crashed
- * from outside (`system.fault`: a thread actor's worker is terminated) or by a plain Error thrown in
- * one of its handlers (a bug: `onUnexpectedError: 'crash'`). Its supervisor restarts it whole, one
- * for one: the queue's timeline is re-armed, runs the executor or the scheduler had in flight are
- * recorded `interrupted` and retried by policy. After each: every job keeps firing, every slot has
- * exactly one outcome, nothing acknowledged is lost, no run is left unfinished. Virtual clock, real
+ * persistence and parser (worker threads), monitor, queue, executor, triggers (main thread, or each
+ * in its own thread in the `threads` project) and scheduler (main thread) — crashed from outside
+ * (`system.fault`: a thread actor's worker is terminated), by a plain Error thrown in one of its
+ * handlers (a bug: `onUnexpectedError: 'crash'`; once, or several times in a row across restarts),
+ * or by a handler hung past its deadline. Its supervisor restarts it whole: the queue's timeline is
+ * re-armed, runs the executor or the scheduler had in flight are recorded `interrupted` and retried
+ * by policy. A handler running late (a delay) slows the actor without a restart. After each: every
+ * job keeps firing, every slot has exactly one outcome, nothing acknowledged is lost, no run is left
+ * unfinished, health shows a fault that lasts while it lasts and clears after. Virtual clock, real
  * LMDB, real threads and processes.
  */
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { testHooksOf, type InternalOptions } from '../../src/scheduler';
 import { checkSlots, Ledger, readStore } from '../helpers/ledger';
 import { useSchedulers } from '../helpers/scheduler';
 import { eventually } from '../cli/harness';
+import { until } from '../helpers/until';
 import { pidsWithEnv } from '../faults/helpers';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
@@ -22,17 +25,31 @@ const JOBS = 4;
 type Hooks = ReturnType<typeof testHooksOf>;
 
 /**
- * Hangs, delays and throws that must outlive an incarnation are injected by the main thread's
- * CrashInjector, which sees only main-thread actors' messages (a worker's own injector throws, for
- * one incarnation): those scenarios keep every actor on the main thread, also in the `threads`
- * jest project. A worker's busy loop is test/runtime/hang-and-bound.int.test.ts.
+ * Heartbeats often and with a short deadline, for the scenarios that show health during a fault
+ * that lasts (a hang, a delay, repeated throws): the faulty actor's heartbeat waits behind the
+ * stuck message, or fails, within a few hundred ms of real time.
  */
-const ON_MAIN = { queue: 'main', executor: 'main', monitor: 'main', triggers: 'main' } as const;
+const FAST_HEALTH = { heartbeatEveryMs: 100, heartbeatTimeoutMs: 300 };
 
+
+/** Options of a scenario beyond the scheduler's. */
+interface ScenarioOptions {
+  /** The fault crashes the actor (else it only slows it: a delay). @default true */
+  restarts?: boolean;
+  /** Poll health in the background and return every detail it showed for the faulty actor. */
+  watchHealth?: boolean;
+}
+
+/**
+ * Every scenario runs in both placements: here (queue, executor, monitor, triggers on the main
+ * thread) and in the `threads` jest project (each in its own worker thread). Faults are injected by
+ * the system's one CrashInjector and reach a handler wherever it runs (src/runtime/crash-injection.ts).
+ */
 describe('supervision of the real actors (one_for_one, permanent)', () => {
   const fixture = useSchedulers();
 
-  async function scenario(actor: string, inject: (hooks: Hooks) => Promise<void> | void, command = 'true', more: Partial<InternalOptions> = {}) {
+  async function scenario(actor: string, inject: (hooks: Hooks) => Promise<void> | void, command = 'true', more: Partial<InternalOptions> = {},
+    so: ScenarioOptions = {}) {
     const { s, clock } = await fixture.open(T0, { maxConcurrentJobs: 8, ...more });
     const ledger = new Ledger(s);
     const restarted: string[] = [];
@@ -49,14 +66,28 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
     };
     for (let i = 0; i < 3; i++) await step();
     const before = restarts();
+    // What health said about the actor while the fault lasted (real time: the fault is real time).
+    const sick: string[] = [];
+    let watching = so.watchHealth === true;
+    const watcher = (async () => {
+      while (watching) {
+        const c = (await s.health()).components[actor];
+        if (c?.healthy === false) sick.push(c.detail ?? 'unhealthy');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
     await inject(hooks);
     // Acknowledged after the crash too: a job added while the actor restarts is kept.
     const late = (await s.addJob({ name: 'late', schedule: 'every 1s', command: 'true' })).id;
     for (let i = 0; i < 6; i++) await step();
     const end = clock.now();
-    expect(restarts()).toBeGreaterThan(before);
+    if (so.restarts === false) expect(restarts()).toBe(before);
+    else expect(restarts()).toBeGreaterThan(before);
     expect(hooks.children().every((c) => c.running)).toBe(true);
-    const health = await s.health();
+    // The fault is over: health clears (heartbeats are real time; a loaded machine may be slow).
+    const health = await until('health to clear for the actor', () => s.health(), (h) => h.components[actor]?.healthy === true, 30_000);
+    watching = false;
+    await watcher;
     const children = Object.fromEntries(hooks.children().map((c) => [c.id, c.restarts]));
     await s.shutdown({ graceMs: 5000 });
     const { jobs, unfinished } = await readStore(fixture.dir(), [...ids, late]);
@@ -78,7 +109,7 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
     // Each slot's outcome was published once.
     for (const [slot, outcomes] of ledger.slotOutcomes) expect([slot, outcomes.length]).toEqual([slot, 1]);
     ledger.stop();
-    return { ledger, health, jobs, restarted, children };
+    return { ledger, health, jobs, restarted, children, sick };
   }
 
   it.each(['monitor', 'persistence', 'parser', 'queue', 'executor', 'triggers', 'scheduler'])('%s crashed from outside (its thread killed, or its incarnation ended) comes back whole', async (actor) => {
@@ -97,17 +128,41 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
     await scenario(actor, (h) => h.throwIn(actor, type));
   }, 120_000);
 
-  // A hung handler (a promise that never settles) cannot be preempted on the main thread: past its
-  // hang deadline (real time, 400 ms here) the actor is crashed and restarted like any crash; the
-  // stuck message's sender gets ACTOR_DEAD. `clock.advance` waits for it: the hung actor is busy.
+  // A hung handler (a promise that never settles; in a thread, its worker stuck on the message):
+  // past its hang deadline (real time, 1.5 s here) the actor is crashed and restarted like any
+  // crash (a thread actor's worker is terminated); the stuck message's sender gets ACTOR_DEAD.
+  // `clock.advance` waits for it: the hung actor is busy. While it hangs, its heartbeat waits
+  // behind the stuck message: health shows it (no answer within 300 ms), then clears.
   it.each([
     ['queue', 'armMany'],
     ['executor', 'startMany'],
     ['scheduler', 'slotsDue'],
     ['scheduler', 'runsFinished'],
-  ] as const)('%s.%s hanging past its deadline: the actor is restarted, rebuilt, nothing lost', async (actor, type) => {
-    const { health } = await scenario(actor, (h) => h.throwIn(actor, type, 1, 'hang'), 'true', { hangAfterMs: 400, placement: ON_MAIN });
+  ] as const)('%s.%s hanging past its deadline: the actor is restarted, rebuilt, nothing lost; health shows it while it hangs', async (actor, type) => {
+    const { health, sick } = await scenario(actor, (h) => h.throwIn(actor, type, 1, 'hang'), 'true', { hangAfterMs: 1500, health: FAST_HEALTH }, { watchHealth: true });
+    expect(sick).toContainEqual(expect.stringMatching(/no heartbeat answer for \d+ ms|restarting/));
     expect(health.components[actor]?.healthy).toBe(true);
+  }, 120_000);
+
+  // A slow handler (1.5 s late, under the hang deadline): no restart, nothing lost; health shows the
+  // late heartbeat while it lasts.
+  it.each([
+    ['queue', 'armMany'],
+    ['executor', 'startMany'],
+    ['monitor', 'observe'],
+  ] as const)('%s.%s running late: no restart, nothing lost; health shows it while it lasts', async (actor, type) => {
+    const { sick } = await scenario(actor, (h) => h.throwIn(actor, type, 1, { delayMs: 1500 }), 'true', { health: FAST_HEALTH },
+      { restarts: false, watchHealth: true });
+    // (A monitor in a thread too busy to answer `health` is reported by the scheduler instead.)
+    expect(sick).toContainEqual(expect.stringMatching(/no heartbeat answer for \d+ ms|the monitor did not answer within/));
+  }, 120_000);
+
+  // A fault that lasts across restarts: the heartbeat handler throws 3 times in a row (each throw
+  // crashes an incarnation, the next one gets the next throw).
+  it.each(['queue', 'executor', 'monitor', 'triggers'])('%s.heartbeat throwing 3 times: 3 restarts, health shows the failure while it lasts, nothing lost', async (actor) => {
+    const { children, sick } = await scenario(actor, (h) => h.throwIn(actor as 'queue', 'heartbeat', 3), 'true', { health: FAST_HEALTH }, { watchHealth: true });
+    expect(children[actor]).toBe(3);
+    expect(sick).toContainEqual(expect.stringMatching(new RegExp(`heartbeat failed: actor '${actor}' crashed: .*injected crash|restarting`)));
   }, 120_000);
 
   // With fires committed ahead, the hung `committed` carried the answer for the next slot's fires:
@@ -115,7 +170,7 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
   // the ledger waits for them as for any run (they used to start unannounced, and the steps ran on
   // while they did: overlap `skip` then rightly skipped the slots they were still running for).
   it('scheduler.committed hanging past its deadline: the actor is restarted, rebuilt, nothing lost', async () => {
-    const { health } = await scenario('scheduler', (h) => h.throwIn('scheduler', 'committed', 1, 'hang'), 'true', { hangAfterMs: 400, placement: ON_MAIN });
+    const { health } = await scenario('scheduler', (h) => h.throwIn('scheduler', 'committed', 1, 'hang'), 'true', { hangAfterMs: 400 });
     expect(health.components.scheduler?.healthy).toBe(true);
   }, 120_000);
 
@@ -187,7 +242,7 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
   }, 120_000);
 
   it('workers past their intensity (4 queue crashes at once): the engine restarts the whole workers group, not the scheduler', async () => {
-    const { restarted, children } = await scenario('queue', (h) => h.throwIn('queue', 'armMany', 4), 'true', { placement: ON_MAIN });
+    const { restarted, children } = await scenario('queue', (h) => h.throwIn('queue', 'armMany', 4));
     // 3 restarts of the queue alone, then the group gave up and was restarted: queue and executor.
     expect(restarted).toEqual(['queue', 'queue', 'queue', 'queue', 'executor']);
     expect(children).toMatchObject({ queue: 4, executor: 1, scheduler: 0, monitor: 0, persistence: 0, parser: 0, triggers: 0 });
