@@ -11,14 +11,13 @@
  */
 import { filter } from 'rxjs';
 import { childMain, type ChildContext } from '../harness/child';
-import { rssSampler, sleep } from '../harness/measure';
 import { fmt } from '../harness/report';
 import { ratio } from '../harness/stats';
 import type { Workload } from '../harness/runner';
 import type { Headline, MeasurementSpec, Mode, Row } from '../harness/types';
 import { addModuleJob, isolationOfThisBuild } from './rae';
 import { TEMPLATE, everySecondJobs } from './w3-jobs';
-import { GRACE_MS, LEAD_MS, PEERS, slotSample, type Peer } from './w3-peers';
+import { GRACE_MS, LEAD_MS, PEERS, overWindow, slotSample, type Peer } from './w3-peers';
 import { SlotTally, nextWholeSecond } from './w3-slots';
 
 const WINDOW_S: Record<Mode, number> = { quick: 10, full: 30 };
@@ -88,16 +87,8 @@ async function rae(a: Args, ctx: ChildContext): Promise<void> {
       partial(live.ran, stage, { skipped: notRun.skipped ?? 0, missed: notRun.missed ?? 0 });
     };
     ticker = setInterval(report, PROGRESS_EVERY_MS);
-    await sleep(t0 - Date.now());
-    const rss = rssSampler();
-    const cpu0 = process.cpuUsage();
-    const w0 = Date.now();
-    await sleep(t1 - Date.now());
-    const cpu = process.cpuUsage(cpu0);
-    const cpuPct = ((cpu.user + cpu.system) / 1000 / (Date.now() - w0)) * 100;
-    await sleep(GRACE_MS);
+    const { cpuPct, peakRss: peak } = await overWindow(t0, t1);
     clearInterval(ticker);
-    const peak = rss.stop();
     for (const sub of subs) sub.unsubscribe();
     const r = live.report();
     if (outcomes() !== '') notes.push(`slots of the window not run: ${outcomes()}`);
