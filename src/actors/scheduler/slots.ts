@@ -280,8 +280,17 @@ export class SlotKeeper {
       return;
     }
     const later = slotsBetween(schedule, slotAt, now, MAX_ENUMERATED_SLOTS, this.#anchor(c));
+    const newest = later.length === 0 ? slotAt : later[later.length - 1]!;
     if (later.length === 0 && now - slotAt <= LATE_TOLERANCE_MS) {
       this.#d.fire(job, slotAt, 'schedule', true);
+    } else if (job.catchUp === 'none' && now - newest <= LATE_TOLERANCE_MS && later.length < MAX_ENUMERATED_SLOTS) {
+      // Handled after its next slot(s) passed, but not down: the scheduler was busy. Catch-up is
+      // about slots missed while it was down (CONTRACT); `none` must not turn a busy spell into no
+      // run at all (a per-second job late by more than a second would never run again while the
+      // load lasts). The newest due slot is on time within the tolerance and fires as scheduled;
+      // those it superseded are recorded missed. (`once` already runs the newest; `all` runs every one.)
+      this.#catchUp(job, c, [slotAt, ...later.slice(0, -1)], slotAt, now, 'late: the scheduler was busy; a newer slot ran');
+      this.#d.fire(job, newest, 'schedule', true);
     } else {
       this.#catchUp(job, c, [slotAt, ...later], slotAt, now, 'late: the scheduler was busy or the machine asleep');
     }
