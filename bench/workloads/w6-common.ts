@@ -44,13 +44,26 @@ export function addCallers(s: Scheduler, n: number): { acked: string[]; failed: 
  * Acknowledged jobs missing: from `listJobs` on `s`, then after shutting it down and opening a
  * fresh scheduler on its store (left open in `reopened` for the caller's clean-up).
  */
-export async function lostJobs(s: Scheduler, dataDir: string, acked: string[]): Promise<{ lostLive: number; lostAfterRestart: number; reopened: Awaited<ReturnType<typeof openScheduler>> }> {
+async function lostJobs(s: Scheduler, dataDir: string, acked: string[]): Promise<{ lostLive: number; lostAfterRestart: number; reopened: Awaited<ReturnType<typeof openScheduler>> }> {
   const names = new Set((await s.listJobs()).map((j) => j.name));
   const lostLive = acked.filter((n) => !names.has(n)).length;
   await s.shutdown({ graceMs: 1000 });
   const reopened = await openScheduler({ maxConcurrentJobs: 4 }, dataDir);
   const stored = new Set((await reopened.s.listJobs()).map((j) => j.name));
   return { lostLive, lostAfterRestart: acked.filter((n) => !stored.has(n)).length, reopened };
+}
+
+/**
+ * The loss figures every W6 case reports — calls that failed (unacknowledged), acknowledged jobs
+ * lost live and after a restart ({@link lostJobs}: `s` is shut down, `reopened` left open).
+ */
+export async function lossFigures(s: Scheduler, dataDir: string, acked: string[], failed: Record<string, number>): Promise<{
+  reopened: Awaited<ReturnType<typeof openScheduler>>;
+  metrics: { failed: number; lost: number; lostLive: number; lostAfterRestart: number };
+}> {
+  const { lostLive, lostAfterRestart, reopened } = await lostJobs(s, dataDir, acked);
+  const total = Object.values(failed).reduce((x, y) => x + y, 0);
+  return { reopened, metrics: { failed: total, lost: Math.max(lostLive, lostAfterRestart), lostLive, lostAfterRestart } };
 }
 
 /** The note naming the calls that were not acknowledged. */

@@ -20,7 +20,7 @@ import { childMain } from '../harness/child';
 import { msSince, sleep } from '../harness/measure';
 import type { Sample } from '../harness/types';
 import { openScheduler } from './rae';
-import { addCallers, failedNote, lostJobs, w6Spec as spec, withStandby } from './w6-common';
+import { addCallers, failedNote, lossFigures, w6Spec as spec, withStandby } from './w6-common';
 
 /** Concurrent addJob callers while the scheduler crashes. */
 export const SCHED_CALLERS = 8;
@@ -74,14 +74,12 @@ async function schedulerCrash(a: SchedulerCrashArgs): Promise<Sample> {
     await sleep(a.afterMs);
     await callers.stop();
     const jobs = (await s.listJobs()).length;
-    const lost = await lostJobs(s, dataDir, acked);
-    reopened = lost.reopened;
-    const { lostLive, lostAfterRestart } = lost;
-    const failedTotal = Object.values(failed).reduce((x, y) => x + y, 0);
+    const loss = await lossFigures(s, dataDir, acked, failed);
+    reopened = loss.reopened;
     return {
       metrics: {
         servingMs, restartMs, tickAfterMs, scheduledAtServing, jobs, seedMs, inFlightAtDeath, acked: acked.length,
-        failed: failedTotal, lost: Math.max(lostLive, lostAfterRestart), lostLive, lostAfterRestart,
+        ...loss.metrics,
       },
       notes: failedNote('scheduler', failed),
     };

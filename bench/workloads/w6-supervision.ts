@@ -24,7 +24,7 @@ import type { Workload } from '../harness/runner';
 import type { MeasurementSpec, Mode, Sample } from '../harness/types';
 import { openScheduler } from './rae';
 import { SCHED_CALLERS, type SchedulerCrashArgs } from './w6-scheduler';
-import { addCallers, failedNote, lostJobs, w6Spec, withStandby } from './w6-common';
+import { addCallers, failedNote, lossFigures, w6Spec, withStandby } from './w6-common';
 
 const CALLERS = 8;
 const ACTORS = ['persistence', 'parser'] as const;
@@ -67,14 +67,12 @@ async function crash(a: Args): Promise<Sample> {
     const restartMs = await restarted;
     await sleep(a.afterMs);
     await callers.stop();
-    const lost = await lostJobs(s, dataDir, acked);
-    reopened = lost.reopened;
-    const { lostLive, lostAfterRestart } = lost;
-    const failedTotal = Object.values(failed).reduce((x, y) => x + y, 0);
+    const loss = await lossFigures(s, dataDir, acked, failed);
+    reopened = loss.reopened;
     return {
       metrics: {
         servingMs, restartMs, inFlightAtDeath, acked: acked.length, ackedAfterDeath: acked.length - ackedBefore,
-        failed: failedTotal, lost: Math.max(lostLive, lostAfterRestart), lostLive, lostAfterRestart, incarnations: probe.started(a.actor),
+        ...loss.metrics, incarnations: probe.started(a.actor),
       },
       notes: failedNote(a.actor, failed),
     };
