@@ -18,13 +18,14 @@ import type { MessageType } from './runtime/types';
  * (a slot never recorded, a run never final, a job never re-armed), so they pass the bound
  * (`unbounded`). Their number is bounded by the scheduler's own state, not by callers: due
  * entries ≤ armed jobs (the timer pops an entry once; the job is re-armed only when its slot is
- * handled), results ≤ runs in flight (≤ maxConcurrentJobs), commits in flight ≤ 2. API calls and
+ * handled), results and hand-overs to the executor ≤ runs in flight (≤ maxConcurrentJobs), commits in
+ * flight ≤ 2. API calls and
  * trigger fires (input from outside) keep the bound: refused with MAILBOX_FULL.
  */
 export const OWED = {
   scheduler: ['slotsDue', 'runsFinished', 'committed', 'commitRetry', 'startFailed', 'finalOutcome', 'rearm', 'executorLost', 'forgetJob'] satisfies Array<MessageType<SchedulerHandlers>>,
   queue: ['armMany', 'arm', 'disarm'] satisfies Array<MessageType<QueueHandlers>>,
-  executor: ['cancel'] satisfies Array<MessageType<ExecutorHandlers>>,
+  executor: ['startMany', 'cancel'] satisfies Array<MessageType<ExecutorHandlers>>,
   triggers: ['set', 'remove', 'clear', 'stop'] satisfies Array<MessageType<TriggerHandlers>>,
 };
 
