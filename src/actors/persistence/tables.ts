@@ -4,6 +4,7 @@
  * | db           | key                  | value        | why                                              |
  * | ------------ | -------------------- | ------------ | ------------------------------------------------ |
  * | `meta`       | `'schemaVersion'`    | number       | refuse a store written by a newer version         |
+ * | `meta`       | `'clockStepSeq'`, `'clockOffsetMs'` | number | clock steps handled (clock-frame.ts)   |
  * | `jobs`       | job id               | Job          |                                                  |
  * | `jobNames`   | job name             | job id       | unique names, `getJobByName`                      |
  * | `runs`       | `[jobId, runId]`     | Run          | runs of a job newest first = one reverse range    |
@@ -30,13 +31,15 @@ import { headEncoder, runEncoder, stateEncoder } from './codecs';
 import type { StoredTriggerFire, TriggerFireTable } from './trigger-fires';
 
 /** Layout version written into `meta`. Bump it (and add a migration) when the layout changes. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 /**
  * Versions: 1 — msgpack values everywhere; 2 — `heads` and `states` in the compact encoding of
  * codecs.ts (version 1 values still decode; opening a version 1 store for writing rewrites them);
  * 3 — `runs` written in codecs.ts's compact encoding too (runs stored as msgpack still decode, so
  * opening a version 2 store for writing only records the new version: an older build then refuses
- * the store instead of failing on its first new run).
+ * the store instead of failing on its first new run); 4 — interval states tagged with a clock
+ * offset (state layout version 2, clock-frame.ts; untagged states still decode: opening a version 3
+ * store for writing only records the new version, so an older build refuses it).
  */
 /** Sub-directory of the data directory holding the LMDB environment. */
 export { STORE_DIR } from './store-dir';
