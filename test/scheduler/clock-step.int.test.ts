@@ -121,6 +121,42 @@ describe('a clock step, durable as one record', () => {
     }
   }, 120_000);
 
+  it('interval states stored untagged (an older version, the offline CLI) are written once, at the first step', async () => {
+    // Jobs and untagged states written straight into the store, as an older version left them.
+    const store = await Store.open({ dataDir: fixture.dir() });
+    const iso = (ms: number): string => new Date(ms).toISOString();
+    for (let i = 0; i < 5; i++) {
+      const id = `job_${String(i).padStart(8, '0')}`;
+      await store.insertJob({
+        id, name: `old${i}`, schedule: 'every 10 minutes', timezone: null, command: 'true', module: null, enabled: true, priority: 0,
+        retry: { maxRetries: 0, backoffMs: 1000 }, limits: {}, overlap: 'skip', catchUp: 'once', cwd: null, env: {}, triggers: [],
+        jitterMs: 0, createdAt: iso(T0), updatedAt: iso(T0), completedAt: null, nextRunAt: null, lastRun: null, state: 'scheduled',
+      });
+      await store.putScheduleState({ jobId: id, lastSlotAt: null, nextRunAt: iso(T0 + 10 * MIN), anchorAt: iso(T0) });
+    }
+    await store.close();
+    const { s, clock } = await fixture.open(T0 + 1000);
+    const hooks = testHooksOf(s);
+    const step = async (): Promise<number> => {
+      const before = (await hooks.commitStats()).records;
+      const jumped = firstValueFrom(s.events$.pipe(filter((e) => e.type === 'clock.jumped')));
+      clock.jump(STEP);
+      await clock.advance(30_000);
+      await jumped;
+      return (await hooks.commitStats()).records - before;
+    };
+    expect(await step()).toBe(5); // untagged: each written, tagged, at the first step
+    expect(await step()).toBe(0); // tagged since: the step is the clock record alone
+    for (const j of await s.listJobs()) expect(j.nextRunAt).toBe(iso(T0 + 10 * MIN + 2 * STEP));
+    await s.shutdown({ graceMs: 0 });
+    const again = await Store.open({ dataDir: fixture.dir(), readOnly: true });
+    try {
+      for (const { state } of again.listJobsPage(null, 10).entries) expect(state?.nextRunAt).toBe(iso(T0 + 10 * MIN + 2 * STEP));
+    } finally {
+      await again.close();
+    }
+  }, 120_000);
+
   it.each(['durable', 'unrecorded'] as const)('kill -9 right after a step (its record %s): no slot twice, none lost', async (mode) => {
     await stepThenKill(fixture.dir(), mode);
     // The store holds the step only if its record was durable.
