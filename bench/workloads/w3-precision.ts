@@ -68,7 +68,14 @@ async function rae(a: Args, ctx: ChildContext): Promise<void> {
     let tally: SlotTally | null = null;
     const notRun: Record<string, number> = {};
     let window: [number, number] = [0, 0];
+    // Throughput of the whole engine (every slot and run, not only the window's): slots recorded
+    // durable and runs finished per second, over each progress interval.
+    const flow = { slots: 0, finished: 0, at: Date.now(), slots0: 0, finished0: 0 };
     const subs = [
+      s.events$.subscribe((e) => {
+        if (e.type === 'slot.recorded') flow.slots++;
+        else if (e.type === 'run.finished') flow.finished++;
+      }),
       s.events$.pipe(filter((e) => e.type === 'run.started')).subscribe((e) => {
         if (tally === null || e.type !== 'run.started' || e.run.startedAt === null) return;
         tally.fireAt(index.get(e.run.jobId) ?? -1, Date.parse(e.run.scheduledAt), Date.parse(e.run.startedAt));
@@ -95,7 +102,10 @@ async function rae(a: Args, ctx: ChildContext): Promise<void> {
       const t = Math.min(Date.now(), t1 + GRACE_MS);
       const stage = t < t0 ? 'before the window' : `${fmt(Math.min(a.windowS, (t - t0) / 1000))} s into the ${a.windowS} s window`;
       const other = outcomes();
-      ctx.progress(`${stage}: ${fmt(live.ran)} of ${fmt(expected)} slots ran so far${other === '' ? '' : ` (${other})`}; RSS ${fmt(process.memoryUsage.rss() / 1048576)} MB`);
+      const dt = Math.max(1, Date.now() - flow.at) / 1000;
+      const rates = `${fmt((flow.slots - flow.slots0) / dt)} slots recorded/s, ${fmt((flow.finished - flow.finished0) / dt)} runs finished/s`;
+      Object.assign(flow, { at: Date.now(), slots0: flow.slots, finished0: flow.finished });
+      ctx.progress(`${stage}: ${fmt(live.ran)} of ${fmt(expected)} slots ran so far${other === '' ? '' : ` (${other})`}; ${rates}; RSS ${fmt(process.memoryUsage.rss() / 1048576)} MB`);
       partial(live.ran, stage, { skipped: notRun.skipped ?? 0, missed: notRun.missed ?? 0 });
     };
     ticker = setInterval(report, PROGRESS_EVERY_MS);

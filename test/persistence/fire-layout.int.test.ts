@@ -41,7 +41,7 @@ describe('fire layout (schema 4)', () => {
       const st = store.getScheduleState(job.id)!;
       expect(st.lastSlotAt).toBe(f.slot.at);
       expect(st.nextRunAt).toBeNull(); // the stored next slot was this one: stale, so unknown
-      expect(store.counts().runs).toBe(0);
+      expect(store.counts().runs).toBe(1); // counted where it lives
 
       // The same batch again (its reply was lost): written, not deduped, nothing doubled.
       expect(await store.commitBatch(batch({ fires: [f] }))).toEqual({ deduped: [], dropped: [] });

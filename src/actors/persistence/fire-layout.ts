@@ -14,6 +14,7 @@
 import type { Run } from '../../model/run';
 import type { ScheduleState } from './schema';
 import { newestFirst, type Tables } from './tables';
+import { isCompact } from './codecs';
 
 /** A value of the `unfinished` table: the run (v4), or the job id of a run kept in `runs` (v3). */
 export type HeldValue = Run | string;
@@ -44,6 +45,16 @@ export function unfinishedOnlyOf(t: Tables, jobId: string): Run[] {
   const out: Run[] = [];
   for (const { value } of t.unfinished.getRange({})) if (typeof value !== 'string' && value.jobId === jobId) out.push(value);
   return out.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+}
+
+/**
+ * How many runs live in `unfinished` only (v4; v3 entries are counted in `runs`): a walk over the
+ * stored bytes of the runs in flight, nothing decoded.
+ */
+export function runsInFlightOnly(t: Tables): number {
+  let n = 0;
+  for (const { value } of t.unfinishedRaw.getRange({})) if (isCompact(value)) n++;
+  return n;
 }
 
 /** A run by id, wherever it lives. */

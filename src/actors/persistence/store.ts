@@ -20,7 +20,7 @@ import { checkStoreFiles } from './store-check';
 import { stateInstants } from './codecs';
 import { writeFailure } from './store-errors';
 import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
-import { STATE_LOOKAHEAD_MS, derivedState, heldJobOf, newestSlotAt, runById, runsOf, unfinishedRuns } from './fire-layout';
+import { STATE_LOOKAHEAD_MS, derivedState, heldJobOf, newestSlotAt, runById, runsInFlightOnly, runsOf, unfinishedRuns } from './fire-layout';
 import { PAGE_DONE, PAGE_ENABLED, PAGE_EVENTS, PAGE_STATE, type Batch, type BatchResult, type InjectedFault, type StartupPage, type SchedulerStorePort, type UnfinishedRun } from './port';
 import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSION, type RunRollup } from './rollup';
 
@@ -425,7 +425,7 @@ export class Store implements SchedulerStorePort {
   counts(): StoreCounts {
     return this.#read(() => ({
       jobs: entryCount(this.#t.jobs),
-      runs: entryCount(this.#t.runs),
+      runs: entryCount(this.#t.runs) + runsInFlightOnly(this.#t),
       slots: entryCount(this.#t.slots),
       schemaVersion: this.#schemaVersion,
     }));

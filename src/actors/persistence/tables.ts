@@ -60,6 +60,8 @@ export interface Tables {
   runJob: Database<string, string>;
   /** Run id → the unfinished run (v4 layout) or its job id (the run is in `runs`: v3 and before). */
   unfinished: Database<Run | string, string>;
+  /** The same `unfinished` db, values as stored bytes (counting runs in flight without decoding them). */
+  unfinishedRaw: Database<Buffer, string>;
   slots: Database<Slot, [string, string]>;
   states: Database<ScheduleState, string>;
   /** The same `states` db, values as stored bytes (start-up reads the instants straight from them). */
@@ -167,6 +169,7 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     runs: env.openDB<Run, [string, string]>('runs', dbOptionsOf('runs')),
     runJob: env.openDB<string, string>('runJob', db),
     unfinished: env.openDB<Run | string, string>('unfinished', dbOptionsOf('unfinished')),
+    unfinishedRaw: env.openDB<Buffer, string>('unfinished', { ...db, encoding: 'binary' }),
     slots: env.openDB<Slot, [string, string]>('slots', db),
     states: env.openDB<ScheduleState, string>('states', dbOptionsOf('states')),
     heads: env.openDB<JobHead, string>('heads', dbOptionsOf('heads')),
