@@ -19,6 +19,9 @@ import { isCompact } from './codecs';
 /** A value of the `unfinished` table: the run (v4), or the job id of a run kept in `runs` (v3). */
 export type HeldValue = Run | string;
 
+/** Run ids sort by creation time: newest first. */
+const newestIdFirst = (a: Run, b: Run): number => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
 /** The job an `unfinished` value names. */
 export const heldJobOf = (v: HeldValue): string => (typeof v === 'string' ? v : v.jobId);
 
@@ -44,7 +47,7 @@ export function unfinishedRuns(t: Tables): Run[] {
 export function unfinishedOnlyOf(t: Tables, jobId: string): Run[] {
   const out: Run[] = [];
   for (const { value } of t.unfinished.getRange({})) if (typeof value !== 'string' && value.jobId === jobId) out.push(value);
-  return out.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  return out.sort(newestIdFirst);
 }
 
 /**
@@ -70,7 +73,7 @@ export function runsOf(t: Tables, jobId: string, limit?: number): Run[] {
   const stored = [...t.runs.getRange(newestFirst(jobId, limit)).map(({ value }) => value)];
   const live = unfinishedOnlyOf(t, jobId);
   if (live.length === 0) return stored;
-  const all = [...live, ...stored].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const all = [...live, ...stored].sort(newestIdFirst);
   return limit === undefined ? all : all.slice(0, limit);
 }
 
