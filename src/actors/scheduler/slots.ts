@@ -395,7 +395,11 @@ export class SlotKeeper {
           this.#d.arming.arm(jobId, this.#entryAt(jobId, c, c.next));
           n++;
         }
-        if (!c.framed) states.push(this.#stateOfClock(jobId, c));
+        // Written: an untagged state (once), and a job with a watermark — since fires write no
+        // state (fire-layout.ts), the store derives the watermark from the newest slot, whose
+        // time carries no clock frame; the tagged state written here keeps it moved. KNOWN COST:
+        // so only jobs that never fired are moved by the clock record alone.
+        if (!c.framed || !Number.isNaN(c.last)) states.push(this.#stateOfClock(jobId, c));
         continue;
       }
       if (!(deltaMs < 0 && kind !== 'event') || Number.isNaN(c.next)) continue;
