@@ -66,19 +66,21 @@ class GuardedObservable<T> extends Observable<T> {
   override subscribe(observerOrNext?: Partial<Observer<T>> | ((value: T) => void) | null): Subscription {
     const o: Partial<Observer<T>> =
       typeof observerOrNext === 'function' ? { next: observerOrNext } : (observerOrNext ?? {});
-    const guard = <A extends unknown[]>(fn: ((...a: A) => void) | undefined, ctx: unknown) =>
-      (...a: A): void => {
+    // One argument (next's value, error's error; none for complete): a rest parameter allocated an
+    // array per event and subscriber, and the bus carries three events per run.
+    const guard = <V>(fn: ((v: V) => void) | undefined) =>
+      (v: V): void => {
         try {
-          fn?.apply(ctx, a);
+          fn?.call(o, v);
         } catch (err) {
           this.#report(err);
         }
       };
     return super.subscribe({
-      next: guard(o.next?.bind(o), o),
+      next: guard(o.next),
       // With no error callback RxJS would re-throw asynchronously; report instead.
-      error: o.error ? guard(o.error.bind(o), o) : (err: unknown) => this.#report(err),
-      complete: guard(o.complete?.bind(o), o),
+      error: o.error ? guard(o.error) : (err: unknown) => this.#report(err),
+      complete: guard<void>(o.complete),
     });
   }
 }
