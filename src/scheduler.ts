@@ -28,6 +28,7 @@ import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
 import { parseOrThrow } from './model/zod-error';
 import { buildMonitor, type LiveValues, type MonitorAnswers, type MonitorHandlers, type MonitorInit, type MonitorPeers, type MonitorProbeHandlers } from './actors/monitor/actor';
 import { HEALTH_DEFAULTS, type HealthSettings } from './actors/monitor/checks';
+import { MONITORED_EVENTS } from './actors/monitor/monitor';
 import type { TriggerHub } from './actors/triggers';
 import { buildTriggers, type TriggerHandlers, type TriggerRegistryHandlers, type TriggersFacts, type TriggersInit, type TriggersPeers } from './actors/triggers/actor';
 import type { Subscribe } from './actors/triggers/watch';
@@ -349,7 +350,8 @@ class RaeScheduler implements Scheduler {
       // On the main thread its answers are also called directly when its mailbox is late.
       : this.#system.spawn<MonitorHandlers>({ ...monitorSpec,
         factory: (init: MonitorInit, ctx: ActorContext<MonitorPeers>) => buildMonitor(init, ctx, (a) => { this.#monitorNow = a; }) });
-    this.#subs.push(this.#bus.events$.subscribe((e) => this.#toMonitor(e)));
+    // Only what the monitor counts (MONITORED_EVENTS: not `run.queued`, a third of each run's events).
+    this.#subs.push(this.#bus.events$.subscribe((e) => { if (MONITORED_EVENTS.has(e.type)) this.#toMonitor(e); }));
     // Start order is dependency order; the system stops them in reverse.
     this.#persistence = this.#system.spawn({
       name: 'persistence', logic: persistenceLogic, placement: 'thread', init: { dataDir: opts.dataDir },
