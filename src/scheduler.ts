@@ -23,6 +23,7 @@ import { queueFacts, type QueueHandlers, type QueueOwner } from './actors/queue/
 import type { ExecutorHandlers } from './actors/executor/actor';
 import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
 import { buildMonitor, type LiveValues, type MonitorAnswers, type MonitorHandlers, type MonitorInit, type MonitorPeers, type MonitorProbeHandlers } from './actors/monitor/actor';
+import { MONITORED_EVENTS } from './actors/monitor/monitor';
 import type { TriggerHub } from './actors/triggers';
 import { buildTriggers, type TriggerHandlers, type TriggerRegistryHandlers, type TriggersFacts, type TriggersInit, type TriggersPeers } from './actors/triggers/actor';
 import type { TriggerSpec } from './model/job';
@@ -133,7 +134,8 @@ class RaeScheduler implements Scheduler {
       // On the main thread its answers are also called directly when its mailbox is late.
       : this.#system.spawn<MonitorHandlers>({ ...monitorSpec,
         factory: (init: MonitorInit, ctx: ActorContext<MonitorPeers>) => buildMonitor(init, ctx, (a) => { this.#monitorNow = a; }) });
-    this.#subs.push(this.#bus.events$.subscribe((e) => this.#toMonitor(e)));
+    // Only what the monitor counts (MONITORED_EVENTS: not `run.queued`, a third of each run's events).
+    this.#subs.push(this.#bus.events$.subscribe((e) => { if (MONITORED_EVENTS.has(e.type)) this.#toMonitor(e); }));
     // Start order is dependency order; the system stops them in reverse.
     this.#persistence = this.#system.spawn({
       name: 'persistence', logic: persistenceLogic, placement: 'thread', init: { dataDir: opts.dataDir },

@@ -28,6 +28,7 @@ import type { ActorRef } from '../../runtime/types';
 import { runSliced, type SliceHooks } from '../../runtime/slice';
 import type { PersistenceHandlers, ScheduleState } from '../persistence/actor';
 import type { Batch, BatchResult, FireRecord } from '../persistence/port';
+import { toWire } from '../persistence/run-tuples';
 
 /** What happens once a batch is durable; `result` says what it did not write. */
 export type AfterCommit = (result: BatchResult) => void;
@@ -320,7 +321,8 @@ export class Committer {
 
   #send(entry: InFlight): void {
     this.#inflight.push(entry);
-    const batch = entry.batch.toBatch();
+    // Runs cross to the persistence thread as tuples (run-tuples.ts: a cheaper structured clone).
+    const batch = toWire(entry.batch.toBatch());
     this.#d.persistence.ask('commitBatch', { batch }, { timeoutMs: this.#d.commitTimeoutMs ?? 30_000 }).then(
       (result) => this.#d.deliver(entry.id, { ok: true, result }),
       (err: unknown) => this.#d.deliver(entry.id, { ok: false, error: err instanceof Error ? err.message : String(err) }),
