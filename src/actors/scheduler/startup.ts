@@ -105,7 +105,7 @@ async function armJob(e: Engine, d: LoadDeps, job: Job, state: ReturnType<Engine
   }
   const entry = e.slots.entryFromState(job, schedule, state, now);
   if (entry !== null) {
-    e.arming.arm(entry.jobId, entry.at);
+    e.arming.armFresh(entry.jobId, entry.at);
     return;
   }
   if (!e.slots.planArm(job, schedule, state, now)) e.slots.recover(job, schedule, state, now);
@@ -143,7 +143,7 @@ function armPage(e: Engine, d: LoadDeps, page: StartupPage, now: number): number
     }
     const at = schedule === undefined ? NaN : e.slots.entryFromInstants(id, page.jitterMs[i]!, schedule, page.last[i]!, page.next[i]!, page.anchor[i]!, now);
     if (Number.isNaN(at)) needSpec.push(i);
-    else e.arming.arm(id, at);
+    else e.arming.armFresh(id, at);
   }
   return needSpec;
 }
