@@ -94,3 +94,31 @@ describe('JobIndex', () => {
     expect(x.danglingAfter()).toEqual([{ name: 'down', upstream: 'up' }, { name: 'down', upstream: 'ghost' }]);
   });
 });
+
+describe('JobIndex.column', () => {
+  it('behaves like a Map keyed by id, for indexed ids and ids not indexed yet, and is emptied with the index', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ kind: fc.constantFrom('index', 'set', 'delete', 'unindex'), id, v: fc.integer() }), { maxLength: 100 }), (ops) => {
+        const x = new JobIndex();
+        const col = x.column<number>();
+        const m = new Map<string, number>();
+        for (const o of ops) {
+          if (o.kind === 'index') x.set({ id: o.id, name: o.id, enabled: true, done: false, after: [] }, 'cron');
+          else if (o.kind === 'unindex') x.delete({ id: o.id, name: o.id });
+          else if (o.kind === 'set') {
+            col.set(o.id, o.v);
+            m.set(o.id, o.v);
+          } else expect(col.delete(o.id)).toBe(m.delete(o.id));
+          for (const k of ['job_00', 'job_04', 'job_09']) {
+            expect(col.get(k)).toBe(m.get(k));
+            expect(col.has(k)).toBe(m.has(k));
+          }
+        }
+        expect(new Map(col)).toEqual(m);
+        x.clear();
+        expect([...col]).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

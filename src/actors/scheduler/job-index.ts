@@ -68,12 +68,17 @@ export class JobIndex {
   #count = 0;
   /** Upstream job name or id → ids of jobs with an `--after` trigger on it (usually empty). */
   readonly #dependents = new Map<string, Set<string>>();
+  /** Row of the last id set or looked up (start-up sets a job, then its columns, row after row). */
+  #hint = -1;
+  /** Columns keyed by this index's rows: emptied when the index is (rows restart from 0). */
+  readonly #columns: Array<RowColumn<unknown>> = [];
 
   get size(): number {
     return this.#count;
   }
 
   #rowOf(id: string): number {
+    if (this.#hint >= 0 && this.#ids[this.#hint] === id) return this.#hint;
     if (this.#late.size > 0) {
       const r = this.#late.get(id);
       if (r !== undefined) return r;
@@ -84,7 +89,7 @@ export class JobIndex {
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const v = a[mid]!;
-      if (v === id) return mid;
+      if (v === id) return (this.#hint = mid);
       if (v < id) lo = mid + 1;
       else hi = mid - 1;
     }
@@ -99,36 +104,45 @@ export class JobIndex {
 
   /** Adds or updates a job. */
   set(job: IndexFacts, kind: IndexedKind): void {
-    let r = this.#rowOf(job.id);
+    this.setHead(job.id, job.name, job.enabled, job.done, job.after, kind);
+  }
+
+  /** {@link set} from a stored head's fields (start-up: no object per job). */
+  setHead(id: string, name: string, enabled: boolean, done: boolean, after: readonly string[], kind: IndexedKind): void {
+    // An id after the last sorted one (start-up, a new job) is known to be new without a search.
+    const n = this.#sorted.length;
+    const fresh = this.#late.size === 0 && (n === 0 || this.#sorted[n - 1]! < id);
+    let r = fresh ? -1 : this.#rowOf(id);
     const known = r >= 0 && (this.#flags[r]! & GONE) === 0;
     if (r < 0) {
       r = this.#ids.length;
       const last = this.#sorted.length === r ? this.#sorted[r - 1] : undefined;
       // In order (start-up, new ids): the sorted column; otherwise the Map of late ones.
-      if (this.#sorted.length === r && (last === undefined || last < job.id)) this.#sorted.push(job.id);
-      else this.#late.set(job.id, r);
-      this.#ids.push(job.id);
-      this.#nameOf.push(job.name);
+      if (this.#sorted.length === r && (last === undefined || last < id)) this.#sorted.push(id);
+      else this.#late.set(id, r);
+      this.#ids.push(id);
+      this.#nameOf.push(name);
+      this.#hint = r;
       if (r === this.#flags.length) {
         const grown = new Uint8Array(r * 2);
         grown.set(this.#flags);
         this.#flags = grown;
       }
-    } else if (this.#nameOf[r] !== job.name) {
+    } else if (this.#nameOf[r] !== name) {
       if (this.#names.get(this.#nameOf[r]!) === r) this.#names.delete(this.#nameOf[r]!);
-      this.#nameOf[r] = job.name;
+      this.#nameOf[r] = name;
     }
     // (Checked only when there are edges: start-up sets a million jobs, nearly all without.)
-    if (job.after.length > 0 && !known) {
-      for (const upstream of job.after) {
+    if (after.length > 0 && !known) {
+      for (const upstream of after) {
         const set = this.#dependents.get(upstream) ?? new Set<string>();
-        set.add(job.id);
+        set.add(id);
         this.#dependents.set(upstream, set);
       }
     }
     if (!known) this.#count++;
-    this.#flags[r] = (job.enabled ? ENABLED : 0) | (job.done ? DONE : 0) | (KINDS.indexOf(kind) << KIND_SHIFT);
-    this.#names.set(job.name, r);
+    this.#flags[r] = (enabled ? ENABLED : 0) | (done ? DONE : 0) | (KINDS.indexOf(kind) << KIND_SHIFT);
+    this.#names.set(name, r);
   }
 
   delete(job: Pick<Job, 'id' | 'name'>): void {
@@ -152,7 +166,19 @@ export class JobIndex {
     this.#nameOf = [];
     this.#names.clear();
     this.#count = 0;
+    this.#hint = -1;
     this.#dependents.clear();
+    for (const c of this.#columns) c.clear();
+  }
+
+  /**
+   * A Map-like column of values by job id, kept in this index's rows (no Map entry per job): the
+   * SlotKeeper's schedule states. Ids without a row (not indexed yet) go to a small Map beside it.
+   */
+  column<V>(): KeyedColumn<V> {
+    const c = new RowColumn<V>((id) => this.#rowOf(id), (r) => this.#ids[r]!);
+    this.#columns.push(c as RowColumn<unknown>);
+    return c;
   }
 
   /** The id of a job given by id or name. */
@@ -217,5 +243,68 @@ export class JobIndex {
       else paused++;
     }
     return { total: this.#count, enabled, paused, done };
+  }
+}
+
+/** The part of a `Map<string, V>` a {@link JobIndex.column} offers. */
+export interface KeyedColumn<V> {
+  get(id: string): V | undefined;
+  set(id: string, value: V): unknown;
+  has(id: string): boolean;
+  delete(id: string): boolean;
+  /** Entries in row order (id order for the jobs loaded at start-up), then those without a row. */
+  [Symbol.iterator](): IterableIterator<[string, V]>;
+}
+
+/** {@link JobIndex.column}'s implementation. */
+class RowColumn<V> implements KeyedColumn<V> {
+  #values: Array<V | undefined> = [];
+  readonly #other = new Map<string, V>();
+
+  constructor(readonly rowOf: (id: string) => number, readonly idAt: (row: number) => string) {}
+
+  get(id: string): V | undefined {
+    const r = this.rowOf(id);
+    const v = r >= 0 ? this.#values[r] : undefined;
+    return v !== undefined || this.#other.size === 0 ? v : this.#other.get(id);
+  }
+
+  set(id: string, value: V): void {
+    const r = this.rowOf(id);
+    if (r < 0) {
+      this.#other.set(id, value);
+      return;
+    }
+    if (this.#other.size > 0) this.#other.delete(id);
+    // Rows are filled in order at start-up, so the array stays dense.
+    while (this.#values.length < r) this.#values.push(undefined);
+    this.#values[r] = value;
+  }
+
+  has(id: string): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  delete(id: string): boolean {
+    const r = this.rowOf(id);
+    if (r >= 0 && this.#values[r] !== undefined) {
+      this.#values[r] = undefined;
+      return true;
+    }
+    return this.#other.delete(id);
+  }
+
+  clear(): void {
+    this.#values = [];
+    this.#other.clear();
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, V]> {
+    const values = this.#values;
+    for (let r = 0; r < values.length; r++) {
+      const v = values[r];
+      if (v !== undefined) yield [this.idAt(r), v];
+    }
+    yield* this.#other;
   }
 }

@@ -23,6 +23,7 @@ import { planCatchUp } from '../queue/catch-up-policy';
 import { jitterFor } from '../queue/jitter';
 import type { TimelineEntry } from '../queue/timeline';
 import type { Committer } from './committer';
+import type { KeyedColumn } from './job-index';
 import { iso, newSlot } from './runs';
 
 /** A slot handled later than this after its time counts as missed (then the catch-up policy decides). */
@@ -106,7 +107,7 @@ export class Arming {
 }
 
 /** A job's schedule state in memory (NaN = none), with its parsed schedule and jitter. */
-interface JobClock {
+export interface JobClock {
   last: number;
   next: number;
   anchor: number;
@@ -131,6 +132,8 @@ export interface SlotKeeperDeps {
   preFire(job: Job, slotAt: number, dispatchAt: number): void;
   /** Marks a one-time job done. */
   complete(job: Job): void;
+  /** Where the states are kept: the job index's rows (no Map entry per job); default a Map. */
+  column?: KeyedColumn<JobClock>;
 }
 
 const num = (v: string | null | undefined): number => (v == null ? NaN : Date.parse(v));
@@ -141,12 +144,13 @@ const str = (v: number): string | null => (Number.isNaN(v) ? null : iso(v));
 /** Slot bookkeeping of the scheduler actor. */
 export class SlotKeeper {
   readonly #d: SlotKeeperDeps;
-  readonly #clocks = new Map<string, JobClock>();
+  readonly #clocks: KeyedColumn<JobClock>;
   /** States of jobs paused in this process, until they resume. */
   readonly #paused = new Map<string, ScheduleState>();
 
   constructor(deps: SlotKeeperDeps) {
     this.#d = deps;
+    this.#clocks = deps.column ?? new Map<string, JobClock>();
   }
 
   /** Whether the job's state is in memory (it is armed, or was since it was loaded). */

@@ -131,7 +131,7 @@ function armPage(e: Engine, d: LoadDeps, page: StartupPage, now: number): number
     const enabled = (f & PAGE_ENABLED) !== 0;
     const done = (f & PAGE_DONE) !== 0;
     // The head is enough: paused, done, or its next slot is stored and still ahead.
-    e.index.set({ id, name: page.names[i]!, enabled, done, after: upstream.get(i) ?? NO_UPSTREAM }, 'timed');
+    e.index.setHead(id, page.names[i]!, enabled, done, upstream.get(i) ?? NO_UPSTREAM, 'timed');
     if (!d.start || !enabled || done) continue;
     const k = page.schedule[i]!;
     let schedule: Schedule | undefined;
