@@ -82,6 +82,16 @@ describe('JobIndex', () => {
     expect(x.get('job_')).toEqual({ enabled: false, done: false, kind: 'cron' });
     expect(x.idOf('early')).toBe('job_');
     expect(x.counts()).toEqual({ total: 5001, enabled: 5000, paused: 1, done: 0 });
+    // Names removed and added again many times over (tombstones, growth of the name table).
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 4000; i++) x.delete({ id: `job_${String(i).padStart(6, '0')}`, name: `n${i}` });
+      for (let i = 0; i < 4000; i++) x.set({ id: `job_${String(i).padStart(6, '0')}`, name: `m${round}-${i}`, enabled: true, done: false, after: [] }, 'timed');
+    }
+    expect(x.idOf('n17')).toBeUndefined();
+    expect(x.idOf('m2-17')).toBe('job_000017');
+    expect(x.hasName('m1-17')).toBe(false);
+    expect(x.idOf('n4500')).toBe('job_004500');
+    expect(x.size).toBe(5001);
   });
 
   it('lists dangling --after edges with the dependent\'s name', () => {

@@ -11,6 +11,7 @@
  */
 import type { Job } from '../../model/job';
 import type { Schedule } from '../parser/schedule';
+import { NameTable } from './name-table';
 
 const ENABLED = 1;
 const DONE = 2;
@@ -64,7 +65,7 @@ export class JobIndex {
   #ids: string[] = [];
   #flags = new Uint8Array(1024);
   #nameOf: string[] = [];
-  readonly #names = new Map<string, number>();
+  readonly #names = new NameTable((r) => this.#nameOf[r]!);
   #count = 0;
   /** Upstream job name or id → ids of jobs with an `--after` trigger on it (usually empty). */
   readonly #dependents = new Map<string, Set<string>>();
