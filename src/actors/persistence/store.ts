@@ -18,7 +18,6 @@ import {
 import { deleteJobData, pruneHistory, type PruneResult } from './retention';
 import { checkStoreFiles } from './store-check';
 import { stateInstants } from './codecs';
-import { prefetchFile, type Prefetch } from './prefetch';
 import { writeFailure } from './store-errors';
 import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
 import { PAGE_DONE, PAGE_ENABLED, PAGE_EVENTS, PAGE_STATE, type Batch, type BatchResult, type InjectedFault, type StartupPage, type SchedulerStorePort, type UnfinishedRun } from './port';
@@ -74,9 +73,6 @@ export class Store implements SchedulerStorePort {
   readonly #pending = new Set<Promise<unknown>>();
   /** Faults a test asked for (see {@link injectFault}). */
   #faults: InjectedFault[] = [];
-  /** The LMDB data file, read ahead during start-up's scan (prefetch.ts). */
-  #dataFile = '';
-  #prefetch: Prefetch | null = null;
 
   private constructor(t: Tables, readOnly: boolean, schemaVersion: number) {
     this.#t = t;
@@ -158,9 +154,7 @@ export class Store implements SchedulerStorePort {
         });
         await t.env.flushed;
       }
-      const store = new Store(t, readOnly, version);
-      store.#dataFile = path.join(where, 'data.mdb');
-      return store;
+      return new Store(t, readOnly, version);
     } catch (err) {
       await t.env.close().catch(() => undefined);
       if (err instanceof SchedulerError) throw err;
@@ -182,7 +176,6 @@ export class Store implements SchedulerStorePort {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#prefetch?.stop();
     await Promise.allSettled([...this.#pending]);
     await this.#t.env.close();
   }
@@ -452,20 +445,6 @@ export class Store implements SchedulerStorePort {
    * boundary in one message.
    */
   jobPage(afterId: string | null, limit: number, now: number): StartupPage {
-    // The first page starts reading the file ahead (cold page cache after a reboot); the last stops it.
-    if (afterId === null) {
-      this.#prefetch?.stop();
-      this.#prefetch = prefetchFile(this.#dataFile);
-    }
-    const page = this.#jobPage(afterId, limit, now);
-    if (page.ids.length < limit) {
-      this.#prefetch?.stop();
-      this.#prefetch = null;
-    }
-    return page;
-  }
-
-  #jobPage(afterId: string | null, limit: number, now: number): StartupPage {
     return this.#read(() => {
       const ids: string[] = [];
       const names: string[] = [];
