@@ -151,7 +151,11 @@ describe('slots and schedule state', () => {
     const state = { jobId: job.id, lastSlotAt: s3.at, nextRunAt: makeSlot(job.id, 8).at, anchorAt: job.createdAt };
     expect(h.getScheduleState({ jobId: job.id })).toBeNull();
     await h.putScheduleState({ jobId: job.id, state });
-    expect(h.getScheduleState({ jobId: job.id })).toEqual(state);
+    // The stored watermark is a lower bound (schema 4: fires write no state): the newest slot (5) wins.
+    expect(h.getScheduleState({ jobId: job.id })).toEqual({ ...state, lastSlotAt: makeSlot(job.id, 5).at });
+    const ahead = { ...state, lastSlotAt: makeSlot(job.id, 6).at };
+    await h.putScheduleState({ jobId: job.id, state: ahead });
+    expect(h.getScheduleState({ jobId: job.id })).toEqual(ahead);
     await expect(h.putScheduleState({ jobId: 'other', state })).rejects.toMatchObject({ code: 'VALIDATION' });
   });
 

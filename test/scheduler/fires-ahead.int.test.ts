@@ -15,6 +15,8 @@ import { checkSlots, Ledger, readStore } from '../helpers/ledger';
 import { nextEvents, useSchedulers } from '../helpers/scheduler';
 import type { SchedulerEvent } from '../../src/model/events';
 import { testHooksOf, type InternalOptions } from '../../src/scheduler';
+import { openTables } from '../../src/actors/persistence/tables';
+import { Store } from '../../src/actors/persistence/store';
 import { eventually } from '../cli/harness';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
@@ -49,6 +51,37 @@ describe('fires committed ahead of their slot', () => {
     expect([...ledger.slotOutcomes.values()]).toEqual([['fired'], ['fired']]);
     sub.unsubscribe();
     ledger.stop();
+  });
+
+  it('fires write no schedule state (schema 4): a restart takes the watermark from the newest slot — nothing missed, nothing twice', async () => {
+    const a = await h.open(T0);
+    const job = await a.s.addJob({ name: 'derived', schedule: 'every 10s', command: 'true' });
+    for (let n = 1; n <= 3; n++) {
+      await a.clock.advance(10_000);
+      await a.runs.wait(n);
+    }
+    await a.s.shutdown();
+    // The stored state is still the one written at insert (no put per fire) ...
+    const t = openTables(h.dir(), true);
+    try {
+      expect(t.states.get(job.id)).toMatchObject({ lastSlotAt: null, nextRunAt: iso(S) });
+    } finally {
+      await t.env.close();
+    }
+    // ... and reads as the newest slot (S + 20 s written off by the stop, or fired ahead of it).
+    const store = await Store.open({ dataDir: h.dir(), readOnly: true });
+    const newest = store.listSlots(job.id, 1)[0]!.at;
+    expect(store.getScheduleState(job.id)!.lastSlotAt).toBe(newest);
+    await store.close();
+    const b = await h.open(Date.parse(newest) + 5_000);
+    await b.clock.advance(5_000);
+    await b.runs.wait(1);
+    await b.s.shutdown();
+    const { jobs } = await readStore(h.dir(), [job.id]);
+    const stored = jobs.get(job.id)!;
+    expect(checkSlots(stored, 10_000)).toEqual([]);
+    expect(stored.slots.filter((sl) => sl.outcome === 'missed')).toEqual([]);
+    expect(stored.slots.at(-1)!.at).toBe(iso(Date.parse(newest) + 10_000));
   });
 
   it('a pause inside the lead window withdraws the slot durably: skipped, never run, not fired again on resume', async () => {

@@ -24,7 +24,8 @@ export function exportDocument(t: Tables, createdAt: string): BackupDocument {
     version: 1,
     createdAt,
     jobs: [...t.jobs.getRange({}).map(({ value }) => value)],
-    runs: [...t.runs.getRange({}).map(({ value }) => value)],
+    // Runs in flight live in `unfinished` only (schema 4, fire-layout.ts).
+    runs: [...t.runs.getRange({}).map(({ value }) => value), ...t.unfinished.getRange({}).flatMap(({ value }) => (typeof value === 'string' ? [] : [value]))],
     slots: [...t.slots.getRange({}).map(({ value }) => value)],
   };
 }

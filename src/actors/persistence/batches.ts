@@ -10,6 +10,7 @@ import type { Run } from '../../model/run';
 import type { Batch, BatchResult, UnfinishedRun } from './port';
 import type { Tables } from './tables';
 import { GLOBAL_KEY, countRun, emptyRollup, type RunRollup } from './rollup';
+import { heldJobOf, unfinishedRuns } from './fire-layout';
 
 const UNFINISHED: ReadonlySet<Run['status']> = new Set(['queued', 'running']);
 
@@ -68,6 +69,9 @@ export class TxMemo {
 /**
  * Inside a transaction: upserts a run and its index entries. Returns false if its job is gone.
  * With a {@link TxMemo} (a batch), the caller flushes its rollups before the transaction ends.
+ *
+ * Layout (schema 4, fire-layout.ts): an unfinished run is ONE record, in `unfinished`; its final
+ * record moves it to `runs` (with its `runJob` entry) and removes it from `unfinished`.
  */
 export function putRunTx(t: Tables, r: Run, memo?: TxMemo): boolean {
   const m = memo ?? new TxMemo(t);
@@ -75,26 +79,32 @@ export function putRunTx(t: Tables, r: Run, memo?: TxMemo): boolean {
   const unfinished = UNFINISHED.has(r.status);
   if (unfinished && memo !== undefined) {
     // A batch's unfinished record is a run the scheduler just created (or that same record again,
-    // from a batch retried after its reply was lost): the writes are idempotent, nothing is read.
-    void t.runs.put([r.jobId, r.id], r);
-    void t.runJob.put(r.id, r.jobId);
-    void t.unfinished.put(r.id, r.jobId);
+    // from a batch retried after its reply was lost): one idempotent put, nothing is read.
+    void t.unfinished.put(r.id, r);
     return true;
   }
-  // The `unfinished` index holds the run's job id: a final record of a run stored unfinished (the
-  // usual case) needs no `runJob` read. A run stored before is final already unless that index
-  // still holds it, so its statistics are counted once, when its final record is first written.
-  const heldBy = t.unfinished.get(r.id);
-  const wasUnfinished = heldBy !== undefined;
-  const owner = heldBy ?? t.runJob.get(r.id);
+  // `unfinished` holds the run (v4) or its job id (v3: the run is in `runs`): a final record of a
+  // run stored unfinished (the usual case) needs no `runJob` read. A run stored before is final
+  // already unless that index still holds it, so its statistics are counted once, when its final
+  // record is first written.
+  const held = t.unfinished.get(r.id);
+  const wasUnfinished = held !== undefined;
+  const owner = held === undefined ? t.runJob.get(r.id) : heldJobOf(held);
   if (owner !== undefined && owner !== r.jobId) {
     throw new ValidationError(`run ${r.id} belongs to job ${owner}, not ${r.jobId}`, 'run.jobId');
   }
-  void t.runs.put([r.jobId, r.id], r);
-  if (owner === undefined) void t.runJob.put(r.id, r.jobId);
+  // Not in `runs` yet: new, or unfinished in the v4 layout.
+  const notInRuns = owner === undefined || (held !== undefined && typeof held !== 'string');
   if (unfinished) {
-    if (!wasUnfinished) void t.unfinished.put(r.id, r.jobId);
+    // Outside a batch (putRun): a run already in `runs` keeps the v3 layout, others take v4's.
+    if (notInRuns) void t.unfinished.put(r.id, r);
+    else {
+      void t.runs.put([r.jobId, r.id], r);
+      if (!wasUnfinished) void t.unfinished.put(r.id, r.jobId);
+    }
   } else {
+    void t.runs.put([r.jobId, r.id], r);
+    if (notInRuns) void t.runJob.put(r.id, r.jobId);
     if (owner === undefined || wasUnfinished) m.count(r);
     if (wasUnfinished) void t.unfinished.remove(r.id);
     if (owner !== undefined && m.anyParked() && t.parked.doesExist(r.id)) void t.parked.remove(r.id);
@@ -163,8 +173,8 @@ export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
     if (held !== undefined && held.runId === slot.runId) void t.slots.put([slot.jobId, slot.at], slot);
   }
   for (const id of batch.parked ?? []) {
-    const jobId = t.unfinished.get(id);
-    if (jobId !== undefined) void t.parked.put(id, jobId);
+    const held = t.unfinished.get(id);
+    if (held !== undefined) void t.parked.put(id, heldJobOf(held));
   }
   memo.flushRollups();
   return { deduped, dropped: [...dropped] };
@@ -184,10 +194,5 @@ export function commitFinishesTx(t: Tables, finals: Run[], memo: TxMemo): string
 
 /** Unfinished runs, each with whether a graceful stop parked it unstarted. */
 export function unfinishedRunsTx(t: Tables): UnfinishedRun[] {
-  const out: UnfinishedRun[] = [];
-  for (const { key: runId, value: jobId } of t.unfinished.getRange({})) {
-    const run = t.runs.get([jobId, runId]);
-    if (run !== undefined) out.push({ run, parked: t.parked.get(runId) !== undefined });
-  }
-  return out;
+  return unfinishedRuns(t).map((run) => ({ run, parked: t.parked.get(run.id) !== undefined }));
 }

@@ -7,6 +7,7 @@
 import { ValidationError } from '../../errors';
 import { newestFirst, oldestFirst, type Tables, type Writer } from './tables';
 import { removeTriggerFires } from './trigger-fires';
+import { unfinishedOnlyOf } from './fire-layout';
 
 /** Entries removed per transaction. */
 export const BATCH = 500;
@@ -35,6 +36,8 @@ export async function deleteJobData(t: Tables, write: Writer, jobId: string): Pr
       for (const key of slotKeys) void t.slots.remove(key);
       const more = hasAny(t.runs.getKeys(oldestFirst(jobId, 1))) || hasAny(t.slots.getKeys(oldestFirst(jobId, 1)));
       if (more) return false;
+      // Its runs in flight (schema 4: in `unfinished` only, fire-layout.ts).
+      for (const run of unfinishedOnlyOf(t, jobId)) void t.unfinished.remove(run.id);
       const job = t.jobs.get(jobId);
       if (job !== undefined && t.jobNames.get(job.name) === jobId) void t.jobNames.remove(job.name);
       void t.jobs.remove(jobId);

@@ -20,6 +20,7 @@ import { checkStoreFiles } from './store-check';
 import { stateInstants } from './codecs';
 import { writeFailure } from './store-errors';
 import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
+import { STATE_LOOKAHEAD_MS, derivedState, heldJobOf, newestSlotAt, runById, runsInFlightOnly, runsOf, unfinishedRuns } from './fire-layout';
 import { PAGE_DONE, PAGE_ENABLED, PAGE_EVENTS, PAGE_STATE, type Batch, type BatchResult, type InjectedFault, type StartupPage, type SchedulerStorePort, type UnfinishedRun } from './port';
 import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSION, type RunRollup } from './rollup';
 
@@ -135,8 +136,9 @@ export class Store implements SchedulerStorePort {
         });
         await t.env.flushed;
       }
-      // Version 2 (msgpack runs): nothing to rewrite (both encodings of a run decode); the version
-      // moves on so that an older build refuses the store rather than fail on a compact run.
+      // Version 2 (msgpack runs) and 3 (runs in flight in `runs`, a state per fire): nothing to
+      // rewrite (both encodings of a run decode; fire-layout.ts reads both layouts); the version
+      // moves on so that an older build refuses the store rather than misread it.
       if (!readOnly && version < SCHEMA_VERSION) {
         version = await t.env.childTransaction(() => {
           const now = t.meta.get(SCHEMA_KEY) ?? 0;
@@ -290,27 +292,17 @@ export class Store implements SchedulerStorePort {
 
   /** The run with this id, or null. */
   getRun(id: string): Run | null {
-    return this.#read(() => {
-      const jobId = this.#t.runJob.get(id);
-      return jobId === undefined ? null : (this.#t.runs.get([jobId, id]) ?? null);
-    });
+    return this.#read(() => runById(this.#t, id) ?? null);
   }
 
   /** Runs of a job, newest first. */
   listRuns(jobId: string, limit?: number): Run[] {
-    return this.#read(() => [...this.#t.runs.getRange(newestFirst(jobId, limit)).map(({ value }) => value)]);
+    return this.#read(() => runsOf(this.#t, jobId, limit));
   }
 
   /** Runs still `queued` or `running` — after a crash, the ones to mark `interrupted`. */
   listUnfinishedRuns(): Run[] {
-    return this.#read(() => {
-      const out: Run[] = [];
-      for (const { key, value: jobId } of this.#t.unfinished.getRange({})) {
-        const run = this.#t.runs.get([jobId, key]);
-        if (run !== undefined) out.push(run);
-      }
-      return out;
-    });
+    return this.#read(() => unfinishedRuns(this.#t));
   }
 
   /**
@@ -337,7 +329,7 @@ export class Store implements SchedulerStorePort {
 
   /** A job's schedule state, or null. */
   getScheduleState(jobId: string): ScheduleState | null {
-    return this.#read(() => this.#t.states.get(jobId) ?? null);
+    return this.#read(() => derivedState(this.#t, this.#t.states.get(jobId) ?? null));
   }
 
   /**
@@ -433,7 +425,7 @@ export class Store implements SchedulerStorePort {
   counts(): StoreCounts {
     return this.#read(() => ({
       jobs: entryCount(this.#t.jobs),
-      runs: entryCount(this.#t.runs),
+      runs: entryCount(this.#t.runs) + runsInFlightOnly(this.#t),
       slots: entryCount(this.#t.slots),
       schemaVersion: this.#schemaVersion,
     }));
@@ -474,6 +466,12 @@ export class Store implements SchedulerStorePort {
           if (bytes === undefined) last[i] = next[i] = anchor[i] = NaN;
           else stateInstants(bytes, instants, i);
           const state = bytes !== undefined;
+          // Fires write no state (fire-layout.ts): unless the stored next slot is safely ahead (no
+          // fire committed ahead can have reached it), the watermark is the newest slot's.
+          if (!(next[i]! > now + STATE_LOOKAHEAD_MS)) {
+            const newest = newestSlotAt(this.#t, key);
+            if (newest > last[i]! || (Number.isNaN(last[i]!) && !Number.isNaN(newest))) last[i] = newest;
+          }
           ids.push(key);
           names.push(head.name);
           jitterMs[i] = head.jitterMs;
@@ -534,7 +532,7 @@ export class Store implements SchedulerStorePort {
         }
         let lastRun: Run | null = null;
         for (const { value } of this.#t.runs.getRange(newestFirst(key, 1))) lastRun = value;
-        entries.push({ job, state: this.#t.states.get(key) ?? null, lastRun });
+        entries.push({ job, state: derivedState(this.#t, this.#t.states.get(key) ?? null), lastRun });
       }
       return { entries, more };
     });
@@ -553,7 +551,8 @@ export class Store implements SchedulerStorePort {
 
   /** Inside a transaction: upserts a run and its index entries. */
   #putRunTx(r: Run): void {
-    const owner = this.#t.runJob.get(r.id);
+    const held = this.#t.unfinished.get(r.id);
+    const owner = held === undefined ? this.#t.runJob.get(r.id) : heldJobOf(held);
     if (owner !== undefined && owner !== r.jobId) throw new ConflictError(`run ${r.id} belongs to job ${owner}, not ${r.jobId}`);
     putRunTx(this.#t, r);
   }

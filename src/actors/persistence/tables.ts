@@ -8,9 +8,9 @@
  * | `jobNames`   | job name             | job id       | unique names, `getJobByName`                      |
  * | `runs`       | `[jobId, runId]`     | Run          | runs of a job newest first = one reverse range    |
  * | `runJob`     | run id               | job id       | `getRun(id)` without a scan                       |
- * | `unfinished` | run id               | job id       | queued/running runs, for crash recovery           |
+ * | `unfinished` | run id               | Run (v4) or job id | queued/running runs, for crash recovery: since v4 the run itself (moved to `runs` by its final record); a job id (run in `runs`) from v3 and before |
  * | `slots`      | `[jobId, at]`        | Slot         | slots of a job newest first = one reverse range   |
- * | `states`     | job id               | ScheduleState| codecs.ts encoding                                |
+ * | `states`     | job id               | ScheduleState| codecs.ts encoding; since v4 a lower bound: the watermark is max(its lastSlotAt, the job's newest slot) (derived-state.ts) |
  * | `parked`     | run id               | job id       | queued runs a graceful stop left unstarted        |
  * | `heads`      | job id               | JobHead      | compact start-up records (codecs.ts encoding)     |
  * | `stats`      | job id, or `'*'`     | RunRollup    | run counts and duration histogram, kept as runs finish (rollup.ts) |
@@ -30,13 +30,16 @@ import { headEncoder, runEncoder, stateEncoder } from './codecs';
 import type { StoredTriggerFire, TriggerFireTable } from './trigger-fires';
 
 /** Layout version written into `meta`. Bump it (and add a migration) when the layout changes. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 /**
  * Versions: 1 — msgpack values everywhere; 2 — `heads` and `states` in the compact encoding of
  * codecs.ts (version 1 values still decode; opening a version 1 store for writing rewrites them);
  * 3 — `runs` written in codecs.ts's compact encoding too (runs stored as msgpack still decode, so
  * opening a version 2 store for writing only records the new version: an older build then refuses
- * the store instead of failing on its first new run).
+ * the store instead of failing on its first new run); 4 — a fire writes two records, its slot and
+ * its run in `unfinished` (no `runs`/`runJob` entry until its final record, no schedule state: the
+ * state is derived from the job's newest slot, derived-state.ts). Version 3 values still read
+ * (`unfinished` holding a job id), so opening a version 3 store for writing only records 4.
  */
 /** Sub-directory of the data directory holding the LMDB environment. */
 export { STORE_DIR } from './store-dir';
@@ -55,7 +58,10 @@ export interface Tables {
   jobNames: Database<string, string>;
   runs: Database<Run, [string, string]>;
   runJob: Database<string, string>;
-  unfinished: Database<string, string>;
+  /** Run id → the unfinished run (v4 layout) or its job id (the run is in `runs`: v3 and before). */
+  unfinished: Database<Run | string, string>;
+  /** The same `unfinished` db, values as stored bytes (counting runs in flight without decoding them). */
+  unfinishedRaw: Database<Buffer, string>;
   slots: Database<Slot, [string, string]>;
   states: Database<ScheduleState, string>;
   /** The same `states` db, values as stored bytes (start-up reads the instants straight from them). */
@@ -140,7 +146,8 @@ export function envOptions(readOnly: boolean): RootDatabaseOptions {
  * @internal
  */
 export function dbOptionsOf(name: string): DatabaseOptions {
-  if (name === 'runs') return { encoder: runEncoder } as DatabaseOptions;
+  // `unfinished` holds runs since v4 (and job id strings before: the run codec reads both).
+  if (name === 'runs' || name === 'unfinished') return { encoder: runEncoder } as DatabaseOptions;
   if (name === 'states') return { encoder: stateEncoder } as DatabaseOptions;
   if (name === 'heads') return { encoder: headEncoder } as DatabaseOptions;
   return {};
@@ -161,7 +168,8 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     jobNames: env.openDB<string, string>('jobNames', db),
     runs: env.openDB<Run, [string, string]>('runs', dbOptionsOf('runs')),
     runJob: env.openDB<string, string>('runJob', db),
-    unfinished: env.openDB<string, string>('unfinished', db),
+    unfinished: env.openDB<Run | string, string>('unfinished', dbOptionsOf('unfinished')),
+    unfinishedRaw: env.openDB<Buffer, string>('unfinished', { ...db, encoding: 'binary' }),
     slots: env.openDB<Slot, [string, string]>('slots', db),
     states: env.openDB<ScheduleState, string>('states', dbOptionsOf('states')),
     heads: env.openDB<JobHead, string>('heads', dbOptionsOf('heads')),

@@ -12,8 +12,8 @@ export interface LazySchedule {
 }
 
 /**
- * The job's next fire time. A running scheduler (`active`) has armed exactly the stored
- * `nextRunAt`. With no scheduler running, the stored `nextRunAt` is still what the next start-up
+ * The job's next fire time. A running scheduler (`active`) has armed the stored `nextRunAt` when
+ * it is after the watermark (else the slot after the watermark). With no scheduler running, the stored `nextRunAt` is still what the next start-up
  * arms when it is ahead (and after the last handled slot); otherwise the next fire is computed from
  * now and the watermark, as start-up would. `scheduleOf` is called only in that last case (or
  * to tell an unparsable schedule in active mode): an offline `list` of jobs whose stored slot is
@@ -23,9 +23,15 @@ export function nextRunAtOf(job: Pick<Job, 'enabled' | 'completedAt' | 'createdA
   state: ScheduleState | null, active: boolean, now: number): number | null {
   if (!job.enabled || job.completedAt !== null || eventWordOf(job.schedule) !== null) return null;
   const stored = state?.nextRunAt == null ? null : Date.parse(state.nextRunAt);
-  if (active) return scheduleOf.get() === undefined ? null : stored;
   const last = state?.lastSlotAt == null ? -Infinity : Date.parse(state.lastSlotAt);
-  if (stored !== null && stored > now && stored > last) return stored;
+  if (active) {
+    if (scheduleOf.get() === undefined) return null;
+    // A fire writes no state (the store derives the watermark from the newest slot, schema 4):
+    // a stored next slot after the watermark is the armed one; otherwise it follows from the watermark.
+    if (stored !== null && stored > last) return stored;
+  } else if (stored !== null && stored > now && stored > last) {
+    return stored;
+  }
   const schedule = scheduleOf.get();
   if (schedule === undefined || schedule.kind === 'event') return null;
   return scheduleOf.nextFire(schedule, Math.max(now, last), Date.parse(state?.anchorAt ?? job.createdAt));

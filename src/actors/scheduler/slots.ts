@@ -135,14 +135,20 @@ export class SlotKeeper {
     return this.#armClock(job.id, c, now);
   }
 
-  #armClock(jobId: string, c: JobClock, now: number): number | null {
+  /**
+   * `save` false: the move follows from a slot just recorded (a fire, skip or miss), so it is not
+   * written — the store derives the watermark from the job's newest slot and start-up computes the
+   * next slot from it (fire-layout.ts). Every other move (insert, resume, recovery) is written.
+   */
+  #armClock(jobId: string, c: JobClock, now: number, save = true): number | null {
     const after = Number.isNaN(c.last) ? now : Math.max(now, c.last);
     const next = nextFire(c.schedule, after, this.#anchor(c));
     const value = next ?? NaN;
-    // Start-up arms straight from the stored nextRunAt, so it must always be the armed slot.
+    // Start-up arms from the stored nextRunAt when it is ahead of the watermark: a written state
+    // names the armed slot.
     if (!Object.is(value, c.next)) {
       c.next = value;
-      this.#save(jobId);
+      if (save) this.#save(jobId);
     }
     if (next === null) {
       c.jittered = NaN;
@@ -221,8 +227,9 @@ export class SlotKeeper {
   }
 
   /**
-   * Records a slot's outcome (with its run, if any) and advances the job's watermark: both go to
-   * the open batch, in the same transaction. `after(deduped)` runs once durable; `deduped` means
+   * Records a slot's outcome (with its run, if any) and advances the job's watermark in memory. Only
+   * the slot (and run) go to the open batch: the stored watermark is derived from the job's newest
+   * slot (fire-layout.ts), so a fire costs no schedule state record. `after(deduped)` runs once durable; `deduped` means
    * the slot already had an outcome (never twice), and it is reported as such. `quiet`: no
    * `slot.recorded` event once durable (a fire committed ahead is published at its time).
    */
@@ -232,8 +239,7 @@ export class SlotKeeper {
     const c = this.#clocks.get(job.id);
     if (c !== undefined) c.last = Number.isNaN(c.last) ? slotAt : Math.max(c.last, slotAt);
     const slot = newSlot(job.id, slotAt, outcome, run?.id ?? null, reason, now);
-    const state = this.stateOf(job.id);
-    this.#d.commit.add({ fires: [{ slot, run }], states: state === null ? [] : [state] }, (result) => {
+    this.#d.commit.add({ fires: [{ slot, run }] }, (result) => {
       const deduped = result.deduped.some((d) => d.jobId === slot.jobId && d.at === slot.at);
       const at = iso(this.#d.clock.now());
       if (deduped) {
@@ -253,7 +259,7 @@ export class SlotKeeper {
     if (firedAt > now) {
       // Handed over ahead of its time: committed now, dispatched at its time (preclaims.ts).
       this.#d.preFire(job, slotAt, firedAt);
-      this.#armOrComplete(job, c, now);
+      this.#armOrComplete(job, c, now, false);
       return;
     }
     const later = slotsBetween(schedule, slotAt, now, MAX_ENUMERATED_SLOTS, this.#anchor(c));
@@ -271,7 +277,7 @@ export class SlotKeeper {
     } else {
       this.#catchUp(job, c, [slotAt, ...later], slotAt, now, 'late: the scheduler was busy or the machine asleep');
     }
-    this.#armOrComplete(job, c, now);
+    this.#armOrComplete(job, c, now, false);
   }
 
   /**
@@ -363,8 +369,8 @@ export class SlotKeeper {
     }
   }
 
-  #armOrComplete(job: Job, c: JobClock, now: number): void {
-    const next = this.#armClock(job.id, c, now);
+  #armOrComplete(job: Job, c: JobClock, now: number, save = true): void {
+    const next = this.#armClock(job.id, c, now, save);
     if (next === null && c.schedule.kind === 'once') this.#d.complete(job);
   }
 

@@ -1,0 +1,106 @@
+/**
+ * Reading the store's fire layout (schema version 4, docs/persistence.md "Records per run"):
+ *
+ * - A fire writes TWO records: its slot (`slots`, the durable `(job, slot)` key) and its run,
+ *   `queued`, in `unfinished` (key: run id, value: the run). The run has no `runs` or `runJob` entry
+ *   until its final record moves it there (batches.ts `putRunTx`). Stores of version 3 and before
+ *   hold a job id in `unfinished` (the run itself in `runs`): both are read here.
+ * - A fire writes no schedule state: the stored state is a lower bound, and the job's watermark is
+ *   the newer of its `lastSlotAt` and the job's newest slot (every handled slot has a record:
+ *   fired, skipped, missed, caught-up). The next slot follows from the watermark and the schedule,
+ *   so a stored `nextRunAt` not after the watermark is stale and reads as unknown (null).
+ * @internal
+ */
+import type { Run } from '../../model/run';
+import type { ScheduleState } from './schema';
+import { newestFirst, type Tables } from './tables';
+import { isCompact } from './codecs';
+
+/** A value of the `unfinished` table: the run (v4), or the job id of a run kept in `runs` (v3). */
+export type HeldValue = Run | string;
+
+/** Run ids sort by creation time: newest first. */
+const newestIdFirst = (a: Run, b: Run): number => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+/** The job an `unfinished` value names. */
+export const heldJobOf = (v: HeldValue): string => (typeof v === 'string' ? v : v.jobId);
+
+/** The unfinished run an `unfinished` entry stands for (from `runs` for a version 3 entry). */
+export function heldRun(t: Tables, runId: string, v: HeldValue): Run | undefined {
+  return typeof v === 'string' ? t.runs.get([v, runId]) : v;
+}
+
+/** Every unfinished run, in run id order. */
+export function unfinishedRuns(t: Tables): Run[] {
+  const out: Run[] = [];
+  for (const { key, value } of t.unfinished.getRange({})) {
+    const run = heldRun(t, key, value);
+    if (run !== undefined) out.push(run);
+  }
+  return out;
+}
+
+/**
+ * The job's unfinished runs that live only in `unfinished` (v4), newest first. A scan of the runs in
+ * flight (bounded by `maxQueuedJobs` plus the concurrency), not of history.
+ */
+export function unfinishedOnlyOf(t: Tables, jobId: string): Run[] {
+  const out: Run[] = [];
+  for (const { value } of t.unfinished.getRange({})) if (typeof value !== 'string' && value.jobId === jobId) out.push(value);
+  return out.sort(newestIdFirst);
+}
+
+/**
+ * How many runs live in `unfinished` only (v4; v3 entries are counted in `runs`): a walk over the
+ * stored bytes of the runs in flight, nothing decoded.
+ */
+export function runsInFlightOnly(t: Tables): number {
+  let n = 0;
+  for (const { value } of t.unfinishedRaw.getRange({})) if (isCompact(value)) n++;
+  return n;
+}
+
+/** A run by id, wherever it lives. */
+export function runById(t: Tables, id: string): Run | undefined {
+  const held = t.unfinished.get(id);
+  if (held !== undefined) return heldRun(t, id, held);
+  const jobId = t.runJob.get(id);
+  return jobId === undefined ? undefined : t.runs.get([jobId, id]);
+}
+
+/** A job's runs newest first: history merged with the runs still in flight (v4). */
+export function runsOf(t: Tables, jobId: string, limit?: number): Run[] {
+  const stored = [...t.runs.getRange(newestFirst(jobId, limit)).map(({ value }) => value)];
+  const live = unfinishedOnlyOf(t, jobId);
+  if (live.length === 0) return stored;
+  const all = [...live, ...stored].sort(newestIdFirst);
+  return limit === undefined ? all : all.slice(0, limit);
+}
+
+/**
+ * A stored next slot more than this ahead of now cannot have been fired: fires are committed at
+ * most the lead window (900 ms, preclaims.ts `LeadWindow.MAX_MS`) ahead. Start-up reads the newest
+ * slot only for the other jobs (kept well above the lead, for a clock that moved a little back).
+ */
+export const STATE_LOOKAHEAD_MS = 5000;
+
+/** Epoch ms of the job's newest recorded slot (NaN: none). */
+export function newestSlotAt(t: Tables, jobId: string): number {
+  for (const key of t.slots.getKeys(newestFirst(jobId, 1))) return Date.parse(key[1]);
+  return NaN;
+}
+
+/**
+ * The job's schedule state as the store knows it: the stored one with its watermark moved to the
+ * newest slot when that is later (fires write no state, see the file comment). `newest` may be
+ * given when the caller read it already.
+ */
+export function derivedState(t: Tables, stored: ScheduleState | null, newest?: number): ScheduleState | null {
+  if (stored === null) return null;
+  const slot = newest ?? newestSlotAt(t, stored.jobId);
+  const last = stored.lastSlotAt === null ? NaN : Date.parse(stored.lastSlotAt);
+  if (Number.isNaN(slot) || slot <= last) return stored;
+  const lastSlotAt = new Date(slot).toISOString();
+  const next = stored.nextRunAt === null ? NaN : Date.parse(stored.nextRunAt);
+  return { ...stored, lastSlotAt, nextRunAt: next > slot ? stored.nextRunAt : null };
+}
