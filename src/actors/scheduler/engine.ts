@@ -123,6 +123,7 @@ export class Engine {
       fire: (job, slotAt, trigger, slotted) => this.fireSlot(job, slotAt, trigger, slotted),
       preFire: (job, slotAt, at) => this.ahead.fire(job, slotAt, at),
       complete: (job) => this.#complete(job),
+      column: this.index.column(),
     });
     this.runs = this.#newRunBook();
     this.ahead = new FiresAhead({
