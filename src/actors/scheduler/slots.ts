@@ -24,6 +24,8 @@ import { planCatchUp } from '../queue/catch-up-policy';
 import { jitterFor } from '../queue/jitter';
 import type { TimelineEntry } from '../queue/timeline';
 import type { Committer } from './committer';
+import type { Arming } from './arming';
+import type { KeyedColumn } from './job-index';
 import { iso, newSlot } from './runs';
 
 /** A slot handled later than this after its time counts as missed (then the catch-up policy decides). */
@@ -33,38 +35,10 @@ export const MAX_ENUMERATED_SLOTS = 1000;
 /** Most `missed` slots recorded one by one after downtime (the rest are summarised). */
 export const MAX_RECORDED_MISSED = 100;
 
-/** Timeline changes of one turn, sent to the queue as ONE message. */
-export class Arming {
-  readonly #arm = new Map<string, number>();
-  readonly #disarm = new Set<string>();
-
-  arm(key: string, at: number): void {
-    this.#disarm.delete(key);
-    this.#arm.set(key, at);
-  }
-
-  disarm(key: string): void {
-    this.#arm.delete(key);
-    this.#disarm.add(key);
-  }
-
-  /** Timeline changes collected and not sent yet. */
-  get size(): number {
-    return this.#arm.size + this.#disarm.size;
-  }
-
-  /** What to send, emptied. */
-  take(): { entries: TimelineEntry[]; disarm: string[] } | null {
-    if (this.#arm.size === 0 && this.#disarm.size === 0) return null;
-    const out = { entries: [...this.#arm].map(([jobId, at]) => ({ jobId, at })), disarm: [...this.#disarm] };
-    this.#arm.clear();
-    this.#disarm.clear();
-    return out;
-  }
-}
+export { Arming, type ArmChanges } from './arming';
 
 /** A job's schedule state in memory (NaN = none), with its parsed schedule and jitter. */
-interface JobClock {
+export interface JobClock {
   last: number;
   next: number;
   anchor: number;
@@ -94,6 +68,8 @@ export interface SlotKeeperDeps {
   preFire(job: Job, slotAt: number, dispatchAt: number): void;
   /** Marks a one-time job done. */
   complete(job: Job): void;
+  /** Where the states are kept: the job index's rows (no Map entry per job); default a Map. */
+  column?: KeyedColumn<JobClock>;
 }
 
 const num = (v: string | null | undefined): number => (v == null ? NaN : Date.parse(v));
@@ -104,7 +80,7 @@ const str = (v: number): string | null => (Number.isNaN(v) ? null : iso(v));
 /** Slot bookkeeping of the scheduler actor. */
 export class SlotKeeper {
   readonly #d: SlotKeeperDeps;
-  readonly #clocks = new Map<string, JobClock>();
+  readonly #clocks: KeyedColumn<JobClock>;
   /** States of jobs paused in this process, until they resume. */
   readonly #paused = new Map<string, ScheduleState>();
   /** The clock steps handled (clock-frame.ts): interval states are written tagged with its offset. */
@@ -112,6 +88,7 @@ export class SlotKeeper {
 
   constructor(deps: SlotKeeperDeps) {
     this.#d = deps;
+    this.#clocks = deps.column ?? new Map<string, JobClock>();
   }
 
   /** Whether the job's state is in memory (it is armed, or was since it was loaded). */

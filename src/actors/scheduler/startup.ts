@@ -109,7 +109,7 @@ async function armJob(e: Engine, d: LoadDeps, job: Job, state: ReturnType<Engine
   }
   const entry = e.slots.entryFromState(job, schedule, state, now);
   if (entry !== null) {
-    e.arming.arm(entry.jobId, entry.at);
+    e.arming.armFresh(entry.jobId, entry.at);
     return;
   }
   if (!e.slots.planArm(job, schedule, state, now)) e.slots.recover(job, schedule, state, now);
@@ -135,7 +135,7 @@ function armPage(e: Engine, d: LoadDeps, page: StartupPage, now: number): number
     const enabled = (f & PAGE_ENABLED) !== 0;
     const done = (f & PAGE_DONE) !== 0;
     // The head is enough: paused, done, or its next slot is stored and still ahead.
-    e.index.set({ id, name: page.names[i]!, enabled, done, after: upstream.get(i) ?? NO_UPSTREAM }, 'timed');
+    e.index.setHead(id, page.names[i]!, enabled, done, upstream.get(i) ?? NO_UPSTREAM, 'timed');
     if (!d.start || !enabled || done) continue;
     const k = page.schedule[i]!;
     let schedule: Schedule | undefined;
@@ -148,7 +148,7 @@ function armPage(e: Engine, d: LoadDeps, page: StartupPage, now: number): number
     const at = schedule === undefined ? NaN : e.slots.entryFromInstants(id, page.jitterMs[i]!, schedule, page.last[i]!, page.next[i]!, page.anchor[i]!, now,
       (f & PAGE_FRAMED) !== 0);
     if (Number.isNaN(at)) needSpec.push(i);
-    else e.arming.arm(id, at);
+    else e.arming.armFresh(id, at);
   }
   return needSpec;
 }
