@@ -14,6 +14,7 @@ import { Store, type StartupPage, type StoreCounts } from './store';
 import type { BatchResult, InjectedFault, UnfinishedRun } from './port';
 import { fromWire, type WireBatch } from './run-tuples';
 import type { PruneResult } from './retention';
+import type { ClockFrame } from './clock-frame';
 import { STOP_HANDLER } from '../../runtime/types';
 import { ignoreLmdbCommitRejections } from './lmdb-rejections';
 
@@ -79,6 +80,8 @@ export type PersistenceHandlers = {
   counts(p: Record<string, never>): StoreCounts;
   /** A page of jobs (id order) with their schedule states, after `after` (exclusive). */
   jobPage(p: { after: string | null; limit: number; now: number }): StartupPage;
+  /** The clock steps handled so far (clock-frame.ts): read once at start-up. */
+  clockFrame(p: Record<string, never>): ClockFrame;
   close(p: Record<string, never>): Promise<void>;
   /** Called by the runtime when the actor stops gracefully: waits for writes, closes the store. */
   /** Answers at once: the mailbox is being served (health's heartbeat). */
@@ -131,6 +134,7 @@ export async function createPersistenceHandlers(init: PersistenceInit): Promise<
     restore: async (p) => store.restore(p?.doc),
     counts: () => store.counts(),
     jobPage: ({ after, limit, now }) => store.jobPage(after, limit, now),
+    clockFrame: () => store.clockFrame(),
     close: async () => store.close(),
     heartbeat: () => true,
     [STOP_HANDLER]: async () => store.close(),

@@ -21,6 +21,8 @@ import type { JobHead } from './tables';
 /** First byte of every value in this encoding: never the first byte of a msgpack value. */
 const MAGIC = 0xc1;
 const STATE_V1 = 1;
+/** A state tagged with its clock offset (clock-frame.ts): one more f64 after the three instants. */
+const STATE_V2 = 2;
 const HEAD_V1 = 1;
 const RUN_V1 = 1;
 
@@ -107,15 +109,18 @@ const text = (v: number): string | null => (Number.isNaN(v) ? null : new Date(v)
 
 /**
  * Encodes a schedule state: its three instants as epoch ms (f64, NaN: none) at fixed offsets, so
- * start-up reads them straight from the stored bytes ({@link stateInstants}), then the job id.
+ * start-up reads them straight from the stored bytes ({@link stateInstants}), then (a tagged state,
+ * version 2) its clock offset, then the job id.
  */
 export function encodeState(s: ScheduleState): Buffer {
-  const w = new Writer(2 + 24 + strBytes(s.jobId));
+  const tagged = s.offsetMs !== undefined;
+  const w = new Writer(2 + (tagged ? 32 : 24) + strBytes(s.jobId));
   w.u8(MAGIC);
-  w.u8(STATE_V1);
+  w.u8(tagged ? STATE_V2 : STATE_V1);
   w.f64(ms(s.lastSlotAt));
   w.f64(ms(s.nextRunAt));
   w.f64(ms(s.anchorAt));
+  if (tagged) w.f64(s.offsetMs!);
   w.str(s.jobId);
   return w.done();
 }
@@ -128,7 +133,18 @@ export function decodeState(bytes: Uint8Array, end?: unknown): ScheduleState {
   const last = r.f64();
   const next = r.f64();
   const anchor = r.f64();
-  return { jobId: r.str(), lastSlotAt: text(last), nextRunAt: text(next), anchorAt: text(anchor) };
+  if (b[1] !== STATE_V2) return { jobId: r.str(), lastSlotAt: text(last), nextRunAt: text(next), anchorAt: text(anchor) };
+  const offsetMs = r.f64();
+  return { jobId: r.str(), lastSlotAt: text(last), nextRunAt: text(next), anchorAt: text(anchor), offsetMs };
+}
+
+/**
+ * How far a stored state's instants move to read them at clock offset `offsetMs` (clock-frame.ts),
+ * or null for an untagged state (never moved). Start-up adds it to what {@link stateInstants} read.
+ */
+export function stateShift(bytes: Uint8Array, offsetMs: number): number | null {
+  const b = view(bytes, undefined);
+  return b[0] === MAGIC && b[1] === STATE_V2 ? offsetMs - b.readDoubleLE(26) : null;
 }
 
 /**
