@@ -20,8 +20,8 @@ const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const JOBS = 20;
 
 /** Runs the step child (test/helpers/step-child.ts) until it says `stepped`, then kills it with SIGKILL. */
-async function stepThenKill(dir: string, mode: 'durable' | 'unrecorded'): Promise<void> {
-  const child = spawn(process.execPath, [path.join(__dirname, '../helpers/step-child.js'), dir, String(T0), String(JOBS), mode],
+async function stepThenKill(dir: string, mode: 'durable' | 'unrecorded', extra: string[] = []): Promise<void> {
+  const child = spawn(process.execPath, [path.join(__dirname, '../helpers/step-child.js'), dir, String(T0), String(JOBS), mode, ...extra],
     { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((r) => child.once('exit', r));
   await new Promise<void>((resolve, reject) => {
@@ -176,5 +176,41 @@ describe('a clock step, durable as one record', () => {
       expect({ name, slots }).toEqual({ name, slots: [`${expected} fired`] });
     }
     expect(runs.runs.filter((r) => r.status === 'succeeded')).toHaveLength(JOBS);
+  }, 180_000);
+
+  // A job fires, then the clock steps, then a restart: the fired slot is not fired again, the next
+  // slot is where the step put it, nothing is missed (the fired jobs' watermark comes from their
+  // slot record, written before the step).
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const firedThenStepped = async (restartAt: number, stepMs: number): Promise<void> => {
+    const { s, clock, runs } = await fixture.open(restartAt);
+    await clock.advance(15 * MIN); // past the moved next slot (T0 + 20 min + step), before the one after
+    await runs.wait(JOBS);
+    await until('every job has its two slots', () => slotsPerJob(s), (m) => [...m.values()].every((v) => v.length >= 2), 60_000);
+    for (const [name, slots] of await slotsPerJob(s)) {
+      expect({ name, slots: [...slots].sort() }).toEqual({ name, slots: [`${iso(T0 + 10 * MIN)} fired`, `${iso(T0 + 20 * MIN + stepMs)} fired`] });
+    }
+    expect(runs.runs.filter((r) => r.status === 'succeeded')).toHaveLength(JOBS);
+  };
+
+  it.each([STEP, -STEP])('fired, then a step of %d ms, then a graceful restart: each slot once, the next one moved', async (stepMs) => {
+    const { s, clock, runs } = await fixture.open(T0);
+    for (let i = 0; i < JOBS; i++) await s.addJob({ name: `iv${i}`, schedule: 'every 10 minutes', command: 'true' });
+    await clock.advance(10 * MIN + 1000);
+    await runs.wait(JOBS);
+    const jumped = firstValueFrom(s.events$.pipe(filter((e) => e.type === 'clock.jumped')));
+    clock.jump(stepMs);
+    await clock.advance(30_000);
+    await jumped;
+    for (const j of await s.listJobs()) expect({ name: j.name, next: j.nextRunAt }).toEqual({ name: j.name, next: iso(T0 + 20 * MIN + stepMs) });
+    const at = clock.now();
+    await s.shutdown({ graceMs: 0 });
+    await firedThenStepped(at, stepMs);
+  }, 120_000);
+
+  it.each([STEP, -STEP])('fired, then a step of %d ms, then kill -9: each slot once, the next one moved', async (stepMs) => {
+    await stepThenKill(fixture.dir(), 'durable', ['fired', String(stepMs)]);
+    // Restarted where the child stopped (virtual time: first slot + 1 s, its runs + 1 s, the step, the timer's wake).
+    await firedThenStepped(T0 + 10 * MIN + 2000 + stepMs + 30_000, stepMs);
   }, 180_000);
 });
