@@ -272,7 +272,7 @@ export class SlotKeeper {
     const last = slots[slots.length - 1]!;
     const c = this.#clocks.get(job.id);
     if (c !== undefined) c.last = Number.isNaN(c.last) ? last : Math.max(c.last, last);
-    const slot = newSlot(job.id, last, 'missed', null, `${slots.length} slots from ${iso(slots[0]!)} to ${iso(last)} missed (${reason})`, this.#d.clock.now());
+    const slot = newSlot(job.id, last, 'missed', null, `${reason}; ${slots.length} slots from ${iso(slots[0]!)} to ${iso(last)}`, this.#d.clock.now());
     slot.firstAt = iso(slots[0]!);
     slot.count = slots.length;
     this.#commitSlot(job, slot, null);
