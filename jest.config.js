@@ -12,12 +12,12 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/dist/test/**/*.test.js'], testPathIgnorePatterns: ['\\.int\\.test\\.js$'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/dist/test/**/*.int.test.js'] },
-    // The second placement (issue 8): the scheduler integration suite again, with queue, executor,
-    // monitor and triggers each in a worker thread (RAE_SCHED_PLACEMENT=threads, set by the setup file).
+    // The second placement (issue 8): the scheduler and health integration suites again, with queue,
+    // executor, monitor and triggers each in a worker thread (RAE_SCHED_PLACEMENT=threads, set by the setup file).
     {
       ...common, displayName: 'threads',
       setupFiles: [...common.setupFiles, '<rootDir>/dist/test/setup-threads.js'],
-      testMatch: ['<rootDir>/dist/test/scheduler/*.int.test.js'],
+      testMatch: ['<rootDir>/dist/test/scheduler/*.int.test.js', '<rootDir>/dist/test/health/*.int.test.js'],
       // Left out: the kill -9 child-process test is load-sensitive (timed out in loaded runs, in
       // either placement; passes alone in both): docs/architecture.md "Placement is configuration".
       testPathIgnorePatterns: ['/dist/test/scheduler/crash\\.int\\.test\\.js$'],

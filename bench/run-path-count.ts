@@ -24,6 +24,9 @@ import { ActorCell } from '../src/runtime/actor-cell';
 import { SystemClock } from '../src/runtime/clock';
 import { ActorSystem } from '../src/runtime/system';
 import { EventBus } from '../src/runtime/event-bus';
+import { HangWatch } from '../src/runtime/hang-watch';
+import { CrashInjector } from '../src/runtime/crash-injection';
+import { Heartbeats } from '../src/actors/monitor/heartbeats';
 import { testHooksOf, type InternalOptions } from '../src/scheduler';
 import { createDaemonLog } from '../src/cli/daemon-log';
 import { closedLoop, addModuleJob, openScheduler, warmUp } from './workloads/rae';
@@ -46,6 +49,15 @@ function instrument(): void {
       return orig.call(this, type, ...rest);
     };
   }
+  // What per-message supervision does (issue 8): each row times its per-message cost is its cost per run.
+  const wrap = (proto: object, m: string, row: string): void => {
+    const p = proto as Record<string, (...a: unknown[]) => unknown>;
+    const orig = p[m]!;
+    p[m] = function (this: unknown, ...a: unknown[]) { bump(row); return orig.apply(this, a); };
+  };
+  wrap(HangWatch.prototype, 'start', 'supervision: hang watchdog start (one stamp, one record)');
+  wrap(CrashInjector.prototype, 'take', 'supervision: fault-injection take (called only while a fault is armed)');
+  wrap(Heartbeats.prototype, 'beat', 'supervision: heartbeat round (one ask per actor)');
   const bus = EventBus.prototype as unknown as { publish(e: { type: string }): void };
   const publish = bus.publish;
   bus.publish = function (e) {
@@ -169,35 +181,54 @@ async function perMessage(rounds: number): Promise<{ onNsPerAsk: number; offNsPe
   return { onNsPerAsk: Math.round(on), offNsPerAsk: Math.round(off), deltaNsPerMessage: Math.round(on - off) };
 }
 
-/** `--ab N`: N pairs of children, supervision on then off (alternating which goes first), compared. */
+/**
+ * `--ab N`: N rounds of fresh children, supervision on and off in a rotating order, compared. With
+ * `--control`, each round runs a third child with supervision on again ("on2"): on2 ÷ on is the
+ * method's own noise floor (A/A) — a gap on ÷ off no larger than it is no measured cost.
+ */
 async function ab(pairs: number): Promise<void> {
   const runs = String(arg('runs', 20_000));
-  const side = (mode: 'on' | 'off'): Record<string, number> => {
+  const control = process.argv.includes('--control');
+  type Arm = 'on' | 'off' | 'on2';
+  const side = (arm: Arm): Record<string, number> => {
+    const mode = arm === 'off' ? 'off' : 'on';
     const out = execFileSync(process.execPath, [__filename, '--bare', '--runs', runs, '--supervision', mode], { encoding: 'utf8', maxBuffer: 1 << 24 });
     const r = JSON.parse(out) as { jobsPerSec: number; processCpuUsPerRun: number; cpuUsPerRunByThread: Record<string, number> };
     return { jobsPerSec: r.jobsPerSec, processCpuUsPerRun: r.processCpuUsPerRun, mainThreadCpuUsPerRun: r.cpuUsPerRunByThread['main thread'] ?? NaN };
   };
-  const got: Record<'on' | 'off', Array<Record<string, number>>> = { on: [], off: [] };
+  const arms: Arm[] = control ? ['on', 'off', 'on2'] : ['on', 'off'];
+  const got: Record<Arm, Array<Record<string, number>>> = { on: [], off: [], on2: [] };
   for (let i = 0; i < pairs; i++) {
-    // Alternate the order, so a drift in the machine's load does not favour one side.
-    const order: Array<'on' | 'off'> = i % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
-    for (const mode of order) {
-      got[mode].push(side(mode));
-      process.stderr.write(`pair ${i + 1}/${pairs} supervision ${mode}: ${JSON.stringify(got[mode][got[mode].length - 1])}\n`);
+    // Rotate the order, so a drift in the machine's load does not favour one side.
+    const order = arms.map((_, j) => arms[(i + j) % arms.length]!);
+    for (const arm of order) {
+      got[arm].push(side(arm));
+      process.stderr.write(`round ${i + 1}/${pairs} supervision ${arm}: ${JSON.stringify(got[arm][got[arm].length - 1])}\n`);
     }
   }
   const figures = ['jobsPerSec', 'processCpuUsPerRun', 'mainThreadCpuUsPerRun'];
-  const on = Object.fromEntries(figures.map((f) => [f, summary(got.on.map((x) => x[f]!))]));
-  const off = Object.fromEntries(figures.map((f) => [f, summary(got.off.map((x) => x[f]!))]));
+  const sum = (arm: Arm) => Object.fromEntries(figures.map((f) => [f, summary(got[arm].map((x) => x[f]!))]));
+  const on = sum('on');
+  const off = sum('off');
   const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+  const ratio = (a: typeof on, b: typeof on) => Object.fromEntries(figures.map((f) => [f, r3(a[f]!.median / b[f]!.median)]));
+  const paired = (a: Arm, b: Arm) => Object.fromEntries(figures.map((f) => {
+    const xs = got[a].map((x, i) => r3(x[f]! / got[b][i]![f]!));
+    return [f, summary(xs)];
+  }));
   const one = await perMessage(10);
   console.log(JSON.stringify({
-    pairs, runs: Number(runs), on, off,
+    pairs, runs: Number(runs), on, off, ...(control ? { on2: sum('on2') } : {}),
     // The same cost from the bottom up: what it adds to one message, alone (low noise); times the
-    // mailbox deliveries per run (the counting run's `mailbox *` rows) it is the cost per run.
+    // supervised operations per run (the counting run's `supervision *` rows) it is the cost per run.
     perMessage: one,
     // Supervision costs 5% at most when jobsPerSec on ÷ off >= 0.95 and CPU per run on ÷ off <= 1.05.
-    ratioOnOff: Object.fromEntries(figures.map((f) => [f, r3(on[f]!.median / off[f]!.median)])),
+    ratioOnOff: ratio(on, off),
+    ...(control ? { ratioOn2On: ratio(sum('on2'), on) } : {}),
+    // The ratio inside each round (children run one after the other), then its median and spread
+    // over the rounds: less sensitive to the machine's load drifting between rounds.
+    pairedOnOff: paired('on', 'off'),
+    ...(control ? { pairedOn2On: paired('on2', 'on') } : {}),
   }, null, 2));
 }
 

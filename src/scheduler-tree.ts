@@ -10,7 +10,7 @@ import type { PersistenceHandlers } from './actors/persistence/actor';
 import type { QueueHandlers } from './actors/queue/actor';
 import type { SchedulerHandlers } from './actors/scheduler/engine';
 import type { TriggerHandlers } from './actors/triggers/actor';
-import type { MessageType } from './runtime/types';
+import { actorModule, type MessageType } from './runtime/types';
 
 /**
  * Messages that carry work the scheduler already accepted: a popped slot, a finished run, a
@@ -95,3 +95,12 @@ export class RestartOrder {
     return (this.#last.get(owner) ?? 0) > prev;
   }
 }
+
+/** The thread actors' logic, by module (the runtime's generic worker entry loads it). */
+export const persistenceLogic = actorModule<typeof import('./actors/persistence/actor')>(require.resolve('./actors/persistence/actor')).logic('createPersistenceHandlers');
+export const parserLogic = actorModule<typeof import('./actors/parser/actor')>(require.resolve('./actors/parser/actor')).logic('createParserHandlers');
+/** The actors whose placement is configuration: the same logic runs on the main thread or in a thread. */
+export const executorLogic = actorModule<typeof import('./actors/executor/actor')>(require.resolve('./actors/executor/actor')).logic('createExecutorHandlers');
+export const monitorLogic = actorModule<typeof import('./actors/monitor/actor')>(require.resolve('./actors/monitor/actor')).logic('createMonitorHandlers');
+export const triggersLogic = actorModule<typeof import('./actors/triggers/actor')>(require.resolve('./actors/triggers/actor')).logic('createTriggerHandlers');
+export const queueLogic = actorModule<typeof import('./actors/queue/actor')>(require.resolve('./actors/queue/actor')).logic('createQueueHandlers');

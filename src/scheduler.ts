@@ -6,209 +6,46 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { filter, firstValueFrom, map, type Observable, type Subscription } from 'rxjs';
-import { z } from 'zod';
-import type { BackupDocument, Health, JobPage, ListJobsOptions, Logger, PlaceableActor, Scheduler, SchedulerOptions, Stats, WhyReport } from './api';
+import type { BackupDocument, Health, JobPage, ListJobsOptions, Scheduler, SchedulerOptions, Stats, WhyReport } from './api';
 import { ActorDeadError, NotFoundError, SchedulerError, ValidationError } from './errors';
 import type { Job } from './model/job';
 import { FINAL_RUN_STATUSES, type Run } from './model/run';
 import type { SchedulerEvent } from './model/events';
-import { SystemClock, VirtualClock, type Clock, type TimerHandle } from './runtime/clock';
+import { VirtualClock, type TimerHandle } from './runtime/clock';
 import { EventBus } from './runtime/event-bus';
 import { Coalescer, type Settled } from './runtime/coalesce';
-import { ActorSystem, type TreeNode } from './runtime/system';
-import { ActorCrash, actorModule, type ActorContext, type ActorRef, type Placement, type PeerRef } from './runtime/types';
-import type { InjectedFailure } from './runtime/crash-injection';
+import { ActorSystem } from './runtime/system';
+import { ActorCrash, type ActorContext, type ActorRef, type PeerRef } from './runtime/types';
 import { logPeer } from './runtime/log-peer';
 import type { ParserHandlers } from './actors/parser/actor';
 import type { PersistenceHandlers } from './actors/persistence/actor';
 import { queueFacts, type QueueHandlers, type QueueOwner } from './actors/queue/actor';
-import type { ExecutorFault, ExecutorHandlers } from './actors/executor/actor';
-import type { InjectedFault } from './actors/persistence/port';
+import type { ExecutorHandlers } from './actors/executor/actor';
 import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
-import { parseOrThrow } from './model/zod-error';
 import { buildMonitor, type LiveValues, type MonitorAnswers, type MonitorHandlers, type MonitorInit, type MonitorPeers, type MonitorProbeHandlers } from './actors/monitor/actor';
-import { HEALTH_DEFAULTS, type HealthSettings } from './actors/monitor/checks';
+import { MONITORED_EVENTS } from './actors/monitor/monitor';
 import type { TriggerHub } from './actors/triggers';
 import { buildTriggers, type TriggerHandlers, type TriggerRegistryHandlers, type TriggersFacts, type TriggersInit, type TriggersPeers } from './actors/triggers/actor';
-import type { Subscribe } from './actors/triggers/watch';
 import type { TriggerSpec } from './model/job';
 import { SchedulerHealth } from './scheduler-health';
-import { ENGINE_GROUP, hangAfter, OWED, RestartOrder, WORKERS_GROUP } from './scheduler-tree';
+import {
+  ENGINE_GROUP, executorLogic, hangAfter, monitorLogic, OWED, parserLogic, persistenceLogic, queueLogic, RestartOrder, triggersLogic, WORKERS_GROUP,
+} from './scheduler-tree';
 import { iso } from './actors/scheduler/runs';
 import { assertMaxDepth } from './model/depth';
 import { Store } from './actors/persistence/store';
 import { ReadView } from './reads/read-view';
 import { danglingComponent } from './reads/trigger-status';
+import {
+  fillOptions, MONITOR_DEADLINE_MS, NAMED_METRICS_LIMIT, NO_DEADLINE, PERSISTENCE_CONCURRENCY, PRUNE_EVERY_MS,
+  STARTUP_TIMEOUT_MS, TIMER_BATCH, TRIGGERS_HEALTH_DEADLINE_MS, type Filled,
+} from './scheduler-options';
+import { afterStartUp, withTimeout } from './scheduler-steps';
+import { logEvent } from './scheduler-log';
+import type { SchedulerTestHooks } from './scheduler-hooks';
 
-const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-const optionsSchema = z.object({
-  dataDir: z.string().min(1),
-  maxConcurrentJobs: z.number().int().min(1).max(1024).optional(),
-  maxQueuedJobs: z.number().int().min(1).max(10_000_000).optional(),
-  logger: z.any().optional(),
-  clock: z.any().optional(),
-  mode: z.enum(['active', 'offline']).optional(),
-  historyPerJob: z.number().int().min(1).max(1_000_000).optional(),
-  stepTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
-  processMetrics: z.boolean().optional(),
-  health: z.object({
-    heartbeatEveryMs: z.number().int().min(10).max(3_600_000).optional(),
-    heartbeatTimeoutMs: z.number().int().min(10).max(3_600_000).optional(),
-    minFreeDiskBytes: z.number().int().min(0).optional(),
-    maxEventLoopLagMs: z.number().min(1).optional(),
-    deadManToleranceMs: z.number().int().min(0).optional(),
-    runTimeoutGraceMs: z.number().int().min(0).optional(),
-    sampleEveryMs: z.number().int().min(10).max(3_600_000).optional(),
-  }).strict().optional(),
-  placement: z.object({
-    queue: z.enum(['main', 'thread']).optional(),
-    executor: z.enum(['main', 'thread']).optional(),
-    monitor: z.enum(['main', 'thread']).optional(),
-    triggers: z.enum(['main', 'thread']).optional(),
-  }).strict().optional(),
-  watchSubscribe: z.function().optional(),
-  watchSubscribeTimeoutMs: z.number().int().min(1).optional(),
-  mailboxSize: z.number().int().min(1).optional(),
-  hangAfterMs: z.number().int().min(1).optional(),
-  shutdownSlackMs: z.number().int().min(1).optional(),
-});
-
-/** Longest `health`, `stats` and `metrics` wait for the monitor's mailbox (real time) before answering from its memory. */
-const MONITOR_DEADLINE_MS = 1000;
-
-/** Longest the monitor's live values wait for a triggers thread's health (on the clock) before using its last facts. */
-const TRIGGERS_HEALTH_DEADLINE_MS = 1000;
-
-/** Longest start-up (loading and arming every stored job) before createScheduler gives up. */
-const STARTUP_TIMEOUT_MS = 30 * 60_000;
-
-/** Up to this many stored jobs, the monitor learns every job's name at start-up. */
-const NAMED_METRICS_LIMIT = 10_000;
-
-/** Messages the persistence thread handles at once. */
-const PERSISTENCE_CONCURRENCY = 16;
-
-/** Every actor's mailbox bound. */
-const MAILBOX_SIZE = 100_000;
-
-/**
- * Most due timeline entries handed to the scheduler in one message. A burst of 10,000 fires is
- * popped in chunks of this size, one timer turn (a macrotask) apart, so the control API is served
- * between them (docs/runtime.md "Time slices").
- */
-const TIMER_BATCH = 1000;
-
-/** `handlers` whose every message waits for `loaded` first (a failed start-up: each rejects with its error). */
-function afterStartUp<H extends Record<string, unknown>>(handlers: H, loaded: Promise<void>): H {
-  const out: Record<string, unknown> = { ...handlers };
-  for (const [type, h] of Object.entries(handlers)) {
-    if (type.startsWith('$') || typeof h !== 'function') continue;
-    out[type] = async (p: unknown) => {
-      await loaded;
-      return (h as (p: unknown) => unknown)(p);
-    };
-  }
-  return out as H;
-}
-
-/** Waits for `p` at most `ms` (real time), then calls `onTimeout` and gives up. */
-/**
- * `p`, or undefined once `ms` of REAL time passed (then `onTimeout` says why). Shutdown's deadlines
- * are real time, as the hang watchdog's: a virtual clock that stands still must not hold a stop.
- */
-async function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T | undefined> {
-  let t: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((r) => { t = setTimeout(() => { onTimeout(); r(undefined); }, ms); });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(t);
-  }
-}
-
-/** How often old history is pruned. */
-const PRUNE_EVERY_MS = 3_600_000;
-
-/** One structured log line per lifecycle event worth an operator's attention. */
-function logEvent(logger: Logger, e: SchedulerEvent): void {
-  switch (e.type) {
-    case 'job.added':
-    case 'job.updated':
-      logger.info({ jobId: e.job.id, name: e.job.name, state: e.job.state }, e.type);
-      break;
-    case 'job.removed':
-      logger.info({ jobId: e.jobId, name: e.name }, e.type);
-      break;
-    case 'run.finished': {
-      const r = e.run;
-      const line = { jobId: r.jobId, runId: r.id, attempt: r.attempt, trigger: r.trigger, status: r.status,
-        exitCode: r.exitCode, durationMs: r.durationMs, error: r.error };
-      if (r.status === 'succeeded') logger.info(line, e.type);
-      else logger.warn(line, e.type);
-      break;
-    }
-    case 'clock.jumped':
-      logger.warn({ deltaMs: e.deltaMs }, e.type);
-      break;
-    case 'scheduler.started':
-    case 'scheduler.stopping':
-      logger.info({}, e.type);
-      break;
-    default:
-      break;
-  }
-}
-
-/** What `testHooks()` of a scheduler gives tests. @internal */
-export interface SchedulerTestHooks {
-  storeFault(fault: InjectedFault): Promise<void>;
-  /** Crashes an actor's current incarnation now (ActorSystem.fault): the chaos driver's tool. */
-  fault(actor: string): Promise<boolean>;
-  /**
-   * The next `times` messages `type` of `actor` throw a plain Error (a bug), or hang / are delayed
-   * (`how`), wherever the actor runs and across its restarts (ActorSystem.inject).
-   */
-  throwIn(actor: 'queue' | 'executor' | 'scheduler' | 'monitor' | 'triggers', type: string, times?: number, how?: InjectedFailure): void;
-  /** Every actor of the tree (running, restarts), in start order. */
-  children(): Array<{ id: string; running: boolean; restarts: number }>;
-  /** The supervision tree (groups and actors). */
-  tree(): TreeNode;
-  executorFault(fault: ExecutorFault): Promise<void>;
-  commitStats(): Promise<{ commits: number; failures: number; records: number }>;
-}
-
-/** The test hooks of a scheduler made by {@link createScheduler}. @internal */
-export function testHooksOf(s: Scheduler): SchedulerTestHooks {
-  return (s as unknown as { testHooks(): SchedulerTestHooks }).testHooks();
-}
-
-/** The thread actors' logic, by module (the runtime's generic worker entry loads it). */
-const persistenceLogic = actorModule<typeof import('./actors/persistence/actor')>(require.resolve('./actors/persistence/actor')).logic('createPersistenceHandlers');
-const parserLogic = actorModule<typeof import('./actors/parser/actor')>(require.resolve('./actors/parser/actor')).logic('createParserHandlers');
-/** The actors whose placement is configuration: the same logic runs on the main thread or in a thread. */
-const executorLogic = actorModule<typeof import('./actors/executor/actor')>(require.resolve('./actors/executor/actor')).logic('createExecutorHandlers');
-const monitorLogic = actorModule<typeof import('./actors/monitor/actor')>(require.resolve('./actors/monitor/actor')).logic('createMonitorHandlers');
-const triggersLogic = actorModule<typeof import('./actors/triggers/actor')>(require.resolve('./actors/triggers/actor')).logic('createTriggerHandlers');
-const queueLogic = actorModule<typeof import('./actors/queue/actor')>(require.resolve('./actors/queue/actor')).logic('createQueueHandlers');
-
-/** Environment variable: `threads` places queue, executor, monitor and triggers in threads by default. */
-export const PLACEMENT_ENV = 'RAE_SCHED_PLACEMENT';
-
-/** Where each placeable actor runs: the option, else RAE_SCHED_PLACEMENT, else the main thread. */
-function placementOf(option: SchedulerOptions['placement']): Record<PlaceableActor, Placement> {
-  const env = process.env[PLACEMENT_ENV];
-  if (env !== undefined && env !== '' && env !== 'threads' && env !== 'main') {
-    throw new ValidationError(`${PLACEMENT_ENV} must be 'threads' or 'main', got '${env}'`, PLACEMENT_ENV);
-  }
-  const dflt: Placement = env === 'threads' ? 'thread' : 'main';
-  return { queue: dflt, executor: dflt, monitor: dflt, triggers: dflt, ...option };
-}
-
-/** Longest a single shutdown step may take beyond the grace period (real time). */
-const SHUTDOWN_SLACK_MS = 30_000;
-/** Asks of a shutdown step: their deadline is the step's (real time), not the actor clock's. */
-const NO_DEADLINE = { timeoutMs: Infinity };
+export { PLACEMENT_ENV, type InternalOptions } from './scheduler-options';
+export { testHooksOf, type SchedulerTestHooks } from './scheduler-hooks';
 
 /**
  * Starts a scheduler on `dataDir`.
@@ -219,27 +56,7 @@ const NO_DEADLINE = { timeoutMs: Infinity };
  * await s.shutdown({ graceMs: 5000 });
  */
 export async function createScheduler(options: SchedulerOptions): Promise<Scheduler> {
-  parseOrThrow(optionsSchema, options, 'options');
-  const opts = {
-    dataDir: path.resolve(options.dataDir),
-    maxConcurrentJobs: options.maxConcurrentJobs ?? 4,
-    maxQueuedJobs: options.maxQueuedJobs ?? 10_000,
-    logger: options.logger ?? SILENT,
-    clock: options.clock ?? new SystemClock(),
-    mode: options.mode ?? 'active',
-    historyPerJob: options.historyPerJob ?? 1000,
-    stepTimeoutMs: options.stepTimeoutMs ?? 30_000,
-    processMetrics: options.processMetrics ?? false,
-    health: { ...HEALTH_DEFAULTS, ...options.health },
-    watchSubscribe: (options as InternalOptions).watchSubscribe,
-    watchSubscribeTimeoutMs: (options as InternalOptions).watchSubscribeTimeoutMs,
-    standby: (options as InternalOptions).standby === true,
-    placement: placementOf(options.placement),
-    mailboxSize: (options as InternalOptions).mailboxSize ?? MAILBOX_SIZE,
-    hangAfterMs: (options as InternalOptions).hangAfterMs,
-    shutdownSlackMs: (options as InternalOptions).shutdownSlackMs ?? SHUTDOWN_SLACK_MS,
-    perMessageSupervision: (options as InternalOptions).perMessageSupervision !== false,
-  };
+  const opts = fillOptions(options);
   // Private: the store holds commands and `--env` values (the daemon creates it 0700 too).
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const s = new RaeScheduler(opts);
@@ -251,38 +68,6 @@ export async function createScheduler(options: SchedulerOptions): Promise<Schedu
   }
   return s;
 }
-
-/** @internal options for tests: a file-watch subscriber standing in for @parcel/watcher (e.g. one that hangs). */
-export interface InternalOptions extends SchedulerOptions {
-  watchSubscribe?: Subscribe;
-  /** Real-time deadline of a native watch subscribe. @default 5000 */
-  watchSubscribeTimeoutMs?: number;
-  /**
-   * Keep a spare booted worker per thread actor (persistence, parser), so a restart after its
-   * thread died only runs the factory (docs/runtime.md "Standby worker"). The daemon sets it; off
-   * by default: it costs two more threads booted at start, which a short-lived scheduler (an
-   * offline CLI command, a test) would pay for nothing. @default false
-   */
-  standby?: boolean;
-  /** Every actor's mailbox bound (tests: a tiny one). @default 100000 */
-  mailboxSize?: number;
-  /** Hang deadline of every actor's messages (tests: a short one). @default src/scheduler-tree.ts */
-  hangAfterMs?: number;
-  /** Deadline of each shutdown step beyond the grace period, real time (tests: a short one). @default 30000 */
-  shutdownSlackMs?: number;
-  /**
-   * Bench A/B only (`node dist/bench/run-path-count.js --ab`, W1's "supervision off" row): false
-   * turns off what supervision costs while messages flow — hang watchdogs, mailbox bounds, the
-   * fault-injection check (ActorSystemOptions.perMessageSupervision) — and the heartbeats. Never
-   * for production: a hung actor is never restarted, a mailbox grows without bound. @default true
-   */
-  perMessageSupervision?: boolean;
-}
-
-type Filled = Required<Omit<SchedulerOptions, 'health' | 'placement'>> & { logger: Logger; clock: Clock; health: HealthSettings;
-  placement: Record<PlaceableActor, Placement>;
-  watchSubscribe: Subscribe | undefined; watchSubscribeTimeoutMs: number | undefined; standby: boolean;
-  mailboxSize: number; hangAfterMs: number | undefined; shutdownSlackMs: number; perMessageSupervision: boolean };
 
 /** @internal the Scheduler behind {@link createScheduler}. */
 class RaeScheduler implements Scheduler {
@@ -349,7 +134,8 @@ class RaeScheduler implements Scheduler {
       // On the main thread its answers are also called directly when its mailbox is late.
       : this.#system.spawn<MonitorHandlers>({ ...monitorSpec,
         factory: (init: MonitorInit, ctx: ActorContext<MonitorPeers>) => buildMonitor(init, ctx, (a) => { this.#monitorNow = a; }) });
-    this.#subs.push(this.#bus.events$.subscribe((e) => this.#toMonitor(e)));
+    // Only what the monitor counts (MONITORED_EVENTS: not `run.queued`, a third of each run's events).
+    this.#subs.push(this.#bus.events$.subscribe((e) => { if (MONITORED_EVENTS.has(e.type)) this.#toMonitor(e); }));
     // Start order is dependency order; the system stops them in reverse.
     this.#persistence = this.#system.spawn({
       name: 'persistence', logic: persistenceLogic, placement: 'thread', init: { dataDir: opts.dataDir },

@@ -5,7 +5,7 @@
  */
 import { DaemonUnavailableError } from '../errors';
 import type { Scheduler } from '../api';
-import { RemoteScheduler, daemonAnswers } from './client';
+import { RemoteScheduler, connectDaemon } from './client';
 import { dataDirPaths } from './paths';
 import { checkStoreFiles } from '../actors/persistence/store-check';
 
@@ -23,8 +23,10 @@ export interface Backend {
  */
 export async function openBackend(dataDir: string, opts: { requireDaemon?: string } = {}): Promise<Backend> {
   const { socket } = dataDirPaths(dataDir);
-  if (await daemonAnswers(socket)) {
-    return { scheduler: new RemoteScheduler(socket), remote: true, close: async () => undefined };
+  const connected = await connectDaemon(socket);
+  if (connected !== null) {
+    const remote = new RemoteScheduler(socket, connected);
+    return { scheduler: remote, remote: true, close: () => remote.shutdown() };
   }
   if (opts.requireDaemon !== undefined) {
     throw new DaemonUnavailableError(

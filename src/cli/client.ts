@@ -3,7 +3,7 @@
  * so every CLI command is written once against `Scheduler` and runs the same with or without a daemon.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { Observable } from 'rxjs';
 import {
   DaemonUnavailableError, SchedulerError, deserializeError, isSerializedError,
@@ -19,13 +19,25 @@ import { loadRxjs } from './lazy';
  * True when a process accepts connections on `socketPath`. A socket file left by a dead daemon
  * refuses them (ECONNREFUSED), so this tells a live daemon from a stale file.
  */
-export function daemonAnswers(socketPath: string, timeoutMs = 2000): Promise<boolean> {
-  return new Promise((resolveAnswer) => {
+export async function daemonAnswers(socketPath: string, timeoutMs = 2000): Promise<boolean> {
+  const sock = await connectDaemon(socketPath, timeoutMs);
+  sock?.destroy();
+  return sock !== null;
+}
+
+/**
+ * {@link daemonAnswers}, keeping the connection: a connected socket to the daemon (null when none
+ * answers). A command's first request goes over it (RemoteScheduler's `connected`), so the probe
+ * costs no second connect — on a loaded machine each one is another wait for the event loop.
+ */
+export function connectDaemon(socketPath: string, timeoutMs = 2000): Promise<Socket | null> {
+  return new Promise((resolveSocket) => {
     const sock = connect(socketPath);
     const done = (ok: boolean): void => {
       clearTimeout(timer);
-      sock.destroy();
-      resolveAnswer(ok);
+      sock.removeAllListeners('connect').removeAllListeners('error');
+      if (!ok) sock.destroy();
+      resolveSocket(ok ? sock : null);
     };
     const timer = setTimeout(() => done(false), timeoutMs);
     sock.once('connect', () => done(true));
@@ -40,9 +52,12 @@ const CLIENT_PAGE = 1000;
 /** A Scheduler whose every call is a request to the daemon on `socketPath`. */
 export class RemoteScheduler implements Scheduler {
   readonly #socketPath: string;
+  /** A connection already open to the daemon (from {@link connectDaemon}), used by the first request. */
+  #connected: Socket | null;
 
-  constructor(socketPath: string) {
+  constructor(socketPath: string, connected: Socket | null = null) {
     this.#socketPath = socketPath;
+    this.#connected = connected;
   }
 
   addJob(spec: JobSpec): Promise<Job> {
@@ -152,7 +167,9 @@ export class RemoteScheduler implements Scheduler {
 
   /** The daemon owns its lifecycle: a client only lets go of its connections (it uses none between calls). */
   async shutdown(): Promise<void> {
-    // Nothing to release: every request uses its own connection (no keep-alive agent).
+    // Every request uses its own connection (no keep-alive agent); only an unused one is left.
+    this.#connected?.destroy();
+    this.#connected = null;
   }
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -166,12 +183,15 @@ export class RemoteScheduler implements Scheduler {
   #send(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<IncomingMessage> {
     return new Promise((resolveRes, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      const open = this.#connected;
+      this.#connected = null;
       const req = httpRequest({
         socketPath: this.#socketPath,
+        // A fresh connection per call (`agent: false`), or the one already open (no agent at all:
+        // node uses `createConnection` only then); either way nothing lingers to keep a CLI alive.
+        ...(open === null ? { agent: false } : { createConnection: () => open }),
         path: API_PREFIX + path,
         method,
-        // A fresh connection per call: nothing lingers to keep a CLI process alive.
-        agent: false,
         headers: payload
           ? { ...extra, 'content-type': 'application/json', 'content-length': payload.length }
           : extra,

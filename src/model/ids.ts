@@ -54,7 +54,33 @@ export function newId(prefix: string, nowMs: number = Date.now()): string {
     monotonic.seq = 0;
   }
   monotonic.time = t;
+  // Written as bytes and read back as ONE flat string: built by concatenation, an id was ~25
+  // short strings and a rope, flattened again by every Map lookup and thread copy of it.
+  const n = prefix.length;
+  if (n + 23 > idBytes.length) return `${prefix}_${base32(t, 10)}${base32(monotonic.seq, 4)}${randomChars()}`;
+  for (let i = 0; i < n; i++) idBytes[i] = prefix.charCodeAt(i);
+  idBytes[n] = 0x5f; // '_'
+  putBase32(t, n + 1, 10);
+  putBase32(monotonic.seq, n + 11, 4);
+  const rand = random8();
+  for (let i = 0; i < 8; i++) idBytes[n + 15 + i] = ALPHABET_CODES[rand[i]! % 32]!;
+  return idBytes.toString('latin1', 0, n + 23);
+}
+
+/** Where {@link newId} writes an id (ids are ASCII; prefixes are short words). */
+const idBytes = Buffer.alloc(64);
+const ALPHABET_CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
+
+/** `n` in base 32, `width` chars, most significant first, at `at` of {@link idBytes}. */
+function putBase32(n: number, at: number, width: number): void {
+  for (let i = width - 1; i >= 0; i--) {
+    idBytes[at + i] = ALPHABET_CODES[n % 32]!;
+    n = Math.floor(n / 32);
+  }
+}
+
+function randomChars(): string {
   let rand = '';
   for (const b of random8()) rand += ALPHABET[b % 32];
-  return `${prefix}_${base32(t, 10)}${base32(monotonic.seq, 4)}${rand}`;
+  return rand;
 }

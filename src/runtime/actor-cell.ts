@@ -267,7 +267,9 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
    */
   async #invokeWatched(inc: Incarnation, type: string, payload: unknown): Promise<unknown> {
     const ms = this.#o.hangAfterMs(type);
-    const fault = this.#o.injector?.take(this.name, type);
+    // Nothing armed (production, benches): one property read, no call.
+    const inj = this.#o.injector;
+    const fault = inj !== null && inj.armed ? inj.take(this.name, type) : undefined;
     if (!Number.isFinite(ms)) {
       this.#unwatched++;
       try {

@@ -53,6 +53,15 @@ export class CrashInjector {
   readonly #always = new Map<string, 'throw' | 'hang'>();
   readonly #spec: string;
   readonly #once = new Map<string, Array<InjectedFailure>>();
+  /**
+   * True while any fault is armed. The mailbox reads it before {@link take}: with nothing armed
+   * (production, benches) the check per message is one property read.
+   */
+  get armed(): boolean {
+    return this.#armed;
+  }
+
+  #armed = false;
 
   /** @param spec the value of `RAE_SCHED_INJECT_CRASH` (`actor.message[:hang][,actor.message...]`). */
   constructor(spec: string | undefined = process.env[INJECT_CRASH_ENV]) {
@@ -64,6 +73,7 @@ export class CrashInjector {
         this.#always.set(`${actor}.${message}`, how === 'hang' ? 'hang' : 'throw');
       }
     }
+    this.#armed = this.#always.size > 0;
   }
 
   /** The next `times` messages `type` of `actor` throw (or hang, or run late). @internal for tests */
@@ -72,14 +82,15 @@ export class CrashInjector {
     const queue = this.#once.get(key) ?? [];
     for (let i = 0; i < times; i++) queue.push(how);
     this.#once.set(key, queue);
+    this.#armed = true;
   }
 
   /**
-   * The fault for this message of `actor`, consumed; undefined for none. One size test per
-   * message when nothing is armed. The reserved `$` handlers are left alone.
+   * The fault for this message of `actor`, consumed; undefined for none. The reserved `$`
+   * handlers are left alone.
    */
   take(actor: string, type: string): InjectedFault | undefined {
-    if (this.#always.size + this.#once.size === 0 || type.startsWith('$')) return undefined;
+    if (!this.#armed || type.startsWith('$')) return undefined;
     const key = `${actor}.${type}`;
     const always = this.#always.get(key);
     if (always === 'throw') return { kind: 'throw', message: `injected crash (${INJECT_CRASH_ENV}=${this.#spec}): ${key}` };
@@ -87,7 +98,10 @@ export class CrashInjector {
     const queue = this.#once.get(key);
     const how = queue?.shift();
     if (how === undefined) return undefined;
-    if (queue!.length === 0) this.#once.delete(key);
+    if (queue!.length === 0) {
+      this.#once.delete(key);
+      this.#armed = this.#always.size + this.#once.size > 0;
+    }
     if (how === 'throw') return { kind: 'throw', message: `injected crash (test): ${key}` };
     if (how === 'hang') return { kind: 'hang' };
     return { kind: 'delay', ms: how.delayMs };

@@ -1,7 +1,7 @@
-import { Observable, Subject, filter, type Operator, type Observer, type Subscription } from 'rxjs';
+import { Observable, filter, type Operator, type Observer, type Subscriber, type Subscription } from 'rxjs';
 
 /**
- * A typed event bus: one RxJS Subject behind an Observable whose subscribers are guarded.
+ * A typed event bus: an Observable whose subscribers are guarded, fed by {@link EventBus.publish}.
  *
  * RxJS keeps other subscribers going when one throws, but then re-throws that error asynchronously
  * as an uncaught exception (unless the process-global `config.onUnhandledError` is set, which would
@@ -15,18 +15,35 @@ import { Observable, Subject, filter, type Operator, type Observer, type Subscri
  * bus.publish({ type: 'actor.restarted', at, actor: 'parser', reason: 'exit 1' });
  */
 export class EventBus<E extends { type: string }> {
-  readonly #subject = new Subject<E>();
+  /**
+   * Subscribers, copied on (un)subscribe and never changed in place: a publish walks the array it
+   * started with, as an RxJS Subject walks its snapshot (one subscribing meanwhile sees the next
+   * event, one unsubscribing is stopped already). Not a Subject: its `next` allocated a closure
+   * and an iterator per event, and the scheduler publishes three events per run.
+   */
+  #subs: ReadonlyArray<Subscriber<E>> = [];
+  #completed = false;
   /** All events, in publish order. */
   readonly events$: Observable<E>;
 
   constructor(opts: { onSubscriberError?: (err: unknown) => void } = {}) {
     const report = opts.onSubscriberError ?? (() => undefined);
-    this.events$ = new GuardedObservable<E>(report, (sub) => this.#subject.subscribe(sub));
+    this.events$ = new GuardedObservable<E>(report, (sub) => {
+      if (this.#completed) {
+        sub.complete();
+        return undefined;
+      }
+      this.#subs = [...this.#subs, sub];
+      return () => {
+        this.#subs = this.#subs.filter((s) => s !== sub);
+      };
+    });
   }
 
   /** Delivers `e` to every current subscriber, synchronously. Never throws. */
   publish(e: E): void {
-    this.#subject.next(e);
+    const subs = this.#subs;
+    for (let i = 0; i < subs.length; i++) subs[i]!.next(e);
   }
 
   /** Events of one type, narrowed. */
@@ -36,7 +53,10 @@ export class EventBus<E extends { type: string }> {
 
   /** Completes the stream for every subscriber. */
   complete(): void {
-    this.#subject.complete();
+    this.#completed = true;
+    const subs = this.#subs;
+    this.#subs = [];
+    for (const s of subs) s.complete();
   }
 }
 
@@ -66,19 +86,21 @@ class GuardedObservable<T> extends Observable<T> {
   override subscribe(observerOrNext?: Partial<Observer<T>> | ((value: T) => void) | null): Subscription {
     const o: Partial<Observer<T>> =
       typeof observerOrNext === 'function' ? { next: observerOrNext } : (observerOrNext ?? {});
-    const guard = <A extends unknown[]>(fn: ((...a: A) => void) | undefined, ctx: unknown) =>
-      (...a: A): void => {
+    // One argument (next's value, error's error; none for complete): a rest parameter allocated an
+    // array per event and subscriber, and the bus carries three events per run.
+    const guard = <V>(fn: ((v: V) => void) | undefined) =>
+      (v: V): void => {
         try {
-          fn?.apply(ctx, a);
+          fn?.call(o, v);
         } catch (err) {
           this.#report(err);
         }
       };
     return super.subscribe({
-      next: guard(o.next?.bind(o), o),
+      next: guard(o.next),
       // With no error callback RxJS would re-throw asynchronously; report instead.
-      error: o.error ? guard(o.error.bind(o), o) : (err: unknown) => this.#report(err),
-      complete: guard(o.complete?.bind(o), o),
+      error: o.error ? guard(o.error) : (err: unknown) => this.#report(err),
+      complete: guard<void>(o.complete),
     });
   }
 }

@@ -95,6 +95,24 @@ it('a throw or a rejection fails the run with its message; a missing module or e
   expect((await run({ module: moduleFile('nofn.js', 'module.exports = { x: 1 };') })).error).toMatch(/no default or 'run' function/);
 });
 
+it('runs of a module already loaded settle at once: a value, a value that does not serialize, a synchronous throw', async () => {
+  // Started together, they travel in one task: the first loads (stats) the file, the others call
+  // the loaded function without an await (thread-run.ts #invoke).
+  const file = moduleFile('sync.js', `module.exports = (ctx) => {
+    if (ctx.attempt === 3) throw new Error('sync fail');
+    if (ctx.attempt === 4) { const o = {}; o.self = o; return o; }
+    console.log('ran', ctx.attempt);
+    return 'v' + ctx.attempt;
+  };`);
+  const [first, ok, thrown, cyclic] = await Promise.all([1, 2, 3, 4].map((attempt) => run({ module: file, attempt })));
+  expect(first).toMatchObject({ status: 'succeeded', exitCode: 0, output: 'ran 1\n"v1"\n' });
+  expect(ok).toMatchObject({ status: 'succeeded', exitCode: 0, output: 'ran 2\n"v2"\n' });
+  expect(thrown).toMatchObject({ status: 'failed', exitCode: 1, error: 'sync fail' });
+  expect(thrown.output).toContain('sync.js:2');
+  expect(cyclic).toMatchObject({ status: 'failed', exitCode: 1 });
+  expect(cyclic.error).toMatch(/circular/i);
+});
+
 it('process.exit fails only the run that called it; runs beside it and after it succeed', async () => {
   const barrier = path.join(tmp.dir, 'exit-barrier');
   const waiting = Array.from({ length: 4 }, (_, i) => pool.start(threadRequest({ module: moduleFile(`w${i}.js`, waitsFor(barrier, `w${i}`)) })).result);

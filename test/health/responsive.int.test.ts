@@ -12,6 +12,8 @@ import { useSchedulers } from '../helpers/scheduler';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const N = 400;
+/** Answers seen mid-burst after which the test stops asking (each one is a proof already). */
+const MID_BURST_ANSWERS = 50;
 const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('health during a burst of fires', () => {
@@ -33,7 +35,11 @@ describe('health during a burst of fires', () => {
     // Every job's slot falls due at T0 + 60 s, all at once.
     const advance = clock.advance(60_000).then(() => { advanced = true; });
     const seen: Array<{ healthy: boolean; scheduled: number }> = [];
-    while (!advanced) {
+    // Enough answers seen mid-burst: stop asking. With a budget of 0 every unit of work is a
+    // macrotask, and so is each question: asking all along (a few ms each through the monitor's
+    // thread in the threads placement) only stretched the burst, by 5-15 s on a loaded machine.
+    const enough = (): boolean => seen.filter((x) => x.scheduled < N).length >= MID_BURST_ANSWERS;
+    while (!advanced && !enough()) {
       await immediate(); // a macrotask of its own, as a request arriving on the socket is
       const h = await s.health();
       const st = await s.stats();
@@ -52,5 +58,5 @@ describe('health during a burst of fires', () => {
     expect(recorded.size).toBe(N);
     expect([...recorded.values()].every((n) => n === 1)).toBe(true);
     expect((await s.stats()).queue.scheduled).toBe(N);
-  });
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
 /** The compact encoding of job heads, schedule states and runs (codecs.ts), and its reading of older (msgpack) values. */
 import { Packr } from 'msgpackr';
-import { decodeHead, decodeRun, decodeState, encodeHead, encodeRun, encodeState, isCompact } from '../../src/actors/persistence/codecs';
+import { decodeHead, decodeRun, decodeState, encodeHead, encodeRun, encodeState, isCompact, stateInstants, stateShift } from '../../src/actors/persistence/codecs';
+import { inFrame } from '../../src/actors/persistence/clock-frame';
 import type { Run } from '../../src/model/run';
 import type { JobHead } from '../../src/actors/persistence/tables';
 
@@ -32,6 +33,21 @@ describe('compact codecs', () => {
     ]) {
       expect(decodeState(encodeState(s))).toStrictEqual(s);
     }
+  });
+
+  it('a state tagged with its clock offset: round-trips, reads moved by the steps since, untagged ones never move', () => {
+    const s = { jobId: 'job_t', lastSlotAt: null, nextRunAt: '2030-01-01T00:10:00.000Z', anchorAt: '2030-01-01T00:00:00.000Z', offsetMs: 60_000 };
+    const bytes = encodeState(s);
+    expect(decodeState(bytes)).toStrictEqual(s);
+    // Start-up reads the instants at the same offsets as an untagged state's, then adds the shift.
+    const out = { last: new Float64Array(1), next: new Float64Array(1), anchor: new Float64Array(1) };
+    stateInstants(bytes, out, 0);
+    expect(out.next[0]).toBe(Date.parse(s.nextRunAt));
+    expect(stateShift(bytes, 240_000)).toBe(180_000);
+    expect(inFrame(s, 240_000)).toStrictEqual({ ...s, nextRunAt: '2030-01-01T00:13:00.000Z', anchorAt: '2030-01-01T00:03:00.000Z', offsetMs: 240_000 });
+    const plain = { jobId: 'job_u', lastSlotAt: null, nextRunAt: '2030-01-01T00:10:00.000Z', anchorAt: null };
+    expect(stateShift(encodeState(plain), 240_000)).toBeNull();
+    expect(inFrame(plain, 240_000)).toBe(plain);
   });
 
   it('decodes a value from inside a larger buffer when given its end (as lmdb hands them)', () => {

@@ -10,6 +10,7 @@ import type { Batch, BatchResult } from '../../src/actors/persistence/port';
 import type { ScheduleState } from '../../src/actors/persistence/schema';
 import { VirtualClock } from '../../src/runtime/clock';
 import type { Run } from '../../src/model/run';
+import { fromWire, type WireBatch } from '../../src/actors/persistence/run-tuples';
 
 const OK: BatchResult = { deduped: [], dropped: [] };
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -19,8 +20,9 @@ function rig() {
   const sent: Array<{ batch: Batch; answer(ok: boolean): void }> = [];
   const ref: { c: Committer | null } = { c: null };
   const persistence = {
-    ask: (_type: string, p: { batch: Batch }) => new Promise<BatchResult>((resolve, reject) => {
-      sent.push({ batch: p.batch, answer: (ok) => (ok ? resolve(OK) : reject(new Error('injected'))) });
+    // The batch as the persistence actor reads it (its runs cross as tuples: run-tuples.ts).
+    ask: (_type: string, p: { batch: WireBatch }) => new Promise<BatchResult>((resolve, reject) => {
+      sent.push({ batch: fromWire(p.batch), answer: (ok) => (ok ? resolve(OK) : reject(new Error('injected'))) });
     }),
   };
   const c = new Committer({

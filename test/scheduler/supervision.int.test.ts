@@ -167,7 +167,9 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
       h.throwIn(actor as 'queue', 'heartbeat', 3);
       await until(`3 restarts of ${actor}`, () => h.children(), (cs) => cs.find((c) => c.id === actor)!.restarts >= before + 3
         && cs.every((c) => c.running), 60_000);
-    }, 'true', { health: FAST_HEALTH }, { watchHealth: true });
+    // A long heartbeat deadline here: the throws answer at once, and on a loaded machine a 300 ms
+    // deadline can pass first, so health would show a late answer instead of the crash.
+    }, 'true', { health: { heartbeatEveryMs: 100, heartbeatTimeoutMs: 3000 } }, { watchHealth: true });
     expect(children[actor]).toBe(3);
     expect(sick).toContainEqual(expect.stringMatching(new RegExp(`heartbeat failed: actor '${actor}' crashed: .*injected crash|restarting`)));
   }, 120_000);

@@ -52,6 +52,15 @@ export interface MonitorOptions {
 type FinalStatus = Exclude<RunStatus, 'queued' | 'running'>;
 
 /**
+ * The event types {@link Monitor.observe} takes into account (the cases of its `#observe`): the
+ * scheduler sends the monitor only these. `run.queued` is not one, and was a third of the events
+ * of every run, each copied to a monitor in its own thread.
+ */
+export const MONITORED_EVENTS: ReadonlySet<SchedulerEvent['type']> = new Set<SchedulerEvent['type']>([
+  'job.added', 'job.updated', 'job.removed', 'run.started', 'run.finished', 'slot.recorded', 'actor.restarted', 'clock.jumped',
+]);
+
+/**
  * @example
  * const monitor = new Monitor({ clock, events$: bus.events$, probes: { queue: () => queue.counts(), components: () => sup.health(), jobs: () => store.jobCounts() } });
  * const stats = await monitor.stats();

@@ -11,8 +11,10 @@ import type { Run, Slot } from '../../model/run';
 import type { TriggerFireNote } from '../../model/trigger-status';
 import type { ScheduleState } from './schema';
 import { Store, type StartupPage, type StoreCounts } from './store';
-import type { Batch, BatchResult, InjectedFault, UnfinishedRun } from './port';
+import type { BatchResult, InjectedFault, UnfinishedRun } from './port';
+import { fromWire, type WireBatch } from './run-tuples';
 import type { PruneResult } from './retention';
+import type { ClockFrame } from './clock-frame';
 import { STOP_HANDLER } from '../../runtime/types';
 import { ignoreLmdbCommitRejections } from './lmdb-rejections';
 
@@ -55,8 +57,8 @@ export type PersistenceHandlers = {
   /** Newest first. */
   listSlots(p: { jobId: string; limit?: number }): Slot[];
   getScheduleState(p: { jobId: string }): ScheduleState | null;
-  /** The port's group commit: a whole batch in ONE durable transaction (port.ts). */
-  commitBatch(p: { batch: Batch }): Promise<BatchResult>;
+  /** The port's group commit: a whole batch in ONE durable transaction (port.ts); its runs may travel as tuples (run-tuples.ts). */
+  commitBatch(p: { batch: WireBatch }): Promise<BatchResult>;
   /** Unfinished runs with their parked flag (start-up recovery). */
   unfinishedRuns(p: Record<string, never>): UnfinishedRun[];
   /** Specs of these jobs, in one read. */
@@ -78,6 +80,8 @@ export type PersistenceHandlers = {
   counts(p: Record<string, never>): StoreCounts;
   /** A page of jobs (id order) with their schedule states, after `after` (exclusive). */
   jobPage(p: { after: string | null; limit: number; now: number }): StartupPage;
+  /** The clock steps handled so far (clock-frame.ts): read once at start-up. */
+  clockFrame(p: Record<string, never>): ClockFrame;
   close(p: Record<string, never>): Promise<void>;
   /** Called by the runtime when the actor stops gracefully: waits for writes, closes the store. */
   /** Answers at once: the mailbox is being served (health's heartbeat). */
@@ -112,7 +116,7 @@ export async function createPersistenceHandlers(init: PersistenceInit): Promise<
     getSlot: (p) => store.getSlot(text(p?.jobId, 'jobId'), text(p?.at, 'at')),
     listSlots: (p) => store.listSlots(text(p?.jobId, 'jobId'), limit(p?.limit)),
     getScheduleState: (p) => store.getScheduleState(text(p?.jobId, 'jobId')),
-    commitBatch: async (p) => store.commitBatch(p?.batch),
+    commitBatch: async (p) => store.commitBatch(fromWire(p?.batch)),
     unfinishedRuns: () => store.unfinishedRuns(),
     getJobs: (p) => store.getJobs(Array.isArray(p?.ids) ? p.ids : []),
     injectFault: (p) => store.injectFault(p),
@@ -130,6 +134,7 @@ export async function createPersistenceHandlers(init: PersistenceInit): Promise<
     restore: async (p) => store.restore(p?.doc),
     counts: () => store.counts(),
     jobPage: ({ after, limit, now }) => store.jobPage(after, limit, now),
+    clockFrame: () => store.clockFrame(),
     close: async () => store.close(),
     heartbeat: () => true,
     [STOP_HANDLER]: async () => store.close(),

@@ -9,6 +9,7 @@ import { ValidationError } from '../../errors';
 import type { Run } from '../../model/run';
 import type { Batch, BatchResult, UnfinishedRun } from './port';
 import type { Tables } from './tables';
+import { CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY } from './clock-frame';
 import { GLOBAL_KEY, countRun, emptyRollup, type RunRollup } from './rollup';
 import { heldJobOf, unfinishedRuns } from './fire-layout';
 
@@ -128,6 +129,9 @@ export function checkBatch(b: unknown): Batch {
       throw new ValidationError(`batch.fires[${i}].run.jobId: the run is for another job than its slot`, `batch.fires[${i}].run.jobId`);
     }
   }
+  if (batch.clock !== undefined && !(Number.isInteger(batch.clock?.seq) && Number.isFinite(batch.clock.offsetMs))) {
+    throw new ValidationError('batch.clock: expected { seq: integer, offsetMs: number }', 'batch.clock');
+  }
   for (const [i, r] of batch.runs.entries()) {
     if (typeof r?.id !== 'string' || typeof r.jobId !== 'string') {
       throw new ValidationError(`batch.runs[${i}]: expected a run with id and jobId`, `batch.runs[${i}]`);
@@ -175,6 +179,11 @@ export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
   for (const id of batch.parked ?? []) {
     const held = t.unfinished.get(id);
     if (held !== undefined) void t.parked.put(id, heldJobOf(held));
+  }
+  // The clock steps handled (clock-frame.ts): never moved back by an older batch retried late.
+  if (batch.clock !== undefined && batch.clock.seq > (t.meta.get(CLOCK_SEQ_KEY) ?? 0)) {
+    void t.meta.put(CLOCK_SEQ_KEY, batch.clock.seq);
+    void t.meta.put(CLOCK_OFFSET_KEY, batch.clock.offsetMs);
   }
   memo.flushRollups();
   return { deduped, dropped: [...dropped] };

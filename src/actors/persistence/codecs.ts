@@ -21,6 +21,8 @@ import type { JobHead } from './tables';
 /** First byte of every value in this encoding: never the first byte of a msgpack value. */
 const MAGIC = 0xc1;
 const STATE_V1 = 1;
+/** A state tagged with its clock offset (clock-frame.ts): one more f64 after the three instants. */
+const STATE_V2 = 2;
 const HEAD_V1 = 1;
 const RUN_V1 = 1;
 
@@ -107,15 +109,18 @@ const text = (v: number): string | null => (Number.isNaN(v) ? null : new Date(v)
 
 /**
  * Encodes a schedule state: its three instants as epoch ms (f64, NaN: none) at fixed offsets, so
- * start-up reads them straight from the stored bytes ({@link stateInstants}), then the job id.
+ * start-up reads them straight from the stored bytes ({@link stateInstants}), then (a tagged state,
+ * version 2) its clock offset, then the job id.
  */
 export function encodeState(s: ScheduleState): Buffer {
-  const w = new Writer(2 + 24 + strBytes(s.jobId));
+  const tagged = s.offsetMs !== undefined;
+  const w = new Writer(2 + (tagged ? 32 : 24) + strBytes(s.jobId));
   w.u8(MAGIC);
-  w.u8(STATE_V1);
+  w.u8(tagged ? STATE_V2 : STATE_V1);
   w.f64(ms(s.lastSlotAt));
   w.f64(ms(s.nextRunAt));
   w.f64(ms(s.anchorAt));
+  if (tagged) w.f64(s.offsetMs!);
   w.str(s.jobId);
   return w.done();
 }
@@ -128,7 +133,18 @@ export function decodeState(bytes: Uint8Array, end?: unknown): ScheduleState {
   const last = r.f64();
   const next = r.f64();
   const anchor = r.f64();
-  return { jobId: r.str(), lastSlotAt: text(last), nextRunAt: text(next), anchorAt: text(anchor) };
+  if (b[1] !== STATE_V2) return { jobId: r.str(), lastSlotAt: text(last), nextRunAt: text(next), anchorAt: text(anchor) };
+  const offsetMs = r.f64();
+  return { jobId: r.str(), lastSlotAt: text(last), nextRunAt: text(next), anchorAt: text(anchor), offsetMs };
+}
+
+/**
+ * How far a stored state's instants move to read them at clock offset `offsetMs` (clock-frame.ts),
+ * or null for an untagged state (never moved). Start-up adds it to what {@link stateInstants} read.
+ */
+export function stateShift(bytes: Uint8Array, offsetMs: number): number | null {
+  const b = view(bytes, undefined);
+  return b[0] === MAGIC && b[1] === STATE_V2 ? offsetMs - b.readDoubleLE(26) : null;
 }
 
 /**
@@ -200,12 +216,22 @@ export const stateEncoder = { encode: encodeState, decode: decodeState };
 /** lmdb `encoder` of the `heads` database. */
 export const headEncoder = { encode: encodeHead, decode: decodeHead };
 
-/** A run's text fields, in stored order (after its four numbers). */
-const RUN_TEXTS = ['id', 'jobId', 'trigger', 'status', 'scheduledAt', 'startedAt', 'finishedAt', 'signal', 'error', 'output'] as const;
 /** Length prefix of a null text. */
 const NULL_TEXT = 0xffffffff;
 /** Where a run is written before it is copied out at its exact size (grown for big outputs). */
 let scratch = Buffer.allocUnsafe(64 * 1024);
+/**
+ * Texts up to this length are tried as ASCII, one byte per char written from JS: ids, instants,
+ * statuses and most errors are. A `Buffer.write` (a call into C++) per text was most of
+ * encodeRun's time, and encodeRun runs twice per run on the persistence thread.
+ */
+const ASCII_MAX = 256;
+/**
+ * lmdb's "the value is written now, inside this write transaction" flag (lmdb write.js
+ * RESET_BUFFER_MODE): the bytes are copied into the database before the next value is encoded,
+ * so the scratch buffer itself may be handed over, with no copy of its own.
+ */
+const LMDB_SYNC_WRITE = 1024;
 
 const isNum = (v: unknown): boolean => v === null || typeof v === 'number';
 const isText = (v: unknown): boolean => v === null || typeof v === 'string';
@@ -218,15 +244,38 @@ function fitsLayout(r: Run): boolean {
     typeof r.output === 'string';
 }
 
+/** Writes one text at `pos` (u32 byte length, then UTF-8); returns the position after it. */
+function putText(b: Buffer, pos: number, v: string | null): number {
+  if (v === null) {
+    b.writeUInt32LE(NULL_TEXT, pos);
+    return pos + 4;
+  }
+  const n = v.length;
+  let i = 0;
+  if (n <= ASCII_MAX) {
+    const at = pos + 4;
+    for (; i < n; i++) {
+      const c = v.charCodeAt(i);
+      if (c >= 0x80) break;
+      b[at + i] = c;
+    }
+  }
+  // Not all ASCII (or long): UTF-8 by Buffer.write, from the start of the text.
+  const len = i === n ? n : b.write(v, pos + 4, 'utf8');
+  b.writeUInt32LE(len, pos);
+  return pos + 4 + len;
+}
+
 /**
- * Encodes a run: magic, version, its four numbers as f64 at fixed offsets (NaN: null), then its
- * ten texts as u32 byte length (0xFFFFFFFF: null) + UTF-8. A run whose fields do not have their
- * types (never made by the scheduler) is written as msgpack, which {@link decodeRun} reads too.
+ * Writes a run into the scratch buffer; returns its length (the scratch may have grown). Its ten
+ * texts in stored order: id, jobId, trigger, status, scheduledAt, startedAt, finishedAt, signal,
+ * error, output (what decodeRun reads back).
  */
-export function encodeRun(r: Run): Buffer {
-  if (!fitsLayout(r)) return Buffer.from(legacy.pack(r));
-  let need = 34;
-  for (const k of RUN_TEXTS) need += 4 + 3 * ((r[k] as string | null)?.length ?? 0);
+function writeRun(r: Run): number {
+  // At most 3 bytes of UTF-8 per UTF-16 unit; the fields named one by one (a keyed loop over the
+  // text fields cost as much as the writes).
+  const need = 74 + 3 * (r.id.length + r.jobId.length + r.trigger.length + r.status.length + r.scheduledAt.length +
+    (r.startedAt?.length ?? 0) + (r.finishedAt?.length ?? 0) + (r.signal?.length ?? 0) + (r.error?.length ?? 0) + r.output.length);
   if (scratch.length < need) scratch = Buffer.allocUnsafe(need);
   const b = scratch;
   b[0] = MAGIC;
@@ -236,19 +285,31 @@ export function encodeRun(r: Run): Buffer {
   b.writeDoubleLE(r.durationMs ?? NaN, 18);
   b.writeDoubleLE(r.peakMemoryBytes ?? NaN, 26);
   let pos = 34;
-  for (const k of RUN_TEXTS) {
-    const v = r[k] as string | null;
-    if (v === null) {
-      b.writeUInt32LE(NULL_TEXT, pos);
-      pos += 4;
-    } else {
-      const n = v.length === 0 ? 0 : b.write(v, pos + 4, 'utf8');
-      b.writeUInt32LE(n, pos);
-      pos += 4 + n;
-    }
-  }
-  const out = Buffer.allocUnsafe(pos);
-  b.copy(out, 0, 0, pos);
+  pos = putText(b, pos, r.id);
+  pos = putText(b, pos, r.jobId);
+  pos = putText(b, pos, r.trigger);
+  pos = putText(b, pos, r.status);
+  pos = putText(b, pos, r.scheduledAt);
+  pos = putText(b, pos, r.startedAt);
+  pos = putText(b, pos, r.finishedAt);
+  pos = putText(b, pos, r.signal);
+  pos = putText(b, pos, r.error);
+  return putText(b, pos, r.output);
+}
+
+/**
+ * Encodes a run: magic, version, its four numbers as f64 at fixed offsets (NaN: null), then its
+ * ten texts as u32 byte length (0xFFFFFFFF: null) + UTF-8. A run whose fields do not have their
+ * types (never made by the scheduler) is written as msgpack, which {@link decodeRun} reads too.
+ * `mode`: lmdb's buffer flags; inside a write transaction the bytes come back as a view of the
+ * scratch buffer (lmdb copies them before it encodes the next value), else as a copy of their own.
+ */
+export function encodeRun(r: Run, mode = 0): Buffer {
+  if (!fitsLayout(r)) return Buffer.from(legacy.pack(r));
+  const n = writeRun(r);
+  if ((mode & LMDB_SYNC_WRITE) !== 0) return scratch.subarray(0, n);
+  const out = Buffer.allocUnsafe(n);
+  scratch.copy(out, 0, 0, n);
   return out;
 }
 
@@ -286,5 +347,8 @@ export function decodeRun(bytes: Uint8Array, end?: unknown): Run {
   };
 }
 
-/** lmdb `encoder` of the `runs` database. */
-export const runEncoder = { encode: encodeRun, decode: decodeRun };
+/**
+ * lmdb `encoder` of the `runs` database. `copyBuffers` tells lmdb the encoder takes its buffer
+ * flags (lmdb write.js: the flag that marks a write inside its transaction), see {@link encodeRun}.
+ */
+export const runEncoder = { encode: encodeRun, decode: decodeRun, copyBuffers: true };

@@ -22,6 +22,7 @@
 import type { Run, Slot } from '../../model/run';
 import type { Job } from '../../model/job';
 import type { ScheduleState } from './schema';
+import type { ClockFrame } from './clock-frame';
 
 /** {@link StartupPage} flags of a row. */
 export const PAGE_ENABLED = 1;
@@ -30,6 +31,8 @@ export const PAGE_DONE = 2;
 export const PAGE_EVENTS = 4;
 /** The job has a stored schedule state. */
 export const PAGE_STATE = 8;
+/** The stored state is tagged with a clock offset (clock-frame.ts): a clock step moves it without a write. */
+export const PAGE_FRAMED = 16;
 
 /**
  * One page of jobs for start-up, column by column: what arming needs of each job (its head and its
@@ -87,6 +90,11 @@ export interface Batch {
    * only while that slot still names the same run; it is written after the batch's fires.
    */
   revised?: Slot[];
+  /**
+   * The clock steps handled (clock-frame.ts), written when newer than the stored record: present
+   * in every batch from a step on until one carrying it is durable.
+   */
+  clock?: ClockFrame;
 }
 
 /** What a commit did not write, and why. */
@@ -135,4 +143,6 @@ export interface SchedulerStorePort {
   getJobs(ids: string[]): Awaitable<Job[]>;
   /** A page of jobs in id order after `after`, with schedule states (start-up). */
   jobPage(after: string | null, limit: number, now: number): Awaitable<StartupPage>;
+  /** The clock steps handled so far (clock-frame.ts). */
+  clockFrame(): Awaitable<ClockFrame>;
 }

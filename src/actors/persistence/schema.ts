@@ -24,6 +24,11 @@ export interface ScheduleState {
   nextRunAt: string | null;
   /** Reference instant of interval schedules (`every 5 minutes` counts from here). */
   anchorAt: string | null;
+  /**
+   * Interval schedules only: the clock offset (sum of the clock steps handled) these instants were
+   * computed at; the store shifts them by the steps handled since (clock-frame.ts). Absent: wall-clock time.
+   */
+  offsetMs?: number;
 }
 
 /**
@@ -124,6 +129,7 @@ export const scheduleStateSchema: z.ZodType<ScheduleState> = z.object({
   lastSlotAt: nullableInstant,
   nextRunAt: nullableInstant,
   anchorAt: nullableInstant,
+  offsetMs: z.number().finite().optional(),
 });
 
 /** A whole-store export (`rae-sched backup`). */

@@ -17,11 +17,12 @@ import {
 } from './tables';
 import { deleteJobData, pruneHistory, type PruneResult } from './retention';
 import { checkStoreFiles } from './store-check';
-import { stateInstants } from './codecs';
+import { stateInstants, stateShift } from './codecs';
+import { CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY, inFrame, type ClockFrame } from './clock-frame';
 import { writeFailure } from './store-errors';
 import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
 import { STATE_LOOKAHEAD_MS, derivedState, heldJobOf, newestSlotAt, runById, runsInFlightOnly, runsOf, unfinishedRuns } from './fire-layout';
-import { PAGE_DONE, PAGE_ENABLED, PAGE_EVENTS, PAGE_STATE, type Batch, type BatchResult, type InjectedFault, type StartupPage, type SchedulerStorePort, type UnfinishedRun } from './port';
+import { PAGE_DONE, PAGE_ENABLED, PAGE_EVENTS, PAGE_FRAMED, PAGE_STATE, type Batch, type BatchResult, type InjectedFault, type StartupPage, type SchedulerStorePort, type UnfinishedRun } from './port';
 import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSION, type RunRollup } from './rollup';
 
 export type { ScheduleState } from './schema';
@@ -329,7 +330,11 @@ export class Store implements SchedulerStorePort {
 
   /** A job's schedule state, or null. */
   getScheduleState(jobId: string): ScheduleState | null {
-    return this.#read(() => derivedState(this.#t, this.#t.states.get(jobId) ?? null));
+    // Read in today's clock frame (clock-frame.ts), then with the watermark derived from the slots.
+    return this.#read(() => {
+      const s = this.#t.states.get(jobId);
+      return derivedState(this.#t, s === undefined ? null : inFrame(s, this.#clockOffset()));
+    });
   }
 
   /**
@@ -455,6 +460,7 @@ export class Store implements SchedulerStorePort {
       // (a job without a state) falls back to a point read.
       const states = this.#t.statesRaw.getRange({ start: afterId ?? undefined })[Symbol.iterator]();
       const instants = { last, next, anchor };
+      const offset = this.#clockOffset();
       let st = states.next();
       try {
         for (const { key, value: head } of this.#t.heads.getRange({ start: afterId ?? undefined, limit: limit + 1 })) {
@@ -463,8 +469,19 @@ export class Store implements SchedulerStorePort {
           if (i >= limit) break;
           while (!st.done && st.value.key < key) st = states.next();
           const bytes = !st.done && st.value.key === key ? st.value.value : this.#t.statesRaw.get(key);
+          let framed = false;
           if (bytes === undefined) last[i] = next[i] = anchor[i] = NaN;
-          else stateInstants(bytes, instants, i);
+          else {
+            stateInstants(bytes, instants, i);
+            // A state tagged with a clock offset, read in today's frame (clock-frame.ts).
+            const by = stateShift(bytes, offset);
+            framed = by !== null;
+            if (by !== null && by !== 0) {
+              last[i]! += by;
+              next[i]! += by;
+              anchor[i]! += by;
+            }
+          }
           const state = bytes !== undefined;
           // Fires write no state (fire-layout.ts): unless the stored next slot is safely ahead (no
           // fire committed ahead can have reached it), the watermark is the newest slot's.
@@ -475,7 +492,7 @@ export class Store implements SchedulerStorePort {
           ids.push(key);
           names.push(head.name);
           jitterMs[i] = head.jitterMs;
-          flags[i] = (head.enabled ? PAGE_ENABLED : 0) | (head.done ? PAGE_DONE : 0) | (head.events ? PAGE_EVENTS : 0) | (state ? PAGE_STATE : 0);
+          flags[i] = (head.enabled ? PAGE_ENABLED : 0) | (head.done ? PAGE_DONE : 0) | (head.events ? PAGE_EVENTS : 0) | (state ? PAGE_STATE : 0) | (framed ? PAGE_FRAMED : 0);
           if (head.after.length > 0) after.push([i, head.after]);
           if (head.schedule === undefined) schedule[i] = -1;
           else {
@@ -523,6 +540,7 @@ export class Store implements SchedulerStorePort {
   listJobsPage(afterId: string | null, limit: number): { entries: JobListEntry[]; more: boolean } {
     return this.#read(() => {
       const entries: JobListEntry[] = [];
+      const offset = this.#clockOffset();
       let more = false;
       for (const { key, value: job } of this.#t.jobs.getRange({ start: afterId ?? undefined, limit: limit + 2 })) {
         if (key === afterId) continue;
@@ -532,7 +550,8 @@ export class Store implements SchedulerStorePort {
         }
         let lastRun: Run | null = null;
         for (const { value } of this.#t.runs.getRange(newestFirst(key, 1))) lastRun = value;
-        entries.push({ job, state: derivedState(this.#t, this.#t.states.get(key) ?? null), lastRun });
+        const state = this.#t.states.get(key);
+        entries.push({ job, state: derivedState(this.#t, state === undefined ? null : inFrame(state, offset)), lastRun });
       }
       return { entries, more };
     });
@@ -611,6 +630,16 @@ export class Store implements SchedulerStorePort {
 
   #assertOpen(): void {
     if (this.#closed) throw new PersistenceError('the store is closed');
+  }
+
+  /** The sum of the clock steps handled (clock-frame.ts), read in the current snapshot. */
+  #clockOffset(): number {
+    return this.#t.meta.get(CLOCK_OFFSET_KEY) ?? 0;
+  }
+
+  /** The clock steps handled so far (clock-frame.ts): the scheduler's start-up reads it. */
+  clockFrame(): ClockFrame {
+    return this.#read(() => ({ seq: this.#t.meta.get(CLOCK_SEQ_KEY) ?? 0, offsetMs: this.#clockOffset() }));
   }
 
   #read<T>(fn: () => T): T {

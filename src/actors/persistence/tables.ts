@@ -4,6 +4,7 @@
  * | db           | key                  | value        | why                                              |
  * | ------------ | -------------------- | ------------ | ------------------------------------------------ |
  * | `meta`       | `'schemaVersion'`    | number       | refuse a store written by a newer version         |
+ * | `meta`       | `'clockStepSeq'`, `'clockOffsetMs'` | number | clock steps handled (clock-frame.ts)   |
  * | `jobs`       | job id               | Job          |                                                  |
  * | `jobNames`   | job name             | job id       | unique names, `getJobByName`                      |
  * | `runs`       | `[jobId, runId]`     | Run          | runs of a job newest first = one reverse range    |
@@ -30,7 +31,7 @@ import { headEncoder, runEncoder, stateEncoder } from './codecs';
 import type { StoredTriggerFire, TriggerFireTable } from './trigger-fires';
 
 /** Layout version written into `meta`. Bump it (and add a migration) when the layout changes. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 /**
  * Versions: 1 — msgpack values everywhere; 2 — `heads` and `states` in the compact encoding of
  * codecs.ts (version 1 values still decode; opening a version 1 store for writing rewrites them);
@@ -39,7 +40,10 @@ export const SCHEMA_VERSION = 4;
  * the store instead of failing on its first new run); 4 — a fire writes two records, its slot and
  * its run in `unfinished` (no `runs`/`runJob` entry until its final record, no schedule state: the
  * state is derived from the job's newest slot, derived-state.ts). Version 3 values still read
- * (`unfinished` holding a job id), so opening a version 3 store for writing only records 4.
+ * (`unfinished` holding a job id), so opening a version 3 store for writing only records 4;
+ * 5 — interval states tagged with a clock offset (state layout version 2, clock-frame.ts;
+ * untagged states still decode: opening a version 4 store for writing only records 5, so an older
+ * build refuses it instead of misreading a tagged state).
  */
 /** Sub-directory of the data directory holding the LMDB environment. */
 export { STORE_DIR } from './store-dir';

@@ -51,10 +51,11 @@ export function queueFacts(ref: ActorRef<Handlers>): QueueFacts {
 export type QueueHandlers = {
   arm(p: { key: string; at: number }): void;
   /**
-   * A whole turn's timeline changes in one message; `leadMs`: hand entries over that long before
+   * A whole turn's timeline changes in one message, the entries as two columns (keys, fire times:
+   * no object per entry to build, clone or collect); `leadMs`: hand entries over that long before
    * they are due (the scheduler commits fires ahead of their slot, src/actors/queue/timer.ts).
    */
-  armMany(p: { entries: TimelineEntry[]; disarm?: string[]; leadMs?: number }): void;
+  armMany(p: { keys: string[]; at: Float64Array; disarm?: string[]; leadMs?: number }): void;
   disarm(p: { key: string }): boolean;
   depth(p: Record<string, never>): { scheduled: number };
   armedAt(p: { key: string }): number | null;
@@ -93,11 +94,11 @@ export function createQueueHandlers(init: QueueInit, ctx: ActorContext<QueuePeer
       timer.reschedule();
       publish();
     },
-    armMany({ entries, disarm, leadMs }) {
+    armMany({ keys, at, disarm, leadMs }) {
       if (leadMs !== undefined) timer.setLead(leadMs);
       for (const key of disarm ?? []) timeline.remove(key);
       // One batch: a large one (start-up) is heapified at once rather than inserted one by one.
-      timeline.upsertMany(entries);
+      timeline.upsertColumns(keys, at);
       timer.reschedule();
       publish();
     },

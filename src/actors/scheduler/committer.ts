@@ -28,6 +28,8 @@ import type { ActorRef } from '../../runtime/types';
 import { runSliced, type SliceHooks } from '../../runtime/slice';
 import type { PersistenceHandlers, ScheduleState } from '../persistence/actor';
 import type { Batch, BatchResult, FireRecord } from '../persistence/port';
+import { NO_STEPS, type ClockFrame } from '../persistence/clock-frame';
+import { toWire } from '../persistence/run-tuples';
 
 /** What happens once a batch is durable; `result` says what it did not write. */
 export type AfterCommit = (result: BatchResult) => void;
@@ -86,9 +88,11 @@ class OpenBatch {
   readonly parked: string[] = [];
   readonly revised: Slot[] = [];
   readonly after: AfterCommit[] = [];
+  /** A clock step was handled: the batch must go even without records (it carries the step's record). */
+  clockStep = false;
 
   get empty(): boolean {
-    return this.size === 0;
+    return this.size === 0 && !this.clockStep;
   }
 
   /** Records held. */
@@ -109,6 +113,7 @@ class OpenBatch {
   /** `later`'s records merged behind this one's (callbacks are the caller's business). */
   mergeRecords(later: OpenBatch): void {
     this.add({ fires: later.fires, runs: [...later.runs.values()], states: [...later.states.values()], parked: later.parked, revised: later.revised });
+    this.clockStep ||= later.clockStep;
   }
 
   toBatch(): Batch {
@@ -129,6 +134,8 @@ interface InFlight {
   batch: OpenBatch;
   /** Callback groups in seal order (a retry carries the groups of every batch it covers). */
   groups: Group[];
+  /** The clock-step record it carries (clock-frame.ts), if any: its `seq`. */
+  clockSeq?: number;
   /** Settled: durable (its result) or failed. */
   state: 'sent' | 'failed' | { result: BatchResult };
 }
@@ -151,6 +158,9 @@ export class Committer {
   /** Per job: id of the newest durable batch that wrote its schedule state. */
   readonly #stateAt = new Map<string, number>();
   #idle: Array<() => void> = [];
+  /** The clock steps handled (clock-frame.ts), and the newest of them known durable. */
+  #clock: ClockFrame = NO_STEPS;
+  #clockDurable = 0;
   /** Counters, for tests and benches. */
   readonly stats = { commits: 0, failures: 0, records: 0 };
 
@@ -166,6 +176,22 @@ export class Committer {
       this.#sealed.push(this.#open);
       this.#open = new OpenBatch();
     }
+  }
+
+  /** Start-up: the clock steps the store holds (durable already). */
+  loadClock(frame: ClockFrame): void {
+    this.#clock = frame;
+    this.#clockDurable = frame.seq;
+  }
+
+  /**
+   * A clock step was handled: `frame` goes to the store with the open batch, and with every batch
+   * sent after it until one of them is durable — so a state tagged with the new offset never
+   * becomes durable without it (clock-frame.ts "Crash safety"). Call {@link flush} after.
+   */
+  clockStepped(frame: ClockFrame): void {
+    this.#clock = frame;
+    this.#open.clockStep = true;
   }
 
   /** Takes a job's state back out of the batches not sent yet (it is written another way, e.g. with its insert). */
@@ -255,6 +281,7 @@ export class Committer {
     this.stats.commits++;
     this.stats.records += this.#count(entry.batch);
     for (const jobId of entry.batch.states.keys()) this.#stateAt.set(jobId, id);
+    if (entry.clockSeq !== undefined && entry.clockSeq > this.#clockDurable) this.#clockDurable = entry.clockSeq;
     if (!this.#waiting && this.#failures > 0) {
       this.#failures = 0;
       this.#d.onFault(null);
@@ -349,7 +376,13 @@ export class Committer {
 
   #send(entry: InFlight): void {
     this.#inflight.push(entry);
-    const batch = entry.batch.toBatch();
+    const plain = entry.batch.toBatch();
+    if (this.#clock.seq > this.#clockDurable) {
+      plain.clock = this.#clock;
+      entry.clockSeq = this.#clock.seq;
+    }
+    // Runs cross to the persistence thread as tuples (run-tuples.ts: a cheaper structured clone).
+    const batch = toWire(plain);
     this.#d.persistence.ask('commitBatch', { batch }, { timeoutMs: this.#d.commitTimeoutMs ?? 30_000 }).then(
       (result) => this.#d.deliver(entry.id, { ok: true, result }),
       (err: unknown) => this.#d.deliver(entry.id, { ok: false, error: err instanceof Error ? err.message : String(err) }),

@@ -123,6 +123,7 @@ export class Engine {
       fire: (job, slotAt, trigger, slotted) => this.fireSlot(job, slotAt, trigger, slotted),
       preFire: (job, slotAt, at) => this.ahead.fire(job, slotAt, at),
       complete: (job) => this.#complete(job),
+      column: this.index.column(),
     });
     this.runs = this.#newRunBook();
     this.ahead = new FiresAhead({
@@ -195,7 +196,7 @@ export class Engine {
         this.runs.rearm();
       }),
       runsFinished: (p: { results: Array<{ runId: string; result: RunResult }> }) =>
-        this.#turn(() => runSliced(p.results, (r) => this.runs.finishedMany([r]), { beforeYield: () => this.#sendTurn() })),
+        this.#turn(() => runSliced(p.results, (r) => this.runs.finished(r.runId, r.result), { beforeYield: () => this.#sendTurn() })),
       startFailed: (p: { runIds: string[]; error: string }) => this.#turn(() => this.runs.startFailed(p.runIds, p.error)),
       committed: (p: { id: number; outcome: Outcome }) => this.#turn(() => this.commit.settled(p.id, p.outcome)),
       forgetJob: (p: { id: string }) => this.forgetJob(p.id),

@@ -5,7 +5,7 @@
  * mailbox, so its maps need no locks.
  *
  * Batches, not runs: `pump` hands every run that has capacity to the executor in ONE message;
- * `finishedMany` takes every result of a turn and puts their final records (and the retries they
+ * `finished` takes each result of a turn and puts their final records (and the retries they
  * cause) in the open batch, published once durable. The ready queue lives here, in the scheduler's
  * memory, so starting a run costs no message of its own.
  *
@@ -268,22 +268,23 @@ export class RunBook {
     else this.#runningPerJob.set(e.job.id, n);
   }
 
-  /** The executor reported results: their final records (and retries) go in ONE batch. */
-  finishedMany(results: Array<{ runId: string; result: RunResult }>): void {
+  /**
+   * One result of the executor's message: its final record (and its retry) goes in the open
+   * batch, with every other result of that message (the engine walks them in time slices).
+   */
+  finished(runId: string, result: RunResult): void {
+    const e = this.#running.get(runId);
+    if (e === undefined) return;
     const now = this.#d.clock.now();
-    for (const { runId, result } of results) {
-      const e = this.#running.get(runId);
-      if (e === undefined) continue;
-      this.#stopped(e);
-      const done = finishRun(e.run, result, now);
-      if (!this.#d.exists(e.job.id)) {
-        // Removed while running: the store no longer takes its runs.
-        this.#d.bus.publish({ type: 'run.finished', at: iso(now), run: done });
-        continue;
-      }
-      const retry = !this.#stopping && shouldRetry(result.status, done.attempt, e.job.retry.maxRetries);
-      this.#final(e.job, done, retry ? this.#retryOf(e.job, done) : null);
+    this.#stopped(e);
+    const done = finishRun(e.run, result, now);
+    if (!this.#d.exists(e.job.id)) {
+      // Removed while running: the store no longer takes its runs.
+      this.#d.bus.publish({ type: 'run.finished', at: iso(now), run: done });
+      return;
     }
+    const retry = !this.#stopping && shouldRetry(result.status, done.attempt, e.job.retry.maxRetries);
+    this.#final(e.job, done, retry ? this.#retryOf(e.job, done) : null);
   }
 
   /** The executor did not take these runs (its ask failed): they are interrupted, retried per policy. */

@@ -19,10 +19,13 @@ import type { Clock } from '../../runtime/clock';
 import type { EventBus } from '../../runtime/event-bus';
 import { nextFire, slotsBetween, type Schedule } from '../parser/schedule';
 import type { ScheduleState } from '../persistence/actor';
+import { inFrame, NO_STEPS, type ClockFrame } from '../persistence/clock-frame';
 import { planCatchUp } from '../queue/catch-up-policy';
 import { jitterFor } from '../queue/jitter';
 import type { TimelineEntry } from '../queue/timeline';
 import type { Committer } from './committer';
+import type { Arming } from './arming';
+import type { KeyedColumn } from './job-index';
 import { iso, newSlot } from './runs';
 
 /** A slot handled later than this after its time counts as missed (then the catch-up policy decides). */
@@ -30,38 +33,10 @@ export const LATE_TOLERANCE_MS = 30_000;
 /** Most missed slots enumerated after downtime; beyond that one summary slot is recorded. */
 export const MAX_ENUMERATED_SLOTS = 1000;
 
-/** Timeline changes of one turn, sent to the queue as ONE message. */
-export class Arming {
-  readonly #arm = new Map<string, number>();
-  readonly #disarm = new Set<string>();
-
-  arm(key: string, at: number): void {
-    this.#disarm.delete(key);
-    this.#arm.set(key, at);
-  }
-
-  disarm(key: string): void {
-    this.#arm.delete(key);
-    this.#disarm.add(key);
-  }
-
-  /** Timeline changes collected and not sent yet. */
-  get size(): number {
-    return this.#arm.size + this.#disarm.size;
-  }
-
-  /** What to send, emptied. */
-  take(): { entries: TimelineEntry[]; disarm: string[] } | null {
-    if (this.#arm.size === 0 && this.#disarm.size === 0) return null;
-    const out = { entries: [...this.#arm].map(([jobId, at]) => ({ jobId, at })), disarm: [...this.#disarm] };
-    this.#arm.clear();
-    this.#disarm.clear();
-    return out;
-  }
-}
+export { Arming, type ArmChanges } from './arming';
 
 /** A job's schedule state in memory (NaN = none), with its parsed schedule and jitter. */
-interface JobClock {
+export interface JobClock {
   last: number;
   next: number;
   anchor: number;
@@ -69,6 +44,11 @@ interface JobClock {
   jitterMs: number;
   /** Nominal slot of a jittered job's armed entry (the entry fires later than the slot). */
   jittered: number;
+  /**
+   * Its stored state is tagged with a clock offset (clock-frame.ts), so a clock step moves it
+   * without a write. False: stored untagged (not yet written by this version), or not known.
+   */
+  framed: boolean;
 }
 
 /** What the keeper needs. */
@@ -86,6 +66,8 @@ export interface SlotKeeperDeps {
   preFire(job: Job, slotAt: number, dispatchAt: number): void;
   /** Marks a one-time job done. */
   complete(job: Job): void;
+  /** Where the states are kept: the job index's rows (no Map entry per job); default a Map. */
+  column?: KeyedColumn<JobClock>;
 }
 
 const num = (v: string | null | undefined): number => (v == null ? NaN : Date.parse(v));
@@ -96,12 +78,15 @@ const str = (v: number): string | null => (Number.isNaN(v) ? null : iso(v));
 /** Slot bookkeeping of the scheduler actor. */
 export class SlotKeeper {
   readonly #d: SlotKeeperDeps;
-  readonly #clocks = new Map<string, JobClock>();
+  readonly #clocks: KeyedColumn<JobClock>;
   /** States of jobs paused in this process, until they resume. */
   readonly #paused = new Map<string, ScheduleState>();
+  /** The clock steps handled (clock-frame.ts): interval states are written tagged with its offset. */
+  #frame: ClockFrame = NO_STEPS;
 
   constructor(deps: SlotKeeperDeps) {
     this.#d = deps;
+    this.#clocks = deps.column ?? new Map<string, JobClock>();
   }
 
   /** Whether the job's state is in memory (it is armed, or was since it was loaded). */
@@ -109,13 +94,24 @@ export class SlotKeeper {
     return this.#clocks.has(jobId);
   }
 
-  /** Takes a stored state (or a fresh one) into memory. */
-  load(job: Pick<Job, 'id' | 'jitterMs' | 'createdAt'>, schedule: Schedule, state: ScheduleState | null): void {
-    this.#loadParsed(job.id, job.jitterMs, schedule, num(state?.lastSlotAt), num(state?.nextRunAt), num(state?.anchorAt ?? job.createdAt));
+  /** Start-up: the clock steps the store holds (its states read in that frame). */
+  loadFrame(frame: ClockFrame): void {
+    this.#frame = frame;
   }
 
-  #loadParsed(jobId: string, jitterMs: number, schedule: Schedule, last: number, next: number, anchor: number): JobClock {
-    const c: JobClock = { last, next, anchor, schedule, jitterMs, jittered: NaN };
+  /** The clock offset states are written at (clock-frame.ts). */
+  get clockOffsetMs(): number {
+    return this.#frame.offsetMs;
+  }
+
+  /** Takes a stored state (or a fresh one) into memory. */
+  load(job: Pick<Job, 'id' | 'jitterMs' | 'createdAt'>, schedule: Schedule, state: ScheduleState | null): void {
+    this.#loadParsed(job.id, job.jitterMs, schedule, num(state?.lastSlotAt), num(state?.nextRunAt), num(state?.anchorAt ?? job.createdAt),
+      state?.offsetMs !== undefined);
+  }
+
+  #loadParsed(jobId: string, jitterMs: number, schedule: Schedule, last: number, next: number, anchor: number, framed: boolean): JobClock {
+    const c: JobClock = { last, next, anchor, schedule, jitterMs, jittered: NaN, framed };
     this.#clocks.set(jobId, c);
     return c;
   }
@@ -126,14 +122,19 @@ export class SlotKeeper {
     return c === undefined ? null : this.#stateOfClock(jobId, c);
   }
 
+  /** The state to write: an interval's tagged with the clock offset (clock-frame.ts), so a step moves it unwritten. */
   #stateOfClock(jobId: string, c: JobClock): ScheduleState {
-    return { jobId, lastSlotAt: str(c.last), nextRunAt: str(c.next), anchorAt: str(c.anchor) };
+    const s: ScheduleState = { jobId, lastSlotAt: str(c.last), nextRunAt: str(c.next), anchorAt: str(c.anchor) };
+    if (c.schedule.kind !== 'interval') return s;
+    c.framed = true;
+    s.offsetMs = this.#frame.offsetMs;
+    return s;
   }
 
   #clock(job: Job, schedule: Schedule): JobClock {
     let c = this.#clocks.get(job.id);
     if (c === undefined) {
-      c = { last: NaN, next: NaN, anchor: Date.parse(job.createdAt), schedule, jitterMs: job.jitterMs, jittered: NaN };
+      c = { last: NaN, next: NaN, anchor: Date.parse(job.createdAt), schedule, jitterMs: job.jitterMs, jittered: NaN, framed: false };
       this.#clocks.set(job.id, c);
     }
     c.schedule = schedule;
@@ -195,17 +196,20 @@ export class SlotKeeper {
   entryFromState(job: Pick<Job, 'id' | 'jitterMs'> & { createdAt: string | null }, schedule: Schedule, state: ScheduleState | null,
     now: number): TimelineEntry | null {
     if (state?.nextRunAt == null) return null;
-    const at = this.entryFromInstants(job.id, job.jitterMs, schedule, num(state.lastSlotAt), Date.parse(state.nextRunAt), num(state.anchorAt ?? job.createdAt), now);
+    const at = this.entryFromInstants(job.id, job.jitterMs, schedule, num(state.lastSlotAt), Date.parse(state.nextRunAt), num(state.anchorAt ?? job.createdAt), now,
+      state.offsetMs !== undefined);
     return Number.isNaN(at) ? null : { jobId: job.id, at };
   }
 
   /**
    * {@link entryFromState} on a state's instants already parsed (epoch ms, NaN: none), as start-up
    * pages carry them: the job's timeline time, or NaN when it needs recovery. Anchor NaN: now.
+   * `framed`: the stored state is tagged with a clock offset (PAGE_FRAMED).
    */
-  entryFromInstants(jobId: string, jitterMs: number, schedule: Schedule, last: number, next: number, anchor: number, now: number): number {
+  entryFromInstants(jobId: string, jitterMs: number, schedule: Schedule, last: number, next: number, anchor: number, now: number,
+    framed = false): number {
     if (!(next > now) || last >= next) return NaN;
-    const c = this.#loadParsed(jobId, jitterMs, schedule, last, next, Number.isNaN(anchor) ? now : anchor);
+    const c = this.#loadParsed(jobId, jitterMs, schedule, last, next, Number.isNaN(anchor) ? now : anchor, framed);
     return this.#entryAt(jobId, c, next);
   }
 
@@ -237,7 +241,8 @@ export class SlotKeeper {
   pausedState(jobId: string): ScheduleState | null {
     const s = this.#paused.get(jobId) ?? null;
     this.#paused.delete(jobId);
-    return s;
+    // Moved by any clock step handled while it was paused, as the stored copy reads.
+    return s === null ? null : inFrame(s, this.#frame.offsetMs);
   }
 
   /** Timeline time of the job's armed entry (its slot, plus jitter). */
@@ -356,34 +361,46 @@ export class SlotKeeper {
 
   /**
    * The wall clock stepped by `deltaMs` (NTP, manual change), handled in memory for every armed
-   * job. Intervals are elapsed time: their anchor and watermark move with the clock, so they
-   * neither burst nor stall. Calendar schedules follow the wall clock: after a forward step their
-   * skipped slots fall due and the catch-up policy decides; after a backward step nothing before
-   * the watermark fires again. Returns how many jobs were re-armed.
+   * job. Intervals are elapsed time: their anchor, watermark and next slot move with the clock, so
+   * they neither burst nor stall (a slot the step carried into the past is due now). Calendar
+   * schedules follow the wall clock: after a forward step their skipped slots fall due and the
+   * catch-up policy decides; after a backward step nothing before the watermark fires again.
+   *
+   * Durable as ONE record: the clock offset grows by the step (clock-frame.ts), and the stored
+   * states of interval jobs, tagged with the offset they were written at, read moved by it.
+   * Written one by one only: interval states stored untagged (written before tags existed, or by
+   * the offline CLI; once each), and calendar states a backward step re-armed. Returns how many
+   * jobs were re-armed.
    */
   clockJumped(deltaMs: number): number {
     const now = this.#d.clock.now();
     this.#d.bus.publish({ type: 'clock.jumped', at: iso(now), deltaMs });
-    // Memory work per job, then ONE commit part for every moved state (a step moves them all).
+    this.#frame = { seq: this.#frame.seq + 1, offsetMs: this.#frame.offsetMs + deltaMs };
+    this.#d.commit.clockStepped(this.#frame);
     const states: ScheduleState[] = [];
     let n = 0;
     for (const [jobId, c] of this.#clocks) {
       const kind = c.schedule.kind;
-      let moved = false;
       if (kind === 'interval') {
         if (!Number.isNaN(c.anchor)) c.anchor += deltaMs;
         if (!Number.isNaN(c.last)) c.last += deltaMs;
-        moved = true;
-      } else if (!(deltaMs < 0 && kind !== 'event')) {
+        if (!Number.isNaN(c.next)) {
+          c.next += deltaMs;
+          this.#d.arming.arm(jobId, this.#entryAt(jobId, c, c.next));
+          n++;
+        }
+        // Written: an untagged state (once), and a job with a watermark — since fires write no
+        // state (fire-layout.ts), the store derives the watermark from the newest slot, whose
+        // time carries no clock frame; the tagged state written here keeps it moved. KNOWN COST:
+        // so only jobs that never fired are moved by the clock record alone.
+        if (!c.framed || !Number.isNaN(c.last)) states.push(this.#stateOfClock(jobId, c));
         continue;
       }
-      if (!Number.isNaN(c.next)) {
-        const before = c.next;
-        this.#rearm(jobId, c, now);
-        moved ||= !Object.is(before, c.next);
-        n++;
-      }
-      if (moved) states.push(this.#stateOfClock(jobId, c));
+      if (!(deltaMs < 0 && kind !== 'event') || Number.isNaN(c.next)) continue;
+      const before = c.next;
+      this.#rearm(jobId, c, now);
+      n++;
+      if (!Object.is(before, c.next)) states.push(this.#stateOfClock(jobId, c));
     }
     if (states.length > 0) this.#d.commit.add({ states });
     return n;

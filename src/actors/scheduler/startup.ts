@@ -9,7 +9,7 @@ import type { Job } from '../../model/job';
 import type { ActorRef } from '../../runtime/types';
 import type { Schedule } from '../parser/schedule';
 import type { PersistenceHandlers } from '../persistence/actor';
-import { PAGE_DONE, PAGE_ENABLED, PAGE_STATE, type StartupPage } from '../persistence/port';
+import { PAGE_DONE, PAGE_ENABLED, PAGE_FRAMED, PAGE_STATE, type StartupPage } from '../persistence/port';
 import type { ScheduleState } from '../persistence/schema';
 import { iso } from './runs';
 import { factsOf, kindOf } from './job-index';
@@ -47,6 +47,10 @@ export async function loadJobs(e: Engine, d: LoadDeps): Promise<void> {
   const now = d.clock.now();
   // Runs a crash left behind are read before anything fires, so a run queued below is not among them.
   const unfinished = d.start ? await d.persistence.ask('unfinishedRuns', {}) : [];
+  // The clock steps handled so far (clock-frame.ts): states are written tagged with their offset.
+  const frame = await d.persistence.ask('clockFrame', {});
+  e.slots.loadFrame(frame);
+  e.commit.loadClock(frame);
   let sentArms = 0;
   const read = (after: string | null): Promise<StartupPage> => d.persistence.ask('jobPage', { after, limit: LOAD_PAGE, now });
   let pending: Promise<StartupPage> | null = read(null);
@@ -62,7 +66,7 @@ export async function loadJobs(e: Engine, d: LoadDeps): Promise<void> {
     if (missing.length > 0) for (const [id, job] of await d.jobs(missing)) specs.set(id, job);
     for (const i of rows) {
       const job = specs.get(page.ids[i]!);
-      if (job !== undefined) await armJob(e, d, job, stateOf(page, i), now);
+      if (job !== undefined) await armJob(e, d, job, stateOf(e, page, i), now);
     }
     // One commit (of this page's states) per page. The timeline entries go in growing messages:
     // once as many are held as the queue holds already (and at least ARM_CHUNK), so each message
@@ -105,7 +109,7 @@ async function armJob(e: Engine, d: LoadDeps, job: Job, state: ReturnType<Engine
   }
   const entry = e.slots.entryFromState(job, schedule, state, now);
   if (entry !== null) {
-    e.arming.arm(entry.jobId, entry.at);
+    e.arming.armFresh(entry.jobId, entry.at);
     return;
   }
   if (!e.slots.planArm(job, schedule, state, now)) e.slots.recover(job, schedule, state, now);
@@ -131,7 +135,7 @@ function armPage(e: Engine, d: LoadDeps, page: StartupPage, now: number): number
     const enabled = (f & PAGE_ENABLED) !== 0;
     const done = (f & PAGE_DONE) !== 0;
     // The head is enough: paused, done, or its next slot is stored and still ahead.
-    e.index.set({ id, name: page.names[i]!, enabled, done, after: upstream.get(i) ?? NO_UPSTREAM }, 'timed');
+    e.index.setHead(id, page.names[i]!, enabled, done, upstream.get(i) ?? NO_UPSTREAM, 'timed');
     if (!d.start || !enabled || done) continue;
     const k = page.schedule[i]!;
     let schedule: Schedule | undefined;
@@ -141,17 +145,21 @@ function armPage(e: Engine, d: LoadDeps, page: StartupPage, now: number): number
       if (p === null) p = parsed[k] = d.schedule({ id, schedule: page.schedules[k]!.schedule, timezone: page.schedules[k]!.timezone });
       schedule = p;
     }
-    const at = schedule === undefined ? NaN : e.slots.entryFromInstants(id, page.jitterMs[i]!, schedule, page.last[i]!, page.next[i]!, page.anchor[i]!, now);
+    const at = schedule === undefined ? NaN : e.slots.entryFromInstants(id, page.jitterMs[i]!, schedule, page.last[i]!, page.next[i]!, page.anchor[i]!, now,
+      (f & PAGE_FRAMED) !== 0);
     if (Number.isNaN(at)) needSpec.push(i);
-    else e.arming.arm(id, at);
+    else e.arming.armFresh(id, at);
   }
   return needSpec;
 }
 
 /** The stored schedule state of a page's row, as the store has it. */
-function stateOf(page: StartupPage, i: number): ScheduleState | null {
+function stateOf(e: Engine, page: StartupPage, i: number): ScheduleState | null {
   const id = page.ids[i]!;
   if ((page.flags[i]! & PAGE_STATE) === 0) return null;
   const text = (v: number): string | null => (Number.isNaN(v) ? null : iso(v));
-  return { jobId: id, lastSlotAt: text(page.last[i]!), nextRunAt: text(page.next[i]!), anchorAt: text(page.anchor[i]!) };
+  const state: ScheduleState = { jobId: id, lastSlotAt: text(page.last[i]!), nextRunAt: text(page.next[i]!), anchorAt: text(page.anchor[i]!) };
+  // Tagged (PAGE_FRAMED): its instants are already read at the store's clock offset.
+  if ((page.flags[i]! & PAGE_FRAMED) !== 0) state.offsetMs = e.slots.clockOffsetMs;
+  return state;
 }

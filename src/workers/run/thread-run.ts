@@ -152,21 +152,33 @@ export class ThreadRun {
       (this.#timers ??= []).push(setInterval(sample, sampleIntervalMs));
     }
     if (this.#cause) this.#settle(this.#cause.status, this.#cause.error);
-    else void this.#call(hooks);
+    else this.#call(hooks);
   }
 
-  async #call(hooks: ThreadRunHooks): Promise<void> {
-    const req = this.#req;
-    const label = req.module ?? '';
-    let entry = hooks.loaded?.(this.#set.file);
-    if (entry === undefined) {
-      try {
-        entry = await hooks.load(this.#set.file);
-      } catch (err) {
-        return this.#settle('failed', loadError(label, err));
-      }
+  /**
+   * Calls the module: at once when its entry is loaded already (no promise, await or microtask
+   * per run on the way in), else after loading it. A module that returns a value (not a promise)
+   * settles the run right away; a promise settles it when it settles.
+   */
+  #call(hooks: ThreadRunHooks): void {
+    const entry = hooks.loaded?.(this.#set.file);
+    if (entry === undefined) void this.#loadAndCall(hooks);
+    else this.#invoke(entry);
+  }
+
+  async #loadAndCall(hooks: ThreadRunHooks): Promise<void> {
+    let entry: JobFunction | null;
+    try {
+      entry = await hooks.load(this.#set.file);
+    } catch (err) {
+      return this.#settle('failed', loadError(this.#req.module ?? '', err));
     }
-    if (entry === null) return this.#settle('failed', noEntryError(label));
+    this.#invoke(entry);
+  }
+
+  #invoke(entry: JobFunction | null): void {
+    const req = this.#req;
+    if (entry === null) return this.#settle('failed', noEntryError(req.module ?? ''));
     const signal = () => this.#signal();
     let env: JobContext['env'] | undefined;
     const ctx: JobContext = {
@@ -184,16 +196,34 @@ export class ThreadRun {
       },
       log: (...args: unknown[]) => this.write(`${format(...args)}\n`),
     };
+    let value: unknown;
     try {
-      const value = await entry(ctx);
-      if (this.#settled) return;
-      if (value !== undefined) this.write(`${JSON.stringify(value)}\n`);
-      this.#settle('succeeded', null);
+      value = entry(ctx);
     } catch (err) {
-      if (this.#settled) return;
-      this.write(`${stackText(err)}\n`);
-      this.#settle('failed', errorMessage(err));
+      return this.#threw(err);
     }
+    if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') {
+      Promise.resolve(value).then((v) => this.#returned(v), (err: unknown) => this.#threw(err));
+    } else {
+      this.#returned(value);
+    }
+  }
+
+  #returned(value: unknown): void {
+    if (this.#settled) return;
+    try {
+      // A value that does not serialize (a cycle, a BigInt) fails the run, as a throw would.
+      if (value !== undefined) this.write(`${JSON.stringify(value)}\n`);
+    } catch (err) {
+      return this.#threw(err);
+    }
+    this.#settle('succeeded', null);
+  }
+
+  #threw(err: unknown): void {
+    if (this.#settled) return;
+    this.write(`${stackText(err)}\n`);
+    this.#settle('failed', errorMessage(err));
   }
 
   #later(fn: () => void, ms: number): void {
