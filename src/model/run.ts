@@ -53,6 +53,19 @@ export interface Slot {
   /** Why it was skipped / missed / deduped. */
   reason: string | null;
   recordedAt: string;
+  /**
+   * A range of `missed` slots in ONE record (a spell behind, or downtime): the first slot's time;
+   * `at` is the last one (the record's key), `count` how many slots from `firstAt` to `at` it
+   * stands for. Absent on a record of one slot (every record before ranges existed).
+   */
+  firstAt?: string;
+  /** Slots this record stands for (absent: 1). */
+  count?: number;
+}
+
+/** How many slots a slot record stands for (a missed range: its count; otherwise 1). */
+export function slotCount(slot: Pick<Slot, 'count'>): number {
+  return slot.count ?? 1;
 }
 
 /** The last ISO times read by {@link epochOf}, newest first. */

@@ -113,15 +113,23 @@ export async function readStore(dataDir: string, jobIds: string[]): Promise<{ jo
 
 /**
  * The invariants, per job: slots every `everyMs` from the first to the last with no gap (each
- * exactly once: the store's key), a fired slot's run exists, is final (or parked unstarted by a
+ * exactly once: the store's key; a missed range counts as its `count` slots from `firstAt` to `at`), a fired slot's run exists, is final (or parked unstarted by a
  * graceful stop) and is for that slot, no
  * slot has two scheduled runs. Returns the problems found (empty: all held).
  */
 export function checkSlots(stored: StoredJob, everyMs: number): string[] {
   const problems: string[] = [];
-  const times = stored.slots.map((s) => Date.parse(s.at));
-  for (let i = 1; i < times.length; i++) {
-    if (times[i]! - times[i - 1]! !== everyMs) problems.push(`gap between slots ${stored.slots[i - 1]!.at} and ${stored.slots[i]!.at}`);
+  // A missed range (Slot.firstAt, count) stands for `count` slots every `everyMs` from firstAt to at.
+  for (const s of stored.slots) {
+    if (s.firstAt === undefined) continue;
+    const n = s.count ?? 1;
+    if (s.outcome !== 'missed') problems.push(`slot range ${s.firstAt}..${s.at} is ${s.outcome}, only missed slots form ranges`);
+    if (Date.parse(s.at) - Date.parse(s.firstAt) !== (n - 1) * everyMs) problems.push(`slot range ${s.firstAt}..${s.at} does not hold its ${n} slots`);
+  }
+  for (let i = 1; i < stored.slots.length; i++) {
+    const prev = stored.slots[i - 1]!;
+    const cur = stored.slots[i]!;
+    if (Date.parse(cur.firstAt ?? cur.at) - Date.parse(prev.at) !== everyMs) problems.push(`gap between slots ${prev.at} and ${cur.firstAt ?? cur.at}`);
   }
   const runs = new Map(stored.runs.map((r) => [r.id, r]));
   for (const slot of stored.slots) {

@@ -5,7 +5,7 @@
  * store side is a scripted port (each commit answered by the test, in any order), so every
  * interleaving is deterministic; the real store and threads are in batches.int.test.ts.
  */
-import { Committer, MAX_IN_FLIGHT } from '../../src/actors/scheduler/committer';
+import { Committer, MAX_BATCH_RECORDS, MAX_IN_FLIGHT } from '../../src/actors/scheduler/committer';
 import type { Batch, BatchResult } from '../../src/actors/persistence/port';
 import type { ScheduleState } from '../../src/actors/persistence/schema';
 import { VirtualClock } from '../../src/runtime/clock';
@@ -148,5 +148,49 @@ describe('Committer (pipelined group commit)', () => {
     sent[1]!.answer(true);
     await settle();
     expect(first).toBe(true);
+  });
+
+  it(`seals batches at ${MAX_BATCH_RECORDS} records: a backlog goes as bounded commits, in order, each callback with its records`, async () => {
+    const { c, sent, settle } = rig();
+    const order: number[] = [];
+    // A backlog (e.g. a spell's missed ranges) added one record at a time, then the second's fires.
+    const n = MAX_BATCH_RECORDS * 3 + 5;
+    for (let i = 0; i < n; i++) c.add({ runs: [run(`r${i}`)] }, () => order.push(i));
+    c.flush();
+    expect(sent.length).toBe(MAX_IN_FLIGHT);
+    for (const x of sent) expect(x.batch.runs.length).toBe(MAX_BATCH_RECORDS);
+    // The first commit's callbacks run as soon as it is durable, before the rest is written.
+    sent[0]!.answer(true);
+    await settle();
+    expect(order.length).toBe(MAX_BATCH_RECORDS);
+    expect(sent.length).toBe(3);
+    sent[1]!.answer(true);
+    await settle();
+    expect(sent.length).toBe(4);
+    expect(sent[3]!.batch.runs.length).toBe(5);
+    sent[2]!.answer(true);
+    sent[3]!.answer(true);
+    await settle();
+    expect(order).toEqual([...Array(n).keys()]);
+    expect(new Set(sent.flatMap((x) => x.batch.runs.map((r) => r.id))).size).toBe(n);
+  });
+
+  it('a failed batch is retried with the sealed batches behind it, nothing lost, order kept', async () => {
+    const { c, clock, sent, settle } = rig();
+    const order: number[] = [];
+    const n = MAX_BATCH_RECORDS * 3;
+    for (let i = 0; i < n; i++) c.add({ runs: [run(`r${i}`)] }, () => order.push(i));
+    c.flush();
+    sent[0]!.answer(false);
+    sent[1]!.answer(true);
+    await settle();
+    expect(order).toEqual([]);
+    await clock.advance(10_000);
+    await settle();
+    const retry = sent[sent.length - 1]!;
+    expect(retry.batch.runs.length).toBe(n - MAX_BATCH_RECORDS);
+    retry.answer(true);
+    await settle();
+    expect(order).toEqual([...Array(n).keys()]);
   });
 });

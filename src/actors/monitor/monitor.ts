@@ -8,7 +8,7 @@ import type { Observable, Subscription } from 'rxjs';
 import type { ComponentHealth, Health, Stats } from '../../model';
 import { ValidationError } from '../../errors';
 import type { SchedulerEvent } from '../../model/events';
-import { FINAL_RUN_STATUSES, epochOf, type Run, type RunStatus } from '../../model/run';
+import { FINAL_RUN_STATUSES, epochOf, slotCount, type Run, type RunStatus } from '../../model/run';
 import type { Clock } from '../../runtime/clock';
 import { runSliced } from '../../runtime/slice';
 import { DurationWindow } from './duration-window';
@@ -213,7 +213,7 @@ export class Monitor {
         this.#finished(e.run);
         break;
       case 'slot.recorded':
-        this.#metrics.slots.inc({ outcome: e.slot.outcome });
+        this.#metrics.slots.inc({ outcome: e.slot.outcome }, slotCount(e.slot));
         break;
       case 'actor.restarted':
         this.#restarts.set(e.actor, (this.#restarts.get(e.actor) ?? 0) + 1);

@@ -89,6 +89,8 @@ export const slotSchema: z.ZodType<Slot> = z.object({
   runId: z.string().nullable(),
   reason: z.string().nullable(),
   recordedAt: isoInstant,
+  firstAt: isoInstant.optional(),
+  count: z.number().int().positive().optional(),
 });
 
 /** A stored job (CONTRACT.md "Job (JSON)"). */

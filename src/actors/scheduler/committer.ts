@@ -72,6 +72,15 @@ const COMMIT_BACKOFF: Partial<BackoffOptions> = { minMs: 50, maxMs: 5_000, rando
 /** Batches committed at once (see the file comment). */
 export const MAX_IN_FLIGHT = 2;
 
+/**
+ * Records past which the open batch is sealed and a new one opened: a backlog (a spell's missed
+ * ranges, start-up recovery, a burst) goes out as several commits of bounded size, so no single
+ * transaction (and its structured clone to the persistence thread) takes seconds, and the
+ * callbacks of the first of them (dispatch) run while the rest are written. Order is kept
+ * (sealed batches are sent in order); one `add` is never split (its callback needs all of it).
+ */
+export const MAX_BATCH_RECORDS = 2_000;
+
 class OpenBatch {
   readonly fires: FireRecord[] = [];
   readonly runs = new Map<string, Run>();
@@ -83,8 +92,12 @@ class OpenBatch {
   clockStep = false;
 
   get empty(): boolean {
-    return this.fires.length === 0 && this.runs.size === 0 && this.states.size === 0 && this.parked.length === 0 &&
-      this.revised.length === 0 && !this.clockStep;
+    return this.size === 0 && !this.clockStep;
+  }
+
+  /** Records held. */
+  get size(): number {
+    return this.fires.length + this.runs.size + this.states.size + this.parked.length + this.revised.length;
   }
 
   add(p: BatchPart, after?: AfterCommit): void {
@@ -132,6 +145,8 @@ export class Committer {
   readonly #d: CommitterDeps;
   readonly #backoff: BackoffOptions;
   #open = new OpenBatch();
+  /** Batches sealed at {@link MAX_BATCH_RECORDS}, waiting to be sent (in order, before the open one). */
+  #sealed: OpenBatch[] = [];
   /** Batches in flight or kept after a failure, in seal order (callbacks run from the front). */
   #inflight: InFlight[] = [];
   /** A failure is waiting out its backoff (or for the other batches in flight to answer). */
@@ -157,6 +172,10 @@ export class Committer {
   /** Adds records (and what follows once they are durable) to the open batch. Call {@link flush} after. */
   add(part: BatchPart, after?: AfterCommit): void {
     this.#open.add(part, after);
+    if (this.#open.size >= MAX_BATCH_RECORDS) {
+      this.#sealed.push(this.#open);
+      this.#open = new OpenBatch();
+    }
   }
 
   /** Start-up: the clock steps the store holds (durable already). */
@@ -175,14 +194,15 @@ export class Committer {
     this.#open.clockStep = true;
   }
 
-  /** Takes a job's state back out of the open batch (it is written another way, e.g. with its insert). */
+  /** Takes a job's state back out of the batches not sent yet (it is written another way, e.g. with its insert). */
   unstage(jobId: string): void {
     this.#open.states.delete(jobId);
+    for (const b of this.#sealed) b.states.delete(jobId);
   }
 
   /** Records waiting or in flight. */
   get busy(): boolean {
-    return this.#inflight.length > 0 || !this.#open.empty || this.#open.after.length > 0;
+    return this.#inflight.length > 0 || this.#sealed.length > 0 || !this.#open.empty || this.#open.after.length > 0;
   }
 
   /**
@@ -210,6 +230,11 @@ export class Committer {
   /** Starts a commit of the open batch unless {@link MAX_IN_FLIGHT} are in flight or a failure waits. */
   flush(): void {
     if (this.#waiting) return;
+    while (this.#sealed.length > 0 && this.#inflight.length < MAX_IN_FLIGHT) {
+      const batch = this.#sealed.shift()!;
+      this.#send({ id: ++this.#seq, batch, groups: [{ after: batch.after, result: null }], state: 'sent' });
+    }
+    if (this.#sealed.length > 0) return;
     if (this.#open.empty) {
       if (this.#open.after.length === 0) return this.#settleIdle();
       // Callbacks without records (nothing to write): they run at once, in order — after every
@@ -340,8 +365,11 @@ export class Committer {
         for (const g of e.groups) groups.push({ after: g.after, result: g.result ?? own });
       }
     }
-    batch.mergeRecords(this.#open);
-    groups.push({ after: this.#open.after, result: null });
+    // Sealed after the failed ones: they go with them, in order (a retry is not size-capped).
+    for (const b of [...this.#sealed.splice(0), this.#open]) {
+      batch.mergeRecords(b);
+      groups.push({ after: b.after, result: null });
+    }
     this.#open = new OpenBatch();
     this.#send({ id: ++this.#seq, batch, groups, state: 'sent' });
   }

@@ -13,7 +13,7 @@
  * thread has already validated the schedule (a schedule that would hang or crash never gets here).
  */
 import type { Job } from '../../model/job';
-import type { Run, RunTrigger, SlotOutcome } from '../../model/run';
+import type { Run, RunTrigger, Slot, SlotOutcome } from '../../model/run';
 import type { SchedulerEvent } from '../../model/events';
 import type { Clock } from '../../runtime/clock';
 import type { EventBus } from '../../runtime/event-bus';
@@ -32,8 +32,6 @@ import { iso, newSlot } from './runs';
 export const LATE_TOLERANCE_MS = 30_000;
 /** Most missed slots enumerated after downtime; beyond that one summary slot is recorded. */
 export const MAX_ENUMERATED_SLOTS = 1000;
-/** Most `missed` slots recorded one by one after downtime (the rest are summarised). */
-export const MAX_RECORDED_MISSED = 100;
 
 export { Arming, type ArmChanges } from './arming';
 
@@ -266,7 +264,26 @@ export class SlotKeeper {
     const now = this.#d.clock.now();
     const c = this.#clocks.get(job.id);
     if (c !== undefined) c.last = Number.isNaN(c.last) ? slotAt : Math.max(c.last, slotAt);
-    const slot = newSlot(job.id, slotAt, outcome, run?.id ?? null, reason, now);
+    this.#commitSlot(job, newSlot(job.id, slotAt, outcome, run?.id ?? null, reason, now), run, after, quiet);
+  }
+
+  /**
+   * Records `slots` (ascending) `missed` as ONE record: a range keyed by its last slot (so the
+   * derived watermark is that slot), with the first slot and the count (Slot.firstAt, count). A
+   * spell behind costs one record per job, however many slots it swallowed.
+   */
+  recordMissed(job: Job, slots: readonly number[], reason: string): void {
+    if (slots.length === 1) return this.record(job, slots[0]!, 'missed', null, reason);
+    const last = slots[slots.length - 1]!;
+    const c = this.#clocks.get(job.id);
+    if (c !== undefined) c.last = Number.isNaN(c.last) ? last : Math.max(c.last, last);
+    const slot = newSlot(job.id, last, 'missed', null, `${reason}; ${slots.length} slots from ${iso(slots[0]!)} to ${iso(last)}`, this.#d.clock.now());
+    slot.firstAt = iso(slots[0]!);
+    slot.count = slots.length;
+    this.#commitSlot(job, slot, null);
+  }
+
+  #commitSlot(job: Job, slot: Slot, run: Run | null, after?: (deduped: boolean) => void, quiet = false): void {
     this.#d.commit.add({ fires: [{ slot, run }] }, (result) => {
       const deduped = result.deduped.some((d) => d.jobId === slot.jobId && d.at === slot.at);
       const at = iso(this.#d.clock.now());
@@ -415,8 +432,9 @@ export class SlotKeeper {
   }
 
   /**
-   * Missed slots: the catch-up policy picks which run (trigger `catch-up`); every other one is
-   * recorded `missed` — one by one up to a bound, then as one summary — so history explains them.
+   * Missed slots: the catch-up policy picks which run (trigger `catch-up`); the others are
+   * recorded `missed` as ONE range record (recordMissed) — beyond {@link MAX_ENUMERATED_SLOTS}
+   * after downtime, the older ones as one summary more — so history explains them.
    */
   #catchUp(job: Job, c: JobClock, slots: number[], from: number, now: number, why: string): void {
     const schedule = c.schedule;
@@ -435,16 +453,8 @@ export class SlotKeeper {
     const plan = planCatchUp(job.catchUp, list);
     // Slots are recorded oldest first, so each record's max(watermark, slot) advances the watermark.
     if (summary !== null) this.record(job, slots[0]!, 'missed', null, summary);
-    const missed = plan.missed;
-    const skipOneByOne = missed.length > MAX_RECORDED_MISSED ? missed.length - MAX_RECORDED_MISSED : 0;
-    if (skipOneByOne > 0) {
-      this.record(job, missed[0]!, 'missed', null,
-        `${skipOneByOne} slots from ${iso(missed[0]!)} to ${iso(missed[skipOneByOne - 1]!)} missed (${why}); catch-up '${job.catchUp}'`);
-    }
-    for (const at of missed.slice(skipOneByOne)) {
-      if (skipOneByOne > 0 && at === missed[0]) continue;
-      this.record(job, at, 'missed', null, `${why}; catch-up '${job.catchUp}'`);
-    }
+    // The policy's missed slots are always the oldest of the list (a prefix): ONE range record.
+    if (plan.missed.length > 0) this.recordMissed(job, plan.missed, `${why}; catch-up '${job.catchUp}'`);
     for (const at of plan.run) this.#d.fire(job, at, 'catch-up', true);
   }
 }
