@@ -227,7 +227,20 @@ describe('zones and options', () => {
     const e = rejection(() => parse('0 9 * * *', 'Mars/Olympus'));
     expect([e.code, e.field]).toEqual(['VALIDATION', 'timezone']);
     expect(e.message).toContain("'Mars/Olympus'");
+    // A named zone is checked whatever the form (the machine's zone is looked up lazily, a named one is not).
+    for (const text of ['every 5m', '@reboot', 'in 10 minutes']) {
+      expect(rejection(() => parse(text, 'Mars/Olympus')).field).toBe('timezone');
+    }
     expect(machineTimeZone()).toBe(validateTimeZone(machineTimeZone()));
+  });
+
+  it('reads wall-time forms in the machine zone when none is named, and intervals without one', () => {
+    const machine = machineTimeZone();
+    expect(parse('0 9 * * *', null)).toMatchObject({ kind: 'cron', tz: machine });
+    expect(parse('every day at 9am', null)).toMatchObject({ kind: 'cron', tz: machine });
+    expect(parse('at 2030-01-01T09:00', null).kind).toBe('once');
+    expect(parse('at 2030-01-01T09:00', null)).toEqual(parseSchedule('at 2030-01-01T09:00', { tz: machine, now: NOW }));
+    expect(parse('every 90s', null)).toEqual({ kind: 'interval', everyMs: 90_000, source: 'every 90s', canonical: 'every 90s' });
   });
 
   it('nextRuns defaults to 5 runs and checks its options', () => {

@@ -96,7 +96,7 @@ function parseInterval(src: string, amount: string): Phrase {
 const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[t ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?\s*(z|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /** An ISO-8601 date or date-time; without an offset it is wall time in `zone`. Null when not ISO. */
-function parseIso(src: string, text: string, zone: ZoneClock): number | null {
+function parseIso(src: string, text: string, zone: () => ZoneClock): number | null {
   const m = ISO.exec(text);
   if (!m) return null;
   const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as number[];
@@ -107,7 +107,7 @@ function parseIso(src: string, text: string, zone: ZoneClock): number | null {
     fail(src, `'${text}' is not a valid date and time`);
   }
   const off = m[8];
-  if (off === undefined) return zone.toInstant(wall);
+  if (off === undefined) return zone().toInstant(wall);
   if (off === 'z') return wall;
   const om = /^([+-])(\d{2}):?(\d{2})?$/.exec(off)!;
   const offMs = (Number(om[2]) * 60 + Number(om[3] ?? 0)) * MINUTE_MS * (om[1] === '-' ? -1 : 1);
@@ -115,9 +115,10 @@ function parseIso(src: string, text: string, zone: ZoneClock): number | null {
   return wall - offMs;
 }
 
-function dayWall(zone: ZoneClock, now: number, plusDays: number, hms: [number, number, number]): number {
-  const today = wallFields(zone.wallAt(now));
-  return zone.toInstant(Date.UTC(today.year, today.month - 1, today.day + plusDays, ...hms));
+function dayWall(zone: () => ZoneClock, now: number, plusDays: number, hms: [number, number, number]): number {
+  const clock = zone();
+  const today = wallFields(clock.wallAt(now));
+  return clock.toInstant(Date.UTC(today.year, today.month - 1, today.day + plusDays, ...hms));
 }
 
 /**
@@ -131,9 +132,11 @@ export function eventWordOf(text: string): 'reboot' | 'never' | null {
 
 /**
  * Reads every non-cron form. `text` is trimmed, lower-cased and single-spaced; `src` is what the
- * user wrote, for messages. @throws ValidationError (field `schedule`).
+ * user wrote, for messages. `zone` gives the zone's clock, asked for only by the forms that read
+ * wall time (an interval or an event never builds one: see ScheduleMath.parse).
+ * @throws ValidationError (field `schedule`).
  */
-export function parsePhrase(src: string, text: string, zone: ZoneClock, now: number): Phrase {
+export function parsePhrase(src: string, text: string, zone: () => ZoneClock, now: number): Phrase {
   const event = eventWordOf(text);
   if (event !== null) return { kind: 'event', event };
   const calendar: Record<string, string> = {

@@ -68,18 +68,23 @@ export class ScheduleMath {
     }
     if (!(Math.abs(opts.now) < 8.6e15)) throw new ValidationError('now: must be epoch milliseconds', 'now');
     const source = text;
-    const tz = opts.tz === null || opts.tz === undefined ? machineTimeZone() : validateTimeZone(opts.tz);
+    // A zone the caller names is checked whatever the form (a bad one is an error even on an
+    // interval); the machine's zone is looked up only by a form that reads wall time: the first
+    // Intl call of a process loads ICU's zone data (~15 ms), most of what an offline `rae-sched
+    // list` of interval jobs would otherwise spend on parsing.
+    const named = opts.tz === null || opts.tz === undefined ? null : validateTimeZone(opts.tz);
+    const tz = (): string => named ?? machineTimeZone();
     const src = text.trim().replace(/\s+/g, ' ');
     const lower = src.toLowerCase();
     if (lower !== '@reboot' && looksLikeCron(src)) {
       const expr = normaliseCron(src);
       this.#cron(expr);
-      return { kind: 'cron', expr, tz, source, canonical: source };
+      return { kind: 'cron', expr, tz: tz(), source, canonical: source };
     }
-    const p = parsePhrase(src, lower, this.zone(tz), opts.now);
+    const p = parsePhrase(src, lower, () => this.zone(tz()), opts.now);
     switch (p.kind) {
       case 'cron':
-        return { kind: 'cron', expr: p.expr, tz, source, canonical: source };
+        return { kind: 'cron', expr: p.expr, tz: tz(), source, canonical: source };
       case 'interval':
         return { kind: 'interval', everyMs: p.everyMs, source, canonical: source };
       case 'once':
