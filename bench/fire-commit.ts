@@ -9,7 +9,10 @@
  * - `fires`: one batch of N fires (slot + queued run) as the scheduler sends it;
  * - `finishes`: one batch of the N final records of those runs;
  * - `second`: the steady state — one batch holding second k's N fires and second k−1's N finishes;
- * - `clone`: structuredClone of the `second` batch (what posting it to the thread copies).
+ * - `clone`: structuredClone of the `second` batch (what posting it to the thread copies);
+ * - `rollups`: the statistics rollups alone of the N final records (batches.ts `TxMemo`: each job's
+ *   rollup read, counted and written once per batch, plus the global one), in one child transaction
+ *   of the raw environment — the share of `finishes` they take (issue 7: about half, at 10,000 jobs).
  * LMDB operations per fire are counted by wrapping lmdb's database methods (puts, removes, reads).
  *
  * Run: `npx tsc -p . && node dist/bench/fire-commit.js [--jobs 10000] [--reps 5] [--states]`
@@ -23,6 +26,8 @@ import type { Batch, FireRecord } from '../src/actors/persistence/port';
 import type { Job } from '../src/model/job';
 import type { Run } from '../src/model/run';
 import { newId } from '../src/model/ids';
+import { TxMemo } from '../src/actors/persistence/batches';
+import type { Tables } from '../src/actors/persistence/tables';
 import { finishRun, newRun, newSlot } from '../src/actors/scheduler/runs';
 import { msSince, percentiles } from './lib';
 
@@ -78,9 +83,11 @@ async function main(): Promise<void> {
   const store = await Store.open({ dataDir: dir });
   const rawEnv = lmdb.open(rawDir, {});
   const raw = rawEnv.openDB<{ a: string; b: string | null; c: string }, [string, string]>('raw', {});
+  // Opened as the store opens its `stats` table (msgpack values); TxMemo touches only `stats`.
+  const statsOnly = { stats: rawEnv.openDB('stats', {}) } as unknown as Tables;
   const jobs = Array.from({ length: n }, (_, i) => job(i));
   await store.insertJobs(jobs.map((j) => ({ job: j })));
-  const samples: Record<string, number[]> = { raw: [], fires: [], finishes: [], second: [], clone: [] };
+  const samples: Record<string, number[]> = { raw: [], fires: [], finishes: [], second: [], clone: [], rollups: [] };
   const ops: Record<string, string> = {};
   let second = Math.ceil(Date.now() / 1000) * 1000;
   const firesOf = (at: number): { fires: FireRecord[]; runs: Run[] } => {
@@ -121,6 +128,15 @@ async function main(): Promise<void> {
     c0 = snapshot();
     samples.finishes!.push(await time(() => store.commitBatch({ fires: [], runs: finals(a.runs, second), states: [] })));
     ops.finishes = diff(c0, snapshot(), n);
+    const done = finals(a.runs, second);
+    samples.rollups!.push(await time(async () => {
+      await rawEnv.childTransaction(() => {
+        const memo = new TxMemo(statsOnly);
+        for (const r of done) memo.count(r);
+        memo.flushRollups();
+      });
+      await rawEnv.flushed;
+    }));
     // Steady state: this second's fires with the last second's finishes.
     const b = firesOf(second += 1000);
     await store.commitBatch(fireBatch(b.fires, second));
@@ -150,6 +166,7 @@ async function main(): Promise<void> {
   console.log(`  finishes               ${perSec('finishes')}/s (${med('finishes').toFixed(0)} ms ${spread('finishes')}) = ${(perSec('finishes') / perSec('raw')).toFixed(2)}x raw  [per finish: ${ops.finishes}]`);
   console.log(`  a second (fire+finish) ${perSec('second')} jobs/s (${med('second').toFixed(0)} ms ${spread('second')}) = ${(perSec('second') / perSec('raw')).toFixed(2)}x raw  [per job: ${ops.second}]`);
   console.log(`  structuredClone of that second's batch: ${med('clone').toFixed(0)} ms ${spread('clone')}`);
+  console.log(`  stats rollups alone    ${perSec('rollups')}/s (${med('rollups').toFixed(0)} ms ${spread('rollups')}) = ${Math.round((med('rollups') / med('finishes')) * 100)}% of finishes' time`);
 }
 
 void main();

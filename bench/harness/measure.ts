@@ -21,34 +21,52 @@ export interface Memory { rss: number; rssAnon: number | null; rssFile: number |
 export function memory(): Memory {
   gc();
   const m = process.memoryUsage();
-  let rssAnon: number | null = null;
-  let rssFile: number | null = null;
+  return { rss: m.rss, ...rssSplit(), heap: m.heapUsed };
+}
+
+/**
+ * This process's RSS split as Linux reports it, now (no gc): anonymous (heaps, buffers) and
+ * file-backed (mapped files: LMDB's map of the store — pages of the data file the process touched,
+ * which the kernel may drop and read again). Null where /proc says nothing (not Linux).
+ */
+export function rssSplit(): { rssAnon: number | null; rssFile: number | null } {
   try {
     const status = readFileSync('/proc/self/status', 'utf8');
     const kb = (k: string): number | null => {
       const hit = new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status);
       return hit ? Number(hit[1]) * 1024 : null;
     };
-    rssAnon = kb('RssAnon');
-    rssFile = kb('RssFile');
+    return { rssAnon: kb('RssAnon'), rssFile: kb('RssFile') };
   } catch {
-    // Not Linux: total RSS only.
+    return { rssAnon: null, rssFile: null };
   }
-  return { rss: m.rss, rssAnon, rssFile, heap: m.heapUsed };
 }
 
-/** Samples this process's RSS every `everyMs` until stopped; `max()` is the peak seen. */
-export function rssSampler(everyMs = 500): { max(): number; stop(): number } {
+/**
+ * Samples this process's RSS every `everyMs` until stopped; `max()` is the peak seen. `split()`:
+ * the peaks of its anonymous and file-backed parts (each its own peak; null where Linux says nothing).
+ */
+export function rssSampler(everyMs = 500): { max(): number; stop(): number; split(): { anon: number | null; file: number | null } } {
   let peak = process.memoryUsage.rss();
-  const t = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, everyMs);
+  let anon: number | null = null;
+  let file: number | null = null;
+  const sample = (): void => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+    const s = rssSplit();
+    if (s.rssAnon !== null) anon = Math.max(anon ?? 0, s.rssAnon);
+    if (s.rssFile !== null) file = Math.max(file ?? 0, s.rssFile);
+  };
+  sample();
+  const t = setInterval(sample, everyMs);
   t.unref();
   return {
     max: () => peak,
     stop: () => {
       clearInterval(t);
-      peak = Math.max(peak, process.memoryUsage.rss());
+      sample();
       return peak;
     },
+    split: () => ({ anon, file }),
   };
 }
 

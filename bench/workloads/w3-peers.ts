@@ -70,7 +70,7 @@ const starters: Record<Peer, Starter> = {
  * Waits through the window [t0, t1) and the grace after it: the process's CPU over the window
  * (percent of one core) and its peak RSS from t0 to the end of the grace (bytes).
  */
-export async function overWindow(t0: number, t1: number): Promise<{ cpuPct: number; peakRss: number }> {
+export async function overWindow(t0: number, t1: number): Promise<{ cpuPct: number; peakRss: number; peakSplit: { anon: number | null; file: number | null } }> {
   await sleep(t0 - Date.now());
   const rss = rssSampler();
   const cpu0 = process.cpuUsage();
@@ -79,7 +79,8 @@ export async function overWindow(t0: number, t1: number): Promise<{ cpuPct: numb
   const cpu = process.cpuUsage(cpu0);
   const cpuPct = ((cpu.user + cpu.system) / 1000 / (Date.now() - w0)) * 100;
   await sleep(GRACE_MS);
-  return { cpuPct, peakRss: rss.stop() };
+  const peakRss = rss.stop();
+  return { cpuPct, peakRss, peakSplit: rss.split() };
 }
 
 /** Turns a window's slot report (+ RSS, CPU) into the sample every W3 measurement sends. */

@@ -19,6 +19,7 @@ import { addModuleJob, isolationOfThisBuild } from './rae';
 import { TEMPLATE, everySecondJobs } from './w3-jobs';
 import { GRACE_MS, LEAD_MS, PEERS, overWindow, slotSample, type Peer } from './w3-peers';
 import { SlotTally, nextWholeSecond } from './w3-slots';
+import { rssSplit } from '../harness/measure';
 
 const WINDOW_S: Record<Mode, number> = { quick: 10, full: 30 };
 /** What runs in each mode: sizes of module jobs with the peers beside them (the argv case is W3-ARGV, w3-argv.ts). */
@@ -105,24 +106,46 @@ async function rae(a: Args, ctx: ChildContext): Promise<void> {
       const dt = Math.max(1, Date.now() - flow.at) / 1000;
       const rates = `${fmt((flow.slots - flow.slots0) / dt)} slots recorded/s, ${fmt((flow.finished - flow.finished0) / dt)} runs finished/s`;
       Object.assign(flow, { at: Date.now(), slots0: flow.slots, finished0: flow.finished });
-      ctx.progress(`${stage}: ${fmt(live.ran)} of ${fmt(expected)} slots ran so far${other === '' ? '' : ` (${other})`}; ${rates}; RSS ${fmt(process.memoryUsage.rss() / 1048576)} MB`);
+      ctx.progress(`${stage}: ${fmt(live.ran)} of ${fmt(expected)} slots ran so far${other === '' ? '' : ` (${other})`}; ${rates}; RSS ${fmt(process.memoryUsage.rss() / 1048576)} MB${rssParts(rssSplit())}`);
       partial(live.ran, stage, { skipped: notRun.skipped ?? 0, missed: notRun.missed ?? 0 });
     };
     ticker = setInterval(report, PROGRESS_EVERY_MS);
-    const { cpuPct, peakRss: peak } = await overWindow(t0, t1);
+    const { cpuPct, peakRss: peak, peakSplit } = await overWindow(t0, t1);
     clearInterval(ticker);
     for (const sub of subs) sub.unsubscribe();
     const r = live.report();
     if (outcomes() !== '') notes.push(`slots of the window not run: ${outcomes()}`);
+    const split = splitMetrics(peakSplit);
+    if (split.rssAnonMb !== undefined && split.rssFileMb !== undefined) {
+      notes.push(`peak RSS parts: ${fmt(split.rssAnonMb)} MB anonymous, ${fmt(split.rssFileMb)} MB file-backed (LMDB's map of the store)`);
+    }
     // Deliver before shutting down: a scheduler left behind by the load may take long to drain.
     ctx.deliver(slotSample(r, {
-      rssMb: peak / 1048576, rssSetupMb: rssSetup / 1048576, cpuPct, loadMs,
+      rssMb: peak / 1048576, rssSetupMb: rssSetup / 1048576, cpuPct, loadMs, ...split,
       skipped: notRun.skipped ?? 0, missed: notRun.missed ?? 0,
     }, notes));
   } finally {
     clearInterval(ticker);
     await close();
   }
+}
+
+/**
+ * RSS parts for a progress line: most of rae-scheduler's RSS under W3 is file-backed — the pages of
+ * the LMDB data file its threads touched through the map (the store grows by every run and slot
+ * recorded) — not heap; the kernel may drop such pages and read them again.
+ */
+function rssParts(s: { rssAnon: number | null; rssFile: number | null }): string {
+  if (s.rssAnon === null || s.rssFile === null) return '';
+  return ` (anon ${fmt(s.rssAnon / 1048576)}, file-backed ${fmt(s.rssFile / 1048576)})`;
+}
+
+/** Peak RSS parts as sample metrics (MB), where Linux reports them. */
+function splitMetrics(p: { anon: number | null; file: number | null }): { rssAnonMb?: number; rssFileMb?: number } {
+  return {
+    ...(p.anon === null ? {} : { rssAnonMb: p.anon / 1048576 }),
+    ...(p.file === null ? {} : { rssFileMb: p.file / 1048576 }),
+  };
 }
 
 const specOf = (id: string, label: string, role: MeasurementSpec['role'], fn: string, file: string, args: unknown, windowS: number): MeasurementSpec => ({
@@ -155,7 +178,9 @@ export const w3: Workload = {
       const res = r.get(id);
       if (res === undefined || res.samples.length === 0) return res?.errors[0] ? `failed: ${res.errors[0]}` : 'failed';
       const slots = `${fmt(r.m(id, 'ran'))} of ${fmt(r.m(id, 'expected'))} slots ran`;
-      const mb = r.m(id, 'rssMb') === null ? '' : `, ${fmt(r.m(id, 'rssMb'))} MB`;
+      // (The anonymous part beside it where known: the rest is mapped store pages, see rssParts.)
+      const anon = r.m(id, 'rssAnonMb') === null ? '' : ` (${fmt(r.m(id, 'rssAnonMb'))} MB anonymous)`;
+      const mb = r.m(id, 'rssMb') === null ? '' : `, ${fmt(r.m(id, 'rssMb'))} MB${anon}`;
       if (r.m(id, 'ran') === 0) return `no run started in the window: ${slots}${mb}`;
       // A partial sample (budget hit) has counts but no lateness.
       if (r.m(id, 'p99') === null) return `${slots} (lateness not reached)${mb}`;

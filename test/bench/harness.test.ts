@@ -7,6 +7,7 @@ import { renderChart, xOf } from '../../bench/harness/chart';
 import { fmt, fmtRatio, fmtSummary, markdownTable, renderMarkdown, renderText, type ResultsDocument } from '../../bench/harness/report';
 import { Results } from '../../bench/harness/runner';
 import { median, percentiles, ratio, summarize } from '../../bench/harness/stats';
+import { rssSampler, rssSplit } from '../../bench/harness/measure';
 import type { MeasurementSpec } from '../../bench/harness/types';
 import { SlotTally, nextWholeSecond } from '../../bench/workloads/w3-slots';
 import { WORKLOADS } from '../../bench/workloads';
@@ -206,3 +207,24 @@ describe('W3-ARGV evaluation', () => {
   });
 });
 
+
+describe('RSS split (W3 notes: anonymous vs the store\'s mapped pages)', () => {
+  const linux = process.platform === 'linux' ? it : it.skip;
+  linux('reads both parts from /proc, and they add up to no more than the RSS', () => {
+    const s = rssSplit();
+    expect(s.rssAnon).toBeGreaterThan(0);
+    expect(s.rssFile).toBeGreaterThan(0);
+    // (RssShmem is the third part; the RSS is read after the split, so it can only have grown.)
+    expect(s.rssAnon! + s.rssFile!).toBeLessThanOrEqual(process.memoryUsage.rss() + 4 * 1048576);
+  });
+
+  linux('the sampler keeps each part\'s peak', () => {
+    const sampler = rssSampler(1000);
+    const kept = Buffer.alloc(32 * 1048576, 1); // anonymous memory touched before the last sample
+    sampler.stop();
+    const { anon, file } = sampler.split();
+    expect(anon).toBeGreaterThanOrEqual(32 * 1048576);
+    expect(file).toBeGreaterThan(0);
+    expect(kept[0]).toBe(1);
+  });
+});
