@@ -16,6 +16,7 @@
  *   across the boundary;
  * - other npm packages (lmdb is native; rxjs and luxon load on demand).
  */
+const fs = require('node:fs');
 const path = require('node:path');
 const esbuild = require('esbuild');
 
@@ -50,7 +51,18 @@ const keepOnDemand = {
   },
 };
 
+/**
+ * Beside the bundle: the modules of dist/ it holds, relative to dist/src/cli. bin/rae-sched uses the
+ * bundle only if none of them is newer than it — a `tsc --watch` or `--incremental` build rewrites
+ * only the files that changed (not main.js), and must not leave the shim on the old code.
+ */
+const INPUTS = path.join(DIST, 'cli/main.bundle.inputs.json');
+
 esbuild.build({
   entryPoints: [ENTRY], outfile: OUT, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
-  logLevel: 'warning', legalComments: 'none', plugins: [keepOnDemand],
+  logLevel: 'warning', legalComments: 'none', plugins: [keepOnDemand], metafile: true,
+}).then((result) => {
+  const inputs = Object.keys(result.metafile.inputs).map((p) => path.resolve(p))
+    .filter((p) => p.startsWith(DIST)).map((p) => path.relative(path.dirname(OUT), p));
+  fs.writeFileSync(INPUTS, `${JSON.stringify(inputs)}\n`);
 }).catch(() => process.exit(1));

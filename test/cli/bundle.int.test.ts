@@ -4,7 +4,7 @@
  * thrown there, behave exactly as before (one copy of errors.js: `instanceof` holds across).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BIN } from './harness';
@@ -14,12 +14,12 @@ jest.setTimeout(120_000);
 const DIST_CLI = resolve(__dirname, '../../src/cli');
 
 /** Runs the binary with a preload that prints, at exit, every module of dist/src it loaded. */
-function loaded(dir: string, args: string[]): { code: number | null; stderr: string; modules: string[] } {
+function loaded(dir: string, args: string[], bin = BIN): { code: number | null; stderr: string; modules: string[] } {
   const probe = join(dir, 'probe.js');
   writeFileSync(probe, `const M = require('node:module'); const seen = []; const load = M._load;
 M._load = function (request, parent, isMain) { const r = load.apply(this, arguments); try { seen.push(M._resolveFilename(request, parent, isMain)); } catch {} return r; };
 process.on('exit', () => process.stdout.write('\\nMODULES ' + JSON.stringify(seen.filter((f) => f.includes('/dist/src/'))) + '\\n'));`);
-  const r = spawnSync(process.execPath, ['--require', probe, BIN, ...args], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--require', probe, bin, ...args], { encoding: 'utf8' });
   const m = /MODULES (.*)\n/.exec(r.stdout);
   return { code: r.status, stderr: r.stderr, modules: m === null ? [] : (JSON.parse(m[1]!) as string[]) };
 }
@@ -52,5 +52,31 @@ describe('the bundled CLI entry', () => {
     const bad = loaded(dir, ['add', 'b', 'every banana', 'true', '--data-dir', dir]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
+  });
+
+  it('a module compiled after the bundle (tsc --watch, --incremental: only changed files are written) makes the shim load the compiled modules', () => {
+    // A copy of the built package: bin/, dist/src, package.json, and the repository's node_modules.
+    const root = resolve(__dirname, '../../..');
+    const copy = join(dir, 'pkg');
+    mkdirSync(join(copy, 'dist'), { recursive: true });
+    cpSync(join(root, 'bin'), join(copy, 'bin'), { recursive: true });
+    cpSync(join(root, 'dist/src'), join(copy, 'dist/src'), { recursive: true, preserveTimestamps: true });
+    cpSync(join(root, 'package.json'), join(copy, 'package.json'));
+    symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
+    const bin = join(copy, 'bin/rae-sched');
+    const cli = join(copy, 'dist/src/cli');
+    // As built: the bundle is at least as new as every module in it.
+    const built = statSync(join(cli, 'main.bundle.js')).mtime;
+    for (const f of ['main.js', 'commands/jobs.js']) utimesSync(join(cli, f), built, built);
+    const asBuilt = loaded(dir, ['--version'], bin);
+    expect(asBuilt.code).toBe(0);
+    expect(asBuilt.modules).toContain(join(cli, 'main.bundle.js'));
+    // One bundled module rewritten after the bundle, main.js untouched: the bundle is stale.
+    const later = new Date(built.getTime() + 10_000);
+    utimesSync(join(cli, 'commands/jobs.js'), later, later);
+    const partial = loaded(dir, ['--version'], bin);
+    expect(partial.code).toBe(0);
+    expect(partial.modules).not.toContain(join(cli, 'main.bundle.js'));
+    expect(partial.modules).toContain(join(cli, 'main.js'));
   });
 });

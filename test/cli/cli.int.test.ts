@@ -146,6 +146,35 @@ describe('without a daemon', () => {
     expect((await cli('history', 'bad')).stdout).toMatch(/failed\s+manual\s+1/);
   });
 
+  it.each([
+    ['firstAt after at', { firstAt: '2030-01-01T00:10:00.000Z', count: 3 }],
+    ['count without firstAt', { count: 3 }],
+    ['firstAt without count', { firstAt: '2029-12-31T23:50:00.000Z' }],
+    ['a range of one slot', { firstAt: '2029-12-31T23:50:00.000Z', count: 1 }],
+    ['a range that is not missed', { firstAt: '2029-12-31T23:50:00.000Z', count: 3, outcome: 'fired' }],
+  ])('restore refuses a slot range that does not hold together (%s): exit 2, one line, nothing written', async (_what, range) => {
+    await cli('add', 'keep', 'never', 'true');
+    const backup = join(dir, 'b.json');
+    expect((await cli('backup', backup)).code).toBe(0);
+    const doc = JSON.parse(await readFile(backup, 'utf8')) as { jobs: Job[]; slots: unknown[] };
+    doc.slots.push({
+      jobId: doc.jobs[0]!.id, at: '2030-01-01T00:00:00.000Z', outcome: 'missed', runId: null, reason: 'down',
+      recordedAt: '2030-01-01T00:00:01.000Z', ...range,
+    });
+    await writeFile(backup, JSON.stringify(doc));
+    const target = await mkdtemp(join(tmpdir(), 'rae-cli-restore-'));
+    try {
+      const r = await rae(['restore', backup, '--data-dir', target], { env: { RAE_SCHED_HOME: home } });
+      expect(r.code).toBe(2);
+      expect(r.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
+      expect(r.stderr).toMatch(/slots/);
+      const listed = await rae(['list', '--json', '--data-dir', target], { env: { RAE_SCHED_HOME: home } });
+      expect(listed.code === 0 ? JSON.parse(listed.stdout) : []).toEqual([]);
+    } finally {
+      await rm(target, { recursive: true, force: true });
+    }
+  });
+
   it('restore refuses a file that is not JSON, naming it, and changes nothing', async () => {
     await cli('add', 'keep', 'never', 'true');
     const bad = join(dir, 'not-json.txt');

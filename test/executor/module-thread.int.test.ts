@@ -113,6 +113,18 @@ it('runs of a module already loaded settle at once: a value, a value that does n
   expect(cyclic.error).toMatch(/circular/i);
 });
 
+it('a returned value whose `then` throws when read fails only its own run (as an await of it would), the runs beside it succeed', async () => {
+  const file = moduleFile('bad-then.js', `module.exports = (ctx) => {
+    if (ctx.attempt === 2) return { get then() { throw new Error('then getter'); } };
+    return 'v' + ctx.attempt;
+  };`);
+  // Loaded by a first run; then the module is called at once (thread-run.ts #invoke, no await).
+  expect(await run({ module: file, attempt: 1 })).toMatchObject({ status: 'succeeded', output: '"v1"\n' });
+  const [bad, after] = await Promise.all([2, 3].map((attempt) => run({ module: file, attempt })));
+  expect(bad).toMatchObject({ status: 'failed', exitCode: 1, error: 'then getter' });
+  expect(after).toMatchObject({ status: 'succeeded', output: '"v3"\n' });
+});
+
 it('process.exit fails only the run that called it; runs beside it and after it succeed', async () => {
   const barrier = path.join(tmp.dir, 'exit-barrier');
   const waiting = Array.from({ length: 4 }, (_, i) => pool.start(threadRequest({ module: moduleFile(`w${i}.js`, waitsFor(barrier, `w${i}`)) })).result);

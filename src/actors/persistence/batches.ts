@@ -5,7 +5,7 @@
  * only what the transaction itself needs is checked.
  * @internal
  */
-import { ValidationError } from '../../errors';
+import { PersistenceError, ValidationError } from '../../errors';
 import type { Run } from '../../model/run';
 import type { Batch, BatchResult, UnfinishedRun } from './port';
 import type { Tables } from './tables';
@@ -132,6 +132,10 @@ export function checkBatch(b: unknown): Batch {
   if (batch.clock !== undefined && !(Number.isInteger(batch.clock?.seq) && Number.isFinite(batch.clock.offsetMs))) {
     throw new ValidationError('batch.clock: expected { seq: integer, offsetMs: number }', 'batch.clock');
   }
+  const o = batch.order;
+  if (o !== undefined && !(Number.isFinite(o?.writer) && Number.isInteger(o.seq) && (o.after === null || Number.isInteger(o.after)))) {
+    throw new ValidationError('batch.order: expected { writer: number, seq: integer, after: integer | null }', 'batch.order');
+  }
   for (const [i, r] of batch.runs.entries()) {
     if (typeof r?.id !== 'string' || typeof r.jobId !== 'string') {
       throw new ValidationError(`batch.runs[${i}]: expected a run with id and jobId`, `batch.runs[${i}]`);
@@ -140,8 +144,25 @@ export function checkBatch(b: unknown): Batch {
   return batch;
 }
 
+/** `meta` keys of the last durable ordered batch (port.ts `BatchOrder`): its writer and seq. */
+export const BATCH_WRITER_KEY = 'batchWriter';
+export const BATCH_SEQ_KEY = 'batchSeq';
+
+/**
+ * Inside the batch's transaction, before anything is written: refuses a batch whose predecessor in
+ * flight is not durable (port.ts `BatchOrder`), then records this one as the last durable.
+ */
+function orderTx(t: Tables, o: NonNullable<Batch['order']>): void {
+  if (o.after !== null && !(t.meta.get(BATCH_WRITER_KEY) === o.writer && (t.meta.get(BATCH_SEQ_KEY) ?? -1) >= o.after)) {
+    throw new PersistenceError(`store write refused: batch ${o.seq} was sent behind batch ${o.after}, which is not written (it failed); both are retried, in order`);
+  }
+  void t.meta.put(BATCH_WRITER_KEY, o.writer);
+  void t.meta.put(BATCH_SEQ_KEY, o.seq);
+}
+
 /** Inside ONE transaction: writes the batch (port rules: dedupe by slot, drop removed jobs). */
 export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
+  if (batch.order !== undefined) orderTx(t, batch.order);
   const memo = new TxMemo(t);
   const deduped: BatchResult['deduped'] = [];
   const dropped = new Set<string>();

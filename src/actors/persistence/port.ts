@@ -95,6 +95,25 @@ export interface Batch {
    * in every batch from a step on until one carrying it is durable.
    */
   clock?: ClockFrame;
+  /** Where the batch stands in its writer's sequence (committer.ts): see {@link BatchOrder}. */
+  order?: BatchOrder;
+}
+
+/**
+ * The scheduler's batches in flight are written in the order sent, but one may fail while the
+ * next one is already on its way. `after` names the batch sent just before this one and still
+ * unanswered: unless the store's last durable batch is that one (or a later one) of the same
+ * `writer`, this batch is refused (a PersistenceError: the committer retries both, in order).
+ * Without it a later fire of a job could be durable while an earlier one is not, and since the
+ * watermark is the newest slot (fire-layout.ts), a crash before the retry would leave the earlier
+ * slot with no outcome at all.
+ */
+export interface BatchOrder {
+  /** Random per committer: sequences of different scheduler incarnations never match. */
+  writer: number;
+  seq: number;
+  /** The `seq` that must be durable before this batch; null: none in flight when it was sent. */
+  after: number | null;
 }
 
 /** What a commit did not write, and why. */

@@ -91,6 +91,15 @@ export const slotSchema: z.ZodType<Slot> = z.object({
   recordedAt: isoInstant,
   firstAt: isoInstant.optional(),
   count: z.number().int().positive().optional(),
+}).superRefine((s, ctx) => {
+  // A range of missed slots (model/run.ts Slot) holds together: both fields or neither, at least
+  // two slots, its first before its last — else counts and `why` would say what never happened.
+  if (s.firstAt === undefined && s.count === undefined) return;
+  const why = s.firstAt === undefined || s.count === undefined ? 'firstAt and count go together (a range of missed slots)'
+    : s.outcome !== 'missed' ? 'only a missed slot may be a range (firstAt, count)'
+      : s.count < 2 ? 'a range (firstAt, count) stands for at least 2 slots'
+        : !(Date.parse(s.firstAt) < Date.parse(s.at)) ? 'a range\'s firstAt must be before its at (its last slot)' : null;
+  if (why !== null) ctx.addIssue({ code: 'custom', message: why, path: [s.firstAt === undefined ? 'firstAt' : 'count'] });
 });
 
 /** A stored job (CONTRACT.md "Job (JSON)"). */

@@ -5,6 +5,7 @@
  * | ------------ | -------------------- | ------------ | ------------------------------------------------ |
  * | `meta`       | `'schemaVersion'`    | number       | refuse a store written by a newer version         |
  * | `meta`       | `'clockStepSeq'`, `'clockOffsetMs'` | number | clock steps handled (clock-frame.ts)   |
+ * | `meta`       | `'batchWriter'`, `'batchSeq'` | number | last durable batch of the committer's sequence (port.ts `BatchOrder`) |
  * | `jobs`       | job id               | Job          |                                                  |
  * | `jobNames`   | job name             | job id       | unique names, `getJobByName`                      |
  * | `runs`       | `[jobId, runId]`     | Run          | runs of a job newest first = one reverse range    |

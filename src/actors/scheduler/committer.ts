@@ -14,7 +14,9 @@
  * persistence thread dying) is kept; once every batch in flight has answered, the failed ones are
  * merged (with what arrived since) and retried after a backoff (the runtime's one backoff,
  * src/runtime/backoff.ts); callbacks of batches sealed after a failed one wait for its retry, so
- * order holds. A schedule state that a later, durable batch already moved is not written again
+ * order holds. Records too: each batch names the one sent before it while that one is unanswered
+ * (port.ts `BatchOrder`), and the store refuses it unless that one is durable — so a crash before
+ * the retry never leaves a later fire durable without an earlier one. A schedule state that a later, durable batch already moved is not written again
  * (it would go back in time). While commits fail, `fault` says why (health shows it).
  *
  * Completions come back through the scheduler's own mailbox (`deliver`), so callbacks run one at a
@@ -161,6 +163,8 @@ export class Committer {
   /** The clock steps handled (clock-frame.ts), and the newest of them known durable. */
   #clock: ClockFrame = NO_STEPS;
   #clockDurable = 0;
+  /** This committer's `BatchOrder.writer` (port.ts): the store refuses a batch sent behind one that failed. */
+  readonly #writer = Math.floor(Math.random() * 2 ** 52);
   /** Counters, for tests and benches. */
   readonly stats = { commits: 0, failures: 0, records: 0 };
 
@@ -265,7 +269,8 @@ export class Committer {
       this.stats.failures++;
       this.#d.logger.error({ err: outcome.error, records: this.#count(entry.batch) },
         'store commit failed; the batch is kept and retried');
-      this.#d.onFault(`commits failing since ${this.#failures + 1} attempt(s): ${outcome.error} (retrying)`);
+      // (A batch sent behind a failed one is refused by the store: health keeps the first cause.)
+      if (!this.#waiting) this.#d.onFault(`commits failing since ${this.#failures + 1} attempt(s): ${outcome.error} (retrying)`);
       if (!this.#waiting) {
         this.#waiting = true;
         const delay = Math.round(backoffDelay(this.#failures++, this.#backoff));
@@ -375,8 +380,11 @@ export class Committer {
   }
 
   #send(entry: InFlight): void {
+    // The batch sent before this one, if still unanswered, must be durable first (port.ts BatchOrder).
+    const prev = this.#inflight[this.#inflight.length - 1];
     this.#inflight.push(entry);
     const plain = entry.batch.toBatch();
+    plain.order = { writer: this.#writer, seq: entry.id, after: prev?.state === 'sent' ? prev.id : null };
     if (this.#clock.seq > this.#clockDurable) {
       plain.clock = this.#clock;
       entry.clockSeq = this.#clock.seq;

@@ -197,12 +197,15 @@ export class ThreadRun {
       log: (...args: unknown[]) => this.write(`${format(...args)}\n`),
     };
     let value: unknown;
+    let then: unknown;
     try {
       value = entry(ctx);
+      // Read inside the try: a `then` getter that throws fails the run, as an await of it would.
+      then = (value as PromiseLike<unknown> | null)?.then;
     } catch (err) {
       return this.#threw(err);
     }
-    if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') {
+    if (typeof then === 'function') {
       Promise.resolve(value).then((v) => this.#returned(v), (err: unknown) => this.#threw(err));
     } else {
       this.#returned(value);
