@@ -36,7 +36,11 @@ export function connectDaemon(socketPath: string, timeoutMs = 2000): Promise<Soc
     const done = (ok: boolean): void => {
       clearTimeout(timer);
       sock.removeAllListeners('connect').removeAllListeners('error');
-      if (!ok) sock.destroy();
+      // Until the first request takes it, an error on the kept connection (the daemon stopping
+      // before it accepted) must not be an unhandled 'error' event (a crash with a stack trace):
+      // the socket is dropped and that request opens a fresh one (RemoteScheduler #send).
+      if (ok) sock.once('error', () => sock.destroy());
+      else sock.destroy();
       resolveSocket(ok ? sock : null);
     };
     const timer = setTimeout(() => done(false), timeoutMs);
@@ -183,8 +187,9 @@ export class RemoteScheduler implements Scheduler {
   #send(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<IncomingMessage> {
     return new Promise((resolveRes, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const open = this.#connected;
+      const kept = this.#connected;
       this.#connected = null;
+      const open = kept !== null && !kept.destroyed ? kept : null;
       const req = httpRequest({
         socketPath: this.#socketPath,
         // A fresh connection per call (`agent: false`), or the one already open (no agent at all:
