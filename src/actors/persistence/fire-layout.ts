@@ -91,10 +91,12 @@ export interface SlotFrame {
   offsetMs: number;
   /** The offset untagged slots of interval jobs are read at (`clockSlotBaseMs`). */
   baseMs: number;
+  /** No clock step was ever handled: every tag, the base and the offset are 0 (keys alone suffice). */
+  wall?: boolean;
 }
 
 /** Slots are read as stored (no clock step handled, or a caller that does not shift). */
-const WALL: SlotFrame = { offsetMs: 0, baseMs: 0 };
+const WALL: SlotFrame = { offsetMs: 0, baseMs: 0, wall: true };
 
 /**
  * Epoch ms of the job's newest recorded slot (NaN: none), read at today's clock offset: moved by
@@ -104,6 +106,10 @@ const WALL: SlotFrame = { offsetMs: 0, baseMs: 0 };
  * bytes are looked at.
  */
 export function newestSlotAt(t: Tables, jobId: string, frame: SlotFrame = WALL, stateTagged = false): number {
+  if (frame.wall === true) {
+    for (const key of t.slots.getKeys(newestFirst(jobId, 1))) return Date.parse(key[1]);
+    return NaN;
+  }
   for (const { key, value } of t.slotsRaw.getRange(newestFirst(jobId, 1))) {
     return Date.parse(key[1]) + slotShift(slotTag(value), frame.offsetMs, stateTagged, frame.baseMs);
   }

@@ -649,7 +649,8 @@ export class Store implements SchedulerStorePort {
    */
   #slotFrame(): SlotFrame {
     const offsetMs = this.#clockOffset();
-    return { offsetMs, baseMs: this.#t.meta.get(CLOCK_SLOT_BASE_KEY) ?? (this.#schemaVersion < 6 ? offsetMs : 0) };
+    const wall = (this.#t.meta.get(CLOCK_SEQ_KEY) ?? 0) === 0;
+    return { offsetMs, baseMs: this.#t.meta.get(CLOCK_SLOT_BASE_KEY) ?? (this.#schemaVersion < 6 ? offsetMs : 0), wall };
   }
 
   /** The clock steps handled so far (clock-frame.ts): the scheduler's start-up reads it. */
