@@ -6,14 +6,16 @@
  * first slot (T0 + 10 min) and those runs finish before the step.
  * MODE `durable`: prints `stepped` once the step is handled and everything is durable.
  * MODE `unrecorded`: every commit fails from before the step on; prints `stepped` once the step is
- * handled in memory (its record not durable). The test then `kill -9`s it.
+ * handled in memory (its record not durable).
+ * MODE `after`: as `durable`, then every job's next slot (where the step moved it) fires and its run
+ * finishes, durable; then prints `stepped`. The test then `kill -9`s it.
  */
 import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { createScheduler, testHooksOf } from '../../src/scheduler';
 import { VirtualClock } from '../../src/runtime/clock';
 
 async function main(): Promise<void> {
-  const [dir, t0, jobs, mode, fired, stepMs] = process.argv.slice(2) as [string, string, string, 'durable' | 'unrecorded', string?, string?];
+  const [dir, t0, jobs, mode, fired, stepMs] = process.argv.slice(2) as [string, string, string, 'durable' | 'unrecorded' | 'after', string?, string?];
   const clock = new VirtualClock(Number(t0));
   const s = await createScheduler({ dataDir: dir, clock });
   if ((await s.listJobs()).length === 0) {
@@ -32,8 +34,14 @@ async function main(): Promise<void> {
   // The queue's timer notices the step at its next wake (each wait is capped at 30 s).
   const advanced = clock.advance(30_000);
   await jumped;
-  if (mode === 'durable') await advanced;
+  if (mode !== 'unrecorded') await advanced;
   else await new Promise((r) => setTimeout(r, 500)); // the step's turn ends; its commit fails and waits to retry
+  if (mode === 'after') {
+    const finished = firstValueFrom(s.events$.pipe(filter((e) => e.type === 'run.finished'), take(Number(jobs)), toArray()));
+    await clock.advance(10 * 60_000); // through every job's moved next slot
+    await finished;
+    await clock.advance(1000); // the runs' final records committed
+  }
   process.stdout.write('stepped\n');
 }
 

@@ -1,8 +1,10 @@
 /** The compact encoding of job heads, schedule states and runs (codecs.ts), and its reading of older (msgpack) values. */
 import { Packr } from 'msgpackr';
-import { decodeHead, decodeRun, decodeState, encodeHead, encodeRun, encodeState, isCompact, stateInstants, stateShift } from '../../src/actors/persistence/codecs';
+import {
+  decodeHead, decodeRun, decodeSlot, decodeState, encodeHead, encodeRun, encodeSlot, encodeState, isCompact, slotTag, stateInstants, stateShift, TaggedSlot,
+} from '../../src/actors/persistence/codecs';
 import { inFrame } from '../../src/actors/persistence/clock-frame';
-import type { Run } from '../../src/model/run';
+import type { Run, Slot } from '../../src/model/run';
 import type { JobHead } from '../../src/actors/persistence/tables';
 
 const head: JobHead = {
@@ -102,6 +104,21 @@ describe('compact codecs', () => {
     const bytes = encodeRun(odd);
     expect(isCompact(bytes)).toBe(false);
     expect(decodeRun(bytes)).toStrictEqual(new Packr().unpack(new Packr().pack(odd)));
+  });
+
+  it('slots: tagged with their clock offset (schema 6) round-trip; untagged ones are the msgpack they always were', () => {
+    const slot: Slot = { jobId: 'job_1', at: '2030-01-01T00:10:00.000Z', outcome: 'missed', runId: null, reason: 'down', recordedAt: '2030-01-01T00:11:00.000Z',
+      firstAt: '2030-01-01T00:01:00.000Z', count: 10 };
+    const tagged = encodeSlot(new TaggedSlot(slot, -180_000));
+    expect(slotTag(tagged)).toBe(-180_000);
+    expect(decodeSlot(tagged)).toStrictEqual(slot); // the tag is not part of the slot readers get
+    const plain = encodeSlot(slot);
+    expect(plain).toEqual(Buffer.from(new Packr({ copyBuffers: true }).pack(slot)));
+    expect(slotTag(plain)).toBeUndefined();
+    expect(decodeSlot(plain)).toStrictEqual(slot);
+    // From inside a larger buffer, as lmdb hands them.
+    const big = Buffer.concat([tagged, Buffer.from([1, 2, 3])]);
+    expect(decodeSlot(big, tagged.length)).toStrictEqual(slot);
   });
 });
 

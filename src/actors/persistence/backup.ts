@@ -16,6 +16,7 @@ import { parseOrThrow } from '../../model/zod-error';
 import { headOf, type Tables, type Writer } from './tables';
 import { checkStoredJob } from '../../model/job-spec';
 import { clearTriggerFires } from './trigger-fires';
+import { CLOCK_OFFSET_KEY, CLOCK_SLOT_BASE_KEY } from './clock-frame';
 
 /** Reads every job, run and slot. Call synchronously: lmdb-js keeps one read snapshot per event turn. */
 export function exportDocument(t: Tables, createdAt: string): BackupDocument {
@@ -52,6 +53,8 @@ export async function importDocument(t: Tables, write: Writer, input: unknown): 
     }
     for (const run of doc.runs) putRun(t, run);
     for (const slot of doc.slots) void t.slots.put([slot.jobId, slot.at], slot);
+    // Restored slots are untagged wall-clock times as of now: they read at today's clock offset.
+    void t.meta.put(CLOCK_SLOT_BASE_KEY, t.meta.get(CLOCK_OFFSET_KEY) ?? 0);
   });
   return { jobs: doc.jobs.length, runs: doc.runs.length };
 }

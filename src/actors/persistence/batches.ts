@@ -6,10 +6,11 @@
  * @internal
  */
 import { PersistenceError, ValidationError } from '../../errors';
-import type { Run } from '../../model/run';
+import type { Run, Slot } from '../../model/run';
 import type { Batch, BatchResult, UnfinishedRun } from './port';
 import type { Tables } from './tables';
-import { CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY } from './clock-frame';
+import { CLOCK_FENCE_KEY, CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY } from './clock-frame';
+import { slotTag, TaggedSlot } from './codecs';
 import { GLOBAL_KEY, countRun, emptyRollup, type RunRollup } from './rollup';
 import { heldJobOf, unfinishedRuns } from './fire-layout';
 
@@ -125,12 +126,16 @@ export function checkBatch(b: unknown): Batch {
     if (typeof f?.slot?.jobId !== 'string' || typeof f.slot.at !== 'string') {
       throw new ValidationError(`batch.fires[${i}].slot: expected a slot with jobId and at`, `batch.fires[${i}].slot`);
     }
+    if (f.offsetMs !== undefined && !Number.isFinite(f.offsetMs)) {
+      throw new ValidationError(`batch.fires[${i}].offsetMs: expected a number`, `batch.fires[${i}].offsetMs`);
+    }
     if (f.run !== null && f.run?.jobId !== f.slot.jobId) {
       throw new ValidationError(`batch.fires[${i}].run.jobId: the run is for another job than its slot`, `batch.fires[${i}].run.jobId`);
     }
   }
-  if (batch.clock !== undefined && !(Number.isInteger(batch.clock?.seq) && Number.isFinite(batch.clock.offsetMs))) {
-    throw new ValidationError('batch.clock: expected { seq: integer, offsetMs: number }', 'batch.clock');
+  if (batch.clock !== undefined && !(Number.isInteger(batch.clock?.seq) && Number.isFinite(batch.clock.offsetMs) &&
+    (batch.clock.fenceMs === undefined || Number.isFinite(batch.clock.fenceMs)))) {
+    throw new ValidationError('batch.clock: expected { seq: integer, offsetMs: number, fenceMs?: number }', 'batch.clock');
   }
   const o = batch.order;
   if (o !== undefined && !(Number.isFinite(o?.writer) && Number.isInteger(o.seq) && (o.after === null || Number.isInteger(o.after)))) {
@@ -160,13 +165,16 @@ function orderTx(t: Tables, o: NonNullable<Batch['order']>): void {
   void t.meta.put(BATCH_SEQ_KEY, o.seq);
 }
 
+/** The value to put for a slot: with its clock tag, if any (lmdb hands it to the slot codec as it is). */
+const tagged = (slot: Slot, offsetMs: number | undefined): Slot => (offsetMs === undefined ? slot : (new TaggedSlot(slot, offsetMs) as unknown as Slot));
+
 /** Inside ONE transaction: writes the batch (port rules: dedupe by slot, drop removed jobs). */
 export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
   if (batch.order !== undefined) orderTx(t, batch.order);
   const memo = new TxMemo(t);
   const deduped: BatchResult['deduped'] = [];
   const dropped = new Set<string>();
-  for (const { slot, run } of batch.fires) {
+  for (const { slot, run, offsetMs } of batch.fires) {
     if (!memo.jobExists(slot.jobId)) {
       dropped.add(slot.jobId);
       continue;
@@ -177,7 +185,8 @@ export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
       if (run === null || held.runId !== run.id) deduped.push({ jobId: slot.jobId, at: slot.at });
       continue;
     }
-    void t.slots.put([slot.jobId, slot.at], slot);
+    // An interval job's slot carries the clock offset its time was computed at (clock-frame.ts).
+    void t.slots.put([slot.jobId, slot.at], tagged(slot, offsetMs));
     if (run !== null) putRunTx(t, run, memo);
   }
   const finals: Run[] = [];
@@ -195,7 +204,10 @@ export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
   }
   for (const slot of batch.revised ?? []) {
     const held = t.slots.get([slot.jobId, slot.at]);
-    if (held !== undefined && held.runId === slot.runId) void t.slots.put([slot.jobId, slot.at], slot);
+    if (held === undefined || held.runId !== slot.runId) continue;
+    // The revision keeps the stored slot's clock tag (its time is the same).
+    const tag = slotTag(t.slotsRaw.get([slot.jobId, slot.at])!);
+    void t.slots.put([slot.jobId, slot.at], tagged(slot, tag));
   }
   for (const id of batch.parked ?? []) {
     const held = t.unfinished.get(id);
@@ -205,6 +217,7 @@ export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
   if (batch.clock !== undefined && batch.clock.seq > (t.meta.get(CLOCK_SEQ_KEY) ?? 0)) {
     void t.meta.put(CLOCK_SEQ_KEY, batch.clock.seq);
     void t.meta.put(CLOCK_OFFSET_KEY, batch.clock.offsetMs);
+    if (batch.clock.fenceMs !== undefined) void t.meta.put(CLOCK_FENCE_KEY, batch.clock.fenceMs);
   }
   memo.flushRollups();
   return { deduped, dropped: [...dropped] };

@@ -14,7 +14,7 @@
  * @internal
  */
 import { Packr } from 'msgpackr';
-import type { Run } from '../../model/run';
+import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
 import type { JobHead } from './tables';
 
@@ -215,6 +215,51 @@ export function isCompact(bytes: Uint8Array): boolean {
 export const stateEncoder = { encode: encodeState, decode: decodeState };
 /** lmdb `encoder` of the `heads` database. */
 export const headEncoder = { encode: encodeHead, decode: decodeHead };
+
+const SLOT_V1 = 1;
+/** Bytes before a tagged slot's msgpack body: magic, version, its clock offset (f64). */
+const SLOT_HEADER = 10;
+
+/**
+ * A slot to store with the clock offset its `at` was computed at (clock-frame.ts): what a batch
+ * puts for an interval job's slot. The slot itself stays as the scheduler made it (it is also
+ * the published event), so the tag travels beside it.
+ */
+export class TaggedSlot {
+  constructor(readonly slot: Slot, readonly offsetMs: number) {}
+}
+
+/**
+ * Encodes a slot (schema 6): a {@link TaggedSlot} as magic, version, its offset (f64), then the
+ * slot's msgpack; a plain slot (a calendar job's, or written by an older version) as msgpack
+ * alone, byte for byte what lmdb's default encoder wrote before. Only the tag is read on the hot
+ * read paths ({@link slotTag}: start-up reads one per fired job), the rest is rarely decoded.
+ */
+export function encodeSlot(v: Slot | TaggedSlot): Buffer {
+  if (!(v instanceof TaggedSlot)) return Buffer.from(legacy.pack(v));
+  const body = legacy.pack(v.slot);
+  const out = Buffer.allocUnsafe(SLOT_HEADER + body.length);
+  out[0] = MAGIC;
+  out[1] = SLOT_V1;
+  out.writeDoubleLE(v.offsetMs, 2);
+  out.set(body, SLOT_HEADER);
+  return out;
+}
+
+/** Decodes a slot (either encoding); the tag is not part of it (read it with {@link slotTag}). */
+export function decodeSlot(bytes: Uint8Array, end?: unknown): Slot {
+  const b = view(bytes, end);
+  return legacy.unpack(b[0] === MAGIC ? b.subarray(SLOT_HEADER) : b) as Slot;
+}
+
+/** The clock offset a stored slot is tagged with, from its bytes (undefined: untagged). */
+export function slotTag(bytes: Uint8Array): number | undefined {
+  const b = view(bytes, undefined);
+  return b[0] === MAGIC && b[1] === SLOT_V1 ? b.readDoubleLE(2) : undefined;
+}
+
+/** lmdb `encoder` of the `slots` database. */
+export const slotEncoder = { encode: encodeSlot, decode: decodeSlot };
 
 /** Length prefix of a null text. */
 const NULL_TEXT = 0xffffffff;

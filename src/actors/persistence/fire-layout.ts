@@ -14,7 +14,8 @@
 import type { Run } from '../../model/run';
 import type { ScheduleState } from './schema';
 import { newestFirst, type Tables } from './tables';
-import { isCompact } from './codecs';
+import { isCompact, slotTag } from './codecs';
+import { slotShift } from './clock-frame';
 
 /** A value of the `unfinished` table: the run (v4), or the job id of a run kept in `runs` (v3). */
 export type HeldValue = Run | string;
@@ -84,20 +85,45 @@ export function runsOf(t: Tables, jobId: string, limit?: number): Run[] {
  */
 export const STATE_LOOKAHEAD_MS = 5000;
 
-/** Epoch ms of the job's newest recorded slot (NaN: none). */
-export function newestSlotAt(t: Tables, jobId: string): number {
-  for (const key of t.slots.getKeys(newestFirst(jobId, 1))) return Date.parse(key[1]);
+/** How the store reads slot times at today's clock offset (clock-frame.ts). */
+export interface SlotFrame {
+  /** The clock offset now. */
+  offsetMs: number;
+  /** The offset untagged slots of interval jobs are read at (`clockSlotBaseMs`). */
+  baseMs: number;
+  /** No clock step was ever handled: every tag, the base and the offset are 0 (keys alone suffice). */
+  wall?: boolean;
+}
+
+/** Slots are read as stored (no clock step handled, or a caller that does not shift). */
+const WALL: SlotFrame = { offsetMs: 0, baseMs: 0, wall: true };
+
+/**
+ * Epoch ms of the job's newest recorded slot (NaN: none), read at today's clock offset: moved by
+ * the steps since its tag (clock-frame.ts `slotShift`; `stateTagged`: the job's state is tagged,
+ * so an untagged slot of it is an interval slot from before tags). The slot with the highest key
+ * is the newest one: the backward fence keeps that true (clock-frame.ts). Only the value's first
+ * bytes are looked at.
+ */
+export function newestSlotAt(t: Tables, jobId: string, frame: SlotFrame = WALL, stateTagged = false): number {
+  if (frame.wall === true) {
+    for (const key of t.slots.getKeys(newestFirst(jobId, 1))) return Date.parse(key[1]);
+    return NaN;
+  }
+  for (const { key, value } of t.slotsRaw.getRange(newestFirst(jobId, 1))) {
+    return Date.parse(key[1]) + slotShift(slotTag(value), frame.offsetMs, stateTagged, frame.baseMs);
+  }
   return NaN;
 }
 
 /**
- * The job's schedule state as the store knows it: the stored one with its watermark moved to the
- * newest slot when that is later (fires write no state, see the file comment). `newest` may be
- * given when the caller read it already.
+ * The job's schedule state as the store knows it: the stored one (already read at today's clock
+ * offset) with its watermark moved to the newest slot when that is later (fires write no state,
+ * see the file comment). `newest` may be given when the caller read it already.
  */
-export function derivedState(t: Tables, stored: ScheduleState | null, newest?: number): ScheduleState | null {
+export function derivedState(t: Tables, stored: ScheduleState | null, frame: SlotFrame = WALL, newest?: number): ScheduleState | null {
   if (stored === null) return null;
-  const slot = newest ?? newestSlotAt(t, stored.jobId);
+  const slot = newest ?? newestSlotAt(t, stored.jobId, frame, stored.offsetMs !== undefined);
   const last = stored.lastSlotAt === null ? NaN : Date.parse(stored.lastSlotAt);
   if (Number.isNaN(slot) || slot <= last) return stored;
   const lastSlotAt = new Date(slot).toISOString();

@@ -66,6 +66,11 @@ export interface StartupPage {
 export interface FireRecord {
   slot: Slot;
   run: Run | null;
+  /**
+   * Interval schedules: the clock offset the slot's time was computed at (clock-frame.ts), stored
+   * with the slot so a clock step moves the watermark derived from it without a write.
+   */
+  offsetMs?: number;
 }
 
 /**

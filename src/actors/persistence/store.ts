@@ -18,10 +18,10 @@ import {
 import { deleteJobData, pruneHistory, type PruneResult } from './retention';
 import { checkStoreFiles } from './store-check';
 import { stateInstants, stateShift } from './codecs';
-import { CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY, inFrame, type ClockFrame } from './clock-frame';
+import { CLOCK_FENCE_KEY, CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY, CLOCK_SLOT_BASE_KEY, inFrame, type ClockFrame } from './clock-frame';
 import { writeFailure } from './store-errors';
 import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
-import { STATE_LOOKAHEAD_MS, derivedState, heldJobOf, newestSlotAt, runById, runsInFlightOnly, runsOf, unfinishedRuns } from './fire-layout';
+import { STATE_LOOKAHEAD_MS, derivedState, heldJobOf, newestSlotAt, runById, runsInFlightOnly, runsOf, unfinishedRuns, type SlotFrame } from './fire-layout';
 import { PAGE_DONE, PAGE_ENABLED, PAGE_EVENTS, PAGE_FRAMED, PAGE_STATE, type Batch, type BatchResult, type InjectedFault, type StartupPage, type SchedulerStorePort, type UnfinishedRun } from './port';
 import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSION, type RunRollup } from './rollup';
 
@@ -139,10 +139,13 @@ export class Store implements SchedulerStorePort {
       }
       // Version 2 (msgpack runs) and 3 (runs in flight in `runs`, a state per fire): nothing to
       // rewrite (both encodings of a run decode; fire-layout.ts reads both layouts); the version
-      // moves on so that an older build refuses the store rather than misread it.
+      // moves on so that an older build refuses the store rather than misread it. Before 6, slots
+      // were untagged: they read at the offset the store has now (clock-frame.ts CLOCK_SLOT_BASE_KEY).
       if (!readOnly && version < SCHEMA_VERSION) {
         version = await t.env.childTransaction(() => {
           const now = t.meta.get(SCHEMA_KEY) ?? 0;
+          const offset = t.meta.get(CLOCK_OFFSET_KEY) ?? 0;
+          if (now < 6 && offset !== 0 && t.meta.get(CLOCK_SLOT_BASE_KEY) === undefined) void t.meta.put(CLOCK_SLOT_BASE_KEY, offset);
           if (now < SCHEMA_VERSION) void t.meta.put(SCHEMA_KEY, SCHEMA_VERSION);
           return SCHEMA_VERSION;
         });
@@ -333,7 +336,7 @@ export class Store implements SchedulerStorePort {
     // Read in today's clock frame (clock-frame.ts), then with the watermark derived from the slots.
     return this.#read(() => {
       const s = this.#t.states.get(jobId);
-      return derivedState(this.#t, s === undefined ? null : inFrame(s, this.#clockOffset()));
+      return derivedState(this.#t, s === undefined ? null : inFrame(s, this.#clockOffset()), this.#slotFrame());
     });
   }
 
@@ -461,6 +464,7 @@ export class Store implements SchedulerStorePort {
       const states = this.#t.statesRaw.getRange({ start: afterId ?? undefined })[Symbol.iterator]();
       const instants = { last, next, anchor };
       const offset = this.#clockOffset();
+      const slots = this.#slotFrame();
       let st = states.next();
       try {
         for (const { key, value: head } of this.#t.heads.getRange({ start: afterId ?? undefined, limit: limit + 1 })) {
@@ -486,7 +490,8 @@ export class Store implements SchedulerStorePort {
           // Fires write no state (fire-layout.ts): unless the stored next slot is safely ahead (no
           // fire committed ahead can have reached it), the watermark is the newest slot's.
           if (!(next[i]! > now + STATE_LOOKAHEAD_MS)) {
-            const newest = newestSlotAt(this.#t, key);
+            // Read at today's offset too (a fired interval job's slot is tagged: clock-frame.ts).
+            const newest = newestSlotAt(this.#t, key, slots, framed);
             if (newest > last[i]! || (Number.isNaN(last[i]!) && !Number.isNaN(newest))) last[i] = newest;
           }
           ids.push(key);
@@ -541,6 +546,7 @@ export class Store implements SchedulerStorePort {
     return this.#read(() => {
       const entries: JobListEntry[] = [];
       const offset = this.#clockOffset();
+      const slots = this.#slotFrame();
       let more = false;
       for (const { key, value: job } of this.#t.jobs.getRange({ start: afterId ?? undefined, limit: limit + 2 })) {
         if (key === afterId) continue;
@@ -551,7 +557,7 @@ export class Store implements SchedulerStorePort {
         let lastRun: Run | null = null;
         for (const { value } of this.#t.runs.getRange(newestFirst(key, 1))) lastRun = value;
         const state = this.#t.states.get(key);
-        entries.push({ job, state: derivedState(this.#t, state === undefined ? null : inFrame(state, offset)), lastRun });
+        entries.push({ job, state: derivedState(this.#t, state === undefined ? null : inFrame(state, offset), slots), lastRun });
       }
       return { entries, more };
     });
@@ -637,9 +643,24 @@ export class Store implements SchedulerStorePort {
     return this.#t.meta.get(CLOCK_OFFSET_KEY) ?? 0;
   }
 
+  /**
+   * How slot times read at today's offset (clock-frame.ts `slotShift`). Untagged slots of a store
+   * not yet version 6 (a read-only open) were written at its current offset, as far as it knows.
+   */
+  #slotFrame(): SlotFrame {
+    const offsetMs = this.#clockOffset();
+    const wall = (this.#t.meta.get(CLOCK_SEQ_KEY) ?? 0) === 0;
+    return { offsetMs, baseMs: this.#t.meta.get(CLOCK_SLOT_BASE_KEY) ?? (this.#schemaVersion < 6 ? offsetMs : 0), wall };
+  }
+
   /** The clock steps handled so far (clock-frame.ts): the scheduler's start-up reads it. */
   clockFrame(): ClockFrame {
-    return this.#read(() => ({ seq: this.#t.meta.get(CLOCK_SEQ_KEY) ?? 0, offsetMs: this.#clockOffset() }));
+    return this.#read(() => {
+      const frame: ClockFrame = { seq: this.#t.meta.get(CLOCK_SEQ_KEY) ?? 0, offsetMs: this.#clockOffset() };
+      const fence = this.#t.meta.get(CLOCK_FENCE_KEY);
+      if (fence !== undefined) frame.fenceMs = fence;
+      return frame;
+    });
   }
 
   #read<T>(fn: () => T): T {

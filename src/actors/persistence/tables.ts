@@ -11,7 +11,7 @@
  * | `runs`       | `[jobId, runId]`     | Run          | runs of a job newest first = one reverse range    |
  * | `runJob`     | run id               | job id       | `getRun(id)` without a scan                       |
  * | `unfinished` | run id               | Run (v4) or job id | queued/running runs, for crash recovery: since v4 the run itself (moved to `runs` by its final record); a job id (run in `runs`) from v3 and before |
- * | `slots`      | `[jobId, at]`        | Slot         | slots of a job newest first = one reverse range   |
+ * | `slots`      | `[jobId, at]`        | Slot         | slots of a job newest first = one reverse range; since v6 an interval job's tagged with its clock offset (codecs.ts) |
  * | `states`     | job id               | ScheduleState| codecs.ts encoding; since v4 a lower bound: the watermark is max(its lastSlotAt, the job's newest slot) (derived-state.ts) |
  * | `parked`     | run id               | job id       | queued runs a graceful stop left unstarted        |
  * | `heads`      | job id               | JobHead      | compact start-up records (codecs.ts encoding)     |
@@ -28,11 +28,11 @@ import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
 import type { RunRollup } from './rollup';
-import { headEncoder, runEncoder, stateEncoder } from './codecs';
+import { headEncoder, runEncoder, slotEncoder, stateEncoder } from './codecs';
 import type { StoredTriggerFire, TriggerFireTable } from './trigger-fires';
 
 /** Layout version written into `meta`. Bump it (and add a migration) when the layout changes. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 /**
  * Versions: 1 — msgpack values everywhere; 2 — `heads` and `states` in the compact encoding of
  * codecs.ts (version 1 values still decode; opening a version 1 store for writing rewrites them);
@@ -44,7 +44,10 @@ export const SCHEMA_VERSION = 5;
  * (`unfinished` holding a job id), so opening a version 3 store for writing only records 4;
  * 5 — interval states tagged with a clock offset (state layout version 2, clock-frame.ts;
  * untagged states still decode: opening a version 4 store for writing only records 5, so an older
- * build refuses it instead of misreading a tagged state).
+ * build refuses it instead of misreading a tagged state);
+ * 6 — interval slots tagged with a clock offset too (codecs.ts `encodeSlot`, clock-frame.ts), so a
+ * step moves fired jobs without a write; untagged (msgpack) slots still decode: opening a version 5
+ * store for writing records 6 and the offset untagged slots read at (`clockSlotBaseMs`).
  */
 /** Sub-directory of the data directory holding the LMDB environment. */
 export { STORE_DIR } from './store-dir';
@@ -68,6 +71,8 @@ export interface Tables {
   /** The same `unfinished` db, values as stored bytes (counting runs in flight without decoding them). */
   unfinishedRaw: Database<Buffer, string>;
   slots: Database<Slot, [string, string]>;
+  /** The same `slots` db, values as stored bytes (start-up reads the newest slot's clock tag only). */
+  slotsRaw: Database<Buffer, [string, string]>;
   states: Database<ScheduleState, string>;
   /** The same `states` db, values as stored bytes (start-up reads the instants straight from them). */
   statesRaw: Database<Buffer, string>;
@@ -146,7 +151,7 @@ export function envOptions(readOnly: boolean): RootDatabaseOptions {
 /**
  * The options a sub-database is opened with: `states` and `heads` are read for every job at
  * start-up and `runs` are written twice per run, so they use a compact fixed layout instead of
- * msgpack (codecs.ts); every other table is msgpack. Whatever reads a table (the store, `rae-sched doctor`'s full read) opens it with these.
+ * msgpack (codecs.ts); `slots` carry a clock tag before their msgpack (codecs.ts `encodeSlot`); every other table is msgpack. Whatever reads a table (the store, `rae-sched doctor`'s full read) opens it with these.
  * (lmdb-js takes an object with encode/decode as `encoder`; its typings list only msgpack options.)
  * @internal
  */
@@ -155,6 +160,7 @@ export function dbOptionsOf(name: string): DatabaseOptions {
   if (name === 'runs' || name === 'unfinished') return { encoder: runEncoder } as DatabaseOptions;
   if (name === 'states') return { encoder: stateEncoder } as DatabaseOptions;
   if (name === 'heads') return { encoder: headEncoder } as DatabaseOptions;
+  if (name === 'slots') return { encoder: slotEncoder } as DatabaseOptions;
   return {};
 }
 
@@ -175,7 +181,8 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     runJob: env.openDB<string, string>('runJob', db),
     unfinished: env.openDB<Run | string, string>('unfinished', dbOptionsOf('unfinished')),
     unfinishedRaw: env.openDB<Buffer, string>('unfinished', { ...db, encoding: 'binary' }),
-    slots: env.openDB<Slot, [string, string]>('slots', db),
+    slots: env.openDB<Slot, [string, string]>('slots', dbOptionsOf('slots')),
+    slotsRaw: env.openDB<Buffer, [string, string]>('slots', { ...db, encoding: 'binary' }),
     states: env.openDB<ScheduleState, string>('states', dbOptionsOf('states')),
     heads: env.openDB<JobHead, string>('heads', dbOptionsOf('heads')),
     statesRaw: env.openDB<Buffer, string>('states', { ...db, encoding: 'binary' }),

@@ -19,7 +19,8 @@ import type { Clock } from '../../runtime/clock';
 import type { EventBus } from '../../runtime/event-bus';
 import { nextFire, slotsBetween, type Schedule } from '../parser/schedule';
 import type { ScheduleState } from '../persistence/actor';
-import { inFrame, NO_STEPS, type ClockFrame } from '../persistence/clock-frame';
+import { fenceAfter, inFrame, NO_STEPS, type ClockFrame } from '../persistence/clock-frame';
+import type { FireRecord } from '../persistence/port';
 import { planCatchUp } from '../queue/catch-up-policy';
 import { jitterFor } from '../queue/jitter';
 import type { TimelineEntry } from '../queue/timeline';
@@ -264,7 +265,7 @@ export class SlotKeeper {
     const now = this.#d.clock.now();
     const c = this.#clocks.get(job.id);
     if (c !== undefined) c.last = Number.isNaN(c.last) ? slotAt : Math.max(c.last, slotAt);
-    this.#commitSlot(job, newSlot(job.id, slotAt, outcome, run?.id ?? null, reason, now), run, after, quiet);
+    this.#commitSlot(job, c, newSlot(job.id, slotAt, outcome, run?.id ?? null, reason, now), run, after, quiet);
   }
 
   /**
@@ -280,11 +281,20 @@ export class SlotKeeper {
     const slot = newSlot(job.id, last, 'missed', null, `${reason}; ${slots.length} slots from ${iso(slots[0]!)} to ${iso(last)}`, this.#d.clock.now());
     slot.firstAt = iso(slots[0]!);
     slot.count = slots.length;
-    this.#commitSlot(job, slot, null);
+    this.#commitSlot(job, c, slot, null);
   }
 
-  #commitSlot(job: Job, slot: Slot, run: Run | null, after?: (deduped: boolean) => void, quiet = false): void {
-    this.#d.commit.add({ fires: [{ slot, run }] }, (result) => {
+  /**
+   * The slot (and run) to the open batch. An interval job's slot is tagged with the clock offset
+   * (clock-frame.ts), so a step moves the watermark derived from it; one keyed at or below the
+   * backward fence (after a backward step, below an older slot's key) goes with the job's state,
+   * whose watermark it is (clock-frame.ts "The backward fence").
+   */
+  #commitSlot(job: Job, c: JobClock | undefined, slot: Slot, run: Run | null, after?: (deduped: boolean) => void, quiet = false): void {
+    const interval = c?.schedule.kind === 'interval';
+    const fire: FireRecord = interval ? { slot, run, offsetMs: this.#frame.offsetMs } : { slot, run };
+    const fenced = interval && this.#frame.fenceMs !== undefined && Date.parse(slot.at) <= this.#frame.fenceMs;
+    this.#d.commit.add(fenced ? { fires: [fire], states: [this.#stateOfClock(job.id, c)] } : { fires: [fire] }, (result) => {
       const deduped = result.deduped.some((d) => d.jobId === slot.jobId && d.at === slot.at);
       const at = iso(this.#d.clock.now());
       if (deduped) {
@@ -367,15 +377,20 @@ export class SlotKeeper {
    * catch-up policy decides; after a backward step nothing before the watermark fires again.
    *
    * Durable as ONE record: the clock offset grows by the step (clock-frame.ts), and the stored
-   * states of interval jobs, tagged with the offset they were written at, read moved by it.
-   * Written one by one only: interval states stored untagged (written before tags existed, or by
-   * the offline CLI; once each), and calendar states a backward step re-armed. Returns how many
-   * jobs were re-armed.
+   * states and slots of interval jobs, tagged with the offset they were written at, read moved by
+   * it — fired jobs too (their watermark is derived from their newest slot, tagged since schema 6).
+   * A backward step also raises the fence (clock-frame.ts), in the same record. Written one by
+   * one only: interval states stored untagged (written before tags existed, or by the offline
+   * CLI; once each), and calendar states a backward step re-armed. Returns how many jobs were
+   * re-armed.
    */
   clockJumped(deltaMs: number): number {
     const now = this.#d.clock.now();
     this.#d.bus.publish({ type: 'clock.jumped', at: iso(now), deltaMs });
-    this.#frame = { seq: this.#frame.seq + 1, offsetMs: this.#frame.offsetMs + deltaMs };
+    const frame: ClockFrame = { seq: this.#frame.seq + 1, offsetMs: this.#frame.offsetMs + deltaMs };
+    const fenceMs = fenceAfter(this.#frame.fenceMs, deltaMs, now);
+    if (fenceMs !== undefined) frame.fenceMs = fenceMs;
+    this.#frame = frame;
     this.#d.commit.clockStepped(this.#frame);
     const states: ScheduleState[] = [];
     let n = 0;
@@ -389,11 +404,9 @@ export class SlotKeeper {
           this.#d.arming.arm(jobId, this.#entryAt(jobId, c, c.next));
           n++;
         }
-        // Written: an untagged state (once), and a job with a watermark — since fires write no
-        // state (fire-layout.ts), the store derives the watermark from the newest slot, whose
-        // time carries no clock frame; the tagged state written here keeps it moved. KNOWN COST:
-        // so only jobs that never fired are moved by the clock record alone.
-        if (!c.framed || !Number.isNaN(c.last)) states.push(this.#stateOfClock(jobId, c));
+        // Written only when stored untagged (once): a tagged state, and the tagged slots its
+        // watermark is derived from, read moved by the clock record.
+        if (!c.framed) states.push(this.#stateOfClock(jobId, c));
         continue;
       }
       if (!(deltaMs < 0 && kind !== 'event') || Number.isNaN(c.next)) continue;
