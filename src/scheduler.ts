@@ -22,7 +22,7 @@ import type { PersistenceHandlers } from './actors/persistence/actor';
 import { queueFacts, type QueueHandlers, type QueueOwner } from './actors/queue/actor';
 import type { ExecutorHandlers } from './actors/executor/actor';
 import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
-import { buildMonitor, MONITOR_CONCURRENCY, type LiveValues, type MonitorAnswers, type MonitorHandlers, type MonitorInit, type MonitorPeers, type MonitorProbeHandlers } from './actors/monitor/actor';
+import { buildMonitor, type LiveValues, type MonitorAnswers, type MonitorHandlers, type MonitorInit, type MonitorPeers, type MonitorProbeHandlers } from './actors/monitor/actor';
 import { MONITORED_EVENTS } from './actors/monitor/monitor';
 import type { TriggerHub } from './actors/triggers';
 import { buildTriggers, type TriggerHandlers, type TriggerRegistryHandlers, type TriggersFacts, type TriggersInit, type TriggersPeers } from './actors/triggers/actor';
@@ -126,7 +126,7 @@ class RaeScheduler implements Scheduler {
     // Crashable like the others; a restart rebuilds from the store, the supervisor and the probes
     // (uptime from the scheduler's start, not the incarnation's).
     const monitorSpec = {
-      name: 'monitor', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', concurrency: MONITOR_CONCURRENCY, hangAfterMs: hangAfter('monitor', opts.hangAfterMs),
+      name: 'monitor', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', hangAfterMs: hangAfter('monitor', opts.hangAfterMs),
       init: { processMetrics: opts.processMetrics, startedAt: clock.now() }, peers: { probes },
     } as const;
     this.#monitor = opts.placement.monitor === 'thread'

@@ -72,15 +72,6 @@ export type MonitorHandlers = {
 /** The answers of one incarnation, callable without its mailbox (main placement's late path). */
 export type MonitorAnswers = Pick<MonitorHandlers, 'health' | 'stats' | 'metrics'>;
 
-/**
- * Messages the monitor's mailbox runs at once. `health`, `stats` and `metrics` each wait for a
- * probe round trip; in a thread that is several hops through the main thread's event loop (the
- * probes are served there, beside the scheduler's work), and one after the other they stretched
- * the third answer past a 200-runNow burst on a loaded machine. At once, they wait for one round
- * trip each, side by side. `observe` is chained (in order) whatever this is.
- */
-export const MONITOR_CONCURRENCY = 4;
-
 /** Longest wait for the probes' live values (real time is the caller's business: this is the clock's). */
 const PROBE_TIMEOUT_MS = 10_000;
 
@@ -107,14 +98,8 @@ export async function buildMonitor(init: MonitorInit, ctx: ActorContext<MonitorP
   });
   monitor.seedNames(await probes.ask('names', {}, { timeoutMs: PROBE_TIMEOUT_MS }));
   const refresh = async (jobs: boolean): Promise<void> => {
-    const fresh = await probes.ask('live', { jobs }, { timeoutMs: PROBE_TIMEOUT_MS });
-    // Answers run concurrently (MONITOR_CONCURRENCY): a health probe (no job counts) that lands
-    // while a stats answer awaits its job counts keeps the newest counts rather than dropping them.
-    live = jobs ? fresh : { ...fresh, jobs: live.jobs, rollup: live.rollup };
+    live = await probes.ask('live', { jobs }, { timeoutMs: PROBE_TIMEOUT_MS });
   };
-  // Observations stay in order although the mailbox runs several messages at once: a sliced
-  // `observe` (a burst's events) yields between slices, and the next one must not overtake it.
-  let observed: Promise<void> = Promise.resolve();
   const answers: MonitorAnswers = {
     health: async () => { await refresh(false); return monitor.health(); },
     stats: async () => { await refresh(true); return monitor.stats(); },
@@ -122,11 +107,7 @@ export async function buildMonitor(init: MonitorInit, ctx: ActorContext<MonitorP
   };
   onAnswers?.(answers);
   return {
-    observe: ({ events }) => {
-      const next = observed.then(() => monitor.observe(events));
-      observed = next.catch(() => undefined);
-      return next;
-    },
+    observe: ({ events }) => monitor.observe(events),
     seedNames: ({ names: n }) => monitor.seedNames(n),
     ...answers,
     heartbeat: () => true,
