@@ -103,8 +103,13 @@ export class SchedulerHealth {
     return {
       name: c.id,
       run: () => {
-        if (!c.running) return { healthy: false, restarts: c.restarts, detail: c.restarts > 0 ? `restarting (restart ${c.restarts})` : 'not running' };
         const beat = this.heartbeats.status(c.id);
+        if (!c.running) {
+          // Mid-restart: also say why, when its last heartbeat knows (the crash that ended the
+          // incarnation), rather than only that it is down — a poll often lands in this window.
+          const why = beat.ok ? '' : `; ${beat.detail}`;
+          return { healthy: false, restarts: c.restarts, detail: `${c.restarts > 0 ? `restarting (restart ${c.restarts})` : 'not running'}${why}` };
+        }
         return beat.ok ? { healthy: true, restarts: c.restarts } : { healthy: false, restarts: c.restarts, detail: beat.detail };
       },
     };
