@@ -9,9 +9,14 @@
  * slots are decided in memory (SlotKeeper, RunBook) and everything to make durable goes to the
  * group commit (Committer); each handler ends with {@link Engine.endTurn}: one timeline message,
  * one executor message for the starts, one commit.
+ *
+ * This file holds the handlers table, the turn, start-up, reload and shutdown; job administration
+ * and the job caches are {@link JobDesk} (job-desk.ts), firing slots and runs is {@link Firing}
+ * (firing.ts). The engine owns both and hands each what it needs; the stop flag and the current
+ * run book stay here.
  */
 import type { Logger } from '../../model';
-import { ActorDeadError, ActorStoppedError, NotFoundError, ShutdownError } from '../../errors';
+import { ActorStoppedError, ShutdownError } from '../../errors';
 import type { Job } from '../../model/job';
 import type { Run, RunTrigger } from '../../model/run';
 import type { SchedulerEvent } from '../../model/events';
@@ -26,18 +31,19 @@ import type { BatchResult } from '../persistence/port';
 import type { QueueHandlers } from '../queue/actor';
 import type { ExecutorHandlers } from '../executor/actor';
 import type { RunEvent, RunRequest, RunResult } from '../executor/types';
-import { abandonRun, iso, newRun } from './runs';
+import { iso } from './runs';
 import { RunBook } from './runbook';
 import { Arming, SlotKeeper } from './slots';
 import { Committer } from './committer';
 import { FiresAhead } from './fires-ahead';
 import { JobDesk } from './job-desk';
+import { Firing } from './firing';
 import { killOrphans } from './orphans';
 import { killRunGroups } from '../../workers/run/cgroup';
 import type { TriggerHandlers } from '../triggers/actor';
 import { RETRY_KEY_PREFIX } from '../queue/actor';
 import { loadJobs } from './startup';
-import { afterTriggerKey, eventTriggerKey, TriggerLog } from './trigger-log';
+import { TriggerLog } from './trigger-log';
 
 /** What the engine talks to. */
 export interface EngineDeps {
@@ -80,6 +86,8 @@ export class Engine {
   readonly index = new JobIndex();
   /** Job administration and the caches of job specs and parsed schedules (job-desk.ts). */
   readonly jobs: JobDesk;
+  /** Slots, manual and triggered runs fired (firing.ts). */
+  readonly #firing: Firing;
   readonly arming = new Arming();
   readonly commit: Committer;
   readonly slots: SlotKeeper;
@@ -91,8 +99,6 @@ export class Engine {
   #stopping = false;
   /** This incarnation crashed: what it started must not reach the next one's mailbox. */
   #dead = false;
-  /** `runNow` callers waiting for their run to be durable (failed if this incarnation crashes). */
-  readonly #awaitingDurable = new Set<(err: Error) => void>();
 
   constructor(deps: EngineDeps) {
     // Completions of a dead incarnation's commits, asks and timers are dropped, not delivered to
@@ -109,7 +115,7 @@ export class Engine {
     });
     this.slots = new SlotKeeper({
       clock: deps.clock, bus: deps.bus, commit: this.commit, arming: this.arming,
-      fire: (job, slotAt, trigger, slotted) => this.fireSlot(job, slotAt, trigger, slotted),
+      fire: (job, slotAt, trigger, slotted) => this.#firing.fireSlot(job, slotAt, trigger, slotted),
       preFire: (job, slotAt, at) => this.ahead.fire(job, slotAt, at),
       complete: (job) => this.jobs.complete(job),
       column: this.index.column(),
@@ -127,6 +133,15 @@ export class Engine {
       runs: () => this.runs,
       forget: (jobId) => this.#d.self().tell('forgetJob', { id: jobId }),
       refuseIfStopping: () => this.#refuseIfStopping(),
+      endTurn: () => this.endTurn(),
+    });
+    this.#firing = new Firing({
+      ...this.#d, index: this.index, jobs: this.jobs, slots: this.slots, ahead: this.ahead, commit: this.commit,
+      triggerLog: this.triggerLog,
+      runs: () => this.runs,
+      stopping: () => this.#stopping,
+      refuseIfStopping: () => this.#refuseIfStopping(),
+      sendTurn: () => this.#sendTurn(),
       endTurn: () => this.endTurn(),
     });
   }
@@ -169,16 +184,16 @@ export class Engine {
       removeJob: (p: { ref: string }) => this.jobs.removeJob(p.ref),
       setEnabled: (p: { ref: string; enabled: boolean }) => this.jobs.setEnabled(p.ref, p.enabled),
       /** The reply carries `durable`, settled once the run is on disk. */
-      runNow: (p: { ref: string }) => this.#runNow(p.ref),
+      runNow: (p: { ref: string }) => this.#firing.runNow(p.ref),
       /**
        * Many `runNow` in one message (the facade coalesces concurrent callers): one answer per ref
        * (a run or the error refusing it) and ONE `durable`, settled once every run is on disk.
        */
-      runNowMany: (p: { refs: string[] }) => this.#runNowMany(p.refs),
+      runNowMany: (p: { refs: string[] }) => this.#firing.runNowMany(p.refs),
       runningCount: (_p: Record<string, never>) => this.runs.runningCount,
       pendingCount: (_p: Record<string, never>) => this.runs.pendingCount,
       readyCount: (_p: Record<string, never>) => this.runs.readyCount,
-      slotsDue: (p: { due: Array<{ jobId: string; at: number }> }) => this.#slotsDue(p.due),
+      slotsDue: (p: { due: Array<{ jobId: string; at: number }> }) => this.#firing.slotsDue(p.due),
       /** A fire committed ahead (or a retry handed over early) reached its time. */
       dispatchDue: (_p: Record<string, never>) => this.#turn(() => this.ahead.dispatchDue()),
       clockJumped: async (p: { deltaMs: number }) => {
@@ -197,8 +212,8 @@ export class Engine {
       committed: (p: { id: number; outcome: Outcome }) => this.#turn(() => this.commit.settled(p.id, p.outcome)),
       forgetJob: (p: { id: string }) => this.jobs.forgetJob(p.id),
       commitRetry: (_p: Record<string, never>) => this.#turn(() => this.commit.retryNow()),
-      finalOutcome: (p: { job: Job; run: Run }) => this.#fireDependents(p.job, p.run),
-      triggerFired: (p: { jobId: string; reason: string; event?: RunEvent | null }) => this.#triggerFired(p.jobId, p.reason, p.event ?? null),
+      finalOutcome: (p: { job: Job; run: Run }) => this.#firing.fireDependents(p.job, p.run),
+      triggerFired: (p: { jobId: string; reason: string; event?: RunEvent | null }) => this.#firing.triggerFired(p.jobId, p.reason, p.event ?? null),
       beginShutdown: async (_p: Record<string, never>) => {
         this.#stopping = true;
         this.runs.stop();
@@ -233,9 +248,7 @@ export class Engine {
     this.#dead = true;
     this.commit.abandon();
     this.ahead.stop();
-    const err = new ActorDeadError('the scheduler restarted before this run was recorded; see the job\'s history');
-    for (const reject of this.#awaitingDurable) reject(err);
-    this.#awaitingDurable.clear();
+    this.#firing.abandon();
   }
 
   // ---- live facts, read beside the mailbox ---------------------------------------------------
@@ -332,143 +345,9 @@ export class Engine {
     await this.#load(this.#d.mode === 'active', false);
   }
 
-  async #runNow(ref: string): Promise<{ run: Run; durable: Promise<Run> }> {
-    const { items, durable } = await this.#runNowMany([ref]);
-    const item = items[0]!;
-    if ('error' in item) throw item.error;
-    return { run: item.run, durable: durable.then(() => item.run) };
-  }
-
-  /**
-   * Manual runs of many jobs (or many of one job) in ONE turn: the specs in one read, every run in
-   * the open batch with ONE callback, one `pump`. A ref that is unknown, or a full ready queue,
-   * refuses that ref only (and records nothing for it).
-   */
-  async #runNowMany(refs: string[]): Promise<{ items: Array<{ run: Run } | { error: Error }>; durable: Promise<void> }> {
-    this.#refuseIfStopping();
-    const ids = refs.map((ref) => this.index.idOf(ref));
-    const jobs = await this.jobs.jobsOf([...new Set(ids.filter((id): id is string => id !== undefined))]);
-    const now = this.#d.clock.now();
-    const items: Array<{ run: Run } | { error: Error }> = [];
-    const fired: Array<{ job: Job; run: Run }> = [];
-    const room = this.runs.room();
-    for (let i = 0; i < refs.length; i++) {
-      const id = ids[i];
-      const job = id === undefined ? undefined : jobs.get(id);
-      if (job === undefined) {
-        items.push({ error: new NotFoundError(`job '${refs[i]}' not found`) });
-        continue;
-      }
-      // A full ready queue refuses the caller (QueueFullError) and records nothing.
-      try {
-        this.runs.assertRoom(room - fired.length);
-      } catch (err) {
-        items.push({ error: err as Error });
-        continue;
-      }
-      const run = newRun(job, 'manual', now, 1, now);
-      this.runs.fired(job.id);
-      fired.push({ job, run });
-      items.push({ run });
-    }
-    let durable: Promise<void> = Promise.resolve();
-    if (fired.length > 0) {
-      let resolve!: () => void;
-      let reject!: (err: Error) => void;
-      durable = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
-      durable.catch(() => undefined);
-      // Failed (ActorDeadError) if this incarnation crashes before the batch is durable.
-      this.#awaitingDurable.add(reject);
-      this.commit.add({ runs: fired.map((f) => f.run) }, (result) => {
-        this.#awaitingDurable.delete(reject);
-        const dropped = result.dropped.length === 0 ? null : new Set(result.dropped);
-        for (const { job, run } of fired) this.runs.fireDurable(job, run, 'start', dropped?.has(job.id) ?? false);
-        resolve();
-      });
-      await this.endTurn();
-    }
-    return { items, durable };
-  }
-
-  // ---- firing ------------------------------------------------------------------------------
-
-  /**
-   * Entries the timer popped. A large batch is handled in time slices (src/runtime/slice.ts): each
-   * slice's fires are sent to the commit before the thread is yielded (so they become durable
-   * meanwhile), and the next slice decides at the time it resumes.
-   */
-  async #slotsDue(due: Array<{ jobId: string; at: number }>): Promise<void> {
-    if (this.#stopping) return;
-    let now = this.#d.clock.now();
-    const jobs = await this.jobs.jobsOf(due.filter((e) => !e.jobId.startsWith(RETRY_KEY_PREFIX)).map((e) => e.jobId));
-    await runSliced(due, ({ jobId: key, at }) => {
-      if (key.startsWith(RETRY_KEY_PREFIX)) {
-        // Handed over within the timer's lead: it waits for its time beside the fires committed ahead.
-        if (at > now) this.ahead.retryEarly(key, at);
-        else this.runs.retryDue(key.slice(RETRY_KEY_PREFIX.length));
-        return;
-      }
-      const job = jobs.get(key);
-      const schedule = job === undefined ? undefined : this.jobs.schedule(job);
-      if (job === undefined || schedule === undefined || !job.enabled || job.completedAt !== null) return;
-      this.slots.due(job, schedule, at, now);
-    }, { beforeYield: () => this.#sendTurn(), afterYield: () => { now = this.#d.clock.now(); } });
-    await this.endTurn();
-  }
-
-  /**
-   * Fires one slot (or one triggered run): the overlap policy decides in memory; the slot's
-   * outcome and its run go to the open batch together (a slot already recorded is deduped: no slot
-   * ever runs twice); the run waits for capacity once that batch is durable.
-   */
+  /** {@link Firing.fireSlot}: one slot or one triggered run (start-up's `@reboot` fires). */
   fireSlot(job: Job, slotAt: number, trigger: RunTrigger, slotted: boolean, event: RunEvent | null = null): Run {
-    const verdict = this.runs.verdict(job);
-    // Catch-up runs the policy chose are not skipped by overlap: they wait their turn, one by one.
-    if (trigger === 'catch-up' && verdict.decision === 'skip') verdict.decision = 'enqueue';
-    const now = this.#d.clock.now();
-    if (verdict.decision === 'skip') {
-      // A skipped fire is a `skipped` run in history (counted in stats and metrics), beside its slot.
-      const skipped = abandonRun(newRun(job, trigger, slotAt, 1, now), 'skipped', verdict.reason ?? 'overlap policy', now);
-      const published = (writtenOff: boolean): void => {
-        if (!writtenOff) this.#d.bus.publish({ type: 'run.finished', at: iso(this.#d.clock.now()), run: skipped });
-      };
-      if (slotted) this.slots.record(job, slotAt, 'skipped', skipped, verdict.reason, published);
-      else this.commit.add({ runs: [skipped] }, (result) => published(result.dropped.includes(job.id)));
-      return skipped;
-    }
-    const run = newRun(job, trigger, slotAt, 1, now);
-    this.runs.fired(job.id);
-    if (event !== null) this.runs.attachEvent(run.id, event);
-    const after = (writtenOff: boolean): void => this.runs.fireDurable(job, run, verdict.decision, writtenOff);
-    if (slotted) this.slots.record(job, slotAt, trigger === 'catch-up' ? 'caught-up' : 'fired', run, null, after);
-    else this.commit.add({ runs: [run] }, (result) => after(result.dropped.includes(job.id)));
-    return run;
-  }
-
-  /** A watch or usage trigger of the job fired: the job runs (trigger `event`), under its overlap policy. */
-  async #triggerFired(jobId: string, reason: string, event: RunEvent | null): Promise<void> {
-    if (this.#stopping) return;
-    const job = await this.jobs.job(jobId);
-    if (job === undefined || !job.enabled || job.completedAt !== null) return;
-    this.#d.logger.info({ jobId, name: job.name, reason }, 'trigger fired');
-    const now = this.#d.clock.now();
-    this.triggerLog.note(job, eventTriggerKey(job, reason), reason, this.fireSlot(job, now, 'event', false, event), now);
-    await this.endTurn();
-  }
-
-  /** Jobs with `--after JOB[:outcome]` on this job run when its final attempt ends that way. */
-  async #fireDependents(job: Job, run: Run): Promise<void> {
-    if (this.#stopping) return;
-    const outcome = run.status === 'succeeded' ? 'succeeded' : 'failed';
-    for (const id of this.index.dependentsOf(job)) {
-      const dep = await this.jobs.job(id);
-      if (dep === undefined || !dep.enabled || dep.completedAt !== null) continue;
-      const key = afterTriggerKey(dep, job, outcome);
-      if (key === null) continue;
-      const now = this.#d.clock.now();
-      this.triggerLog.note(dep, key, `after ${job.name} ${run.status} (${run.id})`, this.fireSlot(dep, now, 'dependency', false), now);
-    }
-    await this.endTurn();
+    return this.#firing.fireSlot(job, slotAt, trigger, slotted, event);
   }
 
   #refuseIfStopping(): void {
