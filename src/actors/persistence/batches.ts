@@ -8,7 +8,7 @@
 import { ValidationError } from '../../errors';
 import type { Run } from '../../model/run';
 import type { Batch, BatchResult, UnfinishedRun } from './port';
-import type { Tables } from './tables';
+import { putStateTx, type Tables } from './tables';
 import { CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY } from './clock-frame';
 import { GLOBAL_KEY, countRun, emptyRollup, type RunRollup } from './rollup';
 import { heldJobOf, unfinishedRuns } from './fire-layout';
@@ -170,7 +170,7 @@ export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
   for (const jobId of commitFinishesTx(t, finals, memo)) dropped.add(jobId);
   for (const st of batch.states) {
     if (!memo.jobExists(st.jobId)) dropped.add(st.jobId);
-    else void t.states.put(st.jobId, st);
+    else putStateTx(t, st);
   }
   for (const slot of batch.revised ?? []) {
     const held = t.slots.get([slot.jobId, slot.at]);

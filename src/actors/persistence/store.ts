@@ -13,11 +13,11 @@ import { applyTriggerFires, readTriggerFires, type StoredTriggerFire } from './t
 import type { ScheduleState } from './schema';
 import { backupModule, check } from './checks';
 import {
-  entryCount, headOf, newestFirst, openTables, SCHEMA_KEY, SCHEMA_VERSION, storePath, type JobHead, type Tables,
+  entryCount, HEADS_WITH_STATE, headOf, newestFirst, openTables, putHeadTx, putStateTx, SCHEMA_KEY, SCHEMA_VERSION, storePath, type JobHead, type Tables,
 } from './tables';
 import { deleteJobData, pruneHistory, type PruneResult } from './retention';
 import { checkStoreFiles } from './store-check';
-import { stateInstants, stateShift } from './codecs';
+import { headStateOf, stateInstants, stateShift } from './codecs';
 import { CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY, inFrame, type ClockFrame } from './clock-frame';
 import { writeFailure } from './store-errors';
 import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
@@ -28,6 +28,30 @@ import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSIO
 export type { ScheduleState } from './schema';
 export type { PruneResult } from './retention';
 export type { RunRollup } from './rollup';
+
+/**
+ * Inside the migration's transaction: every head (whole but stateless: schema 2–5) rewritten with
+ * its job's state, reading only these two tables (not every job spec). The heads are read first,
+ * removed, then written again in key order: rewritten in place, each grown value split its page
+ * and left the table at half fill (57k leaf pages for a million heads instead of 36k, and start-up
+ * reads every one of them).
+ */
+function addStatesToHeads(t: Tables): void {
+  const heads = [...t.heads.getRange({})];
+  for (const { key } of heads) void t.heads.remove(key);
+  // States are keyed like heads: one cursor walking beside them (a merge join).
+  const states = t.states.getRange({})[Symbol.iterator]();
+  let st = states.next();
+  try {
+    for (const { key, value } of heads) {
+      while (!st.done && st.value.key < key) st = states.next();
+      const state = !st.done && st.value.key === key ? st.value.value : null;
+      void t.heads.put(key, { ...value, state: state === null ? null : headStateOf(state) });
+    }
+  } finally {
+    states.return?.();
+  }
+}
 
 /** Options of {@link Store.open}. */
 export interface StoreOptions {
@@ -120,20 +144,25 @@ export class Store implements SchedulerStorePort {
         });
         await t.env.flushed;
       }
-      // Stores written before the heads table existed (or before heads carried the schedule, or
-      // by a crash between versions), or by schema version 1 (msgpack heads and states): rebuild
-      // the heads and rewrite the states in the compact encoding (codecs.ts), in one transaction.
+      // Stores written before the heads table existed (or before heads carried the schedule or,
+      // schema 6, the state; or by a crash between versions), or by schema version 1 (msgpack heads
+      // and states): rebuild the heads, each with its job's state, and rewrite the states in the
+      // compact encoding (codecs.ts), in ONE transaction with the new version (a crash leaves the
+      // old store as it was, migrated again at the next open).
       const first = [...t.heads.getRange({ limit: 1 })][0]?.value;
       const v1 = version < 2;
-      if (!readOnly && (v1 || entryCount(t.heads) !== entryCount(t.jobs) || (first !== undefined && first.schedule === undefined))) {
+      const stateless = version < HEADS_WITH_STATE;
+      const whole = !v1 && entryCount(t.heads) === entryCount(t.jobs) && (first === undefined || first.schedule !== undefined);
+      if (!readOnly && (stateless || !whole)) {
         version = await t.env.childTransaction(() => {
-          for (const key of [...t.heads.getKeys({})]) void t.heads.remove(key);
-          for (const { key, value } of t.jobs.getRange({})) void t.heads.put(key, headOf(value));
-          if (v1) {
-            for (const { key, value } of [...t.states.getRange({})]) void t.states.put(key, value);
-            void t.meta.put(SCHEMA_KEY, SCHEMA_VERSION);
+          if (whole) addStatesToHeads(t);
+          else {
+            for (const key of [...t.heads.getKeys({})]) void t.heads.remove(key);
+            for (const { key, value } of t.jobs.getRange({})) void t.heads.put(key, headOf(value, t.states.get(key) ?? null));
           }
-          return SCHEMA_VERSION;
+          if (v1) for (const { key, value } of [...t.states.getRange({})]) void t.states.put(key, value);
+          if (stateless) void t.meta.put(SCHEMA_KEY, SCHEMA_VERSION);
+          return stateless ? SCHEMA_VERSION : version;
         });
         await t.env.flushed;
       }
@@ -197,7 +226,8 @@ export class Store implements SchedulerStorePort {
       if (owner !== undefined) throw new ConflictError(`a job named '${j.name}' already exists (${owner})`);
       if (this.#t.jobs.get(j.id) !== undefined) throw new ConflictError(`a job with id ${j.id} already exists`);
       void this.#t.jobs.put(j.id, j);
-      void this.#t.heads.put(j.id, headOf(j));
+      // The head carries the state written just above (a new job has no other).
+      void this.#t.heads.put(j.id, headOf(j, st ?? null));
       void this.#t.jobNames.put(j.name, j.id);
     });
   }
@@ -223,7 +253,7 @@ export class Store implements SchedulerStorePort {
       if (this.#t.jobs.doesExist(j.id)) return `a job with id ${j.id} already exists`;
       if (st !== undefined) void this.#t.states.put(st.jobId, st);
       void this.#t.jobs.put(j.id, j);
-      void this.#t.heads.put(j.id, headOf(j));
+      void this.#t.heads.put(j.id, headOf(j, st ?? null));
       void this.#t.jobNames.put(j.name, j.id);
       return null;
     }));
@@ -244,7 +274,7 @@ export class Store implements SchedulerStorePort {
         void this.#t.jobNames.put(j.name, j.id);
       }
       void this.#t.jobs.put(j.id, j);
-      void this.#t.heads.put(j.id, headOf(j));
+      putHeadTx(this.#t, j);
     });
   }
 
@@ -345,7 +375,7 @@ export class Store implements SchedulerStorePort {
     const st = check.scheduleState(state, 'state');
     return await this.#write(() => {
       this.#requireJob(st.jobId);
-      void this.#t.states.put(st.jobId, st);
+      putStateTx(this.#t, st);
     });
   }
 
@@ -355,7 +385,7 @@ export class Store implements SchedulerStorePort {
     return await this.#write(() => {
       for (const st of all) {
         this.#requireJob(st.jobId);
-        void this.#t.states.put(st.jobId, st);
+        putStateTx(this.#t, st);
       }
     });
   }
@@ -397,7 +427,7 @@ export class Store implements SchedulerStorePort {
       }
       void this.#t.slots.put([s.jobId, s.at], s);
       if (r !== null) this.#putRunTx(r);
-      void this.#t.states.put(st.jobId, st);
+      putStateTx(this.#t, st);
     });
   }
 
@@ -455,34 +485,55 @@ export class Store implements SchedulerStorePort {
       const scheduleIndex = new Map<string, number>();
       const after: StartupPage['after'] = [];
       const jobs: StartupPage['jobs'] = [];
-      // States are keyed like heads (job id): read them with ONE cursor walking beside the heads'
-      // (a merge join) instead of one B-tree descent per job. A key the walk does not meet exactly
-      // (a job without a state) falls back to a point read.
-      const states = this.#t.statesRaw.getRange({ start: afterId ?? undefined })[Symbol.iterator]();
+      // Since schema 6 every head carries its job's state: ONE cursor over one table per job. A head
+      // without it (a store of schema 5 or before opened read-only) has its state read from
+      // `states` by a cursor walking beside the heads' (a merge join: no B-tree descent per job),
+      // opened only if such a head comes up; a key the walk does not meet exactly falls back to a point read.
+      let states: Iterator<{ key: string; value: Buffer }> | null = null;
+      let st: IteratorResult<{ key: string; value: Buffer }> | null = null;
       const instants = { last, next, anchor };
       const offset = this.#clockOffset();
-      let st = states.next();
       try {
         for (const { key, value: head } of this.#t.heads.getRange({ start: afterId ?? undefined, limit: limit + 1 })) {
           if (key === afterId) continue;
           const i = ids.length;
           if (i >= limit) break;
-          while (!st.done && st.value.key < key) st = states.next();
-          const bytes = !st.done && st.value.key === key ? st.value.value : this.#t.statesRaw.get(key);
           let framed = false;
-          if (bytes === undefined) last[i] = next[i] = anchor[i] = NaN;
-          else {
-            stateInstants(bytes, instants, i);
-            // A state tagged with a clock offset, read in today's frame (clock-frame.ts).
-            const by = stateShift(bytes, offset);
-            framed = by !== null;
-            if (by !== null && by !== 0) {
+          let state = true;
+          const carried = head.state;
+          if (carried === null) {
+            state = false;
+            last[i] = next[i] = anchor[i] = NaN;
+          } else if (carried !== undefined) {
+            last[i] = carried.last;
+            next[i] = carried.next;
+            anchor[i] = carried.anchor;
+            if (carried.offsetMs !== undefined) {
+              // A state tagged with a clock offset, read in today's frame (clock-frame.ts).
+              framed = true;
+              const by = offset - carried.offsetMs;
               last[i]! += by;
               next[i]! += by;
               anchor[i]! += by;
             }
+          } else {
+            if (states === null) states = this.#t.statesRaw.getRange({ start: key })[Symbol.iterator]();
+            st ??= states.next();
+            while (!st.done && st.value.key < key) st = states.next();
+            const bytes = !st.done && st.value.key === key ? st.value.value : this.#t.statesRaw.get(key);
+            state = bytes !== undefined;
+            if (bytes === undefined) last[i] = next[i] = anchor[i] = NaN;
+            else {
+              stateInstants(bytes, instants, i);
+              const by = stateShift(bytes, offset);
+              framed = by !== null;
+              if (by !== null && by !== 0) {
+                last[i]! += by;
+                next[i]! += by;
+                anchor[i]! += by;
+              }
+            }
           }
-          const state = bytes !== undefined;
           // Fires write no state (fire-layout.ts): unless the stored next slot is safely ahead (no
           // fire committed ahead can have reached it), the watermark is the newest slot's.
           if (!(next[i]! > now + STATE_LOOKAHEAD_MS)) {
@@ -514,7 +565,7 @@ export class Store implements SchedulerStorePort {
           }
         }
       } finally {
-        states.return?.();
+        states?.return?.();
       }
       const n = ids.length;
       return {
