@@ -62,9 +62,10 @@ async function populate(a: { dataDir: string; n: number }): Promise<Sample> {
         completedAt: null, nextRunAt: null, lastRun: null, state: 'scheduled' as const,
       };
     });
-    await Promise.all(jobs.map((j) => store.insertJob(j)));
-    // As a daemon leaves it: the watermark and the next slot after it (the path of every start but the first).
-    await store.putScheduleStates(jobs.map((j) => ({ jobId: j.id, lastSlotAt: watermark, nextRunAt: nextAfter(j.schedule), anchorAt: createdAt })));
+    // As a daemon leaves it: the watermark and the next slot after it (the path of every start but
+    // the first), written with the job as `addJob` writes a job's first state (one record per head:
+    // a state written later grows each head in place and splits its page).
+    await Promise.all(jobs.map((j) => store.insertJob(j, { jobId: j.id, lastSlotAt: watermark, nextRunAt: nextAfter(j.schedule), anchorAt: createdAt })));
   }
   const insertMs = msSince(t);
   const stored = store.counts().jobs;

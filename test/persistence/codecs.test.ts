@@ -19,6 +19,10 @@ describe('compact codecs', () => {
       { ...head, after: [], events: false, enabled: false, done: true, jitterMs: 0, timezone: null },
       // A head from before heads carried the schedule: both keys absent, and they stay absent.
       { id: 'job_x', name: 'x', enabled: true, done: false, jitterMs: 0, after: [], events: false },
+      // Schema 7: the state the head carries (none; untagged with an instant missing; tagged).
+      { ...head, state: null },
+      { ...head, timezone: null, state: { last: NaN, next: Date.parse('2030-01-01T00:05:00Z'), anchor: 0 } },
+      { ...head, after: [], state: { last: 1, next: 2, anchor: 3, offsetMs: -60_000 } },
     ];
     for (const h of variants) {
       const bytes = encodeHead(h);

@@ -15,7 +15,11 @@ async function downgradeToV1(dir: string): Promise<void> {
   for (const [name, decode] of [['heads', decodeHead], ['states', decodeState]] as const) {
     const raw = env.openDB<Buffer, string>(name, { encoding: 'binary' });
     const msgpack = env.openDB<unknown, string>(name, {});
-    const all = [...raw.getRange({})].map(({ key, value }) => [key, decode(value)] as const);
+    // (Version 1 heads carried no state: the copy schema 7 heads hold is left out.)
+    const all = [...raw.getRange({})].map(({ key, value }) => {
+      const { state: _carried, ...rest } = decode(value) as { state?: unknown };
+      return [key, name === 'heads' ? rest : decode(value)] as const;
+    });
     await env.transaction(() => {
       for (const [key, value] of all) void msgpack.put(key, value);
     });

@@ -46,7 +46,7 @@ describe('slots in the clock frame (schema 6)', () => {
     }
   });
 
-  it('a version 5 store (untagged slots, after a step) reads as before; opened for writing it is 6 and reads right after more steps', async () => {
+  it('a version 5 store (untagged slots, after a step) reads as before; opened for writing it is migrated (to the current version) and reads right after more steps', async () => {
     const iv = makeJob(2);
     const cron = makeJob(3, { schedule: '0 * * * *', timezone: 'UTC' });
     const ivSlot = makeSlot(iv.id, 1);

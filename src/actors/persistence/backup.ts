@@ -48,7 +48,8 @@ export async function importDocument(t: Tables, write: Writer, input: unknown): 
     clearTriggerFires(t);
     for (const job of doc.jobs) {
       void t.jobs.put(job.id, job);
-      void t.heads.put(job.id, headOf(job));
+      // A restore brings no schedule states (each job's next slot is worked out again at start-up).
+      void t.heads.put(job.id, headOf(job, null));
       void t.jobNames.put(job.name, job.id);
     }
     for (const run of doc.runs) putRun(t, run);

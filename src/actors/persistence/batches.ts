@@ -8,7 +8,7 @@
 import { PersistenceError, ValidationError } from '../../errors';
 import type { Run, Slot } from '../../model/run';
 import type { Batch, BatchResult, UnfinishedRun } from './port';
-import type { Tables } from './tables';
+import { putStateTx, type Tables } from './tables';
 import { CLOCK_FENCE_KEY, CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY } from './clock-frame';
 import { slotTag, TaggedSlot } from './codecs';
 import { GLOBAL_KEY, countRun, emptyRollup, type RunRollup } from './rollup';
@@ -200,7 +200,7 @@ export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
   for (const jobId of commitFinishesTx(t, finals, memo)) dropped.add(jobId);
   for (const st of batch.states) {
     if (!memo.jobExists(st.jobId)) dropped.add(st.jobId);
-    else void t.states.put(st.jobId, st);
+    else putStateTx(t, st);
   }
   for (const slot of batch.revised ?? []) {
     const held = t.slots.get([slot.jobId, slot.at]);

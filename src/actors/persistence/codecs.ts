@@ -16,7 +16,7 @@
 import { Packr } from 'msgpackr';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
-import type { JobHead } from './tables';
+import type { HeadState, JobHead } from './tables';
 
 /** First byte of every value in this encoding: never the first byte of a msgpack value. */
 const MAGIC = 0xc1;
@@ -24,6 +24,8 @@ const STATE_V1 = 1;
 /** A state tagged with its clock offset (clock-frame.ts): one more f64 after the three instants. */
 const STATE_V2 = 2;
 const HEAD_V1 = 1;
+/** A head carrying its job's schedule state instants (schema version 7): start-up's one record per job. */
+const HEAD_V2 = 2;
 const RUN_V1 = 1;
 
 // Head flags.
@@ -33,6 +35,10 @@ const EVENTS = 4;
 const HAS_SCHEDULE = 8;
 const HAS_ZONE = 16;
 const ZONE_NULL = 32;
+/** (V2) A schedule state is stored: its three instants follow the jitter. */
+const HAS_STATE = 64;
+/** (V2) The state is tagged with a clock offset: one more f64 after the instants. */
+const FRAMED = 128;
 
 /** Values of schema version 1 stores: msgpack records, exactly as lmdb's default encoder wrote them. */
 const legacy = new Packr({ copyBuffers: true });
@@ -165,18 +171,32 @@ export function stateInstants(bytes: Uint8Array, out: { last: Float64Array; next
   out.anchor[at] = ms(s.anchorAt);
 }
 
-/** Encodes a job head. */
+/**
+ * Encodes a job head. A head with `state` (null or instants: every head the store writes since
+ * schema version 7) is layout version 2: after the jitter, when a state is stored, its watermark,
+ * next slot and anchor (f64 epoch ms, NaN: none) and, when tagged, its clock offset. Without
+ * `state` (a head from before it was carried, as tests and the migration's readers see them): version 1.
+ */
 export function encodeHead(h: JobHead): Buffer {
-  let size = 3 + 8 + strBytes(h.id) + strBytes(h.name) + 2;
+  const st = h.state;
+  const v2 = st !== undefined;
+  const framed = st?.offsetMs !== undefined;
+  let size = 3 + 8 + strBytes(h.id) + strBytes(h.name) + 2 + (st ? 24 : 0) + (framed ? 8 : 0);
   if (h.schedule !== undefined) size += strBytes(h.schedule);
   if (typeof h.timezone === 'string') size += strBytes(h.timezone);
   for (const a of h.after) size += strBytes(a);
   const w = new Writer(size);
   w.u8(MAGIC);
-  w.u8(HEAD_V1);
+  w.u8(v2 ? HEAD_V2 : HEAD_V1);
   w.u8((h.enabled ? ENABLED : 0) | (h.done ? DONE : 0) | (h.events ? EVENTS : 0) | (h.schedule !== undefined ? HAS_SCHEDULE : 0)
-    | (typeof h.timezone === 'string' ? HAS_ZONE : 0) | (h.timezone === null ? ZONE_NULL : 0));
+    | (typeof h.timezone === 'string' ? HAS_ZONE : 0) | (h.timezone === null ? ZONE_NULL : 0) | (st ? HAS_STATE : 0) | (framed ? FRAMED : 0));
   w.f64(h.jitterMs);
+  if (st) {
+    w.f64(st.last);
+    w.f64(st.next);
+    w.f64(st.anchor);
+    if (framed) w.f64(st.offsetMs!);
+  }
   w.str(h.id);
   w.str(h.name);
   if (h.schedule !== undefined) w.str(h.schedule);
@@ -187,13 +207,21 @@ export function encodeHead(h: JobHead): Buffer {
   return w.done();
 }
 
-/** Decodes a job head (either encoding). */
+/** Decodes a job head (any encoding; `state` is absent from a head written before heads carried it). */
 export function decodeHead(bytes: Uint8Array, end?: unknown): JobHead {
   const b = view(bytes, end);
   if (b[0] !== MAGIC) return legacy.unpack(b) as JobHead;
   const r = new Reader(b);
   const f = r.u8();
   const jitterMs = r.f64();
+  let state: HeadState | null | undefined;
+  if (b[1] === HEAD_V2) {
+    if ((f & HAS_STATE) === 0) state = null;
+    else {
+      state = { last: r.f64(), next: r.f64(), anchor: r.f64() };
+      if ((f & FRAMED) !== 0) state.offsetMs = r.f64();
+    }
+  }
   const id = r.str();
   const name = r.str();
   const head: JobHead = { id, name, enabled: (f & ENABLED) !== 0, done: (f & DONE) !== 0, jitterMs, after: [], events: (f & EVENTS) !== 0 };
@@ -203,7 +231,15 @@ export function decodeHead(bytes: Uint8Array, end?: unknown): JobHead {
   const n = b.readUInt16LE(r.pos);
   r.pos += 2;
   for (let i = 0; i < n; i++) head.after.push(r.str());
+  if (state !== undefined) head.state = state;
   return head;
+}
+
+/** A schedule state as a head carries it: epoch ms (NaN: none), and the clock offset it is tagged with. */
+export function headStateOf(s: ScheduleState): HeadState {
+  const out: HeadState = { last: ms(s.lastSlotAt), next: ms(s.nextRunAt), anchor: ms(s.anchorAt ?? null) };
+  if (s.offsetMs !== undefined) out.offsetMs = s.offsetMs;
+  return out;
 }
 
 /** Whether a stored value is in this encoding (the migration rewrites those that are not). */

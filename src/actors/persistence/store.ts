@@ -13,11 +13,11 @@ import { applyTriggerFires, readTriggerFires, type StoredTriggerFire } from './t
 import type { ScheduleState } from './schema';
 import { backupModule, check } from './checks';
 import {
-  entryCount, headOf, newestFirst, openTables, SCHEMA_KEY, SCHEMA_VERSION, storePath, type JobHead, type Tables,
+  entryCount, HEADS_WITH_STATE, headOf, newestFirst, openTables, putHeadTx, putNewJobTx, putStateTx, SCHEMA_KEY, SCHEMA_VERSION, SLOTS_TAGGED, storePath, type JobHead, type Tables,
 } from './tables';
 import { deleteJobData, pruneHistory, type PruneResult } from './retention';
 import { checkStoreFiles } from './store-check';
-import { stateInstants, stateShift } from './codecs';
+import { headStateOf, stateInstants, stateShift } from './codecs';
 import { CLOCK_FENCE_KEY, CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY, CLOCK_SLOT_BASE_KEY, inFrame, type ClockFrame } from './clock-frame';
 import { writeFailure } from './store-errors';
 import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
@@ -28,6 +28,30 @@ import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSIO
 export type { ScheduleState } from './schema';
 export type { PruneResult } from './retention';
 export type { RunRollup } from './rollup';
+
+/**
+ * Inside the migration's transaction: every head (whole but stateless: schema 2–6) rewritten with
+ * its job's state, reading only these two tables (not every job spec). The heads are read first,
+ * removed, then written again in key order: rewritten in place, each grown value split its page
+ * and left the table at half fill (57k leaf pages for a million heads instead of 36k, and start-up
+ * reads every one of them).
+ */
+function addStatesToHeads(t: Tables): void {
+  const heads = [...t.heads.getRange({})];
+  for (const { key } of heads) void t.heads.remove(key);
+  // States are keyed like heads: one cursor walking beside them (a merge join).
+  const states = t.states.getRange({})[Symbol.iterator]();
+  let st = states.next();
+  try {
+    for (const { key, value } of heads) {
+      while (!st.done && st.value.key < key) st = states.next();
+      const state = !st.done && st.value.key === key ? st.value.value : null;
+      void t.heads.put(key, { ...value, state: state === null ? null : headStateOf(state) });
+    }
+  } finally {
+    states.return?.();
+  }
+}
 
 /** Options of {@link Store.open}. */
 export interface StoreOptions {
@@ -120,34 +144,33 @@ export class Store implements SchedulerStorePort {
         });
         await t.env.flushed;
       }
-      // Stores written before the heads table existed (or before heads carried the schedule, or
-      // by a crash between versions), or by schema version 1 (msgpack heads and states): rebuild
-      // the heads and rewrite the states in the compact encoding (codecs.ts), in one transaction.
+      // Migration, in ONE transaction with the new version record (a crash leaves the old store as
+      // it was, migrated again at the next open):
+      // - heads: stores written before the heads table existed (or before heads carried the
+      //   schedule or, schema 7, the state; or by a crash between versions), or by schema version 1
+      //   (msgpack heads and states): the heads rebuilt, each with its job's state, and (v1) the
+      //   states rewritten in the compact encoding (codecs.ts);
+      // - slots: before 6 they were untagged: they read at the offset the store has now
+      //   (clock-frame.ts CLOCK_SLOT_BASE_KEY);
+      // - version 2 (msgpack runs), 3 (runs in flight in `runs`, a state per fire), 4 (untagged
+      //   states): nothing to rewrite (both encodings of a run decode; fire-layout.ts reads both
+      //   layouts); the version moves on so that an older build refuses the store rather than misread it.
       const first = [...t.heads.getRange({ limit: 1 })][0]?.value;
       const v1 = version < 2;
-      if (!readOnly && (v1 || entryCount(t.heads) !== entryCount(t.jobs) || (first !== undefined && first.schedule === undefined))) {
+      const whole = !v1 && entryCount(t.heads) === entryCount(t.jobs) && (first === undefined || first.schedule !== undefined);
+      if (!readOnly && (version < SCHEMA_VERSION || !whole)) {
         version = await t.env.childTransaction(() => {
-          for (const key of [...t.heads.getKeys({})]) void t.heads.remove(key);
-          for (const { key, value } of t.jobs.getRange({})) void t.heads.put(key, headOf(value));
-          if (v1) {
-            for (const { key, value } of [...t.states.getRange({})]) void t.states.put(key, value);
-            void t.meta.put(SCHEMA_KEY, SCHEMA_VERSION);
-          }
-          return SCHEMA_VERSION;
-        });
-        await t.env.flushed;
-      }
-      // Version 2 (msgpack runs) and 3 (runs in flight in `runs`, a state per fire): nothing to
-      // rewrite (both encodings of a run decode; fire-layout.ts reads both layouts); the version
-      // moves on so that an older build refuses the store rather than misread it. Before 6, slots
-      // were untagged: they read at the offset the store has now (clock-frame.ts CLOCK_SLOT_BASE_KEY).
-      if (!readOnly && version < SCHEMA_VERSION) {
-        version = await t.env.childTransaction(() => {
+          // Read again inside the write lock: another process may have migrated the store meanwhile.
           const now = t.meta.get(SCHEMA_KEY) ?? 0;
+          if (!whole) {
+            for (const key of [...t.heads.getKeys({})]) void t.heads.remove(key);
+            for (const { key, value } of t.jobs.getRange({})) void t.heads.put(key, headOf(value, t.states.get(key) ?? null));
+          } else if (now < HEADS_WITH_STATE) addStatesToHeads(t);
+          if (v1 && now < 2) for (const { key, value } of [...t.states.getRange({})]) void t.states.put(key, value);
           const offset = t.meta.get(CLOCK_OFFSET_KEY) ?? 0;
-          if (now < 6 && offset !== 0 && t.meta.get(CLOCK_SLOT_BASE_KEY) === undefined) void t.meta.put(CLOCK_SLOT_BASE_KEY, offset);
+          if (now < SLOTS_TAGGED && offset !== 0 && t.meta.get(CLOCK_SLOT_BASE_KEY) === undefined) void t.meta.put(CLOCK_SLOT_BASE_KEY, offset);
           if (now < SCHEMA_VERSION) void t.meta.put(SCHEMA_KEY, SCHEMA_VERSION);
-          return SCHEMA_VERSION;
+          return Math.max(now, SCHEMA_VERSION);
         });
         await t.env.flushed;
       }
@@ -195,13 +218,11 @@ export class Store implements SchedulerStorePort {
     const st = state === undefined ? undefined : check.scheduleState(state, 'state');
     if (st !== undefined && st.jobId !== j.id) throw new ValidationError(`state.jobId: expected '${j.id}' (the job's id)`, 'state.jobId');
     return await this.#write(() => {
-      if (st !== undefined) void this.#t.states.put(st.jobId, st);
       const owner = this.#t.jobNames.get(j.name);
       if (owner !== undefined) throw new ConflictError(`a job named '${j.name}' already exists (${owner})`);
       if (this.#t.jobs.get(j.id) !== undefined) throw new ConflictError(`a job with id ${j.id} already exists`);
-      void this.#t.jobs.put(j.id, j);
-      void this.#t.heads.put(j.id, headOf(j));
-      void this.#t.jobNames.put(j.name, j.id);
+      // The head carries the state written with it (a new job has no other).
+      putNewJobTx(this.#t, j, st);
     });
   }
 
@@ -224,10 +245,7 @@ export class Store implements SchedulerStorePort {
       const owner = this.#t.jobNames.get(j.name);
       if (owner !== undefined) return `a job named '${j.name}' already exists (${owner})`;
       if (this.#t.jobs.doesExist(j.id)) return `a job with id ${j.id} already exists`;
-      if (st !== undefined) void this.#t.states.put(st.jobId, st);
-      void this.#t.jobs.put(j.id, j);
-      void this.#t.heads.put(j.id, headOf(j));
-      void this.#t.jobNames.put(j.name, j.id);
+      putNewJobTx(this.#t, j, st);
       return null;
     }));
   }
@@ -247,7 +265,7 @@ export class Store implements SchedulerStorePort {
         void this.#t.jobNames.put(j.name, j.id);
       }
       void this.#t.jobs.put(j.id, j);
-      void this.#t.heads.put(j.id, headOf(j));
+      putHeadTx(this.#t, j);
     });
   }
 
@@ -348,7 +366,7 @@ export class Store implements SchedulerStorePort {
     const st = check.scheduleState(state, 'state');
     return await this.#write(() => {
       this.#requireJob(st.jobId);
-      void this.#t.states.put(st.jobId, st);
+      putStateTx(this.#t, st);
     });
   }
 
@@ -358,7 +376,7 @@ export class Store implements SchedulerStorePort {
     return await this.#write(() => {
       for (const st of all) {
         this.#requireJob(st.jobId);
-        void this.#t.states.put(st.jobId, st);
+        putStateTx(this.#t, st);
       }
     });
   }
@@ -400,7 +418,7 @@ export class Store implements SchedulerStorePort {
       }
       void this.#t.slots.put([s.jobId, s.at], s);
       if (r !== null) this.#putRunTx(r);
-      void this.#t.states.put(st.jobId, st);
+      putStateTx(this.#t, st);
     });
   }
 
@@ -458,35 +476,56 @@ export class Store implements SchedulerStorePort {
       const scheduleIndex = new Map<string, number>();
       const after: StartupPage['after'] = [];
       const jobs: StartupPage['jobs'] = [];
-      // States are keyed like heads (job id): read them with ONE cursor walking beside the heads'
-      // (a merge join) instead of one B-tree descent per job. A key the walk does not meet exactly
-      // (a job without a state) falls back to a point read.
-      const states = this.#t.statesRaw.getRange({ start: afterId ?? undefined })[Symbol.iterator]();
+      // Since schema 7 every head carries its job's state: ONE cursor over one table per job. A head
+      // without it (a store of schema 6 or before opened read-only) has its state read from
+      // `states` by a cursor walking beside the heads' (a merge join: no B-tree descent per job),
+      // opened only if such a head comes up; a key the walk does not meet exactly falls back to a point read.
+      let states: Iterator<{ key: string; value: Buffer }> | null = null;
+      let st: IteratorResult<{ key: string; value: Buffer }> | null = null;
       const instants = { last, next, anchor };
       const offset = this.#clockOffset();
       const slots = this.#slotFrame();
-      let st = states.next();
       try {
         for (const { key, value: head } of this.#t.heads.getRange({ start: afterId ?? undefined, limit: limit + 1 })) {
           if (key === afterId) continue;
           const i = ids.length;
           if (i >= limit) break;
-          while (!st.done && st.value.key < key) st = states.next();
-          const bytes = !st.done && st.value.key === key ? st.value.value : this.#t.statesRaw.get(key);
           let framed = false;
-          if (bytes === undefined) last[i] = next[i] = anchor[i] = NaN;
-          else {
-            stateInstants(bytes, instants, i);
-            // A state tagged with a clock offset, read in today's frame (clock-frame.ts).
-            const by = stateShift(bytes, offset);
-            framed = by !== null;
-            if (by !== null && by !== 0) {
+          let state = true;
+          const carried = head.state;
+          if (carried === null) {
+            state = false;
+            last[i] = next[i] = anchor[i] = NaN;
+          } else if (carried !== undefined) {
+            last[i] = carried.last;
+            next[i] = carried.next;
+            anchor[i] = carried.anchor;
+            if (carried.offsetMs !== undefined) {
+              // A state tagged with a clock offset, read in today's frame (clock-frame.ts).
+              framed = true;
+              const by = offset - carried.offsetMs;
               last[i]! += by;
               next[i]! += by;
               anchor[i]! += by;
             }
+          } else {
+            if (states === null) states = this.#t.statesRaw.getRange({ start: key })[Symbol.iterator]();
+            st ??= states.next();
+            while (!st.done && st.value.key < key) st = states.next();
+            const bytes = !st.done && st.value.key === key ? st.value.value : this.#t.statesRaw.get(key);
+            state = bytes !== undefined;
+            if (bytes === undefined) last[i] = next[i] = anchor[i] = NaN;
+            else {
+              stateInstants(bytes, instants, i);
+              const by = stateShift(bytes, offset);
+              framed = by !== null;
+              if (by !== null && by !== 0) {
+                last[i]! += by;
+                next[i]! += by;
+                anchor[i]! += by;
+              }
+            }
           }
-          const state = bytes !== undefined;
           // Fires write no state (fire-layout.ts): unless the stored next slot is safely ahead (no
           // fire committed ahead can have reached it), the watermark is the newest slot's.
           if (!(next[i]! > now + STATE_LOOKAHEAD_MS)) {
@@ -519,7 +558,7 @@ export class Store implements SchedulerStorePort {
           }
         }
       } finally {
-        states.return?.();
+        states?.return?.();
       }
       const n = ids.length;
       return {
@@ -650,7 +689,7 @@ export class Store implements SchedulerStorePort {
   #slotFrame(): SlotFrame {
     const offsetMs = this.#clockOffset();
     const wall = (this.#t.meta.get(CLOCK_SEQ_KEY) ?? 0) === 0;
-    return { offsetMs, baseMs: this.#t.meta.get(CLOCK_SLOT_BASE_KEY) ?? (this.#schemaVersion < 6 ? offsetMs : 0), wall };
+    return { offsetMs, baseMs: this.#t.meta.get(CLOCK_SLOT_BASE_KEY) ?? (this.#schemaVersion < SLOTS_TAGGED ? offsetMs : 0), wall };
   }
 
   /** The clock steps handled so far (clock-frame.ts): the scheduler's start-up reads it. */

@@ -14,7 +14,7 @@
  * | `slots`      | `[jobId, at]`        | Slot         | slots of a job newest first = one reverse range; since v6 an interval job's tagged with its clock offset (codecs.ts) |
  * | `states`     | job id               | ScheduleState| codecs.ts encoding; since v4 a lower bound: the watermark is max(its lastSlotAt, the job's newest slot) (derived-state.ts) |
  * | `parked`     | run id               | job id       | queued runs a graceful stop left unstarted        |
- * | `heads`      | job id               | JobHead      | compact start-up records (codecs.ts encoding)     |
+ * | `heads`      | job id               | JobHead      | compact start-up records (codecs.ts encoding); since v7 each carries its job's state instants: start-up reads only these |
  * | `stats`      | job id, or `'*'`     | RunRollup    | run counts and duration histogram, kept as runs finish (rollup.ts) |
  *
  * Run ids (src/model/ids.ts) and slot times (canonical ISO UTC) sort lexically by time, and lmdb's
@@ -28,11 +28,11 @@ import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
 import type { RunRollup } from './rollup';
-import { headEncoder, runEncoder, slotEncoder, stateEncoder } from './codecs';
+import { headEncoder, headStateOf, runEncoder, slotEncoder, stateEncoder } from './codecs';
 import type { StoredTriggerFire, TriggerFireTable } from './trigger-fires';
 
 /** Layout version written into `meta`. Bump it (and add a migration) when the layout changes. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 /**
  * Versions: 1 — msgpack values everywhere; 2 — `heads` and `states` in the compact encoding of
  * codecs.ts (version 1 values still decode; opening a version 1 store for writing rewrites them);
@@ -47,8 +47,17 @@ export const SCHEMA_VERSION = 6;
  * build refuses it instead of misreading a tagged state);
  * 6 — interval slots tagged with a clock offset too (codecs.ts `encodeSlot`, clock-frame.ts), so a
  * step moves fired jobs without a write; untagged (msgpack) slots still decode: opening a version 5
- * store for writing records 6 and the offset untagged slots read at (`clockSlotBaseMs`).
+ * store for writing records the offset untagged slots read at (`clockSlotBaseMs`);
+ * 7 — every head carries its job's schedule state instants (head layout version 2, codecs.ts; a
+ * tagged state's copy keeps its clock offset), written with the state in one transaction, so
+ * start-up reads one record per job. Opening an older store for writing rebuilds the heads, in ONE
+ * transaction with the version record (and, from version 5, `clockSlotBaseMs`); an older build must
+ * refuse the store, as its state writes would not update the heads.
  */
+/** The first schema version whose interval slots are tagged with their clock offset (older: `clockSlotBaseMs`). */
+export const SLOTS_TAGGED = 6;
+/** The first schema version whose heads carry their job's state (older stores rebuild them at open). */
+export const HEADS_WITH_STATE = 7;
 /** Sub-directory of the data directory holding the LMDB environment. */
 export { STORE_DIR } from './store-dir';
 import { STORE_DIR } from './store-dir';
@@ -108,10 +117,30 @@ export interface JobHead {
    */
   schedule?: string;
   timezone?: string | null;
+  /**
+   * The job's stored schedule state, as instants (null: none stored), so start-up reads ONE record
+   * per job (schema version 7): written with every state write ({@link putStateTx}) and every head
+   * write, in the same transaction. Absent in heads written before they carried it (schema 6 and
+   * before: the state is then read from `states`; opening such a store for writing rebuilds them).
+   */
+  state?: HeadState | null;
 }
 
-/** The head of a job. */
-export function headOf(job: Job): JobHead {
+/** A schedule state as its job's head carries it. */
+export interface HeadState {
+  /** Watermark, next slot and anchor, epoch ms (NaN: none). */
+  last: number;
+  next: number;
+  anchor: number;
+  /** The clock offset the state is tagged with (clock-frame.ts); absent: untagged. */
+  offsetMs?: number;
+}
+
+/**
+ * The head of a job, carrying its stored schedule state (`null`: none). Every writer passes the
+ * state the job has in the same transaction, so the two never disagree.
+ */
+export function headOf(job: Job, state: ScheduleState | null): JobHead {
   return {
     id: job.id,
     name: job.name,
@@ -122,7 +151,36 @@ export function headOf(job: Job): JobHead {
     events: job.triggers.some((t) => t.type !== 'after'),
     schedule: job.schedule,
     timezone: job.timezone,
+    state: state === null ? null : headStateOf(state),
   };
+}
+
+/**
+ * Inside a write transaction: stores a schedule state AND the copy its job's head carries. Every
+ * state write goes through here (a head left with an older copy would arm the job from it), but a
+ * new job's first state ({@link putNewJobTx}). A job without a head yet gets the state with its head.
+ */
+export function putStateTx(t: Tables, st: ScheduleState): void {
+  void t.states.put(st.jobId, st);
+  const head = t.heads.get(st.jobId);
+  if (head !== undefined) void t.heads.put(st.jobId, { ...head, state: headStateOf(st) });
+}
+
+/**
+ * Inside a write transaction: stores a new job (its name and id checked free by the caller), its
+ * head and its first schedule state if any, the head carrying that state. The one other state write
+ * besides {@link putStateTx}: a new job's head is written here anyway, no need to read it back.
+ */
+export function putNewJobTx(t: Tables, job: Job, st: ScheduleState | undefined): void {
+  if (st !== undefined) void t.states.put(st.jobId, st);
+  void t.jobs.put(job.id, job);
+  void t.heads.put(job.id, headOf(job, st ?? null));
+  void t.jobNames.put(job.name, job.id);
+}
+
+/** Inside a write transaction: stores the head of a job, with the state stored for it (read in the transaction). */
+export function putHeadTx(t: Tables, job: Job): void {
+  void t.heads.put(job.id, headOf(job, t.states.get(job.id) ?? null));
 }
 
 /** Runs a write callback in one atomic transaction and resolves once it is on disk. @internal */
