@@ -5,6 +5,7 @@
  * | ------------ | -------------------- | ------------ | ------------------------------------------------ |
  * | `meta`       | `'schemaVersion'`    | number       | refuse a store written by a newer version         |
  * | `meta`       | `'clockStepSeq'`, `'clockOffsetMs'` | number | clock steps handled (clock-frame.ts)   |
+ * | `meta`       | `'clockSlotBaseMs'`, `'clockFenceMs'` | number | offset untagged pre-v6 slots read at; wall time a backward step left behind (clock-frame.ts) |
  * | `meta`       | `'batchWriter'`, `'batchSeq'` | number | last durable batch of the committer's sequence (port.ts `BatchOrder`) |
  * | `jobs`       | job id               | Job          |                                                  |
  * | `jobNames`   | job name             | job id       | unique names, `getJobByName`                      |
