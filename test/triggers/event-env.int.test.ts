@@ -35,15 +35,26 @@ describe('file triggers tell the run what changed', () => {
       // more than a second, so the quiet period is generous (a test of batching, not of timing).
       triggers: [{ type: 'watch', paths: [watched], debounceMs: 3000 }],
     });
-    const done = finished('cmd');
+    // Collect runs until both writes were reported: normally ONE debounced run lists both, but
+    // a CI run once saw inotify deliver b.txt after a 3 s quiet period (5f43a5d raised it from
+    // 1 s for the same split) — then the second run must carry it, and nothing may be lost or doubled.
+    const job = await s.getJob('cmd');
+    const outputs: Run[] = [];
+    const sub = s.events$.subscribe((e) => {
+      if (e.type === 'run.finished' && e.run.jobId === job.id) outputs.push(e.run);
+    });
     writeFileSync(join(watched, 'a.txt'), 'x');
     writeFileSync(join(watched, 'b.txt'), 'y');
-    const run = await done;
+    const reported = (): string[] => outputs.flatMap((r) => r.output.split('|')[2]!.split('\n'));
+    const deadline = Date.now() + 40_000;
+    while (reported().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    sub.unsubscribe();
+    const run = outputs[0]!;
     expect(run.trigger).toBe('event');
-    const [type, first, paths] = run.output.split('|');
+    const [type, first] = run.output.split('|');
     expect(type).toBe('create');
     expect(first).toBe(join(watched, 'a.txt'));
-    expect(paths!.split('\n')).toEqual([join(watched, 'a.txt'), join(watched, 'b.txt')]);
+    expect(reported()).toEqual([join(watched, 'a.txt'), join(watched, 'b.txt')]);
   });
 
   it('a module gets the same as ctx.event', async () => {
