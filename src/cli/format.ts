@@ -33,8 +33,18 @@ export function relativeTime(iso: string | null | undefined, nowMs: number = Dat
  */
 export function table(head: string[], rows: string[][]): string {
   const all = [head, ...rows];
-  const widths = head.map((_, c) => all.reduce((w, r) => Math.max(w, stringWidth(r[c] ?? '')), 0));
-  return all.map((r) => r.map((v, c) => v + ' '.repeat(widths[c]! - stringWidth(v) + 2)).join('').trimEnd()).join('\n');
+  // Each cell measured once. string-width builds a new RegExp per call (strip-ansi), which was the
+  // largest single cost of `rae-sched list` with 10,000 jobs (~110 of ~700 ms CPU): printable ASCII,
+  // almost every cell, is as wide as it is long.
+  const cells = all.map((r) => head.map((_, c) => r[c] ?? ''));
+  const sizes = cells.map((r) => r.map(cellWidth));
+  const widths = head.map((_, c) => sizes.reduce((w, r) => Math.max(w, r[c]!), 0));
+  return cells.map((r, i) => r.map((v, c) => v + ' '.repeat(widths[c]! - sizes[i]![c]! + 2)).join('').trimEnd()).join('\n');
+}
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+function cellWidth(v: string): number {
+  return PRINTABLE_ASCII.test(v) ? v.length : stringWidth(v);
 }
 
 /** A command as people type it. */

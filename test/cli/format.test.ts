@@ -40,6 +40,14 @@ describe('tables', () => {
     expect(lines[2]!.indexOf('w')).toBe(col);
   });
 
+  it('measures wide characters as two cells and ANSI colours as none', () => {
+    // '日本' is 2 characters, 4 cells; the coloured 'ok' is 11 characters, 2 cells.
+    const lines = table(['NAME', 'X'], [['日本', 'a'], ['\u001b[32mok\u001b[39m', 'b'], ['abcd', 'c']]).split('\n');
+    expect(lines[1]).toBe('日本  a');
+    expect(lines[2]).toBe('\u001b[32mok\u001b[39m    b');
+    expect(lines[3]).toBe('abcd  c');
+  });
+
   it('lists jobs with next and last run relative to now', () => {
     const job = {
       id: 'job_1', name: 'tick', schedule: 'every 1s', state: 'scheduled', nextRunAt: at(300_000),
