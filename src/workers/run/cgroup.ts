@@ -52,6 +52,14 @@ const tryWrite = (file: string, value: string): boolean => {
     return false;
   }
 };
+/** A control file's text, or null when it cannot be read (its group was removed meanwhile). */
+const tryRead = (file: string): string | null => {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+};
 const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 let seq = 0;
@@ -400,7 +408,13 @@ async function killGroup(version: 1 | 2, dirs: string[], freezer: string | null)
     }
     const frozen = freezer !== null && tryWrite(path.join(freezer, 'freezer.state'), 'FROZEN');
     if (frozen) {
-      for (let i = 0; i < 20 && fs.readFileSync(path.join(freezer, 'freezer.state'), 'utf8').trim() !== 'FROZEN'; i++) await wait(5);
+      // The group can vanish while it freezes (another path removed it once its last process
+      // ended: a fresh-clone CI saw ENOENT here fail an executor crash): nothing is left to wait for.
+      for (let i = 0; i < 20; i++) {
+        const state = tryRead(path.join(freezer, 'freezer.state'));
+        if (state === null || state.trim() === 'FROZEN') break;
+        await wait(5);
+      }
     }
     killAll();
     if (frozen) tryWrite(path.join(freezer!, 'freezer.state'), 'THAWED');
