@@ -11,7 +11,7 @@ import { NotFoundError, ValidationError } from '../errors';
 import type { Job } from '../model/job';
 import type { Run } from '../model/run';
 import type { Clock } from '../runtime/clock';
-import type { ScheduleMath, Schedule } from '../actors/parser/schedule';
+import { scheduleKey, type ScheduleMath, type Schedule } from '../actors/parser/schedule';
 import type { JobListEntry, Store } from '../actors/persistence/store';
 import type { RunRollup } from '../actors/persistence/rollup';
 import { iso, jobState } from '../actors/scheduler/runs';
@@ -192,7 +192,7 @@ export class ReadView {
 
   /** A stored schedule, parsed in-process (the parser thread validated it at add), cached. */
   #schedule(job: Pick<Job, 'id' | 'schedule' | 'timezone'>): Schedule | undefined {
-    const key = `${job.timezone ?? ''}\0${job.schedule}`;
+    const key = scheduleKey(job);
     let s = this.#schedules.get(key);
     if (s === undefined) {
       try {

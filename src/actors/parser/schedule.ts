@@ -21,6 +21,11 @@ export type Schedule =
   | { kind: 'once'; at: number; source: string; canonical: string }
   | { kind: 'event'; event: 'reboot' | 'never'; source: string; canonical: string };
 
+/** The key a parsed schedule is cached under: the same text in the same zone parses the same. */
+export function scheduleKey(job: { schedule: string; timezone: string | null }): string {
+  return `${job.timezone ?? ''}\0${job.schedule}`;
+}
+
 /** Options of {@link parseSchedule}. */
 export interface ParseOptions {
   /** IANA zone for cron, calendar and local one-time forms; null/absent = the machine's zone. */

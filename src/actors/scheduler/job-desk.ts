@@ -12,7 +12,7 @@ import type { Clock } from '../../runtime/clock';
 import type { EventBus } from '../../runtime/event-bus';
 import type { ActorRef } from '../../runtime/types';
 import type { ParserHandlers } from '../parser/actor';
-import { ScheduleMath, type Schedule } from '../parser/schedule';
+import { ScheduleMath, scheduleKey, type Schedule } from '../parser/schedule';
 import { LRUCache } from 'lru-cache';
 import { factsOf, kindOf, type JobIndex } from './job-index';
 import type { PersistenceHandlers, ScheduleState } from '../persistence/actor';
@@ -355,8 +355,4 @@ export class JobDesk {
     const next = this.#d.slots.nextRunAt(job, schedule, stored);
     return { ...job, nextRunAt: next === null ? null : iso(next), lastRun, state: jobState(job) };
   }
-}
-
-function scheduleKey(job: Pick<Job, 'schedule' | 'timezone'>): string {
-  return `${job.timezone ?? ''}\0${job.schedule}`;
 }
