@@ -42,7 +42,7 @@ import {
   STARTUP_TIMEOUT_MS, TIMER_BATCH, TRIGGERS_HEALTH_DEADLINE_MS, type Filled,
 } from './scheduler-options';
 import { afterStartUp, withTimeout } from './scheduler-steps';
-import { logEvent } from './scheduler-log';
+import { EventLog } from './scheduler-log';
 import type { SchedulerTestHooks } from './scheduler-hooks';
 
 export { PLACEMENT_ENV, type InternalOptions } from './scheduler-options';
@@ -93,6 +93,8 @@ class RaeScheduler implements Scheduler {
   #triggersInThread = false;
   readonly #health: SchedulerHealth;
   readonly #subs: Subscription[] = [];
+  /** The log of the bus's events (run lines folded past a rate: scheduler-log.ts). */
+  readonly #eventLog: EventLog;
   #queueDepth = { depth: 0, scheduled: 0, running: 0 };
   /** Why store commits fail, while they do (health shows it). */
   #storeFault: string | null = null;
@@ -212,7 +214,8 @@ class RaeScheduler implements Scheduler {
       unbounded: OWED.executor, hangAfterMs: hangAfter('executor', opts.hangAfterMs),
       init: { maxConcurrent: opts.maxConcurrentJobs }, peers: () => ({ owner: self(), log }),
     });
-    this.#subs.push(this.#bus.events$.subscribe((e) => logEvent(logger, e)));
+    const eventLog = this.#eventLog = new EventLog(logger, clock);
+    this.#subs.push(this.#bus.events$.subscribe((e) => eventLog.write(e)));
     const restarts = new RestartOrder();
     this.#subs.push(this.#system.events$.subscribe((e) => {
       if (e.type === 'actor.restarted' || e.type === 'actor.failed') {
@@ -610,6 +613,7 @@ class RaeScheduler implements Scheduler {
       this.#health.stop();
       this.#flushEvents();
       for (const s of this.#subs) s.unsubscribe();
+      this.#eventLog.flush();
       await this.#readStore?.close();
       // Stops every actor in reverse start order; the triggers actor unsubscribes its watches
       // within its shutdown deadline (a hung native call is abandoned, not waited for).
