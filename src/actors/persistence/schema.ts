@@ -1,7 +1,9 @@
 /**
- * zod schemas of the stored shapes (Job, Run, Slot, schedule state, backup document). The store
- * checks every record it writes with them and a whole backup document before `restore` touches
- * anything. A stored Job's spec fields are checked here only for shape (a job stored under older
+ * zod schemas of the stored shapes (Job, Run, Slot, schedule state, backup document). Records are
+ * checked where they enter the store: the single-record writes (`putJob`, `putRun`, `putSlot`,
+ * schedule states: store.ts through checks.ts) and a whole backup document before `restore` touches
+ * anything. The hot path's commit batches are not re-checked: their records are built by the
+ * scheduler from jobs already checked (issue 7, "validated once where they enter"). A stored Job's spec fields are checked here only for shape (a job stored under older
  * naming or size rules stays readable and updatable); what a new spec must satisfy is the one
  * JobSpec schema, src/model/job-spec.ts, whose policy words this file reuses. Errors are formatted
  * by src/model/zod-error.ts.
