@@ -7,6 +7,7 @@
  */
 import { statfsSync } from 'node:fs';
 import { PersistenceError } from '../../errors';
+import { LATE, withDeadline } from '../../runtime/deadline';
 
 /** Codes and texts of "the file system has no room". */
 const FULL = /ENOSPC|EDQUOT|No space left on device|Disk quota exceeded|MDB_MAP_FULL/i;
@@ -16,13 +17,8 @@ const DETAIL_WAIT_MS = 5000;
 async function underlying(err: unknown): Promise<unknown> {
   const detail = (err as { commitError?: unknown } | null)?.commitError;
   if (!(detail instanceof Promise)) return err;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<unknown>((resolve) => (timer = setTimeout(() => resolve(err), DETAIL_WAIT_MS)));
-  try {
-    return await Promise.race([detail.then(() => err, (real: unknown) => real), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const real = await withDeadline(detail.then(() => err, (e: unknown) => e), DETAIL_WAIT_MS);
+  return real === LATE ? err : real;
 }
 
 /** Whether `err` (or its message) says the disk is full. */
