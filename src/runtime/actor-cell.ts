@@ -234,15 +234,18 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
     if (this.#state === 'restarting') this.#stashed++;
     this.#queued++;
     this.#notify();
-    if (this.#o.queries.has(env.type)) {
+    if (this.#o.queries.size > 0 && this.#o.queries.has(env.type)) {
       const after = this.#lastSeq;
       const run = (): void => { void this.#deliver(env).catch(() => undefined); };
       if (this.#finishedUpTo(after)) run();
       else this.#waitingQueries.push({ after, run });
       return true;
     }
-    env.seq = ++this.#lastSeq;
-    this.#unfinished.add(env.seq);
+    // Numbered only where queries may wait for it: no cost per message for an actor without queries.
+    if (this.#o.queries.size > 0) {
+      env.seq = ++this.#lastSeq;
+      this.#unfinished.add(env.seq);
+    }
     this.#mailbox.next(env);
     return true;
   }
