@@ -2,6 +2,7 @@
  * Two small pieces of the scheduler's lifecycle: the engine's messages held until its start-up is
  * done, and a shutdown step bounded by a real-time deadline.
  */
+import { LATE, withDeadline } from './runtime/deadline';
 
 /** `handlers` whose every message waits for `loaded` first (a failed start-up: each rejects with its error). */
 export function afterStartUp<H extends Record<string, unknown>>(handlers: H, loaded: Promise<void>): H {
@@ -21,11 +22,8 @@ export function afterStartUp<H extends Record<string, unknown>>(handlers: H, loa
  * are real time, as the hang watchdog's: a virtual clock that stands still must not hold a stop.
  */
 export async function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T | undefined> {
-  let t: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((r) => { t = setTimeout(() => { onTimeout(); r(undefined); }, ms); });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(t);
-  }
+  const r = await withDeadline(p, ms);
+  if (r !== LATE) return r;
+  onTimeout();
+  return undefined;
 }

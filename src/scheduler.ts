@@ -14,6 +14,7 @@ import type { SchedulerEvent } from './model/events';
 import { VirtualClock, type TimerHandle } from './runtime/clock';
 import { EventBus } from './runtime/event-bus';
 import { Coalescer, type Settled } from './runtime/coalesce';
+import { LATE, withDeadline } from './runtime/deadline';
 import { ActorSystem } from './runtime/system';
 import { ActorCrash, type ActorContext, type ActorRef, type PeerRef } from './runtime/types';
 import { logPeer } from './runtime/log-peer';
@@ -286,15 +287,10 @@ class RaeScheduler implements Scheduler {
     this.#flushEvents();
     const asked = ask();
     asked.catch(() => undefined);
-    let t: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((r) => { t = setTimeout(() => r('late'), MONITOR_DEADLINE_MS); });
     let crashed = false;
-    try {
-      const r = await Promise.race([asked, late]).catch((err: unknown) => { crashed = err instanceof ActorDeadError; return 'late' as const; });
-      if (r !== 'late') return r;
-    } finally {
-      clearTimeout(t);
-    }
+    const r = await withDeadline(asked, MONITOR_DEADLINE_MS)
+      .catch((err: unknown): typeof LATE => { crashed = err instanceof ActorDeadError; return LATE; });
+    if (r !== LATE) return r;
     // A monitor in a thread has no answers here: its mailbox is its only way in. If the question
     // crashed it, its next incarnation (rebuilt from the store) answers: ask it once more.
     if (this.#monitorNow === null && crashed) return ask();

@@ -4,10 +4,10 @@
  * and proves: no acknowledged job lost, no slot run twice (and none skipped: every interval has
  * its slot), every run in a final state, no process left behind.
  *
- * Bounded: RAE_SCHED_SOAK_S seconds of real time in all (default 40, split between the phases);
- * set it higher for a longer soak. The driver's choices come from a seeded generator
- * (RAE_SCHED_SOAK_SEED, default 8): the invariants are checked, never timing, so the test holds on
- * a loaded 2-core machine.
+ * Bounded: RAE_SCHED_SOAK_S seconds of real time in all (default 60, as issue 8 asks of CI, split
+ * between the two phases); set it higher for a longer soak. The driver's choices come from a
+ * seeded generator (RAE_SCHED_SOAK_SEED, default 8): the invariants are checked, never timing, so
+ * the test holds on a loaded 2-core machine.
  *
  * 1. In process, on a virtual clock (the daemon cannot take one): every third virtual second the
  *    driver crashes one actor (its thread terminated, or its incarnation ended), or makes one of
@@ -28,7 +28,7 @@ import { checkSlots, Ledger, readStore } from '../helpers/ledger';
 import { eventually, startDaemon, type DaemonHandle } from '../cli/harness';
 import { pidsWithEnv, tempDir } from './helpers';
 
-const BUDGET_S = Number(process.env.RAE_SCHED_SOAK_S ?? 40);
+const BUDGET_S = Number(process.env.RAE_SCHED_SOAK_S ?? 60);
 const SEED = Number(process.env.RAE_SCHED_SOAK_SEED ?? 8);
 const JOBS = 100;
 const INTERVALS_S = [1, 2, 3, 5];

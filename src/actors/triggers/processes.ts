@@ -2,11 +2,12 @@
  * `process(NAME)` and `process(pidfile:PATH)` readings: which pids match (one scan of `/proc` per
  * sample for all names), then pidusage for their CPU and memory, summed over the matches.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pidusage from 'pidusage';
+import { procPids } from '../../workers/run/proc-scan';
 import type { Reading } from './signals';
 
 /** Reads processes under a `/proc` directory (a fake one in tests). */
@@ -62,10 +63,12 @@ export class ProcessReader {
         return ''; // exited since readdir
       }
     };
-    for (const e of readdirSync(this.#proc)) {
-      if (!/^\d+$/.test(e)) continue;
-      const pid = Number(e);
+    const pids = procPids(this.#proc);
+    // Unlistable: the sample fails (health's `sampler` says so), not "no such process".
+    if (pids === null) throw new Error(`cannot list the processes in ${this.#proc}`);
+    for (const pid of pids) {
       if (pid === process.pid) continue; // the scheduler itself is never the process a condition means
+      const e = String(pid);
       const comm = read(path.join(this.#proc, e, 'comm')).trim();
       let argv0: string | null = null;
       for (const n of names) {

@@ -14,6 +14,7 @@ import type { Logger } from '../../model';
 import { ValidationError } from '../../errors';
 import { backoffDelay, type BackoffOptions } from '../../runtime/backoff';
 import type { Clock, TimerHandle } from '../../runtime/clock';
+import { LATE, withDeadline } from '../../runtime/deadline';
 import { resolveWatchTarget, type Subscribe, type WatchSubscription, type WatchTarget } from './watch-path';
 
 /** A watcher event as @parcel/watcher gives it. */
@@ -60,18 +61,8 @@ export interface TargetWatchOptions {
   onState(dead: string | null): void;
 }
 
-const TIMEOUT = Symbol('timeout');
-
-/** `p`, or TIMEOUT after `ms` of real time. */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
-  let t: NodeJS.Timeout | undefined;
-  const late = new Promise<typeof TIMEOUT>((r) => { t = setTimeout(() => r(TIMEOUT), ms); t.unref(); });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(t);
-  }
-}
+/** Waits on native watcher calls run in the background: they must not keep the process alive. */
+const BACKGROUND = { unref: true } as const;
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -131,8 +122,8 @@ export class TargetWatch {
     const base = this.#base;
     if (snapshots === null || snapshotFile === null || base === null || this.#snapshotting || this.#closed) return;
     this.#snapshotting = true;
-    void within(snapshots.write(base, snapshotFile(base)), this.#o.subscribeTimeoutMs).then(
-      (r) => { if (r === TIMEOUT) this.#o.logger?.warn({ path: this.#o.path }, 'watch snapshot did not answer in time'); },
+    void withDeadline(snapshots.write(base, snapshotFile(base)), this.#o.subscribeTimeoutMs, BACKGROUND).then(
+      (r) => { if (r === LATE) this.#o.logger?.warn({ path: this.#o.path }, 'watch snapshot did not answer in time'); },
       (err: unknown) => this.#o.logger?.warn({ err: messageOf(err), path: this.#o.path }, 'watch snapshot failed'),
     ).finally(() => { this.#snapshotting = false; });
   }
@@ -146,11 +137,11 @@ export class TargetWatch {
     const sub = this.#sub;
     this.#sub = null;
     if (sub !== null) {
-      const r = await within(sub.unsubscribe(), this.#o.subscribeTimeoutMs).catch((err: unknown) => {
+      const r = await withDeadline(sub.unsubscribe(), this.#o.subscribeTimeoutMs, BACKGROUND).catch((err: unknown) => {
         this.#o.logger?.warn({ err: messageOf(err) }, 'file watch unsubscribe failed');
         return null;
       });
-      if (r === TIMEOUT) this.#o.logger?.warn({ path: this.#o.path }, 'file watch unsubscribe did not answer in time');
+      if (r === LATE) this.#o.logger?.warn({ path: this.#o.path }, 'file watch unsubscribe did not answer in time');
     }
     if (forget && this.#o.snapshotFile !== null && this.#base !== null) {
       await fs.rm(this.#o.snapshotFile(this.#base), { force: true }).catch(() => undefined);
@@ -177,8 +168,8 @@ export class TargetWatch {
       // would ever be reported. Re-subscribe (to the nearest existing ancestor, filtered).
       if (events.some((e) => e.type === 'delete' && e.path === real)) this.#die(`watched directory '${target.base}' was deleted`);
     });
-    const r = await within(pending, this.#o.subscribeTimeoutMs);
-    if (r === TIMEOUT) {
+    const r = await withDeadline(pending, this.#o.subscribeTimeoutMs, BACKGROUND);
+    if (r === LATE) {
       // Take the late answer when it comes (or undo it if it is no longer wanted).
       pending.then(
         (sub) => {
@@ -208,8 +199,8 @@ export class TargetWatch {
     const file = snapshotFile(real);
     if (!(await fs.stat(file).then(() => true, () => false))) return 0;
     try {
-      const r = await within(snapshots.since(real, file), this.#o.subscribeTimeoutMs);
-      if (r === TIMEOUT) throw new Error(`getEventsSince did not answer within ${this.#o.subscribeTimeoutMs} ms`);
+      const r = await withDeadline(snapshots.since(real, file), this.#o.subscribeTimeoutMs, BACKGROUND);
+      if (r === LATE) throw new Error(`getEventsSince did not answer within ${this.#o.subscribeTimeoutMs} ms`);
       if (r.length > 0) this.#o.onEvents(target, r.map((e) => ({ path: toGiven(e.path), type: e.type })));
       return r.length;
     } catch (err) {
@@ -235,7 +226,7 @@ export class TargetWatch {
     this.#gen++;
     const sub = this.#sub;
     this.#sub = null;
-    if (sub !== null) void within(sub.unsubscribe(), this.#o.subscribeTimeoutMs).catch(() => undefined);
+    if (sub !== null) void withDeadline(sub.unsubscribe(), this.#o.subscribeTimeoutMs, BACKGROUND).catch(() => undefined);
     if (this.#aliveSince > 0 && this.#o.clock.monotonic() - this.#aliveSince >= this.#o.retry.resetAfterMs) this.#failures = 0;
     this.#aliveSince = 0;
     this.#dead = detail;

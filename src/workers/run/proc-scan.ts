@@ -1,6 +1,6 @@
 /**
  * The one /proc scanner: every place that looks at the machine's processes (a run's process group,
- * its escaped descendants, crash clean-up) walks /proc through here.
+ * its escaped descendants, crash clean-up, the `process(NAME)` usage condition) walks /proc through here.
  *
  * Synchronous on purpose: /proc files are generated from kernel memory and never wait on a disk,
  * so a blocking open/read/close is a few microseconds, while `fs.promises.readFile` costs an
@@ -92,19 +92,31 @@ export function envValue(env: string, name: string): string | undefined {
  * grandchild stays a zombie forever, and it holds no resources.
  */
 export function scanProc(visit: (pid: number, stat: StatHead) => void): boolean {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(PROC);
-  } catch {
-    return false;
-  }
+  const pids = procPids();
+  if (pids === null) return false;
   const buf = Buffer.allocUnsafe(STAT_BYTES);
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    const text = readSmall(`${PROC}/${name}/stat`, buf);
+  for (const pid of pids) {
+    const text = readSmall(`${PROC}/${pid}/stat`, buf);
     const st = text === null ? null : parseStat(text);
     if (!st || st.state === 'Z' || st.state === 'X') continue;
-    visit(Number(name), st);
+    visit(pid, st);
   }
   return true;
+}
+
+/**
+ * The pids listed in a /proc directory (`root`: a fake one in tests), in directory order, or null
+ * where it cannot be listed (not Linux). The one walk of the machine's processes: {@link scanProc}
+ * and the `process(NAME)` usage condition (src/actors/triggers/processes.ts) both start here.
+ */
+export function procPids(root: string = PROC): number[] | null {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(root);
+  } catch {
+    return null;
+  }
+  const out: number[] = [];
+  for (const name of entries) if (/^\d+$/.test(name)) out.push(Number(name));
+  return out;
 }
