@@ -81,12 +81,15 @@ describe('health that tells the truth', () => {
   // 200th acknowledgement — an order between two things that run concurrently (the answers go
   // through the monitor's mailbox and, in the threads placement, its probe round trips through the
   // main thread; the acknowledgements through the scheduler's mailbox and a commit), so it was a
-  // race, not a property: on a loaded machine the burst sometimes won. What is true, and asserted
-  // here: (1) while the scheduler's mailbox is held — its first `runNowMany` runs 3 s late, so
-  // the whole burst waits behind it — all three answer, from the monitor (not the fallback), with no
-  // runNow acknowledged yet; their own deadline is 1 s (MONITOR_DEADLINE_MS), so an answer that
-  // waited for the scheduler would have failed or fallen back first; (2) while the 200 runs then
-  // execute (one at a time: the queue is full), they answer from the monitor again; (3) happens-
+  // race, not a property: on a loaded machine the burst sometimes won (a probe of 20 bursts in the
+  // threads placement at load 12-25: `metrics` after the 200th acknowledgement 6 times with the
+  // serial monitor, once with its answers side by side; even `health`, first, lost it). What is
+  // true, and asserted here: (1) while the scheduler's mailbox is held — its first `runNowMany`
+  // runs 3 s late, so the whole burst waits behind it — all three answer with no runNow
+  // acknowledged yet (`health` from the monitor, not the fallback); their own deadline is 1 s
+  // (MONITOR_DEADLINE_MS), so an answer that waited for the scheduler would have failed (a monitor
+  // in a thread) or fallen back (on the main thread) first; (2) while the 200 runs then
+  // execute (one at a time: the queue is full), they answer again (`health` from the monitor); (3) happens-
   // before: an answer counts every event published before the question — once the 200 run.finished
   // were seen, `metrics` shows 200 succeeded runs and `stats` 200 succeeded.
   it('health, stats and metrics answer while the scheduler\'s mailbox holds a burst of 200 runNow, and count every run finished before the question', async () => {
