@@ -23,7 +23,7 @@ import type { PersistenceHandlers } from './actors/persistence/actor';
 import { queueFacts, type QueueHandlers, type QueueOwner } from './actors/queue/actor';
 import type { ExecutorHandlers } from './actors/executor/actor';
 import { Engine, type SchedulerHandlers } from './actors/scheduler/engine';
-import { buildMonitor, type LiveValues, type MonitorAnswers, type MonitorHandlers, type MonitorInit, type MonitorPeers, type MonitorProbeHandlers } from './actors/monitor/actor';
+import { buildMonitor, MONITOR_QUERIES, type LiveValues, type MonitorAnswers, type MonitorHandlers, type MonitorInit, type MonitorPeers, type MonitorProbeHandlers } from './actors/monitor/actor';
 import { MONITORED_EVENTS } from './actors/monitor/monitor';
 import type { TriggerHub } from './actors/triggers';
 import { buildTriggers, type TriggerHandlers, type TriggerRegistryHandlers, type TriggersFacts, type TriggersInit, type TriggersPeers } from './actors/triggers/actor';
@@ -130,6 +130,8 @@ class RaeScheduler implements Scheduler {
     // (uptime from the scheduler's start, not the incarnation's).
     const monitorSpec = {
       name: 'monitor', mailboxSize: opts.mailboxSize, onUnexpectedError: 'crash', hangAfterMs: hangAfter('monitor', opts.hangAfterMs),
+      // Answered after every earlier `observe`, side by side (MONITOR_QUERIES).
+      queries: MONITOR_QUERIES,
       init: { processMetrics: opts.processMetrics, startedAt: clock.now() }, peers: { probes },
     } as const;
     this.#monitor = opts.placement.monitor === 'thread'
@@ -407,8 +409,12 @@ class RaeScheduler implements Scheduler {
 
   /** What the monitor shows, read on this thread at the moment it asks. */
   async #live(jobs: boolean): Promise<LiveValues> {
-    // A hub in a thread: its health after what it was told so far (its facts may lag a tell).
-    if (this.#triggersInThread) await this.#triggers?.ask('health', {}, { timeoutMs: TRIGGERS_HEALTH_DEADLINE_MS }).catch(() => undefined);
+    // A hub in a thread: its health after what it was told so far. Its facts may lag a message it
+    // has not handled yet; once none is queued or in flight, every one has been handled and the
+    // facts each published arrived before its reply (one ordered channel), so they are current
+    // and the round trip (through this thread, busy when the scheduler is) is skipped.
+    const hub = this.#triggersInThread ? this.#triggers : null;
+    if (hub !== null && hub.stats().queued > 0) await hub.ask('health', {}, { timeoutMs: TRIGGERS_HEALTH_DEADLINE_MS }).catch(() => undefined);
     let components: LiveValues['components'];
     try {
       components = this.#health.health().components;

@@ -9,6 +9,11 @@
  * message in microtasks, never letting the event loop turn; so before each message the cell asks
  * the thread's time slice (slice.ts) and, past its budget, waits for the next macrotask first. The
  * message keeps its place (the mailbox slot is held while it waits): order is unchanged.
+ *
+ * Queries (SpawnCommon.queries) skip the line, but never the messages before them: a query runs
+ * as soon as every other message received before it has finished (so it sees all their effects —
+ * happens-before), beside other queries and beside the messages received after it, which do not
+ * wait for it. A query that waits on a slow peer holds back neither the mailbox nor other queries.
  * @internal
  */
 import { Subject, mergeMap, defer, catchError, EMPTY } from 'rxjs';
@@ -35,6 +40,8 @@ export interface CellOptions {
   publish: (e: RuntimeEvent) => void;
   /** Message types never refused for a full mailbox or stash (see SpawnCommon.unbounded). */
   unbounded: ReadonlySet<string>;
+  /** Message types that run beside the mailbox once every earlier message finished (see SpawnCommon.queries). */
+  queries: ReadonlySet<string>;
   /** Real-time deadline of one message of this type; past it the incarnation is crashed as hung. */
   hangAfterMs: (type: string) => number;
   /** The system's fault injector: asked for each message as it is handed over (crash-injection.ts); null: none. */
@@ -50,6 +57,8 @@ interface Envelope {
   reply: Deferred<unknown> | null;
   timer: TimerHandle | null;
   settled: boolean;
+  /** Arrival number of a message that is not a query (queries wait for the ones before them). */
+  seq?: number;
 }
 
 /** @internal */
@@ -73,6 +82,12 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
   #facts: unknown = undefined;
   /** Messages in flight that have no hang deadline. */
   #unwatched = 0;
+  /** Arrival number of the last message that is not a query. */
+  #lastSeq = 0;
+  /** Messages (not queries) accepted and not finished, by arrival number: ascending (insertion order). */
+  readonly #unfinished = new Set<number>();
+  /** Queries waiting for the messages before them to finish, in arrival order (so `after` ascends). */
+  readonly #waitingQueries: Array<{ after: number; run: () => void }> = [];
   /** One timer for every message in flight with a deadline. */
   readonly #watch = new HangWatch<Incarnation>((w) => this.#onLate(w));
 
@@ -219,8 +234,34 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
     if (this.#state === 'restarting') this.#stashed++;
     this.#queued++;
     this.#notify();
+    if (this.#o.queries.size > 0 && this.#o.queries.has(env.type)) {
+      const after = this.#lastSeq;
+      const run = (): void => { void this.#deliver(env).catch(() => undefined); };
+      if (this.#finishedUpTo(after)) run();
+      else this.#waitingQueries.push({ after, run });
+      return true;
+    }
+    // Numbered only where queries may wait for it: no cost per message for an actor without queries.
+    if (this.#o.queries.size > 0) {
+      env.seq = ++this.#lastSeq;
+      this.#unfinished.add(env.seq);
+    }
     this.#mailbox.next(env);
     return true;
+  }
+
+  /** True when every message (not a query) up to arrival number `seq` has finished. */
+  #finishedUpTo(seq: number): boolean {
+    const oldest = this.#unfinished.values().next();
+    return oldest.done === true || oldest.value > seq;
+  }
+
+  /** A message finished: start the queries that waited only for it and those before it. */
+  #finished(seq: number): void {
+    this.#unfinished.delete(seq);
+    let n = 0;
+    while (n < this.#waitingQueries.length && this.#finishedUpTo(this.#waitingQueries[n]!.after)) n++;
+    for (const q of this.#waitingQueries.splice(0, n)) q.run();
   }
 
   async #deliver(env: Envelope): Promise<void> {
@@ -254,6 +295,7 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
       }
     } finally {
       this.#queued--;
+      if (env.seq !== undefined) this.#finished(env.seq);
       this.#notify();
     }
   }

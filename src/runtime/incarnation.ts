@@ -115,7 +115,8 @@ export class MainIncarnation implements Incarnation {
   readonly #pending = new PendingCalls();
   readonly #isCrash: (err: unknown) => boolean;
   #state: 'running' | 'stopping' | 'dead' = 'running';
-  #inflight: Promise<unknown> | null = null;
+  /** Calls in flight (several with `concurrency` or queries): stop() lets them all finish. */
+  readonly #inflight = new Set<Promise<unknown>>();
 
   /** Runs the factory; a factory that throws fails the start. */
   static async start(
@@ -144,14 +145,16 @@ export class MainIncarnation implements Incarnation {
         throw dead;
       });
     const raced = this.#pending.track(run);
-    this.#inflight = raced.catch(() => undefined);
+    const settled = raced.catch(() => undefined);
+    this.#inflight.add(settled);
+    void settled.then(() => this.#inflight.delete(settled));
     return raced;
   }
 
   async stop(): Promise<void> {
     if (this.#state === 'dead') return;
     this.#state = 'stopping';
-    await this.#inflight;
+    await Promise.all([...this.#inflight]);
     try {
       await (this.#handlers[STOP_HANDLER] as (() => unknown) | undefined)?.call(this.#handlers);
     } finally {

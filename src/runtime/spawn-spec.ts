@@ -66,6 +66,15 @@ export interface SpawnCommon {
    */
   unbounded?: readonly string[];
   /**
+   * Query message types: read-only questions answered beside the mailbox. A query runs as soon as
+   * every other message received before it has finished — it sees their effects (happens-before),
+   * whatever the placement — beside other queries, and it holds back neither later messages nor
+   * other queries (one that waits on a slow peer delays only its own answer). Handlers of queries
+   * must not change state that the ordered messages rely on, and may see the effects of messages
+   * received after them (a later message can run while a query waits). @default none
+   */
+  queries?: readonly string[];
+  /**
    * Hang deadline, real time: a message still in flight after this many ms crashes the
    * incarnation as hung ('actor.hung' event), its asker gets ActorDeadError and the supervisor
    * restarts it. A number for every message type, or a function of the type (Infinity: none).

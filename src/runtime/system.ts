@@ -324,6 +324,7 @@ export class ActorSystem {
       name: spec.name, clock: this.#clock, logger: this.#logger, ...bounds,
       askTimeoutMs: this.#askTimeoutMs, publish: (e) => this.#bus.publish(e),
       unbounded: new Set(spec.unbounded ?? []),
+      queries: new Set(spec.queries ?? []),
       hangAfterMs: this.#perMessage ? bounds.hangAfterMs : () => Infinity,
       injector: this.#injector, bounded: this.#perMessage,
     });

@@ -156,6 +156,9 @@ describe('ActorSystem: lifecycle', () => {
     await a.ask('count', undefined);
     const inflight = a.ask('wait', 'g');
     const queued = code(a.ask('echo', 'never'));
+    // In flight for sure before the stop: under load the mailbox may first yield its time slice
+    // (slice.ts) before handing 'wait' over, and a stop in that gap rightly fails it unhandled.
+    while (!pa.handled.includes('wait:g')) await new Promise((r) => setImmediate(r));
     const stopping = s.system.stop();
     // Let the stop reach actor a (microtasks only), then let its in-flight message finish.
     await settle();

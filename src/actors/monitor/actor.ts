@@ -3,7 +3,8 @@
  * it: bus events are collected per turn and told to it in one `observe` message; `health`,
  * `stats` and `metrics` are asks to this mailbox (never the scheduler's), answered from the
  * monitor's counters and the live values it asks its `probes` peer for (with a deadline) right
- * before answering.
+ * before answering — as queries ({@link MONITOR_QUERIES}): after every earlier `observe`, beside
+ * each other.
  *
  * Let it crash (spawned with `onUnexpectedError: 'crash'`): a restarted monitor is rebuilt from what
  * outlives it — `stats` reads run counts and durations from the store's rollup, restarts from the
@@ -19,7 +20,7 @@ import type { ComponentHealth, Health, Stats } from '../../model';
 import type { SchedulerEvent } from '../../model/events';
 import { CRASH_HANDLER, STOP_HANDLER, type ActorContext, type PeerRef } from '../../runtime/types';
 import type { RunRollup } from '../persistence/rollup';
-import { Monitor } from './monitor';
+import { Monitor, type MonitorProbes } from './monitor';
 
 /** What the monitor actor is started with (plain data: it may start in a worker thread). */
 export interface MonitorInit {
@@ -77,33 +78,47 @@ const PROBE_TIMEOUT_MS = 10_000;
 
 const NO_JOBS = { total: 0, enabled: 0, paused: 0, done: 0 };
 
+/**
+ * The monitor's queries (SpawnCommon.queries): each is answered as soon as every message the
+ * monitor received before it — every `observe` the scheduler sent before the question — has been
+ * taken in, so the answer counts every event published before it was asked (happens-before); and
+ * beside each other and beside later `observe`s, so an answer that waits for its probe round trip
+ * (through the main thread, loaded when the scheduler is) holds back neither the other answers nor
+ * the events. `heartbeat` is not a query: it answers in the mailbox's order, so an `observe` running
+ * late shows as a late heartbeat.
+ */
+export const MONITOR_QUERIES = ['health', 'stats', 'metrics'] as const satisfies ReadonlyArray<keyof MonitorHandlers>;
+
+/** The monitor's view of one set of live values. */
+function probesOf(live: LiveValues): MonitorProbes {
+  return {
+    queue: () => live.queue,
+    components: () => {
+      if ('error' in live.components && typeof live.components.error === 'string') throw new Error(live.components.error);
+      return live.components as Record<string, ComponentHealth>;
+    },
+    jobs: async () => live.jobs ?? NO_JOBS,
+    // Undefined (no store yet): the monitor counts the runs it saw itself.
+    rollup: () => live.rollup as RunRollup,
+    lostEvents: () => live.lostEvents,
+  };
+}
+
 /** Builds an incarnation; `onAnswers` (main thread only) gets its answers for the late path. */
 export async function buildMonitor(init: MonitorInit, ctx: ActorContext<MonitorPeers>, onAnswers?: (a: MonitorAnswers) => void): Promise<MonitorHandlers> {
   const { probes } = ctx.peers;
-  let live: LiveValues = { queue: { depth: 0, running: 0, scheduled: 0 }, components: {}, lostEvents: 0 };
   const monitor = new Monitor({
     clock: ctx.clock, processMetrics: init.processMetrics === true,
     startedMono: init.startedAt === undefined ? undefined : ctx.clock.monotonic() - Math.max(0, ctx.clock.now() - init.startedAt),
-    probes: {
-      queue: () => live.queue,
-      components: () => {
-        if ('error' in live.components && typeof live.components.error === 'string') throw new Error(live.components.error);
-        return live.components as Record<string, ComponentHealth>;
-      },
-      jobs: async () => live.jobs ?? NO_JOBS,
-      // Undefined (no store yet): the monitor counts the runs it saw itself.
-      rollup: () => live.rollup as RunRollup,
-      lostEvents: () => live.lostEvents,
-    },
+    probes: probesOf({ queue: { depth: 0, running: 0, scheduled: 0 }, components: {}, lostEvents: 0 }),
   });
   monitor.seedNames(await probes.ask('names', {}, { timeoutMs: PROBE_TIMEOUT_MS }));
-  const refresh = async (jobs: boolean): Promise<void> => {
-    live = await probes.ask('live', { jobs }, { timeoutMs: PROBE_TIMEOUT_MS });
-  };
+  // Each answer reads its own live values (answers run side by side: none sees another's).
+  const fresh = async (jobs: boolean): Promise<MonitorProbes> => probesOf(await probes.ask('live', { jobs }, { timeoutMs: PROBE_TIMEOUT_MS }));
   const answers: MonitorAnswers = {
-    health: async () => { await refresh(false); return monitor.health(); },
-    stats: async () => { await refresh(true); return monitor.stats(); },
-    metrics: async () => { await refresh(true); return monitor.metrics(); },
+    health: async () => monitor.health(await fresh(false)),
+    stats: async () => monitor.stats(await fresh(true)),
+    metrics: async () => monitor.metrics(await fresh(true)),
   };
   onAnswers?.(answers);
   return {

@@ -1,7 +1,9 @@
 /**
  * The monitor: follows the event bus and answers `stats()`, `health()` and `metrics()`.
  * Counts come from events seen since this monitor started (the process's lifetime), live values
- * (queue, jobs, components) from probes at the moment of the call. Memory is bounded: a fixed
+ * (queue, jobs, components) from probes at the moment of the call — the constructor's, or the
+ * ones an answer is given (the monitor actor reads a fresh set of live values per answer, so
+ * answers that run side by side do not see each other's). Memory is bounded: a fixed
  * window of durations, capped label values.
  */
 import type { Observable, Subscription } from 'rxjs';
@@ -153,40 +155,40 @@ export class Monitor {
   }
 
   /** Counts, success rate, duration percentiles, queue, restarts and uptime. */
-  async stats(): Promise<Stats> {
-    const jobs = await this.#probes.jobs();
-    const rollup = this.#probes.rollup?.();
+  async stats(probes: MonitorProbes = this.#probes): Promise<Stats> {
+    const jobs = await probes.jobs();
+    const rollup = probes.rollup?.();
     return {
       jobs: { ...jobs },
       ...(rollup !== undefined
         ? { runs: runsOf(rollup.counts), durationMs: percentilesOf(rollup) }
         // Without a store: the runs this monitor saw since it started.
         : { runs: runsOf(this.#counts), durationMs: this.#durations.summary() }),
-      queue: { ...this.#probes.queue() },
-      restarts: this.#mergedRestarts(this.#components().components),
+      queue: { ...probes.queue() },
+      restarts: this.#mergedRestarts(this.#components(probes).components),
       uptimeMs: this.#clock.monotonic() - this.#startMono,
     };
   }
 
   /** Each component's health; healthy when every component is. */
-  async health(): Promise<Health> {
-    return this.#components();
+  async health(probes: MonitorProbes = this.#probes): Promise<Health> {
+    return this.#components(probes);
   }
 
   /** Prometheus text exposition (version 0.0.4) of this scheduler's metrics. */
-  async metrics(): Promise<string> {
+  async metrics(probes: MonitorProbes = this.#probes): Promise<string> {
     const m = this.#metrics;
-    const q = this.#probes.queue();
+    const q = probes.queue();
     m.queueDepth.set(q.depth);
     m.running.set(q.running);
     m.scheduled.set(q.scheduled);
-    const jobs = await this.#probes.jobs();
+    const jobs = await probes.jobs();
     for (const state of ['total', 'enabled', 'paused', 'done'] as const) m.jobs.set({ state }, jobs[state]);
-    for (const [name, h] of Object.entries(this.#components().components)) m.componentUp.set({ component: name }, h.healthy ? 1 : 0);
+    for (const [name, h] of Object.entries(this.#components(probes).components)) m.componentUp.set({ component: name }, h.healthy ? 1 : 0);
     m.uptime.set((this.#clock.monotonic() - this.#startMono) / 1000);
     m.eventErrors.inc(this.#droppedEvents - this.#exportedDropped);
     this.#exportedDropped = this.#droppedEvents;
-    const lost = this.#probes.lostEvents?.() ?? 0;
+    const lost = probes.lostEvents?.() ?? 0;
     if (lost > this.#exportedLost) m.eventsLost.inc(lost - this.#exportedLost);
     this.#exportedLost = Math.max(lost, this.#exportedLost);
     return m.registry.metrics();
@@ -249,10 +251,10 @@ export class Monitor {
     }
   }
 
-  #components(): Health {
+  #components(probes: MonitorProbes): Health {
     let components: Record<string, ComponentHealth>;
     try {
-      components = this.#probes.components();
+      components = probes.components();
     } catch (err) {
       const detail = `components probe failed: ${err instanceof Error ? err.message : String(err)}`;
       return { healthy: false, components: { monitor: { healthy: false, detail } } };
