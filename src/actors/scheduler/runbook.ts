@@ -28,6 +28,7 @@ import { LRUCache } from 'lru-cache';
 import { abandonRun, finishRun, iso, newRun } from './runs';
 import type { Committer } from './committer';
 import type { Arming } from './slots';
+import { OwedBacklog } from './owed-backlog';
 
 /** What the run book needs. */
 export interface RunBookDeps {
@@ -61,17 +62,10 @@ export class RunBook {
   /** Runs waiting for capacity. */
   readonly #ready: ReadyQueue;
   readonly #queued = new Map<string, Entry>();
-  /**
-   * Owed runs (retries, recovered runs) that found the ready queue full, oldest first: they wait
-   * here — durable as `queued` — and enter the queue as it drains, instead of being dropped as
-   * `skipped` like a new fire. Bounded by the runs that exist, not by the queue (docs/jobs.md
-   * "Retries after an outage").
-   */
-  readonly #backlog: Entry[] = [];
-  #backlogHead = 0;
+  /** Owed runs (retries, recovered runs) that found the ready queue full (owed-backlog.ts). */
+  readonly #backlog = new OwedBacklog<Entry>();
   /** The backlog is being drained: its runs go to the queue, not behind themselves. */
   #draining = false;
-  readonly #backlogPerJob = new Map<string, number>();
   /** Runs held behind a running run of their job (overlap), per job, in order. */
   readonly #held = new Map<string, Entry[]>();
   /** Retry runs waiting for their backoff to elapse (armed in the timeline as `retry:<runId>`). */
@@ -113,7 +107,7 @@ export class RunBook {
 
   /** Owed runs waiting for room in the ready queue (see `#backlog`). */
   get backlogCount(): number {
-    return this.#backlog.length - this.#backlogHead;
+    return this.#backlog.size;
   }
 
   /** Places left in the ready queue now. */
@@ -160,7 +154,7 @@ export class RunBook {
   /** Runs of the job not started yet: fired (not durable yet), ready, or held. */
   waitingOf(jobId: string): number {
     return (this.#held.get(jobId)?.length ?? 0) + this.#ready.countForJob(jobId) + (this.#pendingPerJob.get(jobId) ?? 0) +
-      (this.#backlogPerJob.get(jobId) ?? 0);
+      this.#backlog.countFor(jobId);
   }
 
   /** The overlap verdict for a new run of `job`, from what is in memory. */
@@ -241,7 +235,7 @@ export class RunBook {
    */
   #enqueue(e: Entry): void {
     if (e.owed === true && ((!this.#draining && this.backlogCount > 0) || this.room() <= 0)) {
-      this.#toBacklog(e);
+      this.#backlog.push(e);
       return;
     }
     try {
@@ -253,41 +247,19 @@ export class RunBook {
     }
   }
 
-  #toBacklog(e: Entry): void {
-    this.#backlog.push(e);
-    this.#backlogPerJob.set(e.job.id, (this.#backlogPerJob.get(e.job.id) ?? 0) + 1);
-  }
-
   /** Owed runs enter the ready queue while it has room, oldest first (their overlap policy decides again). */
   #drainBacklog(): void {
     this.#draining = true;
     try {
-      this.#drainSome();
+      while (this.#backlog.size > 0 && this.room() > 0) {
+        const e = this.#backlog.shift()!;
+        if (!this.#d.exists(e.job.id)) continue;
+        const v = this.verdict(e.job);
+        this.#place(e.job, e.run, v.decision === 'skip' ? 'enqueue' : v.decision, true);
+      }
     } finally {
       this.#draining = false;
     }
-    // Compact once the consumed head dominates (amortised O(1) per entry).
-    if (this.#backlogHead > 1024 && this.#backlogHead * 2 > this.#backlog.length) {
-      this.#backlog.splice(0, this.#backlogHead);
-      this.#backlogHead = 0;
-    }
-  }
-
-  #drainSome(): void {
-    while (this.backlogCount > 0 && this.room() > 0) {
-      const e = this.#backlog[this.#backlogHead]!;
-      this.#backlog[this.#backlogHead++] = undefined as unknown as Entry;
-      const n = (this.#backlogPerJob.get(e.job.id) ?? 1) - 1;
-      if (n <= 0) this.#backlogPerJob.delete(e.job.id);
-      else this.#backlogPerJob.set(e.job.id, n);
-      if (!this.#d.exists(e.job.id)) continue;
-      const v = this.verdict(e.job);
-      this.#place(e.job, e.run, v.decision === 'skip' ? 'enqueue' : v.decision, true);
-    }
-  }
-
-  #liveBacklog(): Entry[] {
-    return this.#backlog.slice(this.#backlogHead);
   }
 
   #hold(e: Entry): void {
@@ -440,7 +412,7 @@ export class RunBook {
 
   /** Graceful stop: runs that never started, for the store to park (queued again at the next start). */
   unstarted(): string[] {
-    return [...this.#queued.keys(), ...[...this.#held.values()].flat().map((e) => e.run.id), ...this.#liveBacklog().map((e) => e.run.id)];
+    return [...this.#queued.keys(), ...[...this.#held.values()].flat().map((e) => e.run.id), ...this.#backlog.values().map((e) => e.run.id)];
   }
 
   /** Forgets a removed job's waiting runs and kills its running ones. */
@@ -461,7 +433,7 @@ export class RunBook {
   /** Updates the spec waiting runs carry (pause/resume changed it). */
   updateJob(job: Job): void {
     for (const e of this.#queued.values()) if (e.job.id === job.id) e.job = job;
-    if (this.#backlogPerJob.has(job.id)) for (const e of this.#liveBacklog()) if (e.job.id === job.id) e.job = job;
+    if (this.#backlog.countFor(job.id) > 0) for (const e of this.#backlog.values()) if (e.job.id === job.id) e.job = job;
   }
 
   /**
