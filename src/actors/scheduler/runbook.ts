@@ -125,12 +125,12 @@ export class RunBook {
     }
   }
 
-  /** This job's runs executing now. */
   /** Every run executing now with its job's timeout (health: no run past its timeout). */
   runningWithTimeouts(): Array<{ run: Run; timeoutMs: number | null }> {
     return [...this.#running.values()].map((e) => ({ run: e.run, timeoutMs: e.job.limits.timeoutMs ?? null }));
   }
 
+  /** This job's runs executing now. */
   runningOf(jobId: string): Run[] {
     if ((this.#runningPerJob.get(jobId) ?? 0) === 0) return [];
     return [...this.#running.values()].filter((e) => e.job.id === jobId).map((e) => e.run);
