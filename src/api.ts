@@ -25,8 +25,10 @@ export interface SchedulerOptions {
   maxConcurrentJobs?: number;
   /**
    * Runs waiting in the ready queue before new ones are refused: `runNow` rejects with
-   * QueueFullError (code `QUEUE_FULL`) and records nothing; a scheduled, triggered, dependent or
-   * retry run that finds the queue full is recorded as a `skipped` run with the reason.
+   * QueueFullError (code `QUEUE_FULL`) and records nothing; a scheduled, catch-up, triggered or
+   * dependent run that finds the queue full is recorded as a `skipped` run with the reason. A run
+   * that exists already — a retry, a run recovered at start-up — is never dropped: it waits
+   * (stored `queued`) until the queue has room (docs/jobs.md "Retries after an outage").
    * @default 10000
    */
   maxQueuedJobs?: number;

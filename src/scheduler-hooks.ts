@@ -20,7 +20,7 @@ export interface SchedulerTestHooks {
   /** The supervision tree (groups and actors). */
   tree(): TreeNode;
   executorFault(fault: ExecutorFault): Promise<void>;
-  commitStats(): Promise<{ commits: number; failures: number; records: number }>;
+  commitStats(): Promise<{ commits: number; failures: number; records: number; largest: number }>;
 }
 
 /** The test hooks of a scheduler made by {@link createScheduler}. @internal */

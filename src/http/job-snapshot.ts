@@ -40,9 +40,12 @@ export function applyJobEvent(jobs: Job[], e: SchedulerEvent): void {
   } else if (e.type === 'job.removed') {
     const i = lowerBound(jobs, e.jobId);
     if (jobs[i]?.id === e.jobId) jobs.splice(i, 1);
-  } else if (e.type === 'run.queued' || e.type === 'run.started' || e.type === 'run.finished') {
+  } else if (e.type === 'run.started' || e.type === 'run.finished') {
+    // `lastRun` is the newest run that started (src/actors/scheduler/runs.ts lastRunOf): a queued
+    // run does not count, and an older run ending after a newer one started does not replace it.
     const i = lowerBound(jobs, e.run.jobId);
-    if (jobs[i]?.id === e.run.jobId) jobs[i] = { ...jobs[i]!, lastRun: e.run };
+    const cur = jobs[i]?.id === e.run.jobId ? jobs[i]!.lastRun : undefined;
+    if (cur !== undefined && (cur === null || e.run.id >= cur.id)) jobs[i] = { ...jobs[i]!, lastRun: e.run };
   }
 }
 

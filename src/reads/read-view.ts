@@ -14,7 +14,7 @@ import type { Clock } from '../runtime/clock';
 import { scheduleKey, type ScheduleMath, type Schedule } from '../actors/parser/schedule';
 import type { JobListEntry, Store } from '../actors/persistence/store';
 import type { RunRollup } from '../actors/persistence/rollup';
-import { iso, jobState } from '../actors/scheduler/runs';
+import { iso, jobState, lastRunOf } from '../actors/scheduler/runs';
 import { nextRunAtOf } from '../actors/scheduler/next-run';
 import { explainBlockers } from '../actors/scheduler/why';
 import { missingUpstreams, triggerStatusOf } from './trigger-status';
@@ -163,20 +163,23 @@ export class ReadView {
     return (this.#o.store.getJob(ref) ?? this.#o.store.getJobByName(ref)) !== null;
   }
 
-  /** A stored job as people see it, reading its state and newest run. */
+  /** A stored job as people see it, reading its state and newest final run. */
   #presentStored(job: Job): Job {
     const store = this.#o.store;
-    return this.#present({ job, state: store.getScheduleState(job.id), lastRun: store.listRuns(job.id, 1)[0] ?? null });
+    return this.#present({ job, state: store.getScheduleState(job.id), lastRun: store.lastFinalRun(job.id) });
   }
 
-  /** A job with its live parts: state, next run, newest run (a run executing now if it is newer). */
+  /**
+   * A job with its live parts: state, next run, and `lastRun` — its newest run that has started:
+   * the newest final one, or a run executing now if it is newer (live facts). A run only queued
+   * (fired, a retry waiting for its backoff, a fire committed ahead of its slot) does not count:
+   * it has not run yet (docs/jobs.md "Last run"). One rule for every path: runs.ts `lastRunOf`.
+   */
   #present({ job, state, lastRun }: JobListEntry): Job {
     // The schedule is parsed only if the next fire must be computed (see nextRunAtOf).
     const lazy = { get: () => this.#schedule(job), nextFire: (s: Schedule, after: number, anchor?: number) => this.#math.nextFire(s, after, anchor) };
     const next = nextRunAtOf(job, lazy, state, this.#o.mode === 'active', this.#o.clock.now());
-    let last = lastRun;
-    // Ids sort by creation time: a run executing now that is newer than the stored one wins.
-    for (const r of this.#live.runningOf(job.id)) if (last === null || r.id >= last.id) last = r;
+    const last = lastRunOf(lastRun, this.#live.runningOf(job.id));
     return { ...job, nextRunAt: next === null ? null : iso(next), lastRun: last, state: jobState(job) };
   }
 

@@ -39,6 +39,25 @@ it('reads once, then follows job and run events without reading again', async ()
   expect(r.count()).toBe(1);
 });
 
+it('lastRun follows started and finished runs, newest first; a queued run does not count', async () => {
+  const r = reads();
+  const snap = new JobSnapshot(r.read, { maxAgeMs: 2000, now: () => 0 });
+  const first = snap.get();
+  r.finish([job('j1')]);
+  await first;
+  const run = (id: string, status: string): Run => ({ id, jobId: 'j1', status } as unknown as Run);
+  snap.apply({ type: 'run.finished', at, run: run('r1', 'succeeded') });
+  snap.apply({ type: 'run.queued', at, run: run('r3', 'queued') });
+  expect((await snap.get())[0]!.lastRun).toMatchObject({ id: 'r1' });
+  snap.apply({ type: 'run.started', at, run: run('r2', 'running') });
+  expect((await snap.get())[0]!.lastRun).toMatchObject({ id: 'r2', status: 'running' });
+  // r0 (older) ends after r2 started: r2 stays the last run.
+  snap.apply({ type: 'run.finished', at, run: run('r0', 'failed') });
+  expect((await snap.get())[0]!.lastRun).toMatchObject({ id: 'r2' });
+  snap.apply({ type: 'run.finished', at, run: run('r2', 'succeeded') });
+  expect((await snap.get())[0]!.lastRun).toMatchObject({ id: 'r2', status: 'succeeded' });
+});
+
 it('when old, answers at once and refreshes behind; events during the refresh are kept', async () => {
   let clock = 0;
   const r = reads();
@@ -72,7 +91,8 @@ it('sees the answers of writes through the API at once; a restore makes the next
   snap.written('runJob', { id: 'r7', jobId: 'j1', status: 'queued' }, 'j1');
   const now = await snap.get();
   expect(ids(now)).toEqual(['j1']);
-  expect(now[0]).toMatchObject({ enabled: false, lastRun: { id: 'r7' } });
+  // A queued run is not a last run (src/actors/scheduler/runs.ts lastRunOf): it has not started.
+  expect(now[0]).toMatchObject({ enabled: false, lastRun: null });
   snap.written('restore', { jobs: 1, runs: 0 }, undefined);
   const after = snap.get();
   expect(r.count()).toBe(2);

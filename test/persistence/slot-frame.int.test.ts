@@ -9,7 +9,7 @@ import { Store } from '../../src/actors/persistence/store';
 import { openTables, SCHEMA_KEY, SCHEMA_VERSION } from '../../src/actors/persistence/tables';
 import { CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY, CLOCK_SLOT_BASE_KEY } from '../../src/actors/persistence/clock-frame';
 import type { Batch } from '../../src/actors/persistence/port';
-import { makeJob, makeSlot, removeDir, tempDir } from './helpers/fixtures';
+import { makeJob, makeRun, makeSlot, removeDir, tempDir } from './helpers/fixtures';
 
 const STEP = 180_000;
 const batch = (p: Partial<Batch>): Batch => ({ fires: [], runs: [], states: [], ...p });
@@ -93,6 +93,43 @@ describe('slots in the clock frame (schema 6)', () => {
       expect(t.meta.get(CLOCK_SLOT_BASE_KEY)).toBe(60_000);
     } finally {
       await t.env.close();
+    }
+  });
+
+  it('a fire at a key held by a slot of another clock frame is another slot (written); of the same frame, deduped', async () => {
+    const store = await Store.open({ dataDir: dir });
+    try {
+      const iv = makeJob(4);
+      const cron = makeJob(5, { schedule: '0 * * * *', timezone: 'UTC' });
+      for (const job of [iv, cron]) await store.insertJob(job, { jobId: job.id, lastSlotAt: null, nextRunAt: null, anchorAt: job.createdAt, offsetMs: 0 });
+      const queued = (jobId: string, n: number) => makeRun(jobId, n, { status: 'queued', startedAt: null, finishedAt: null, durationMs: null, exitCode: null });
+      const fire = (jobId: string, n: number, offsetMs: number | undefined) => {
+        const run = queued(jobId, n);
+        return { slot: makeSlot(jobId, 1, { runId: run.id }), run, offsetMs };
+      };
+      // Frame 0: the interval slot at minute 1, and the calendar one.
+      const first = fire(iv.id, 1, 0);
+      expect(await store.commitBatch(batch({ fires: [first, fire(cron.id, 1, undefined)] }))).toEqual({ deduped: [], dropped: [] });
+      // A backward step of exactly 2 min: the interval job's slot in the new frame lands on the same wall time.
+      await store.commitBatch(batch({ clock: { seq: 1, offsetMs: -2 * 60_000 } }));
+      const second = fire(iv.id, 2, -2 * 60_000);
+      const cronAgain = fire(cron.id, 2, undefined);
+      const r = await store.commitBatch(batch({ fires: [second, cronAgain] }));
+      // The interval slot of the new frame is written; the calendar slot (wall time) is the same slot: deduped.
+      expect(r.deduped).toEqual([{ jobId: cron.id, at: cronAgain.slot.at }]);
+      expect(store.getSlot(iv.id, second.slot.at)?.runId).toBe(second.run.id);
+      expect(store.getRun(second.run.id)?.status).toBe('queued');
+      // Both runs of the interval job exist; the calendar job has one.
+      expect(store.listRuns(iv.id).map((x) => x.id).sort()).toEqual([first.run.id, second.run.id].sort());
+      expect(store.listRuns(cron.id)).toHaveLength(1);
+      // Again in the same frame (another run for the slot just written): deduped, never twice.
+      const third = fire(iv.id, 3, -2 * 60_000);
+      expect((await store.commitBatch(batch({ fires: [third] }))).deduped).toEqual([{ jobId: iv.id, at: third.slot.at }]);
+      // The batch's own earlier commit again (its reply lost): counted as written, not deduped.
+      expect((await store.commitBatch(batch({ fires: [second] }))).deduped).toEqual([]);
+      expect(store.getSlot(iv.id, second.slot.at)?.runId).toBe(second.run.id);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -49,6 +49,8 @@ export type PersistenceHandlers = {
   getRun(p: { id: string }): Run | null;
   /** Newest first. */
   listRuns(p: { jobId: string; limit?: number }): Run[];
+  /** The job's newest run with a final outcome, or null (`lastRun`). */
+  lastFinalRun(p: { jobId: string }): Run | null;
   /** Status queued/running — for crash recovery (→ interrupted). */
   listUnfinishedRuns(p: Record<string, never>): Run[];
   /** Upsert by `(jobId, at)`. @throws NotFoundError if its job is missing. */
@@ -111,6 +113,7 @@ export async function createPersistenceHandlers(init: PersistenceInit): Promise<
     putRun: async (p) => store.putRun(p?.run),
     getRun: (p) => store.getRun(text(p?.id, 'id')),
     listRuns: (p) => store.listRuns(text(p?.jobId, 'jobId'), limit(p?.limit)),
+    lastFinalRun: (p) => store.lastFinalRun(text(p?.jobId, 'jobId')),
     listUnfinishedRuns: () => store.listUnfinishedRuns(),
     putSlot: async (p) => store.putSlot(p?.slot),
     getSlot: (p) => store.getSlot(text(p?.jobId, 'jobId'), text(p?.at, 'at')),

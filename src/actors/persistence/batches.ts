@@ -9,7 +9,7 @@ import { PersistenceError, ValidationError } from '../../errors';
 import type { Run, Slot } from '../../model/run';
 import type { Batch, BatchResult, UnfinishedRun } from './port';
 import { putStateTx, type Tables } from './tables';
-import { CLOCK_FENCE_KEY, CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY } from './clock-frame';
+import { CLOCK_FENCE_KEY, CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY, CLOCK_SLOT_BASE_KEY } from './clock-frame';
 import { slotTag, TaggedSlot } from './codecs';
 import { GLOBAL_KEY, countRun, emptyRollup, type RunRollup } from './rollup';
 import { heldJobOf, unfinishedRuns } from './fire-layout';
@@ -168,6 +168,23 @@ function orderTx(t: Tables, o: NonNullable<Batch['order']>): void {
 /** The value to put for a slot: with its clock tag, if any (lmdb hands it to the slot codec as it is). */
 const tagged = (slot: Slot, offsetMs: number | undefined): Slot => (offsetMs === undefined ? slot : (new TaggedSlot(slot, offsetMs) as unknown as Slot));
 
+/**
+ * Whether the slot stored at this fire's key was recorded in another clock frame than the fire
+ * (clock-frame.ts): an interval slot's identity is its instant of elapsed time — its wall time
+ * minus the clock offset it was computed at — so after a backward step by a whole number of
+ * intervals the job's new slots land on the wall times of slots it already ran, and they are NOT
+ * those slots (deduping them would skip that many intervals silently). The fire then replaces the
+ * older record at the key (its run stays in history). Same frame: the same slot (a retried batch,
+ * a restart firing it again) — deduped, never run twice. Calendar fires carry no offset: their
+ * slots are wall-clock times, deduped by key as always.
+ */
+function otherFrame(t: Tables, slot: Slot, offsetMs: number | undefined): boolean {
+  if (offsetMs === undefined) return false;
+  // An untagged slot of an interval job reads at the base offset (clock-frame.ts CLOCK_SLOT_BASE_KEY).
+  const tag = slotTag(t.slotsRaw.get([slot.jobId, slot.at])!) ?? t.meta.get(CLOCK_SLOT_BASE_KEY) ?? 0;
+  return tag !== offsetMs;
+}
+
 /** Inside ONE transaction: writes the batch (port rules: dedupe by slot, drop removed jobs). */
 export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
   if (batch.order !== undefined) orderTx(t, batch.order);
@@ -181,9 +198,13 @@ export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
     }
     const held = t.slots.get([slot.jobId, slot.at]);
     if (held !== undefined) {
-      // The same run id: this batch's own earlier commit, whose reply was lost. Anything else: taken.
-      if (run === null || held.runId !== run.id) deduped.push({ jobId: slot.jobId, at: slot.at });
-      continue;
+      // The same run id: this batch's own earlier commit, whose reply was lost. Anything else is
+      // taken — unless it belongs to another clock frame (below): then it is another slot.
+      if (run !== null && held.runId === run.id) continue;
+      if (!otherFrame(t, slot, offsetMs)) {
+        deduped.push({ jobId: slot.jobId, at: slot.at });
+        continue;
+      }
     }
     // An interval job's slot carries the clock offset its time was computed at (clock-frame.ts).
     void t.slots.put([slot.jobId, slot.at], tagged(slot, offsetMs));

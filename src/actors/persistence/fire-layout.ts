@@ -78,6 +78,23 @@ export function runsOf(t: Tables, jobId: string, limit?: number): Run[] {
   return limit === undefined ? all : all.slice(0, limit);
 }
 
+/** Stored records skipped at most looking for a job's last final run (unfinished v3 entries of `runs`). */
+const LAST_RUN_SCAN = 64;
+
+/**
+ * The job's newest run with a final outcome (`lastRun` of `list` and `status`), or null. Since
+ * schema 4 `runs` holds final records only (a run in flight lives in `unfinished`), so this is the
+ * newest entry; a store written before may still hold unfinished records there, which are skipped:
+ * a run that is only queued has not run, and the store alone cannot tell whether one is executing
+ * (only the scheduler that holds it knows: docs/jobs.md "Last run").
+ */
+export function lastFinalRun(t: Tables, jobId: string): Run | null {
+  for (const { value } of t.runs.getRange(newestFirst(jobId, LAST_RUN_SCAN))) {
+    if (value.status !== 'queued' && value.status !== 'running') return value;
+  }
+  return null;
+}
+
 /**
  * A stored next slot more than this ahead of now cannot have been fired: fires are committed at
  * most the lead window (900 ms, preclaims.ts `LeadWindow.MAX_MS`) ahead. Start-up reads the newest

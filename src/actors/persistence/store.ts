@@ -21,7 +21,7 @@ import { headStateOf, stateInstants, stateShift } from './codecs';
 import { CLOCK_FENCE_KEY, CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY, CLOCK_SLOT_BASE_KEY, inFrame, type ClockFrame } from './clock-frame';
 import { writeFailure } from './store-errors';
 import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
-import { STATE_LOOKAHEAD_MS, derivedState, heldJobOf, newestSlotAt, runById, runsInFlightOnly, runsOf, unfinishedRuns, type SlotFrame } from './fire-layout';
+import { STATE_LOOKAHEAD_MS, derivedState, heldJobOf, lastFinalRun, newestSlotAt, runById, runsInFlightOnly, runsOf, unfinishedRuns, type SlotFrame } from './fire-layout';
 import { PAGE_DONE, PAGE_ENABLED, PAGE_EVENTS, PAGE_FRAMED, PAGE_STATE, type Batch, type BatchResult, type InjectedFault, type StartupPage, type SchedulerStorePort, type UnfinishedRun } from './port';
 import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSION, type RunRollup } from './rollup';
 
@@ -63,7 +63,7 @@ export interface StoreOptions {
 
 export type { StartupPage } from './port';
 
-/** A job as `list` shows it: the job, its schedule state and its newest run. */
+/** A job as `list` shows it: the job, its schedule state and its newest final run (fire-layout.ts `lastFinalRun`). */
 export interface JobListEntry {
   job: Job;
   state: ScheduleState | null;
@@ -322,6 +322,11 @@ export class Store implements SchedulerStorePort {
     return this.#read(() => runsOf(this.#t, jobId, limit));
   }
 
+  /** The job's newest run with a final outcome, or null (`lastRun`: fire-layout.ts `lastFinalRun`). */
+  lastFinalRun(jobId: string): Run | null {
+    return this.#read(() => lastFinalRun(this.#t, jobId));
+  }
+
   /** Runs still `queued` or `running` — after a crash, the ones to mark `interrupted`. */
   listUnfinishedRuns(): Run[] {
     return this.#read(() => unfinishedRuns(this.#t));
@@ -578,7 +583,7 @@ export class Store implements SchedulerStorePort {
 
   /**
    * Up to `limit` jobs in id order (ids sort by creation time) after `afterId` (exclusive), each with
-   * its schedule state and newest run, and whether more jobs follow. All from ONE read snapshot: a
+   * its schedule state and newest final run, and whether more jobs follow. All from ONE read snapshot: a
    * page of 50 touches about 150 records, whatever the store holds.
    */
   listJobsPage(afterId: string | null, limit: number): { entries: JobListEntry[]; more: boolean } {
@@ -593,8 +598,7 @@ export class Store implements SchedulerStorePort {
           more = true;
           break;
         }
-        let lastRun: Run | null = null;
-        for (const { value } of this.#t.runs.getRange(newestFirst(key, 1))) lastRun = value;
+        const lastRun = lastFinalRun(this.#t, key);
         const state = this.#t.states.get(key);
         entries.push({ job, state: derivedState(this.#t, state === undefined ? null : inFrame(state, offset), slots), lastRun });
       }

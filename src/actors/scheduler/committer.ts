@@ -166,7 +166,8 @@ export class Committer {
   /** This committer's `BatchOrder.writer` (port.ts): the store refuses a batch sent behind one that failed. */
   readonly #writer = Math.floor(Math.random() * 2 ** 52);
   /** Counters, for tests and benches. */
-  readonly stats = { commits: 0, failures: 0, records: 0 };
+  /** `largest`: the most records one durable commit carried (MAX_BATCH_RECORDS bounds it, plus one add). */
+  readonly stats = { commits: 0, failures: 0, records: 0, largest: 0 };
 
   constructor(deps: CommitterDeps) {
     this.#d = deps;
@@ -284,7 +285,9 @@ export class Committer {
     }
     entry.state = { result: outcome.result };
     this.stats.commits++;
-    this.stats.records += this.#count(entry.batch);
+    const records = this.#count(entry.batch);
+    this.stats.records += records;
+    if (records > this.stats.largest) this.stats.largest = records;
     for (const jobId of entry.batch.states.keys()) this.#stateAt.set(jobId, id);
     if (entry.clockSeq !== undefined && entry.clockSeq > this.#clockDurable) this.#clockDurable = entry.clockSeq;
     if (!this.#waiting && this.#failures > 0) {

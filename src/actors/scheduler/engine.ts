@@ -255,9 +255,9 @@ export class Engine {
   // The read path (src/reads) runs on this same thread between messages, so it may look at these
   // maps without a message: it sees them as of the last await of whatever handler is in flight.
 
-  /** The job's runs executing now. */
+  /** The job's runs executing now (and those that ended whose final record is not durable yet). */
   runningOf(jobId: string): Run[] {
-    return this.runs.runningOf(jobId);
+    return this.runs.shownRunningOf(jobId);
   }
 
   /** Runs executing now. */

@@ -18,7 +18,7 @@ import { factsOf, kindOf, type JobIndex } from './job-index';
 import type { PersistenceHandlers, ScheduleState } from '../persistence/actor';
 import type { TriggerHandlers } from '../triggers/actor';
 import { prepareNewJob } from './new-job';
-import { iso, jobState } from './runs';
+import { iso, jobState, lastRunOf } from './runs';
 import type { RunBook } from './runbook';
 import type { Arming, SlotKeeper } from './slots';
 import type { Committer } from './committer';
@@ -344,11 +344,13 @@ export class JobDesk {
   }
 
   async #present(job: Job): Promise<Job> {
-    let lastRun = this.#d.runs().cachedLastRun(job.id) ?? null;
-    if (lastRun === null) {
-      lastRun = (await this.#d.persistence.ask('listRuns', { jobId: job.id, limit: 1 }))[0] ?? null;
-      if (lastRun !== null) this.#d.runs().rememberLastRun(lastRun);
+    // The same rule as the read view (runs.ts lastRunOf): newest final run, or one executing now.
+    let final = this.#d.runs().cachedLastRun(job.id) ?? null;
+    if (final === null) {
+      final = await this.#d.persistence.ask('lastFinalRun', { jobId: job.id });
+      if (final !== null) this.#d.runs().rememberLastRun(final);
     }
+    const lastRun = lastRunOf(final, this.#d.runs().shownRunningOf(job.id));
     const schedule = this.schedule(job);
     const timed = job.enabled && job.completedAt === null && schedule !== undefined && schedule.kind !== 'event';
     const stored = timed && !this.#d.slots.has(job.id) ? await this.#d.persistence.ask('getScheduleState', { jobId: job.id }) : null;

@@ -28,6 +28,7 @@ import { LRUCache } from 'lru-cache';
 import { abandonRun, finishRun, iso, newRun } from './runs';
 import type { Committer } from './committer';
 import type { Arming } from './slots';
+import { OwedBacklog } from './owed-backlog';
 
 /** What the run book needs. */
 export interface RunBookDeps {
@@ -47,7 +48,8 @@ export interface RunBookDeps {
   onFinal(job: Job, run: Run): void;
 }
 
-interface Entry { run: Run; job: Job }
+/** `owed`: a run that exists already (a retry, a recovered run): a full ready queue never drops it. */
+interface Entry { run: Run; job: Job; owed?: boolean }
 
 /** Runs in every state short of final. */
 export class RunBook {
@@ -60,11 +62,20 @@ export class RunBook {
   /** Runs waiting for capacity. */
   readonly #ready: ReadyQueue;
   readonly #queued = new Map<string, Entry>();
+  /** Owed runs (retries, recovered runs) that found the ready queue full (owed-backlog.ts). */
+  readonly #backlog = new OwedBacklog<Entry>();
+  /** The backlog is being drained: its runs go to the queue, not behind themselves. */
+  #draining = false;
   /** Runs held behind a running run of their job (overlap), per job, in order. */
   readonly #held = new Map<string, Entry[]>();
   /** Retry runs waiting for their backoff to elapse (armed in the timeline as `retry:<runId>`). */
   readonly #retries = new Map<string, Entry>();
-  /** Newest run of recently shown or run jobs (bounded: runs carry up to 64 KiB of output). */
+  /**
+   * Runs that ended whose final record is not durable yet, by id: still shown `running` (their
+   * stored record says `queued`), so `lastRun` and `history` never step back to an older run.
+   */
+  readonly #finishing = new Map<string, Entry>();
+  /** Newest final run of recently shown or run jobs (bounded: runs carry up to 64 KiB of output). */
   readonly #lastRuns = new LRUCache<string, Run>({ max: 1000 });
   /** What a watch-triggered run is told about its event (handed to it when it starts). */
   readonly #events = new Map<string, RunEvent>();
@@ -88,10 +99,15 @@ export class RunBook {
 
   /** Runs not yet final: fired, running, ready, held, or waiting for a retry's backoff. */
   get pendingCount(): number {
-    let n = this.#running.size + this.#queued.size + this.#retries.size + this.#finalsInFlight;
+    let n = this.#running.size + this.#queued.size + this.#retries.size + this.#finalsInFlight + this.backlogCount;
     for (const h of this.#held.values()) n += h.length;
     for (const p of this.#pendingPerJob.values()) n += p;
     return n;
+  }
+
+  /** Owed runs waiting for room in the ready queue (see `#backlog`). */
+  get backlogCount(): number {
+    return this.#backlog.size;
   }
 
   /** Places left in the ready queue now. */
@@ -109,15 +125,26 @@ export class RunBook {
     }
   }
 
-  /** This job's runs executing now. */
   /** Every run executing now with its job's timeout (health: no run past its timeout). */
   runningWithTimeouts(): Array<{ run: Run; timeoutMs: number | null }> {
     return [...this.#running.values()].map((e) => ({ run: e.run, timeoutMs: e.job.limits.timeoutMs ?? null }));
   }
 
+  /** This job's runs executing now. */
   runningOf(jobId: string): Run[] {
     if ((this.#runningPerJob.get(jobId) ?? 0) === 0) return [];
     return [...this.#running.values()].filter((e) => e.job.id === jobId).map((e) => e.run);
+  }
+
+  /**
+   * This job's runs as people see them executing: running, or ended with the final record not
+   * durable yet (the read path's live fact; overlap and limits use {@link runningOf}).
+   */
+  shownRunningOf(jobId: string): Run[] {
+    const running = this.runningOf(jobId);
+    if (this.#finishing.size === 0) return running;
+    for (const e of this.#finishing.values()) if (e.job.id === jobId) running.push(e.run);
+    return running;
   }
 
   #runningN(jobId: string): number {
@@ -126,7 +153,8 @@ export class RunBook {
 
   /** Runs of the job not started yet: fired (not durable yet), ready, or held. */
   waitingOf(jobId: string): number {
-    return (this.#held.get(jobId)?.length ?? 0) + this.#ready.countForJob(jobId) + (this.#pendingPerJob.get(jobId) ?? 0);
+    return (this.#held.get(jobId)?.length ?? 0) + this.#ready.countForJob(jobId) + (this.#pendingPerJob.get(jobId) ?? 0) +
+      this.#backlog.countFor(jobId);
   }
 
   /** The overlap verdict for a new run of `job`, from what is in memory. */
@@ -140,7 +168,13 @@ export class RunBook {
   }
 
   rememberLastRun(run: Run): void {
-    this.#lastRuns.set(run.jobId, run);
+    this.#rememberFinal(run);
+  }
+
+  /** Keeps the newest final run of the job (ids sort by creation: an older run ending later does not replace a newer one). */
+  #rememberFinal(run: Run): void {
+    const cur = this.#lastRuns.get(run.jobId);
+    if (cur === undefined || run.id >= cur.id) this.#lastRuns.set(run.jobId, run);
   }
 
   /** No new starts or retries from now on (shutdown). */
@@ -184,25 +218,47 @@ export class RunBook {
    */
   admit(job: Job, run: Run): void {
     const v = this.verdict(job);
-    this.#place(job, run, v.decision === 'skip' ? 'enqueue' : v.decision);
+    this.#place(job, run, v.decision === 'skip' ? 'enqueue' : v.decision, true);
   }
 
-  #place(job: Job, run: Run, decision: OverlapDecision): void {
+  #place(job: Job, run: Run, decision: OverlapDecision, owed = false): void {
     if (decision === 'replace') {
       for (const r of this.runningOf(job.id)) this.#d.cancel(r.id, 'replace');
     }
-    if (decision === 'enqueue' && this.#runningN(job.id) + this.#ready.countForJob(job.id) > 0) this.#hold({ job, run });
-    else this.#enqueue({ job, run });
+    if (decision === 'enqueue' && this.#runningN(job.id) + this.#ready.countForJob(job.id) > 0) this.#hold({ job, run, owed });
+    else this.#enqueue({ job, run, owed });
   }
 
-  /** Puts a run in the ready queue; a full queue turns it into a `skipped` run with the reason. */
+  /**
+   * Puts a run in the ready queue. A full queue turns a new fire into a `skipped` run with the
+   * reason; an owed run waits in the backlog instead (behind any owed run already waiting there).
+   */
   #enqueue(e: Entry): void {
+    if (e.owed === true && ((!this.#draining && this.backlogCount > 0) || this.room() <= 0)) {
+      this.#backlog.push(e);
+      return;
+    }
     try {
       this.#ready.push({ runId: e.run.id, jobId: e.job.id, priority: e.job.priority, dueAt: epochOf(e.run.scheduledAt) });
       this.#queued.set(e.run.id, e);
     } catch (err) {
       if (!(err instanceof QueueFullError)) throw err;
       this.#final(e.job, abandonRun(e.run, 'skipped', `ready queue full: ${err.message}`, this.#d.clock.now()), null);
+    }
+  }
+
+  /** Owed runs enter the ready queue while it has room, oldest first (their overlap policy decides again). */
+  #drainBacklog(): void {
+    this.#draining = true;
+    try {
+      while (this.#backlog.size > 0 && this.room() > 0) {
+        const e = this.#backlog.shift()!;
+        if (!this.#d.exists(e.job.id)) continue;
+        const v = this.verdict(e.job);
+        this.#place(e.job, e.run, v.decision === 'skip' ? 'enqueue' : v.decision, true);
+      }
+    } finally {
+      this.#draining = false;
     }
   }
 
@@ -225,6 +281,7 @@ export class RunBook {
     const requests: RunRequest[] = [];
     const starting: Entry[] = [];
     while (!this.#stopping && this.#running.size < this.#d.maxConcurrent) {
+      if (this.backlogCount > 0) this.#drainBacklog();
       const item = this.#ready.pop();
       if (item === undefined) break;
       const e = this.#queued.get(item.runId);
@@ -252,6 +309,8 @@ export class RunBook {
         isolation: job.isolation ?? undefined, jobName: job.name, scheduledAt: run.scheduledAt,
       });
     }
+    // Room the starts freed goes to owed runs waiting for it.
+    if (!this.#stopping && this.backlogCount > 0) this.#drainBacklog();
     if (requests.length === 0) return;
     // One instant for the whole hand-over (it is ONE message), taken when it is sent; the events
     // follow it, so subscribers' work does not delay the start.
@@ -284,6 +343,7 @@ export class RunBook {
       return;
     }
     const retry = !this.#stopping && shouldRetry(result.status, done.attempt, e.job.retry.maxRetries);
+    this.#finishing.set(runId, e);
     this.#final(e.job, done, retry ? this.#retryOf(e.job, done) : null);
   }
 
@@ -295,6 +355,7 @@ export class RunBook {
       this.#stopped(e);
       // It may have started after all (an ask that timed out): make sure it does not run on.
       this.#d.cancel(id, 'manual');
+      this.#finishing.set(id, e);
       this.#interrupt(e.job, e.run, `could not hand the run to the executor: ${why}`);
     }
   }
@@ -333,6 +394,7 @@ export class RunBook {
     const lost = [...this.#running.values()];
     for (const e of lost) {
       this.#stopped(e);
+      this.#finishing.set(e.run.id, e);
       this.#interrupt(e.job, e.run, 'the executor crashed while this run was in flight');
     }
     return lost.map((e) => e.run.id);
@@ -350,7 +412,7 @@ export class RunBook {
 
   /** Graceful stop: runs that never started, for the store to park (queued again at the next start). */
   unstarted(): string[] {
-    return [...this.#queued.keys(), ...[...this.#held.values()].flat().map((e) => e.run.id)];
+    return [...this.#queued.keys(), ...[...this.#held.values()].flat().map((e) => e.run.id), ...this.#backlog.values().map((e) => e.run.id)];
   }
 
   /** Forgets a removed job's waiting runs and kills its running ones. */
@@ -363,12 +425,15 @@ export class RunBook {
       this.#d.arming.disarm(RETRY_KEY_PREFIX + e.run.id);
     }
     this.#held.delete(jobId);
+    // Its backlog entries are skipped when drained (the job no longer exists).
     this.#lastRuns.delete(jobId);
+    for (const [id, e] of this.#finishing) if (e.job.id === jobId) this.#finishing.delete(id);
   }
 
   /** Updates the spec waiting runs carry (pause/resume changed it). */
   updateJob(job: Job): void {
     for (const e of this.#queued.values()) if (e.job.id === job.id) e.job = job;
+    if (this.#backlog.countFor(job.id) > 0) for (const e of this.#backlog.values()) if (e.job.id === job.id) e.job = job;
   }
 
   /**
@@ -379,8 +444,9 @@ export class RunBook {
     this.#finalsInFlight++;
     this.#d.commit.add({ runs: retry === null ? [done] : [done, retry] }, () => {
       this.#finalsInFlight--;
+      this.#finishing.delete(done.id);
       const at = iso(this.#d.clock.now());
-      this.#lastRuns.set(job.id, done);
+      this.#rememberFinal(done);
       this.#d.bus.publish({ type: 'run.finished', at, run: done });
       if (retry !== null) {
         this.#d.bus.publish({ type: 'run.queued', at, run: retry });

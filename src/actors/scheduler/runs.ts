@@ -90,3 +90,14 @@ export function jobState(job: Pick<Job, 'enabled' | 'completedAt' | 'schedule'>)
   if (eventWordOf(job.schedule) !== null) return 'waiting';
   return 'scheduled';
 }
+
+/**
+ * `lastRun` of a job: its newest final run (from the store), or the newest of its runs executing
+ * now if that is newer — ids sort by creation time. The one rule of every path that shows a job
+ * (the read view, daemon or offline: src/reads/read-view.ts; the scheduler actor's answers: job-desk.ts).
+ */
+export function lastRunOf(final: Run | null, running: readonly Run[]): Run | null {
+  let last = final;
+  for (const r of running) if (last === null || r.id >= last.id) last = r;
+  return last;
+}

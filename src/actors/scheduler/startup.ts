@@ -16,6 +16,7 @@ import { factsOf, kindOf } from './job-index';
 import { killOrphans } from './orphans';
 import { removeStaleGroups } from '../../workers/run/cgroup';
 import { REBOOT_KEY } from './trigger-log';
+import { runSliced } from '../../runtime/slice';
 import type { Engine } from './engine';
 
 /** Jobs read from the store per message at start-up. */
@@ -88,13 +89,16 @@ export async function loadJobs(e: Engine, d: LoadDeps): Promise<void> {
   const stale = await removeStaleGroups();
   if (stale > 0) d.logger.warn({ groups: stale }, 'removed the cgroups of runs left by a previous scheduler, and killed their processes');
   const jobs = await d.jobs([...new Set(unfinished.map((u) => u.run.jobId))]);
-  for (const { run, parked } of unfinished) {
+  // In time slices (src/runtime/slice.ts): thousands of runs left by a crash are each recorded
+  // `interrupted` with their retry, and the loop must not hold the thread for seconds. Each slice's
+  // records go to the commit before it yields (sealed in bounded batches: committer.ts).
+  await runSliced(unfinished, ({ run, parked }) => {
     // A run another live scheduler executes (a foreground `rae-sched run`) is its owner's to finish.
-    if (orphans.ownedElsewhere.has(run.id)) continue;
+    if (orphans.ownedElsewhere.has(run.id)) return;
     const job = jobs.get(run.jobId);
     // A fire committed ahead whose time is still ahead never started: it waits for its time again.
     if (job !== undefined && !e.ahead.reclaim(job, run)) e.runs.recover(job, run, parked);
-  }
+  }, { beforeYield: () => e.commit.flush() });
 }
 
 async function armJob(e: Engine, d: LoadDeps, job: Job, state: ReturnType<Engine['slots']['stateOf']>, now: number): Promise<void> {
