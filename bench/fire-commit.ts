@@ -14,8 +14,9 @@
  *   rollup read, counted and written once per batch, the jobs' as one pending record), in one child
  *   transaction of the raw environment — the share of `finishes` they take (issue 7: about half, at
  *   10,000 jobs, when each job's record was read and written per batch);
- * - `fold`: folding 10 such pending records into the N jobs' records (rollup-pending.ts), ÷ 10: what
- *   the per-job statistics cost per second of finishes now.
+ * - `fold`: folding 10 such batches' pending records into the N jobs' records, shard by shard
+ *   (rollup-pending.ts), ÷ 10: what the per-job statistics cost per second of finishes now; and
+ *   the longest single shard's fold (what one batch's transaction takes on top).
  * LMDB operations per fire are counted by wrapping lmdb's database methods (puts, removes, reads).
  *
  * Run: `npx tsc -p . && node dist/bench/fire-commit.js [--jobs 10000] [--reps 5] [--states]`
@@ -30,7 +31,7 @@ import type { Job } from '../src/model/job';
 import type { Run } from '../src/model/run';
 import { newId } from '../src/model/ids';
 import { TxMemo } from '../src/actors/persistence/batches';
-import { appendPendingTx, foldPendingTx, pendingOf } from '../src/actors/persistence/rollup-pending';
+import { appendPendingTx, foldShardTx, pendingOf, SHARDS } from '../src/actors/persistence/rollup-pending';
 import type { Tables } from '../src/actors/persistence/tables';
 import { finishRun, newRun, newSlot } from '../src/actors/scheduler/runs';
 import { msSince, percentiles } from './lib';
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
   await rawEnv.childTransaction(() => {
     for (const j of jobs) void statsOnly.jobs.put(j.id, j);
   });
-  const samples: Record<string, number[]> = { raw: [], fires: [], finishes: [], second: [], clone: [], rollups: [], fold: [] };
+  const samples: Record<string, number[]> = { raw: [], fires: [], finishes: [], second: [], clone: [], rollups: [], fold: [], foldMax: [] };
   const ops: Record<string, string> = {};
   let second = Math.ceil(Date.now() / 1000) * 1000;
   const firesOf = (at: number): { fires: FireRecord[]; runs: Run[] } => {
@@ -147,15 +148,24 @@ async function main(): Promise<void> {
       });
       await rawEnv.flushed;
     }));
-    // The fold of 10 seconds of them (10 pending records of N runs) into the N jobs' records, as a
-    // batch does once FOLD_RUNS are pending (rollup-pending.ts): reported per second of finishes.
+    // The folds of 10 seconds of them (10 batches of N runs) into the N jobs' records, shard by
+    // shard as batches do (rollup-pending.ts): their sum ÷ 10 (per second of finishes), and the
+    // longest (what it adds to the one batch that carries it).
     await rawEnv.childTransaction(() => {
-      for (let k = 0; k < 9; k++) appendPendingTx(statsOnly, done.map(pendingOf), { runs: Infinity, records: Infinity });
+      for (let k = 0; k < 9; k++) appendPendingTx(statsOnly, done.map(pendingOf), Infinity);
     });
-    samples.fold!.push(await time(async () => {
-      await rawEnv.childTransaction(() => foldPendingTx(statsOnly));
-      await rawEnv.flushed;
-    }) / 10);
+    // Timed inside one transaction (in a batch a fold rides in the batch's own commit: no flush of its own).
+    const folds: number[] = [];
+    await rawEnv.childTransaction(() => {
+      for (let s = 0; s < SHARDS; s++) {
+        const t = process.hrtime.bigint();
+        foldShardTx(statsOnly, s);
+        folds.push(msSince(t));
+      }
+    });
+    await rawEnv.flushed;
+    samples.fold!.push(folds.reduce((a, b) => a + b, 0) / 10);
+    samples.foldMax!.push(Math.max(...folds));
     // Steady state: this second's fires with the last second's finishes.
     const b = firesOf(second += 1000);
     await store.commitBatch(fireBatch(b.fires, second));
@@ -186,7 +196,7 @@ async function main(): Promise<void> {
   console.log(`  a second (fire+finish) ${perSec('second')} jobs/s (${med('second').toFixed(0)} ms ${spread('second')}) = ${(perSec('second') / perSec('raw')).toFixed(2)}x raw  [per job: ${ops.second}]`);
   console.log(`  structuredClone of that second's batch: ${med('clone').toFixed(0)} ms ${spread('clone')}`);
   console.log(`  stats rollups alone    ${perSec('rollups')}/s (${med('rollups').toFixed(0)} ms ${spread('rollups')}) = ${Math.round((med('rollups') / med('finishes')) * 100)}% of finishes' time (global record + one pending record)`);
-  console.log(`  their fold, per second ${med('fold').toFixed(0)} ms ${spread('fold')} (a fold of 10 s of pending finishes into ${n} jobs' records, ÷ 10)`);
+  console.log(`  their folds, per second ${med('fold').toFixed(0)} ms ${spread('fold')} (10 s of pending finishes folded into ${n} jobs' records, ${SHARDS} shards, ÷ 10); longest shard fold ${med('foldMax').toFixed(0)} ms ${spread('foldMax')}`);
 }
 
 void main();

@@ -251,7 +251,7 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     statesRaw: env.openDB<Buffer, string>('states', { ...db, encoding: 'binary' }),
     parked: env.openDB<string, string>('parked', db),
     stats: env.openDB<RunRollup, string>('stats', db),
-    statsPending: openOptional(readOnly, () => env.openDB<PendingFinal[], number>('statsPending', {})),
+    statsPending: openOptional(readOnly, () => env.openDB<PendingFinal[], [number, number]>('statsPending', {})),
     triggerFires: openOptional(readOnly, () => env.openDB<StoredTriggerFire, [string, string]>('triggerFires', {})),
   };
 }
