@@ -10,9 +10,13 @@
  * - `finishes`: one batch of the N final records of those runs;
  * - `second`: the steady state — one batch holding second k's N fires and second k−1's N finishes;
  * - `clone`: structuredClone of the `second` batch (what posting it to the thread copies);
- * - `rollups`: the statistics rollups alone of the N final records (batches.ts `TxMemo`: each job's
- *   rollup read, counted and written once per batch, plus the global one), in one child transaction
- *   of the raw environment — the share of `finishes` they take (issue 7: about half, at 10,000 jobs).
+ * - `rollups`: the statistics rollups alone of the N final records (batches.ts `TxMemo`: the global
+ *   rollup read, counted and written once per batch, the jobs' as one pending record), in one child
+ *   transaction of the raw environment — the share of `finishes` they take (issue 7: about half, at
+ *   10,000 jobs, when each job's record was read and written per batch);
+ * - `fold`: folding 10 such batches' pending records into the N jobs' records, shard by shard
+ *   (rollup-pending.ts), ÷ 10: what the per-job statistics cost per second of finishes now; and
+ *   the longest single shard's fold (what one batch's transaction takes on top).
  * LMDB operations per fire are counted by wrapping lmdb's database methods (puts, removes, reads).
  *
  * Run: `npx tsc -p . && node dist/bench/fire-commit.js [--jobs 10000] [--reps 5] [--states]`
@@ -27,6 +31,7 @@ import type { Job } from '../src/model/job';
 import type { Run } from '../src/model/run';
 import { newId } from '../src/model/ids';
 import { TxMemo } from '../src/actors/persistence/batches';
+import { appendPendingTx, foldShardTx, pendingOf, SHARDS } from '../src/actors/persistence/rollup-pending';
 import type { Tables } from '../src/actors/persistence/tables';
 import { finishRun, newRun, newSlot } from '../src/actors/scheduler/runs';
 import { msSince, percentiles } from './lib';
@@ -83,11 +88,17 @@ async function main(): Promise<void> {
   const store = await Store.open({ dataDir: dir });
   const rawEnv = lmdb.open(rawDir, {});
   const raw = rawEnv.openDB<{ a: string; b: string | null; c: string }, [string, string]>('raw', {});
-  // Opened as the store opens its `stats` table (msgpack values); TxMemo touches only `stats`.
-  const statsOnly = { stats: rawEnv.openDB('stats', {}) } as unknown as Tables;
   const jobs = Array.from({ length: n }, (_, i) => job(i));
   await store.insertJobs(jobs.map((j) => ({ job: j })));
-  const samples: Record<string, number[]> = { raw: [], fires: [], finishes: [], second: [], clone: [], rollups: [] };
+  // Opened as the store opens its tables (msgpack values); TxMemo touches only these.
+  const statsOnly = {
+    stats: rawEnv.openDB('stats', {}), statsPending: rawEnv.openDB('statsPending', {}), meta: rawEnv.openDB('meta', {}),
+    jobs: rawEnv.openDB('jobs', {}),
+  } as unknown as Tables;
+  await rawEnv.childTransaction(() => {
+    for (const j of jobs) void statsOnly.jobs.put(j.id, j);
+  });
+  const samples: Record<string, number[]> = { raw: [], fires: [], finishes: [], second: [], clone: [], rollups: [], fold: [], foldMax: [] };
   const ops: Record<string, string> = {};
   let second = Math.ceil(Date.now() / 1000) * 1000;
   const firesOf = (at: number): { fires: FireRecord[]; runs: Run[] } => {
@@ -137,6 +148,24 @@ async function main(): Promise<void> {
       });
       await rawEnv.flushed;
     }));
+    // The folds of 10 seconds of them (10 batches of N runs) into the N jobs' records, shard by
+    // shard as batches do (rollup-pending.ts): their sum ÷ 10 (per second of finishes), and the
+    // longest (what it adds to the one batch that carries it).
+    await rawEnv.childTransaction(() => {
+      for (let k = 0; k < 9; k++) appendPendingTx(statsOnly, done.map(pendingOf), Infinity);
+    });
+    // Timed inside one transaction (in a batch a fold rides in the batch's own commit: no flush of its own).
+    const folds: number[] = [];
+    await rawEnv.childTransaction(() => {
+      for (let s = 0; s < SHARDS; s++) {
+        const t = process.hrtime.bigint();
+        foldShardTx(statsOnly, s);
+        folds.push(msSince(t));
+      }
+    });
+    await rawEnv.flushed;
+    samples.fold!.push(folds.reduce((a, b) => a + b, 0) / 10);
+    samples.foldMax!.push(Math.max(...folds));
     // Steady state: this second's fires with the last second's finishes.
     const b = firesOf(second += 1000);
     await store.commitBatch(fireBatch(b.fires, second));
@@ -166,7 +195,8 @@ async function main(): Promise<void> {
   console.log(`  finishes               ${perSec('finishes')}/s (${med('finishes').toFixed(0)} ms ${spread('finishes')}) = ${(perSec('finishes') / perSec('raw')).toFixed(2)}x raw  [per finish: ${ops.finishes}]`);
   console.log(`  a second (fire+finish) ${perSec('second')} jobs/s (${med('second').toFixed(0)} ms ${spread('second')}) = ${(perSec('second') / perSec('raw')).toFixed(2)}x raw  [per job: ${ops.second}]`);
   console.log(`  structuredClone of that second's batch: ${med('clone').toFixed(0)} ms ${spread('clone')}`);
-  console.log(`  stats rollups alone    ${perSec('rollups')}/s (${med('rollups').toFixed(0)} ms ${spread('rollups')}) = ${Math.round((med('rollups') / med('finishes')) * 100)}% of finishes' time`);
+  console.log(`  stats rollups alone    ${perSec('rollups')}/s (${med('rollups').toFixed(0)} ms ${spread('rollups')}) = ${Math.round((med('rollups') / med('finishes')) * 100)}% of finishes' time (global record + one pending record)`);
+  console.log(`  their folds, per second ${med('fold').toFixed(0)} ms ${spread('fold')} (10 s of pending finishes folded into ${n} jobs' records, ${SHARDS} shards, ÷ 10); longest shard fold ${med('foldMax').toFixed(0)} ms ${spread('foldMax')}`);
 }
 
 void main();

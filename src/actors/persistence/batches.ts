@@ -12,18 +12,23 @@ import { putStateTx, type Tables } from './tables';
 import { CLOCK_FENCE_KEY, CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY, CLOCK_SLOT_BASE_KEY } from './clock-frame';
 import { slotTag, TaggedSlot } from './codecs';
 import { GLOBAL_KEY, countRun, emptyRollup, type RunRollup } from './rollup';
+import { appendPendingTx, pendingOf, type PendingFinal } from './rollup-pending';
 import { heldJobOf, unfinishedRuns } from './fire-layout';
 
 const UNFINISHED: ReadonlySet<Run['status']> = new Set(['queued', 'running']);
 
 /**
  * What one transaction remembers while it writes many runs: which jobs exist (a job's spec is not
- * decoded once per run) and the statistics rolled up so far (each job's rollup and the global one
- * are read and written ONCE per batch, not once per finished run). {@link flushRollups} writes them.
+ * decoded once per run) and the statistics rolled up so far: the whole-store rollup is read and
+ * written ONCE per batch; the jobs' rollups go as ONE pending record per batch, folded into each
+ * job's record later (rollup-pending.ts) — not a get and put per job and batch. {@link flushRollups}
+ * writes them.
  */
 export class TxMemo {
   readonly #jobs = new Map<string, boolean>();
   readonly rollups = new Map<string, RunRollup>();
+  /** The final runs of this transaction, for the jobs' rollups. */
+  readonly #finals: PendingFinal[] = [];
   #anyParked: boolean | undefined;
   constructor(readonly t: Tables) {}
 
@@ -45,9 +50,9 @@ export class TxMemo {
     return known;
   }
 
-  /** Counts a run that just became final into its job's and the global rollup (written by flushRollups). */
+  /** Counts a run that just became final into the global rollup and its job's pending record (written by flushRollups). */
   count(run: Run): void {
-    this.#rollup(run.jobId, run);
+    this.#finals.push(pendingOf(run));
     this.#rollup(GLOBAL_KEY, run);
   }
 
@@ -61,10 +66,11 @@ export class TxMemo {
     countRun(r, run);
   }
 
-  /** Writes the rollups this transaction moved. */
+  /** Writes the rollups this transaction moved: the global record, and its final runs as one pending record (may fold). */
   flushRollups(): void {
     for (const [key, r] of this.rollups) void this.t.stats.put(key, r);
     this.rollups.clear();
+    appendPendingTx(this.t, this.#finals.splice(0));
   }
 }
 
@@ -246,8 +252,8 @@ export function writeBatchTx(t: Tables, batch: Batch): BatchResult {
 
 /**
  * Inside the batch's transaction: the final records of finished runs (all finishes of a turn).
- * The one place a run's end is written — per-job statistics rolled up as runs finish belong here
- * (accumulated in `memo`, written once per job and batch).
+ * The one place a run's end is written — statistics rolled up as runs finish belong here
+ * (accumulated in `memo`: the global record once per batch, the jobs' as one pending record).
  * Returns the ids of jobs that are gone (their records dropped).
  */
 export function commitFinishesTx(t: Tables, finals: Run[], memo: TxMemo): string[] {

@@ -139,17 +139,3 @@ export function rollUpFinal(t: RollupTables, run: Run, prev: Run | undefined): v
   void t.stats.put(run.jobId, addRun(t.stats.get(run.jobId) ?? emptyRollup(), run));
   void t.stats.put(GLOBAL_KEY, addRun(t.stats.get(GLOBAL_KEY) ?? emptyRollup(), run));
 }
-
-/** Rebuilds every rollup record from the stored runs (inside one write transaction). */
-export function rebuildRollups(t: RollupTables & { runs: Database<Run, [string, string]> }): void {
-  for (const key of [...t.stats.getKeys({})]) void t.stats.remove(key);
-  const perJob = new Map<string, RunRollup>();
-  let global = emptyRollup();
-  for (const { value: run } of t.runs.getRange({})) {
-    if (!isFinal(run)) continue;
-    perJob.set(run.jobId, addRun(perJob.get(run.jobId) ?? emptyRollup(), run));
-    global = addRun(global, run);
-  }
-  for (const [jobId, r] of perJob) void t.stats.put(jobId, r);
-  void t.stats.put(GLOBAL_KEY, global);
-}

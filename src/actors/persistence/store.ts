@@ -23,7 +23,8 @@ import { writeFailure } from './store-errors';
 import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
 import { STATE_LOOKAHEAD_MS, derivedState, heldJobOf, lastFinalRun, newestSlotAt, runById, runsInFlightOnly, runsOf, unfinishedRuns, type SlotFrame } from './fire-layout';
 import { PAGE_DONE, PAGE_ENABLED, PAGE_EVENTS, PAGE_FRAMED, PAGE_STATE, type Batch, type BatchResult, type InjectedFault, type StartupPage, type SchedulerStorePort, type UnfinishedRun } from './port';
-import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSION, type RunRollup } from './rollup';
+import { emptyRollup, GLOBAL_KEY, ROLLUP_META_KEY, ROLLUP_VERSION, type RunRollup } from './rollup';
+import { rebuildRollups, rollupOfJob } from './rollup-pending';
 
 export type { ScheduleState } from './schema';
 export type { PruneResult } from './retention';
@@ -578,7 +579,7 @@ export class Store implements SchedulerStorePort {
    * Two small reads, whatever the history (see rollup.ts for the histogram's precision).
    */
   runRollup(jobId?: string): RunRollup {
-    return this.#read(() => this.#t.stats.get(jobId ?? GLOBAL_KEY) ?? emptyRollup());
+    return this.#read(() => (jobId === undefined ? this.#t.stats.get(GLOBAL_KEY) ?? emptyRollup() : rollupOfJob(this.#t, jobId)));
   }
 
   /**

@@ -16,7 +16,8 @@
  * | `states`     | job id               | ScheduleState| codecs.ts encoding; since v4 a lower bound: the watermark is max(its lastSlotAt, the job's newest slot) (derived-state.ts) |
  * | `parked`     | run id               | job id       | queued runs a graceful stop left unstarted        |
  * | `heads`      | job id               | JobHead      | compact start-up records (codecs.ts encoding); since v7 each carries its job's state instants: start-up reads only these |
- * | `stats`      | job id, or `'*'`     | RunRollup    | run counts and duration histogram, kept as runs finish (rollup.ts) |
+ * | `stats`      | job id, or `'*'`     | RunRollup    | run counts and duration histogram, kept as runs finish (rollup.ts); a job's record lags by what `statsPending` holds |
+ * | `statsPending` | batch sequence     | PendingFinal[] | the final runs of a batch not yet folded into their jobs' `stats` records (rollup-pending.ts) |
  *
  * Run ids (src/model/ids.ts) and slot times (canonical ISO UTC) sort lexically by time, and lmdb's
  * ordered-binary keys sort arrays element by element, so `[jobId, *]` ranges come out in time order.
@@ -29,6 +30,7 @@ import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
 import type { RunRollup } from './rollup';
+import type { PendingFinal, PendingTable } from './rollup-pending';
 import { headEncoder, headStateOf, runEncoder, slotEncoder, stateEncoder } from './codecs';
 import type { StoredTriggerFire, TriggerFireTable } from './trigger-fires';
 
@@ -92,6 +94,8 @@ export interface Tables {
   parked: Database<string, string>;
   /** Run statistics per job and for the whole store, updated with each run's final record. */
   stats: Database<RunRollup, string>;
+  /** Final runs of recent batches not folded into their jobs' `stats` yet (rollup-pending.ts); null in a read-only open of a store made before it. */
+  statsPending: PendingTable | null;
   /** Last fire and counts per job trigger (trigger-fires.ts); null in a read-only open of a store made before it. */
   triggerFires: TriggerFireTable;
 }
@@ -247,14 +251,15 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     statesRaw: env.openDB<Buffer, string>('states', { ...db, encoding: 'binary' }),
     parked: env.openDB<string, string>('parked', db),
     stats: env.openDB<RunRollup, string>('stats', db),
-    triggerFires: openTriggerFires(env, readOnly),
+    statsPending: openOptional(readOnly, () => env.openDB<PendingFinal[], [number, number]>('statsPending', {})),
+    triggerFires: openOptional(readOnly, () => env.openDB<StoredTriggerFire, [string, string]>('triggerFires', {})),
   };
 }
 
-/** The `triggerFires` table (trigger-fires.ts); a read-only open of a store made before it finds none. */
-function openTriggerFires(env: RootDatabase, readOnly: boolean): TriggerFireTable {
+/** A table added after the first layouts (`triggerFires`, `statsPending`): a read-only open of a store made before it finds none. */
+function openOptional<D>(readOnly: boolean, openDb: () => D): D | null {
   try {
-    return env.openDB<StoredTriggerFire, [string, string]>('triggerFires', {}) ?? null;
+    return openDb() ?? null;
   } catch (err) {
     if (readOnly) return null;
     throw err;

@@ -45,3 +45,16 @@ export function makeSlot(jobId: string, n: number, over: Partial<Slot> = {}): Sl
   const at = new Date(T0 + 3_600_000 + n * 60_000).toISOString();
   return { jobId, at, outcome: 'fired', runId: null, reason: null, recordedAt: at, ...over };
 }
+
+const FINAL_STATUSES = ['succeeded', 'failed', 'timeout', 'killed', 'interrupted', 'skipped'] as const;
+
+/**
+ * A final run of `jobId` (the `n`th, of the job numbered `salt`): status and duration (whole
+ * milliseconds, so sums are exact in any order) vary with both; skipped runs have no duration.
+ */
+export function finalRunOf(jobId: string, n: number, salt: number): Run {
+  const status = FINAL_STATUSES[(n * 7 + salt) % FINAL_STATUSES.length]!;
+  return makeRun(jobId, n, {
+    status, exitCode: status === 'succeeded' ? 0 : 1, durationMs: status === 'skipped' ? null : ((n * 37 + salt * 11) % 5000) + 1,
+  });
+}
