@@ -20,6 +20,7 @@ import { checkStoreFiles } from './store-check';
 import { headStateOf, stateInstants, stateShift } from './codecs';
 import { CLOCK_FENCE_KEY, CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY, CLOCK_SLOT_BASE_KEY, inFrame, type ClockFrame } from './clock-frame';
 import { writeFailure } from './store-errors';
+import { listRowsTx, type JobRowEntry } from './list-rows';
 import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
 import { STATE_LOOKAHEAD_MS, derivedState, heldJobOf, newestSlotAt, runById, runsInFlightOnly, runsOf, unfinishedRuns, type SlotFrame } from './fire-layout';
 import { PAGE_DONE, PAGE_ENABLED, PAGE_EVENTS, PAGE_FRAMED, PAGE_STATE, type Batch, type BatchResult, type InjectedFault, type StartupPage, type SchedulerStorePort, type UnfinishedRun } from './port';
@@ -28,6 +29,7 @@ import { emptyRollup, GLOBAL_KEY, rebuildRollups, ROLLUP_META_KEY, ROLLUP_VERSIO
 export type { ScheduleState } from './schema';
 export type { PruneResult } from './retention';
 export type { RunRollup } from './rollup';
+export type { JobRowEntry } from './list-rows';
 
 /**
  * Inside the migration's transaction: every head (whole but stateless: schema 2–6) rewritten with
@@ -600,6 +602,15 @@ export class Store implements SchedulerStorePort {
       }
       return { entries, more };
     });
+  }
+
+  /**
+   * Up to `limit` jobs after `afterId` (exclusive) in id order, with what `list`'s table shows of
+   * each (list-rows.ts: heads, the newest run's status and times, no spec decoded), and whether
+   * more follow; from ONE read snapshot. `now`: epoch ms (which stored next slots may have fired).
+   */
+  listRowsPage(afterId: string | null, limit: number, now: number): { entries: JobRowEntry[]; more: boolean } {
+    return this.#read(() => listRowsTx(this.#t, { offsetMs: this.#clockOffset(), slots: this.#slotFrame() }, afterId, limit, now));
   }
 
   /** Every job's head (id order), for counts and names without reading whole specs. */
