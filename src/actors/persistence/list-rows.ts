@@ -1,10 +1,10 @@
 /**
  * The read behind `rae-sched list`'s table: per job only what its columns need, from the records
  * that are cheap to read — the job's head (name, flags, schedule, zone and, since schema 7, its
- * schedule state instants), the status and times of its newest run, and its newest slot only when
- * the stored next slot may have been fired. No job spec is decoded (a spec is msgpack written
- * without shared structures: decoding 10,000 of them was a third of an offline `list`), no state
- * record is read, no run's output is. `--json` prints whole jobs and reads them as before
+ * schedule state instants), the status and times of its newest run, and its newest slot (the
+ * watermark, as store.ts `listJobsPage` derives it). No job spec is decoded (a spec is msgpack
+ * written without shared structures: decoding 10,000 of them was a third of an offline `list`),
+ * no state record is read, no run's output is. `--json` prints whole jobs and reads them as before
  * (store.ts `listJobsPage`).
  * @internal
  */
@@ -12,7 +12,7 @@ import type { StateInstants } from './schema';
 import type { RunTimes } from '../../model/run';
 import { decodeRunTimes } from './codecs';
 import { inFrame } from './clock-frame';
-import { derivedInstants, slotAtOf, STATE_LOOKAHEAD_MS, type SlotFrame } from './fire-layout';
+import { derivedInstants, slotAtOf, type SlotFrame } from './fire-layout';
 import { newestKeysOf } from './newest-keys';
 import type { JobHead, Tables } from './tables';
 
@@ -82,11 +82,8 @@ export function listRowsTx(t: Tables, frame: RowFrame, afterId: string | null, l
     }
     heads.push({ head: row, stored: storedState(t, head, frame.offsetMs) });
   }
-  // Fires write no state (fire-layout.ts): a stored next slot safely ahead of now cannot have been
-  // fired, so no slot is newer than it and the newest slot changes nothing shown — the rule
-  // start-up arms by (store.ts `jobPage`). Only the other jobs have their newest slot read.
-  const unsure = heads.filter(({ stored }) => stored !== null && !(stored.state.next > now + STATE_LOOKAHEAD_MS));
-  const slots = newestKeysOf(t.slots, unsure.map(({ head }) => head.id));
+  // Fires write no state (fire-layout.ts): the watermark is the newest slot's, when later.
+  const slots = newestKeysOf(t.slots, heads.filter(({ stored }) => stored !== null).map(({ head }) => head.id));
   const runs = newestKeysOf(t.runs, heads.map(({ head }) => head.id));
   const entries = heads.map(({ head, stored }): JobRowEntry => {
     const at = slots.get(head.id);

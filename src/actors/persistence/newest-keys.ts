@@ -6,7 +6,6 @@
  * @internal
  */
 import type { Database } from 'lmdb';
-import { newestFirst } from './tables';
 
 /** Keys of one job walked past before its newest key is read with a range of its own instead. */
 const STEPS_PER_JOB = 8;
@@ -15,34 +14,34 @@ const HIGH = '\uffff';
 
 /**
  * For each job of `ids` (ascending, as the tables sort them) that has keys in `db`, the second
- * part of its highest key (run ids and slot times sort by time: its newest). One forward walk over
- * the keys from the first job to the last; a job with more than a few keys is not walked through
- * (its newest key is read by a reverse range, and the walk starts again at the next job), so the
- * cost stays O(jobs) whatever the history: at most two range reads per job, and never more steps
- * than a few per job. Call inside one read snapshot.
+ * part of its highest key (run ids and slot times sort by time: its newest). One walk over the
+ * keys, from the last job down to the first: the first key met of each job is its newest. A job
+ * with more than a few keys is not walked through: the walk starts again at the next job asked
+ * for, with a range whose first key is that job's newest. So the cost stays O(jobs) whatever the
+ * history — at most one range read and a few steps per job, never more than a range per job as
+ * reading each job's newest key on its own costs. Call inside one read snapshot.
  */
 export function newestKeysOf(db: Database<unknown, [string, string]>, ids: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
-  const last = ids[ids.length - 1];
-  let i = 0;
-  while (last !== undefined && i < ids.length) {
+  const first = ids[0];
+  let i = ids.length - 1;
+  while (first !== undefined && i >= 0) {
     let heavy: string | null = null;
     let job: string | null = null;
     let steps = 0;
-    for (const key of db.getKeys({ start: [ids[i]!] as unknown as [string, string], end: [last, HIGH] })) {
+    for (const key of db.getKeys({ start: [ids[i]!, HIGH], end: [first] as unknown as [string, string], reverse: true })) {
       if (key[0] !== job) {
         job = key[0];
         steps = 0;
+        out.set(job, key[1]);
       }
       if (++steps > STEPS_PER_JOB) {
         heavy = job;
         break;
       }
-      out.set(job, key[1]);
     }
     if (heavy === null) break;
-    for (const key of db.getKeys(newestFirst(heavy, 1))) out.set(heavy, key[1]);
-    while (i < ids.length && ids[i]! <= heavy) i++;
+    while (i >= 0 && ids[i]! >= heavy) i--;
   }
   return out;
 }
