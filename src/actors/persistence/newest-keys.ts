@@ -8,7 +8,7 @@
 import type { Database } from 'lmdb';
 
 /** Keys of one job walked past before its newest key is read with a range of its own instead. */
-const STEPS_PER_JOB = 8;
+const STEPS_PER_JOB = 2;
 /** A key that sorts after every id or ISO time (both are ASCII), closing `[jobId, …]` ranges. */
 const HIGH = '\uffff';
 
