@@ -122,7 +122,7 @@ export class ReadView {
     const out: JobRow[] = [];
     let after: string | null = null;
     for (;;) {
-      const page = this.#o.store.listRowsPage(after, 1000, this.#o.clock.now());
+      const page = this.#o.store.listRowsPage(after, 1000);
       for (const e of page.entries) out.push(this.#presentRow(e));
       if (!page.more || page.entries.length === 0) return out;
       after = page.entries[page.entries.length - 1]!.head.id;
@@ -136,7 +136,7 @@ export class ReadView {
   listRowPage(opts: ListJobsOptions): { jobs: JobRow[]; next: string | null } {
     const limit = opts.limit === undefined ? DEFAULT_PAGE : checkPageLimit(opts.limit);
     const after = opts.after === undefined ? null : decodeCursor(opts.after);
-    const page = this.#o.store.listRowsPage(after, limit, this.#o.clock.now());
+    const page = this.#o.store.listRowsPage(after, limit);
     const jobs = page.entries.map((e) => this.#presentRow(e));
     return { jobs, next: page.more && jobs.length > 0 ? encodeCursor(jobs[jobs.length - 1]!.id) : null };
   }

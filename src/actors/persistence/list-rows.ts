@@ -62,7 +62,7 @@ function storedState(t: Tables, head: JobHead, offsetMs: number): { state: State
  * more follow. Call inside one read snapshot. Newest runs and slots are found for the whole page in
  * one walk each (newest-keys.ts), not by a range read per job.
  */
-export function listRowsTx(t: Tables, frame: RowFrame, afterId: string | null, limit: number, now: number): { entries: JobRowEntry[]; more: boolean } {
+export function listRowsTx(t: Tables, frame: RowFrame, afterId: string | null, limit: number): { entries: JobRowEntry[]; more: boolean } {
   const heads: Array<{ head: JobRowEntry['head']; stored: ReturnType<typeof storedState> }> = [];
   let more = false;
   for (const { key, value: head } of t.heads.getRange({ start: afterId ?? undefined, limit: limit + 2 })) {

@@ -607,10 +607,10 @@ export class Store implements SchedulerStorePort {
   /**
    * Up to `limit` jobs after `afterId` (exclusive) in id order, with what `list`'s table shows of
    * each (list-rows.ts: heads, the newest run's status and times, no spec decoded), and whether
-   * more follow; from ONE read snapshot. `now`: epoch ms (which stored next slots may have fired).
+   * more follow; from ONE read snapshot.
    */
-  listRowsPage(afterId: string | null, limit: number, now: number): { entries: JobRowEntry[]; more: boolean } {
-    return this.#read(() => listRowsTx(this.#t, { offsetMs: this.#clockOffset(), slots: this.#slotFrame() }, afterId, limit, now));
+  listRowsPage(afterId: string | null, limit: number): { entries: JobRowEntry[]; more: boolean } {
+    return this.#read(() => listRowsTx(this.#t, { offsetMs: this.#clockOffset(), slots: this.#slotFrame() }, afterId, limit));
   }
 
   /** Every job's head (id order), for counts and names without reading whole specs. */
