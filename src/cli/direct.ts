@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import type { Observable } from 'rxjs';
 import { loadRxjs } from './lazy';
 import type { BackupDocument, Health, JobPage, ListJobsOptions, Scheduler, Stats, WhyReport } from '../api';
-import type { Job, JobSpec } from '../model/job';
+import type { Job, JobRow, JobSpec } from '../model/job';
 import type { Run } from '../model/run';
 import type { SchedulerEvent } from '../model/events';
 import { SystemClock, type Clock } from '../runtime/clock';
@@ -94,6 +94,17 @@ export class DirectScheduler implements Scheduler {
       return opts === undefined ? s.listJobs() : s.listJobs(opts);
     }
     return opts === undefined ? this.#reads.listJobs() : this.#reads.listPage(opts);
+  }
+
+  /**
+   * Every job (or one page, paged as {@link listJobs}) with only what `list`'s table shows: no job
+   * spec decoded (read-view.ts `listRows`). `--json` prints whole jobs: {@link listJobs}.
+   */
+  listRows(): Promise<JobRow[]>;
+  listRows(opts: ListJobsOptions): Promise<{ jobs: JobRow[]; next: string | null }>;
+  async listRows(opts?: ListJobsOptions): Promise<JobRow[] | { jobs: JobRow[]; next: string | null }> {
+    if (this.#system !== null) return opts === undefined ? this.listJobs() : this.listJobs(opts);
+    return opts === undefined ? this.#reads.listRows() : this.#reads.listRowPage(opts);
   }
 
   pauseJob(idOrName: string): Promise<Job> {

@@ -1,5 +1,5 @@
 /** Data shapes of jobs, as users see them (CONTRACT.md "Job (JSON)"). */
-import type { Run } from './run';
+import type { Run, RunTimes } from './run';
 import type { TriggerStatus } from './trigger-status';
 
 /** The overlap policies, in CONTRACT order: the one list the schema, the CLI and the policy use. */
@@ -81,6 +81,21 @@ export interface JobSpec {
 
 /** Derived state shown by `status`. */
 export type JobState = 'scheduled' | 'paused' | 'done' | 'waiting';
+
+/**
+ * A job as `rae-sched list`'s table shows it: only what its columns need (a whole {@link Job} is
+ * one too). The offline `list` reads these without decoding job specs (src/reads/read-view.ts).
+ */
+export interface JobRow {
+  id: string;
+  name: string;
+  schedule: string;
+  scheduleText?: string | null;
+  timezone: string | null;
+  state: JobState;
+  nextRunAt: string | null;
+  lastRun: RunTimes | null;
+}
 
 /** A stored job. */
 export interface Job {

@@ -39,6 +39,9 @@ export interface Run {
   output: string;
 }
 
+/** What `list` shows of a job's newest run: its status and times (and its id, to tell it from a newer one). */
+export type RunTimes = Pick<Run, 'id' | 'status' | 'scheduledAt' | 'startedAt' | 'finishedAt'>;
+
 /** What became of one expected fire time ("slot") of a job. */
 export type SlotOutcome = 'fired' | 'skipped' | 'missed' | 'deduped' | 'caught-up';
 

@@ -8,14 +8,16 @@
 import { LRUCache } from 'lru-cache';
 import type { JobPage, ListJobsOptions, Logger, WhyReport } from '../api';
 import { NotFoundError, ValidationError } from '../errors';
-import type { Job } from '../model/job';
-import type { Run } from '../model/run';
+import type { Job, JobRow } from '../model/job';
+import type { Run, RunTimes } from '../model/run';
 import type { Clock } from '../runtime/clock';
-import { scheduleKey, type ScheduleMath, type Schedule } from '../actors/parser/schedule';
-import type { JobListEntry, Store } from '../actors/persistence/store';
+import type { ScheduleMath, Schedule } from '../actors/parser/schedule';
+import { scheduleKey } from '../actors/parser/schedule-key';
+import type { JobListEntry, JobRowEntry, Store } from '../actors/persistence/store';
+import type { StateInstants } from '../actors/persistence/schema';
 import type { RunRollup } from '../actors/persistence/rollup';
 import { iso, jobState, lastRunOf } from '../actors/scheduler/runs';
-import { nextRunAtOf } from '../actors/scheduler/next-run';
+import { instantsOf, nextRunAtOf } from '../actors/scheduler/next-run';
 import { explainBlockers } from '../actors/scheduler/why';
 import { missingUpstreams, triggerStatusOf } from './trigger-status';
 import { checkPageLimit, decodeCursor, DEFAULT_PAGE, encodeCursor } from './cursor';
@@ -52,7 +54,41 @@ export interface ReadViewOptions {
 
 /** Parsed schedules kept (many jobs share a few schedules). */
 const SCHEDULE_CACHE = 10_000;
+/** A one-time schedule, stored as its instant: the only kind `list` shows the typed text of (format.ts `scheduleText`). */
+const ONE_TIME = /^at /;
+/** Stands for a done job's completion time where only "done or not" is known (a head). */
+const DONE = 'done';
 const NO_LIVE: LiveFacts = { runningOf: () => [], runningCount: () => 0, jobCounts: () => ({ total: 0, enabled: 0, paused: 0, done: 0 }) };
+
+/**
+ * What the presenter reads of a job, from its head; the spec is read only if asked for (the
+ * creation time a next fire counts from when no anchor is stored, a one-time schedule's text).
+ */
+class HeadFacts {
+  readonly id: string;
+  readonly schedule: string;
+  readonly timezone: string | null;
+  readonly enabled: boolean;
+  /** Only compared with null (here and in `jobState`): the time itself is in the spec. */
+  readonly completedAt: string | null;
+  #spec: Job | null | undefined;
+
+  constructor(head: JobRowEntry['head'], private readonly store: Store) {
+    this.id = head.id;
+    this.schedule = head.schedule;
+    this.timezone = head.timezone;
+    this.enabled = head.enabled;
+    this.completedAt = head.done ? DONE : null;
+  }
+
+  get createdAt(): string {
+    return this.spec()?.createdAt ?? '';
+  }
+
+  spec(): Job | null {
+    return (this.#spec ??= this.store.getJob(this.id));
+  }
+}
 
 /** Answers reads from the store. */
 export class ReadView {
@@ -76,6 +112,33 @@ export class ReadView {
       if (!page.more || page.entries.length === 0) return out;
       after = page.entries[page.entries.length - 1]!.job.id;
     }
+  }
+
+  /**
+   * Every job as `list`'s table shows it ({@link JobRow}), in id order: the same columns as
+   * {@link listJobs} gives, read without decoding a job spec (list-rows.ts).
+   */
+  listRows(): JobRow[] {
+    const out: JobRow[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page = this.#o.store.listRowsPage(after, 1000);
+      for (const e of page.entries) out.push(this.#presentRow(e));
+      if (!page.more || page.entries.length === 0) return out;
+      after = page.entries[page.entries.length - 1]!.head.id;
+    }
+  }
+
+  /**
+   * One page of {@link listRows}, paged as {@link listPage} is (same cursors).
+   * @throws ValidationError for a bad `limit` or `after`.
+   */
+  listRowPage(opts: ListJobsOptions): { jobs: JobRow[]; next: string | null } {
+    const limit = opts.limit === undefined ? DEFAULT_PAGE : checkPageLimit(opts.limit);
+    const after = opts.after === undefined ? null : decodeCursor(opts.after);
+    const page = this.#o.store.listRowsPage(after, limit);
+    const jobs = page.entries.map((e) => this.#presentRow(e));
+    return { jobs, next: page.more && jobs.length > 0 ? encodeCursor(jobs[jobs.length - 1]!.id) : null };
   }
 
   /**
@@ -176,11 +239,34 @@ export class ReadView {
    * it has not run yet (docs/jobs.md "Last run"). One rule for every path: runs.ts `lastRunOf`.
    */
   #present({ job, state, lastRun }: JobListEntry): Job {
-    // The schedule is parsed only if the next fire must be computed (see nextRunAtOf).
+    return { ...job, nextRunAt: this.#nextRunAt(job, instantsOf(state)), lastRun: this.#newest(job.id, lastRun), state: jobState(job) };
+  }
+
+  /**
+   * A {@link JobRow} from its job's head: the same columns `#present` makes from the whole
+   * job. The spec is read only for what a head lacks and few jobs need: the typed text of a
+   * one-time schedule, and the creation time a next fire counts from when no anchor is stored.
+   */
+  #presentRow({ head, state, lastRun }: JobRowEntry): JobRow {
+    const facts = new HeadFacts(head, this.#o.store);
+    const row: JobRow = {
+      id: head.id, name: head.name, schedule: head.schedule, timezone: head.timezone, state: jobState(facts),
+      nextRunAt: this.#nextRunAt(facts, state), lastRun: this.#newest(head.id, lastRun),
+    };
+    if (ONE_TIME.test(head.schedule)) row.scheduleText = facts.spec()?.scheduleText ?? null;
+    return row;
+  }
+
+  /** The next fire as people see it. The schedule is parsed only if it must be computed (see nextRunAtOf). */
+  #nextRunAt(job: Pick<Job, 'id' | 'enabled' | 'completedAt' | 'createdAt' | 'schedule' | 'timezone'>, state: StateInstants | null): string | null {
     const lazy = { get: () => this.#schedule(job), nextFire: (s: Schedule, after: number, anchor?: number) => this.#math.nextFire(s, after, anchor) };
     const next = nextRunAtOf(job, lazy, state, this.#o.mode === 'active', this.#o.clock.now());
-    const last = lastRunOf(lastRun, this.#live.runningOf(job.id));
-    return { ...job, nextRunAt: next === null ? null : iso(next), lastRun: last, state: jobState(job) };
+    return next === null ? null : iso(next);
+  }
+
+  /** The stored newest final run, or a run executing now when it is newer: runs.ts `lastRunOf`. */
+  #newest<R extends RunTimes>(jobId: string, stored: R | null): R | Run | null {
+    return lastRunOf(stored, this.#live.runningOf(jobId));
   }
 
   /**

@@ -4,7 +4,7 @@
  * loads no cron library), a job's state is told from its schedule text, and a scheduler that is
  * still loading its store has no hang deadline on the messages waiting for it.
  */
-import { nextRunAtOf, type LazySchedule } from '../../src/actors/scheduler/next-run';
+import { instantsOf, nextRunAtOf, type LazySchedule } from '../../src/actors/scheduler/next-run';
 import { jobState } from '../../src/actors/scheduler/runs';
 import { ScheduleMath } from '../../src/actors/parser/schedule';
 import { hangAfter, HANG_AFTER_MS } from '../../src/scheduler-tree';
@@ -30,27 +30,27 @@ function lazy(text: string): LazySchedule & { parses: number } {
 describe('nextRunAtOf', () => {
   it('offline, stored next slot ahead: shown as stored, nothing parsed', () => {
     const l = lazy('*/5 * * * *');
-    const state = { jobId: 'j', lastSlotAt: iso(NOW - 60_000), nextRunAt: iso(NOW + 240_000), anchorAt: null };
+    const state = instantsOf({ jobId: 'j', lastSlotAt: iso(NOW - 60_000), nextRunAt: iso(NOW + 240_000), anchorAt: null });
     expect(nextRunAtOf(job('*/5 * * * *'), l, state, false, NOW)).toBe(NOW + 240_000);
     expect(l.parses).toBe(0);
   });
 
   it('offline, stored next slot passed: computed from now as start-up would (one parse)', () => {
     const l = lazy('*/5 * * * *');
-    const state = { jobId: 'j', lastSlotAt: iso(NOW - 600_000), nextRunAt: iso(NOW - 300_000), anchorAt: null };
+    const state = instantsOf({ jobId: 'j', lastSlotAt: iso(NOW - 600_000), nextRunAt: iso(NOW - 300_000), anchorAt: null });
     expect(nextRunAtOf(job('*/5 * * * *'), l, state, false, NOW)).toBe(NOW + 300_000);
     expect(l.parses).toBe(1);
   });
 
   it('active: the stored slot, unless the stored schedule no longer parses', () => {
-    const state = { jobId: 'j', lastSlotAt: null, nextRunAt: iso(NOW + 1000), anchorAt: null };
+    const state = instantsOf({ jobId: 'j', lastSlotAt: null, nextRunAt: iso(NOW + 1000), anchorAt: null });
     expect(nextRunAtOf(job('every 1s'), lazy('every 1s'), state, true, NOW)).toBe(NOW + 1000);
     expect(nextRunAtOf(job('every banana'), { get: () => undefined, nextFire: () => 0 }, state, true, NOW)).toBeNull();
   });
 
   it('event-only, paused and done jobs have none, without a parse', () => {
     const l = lazy('never');
-    const state = { jobId: 'j', lastSlotAt: null, nextRunAt: iso(NOW + 1000), anchorAt: null };
+    const state = instantsOf({ jobId: 'j', lastSlotAt: null, nextRunAt: iso(NOW + 1000), anchorAt: null });
     expect(nextRunAtOf(job('  NEVER '), l, state, false, NOW)).toBeNull();
     expect(nextRunAtOf(job('@reboot'), l, state, true, NOW)).toBeNull();
     expect(nextRunAtOf(job('every 1s', { enabled: false }), l, state, false, NOW)).toBeNull();

@@ -21,10 +21,7 @@ export type Schedule =
   | { kind: 'once'; at: number; source: string; canonical: string }
   | { kind: 'event'; event: 'reboot' | 'never'; source: string; canonical: string };
 
-/** The key a parsed schedule is cached under: the same text in the same zone parses the same. */
-export function scheduleKey(job: { schedule: string; timezone: string | null }): string {
-  return `${job.timezone ?? ''}\0${job.schedule}`;
-}
+export { scheduleKey } from './schedule-key';
 
 /** Options of {@link parseSchedule}. */
 export interface ParseOptions {

@@ -14,7 +14,7 @@
  * @internal
  */
 import { Packr } from 'msgpackr';
-import type { Run, Slot } from '../../model/run';
+import type { Run, RunTimes, Slot } from '../../model/run';
 import type { ScheduleState } from './schema';
 import type { HeadState, JobHead } from './tables';
 
@@ -299,6 +299,8 @@ export const slotEncoder = { encode: encodeSlot, decode: decodeSlot };
 
 /** Length prefix of a null text. */
 const NULL_TEXT = 0xffffffff;
+/** Where a compact run's texts start: after magic, version and its four f64 numbers. */
+const RUN_TEXTS = 34;
 /** Where a run is written before it is copied out at its exact size (grown for big outputs). */
 let scratch = Buffer.allocUnsafe(64 * 1024);
 /**
@@ -365,7 +367,7 @@ function writeRun(r: Run): number {
   b.writeDoubleLE(r.exitCode ?? NaN, 10);
   b.writeDoubleLE(r.durationMs ?? NaN, 18);
   b.writeDoubleLE(r.peakMemoryBytes ?? NaN, 26);
-  let pos = 34;
+  let pos = RUN_TEXTS;
   pos = putText(b, pos, r.id);
   pos = putText(b, pos, r.jobId);
   pos = putText(b, pos, r.trigger);
@@ -402,7 +404,7 @@ export function decodeRun(bytes: Uint8Array, end?: unknown): Run {
     const v = b.readDoubleLE(at);
     return Number.isNaN(v) ? null : v;
   };
-  let pos = 34;
+  let pos = RUN_TEXTS;
   const txt = (): string | null => {
     const n = b.readUInt32LE(pos);
     pos += 4;
@@ -426,6 +428,47 @@ export function decodeRun(bytes: Uint8Array, end?: unknown): Run {
     id, jobId, attempt: b.readDoubleLE(2), trigger, status, exitCode: num(10), signal, scheduledAt, startedAt, finishedAt,
     durationMs: num(18), peakMemoryBytes: num(26), error, output,
   };
+}
+
+/**
+ * A stored run's id, status and times, read from its bytes without the rest (its output is up to
+ * 64 KiB of text): what `list` shows of each job's newest run.
+ */
+export function decodeRunTimes(bytes: Uint8Array): RunTimes {
+  const b = view(bytes, undefined);
+  if (b[0] !== MAGIC) {
+    const r = legacy.unpack(b) as Run;
+    return { id: r.id, status: r.status, scheduledAt: r.scheduledAt, startedAt: r.startedAt, finishedAt: r.finishedAt };
+  }
+  let pos = RUN_TEXTS;
+  const txt = (): string | null => {
+    const n = b.readUInt32LE(pos);
+    pos += 4;
+    if (n === NULL_TEXT) return null;
+    pos += n;
+    return b.toString('utf8', pos - n, pos);
+  };
+  const id = txt()!;
+  txt(); // jobId
+  txt(); // trigger
+  const status = txt() as Run['status'];
+  const scheduledAt = txt()!;
+  const startedAt = txt();
+  return { id, status, scheduledAt, startedAt, finishedAt: txt() };
+}
+
+/**
+ * Whether stored run bytes (compact layout) are of this job, comparing the job id's bytes in
+ * place: finding a job's runs in flight reads every `unfinished` value, and decoding each (its
+ * output included) made `status`/`history` O(runs in flight) decodes. Undefined: not the compact
+ * layout (an older value: the caller decodes it).
+ */
+export function compactRunOfJob(bytes: Uint8Array, jobId: Buffer): boolean | undefined {
+  const b = view(bytes, undefined);
+  if (b[0] !== MAGIC) return undefined;
+  const at = RUN_TEXTS + 4 + b.readUInt32LE(RUN_TEXTS);
+  const n = b.readUInt32LE(at);
+  return n === jobId.length && b.compare(jobId, 0, n, at + 4, at + 4 + n) === 0;
 }
 
 /**

@@ -12,9 +12,9 @@
  * @internal
  */
 import type { Run } from '../../model/run';
-import type { ScheduleState } from './schema';
+import type { ScheduleState, StateInstants } from './schema';
 import { newestFirst, type Tables } from './tables';
-import { isCompact, slotTag } from './codecs';
+import { compactRunOfJob, decodeRun, isCompact, slotTag } from './codecs';
 import { slotShift } from './clock-frame';
 
 /** A value of the `unfinished` table: the run (v4), or the job id of a run kept in `runs` (v3). */
@@ -42,12 +42,22 @@ export function unfinishedRuns(t: Tables): Run[] {
 }
 
 /**
- * The job's unfinished runs that live only in `unfinished` (v4), newest first. A scan of the runs in
- * flight (bounded by `maxQueuedJobs` plus the concurrency), not of history.
+ * The job's unfinished runs that live only in `unfinished` (v4), newest first. A walk over the
+ * stored bytes of the runs in flight (bounded by `maxQueuedJobs` plus the concurrency), not of
+ * history: each value's job id is compared in place and only the job's own runs are decoded — with
+ * 1,000 runs in flight, decoding every one (output included) for each `status` or `history` was
+ * the cost of the read.
  */
 export function unfinishedOnlyOf(t: Tables, jobId: string): Run[] {
   const out: Run[] = [];
-  for (const { value } of t.unfinished.getRange({})) if (typeof value !== 'string' && value.jobId === jobId) out.push(value);
+  const id = Buffer.from(jobId, 'utf8');
+  for (const { key, value: bytes } of t.unfinishedRaw.getRange({})) {
+    const mine = compactRunOfJob(bytes, id);
+    if (mine === false) continue;
+    // An older value (a v3 job id, a msgpack run) is decoded as the table's encoder would.
+    const value = mine === true ? decodeRun(bytes) : t.unfinished.get(key);
+    if (value !== undefined && typeof value !== 'string' && value.jobId === jobId) out.push(value);
+  }
   return out.sort(newestIdFirst);
 }
 
@@ -131,6 +141,25 @@ export function newestSlotAt(t: Tables, jobId: string, frame: SlotFrame = WALL, 
     return Date.parse(key[1]) + slotShift(slotTag(value), frame.offsetMs, stateTagged, frame.baseMs);
   }
   return NaN;
+}
+
+/**
+ * {@link derivedState}'s rule on instants: the watermark moved to the newest slot when that is
+ * later, the stored next slot kept only if it is after it.
+ */
+export function derivedInstants(stored: StateInstants, slot: number): StateInstants {
+  if (Number.isNaN(slot) || slot <= stored.last) return stored;
+  return { last: slot, next: stored.next > slot ? stored.next : NaN, anchor: stored.anchor };
+}
+
+/**
+ * Epoch ms of the job's slot recorded at `at` (its key), read at today's clock offset as
+ * {@link newestSlotAt} reads the newest one: for a caller that found the key itself (newest-keys.ts).
+ */
+export function slotAtOf(t: Tables, jobId: string, at: string, frame: SlotFrame = WALL, stateTagged = false): number {
+  if (frame.wall === true) return Date.parse(at);
+  const bytes = t.slotsRaw.getBinaryFast([jobId, at]);
+  return bytes === undefined ? NaN : Date.parse(at) + slotShift(slotTag(bytes), frame.offsetMs, stateTagged, frame.baseMs);
 }
 
 /**

@@ -33,6 +33,16 @@ export interface ScheduleState {
   offsetMs?: number;
 }
 
+/** A schedule state's instants as epoch ms (NaN: none), as reads compute with them. */
+export interface StateInstants {
+  /** Watermark (`lastSlotAt`). */
+  last: number;
+  /** Next slot (`nextRunAt`). */
+  next: number;
+  /** Anchor (`anchorAt`). */
+  anchor: number;
+}
+
 /**
  * An ISO-8601 UTC instant as `Date.prototype.toISOString()` writes it. Slot times are part of store
  * keys and sort lexically, so they must be in this one canonical form.

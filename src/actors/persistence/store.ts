@@ -20,6 +20,7 @@ import { checkStoreFiles } from './store-check';
 import { headStateOf, stateInstants, stateShift } from './codecs';
 import { CLOCK_FENCE_KEY, CLOCK_OFFSET_KEY, CLOCK_SEQ_KEY, CLOCK_SLOT_BASE_KEY, inFrame, type ClockFrame } from './clock-frame';
 import { writeFailure } from './store-errors';
+import { listRowsTx, type JobRowEntry } from './list-rows';
 import { checkBatch, putRunTx, unfinishedRunsTx, writeBatchTx } from './batches';
 import { STATE_LOOKAHEAD_MS, derivedState, heldJobOf, lastFinalRun, newestSlotAt, runById, runsInFlightOnly, runsOf, unfinishedRuns, type SlotFrame } from './fire-layout';
 import { PAGE_DONE, PAGE_ENABLED, PAGE_EVENTS, PAGE_FRAMED, PAGE_STATE, type Batch, type BatchResult, type InjectedFault, type StartupPage, type SchedulerStorePort, type UnfinishedRun } from './port';
@@ -29,6 +30,7 @@ import { rebuildRollups, rollupOfJob } from './rollup-pending';
 export type { ScheduleState } from './schema';
 export type { PruneResult } from './retention';
 export type { RunRollup } from './rollup';
+export type { JobRowEntry } from './list-rows';
 
 /**
  * Inside the migration's transaction: every head (whole but stateless: schema 2–6) rewritten with
@@ -605,6 +607,15 @@ export class Store implements SchedulerStorePort {
       }
       return { entries, more };
     });
+  }
+
+  /**
+   * Up to `limit` jobs after `afterId` (exclusive) in id order, with what `list`'s table shows of
+   * each (list-rows.ts: heads, the newest run's status and times, no spec decoded), and whether
+   * more follow; from ONE read snapshot.
+   */
+  listRowsPage(afterId: string | null, limit: number): { entries: JobRowEntry[]; more: boolean } {
+    return this.#read(() => listRowsTx(this.#t, { offsetMs: this.#clockOffset(), slots: this.#slotFrame() }, afterId, limit));
   }
 
   /** Every job's head (id order), for counts and names without reading whole specs. */

@@ -28,7 +28,7 @@ import * as path from 'node:path';
 import { open, type Database, type DatabaseOptions, type RootDatabase, type RootDatabaseOptions } from 'lmdb';
 import type { Job } from '../../model/job';
 import type { Run, Slot } from '../../model/run';
-import type { ScheduleState } from './schema';
+import type { ScheduleState, StateInstants } from './schema';
 import type { RunRollup } from './rollup';
 import type { PendingFinal, PendingTable } from './rollup-pending';
 import { headEncoder, headStateOf, runEncoder, slotEncoder, stateEncoder } from './codecs';
@@ -77,6 +77,8 @@ export interface Tables {
   jobs: Database<Job, string>;
   jobNames: Database<string, string>;
   runs: Database<Run, [string, string]>;
+  /** The same `runs` db, values as stored bytes (`list` reads only a newest run's status and times). */
+  runsRaw: Database<Buffer, [string, string]>;
   runJob: Database<string, string>;
   /** Run id → the unfinished run (v4 layout) or its job id (the run is in `runs`: v3 and before). */
   unfinished: Database<Run | string, string>;
@@ -132,11 +134,7 @@ export interface JobHead {
 }
 
 /** A schedule state as its job's head carries it. */
-export interface HeadState {
-  /** Watermark, next slot and anchor, epoch ms (NaN: none). */
-  last: number;
-  next: number;
-  anchor: number;
+export interface HeadState extends StateInstants {
   /** The clock offset the state is tagged with (clock-frame.ts); absent: untagged. */
   offsetMs?: number;
 }
@@ -241,6 +239,7 @@ export function openTables(dataDir: string, readOnly: boolean): Tables {
     jobs: env.openDB<Job, string>('jobs', db),
     jobNames: env.openDB<string, string>('jobNames', db),
     runs: env.openDB<Run, [string, string]>('runs', dbOptionsOf('runs')),
+    runsRaw: env.openDB<Buffer, [string, string]>('runs', { ...db, encoding: 'binary' }),
     runJob: env.openDB<string, string>('runJob', db),
     unfinished: env.openDB<Run | string, string>('unfinished', dbOptionsOf('unfinished')),
     unfinishedRaw: env.openDB<Buffer, string>('unfinished', { ...db, encoding: 'binary' }),

@@ -2,7 +2,7 @@
 import type { Job } from '../../model/job';
 import type { Schedule } from '../parser/schedule';
 import { eventWordOf } from '../parser/english';
-import type { ScheduleState } from '../persistence/schema';
+import type { ScheduleState, StateInstants } from '../persistence/schema';
 
 /** A job's parsed schedule, parsed only when asked for, and the maths to use on it. */
 export interface LazySchedule {
@@ -20,10 +20,10 @@ export interface LazySchedule {
  * ahead parses nothing — and loads no cron library.
  */
 export function nextRunAtOf(job: Pick<Job, 'enabled' | 'completedAt' | 'createdAt' | 'schedule'>, scheduleOf: LazySchedule,
-  state: ScheduleState | null, active: boolean, now: number): number | null {
+  state: StateInstants | null, active: boolean, now: number): number | null {
   if (!job.enabled || job.completedAt !== null || eventWordOf(job.schedule) !== null) return null;
-  const stored = state?.nextRunAt == null ? null : Date.parse(state.nextRunAt);
-  const last = state?.lastSlotAt == null ? -Infinity : Date.parse(state.lastSlotAt);
+  const stored = state === null || Number.isNaN(state.next) ? null : state.next;
+  const last = state === null || Number.isNaN(state.last) ? -Infinity : state.last;
   if (active) {
     if (scheduleOf.get() === undefined) return null;
     // A fire writes no state (the store derives the watermark from the newest slot, schema 4):
@@ -34,5 +34,12 @@ export function nextRunAtOf(job: Pick<Job, 'enabled' | 'completedAt' | 'createdA
   }
   const schedule = scheduleOf.get();
   if (schedule === undefined || schedule.kind === 'event') return null;
-  return scheduleOf.nextFire(schedule, Math.max(now, last), Date.parse(state?.anchorAt ?? job.createdAt));
+  return scheduleOf.nextFire(schedule, Math.max(now, last), state === null || Number.isNaN(state.anchor) ? Date.parse(job.createdAt) : state.anchor);
+}
+
+/** A stored schedule state's instants, as {@link nextRunAtOf} takes them. */
+export function instantsOf(s: ScheduleState | null): StateInstants | null {
+  if (s === null) return null;
+  const ms = (v: string | null): number => (v === null ? NaN : Date.parse(v));
+  return { last: ms(s.lastSlotAt), next: ms(s.nextRunAt), anchor: ms(s.anchorAt) };
 }

@@ -96,8 +96,8 @@ export function jobState(job: Pick<Job, 'enabled' | 'completedAt' | 'schedule'>)
  * now if that is newer — ids sort by creation time. The one rule of every path that shows a job
  * (the read view, daemon or offline: src/reads/read-view.ts; the scheduler actor's answers: job-desk.ts).
  */
-export function lastRunOf(final: Run | null, running: readonly Run[]): Run | null {
-  let last = final;
+export function lastRunOf<R extends { id: string }>(final: R | null, running: readonly Run[]): R | Run | null {
+  let last: R | Run | null = final;
   for (const r of running) if (last === null || r.id >= last.id) last = r;
   return last;
 }

@@ -2,15 +2,22 @@
 import { Option, type Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { ValidationError } from '../../errors';
-import { CATCH_UP_POLICIES, OVERLAP_POLICIES, type JobSpec } from '../../model/job';
+import { CATCH_UP_POLICIES, OVERLAP_POLICIES, type JobRow, type JobSpec } from '../../model/job';
 import type { AddOptions } from '../job-spec';
 import { buildJobSpec, parsePositiveInt } from '../job-spec';
 import { ADD_NAME_PLACEHOLDER, type CliContext, type CommonOptions, withCommonOptions } from '../context';
 import { formatJob, formatJobs, formatRun, formatRuns, formatWhy, relativeTime } from '../format';
-import type { Scheduler } from '../../api';
+import type { ListJobsOptions, Scheduler } from '../../api';
 import type { Run } from '../../model/run';
 import { checkZone } from './next';
 import { checkPageLimit, decodeCursor, DEFAULT_PAGE, MAX_PAGE } from '../../reads/cursor';
+
+/** A Scheduler that reads `list`'s table rows itself (the offline one, direct.ts). */
+interface RowLister {
+  listRows(): Promise<JobRow[]>;
+  listRows(opts: ListJobsOptions): Promise<{ jobs: JobRow[]; next: string | null }>;
+}
+const isRowLister = (s: Scheduler): s is Scheduler & RowLister => typeof (s as Partial<RowLister>).listRows === 'function';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -122,16 +129,18 @@ export function registerJobCommands(program: Command, ctx: CliContext, argvComma
     .option('--limit <n>', `one page of at most N jobs (1 to ${MAX_PAGE}; default ${DEFAULT_PAGE} with --after)`)
     .option('--after <cursor>', 'the page after this cursor (printed by the previous page)'))
     .action(async (opts: CommonOptions & { limit?: string; after?: string }) => {
+      // The table needs a few columns: without a daemon they are read without decoding any job
+      // spec (direct.ts `listRows`); `--json` prints whole jobs.
+      const rows = (s: Scheduler): RowLister | null => (opts.json !== true && isRowLister(s) ? s : null);
       if (opts.limit === undefined && opts.after === undefined) {
-        const jobs = await ctx.withStore(opts, (s) => s.listJobs());
+        const jobs = await ctx.withStore(opts, (s) => rows(s)?.listRows() ?? s.listJobs());
         return ctx.print(opts, jobs, () => formatJobs(jobs));
       }
       // Checked before the store or the daemon is reached: a bad flag is a usage error either way.
       const limit = opts.limit === undefined ? undefined : checkPageLimit(parsePositiveInt(opts.limit, '--limit'), '--limit');
       if (opts.after !== undefined) decodeCursor(opts.after, '--after');
-      const page = await ctx.withStore(opts, (s) => s.listJobs({
-        ...(limit === undefined ? {} : { limit }), ...(opts.after === undefined ? {} : { after: opts.after }),
-      }));
+      const pageOpts = { ...(limit === undefined ? {} : { limit }), ...(opts.after === undefined ? {} : { after: opts.after }) };
+      const page = await ctx.withStore(opts, (s) => rows(s)?.listRows(pageOpts) ?? s.listJobs(pageOpts));
       ctx.print(opts, page, () => formatJobs(page.jobs) +
         (page.next === null ? '' : `\nmore: rae-sched list --limit ${limit ?? DEFAULT_PAGE} --after ${page.next}`));
     });
