@@ -12,6 +12,7 @@
  * LMDB, real threads and processes.
  */
 import { join } from 'node:path';
+import type { Scheduler } from '../../src/api';
 import { testHooksOf, type InternalOptions } from '../../src/scheduler';
 import { checkSlots, Ledger, readStore } from '../helpers/ledger';
 import { useSchedulers } from '../helpers/scheduler';
@@ -48,7 +49,7 @@ interface ScenarioOptions {
 describe('supervision of the real actors (one_for_one, permanent)', () => {
   const fixture = useSchedulers();
 
-  async function scenario(actor: string, inject: (hooks: Hooks) => Promise<void> | void, command = 'true', more: Partial<InternalOptions> = {},
+  async function scenario(actor: string, inject: (hooks: Hooks, s: Scheduler) => Promise<void> | void, command = 'true', more: Partial<InternalOptions> = {},
     so: ScenarioOptions = {}) {
     const { s, clock } = await fixture.open(T0, { maxConcurrentJobs: 8, ...more });
     const ledger = new Ledger(s);
@@ -76,7 +77,7 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
         await new Promise((r) => setTimeout(r, 25));
       }
     })();
-    await inject(hooks);
+    await inject(hooks, s);
     // Acknowledged after the crash too: a job added while the actor restarts is kept.
     const late = (await s.addJob({ name: 'late', schedule: 'every 1s', command: 'true' })).id;
     for (let i = 0; i < 6; i++) await step();
@@ -129,6 +130,18 @@ describe('supervision of the real actors (one_for_one, permanent)', () => {
     ['persistence', 'commitBatch'],
   ] as const)('an unexpected error in %s.%s crashes it; it restarts rebuilt from the store and its peers', async (actor, type) => {
     await scenario(actor, (h) => h.throwIn(actor, type));
+  }, 120_000);
+
+  // The parser's one message in use is `parse` (an add's schedule text): the add whose parse met
+  // the bug fails ACTOR_DEAD (not acknowledged: nothing stored), the parser restarts, and the same
+  // add again is served. ('every 2s': the scheduler does not ask again for text it already accepted.)
+  it('an unexpected error in parser.parse crashes it: that add fails ACTOR_DEAD, the parser restarts, the add again is served', async () => {
+    await scenario('parser', async (h, s) => {
+      h.throwIn('parser', 'parse');
+      await expect(s.addJob({ name: 'two', schedule: 'every 2s', command: 'true' })).rejects.toMatchObject({ code: 'ACTOR_DEAD' });
+      await expect(s.getJob('two')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await s.addJob({ name: 'two', schedule: 'every 2s', command: 'true' });
+    });
   }, 120_000);
 
   // A hung handler (a promise that never settles; in a thread, its worker stuck on the message):
