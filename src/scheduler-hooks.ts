@@ -14,7 +14,7 @@ export interface SchedulerTestHooks {
    * The next `times` messages `type` of `actor` throw a plain Error (a bug), or hang / are delayed
    * (`how`), wherever the actor runs and across its restarts (ActorSystem.inject).
    */
-  throwIn(actor: 'queue' | 'executor' | 'scheduler' | 'monitor' | 'triggers', type: string, times?: number, how?: InjectedFailure): void;
+  throwIn(actor: 'queue' | 'executor' | 'scheduler' | 'monitor' | 'triggers' | 'persistence' | 'parser', type: string, times?: number, how?: InjectedFailure): void;
   /** Every actor of the tree (running, restarts), in start order. */
   children(): Array<{ id: string; running: boolean; restarts: number }>;
   /** The supervision tree (groups and actors). */

@@ -145,14 +145,21 @@ class RaeScheduler implements Scheduler {
     this.#persistence = this.#system.spawn({
       name: 'persistence', logic: persistenceLogic, placement: 'thread', init: { dataDir: opts.dataDir },
       mailboxSize: opts.mailboxSize, hangAfterMs: hangAfter('persistence', opts.hangAfterMs),
+      // Let it crash here too (docs/architecture.md "Restarts", "Which errors crash"): a failed
+      // write is a PersistenceError (data: the caller gets it, the committer retries); anything
+      // else (a bug) ends the thread, the restart reopens the store, and the commits in flight fail
+      // ACTOR_DEAD, which the committer retries like any failed write.
+      onUnexpectedError: 'crash',
       // Several messages in flight: commits from the scheduler, concurrent adds and reads overlap,
       // and lmdb writes the transactions queued in one turn with one flush.
       concurrency: PERSISTENCE_CONCURRENCY,
       // (Daemon) a spare worker, booted with the module loaded: a restart only opens the store (W6).
       standby: opts.standby,
     });
+    // A bad schedule is a ValidationError (data); any other error is a parser bug: crash, restart
+    // with an empty cache of compiled schedules (its only state).
     this.#parser = this.#system.spawn({ name: 'parser', logic: parserLogic, placement: 'thread', mailboxSize: opts.mailboxSize,
-      hangAfterMs: hangAfter('parser', opts.hangAfterMs), standby: opts.standby });
+      hangAfterMs: hangAfter('parser', opts.hangAfterMs), standby: opts.standby, onUnexpectedError: 'crash' });
     const self = (): ActorRef<SchedulerHandlers> => this.#scheduler;
     const log = logPeer(logger);
     // Watches are native and async; their fires enter the scheduler's mailbox like any message. The

@@ -42,6 +42,7 @@ describe('failures on the run path', () => {
     for (let i = 0; i < 4; i++) await step();
     const end = clock.now();
     expect((await s.health()).components.store).toEqual({ healthy: true });
+    const restarts = Object.fromEntries(testHooksOf(s).children().map((c) => [c.id, c.restarts]));
     await s.shutdown({ graceMs: 5000 });
     const { jobs, unfinished } = await readStore(fixture.dir(), ids);
     expect(unfinished).toBe(0);
@@ -59,15 +60,18 @@ describe('failures on the run path', () => {
     // Each slot's outcome was published once.
     for (const [slot, outcomes] of ledger.slotOutcomes) expect([slot, outcomes.length]).toEqual([slot, 1]);
     ledger.stop();
-    return { unhealthy, ledger };
+    return { unhealthy, ledger, restarts };
   }
 
   it.each([
     ['fires', { mode: 'fail', times: 3, when: 'fires' }],
     ['finishes', { mode: 'fail', times: 3, when: 'finishes' }],
   ] as Array<[string, InjectedFault]>)('a failing %s commit is retried with backoff; health shows it meanwhile', async (_what, fault) => {
-    const { unhealthy } = await scenario((h) => h.storeFault(fault));
+    const { unhealthy, restarts } = await scenario((h) => h.storeFault(fault));
     expect(unhealthy.some((u) => u)).toBe(true);
+    // A failed write is a PersistenceError: data for the committer, not a crash of persistence
+    // (which runs with onUnexpectedError: 'crash', docs/architecture.md "Which errors crash").
+    expect(restarts.persistence).toBe(0);
   }, 120_000);
 
   it.each([
