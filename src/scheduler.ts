@@ -145,6 +145,9 @@ class RaeScheduler implements Scheduler {
     this.#persistence = this.#system.spawn({
       name: 'persistence', logic: persistenceLogic, placement: 'thread', init: { dataDir: opts.dataDir },
       mailboxSize: opts.mailboxSize, hangAfterMs: hangAfter('persistence', opts.hangAfterMs),
+      // Opening the store may migrate it whole (a schema bump over 1M jobs): the start-up bound of
+      // ready(), not the runtime's default start deadline. Every other start is short.
+      startTimeoutMs: STARTUP_TIMEOUT_MS,
       // Several messages in flight: commits from the scheduler, concurrent adds and reads overlap,
       // and lmdb writes the transactions queued in one turn with one flush.
       concurrency: PERSISTENCE_CONCURRENCY,
