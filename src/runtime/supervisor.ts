@@ -5,6 +5,7 @@
  */
 import { ActorDeadError, ActorStoppedError, ConflictError, ValidationError } from '../errors';
 import { backoffDelay, backoffOptions, type BackoffOptions } from './backoff';
+import { abortableStart, stopWithin } from './child-start';
 import type { Clock, TimerHandle } from './clock';
 import { describeError } from './types';
 
@@ -267,7 +268,7 @@ export class Supervisor implements Child {
     this.#starting = ac;
     let child: Child;
     try {
-      child = await this.#awaitStart(e, ac);
+      child = await abortableStart(e.spec.start, ac, e.spec.shutdownMs, this.#clock, (c) => void this.#stopChild(e.spec.id, c, e.spec.shutdownMs));
     } finally {
       this.#starting = null;
     }
@@ -280,37 +281,6 @@ export class Supervisor implements Child {
       (r) => void this.#serial(() => this.#round(() => this.#onExit(e, token, r))),
       (err: unknown) => void this.#serial(() => this.#round(() => this.#onExit(e, token, { normal: false, error: err }))),
     );
-  }
-
-  /**
-   * The child's start; once aborted (a stop), its end within the child's `shutdownMs` — past that
-   * it is abandoned. Either way an aborted start rejects with the abort's reason, and a child it
-   * yields (now or later) is stopped at once: nothing of it is left running.
-   */
-  async #awaitStart(e: Entry, ac: AbortController): Promise<Child> {
-    const started = e.spec.start(ac.signal);
-    let handle: TimerHandle | undefined;
-    const abandoned = new Promise<'abandoned'>((resolve) => {
-      ac.signal.addEventListener('abort', () => {
-        if (Number.isFinite(e.spec.shutdownMs)) handle = this.#clock.setTimeout(() => resolve('abandoned'), e.spec.shutdownMs);
-      }, { once: true });
-    });
-    let child: Child | undefined;
-    let error: unknown;
-    try {
-      const r = await Promise.race([started, abandoned]);
-      if (r !== 'abandoned') child = r;
-    } catch (err) {
-      error = err;
-    } finally {
-      if (handle !== undefined) this.#clock.clearTimeout(handle);
-    }
-    if (!ac.signal.aborted) {
-      if (child === undefined) throw error;
-      return child;
-    }
-    started.then((c) => this.#stopChild(e.spec.id, c, e.spec.shutdownMs), () => undefined);
-    throw ac.signal.reason;
   }
 
   #abortStart(): void {
@@ -444,17 +414,8 @@ export class Supervisor implements Child {
   }
 
   /** stop(), then kill() once `shutdownMs` passed. */
-  async #stopChild(id: string, child: Child, shutdownMs: number): Promise<void> {
-    let handle: TimerHandle | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      if (Number.isFinite(shutdownMs)) handle = this.#clock.setTimeout(() => resolve('timeout'), shutdownMs);
-    });
-    const outcome = await Promise.race([child.stop().then(() => 'stopped', () => 'stopped'), timedOut]);
-    if (handle !== undefined) this.#clock.clearTimeout(handle);
-    if (outcome === 'timeout') {
-      this.#emit({ type: 'child.killed', id });
-      try { await child.kill?.(); } catch { /* already dead */ }
-    }
+  #stopChild(id: string, child: Child, shutdownMs: number): Promise<void> {
+    return stopWithin(child, shutdownMs, this.#clock, () => this.#emit({ type: 'child.killed', id }));
   }
 
   #remove(e: Entry): void {
