@@ -150,6 +150,9 @@ class RaeScheduler implements Scheduler {
       // else (a bug) ends the thread, the restart reopens the store, and the commits in flight fail
       // ACTOR_DEAD, which the committer retries like any failed write.
       onUnexpectedError: 'crash',
+      // Opening the store may migrate it whole (a schema bump over 1M jobs): the start-up bound of
+      // ready(), not the runtime's default start deadline. Every other start is short.
+      startTimeoutMs: STARTUP_TIMEOUT_MS,
       // Several messages in flight: commits from the scheduler, concurrent adds and reads overlap,
       // and lmdb writes the transactions queued in one turn with one flush.
       concurrency: PERSISTENCE_CONCURRENCY,

@@ -44,6 +44,8 @@ export interface CellOptions {
   queries: ReadonlySet<string>;
   /** Real-time deadline of one message of this type; past it the incarnation is crashed as hung. */
   hangAfterMs: (type: string) => number;
+  /** Real-time deadline of a start (SpawnCommon.startTimeoutMs); Infinity: none. */
+  startTimeoutMs: number;
   /** The system's fault injector: asked for each message as it is handed over (crash-injection.ts); null: none. */
   injector: CrashInjector | null;
   /** False: the mailbox and stash bounds never refuse (ActorSystemOptions.perMessageSupervision). */
@@ -152,20 +154,44 @@ export class ActorCell<H extends Handlers> implements ActorRef<H> {
     return this.#changed.promise;
   }
 
-  /** Wraps a start function so the cell tracks the incarnations the supervisor starts. */
-  childStart(start: () => Promise<Incarnation>): () => Promise<Child> {
-    return async () => {
+  /**
+   * Wraps a start function so the cell tracks the incarnations the supervisor starts, under the
+   * start deadline. `start` must end promptly once its signal aborts (a thread: worker terminated;
+   * main thread: abandoned, abandonOnAbort) — on the supervisor's stop, or past the deadline (real
+   * time, as the hang watchdog: a virtual clock stands still while a factory hangs).
+   */
+  childStart(start: (signal: AbortSignal) => Promise<Incarnation>): (signal: AbortSignal) => Promise<Child> {
+    return async (stopped) => {
       this.#starting = true;
       this.#notify();
+      const ac = new AbortController();
+      const onStop = (): void => ac.abort(stopped.reason);
+      if (stopped.aborted) onStop();
+      stopped.addEventListener('abort', onStop, { once: true });
+      const ms = this.#o.startTimeoutMs;
+      const timer = Number.isFinite(ms) ? setTimeout(() => this.#startLate(ac, ms), ms) : null;
       try {
-        const inc = await start();
+        let inc: Incarnation;
+        try {
+          inc = await start(ac.signal);
+        } catch (err) {
+          throw ac.signal.aborted ? ac.signal.reason : err;
+        }
         this.#attach(inc);
         return { exited: inc.exited, stop: () => this.#stopIncarnation(inc), kill: () => inc.kill() };
       } finally {
+        if (timer !== null) clearTimeout(timer);
+        stopped.removeEventListener('abort', onStop);
         this.#starting = false;
         this.#notify();
       }
     };
+  }
+
+  /** A start past its deadline: end it; it fails (its supervisor retries a restart, with backoff). */
+  #startLate(ac: AbortController, ms: number): void {
+    this.#o.logger.error({ actor: this.name, afterMs: ms }, 'actor start timed out: ending it as a failed start');
+    ac.abort(new ActorCrash(`start did not finish within ${ms}ms`));
   }
 
   /** Crashes the current incarnation (fault injection). False if none is running. @internal */

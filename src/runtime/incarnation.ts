@@ -47,6 +47,32 @@ export function deadError(actor: string, err: unknown): ActorDeadError {
   return new ActorDeadError(`actor '${actor}' crashed: ${what}`, { cause: err });
 }
 
+/**
+ * `start`, unless `signal` aborts first: then it rejects at once with the signal's reason, and an
+ * incarnation the abandoned start yields later is stopped as soon as it exists (its `$stop`
+ * releases what its factory set up), so nothing of it keeps running. For a main-thread factory,
+ * which cannot be interrupted, abandoning it is all a stop (or the start deadline) can do.
+ * @internal
+ */
+export function abandonOnAbort(start: Promise<Incarnation>, signal: AbortSignal): Promise<Incarnation> {
+  const discard = (inc: Incarnation): void => { void inc.stop().catch(() => undefined).finally(() => void inc.kill().catch(() => undefined)); };
+  if (signal.aborted) {
+    start.then(discard, () => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<Incarnation>((resolve, reject) => {
+    const onAbort = (): void => {
+      start.then(discard, () => undefined);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    start.then(
+      (inc) => { signal.removeEventListener('abort', onAbort); resolve(inc); },
+      (err: unknown) => { signal.removeEventListener('abort', onAbort); reject(err); },
+    );
+  });
+}
+
 /** A promise with its settle functions. @internal */
 export interface Deferred<T> {
   promise: Promise<T>;

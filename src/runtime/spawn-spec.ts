@@ -81,6 +81,14 @@ export interface SpawnCommon {
    * @default Infinity (no watchdog)
    */
   hangAfterMs?: number | ((type: string) => number);
+  /**
+   * Start deadline, real time: a start (the factory; for a thread also the worker's boot and
+   * module load) still running after this many ms is ended — a thread's worker is terminated, a
+   * main-thread factory abandoned (its late result stopped) — and counts as a failed start: a
+   * first start fails the actor (`actor.failed`), a restart is retried with backoff and counts
+   * towards the supervisor's intensity. Infinity: none. @default the system's (120000)
+   */
+  startTimeoutMs?: number;
 }
 
 /** Spec of a main-thread actor built by a function (closures welcome; it cannot move to a thread). */
@@ -121,6 +129,8 @@ export interface CellBounds {
   stashSize: number;
   concurrency: number;
   hangAfterMs: (type: string) => number;
+  /** undefined: the system's default. */
+  startTimeoutMs?: number;
 }
 
 /** Checks what every spawn spec shares; throws a ValidationError naming the actor and the field. @internal */
@@ -138,7 +148,14 @@ export function checkSpawnCommon(spec: SpawnCommon): CellBounds {
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new ValidationError(`actor '${spec.name}': concurrency must be an integer >= 1, got ${concurrency}`, 'concurrency');
   }
-  return { mailboxSize, stashSize, concurrency, hangAfterMs: hangDeadline(spec.name, spec.hangAfterMs) };
+  const startTimeoutMs = spec.startTimeoutMs;
+  if (startTimeoutMs !== undefined && !(startTimeoutMs > 0)) {
+    throw new ValidationError(`actor '${spec.name}': startTimeoutMs must be > 0, got ${startTimeoutMs}`, 'startTimeoutMs');
+  }
+  return {
+    mailboxSize, stashSize, concurrency, hangAfterMs: hangDeadline(spec.name, spec.hangAfterMs),
+    ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
+  };
 }
 
 /** The spec's unexpected-error policy, checked. @internal */

@@ -5,6 +5,7 @@
  */
 import { ActorDeadError, ActorStoppedError, ConflictError, ValidationError } from '../errors';
 import { backoffDelay, backoffOptions, type BackoffOptions } from './backoff';
+import { abortableStart, stopWithin } from './child-start';
 import type { Clock, TimerHandle } from './clock';
 import { describeError } from './types';
 
@@ -29,8 +30,13 @@ export interface Child {
 export interface ChildSpec {
   /** Unique among the supervisor's children. */
   id: string;
-  /** Starts a fresh incarnation. Rejecting counts as a failure to start. */
-  start: () => Promise<Child>;
+  /**
+   * Starts a fresh incarnation. Rejecting counts as a failure to start. `signal` aborts when the
+   * supervisor is stopped (or killed) while this start is in progress: a stop wins over a start.
+   * The start should then end promptly (reject); one that does not is abandoned after the child's
+   * `shutdownMs`, and the child it yields later, if any, is stopped at once.
+   */
+  start: (signal: AbortSignal) => Promise<Child>;
   /** @default 'permanent' */
   restart?: RestartType;
   /** Grace for stop() before kill(); `Infinity` waits forever (use for nested supervisors). @default 5000 */
@@ -102,6 +108,10 @@ export class Supervisor implements Child {
   #timers = new Set<TimerHandle>();
   #restartTimes: number[] = [];
   #rounds = 0;
+  /** The child start in progress (one at a time: operations are serial), aborted by stop()/kill(). */
+  #starting: AbortController | null = null;
+  /** stop() or kill() was called: no child starts any more, a start in progress is aborted. */
+  #stopRequested = false;
   readonly #clock: Clock;
   readonly #strategy: Strategy;
   readonly #intensity: Intensity;
@@ -141,6 +151,16 @@ export class Supervisor implements Child {
           await this.#startEntry(e, false);
           started.push(e);
         } catch (err) {
+          if (this.#stopRequested) {
+            // Stopped while starting: not a failure, a stop (reverse order, as stop() would).
+            if ((this.#state as State) !== 'stopped') {
+              this.#state = 'stopping';
+              for (const s of started.reverse()) await this.#shutdownEntry(s, 'shutdown');
+              this.#state = 'stopped';
+            }
+            this.#resolveExit({ normal: true });
+            throw err;
+          }
           this.#emit({ type: 'child.start_failed', id: e.spec.id, error: err });
           this.#state = 'stopping';
           for (const s of started.reverse()) await this.#shutdownEntry(s, 'shutdown');
@@ -165,6 +185,11 @@ export class Supervisor implements Child {
         await this.#startEntry(e, false);
       } catch (err) {
         this.#remove(e);
+        if (this.#stopRequested) {
+          // Stopped while it started: it ends as the supervisor's other children do.
+          this.#emit({ type: 'child.terminated', id: spec.id, why: 'shutdown' });
+          throw err;
+        }
         this.#emit({ type: 'child.start_failed', id: spec.id, error: err });
         this.#emit({ type: 'child.terminated', id: spec.id, why: 'start_failed' });
         throw err;
@@ -182,8 +207,13 @@ export class Supervisor implements Child {
     });
   }
 
-  /** Stops every child in reverse start order, each within its `shutdownMs`; then `exited` is normal. */
+  /**
+   * Stops every child in reverse start order, each within its `shutdownMs`; then `exited` is normal.
+   * A stop wins over a start: a child start in progress is aborted now (not waited for in line),
+   * and no child starts after this call.
+   */
   stop(): Promise<void> {
+    this.#abortStart();
     return this.#serial(async () => {
       if (this.#state === 'stopped' || this.#state === 'failed') return;
       this.#state = 'stopping';
@@ -197,6 +227,7 @@ export class Supervisor implements Child {
   /** Forced stop (a parent's shutdown timeout passed): kills every child now, in reverse order. */
   async kill(): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'failed') return;
+    this.#abortStart();
     this.#state = 'stopped';
     this.#cancelTimers();
     for (const e of [...this.#entries].reverse()) {
@@ -232,7 +263,15 @@ export class Supervisor implements Child {
   }
 
   async #startEntry(e: Entry, isRestart: boolean): Promise<void> {
-    const child = await e.spec.start();
+    if (this.#stopRequested) throw new ActorStoppedError(`supervisor '${this.name}' is stopping; child '${e.spec.id}' not started`);
+    const ac = new AbortController();
+    this.#starting = ac;
+    let child: Child;
+    try {
+      child = await abortableStart(e.spec.start, ac, e.spec.shutdownMs, this.#clock, (c) => void this.#stopChild(e.spec.id, c, e.spec.shutdownMs));
+    } finally {
+      this.#starting = null;
+    }
     const token = ++e.token;
     e.child = child;
     e.startedAt = this.#clock.monotonic();
@@ -242,6 +281,11 @@ export class Supervisor implements Child {
       (r) => void this.#serial(() => this.#round(() => this.#onExit(e, token, r))),
       (err: unknown) => void this.#serial(() => this.#round(() => this.#onExit(e, token, { normal: false, error: err }))),
     );
+  }
+
+  #abortStart(): void {
+    this.#stopRequested = true;
+    this.#starting?.abort(new ActorStoppedError(`supervisor '${this.name}' is stopping: start abandoned`));
   }
 
   async #onExit(e: Entry, token: number, reason: ExitReason): Promise<void> {
@@ -301,6 +345,8 @@ export class Supervisor implements Child {
         await this.#startEntry(g, true);
         started.push(g);
       } catch (err) {
+        // Stopped meanwhile: stop() (queued behind this round) shuts every child down.
+        if (this.#stopRequested) return;
         this.#emit({ type: 'child.start_failed', id: g.spec.id, error: err });
         // As OTP: undo this round and try again later; each attempt counts towards intensity.
         for (const s of started.reverse()) await this.#shutdownEntry(s, null);
@@ -363,19 +409,13 @@ export class Supervisor implements Child {
     const child = e.child;
     e.child = null;
     e.token++;
-    if (child !== null) {
-      let handle: TimerHandle | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        if (Number.isFinite(e.spec.shutdownMs)) handle = this.#clock.setTimeout(() => resolve('timeout'), e.spec.shutdownMs);
-      });
-      const outcome = await Promise.race([child.stop().then(() => 'stopped', () => 'stopped'), timedOut]);
-      if (handle !== undefined) this.#clock.clearTimeout(handle);
-      if (outcome === 'timeout') {
-        this.#emit({ type: 'child.killed', id: e.spec.id });
-        try { await child.kill?.(); } catch { /* already dead */ }
-      }
-    }
+    if (child !== null) await this.#stopChild(e.spec.id, child, e.spec.shutdownMs);
     if (why !== null) this.#emit({ type: 'child.terminated', id: e.spec.id, why });
+  }
+
+  /** stop(), then kill() once `shutdownMs` passed. */
+  #stopChild(id: string, child: Child, shutdownMs: number): Promise<void> {
+    return stopWithin(child, shutdownMs, this.#clock, () => this.#emit({ type: 'child.killed', id }));
   }
 
   #remove(e: Entry): void {

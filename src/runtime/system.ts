@@ -12,7 +12,7 @@ import type { BackoffOptions } from './backoff';
 import { VirtualClock, type Clock } from './clock';
 import { CrashInjector, type InjectedFailure } from './crash-injection';
 import { EventBus } from './event-bus';
-import { MainIncarnation, loadFactory, type Incarnation } from './incarnation';
+import { MainIncarnation, abandonOnAbort, loadFactory, type Incarnation } from './incarnation';
 import { checkPolicy, checkSpawnCommon, type GroupRef, type GroupSpec, type LogicSpawnSpec, type SpawnCommon, type SpawnSpec, type TreeNode } from './spawn-spec';
 import { Supervisor, type ChildSpec, type ExitReason, type Intensity, type SupervisorEvent } from './supervisor';
 import { ThreadLauncher } from './thread-host';
@@ -31,6 +31,12 @@ export interface ActorSystemOptions {
   backoff?: Partial<BackoffOptions>;
   /** Default ask timeout. @default 30000 */
   askTimeoutMs?: number;
+  /**
+   * Default start deadline of an actor, real time (SpawnCommon.startTimeoutMs): a start still
+   * running after it is ended — a thread's worker terminated, a main-thread factory abandoned —
+   * and counts as a failed start. @default 120000
+   */
+  startTimeoutMs?: number;
   /** Source of backoff jitter. @default Math.random */
   random?: () => number;
   /** Faults injected into every actor's handlers, whatever its placement (crash-injection.ts). @default RAE_SCHED_INJECT_CRASH */
@@ -52,6 +58,9 @@ interface Group {
   spec: GroupSpec;
 }
 
+/** Default start deadline (ActorSystemOptions.startTimeoutMs): generous; slow starts set their own. */
+const DEFAULT_START_TIMEOUT_MS = 120_000;
+
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
@@ -71,6 +80,7 @@ export class ActorSystem {
   readonly #lastExit = new Map<string, string>();
   readonly #launchers = new Map<string, ThreadLauncher>();
   readonly #askTimeoutMs: number;
+  readonly #startTimeoutMs: number;
   readonly #random: (() => number) | undefined;
   readonly #injector: CrashInjector | null;
   readonly #perMessage: boolean;
@@ -91,6 +101,8 @@ export class ActorSystem {
     this.#random = opts.random;
     this.#perMessage = opts.perMessageSupervision !== false;
     this.#injector = this.#perMessage ? new CrashInjector(opts.injectCrash) : null;
+    this.#startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    if (!(this.#startTimeoutMs > 0)) throw new ValidationError(`startTimeoutMs must be > 0, got ${this.#startTimeoutMs}`, 'startTimeoutMs');
     if (!(this.#askTimeoutMs > 0)) throw new ValidationError(`askTimeoutMs must be > 0, got ${this.#askTimeoutMs}`, 'askTimeoutMs');
     this.#bus = new EventBus<RuntimeEvent>({
       onSubscriberError: (err) => this.#logger.error({ err: describeError(err) }, 'runtime event subscriber threw'),
@@ -126,7 +138,7 @@ export class ActorSystem {
     if ('factory' in spec) {
       if (typeof spec.factory !== 'function') throw new ValidationError(`actor '${spec.name}': factory must be a function`, 'factory');
       const factory = spec.factory as unknown as ActorFactory<unknown>;
-      return this.#spawn(spec, () => MainIncarnation.start(spec.name, factory, spec.init, ctx(), policy));
+      return this.#spawn(spec, (signal) => abandonOnAbort(MainIncarnation.start(spec.name, factory, spec.init, ctx(), policy), signal));
     }
     const { logic } = spec;
     if (typeof logic?.module !== 'string' || !logic.module.startsWith('/') || typeof logic.export !== 'string') {
@@ -134,14 +146,14 @@ export class ActorSystem {
     }
     const placement = spec.placement ?? 'main';
     if (placement === 'main') {
-      return this.#spawn(spec, () => MainIncarnation.start(spec.name, loadFactory(spec.name, logic), spec.init, ctx(), policy));
+      return this.#spawn(spec, (signal) => abandonOnAbort((async () => MainIncarnation.start(spec.name, loadFactory(spec.name, logic), spec.init, ctx(), policy))(), signal));
     }
     if (placement !== 'thread') throw new ValidationError(`actor '${spec.name}': placement must be 'main' or 'thread', got ${String(placement)}`, 'placement');
     const launcher = new ThreadLauncher({
       name: spec.name, logic, init: spec.init, peers: peersOf, resourceLimits: spec.resourceLimits, onUnexpectedError: policy,
       publish, ...(this.#clock instanceof VirtualClock ? { virtualClock: this.#clock } : {}),
     }, spec.standby === true);
-    const ref = this.#spawn(spec, () => launcher.start());
+    const ref = this.#spawn(spec, (signal) => launcher.start(signal));
     this.#launchers.set(spec.name, launcher);
     return ref;
   }
@@ -173,14 +185,21 @@ export class ActorSystem {
     this.#groups.set(spec.name, g);
     this.#addTo(parent, {
       id: g.name, restart: 'permanent', shutdownMs: Infinity,
-      start: async () => {
+      start: async (signal) => {
         const live = g.members.filter((m) => !this.#gone.has(m.id));
         const sup = new Supervisor(live, {
           name: g.name, clock: this.#clock, strategy: spec.strategy, intensity: spec.intensity, backoff: spec.backoff,
           random: this.#random, onEvent: (e) => this.#onSupervisorEvent(e, g),
         });
         g.current = sup;
-        await sup.start();
+        // A stop of the parent while the group starts: the group stops, aborting its member's start.
+        const onAbort = (): void => void sup.stop();
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          await sup.start();
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+        }
         return sup;
       },
     }, (err) => this.#logger.error({ group: g.name, err: describeError(err) }, 'supervisor group failed to start'));
@@ -316,7 +335,7 @@ export class ActorSystem {
     this.#lastExit.delete(id);
   }
 
-  #spawn(spec: SpawnCommon, start: () => Promise<Incarnation>): ActorRef<Handlers> {
+  #spawn(spec: SpawnCommon, start: (signal: AbortSignal) => Promise<Incarnation>): ActorRef<Handlers> {
     const bounds = checkSpawnCommon(spec);
     if (this.#stopped) throw new ValidationError(`actor system is stopped; cannot spawn '${spec.name}'`, 'name');
     if (this.#cells.has(spec.name) || this.#groups.has(spec.name)) throw new ConflictError(`an actor named '${spec.name}' already exists`);
@@ -326,6 +345,7 @@ export class ActorSystem {
       unbounded: new Set(spec.unbounded ?? []),
       queries: new Set(spec.queries ?? []),
       hangAfterMs: this.#perMessage ? bounds.hangAfterMs : () => Infinity,
+      startTimeoutMs: bounds.startTimeoutMs ?? this.#startTimeoutMs,
       injector: this.#injector, bounded: this.#perMessage,
     });
     this.#cells.set(spec.name, cell);

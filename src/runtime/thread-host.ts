@@ -95,11 +95,26 @@ export class ThreadLauncher {
     this.#standby = standby;
   }
 
-  async start(): Promise<ThreadIncarnation> {
+  /**
+   * Starts an incarnation. If `signal` aborts first (a stop, the start deadline), the worker is
+   * terminated — whatever its factory was doing, a busy loop too — and this rejects with the
+   * signal's reason once the thread is gone.
+   */
+  async start(signal?: AbortSignal): Promise<ThreadIncarnation> {
     const spare = this.#spare;
     this.#spare = null;
     const worker = spare !== null && spare.exited === null ? spare : new BootedWorker(this.#spec);
-    const inc = await ThreadIncarnation.start(this.#spec, worker);
+    const onAbort = (): void => { void worker.worker.terminate(); };
+    if (signal?.aborted === true) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let inc: ThreadIncarnation;
+    try {
+      inc = await ThreadIncarnation.start(this.#spec, worker);
+    } catch (err) {
+      throw signal?.aborted === true ? signal.reason : err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
     if (this.#standby && !this.#disposed) this.#spare = new BootedWorker(this.#spec);
     return inc;
   }
