@@ -51,6 +51,23 @@ export interface ReadViewOptions {
   live?: LiveFacts;
 }
 
+/**
+ * One page of a store read after the cursor, each entry shown by `present`; the cursor of the next
+ * page is the last id shown. The one paging rule of `listPage` and `listRowPage`.
+ * @throws ValidationError for a bad `limit` or `after`.
+ */
+function pageOf<E, T extends { id: string }>(
+  opts: ListJobsOptions,
+  read: (after: string | null, limit: number) => { entries: E[]; more: boolean },
+  present: (entry: E) => T,
+): { jobs: T[]; next: string | null } {
+  const limit = opts.limit === undefined ? DEFAULT_PAGE : checkPageLimit(opts.limit);
+  const after = opts.after === undefined ? null : decodeCursor(opts.after);
+  const page = read(after, limit);
+  const jobs = page.entries.map(present);
+  return { jobs, next: page.more && jobs.length > 0 ? encodeCursor(jobs[jobs.length - 1]!.id) : null };
+}
+
 /** Parsed schedules kept (many jobs share a few schedules). */
 const SCHEDULE_CACHE = 10_000;
 /** A one-time schedule, stored as its instant: the only kind `list` shows the typed text of (format.ts `scheduleText`). */
@@ -137,11 +154,7 @@ export class ReadView {
    * @throws ValidationError for a bad `limit` or `after`.
    */
   listRowPage(opts: ListJobsOptions): { jobs: JobRow[]; next: string | null } {
-    const limit = opts.limit === undefined ? DEFAULT_PAGE : checkPageLimit(opts.limit);
-    const after = opts.after === undefined ? null : decodeCursor(opts.after);
-    const page = this.#o.store.listRowsPage(after, limit);
-    const jobs = page.entries.map((e) => this.#presentRow(e));
-    return { jobs, next: page.more && jobs.length > 0 ? encodeCursor(jobs[jobs.length - 1]!.id) : null };
+    return pageOf(opts, (after, limit) => this.#o.store.listRowsPage(after, limit), (e) => this.#presentRow(e));
   }
 
   /**
@@ -149,11 +162,7 @@ export class ReadView {
    * @throws ValidationError for a bad `limit` or `after`.
    */
   listPage(opts: ListJobsOptions): JobPage {
-    const limit = opts.limit === undefined ? DEFAULT_PAGE : checkPageLimit(opts.limit);
-    const after = opts.after === undefined ? null : decodeCursor(opts.after);
-    const page = this.#o.store.listJobsPage(after, limit);
-    const jobs = page.entries.map((e) => this.#present(e));
-    return { jobs, next: page.more && jobs.length > 0 ? encodeCursor(jobs[jobs.length - 1]!.id) : null };
+    return pageOf(opts, (after, limit) => this.#o.store.listJobsPage(after, limit), (e) => this.#present(e));
   }
 
   /** A job by id or name, as people see it. @throws NotFoundError */
