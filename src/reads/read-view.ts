@@ -5,14 +5,13 @@
  * What only the running scheduler knows (runs executing now, job counts of its index) comes from
  * {@link LiveFacts}, read synchronously; with no scheduler (the CLI without a daemon) there is none.
  */
-import { LRUCache } from 'lru-cache';
 import type { JobPage, ListJobsOptions, Logger, WhyReport } from '../api';
 import { NotFoundError, ValidationError } from '../errors';
 import type { Job, JobRow } from '../model/job';
 import type { Run, RunTimes } from '../model/run';
 import type { Clock } from '../runtime/clock';
-import type { ScheduleMath, Schedule } from '../actors/parser/schedule';
-import { scheduleKey } from '../actors/parser/schedule-key';
+import type { Schedule } from '../actors/parser/schedule';
+import { ScheduleCache } from '../actors/parser/schedule-cache';
 import type { JobListEntry, JobRowEntry, Store } from '../actors/persistence/store';
 import type { StateInstants } from '../actors/persistence/schema';
 import type { RunRollup } from '../actors/persistence/rollup';
@@ -50,6 +49,23 @@ export interface ReadViewOptions {
   logger: Logger;
   /** Absent when no scheduler runs in this process. */
   live?: LiveFacts;
+}
+
+/**
+ * One page of a store read after the cursor, each entry shown by `present`; the cursor of the next
+ * page is the last id shown. The one paging rule of `listPage` and `listRowPage`.
+ * @throws ValidationError for a bad `limit` or `after`.
+ */
+function pageOf<E, T extends { id: string }>(
+  opts: ListJobsOptions,
+  read: (after: string | null, limit: number) => { entries: E[]; more: boolean },
+  present: (entry: E) => T,
+): { jobs: T[]; next: string | null } {
+  const limit = opts.limit === undefined ? DEFAULT_PAGE : checkPageLimit(opts.limit);
+  const after = opts.after === undefined ? null : decodeCursor(opts.after);
+  const page = read(after, limit);
+  const jobs = page.entries.map(present);
+  return { jobs, next: page.more && jobs.length > 0 ? encodeCursor(jobs[jobs.length - 1]!.id) : null };
 }
 
 /** Parsed schedules kept (many jobs share a few schedules). */
@@ -94,12 +110,16 @@ class HeadFacts {
 export class ReadView {
   readonly #o: ReadViewOptions;
   readonly #live: LiveFacts;
-  #mathOnce: ScheduleMath | null = null;
-  readonly #schedules = new LRUCache<string, Schedule | 'invalid'>({ max: SCHEDULE_CACHE });
+  /** Stored schedules parsed in-process (the parser thread validated them at add); the maths loads on first parse. */
+  readonly #schedules: ScheduleCache;
 
   constructor(opts: ReadViewOptions) {
     this.#o = opts;
     this.#live = opts.live ?? NO_LIVE;
+    this.#schedules = new ScheduleCache({
+      max: SCHEDULE_CACHE, now: () => opts.clock.now(),
+      onInvalid: (job, err) => opts.logger.warn({ jobId: job.id, err: String(err) }, 'stored schedule no longer parses'),
+    });
   }
 
   /** Every job, in creation (id) order. */
@@ -134,11 +154,7 @@ export class ReadView {
    * @throws ValidationError for a bad `limit` or `after`.
    */
   listRowPage(opts: ListJobsOptions): { jobs: JobRow[]; next: string | null } {
-    const limit = opts.limit === undefined ? DEFAULT_PAGE : checkPageLimit(opts.limit);
-    const after = opts.after === undefined ? null : decodeCursor(opts.after);
-    const page = this.#o.store.listRowsPage(after, limit);
-    const jobs = page.entries.map((e) => this.#presentRow(e));
-    return { jobs, next: page.more && jobs.length > 0 ? encodeCursor(jobs[jobs.length - 1]!.id) : null };
+    return pageOf(opts, (after, limit) => this.#o.store.listRowsPage(after, limit), (e) => this.#presentRow(e));
   }
 
   /**
@@ -146,11 +162,7 @@ export class ReadView {
    * @throws ValidationError for a bad `limit` or `after`.
    */
   listPage(opts: ListJobsOptions): JobPage {
-    const limit = opts.limit === undefined ? DEFAULT_PAGE : checkPageLimit(opts.limit);
-    const after = opts.after === undefined ? null : decodeCursor(opts.after);
-    const page = this.#o.store.listJobsPage(after, limit);
-    const jobs = page.entries.map((e) => this.#present(e));
-    return { jobs, next: page.more && jobs.length > 0 ? encodeCursor(jobs[jobs.length - 1]!.id) : null };
+    return pageOf(opts, (after, limit) => this.#o.store.listJobsPage(after, limit), (e) => this.#present(e));
   }
 
   /** A job by id or name, as people see it. @throws NotFoundError */
@@ -259,7 +271,7 @@ export class ReadView {
 
   /** The next fire as people see it. The schedule is parsed only if it must be computed (see nextRunAtOf). */
   #nextRunAt(job: Pick<Job, 'id' | 'enabled' | 'completedAt' | 'createdAt' | 'schedule' | 'timezone'>, state: StateInstants | null): string | null {
-    const lazy = { get: () => this.#schedule(job), nextFire: (s: Schedule, after: number, anchor?: number) => this.#math.nextFire(s, after, anchor) };
+    const lazy = { get: () => this.#schedule(job), nextFire: (s: Schedule, after: number, anchor?: number) => this.#schedules.math.nextFire(s, after, anchor) };
     const next = nextRunAtOf(job, lazy, state, this.#o.mode === 'active', this.#o.clock.now());
     return next === null ? null : iso(next);
   }
@@ -269,29 +281,8 @@ export class ReadView {
     return lastRunOf(stored, this.#live.runningOf(jobId));
   }
 
-  /**
-   * Schedule maths, loaded on first use: the cron library (and the time-zone data behind it) costs a
-   * short-lived CLI process 100+ ms to load, and a `list` whose jobs have their next slot stored needs none.
-   */
-  get #math(): ScheduleMath {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    this.#mathOnce ??= new (require('../actors/parser/schedule') as typeof import('../actors/parser/schedule')).ScheduleMath();
-    return this.#mathOnce;
-  }
-
-  /** A stored schedule, parsed in-process (the parser thread validated it at add), cached. */
+  /** A stored schedule, parsed in-process and cached (undefined if it no longer parses). */
   #schedule(job: Pick<Job, 'id' | 'schedule' | 'timezone'>): Schedule | undefined {
-    const key = scheduleKey(job);
-    let s = this.#schedules.get(key);
-    if (s === undefined) {
-      try {
-        s = this.#math.parse(job.schedule, { tz: job.timezone, now: this.#o.clock.now() });
-      } catch (err) {
-        this.#o.logger.warn({ jobId: job.id, err: String(err) }, 'stored schedule no longer parses');
-        s = 'invalid';
-      }
-      this.#schedules.set(key, s);
-    }
-    return s === 'invalid' ? undefined : s;
+    return this.#schedules.get(job);
   }
 }

@@ -54,6 +54,23 @@ describe('the bundled CLI entry', () => {
     expect(bad.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
   });
 
+  it('an offline list that computes no next fire loads no schedule maths (cron-parser, luxon)', () => {
+    // A paused job and an event job: list shows no next fire, so nothing is parsed (schedule-cache.ts).
+    const SCHEDULE = join(DIST_CLI, '../actors/parser/schedule.js');
+    expect(loaded(dir, ['add', 'a', 'every 5m', 'true', '--data-dir', dir]).code).toBe(0);
+    expect(loaded(dir, ['add', 'b', 'never', 'true', '--data-dir', dir]).code).toBe(0);
+    expect(loaded(dir, ['pause', 'a', '--data-dir', dir]).code).toBe(0);
+    const quiet = loaded(dir, ['list', '--data-dir', dir]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.modules).toContain(join(DIST_CLI, '../reads/read-view.js'));
+    expect(quiet.modules).not.toContain(SCHEDULE);
+    // A job whose next fire must be computed (none stored): the maths loads, on demand.
+    expect(loaded(dir, ['add', 'c', 'every 5m', 'true', '--data-dir', dir]).code).toBe(0);
+    const computed = loaded(dir, ['list', '--data-dir', dir]);
+    expect(computed.code).toBe(0);
+    expect(computed.modules).toContain(SCHEDULE);
+  });
+
   it('a module compiled after the bundle (tsc --watch, --incremental: only changed files are written) makes the shim load the compiled modules', () => {
     // A copy of the built package: bin/, dist/src, package.json, and the repository's node_modules.
     const root = resolve(__dirname, '../../..');

@@ -12,7 +12,9 @@ import type { Clock } from '../../runtime/clock';
 import type { EventBus } from '../../runtime/event-bus';
 import type { ActorRef } from '../../runtime/types';
 import type { ParserHandlers } from '../parser/actor';
-import { ScheduleMath, scheduleKey, type Schedule } from '../parser/schedule';
+import type { Schedule } from '../parser/schedule';
+import { ScheduleCache } from '../parser/schedule-cache';
+import { scheduleKey } from '../parser/schedule-key';
 import { LRUCache } from 'lru-cache';
 import { factsOf, kindOf, type JobIndex } from './job-index';
 import type { PersistenceHandlers, ScheduleState } from '../persistence/actor';
@@ -59,15 +61,17 @@ export class JobDesk {
   readonly #d: JobDeskDeps;
   /** Recently used job specs. */
   readonly #jobs = new LRUCache<string, Job>({ max: JOB_CACHE_SIZE });
-  /** Parsed schedules by zone and canonical text (many jobs share a few schedules). */
-  readonly #schedules = new LRUCache<string, Schedule>({ max: JOB_CACHE_SIZE });
-  /** Main-thread schedule maths with its own caches (stored schedules were validated by the parser thread). */
-  readonly #math = new ScheduleMath();
+  /** Stored schedules parsed on this thread by zone and canonical text (many jobs share a few schedules). */
+  readonly #schedules: ScheduleCache;
   /** Schedule texts (with zone) the parser thread accepted, as given to `addJob`. */
   readonly #validated = new LRUCache<string, Schedule>({ max: 1000 });
 
   constructor(deps: JobDeskDeps) {
     this.#d = deps;
+    this.#schedules = new ScheduleCache({
+      max: JOB_CACHE_SIZE, now: () => deps.clock.now(),
+      onInvalid: (job, err) => deps.logger.error({ jobId: job.id, err: String(err) }, 'stored schedule no longer parses; job not armed'),
+    });
   }
 
   /** One add: {@link JobDesk.addJobs} of one spec; throws its refusal. */
@@ -138,7 +142,7 @@ export class JobDesk {
       const spec = input as { schedule?: unknown; timezone?: unknown } | null;
       if (typeof spec?.schedule !== 'string') continue;
       const tz = typeof spec.timezone === 'string' ? spec.timezone : null;
-      const key = `${tz ?? ''}\0${spec.schedule}`;
+      const key = scheduleKey({ schedule: spec.schedule, timezone: tz });
       if (!this.#validated.has(key)) texts.set(key, { text: spec.schedule, tz });
     }
     if (texts.size < 2) return;
@@ -169,7 +173,7 @@ export class JobDesk {
     this.#jobs.set(job.id, job);
     index.set(factsOf(job), kindOf(schedule));
     const state: ScheduleState = { jobId: job.id, lastSlotAt: null, nextRunAt: null, anchorAt: job.createdAt };
-    this.#schedules.set(scheduleKey(job), schedule);
+    this.#schedules.set(job, schedule);
     if (this.#d.mode === 'active' && job.enabled && schedule.kind !== 'event') {
       this.#d.slots.load(job, schedule, state);
       this.#d.slots.arm(job, schedule, now);
@@ -186,7 +190,7 @@ export class JobDesk {
    * which depends on `now`) is not sent again — bulk adds usually share a few schedules.
    */
   async #parse(text: string, tz: string | null, now: number): Promise<Schedule> {
-    const key = `${tz ?? ''}\0${text}`;
+    const key = scheduleKey({ schedule: text, timezone: tz });
     const known = this.#validated.get(key);
     if (known !== undefined) return known;
     const schedule = await this.#d.parser.ask('parse', { text, tz, now });
@@ -329,18 +333,7 @@ export class JobDesk {
    * (one-time forms are absolute), so parsing it again at any `now` gives the same schedule.
    */
   schedule(job: Pick<Job, 'id' | 'schedule' | 'timezone'>): Schedule | undefined {
-    const key = scheduleKey(job);
-    let s = this.#schedules.get(key);
-    if (s === undefined) {
-      try {
-        s = this.#math.parse(job.schedule, { tz: job.timezone, now: this.#d.clock.now() });
-      } catch (err) {
-        this.#d.logger.error({ jobId: job.id, err: String(err) }, 'stored schedule no longer parses; job not armed');
-        return undefined;
-      }
-      this.#schedules.set(key, s);
-    }
-    return s;
+    return this.#schedules.get(job);
   }
 
   async #present(job: Job): Promise<Job> {

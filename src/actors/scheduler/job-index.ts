@@ -11,6 +11,7 @@
  */
 import type { Job } from '../../model/job';
 import type { Schedule } from '../parser/schedule';
+import type { JobHead } from '../persistence/tables';
 import { NameTable } from './name-table';
 
 const ENABLED = 1;
@@ -30,15 +31,11 @@ export function kindOf(schedule: Schedule | null): IndexedKind {
   return schedule.kind === 'event' ? schedule.event : schedule.kind;
 }
 
-/** What the index needs of a job (a stored job head has exactly these). */
-export interface IndexFacts {
-  id: string;
-  name: string;
-  enabled: boolean;
-  done: boolean;
-  /** Upstream jobs of its `--after` triggers. */
-  after: string[];
-}
+/**
+ * What the index needs of a job: the id, name, flags and `--after` edges of its stored head. A
+ * subset of {@link JobHead}, named from it so the two cannot drift (start-up indexes heads as read).
+ */
+export type IndexFacts = Pick<JobHead, 'id' | 'name' | 'enabled' | 'done' | 'after'>;
 
 /** The index facts of a whole job. */
 export function factsOf(job: Pick<Job, 'id' | 'name' | 'enabled' | 'completedAt' | 'triggers'>): IndexFacts {
