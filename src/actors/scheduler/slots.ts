@@ -11,6 +11,7 @@
  *
  * Next-fire maths runs here, on the main thread, through the parser's pure functions: the parser
  * thread has already validated the schedule (a schedule that would hang or crash never gets here).
+ * The in-memory state ({@link JobClock}) and the maths its paths share live in job-clock.ts.
  */
 import type { Job } from '../../model/job';
 import type { Run, RunTrigger, Slot, SlotOutcome } from '../../model/run';
