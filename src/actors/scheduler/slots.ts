@@ -11,6 +11,7 @@
  *
  * Next-fire maths runs here, on the main thread, through the parser's pure functions: the parser
  * thread has already validated the schedule (a schedule that would hang or crash never gets here).
+ * The in-memory state ({@link JobClock}) and the maths its paths share live in job-clock.ts.
  */
 import type { Job } from '../../model/job';
 import type { Run, RunTrigger, Slot, SlotOutcome } from '../../model/run';
@@ -28,6 +29,7 @@ import type { Committer } from './committer';
 import type { Arming } from './arming';
 import type { KeyedColumn } from './job-index';
 import { iso, newSlot } from './runs';
+import { anchorOf, entryAt, num, stateOfClock, stepClocks, type JobClock } from './job-clock';
 
 /** A slot handled later than this after its time counts as missed (then the catch-up policy decides). */
 export const LATE_TOLERANCE_MS = 30_000;
@@ -36,21 +38,7 @@ export const MAX_ENUMERATED_SLOTS = 1000;
 
 export { Arming, type ArmChanges } from './arming';
 
-/** A job's schedule state in memory (NaN = none), with its parsed schedule and jitter. */
-export interface JobClock {
-  last: number;
-  next: number;
-  anchor: number;
-  schedule: Schedule;
-  jitterMs: number;
-  /** Nominal slot of a jittered job's armed entry (the entry fires later than the slot). */
-  jittered: number;
-  /**
-   * Its stored state is tagged with a clock offset (clock-frame.ts), so a clock step moves it
-   * without a write. False: stored untagged (not yet written by this version), or not known.
-   */
-  framed: boolean;
-}
+export type { JobClock } from './job-clock';
 
 /** What the keeper needs. */
 export interface SlotKeeperDeps {
@@ -70,11 +58,6 @@ export interface SlotKeeperDeps {
   /** Where the states are kept: the job index's rows (no Map entry per job); default a Map. */
   column?: KeyedColumn<JobClock>;
 }
-
-const num = (v: string | null | undefined): number => (v == null ? NaN : Date.parse(v));
-
-/** ISO text of a state's instant (NaN: none); recent instants are memoized by {@link iso}. */
-const str = (v: number): string | null => (Number.isNaN(v) ? null : iso(v));
 
 /** Slot bookkeeping of the scheduler actor. */
 export class SlotKeeper {
@@ -120,16 +103,7 @@ export class SlotKeeper {
   /** The job's state as stored. */
   stateOf(jobId: string): ScheduleState | null {
     const c = this.#clocks.get(jobId);
-    return c === undefined ? null : this.#stateOfClock(jobId, c);
-  }
-
-  /** The state to write: an interval's tagged with the clock offset (clock-frame.ts), so a step moves it unwritten. */
-  #stateOfClock(jobId: string, c: JobClock): ScheduleState {
-    const s: ScheduleState = { jobId, lastSlotAt: str(c.last), nextRunAt: str(c.next), anchorAt: str(c.anchor) };
-    if (c.schedule.kind !== 'interval') return s;
-    c.framed = true;
-    s.offsetMs = this.#frame.offsetMs;
-    return s;
+    return c === undefined ? null : stateOfClock(jobId, c, this.#frame.offsetMs);
   }
 
   #clock(job: Job, schedule: Schedule): JobClock {
@@ -141,10 +115,6 @@ export class SlotKeeper {
     c.schedule = schedule;
     c.jitterMs = job.jitterMs;
     return c;
-  }
-
-  #anchor(c: JobClock): number | undefined {
-    return Number.isNaN(c.anchor) ? undefined : c.anchor;
   }
 
   #save(jobId: string): void {
@@ -165,7 +135,7 @@ export class SlotKeeper {
    */
   #armClock(jobId: string, c: JobClock, now: number, save = true): number | null {
     const after = Number.isNaN(c.last) ? now : Math.max(now, c.last);
-    const next = nextFire(c.schedule, after, this.#anchor(c));
+    const next = nextFire(c.schedule, after, anchorOf(c));
     const value = next ?? NaN;
     // Start-up arms from the stored nextRunAt when it is ahead of the watermark: a written state
     // names the armed slot.
@@ -178,15 +148,8 @@ export class SlotKeeper {
       this.#d.arming.disarm(jobId);
       return null;
     }
-    this.#d.arming.arm(jobId, this.#entryAt(jobId, c, next));
+    this.#d.arming.arm(jobId, entryAt(jobId, c, next));
     return next;
-  }
-
-  /** Timeline time of a slot: the slot itself, or later by the job's deterministic jitter. */
-  #entryAt(jobId: string, c: JobClock, slot: number): number {
-    if (c.jitterMs <= 0) return slot;
-    c.jittered = slot;
-    return slot + jitterFor(jobId, slot, c.jitterMs);
   }
 
   /**
@@ -211,7 +174,7 @@ export class SlotKeeper {
     framed = false): number {
     if (!(next > now) || last >= next) return NaN;
     const c = this.#loadParsed(jobId, jitterMs, schedule, last, next, Number.isNaN(anchor) ? now : anchor, framed);
-    return this.#entryAt(jobId, c, next);
+    return entryAt(jobId, c, next);
   }
 
   /** The job's next fire time for people (`nextRunAt`), from memory when armed. */
@@ -294,7 +257,7 @@ export class SlotKeeper {
     const interval = c?.schedule.kind === 'interval';
     const fire: FireRecord = interval ? { slot, run, offsetMs: this.#frame.offsetMs } : { slot, run };
     const fenced = interval && this.#frame.fenceMs !== undefined && Date.parse(slot.at) <= this.#frame.fenceMs;
-    this.#d.commit.add(fenced ? { fires: [fire], states: [this.#stateOfClock(job.id, c)] } : { fires: [fire] }, (result) => {
+    this.#d.commit.add(fenced ? { fires: [fire], states: [stateOfClock(job.id, c, this.#frame.offsetMs)] } : { fires: [fire] }, (result) => {
       const deduped = result.deduped.some((d) => d.jobId === slot.jobId && d.at === slot.at);
       const at = iso(this.#d.clock.now());
       if (deduped) {
@@ -317,7 +280,7 @@ export class SlotKeeper {
       this.#armOrComplete(job, c, now, false);
       return;
     }
-    const later = slotsBetween(schedule, slotAt, now, MAX_ENUMERATED_SLOTS, this.#anchor(c));
+    const later = slotsBetween(schedule, slotAt, now, MAX_ENUMERATED_SLOTS, anchorOf(c));
     const newest = later.length === 0 ? slotAt : later[later.length - 1]!;
     if (later.length === 0 && now - slotAt <= LATE_TOLERANCE_MS) {
       this.#d.fire(job, slotAt, 'schedule', true);
@@ -342,8 +305,8 @@ export class SlotKeeper {
   planArm(job: Job, schedule: Schedule, state: ScheduleState | null, now: number): boolean {
     this.load(job, schedule, state);
     const c = this.#clocks.get(job.id)!;
-    const from = Number.isNaN(c.last) ? (this.#anchor(c) ?? Date.parse(job.createdAt)) : c.last;
-    if (slotsBetween(schedule, from, now, 1, this.#anchor(c)).length > 0) return false;
+    const from = Number.isNaN(c.last) ? (anchorOf(c) ?? Date.parse(job.createdAt)) : c.last;
+    if (slotsBetween(schedule, from, now, 1, anchorOf(c)).length > 0) return false;
     this.#armClock(job.id, c, now);
     return true;
   }
@@ -352,8 +315,8 @@ export class SlotKeeper {
   recover(job: Job, schedule: Schedule, state: ScheduleState | null, now: number): void {
     if (!this.#clocks.has(job.id)) this.load(job, schedule, state);
     const c = this.#clock(job, schedule);
-    const from = Number.isNaN(c.last) ? (this.#anchor(c) ?? Date.parse(job.createdAt)) : c.last;
-    const missed = slotsBetween(schedule, from, now, MAX_ENUMERATED_SLOTS, this.#anchor(c));
+    const from = Number.isNaN(c.last) ? (anchorOf(c) ?? Date.parse(job.createdAt)) : c.last;
+    const missed = slotsBetween(schedule, from, now, MAX_ENUMERATED_SLOTS, anchorOf(c));
     if (missed.length > 0) this.#catchUp(job, c, missed, from, now, 'the scheduler was not running');
     this.#armOrComplete(job, c, now);
   }
@@ -392,50 +355,15 @@ export class SlotKeeper {
     if (fenceMs !== undefined) frame.fenceMs = fenceMs;
     this.#frame = frame;
     this.#d.commit.clockStepped(this.#frame);
-    const states: ScheduleState[] = [];
-    let n = 0;
-    for (const [jobId, c] of this.#clocks) {
-      const kind = c.schedule.kind;
-      if (kind === 'interval') {
-        if (!Number.isNaN(c.anchor)) c.anchor += deltaMs;
-        if (!Number.isNaN(c.last)) c.last += deltaMs;
-        if (!Number.isNaN(c.next)) {
-          c.next += deltaMs;
-          this.#d.arming.arm(jobId, this.#entryAt(jobId, c, c.next));
-          n++;
-        }
-        // Written only when stored untagged (once): a tagged state, and the tagged slots its
-        // watermark is derived from, read moved by the clock record.
-        if (!c.framed) states.push(this.#stateOfClock(jobId, c));
-        continue;
-      }
-      if (!(deltaMs < 0 && kind !== 'event') || Number.isNaN(c.next)) continue;
-      const before = c.next;
-      this.#rearm(jobId, c, now);
-      n++;
-      if (!Object.is(before, c.next)) states.push(this.#stateOfClock(jobId, c));
-    }
+    const { states, rearmed } = stepClocks(this.#clocks, deltaMs, now, this.#frame.offsetMs, this.#d.arming);
     if (states.length > 0) this.#d.commit.add({ states });
-    return n;
-  }
-
-  /** {@link #armClock} without its own state write (the caller writes the state). */
-  #rearm(jobId: string, c: JobClock, now: number): void {
-    const after = Number.isNaN(c.last) ? now : Math.max(now, c.last);
-    const next = nextFire(c.schedule, after, this.#anchor(c));
-    c.next = next ?? NaN;
-    if (next === null) {
-      c.jittered = NaN;
-      this.#d.arming.disarm(jobId);
-    } else {
-      this.#d.arming.arm(jobId, this.#entryAt(jobId, c, next));
-    }
+    return rearmed;
   }
 
   /** Every armed job's timeline entry again (a new queue incarnation starts empty). */
   rearmAll(): void {
     for (const [jobId, c] of this.#clocks) {
-      if (!Number.isNaN(c.next)) this.#d.arming.arm(jobId, Number.isNaN(c.jittered) ? c.next : this.#entryAt(jobId, c, c.next));
+      if (!Number.isNaN(c.next)) this.#d.arming.arm(jobId, Number.isNaN(c.jittered) ? c.next : entryAt(jobId, c, c.next));
     }
   }
 
@@ -458,7 +386,7 @@ export class SlotKeeper {
       let lo = from;
       while (list.length >= MAX_ENUMERATED_SLOTS && now - lo > 1) {
         lo = lo + Math.floor((now - lo) / 2);
-        list = slotsBetween(schedule, lo, now, MAX_ENUMERATED_SLOTS, this.#anchor(c));
+        list = slotsBetween(schedule, lo, now, MAX_ENUMERATED_SLOTS, anchorOf(c));
       }
       summary = `at least ${MAX_ENUMERATED_SLOTS} slots between ${iso(from)} and ${iso(lo)} missed (${why}); not recorded one by one`;
       if (list.length === 0) list = [slots[slots.length - 1]!];
